@@ -1,0 +1,76 @@
+/*
+ * Helpers shared by the built-in operator families (not part of the SDK):
+ * the common type sets and a one-call registration of an operator whose
+ * slots use a single type variable T.
+ */
+#ifndef NOX_OPERATORS_BUILTIN_H
+#define NOX_OPERATORS_BUILTIN_H
+
+#include <string.h>
+
+#include "nox/fixint.h"
+#include "nox/plugin.h"
+
+/** The type variable used by every built-in signature. */
+#define T NOX_SLOT_VAR(0)
+/** Shorthand for the bool slot. */
+#define B NOX_TYPE_BOOL
+
+/** uint8..uint256. */
+static inline nox_typeset builtin_uints(void) {
+    nox_typeset s = {{0}};
+    nox_typeset_add_range(&s, NOX_TYPE_UINT8, NOX_TYPE_UINT256);
+    return s;
+}
+
+/** uint8..uint256 and int8..int256. */
+static inline nox_typeset builtin_ints(void) {
+    nox_typeset s = {{0}};
+    nox_typeset_add_range(&s, NOX_TYPE_UINT8, NOX_TYPE_INT256);
+    return s;
+}
+
+/** uint512..uint2048 and int512..int2048. */
+static inline nox_typeset builtin_wide(void) {
+    nox_typeset s = {{0}};
+    nox_typeset_add_range(&s, NOX_TYPE_UINT512, NOX_TYPE_INT2048);
+    return s;
+}
+
+/** A description of one built-in operator. */
+typedef struct builtin_op {
+    const char *name;
+    uint16_t id;
+    uint8_t n_inputs, n_outputs;
+    uint16_t inputs[4], outputs[4];
+    nox_eval_fn eval;
+    const char *summary;
+} builtin_op;
+
+/** Registers every op of `ops` with type variable T ranging over `set`; 0 or -1. */
+static inline int builtin_register_all(const nox_host *host, nox_plugin_ctx *ctx, const builtin_op *ops, size_t n,
+                                       nox_typeset set, uint32_t flags) {
+    for (size_t i = 0; i < n; i++) {
+        nox_operator op;
+        memset(&op, 0, sizeof op);
+        op.struct_size = sizeof op;
+        op.name = ops[i].name;
+        op.id = ops[i].id;
+        op.n_inputs = ops[i].n_inputs;
+        op.n_outputs = ops[i].n_outputs;
+        memcpy(op.inputs, ops[i].inputs, sizeof ops[i].inputs);
+        memcpy(op.outputs, ops[i].outputs, sizeof ops[i].outputs);
+        op.typevars[0] = set;
+        op.flags = flags;
+        op.eval = ops[i].eval;
+        op.summary = ops[i].summary;
+        if (host->register_operator(ctx, &op) != 0) return -1;
+    }
+    return 0;
+}
+
+/** Width and signedness of a value's type. */
+#define BITS(v) nox_type_bits((v).type)
+#define SIGNED(v) nox_type_is_signed((v).type)
+
+#endif

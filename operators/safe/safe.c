@@ -1,0 +1,54 @@
+/*
+ * safe: safe_add, safe_sub, safe_mul, safe_div on uint8..uint256 and
+ * int8..int256 (spec §5). Outputs (success, result): the exact result and
+ * true, or (false, 0) on overflow, b = 0, or signed MIN / -1.
+ */
+#include "../common/builtin.h"
+
+/* out = (!failed, failed ? 0 : r) */
+static void finish(nox_value *out, uint64_t failed, const uint64_t r[NOX_FIX_LIMBS], unsigned bits) {
+    static const uint64_t zero[NOX_FIX_LIMBS];
+    out[0].limb[0] = failed ^ 1;
+    nox_fix_select(out[1].limb, failed, zero, r, bits);
+}
+
+static int eval_safe_add(const nox_value *in, nox_value *out, const void *data) {
+    (void)data;
+    uint64_t r[NOX_FIX_LIMBS];
+    finish(out, nox_fix_add_checked(r, in[0].limb, in[1].limb, BITS(in[0]), SIGNED(in[0])), r, BITS(in[0]));
+    return 0;
+}
+
+static int eval_safe_sub(const nox_value *in, nox_value *out, const void *data) {
+    (void)data;
+    uint64_t r[NOX_FIX_LIMBS];
+    finish(out, nox_fix_sub_checked(r, in[0].limb, in[1].limb, BITS(in[0]), SIGNED(in[0])), r, BITS(in[0]));
+    return 0;
+}
+
+static int eval_safe_mul(const nox_value *in, nox_value *out, const void *data) {
+    (void)data;
+    uint64_t r[NOX_FIX_LIMBS];
+    finish(out, nox_fix_mul_checked(r, in[0].limb, in[1].limb, BITS(in[0]), SIGNED(in[0])), r, BITS(in[0]));
+    return 0;
+}
+
+static int eval_safe_div(const nox_value *in, nox_value *out, const void *data) {
+    (void)data;
+    uint64_t q[NOX_FIX_LIMBS];
+    finish(out, nox_fix_divrem(q, NULL, in[0].limb, in[1].limb, BITS(in[0]), SIGNED(in[0])), q, BITS(in[0]));
+    return 0;
+}
+
+static const builtin_op ops[] = {
+    {"safe_add", 5, 2, 2, {T, T}, {B, T}, eval_safe_add, "(true, a + b), or (false, 0) when out of range"},
+    {"safe_sub", 6, 2, 2, {T, T}, {B, T}, eval_safe_sub, "(true, a - b), or (false, 0) when out of range"},
+    {"safe_mul", 7, 2, 2, {T, T}, {B, T}, eval_safe_mul, "(true, a * b), or (false, 0) when out of range"},
+    {"safe_div", 8, 2, 2, {T, T}, {B, T}, eval_safe_div, "(true, a / b), or (false, 0) for b = 0 or MIN / -1"},
+};
+
+static int safe_init(const nox_host *host, nox_plugin_ctx *ctx) {
+    return builtin_register_all(host, ctx, ops, sizeof ops / sizeof ops[0], builtin_ints(), 0);
+}
+
+NOX_PLUGIN_DEFINE("safe", "1.0.0", safe_init);
