@@ -9,6 +9,12 @@
 #include "nox/types.h"
 #include "nox/value.h"
 
+/* The canonical-form check of nox_value_is_canonical, inlined for the hot path. */
+static inline int canonical(const nox_value *v) {
+    unsigned bits = nox_type_bits(v->type);
+    return bits && (bits % 64 == 0 || (v->limb[(bits - 1) / 64] >> (bits % 64)) == 0);
+}
+
 nox_engine *nox_engine_new(void) { return calloc(1, sizeof(nox_engine)); }
 
 void nox_engine_free(nox_engine *e) {
@@ -301,7 +307,9 @@ static const char *tname(unsigned code) {
 }
 
 /* Tries one implementation. Returns NOX_OK or NOX_ERR_TYPE; *progress counts the slots that matched. */
-static nox_status try_impl(const nox_op *op, const nox_impl *m, const uint8_t *in, const uint8_t *declared,
+/* Forced inline: called with err == NULL on the hot path, where the compiler
+ * then drops every message-formatting branch. */
+static inline __attribute__((always_inline)) nox_status try_impl(const nox_op *op, const nox_impl *m, const uint8_t *in, const uint8_t *declared,
                            nox_call *call, unsigned *progress, nox_error *err) {
     int bound[NOX_MAX_TYPEVARS] = {-1, -1, -1, -1};
     unsigned bound_at[NOX_MAX_TYPEVARS] = {0};
@@ -385,6 +393,15 @@ nox_status nox_op_instantiate(const nox_op *op, uint8_t type, uint8_t in_types[N
     return nox_error_set(err, NOX_ERR_TYPE, "%s does not take operands of type %s", op->name, tname(type));
 }
 
+/* The first implementation accepting the types, without formatting any message. */
+static inline __attribute__((always_inline)) int resolve_fast(const nox_op *op, const uint8_t *in_types,
+                                                              const uint8_t *declared_out, nox_call *call) {
+    unsigned progress;
+    for (size_t j = 0; j < op->n_impls; j++)
+        if (try_impl(op, op->impls[j], in_types, declared_out, call, &progress, NULL) == NOX_OK) return 1;
+    return 0;
+}
+
 nox_status nox_op_resolve(const nox_op *op, const uint8_t *in_types, size_t n_in, const uint8_t *declared_out,
                           size_t n_out, nox_call *call, nox_error *err) {
     if (n_in != op->n_inputs || n_out != op->n_outputs) {
@@ -403,26 +420,23 @@ nox_status nox_op_resolve(const nox_op *op, const uint8_t *in_types, size_t n_in
                              op->n_outputs == 1 ? "" : "s", n_out);
     }
     for (size_t i = 0; i < n_in; i++)
-        if (!nox_type_is_fixed(in_types[i]))
+        if (nox_type_bits(in_types[i]) == 0) /* dynamic or reserved */
             return nox_error_set(err, NOX_ERR_TYPE, "%s: input %zu has type %s, which no operator accepts", op->name,
                                  i, nox_type_name(in_types[i]) ? nox_type_name(in_types[i]) : "(reserved code)");
-    if (op->n_impls == 1) {
-        unsigned progress;
-        return try_impl(op, op->impls[0], in_types, declared_out, call, &progress, err);
-    }
-    nox_error best = {0};
+    if (resolve_fast(op, in_types, declared_out, call)) return NOX_OK;
+    if (!err) return NOX_ERR_TYPE;
+    unsigned progress;
+    /* None accepts: report the implementation that matched the most slots. */
+    size_t best = 0;
     unsigned best_progress = 0;
     for (size_t j = 0; j < op->n_impls; j++) {
-        nox_error e1;
-        unsigned progress;
-        if (try_impl(op, op->impls[j], in_types, declared_out, call, &progress, &e1) == NOX_OK) return NOX_OK;
-        if (j == 0 || progress > best_progress) best = e1, best_progress = progress;
+        try_impl(op, op->impls[j], in_types, declared_out, call, &progress, NULL);
+        if (progress > best_progress) best = j, best_progress = progress;
     }
-    if (err) *err = best;
-    return NOX_ERR_TYPE;
+    return try_impl(op, op->impls[best], in_types, declared_out, call, &progress, err);
 }
 
-nox_status nox_call_eval(const nox_call *call, const nox_value *in, nox_value *out, nox_error *err) {
+static inline nox_status call_eval(const nox_call *call, const nox_value *in, nox_value *out, nox_error *err) {
     const nox_impl *m = call->impl;
     for (unsigned i = 0; i < call->n_outputs; i++) out[i].type = call->out_types[i];
     int rc = m->d.eval(in, out, m->d.data);
@@ -430,11 +444,15 @@ nox_status nox_call_eval(const nox_call *call, const nox_value *in, nox_value *o
         return nox_error_set(err, NOX_ERR_PLUGIN, "plugin %s: operator %s returned %d (a bug in the plugin)",
                              nox_plugin_name(m->plugin), m->name, rc);
     for (unsigned i = 0; i < call->n_outputs; i++)
-        if (!nox_value_is_canonical(&out[i]))
+        if (!canonical(&out[i]))
             return nox_error_set(err, NOX_ERR_PLUGIN,
                                  "plugin %s: operator %s wrote a non-canonical %s to output %u (a bug in the plugin)",
                                  nox_plugin_name(m->plugin), m->name, tname(out[i].type), i);
     return NOX_OK;
+}
+
+nox_status nox_call_eval(const nox_call *call, const nox_value *in, nox_value *out, nox_error *err) {
+    return call_eval(call, in, out, err);
 }
 
 nox_status nox_op_eval(const nox_op *op, const nox_value *in, size_t n_in, nox_value *out, size_t n_out,
@@ -444,13 +462,15 @@ nox_status nox_op_eval(const nox_op *op, const nox_value *in, size_t n_in, nox_v
         return nox_error_set(err, NOX_ERR_TYPE, "%s: too many inputs or outputs", op->name);
     for (size_t i = 0; i < n_in; i++) {
         in_types[i] = in[i].type;
-        if (nox_type_is_fixed(in[i].type) && !nox_value_is_canonical(&in[i]))
+        if (nox_type_bits(in[i].type) && !canonical(&in[i]))
             return nox_error_set(err, NOX_ERR_INVALID, "%s: input %zu has bits set above the width of %s", op->name,
                                  i, tname(in[i].type));
     }
     for (size_t i = 0; i < n_out; i++) decl[i] = out[i].type;
     nox_call call;
-    nox_status st = nox_op_resolve(op, in_types, n_in, decl, n_out, &call, err);
-    if (st) return st;
-    return nox_call_eval(&call, in, out, err);
+    if (n_in != op->n_inputs || n_out != op->n_outputs || !resolve_fast(op, in_types, decl, &call)) {
+        nox_status st = nox_op_resolve(op, in_types, n_in, decl, n_out, &call, err); /* the precise error */
+        if (st) return st;
+    }
+    return call_eval(&call, in, out, err);
 }

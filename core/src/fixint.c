@@ -33,28 +33,28 @@ void nox_fix_mask(uint64_t r[L], unsigned bits) {
     for (unsigned i = 0; i < L; i++) r[i] &= lowmask(i, bits);
 }
 
+/* Always all L limbs: canonical operands have zero limbs above the width, and
+ * a straight-line carry chain is cheaper than a loop bounded by the width. */
 void nox_fix_add(uint64_t r[L], const uint64_t a[L], const uint64_t b[L], unsigned bits) {
-    unsigned n = nlimbs(bits);
-    uint64_t c = 0;
-    for (unsigned i = 0; i < n; i++) {
-        u128 s = (u128)a[i] + b[i] + c;
-        r[i] = (uint64_t)s;
-        c = (uint64_t)(s >> 64);
-    }
-    for (unsigned i = n; i < L; i++) r[i] = 0;
-    nox_fix_mask(r, bits);
+    u128 s0 = (u128)a[0] + b[0];
+    u128 s1 = (u128)a[1] + b[1] + (uint64_t)(s0 >> 64);
+    u128 s2 = (u128)a[2] + b[2] + (uint64_t)(s1 >> 64);
+    u128 s3 = (u128)a[3] + b[3] + (uint64_t)(s2 >> 64);
+    r[0] = (uint64_t)s0 & lowmask(0, bits);
+    r[1] = (uint64_t)s1 & lowmask(1, bits);
+    r[2] = (uint64_t)s2 & lowmask(2, bits);
+    r[3] = (uint64_t)s3 & lowmask(3, bits);
 }
 
 void nox_fix_sub(uint64_t r[L], const uint64_t a[L], const uint64_t b[L], unsigned bits) {
-    unsigned n = nlimbs(bits);
-    uint64_t br = 0;
-    for (unsigned i = 0; i < n; i++) {
-        u128 d = (u128)a[i] - b[i] - br;
-        r[i] = (uint64_t)d;
-        br = (uint64_t)(d >> 64) & 1;
-    }
-    for (unsigned i = n; i < L; i++) r[i] = 0;
-    nox_fix_mask(r, bits);
+    u128 d0 = (u128)a[0] - b[0];
+    u128 d1 = (u128)a[1] - b[1] - ((uint64_t)(d0 >> 64) & 1);
+    u128 d2 = (u128)a[2] - b[2] - ((uint64_t)(d1 >> 64) & 1);
+    u128 d3 = (u128)a[3] - b[3] - ((uint64_t)(d2 >> 64) & 1);
+    r[0] = (uint64_t)d0 & lowmask(0, bits);
+    r[1] = (uint64_t)d1 & lowmask(1, bits);
+    r[2] = (uint64_t)d2 & lowmask(2, bits);
+    r[3] = (uint64_t)d3 & lowmask(3, bits);
 }
 
 /* Low n limbs of a*b (schoolbook, truncated). */
@@ -186,27 +186,106 @@ uint64_t nox_fix_mul_checked(uint64_t r[L], const uint64_t a[L], const uint64_t 
     return br;
 }
 
-/* Restoring binary long division of `bits`-wide unsigned numbers. */
+/* 1 when x == y, else 0, without a branch. */
+static inline uint64_t eq64(uint64_t x, uint64_t y) { return nonzero(x ^ y) ^ 1; }
+
+/* (hi:lo) / d for hi < d. On x86-64 the divq instruction: no branch and no
+ * memory index on the operands. Elsewhere the compiler's 128-bit division
+ * (libgcc's __udivti3), which is correct but may branch on the values. */
+static inline uint64_t div128(uint64_t hi, uint64_t lo, uint64_t d) {
+#if defined(__x86_64__)
+    uint64_t q, r;
+    __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "rm"(d) : "cc");
+    (void)r;
+    return q;
+#else
+    return (uint64_t)((((u128)hi << 64) | lo) / d);
+#endif
+}
+
+/* r[0..w) = x[0..w) << s, for 0 <= s < 64 * maxk: the limb part of the shift
+ * is chosen among maxk candidates with masks, the bit part is a shift by a
+ * register amount (constant time), so s may be secret. */
+static void shl_ct(uint64_t *r, const uint64_t *x, unsigned w, uint64_t s, unsigned maxk) {
+    uint64_t tmp[2 * L + 1] = {0}, t = s % 64;
+    for (unsigned k = 0; k < maxk; k++) {
+        uint64_t m = 0 - eq64(s / 64, k);
+        for (unsigned i = k; i < w; i++) tmp[i] |= x[i - k] & m;
+    }
+    for (unsigned i = w; i-- > 0;) r[i] = (tmp[i] << t) | (i ? (tmp[i - 1] >> 1) >> (63 - t) : 0);
+}
+
+/* r[0..w) = x[0..w) >> s, likewise. */
+static void shr_ct(uint64_t *r, const uint64_t *x, unsigned w, uint64_t s, unsigned maxk) {
+    uint64_t tmp[2 * L + 1] = {0}, t = s % 64;
+    for (unsigned k = 0; k < maxk; k++) {
+        uint64_t m = 0 - eq64(s / 64, k);
+        for (unsigned i = 0; i + k < w; i++) tmp[i] |= x[i + k] & m;
+    }
+    for (unsigned i = 0; i < w; i++) r[i] = (tmp[i] >> t) | (i + 1 < w ? (tmp[i + 1] << 1) << (63 - t) : 0);
+}
+
+/*
+ * Unsigned division of `bits`-wide numbers, b != 0: Knuth's algorithm D
+ * (TAOCP 4.3.1) made constant-time. The divisor is normalised to n full
+ * limbs by a secret shift; each quotient limb is estimated from the top two
+ * limbs with one 128/64 division (qhat is at most 2 too large, Theorem B),
+ * the multiply-subtract always runs, and the two possible add-backs always
+ * run under masks.
+ */
 static void udivrem(uint64_t q[L], uint64_t rem[L], const uint64_t a[L], const uint64_t b[L], unsigned bits) {
     unsigned n = nlimbs(bits);
-    uint64_t R[L] = {0}, Q[L] = {0};
-    for (unsigned k = bits; k-- > 0;) {
-        uint64_t top = R[n - 1] >> 63; /* bit shifted out when bits == 64n */
-        for (unsigned j = n - 1; j > 0; j--) R[j] = (R[j] << 1) | (R[j - 1] >> 63);
-        R[0] = (R[0] << 1) | bit_at(a, k);
-        uint64_t D[L], br = 0;
-        for (unsigned j = 0; j < n; j++) {
-            u128 d = (u128)R[j] - b[j] - br;
-            D[j] = (uint64_t)d;
-            br = (uint64_t)(d >> 64) & 1;
-        }
-        uint64_t take = top | (br ^ 1);
-        uint64_t m = 0 - take;
-        for (unsigned j = 0; j < n; j++) R[j] = (D[j] & m) | (R[j] & ~m);
-        Q[k / 64] |= take << (k % 64);
+    /* s = leading zero bits of b within n limbs: the highest non-zero limb decides */
+    uint64_t s = 0;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t cand = (uint64_t)(n - 1 - i) * 64 + (uint64_t)__builtin_clzll(b[i] | 1);
+        uint64_t m = 0 - nonzero(b[i]);
+        s = (cand & m) | (s & ~m);
     }
-    memcpy(q, Q, sizeof Q);
-    memcpy(rem, R, sizeof R);
+    uint64_t d[L], u[2 * L + 1] = {0}, a2[2 * L] = {0};
+    shl_ct(d, b, n, s, n);
+    memcpy(a2, a, n * sizeof a[0]);
+    shl_ct(u, a2, 2 * n, s, n); /* u[2n] stays 0 */
+
+    uint64_t Q[L + 1] = {0}, dtop = d[n - 1];
+    for (unsigned j = n + 1; j-- > 0;) {
+        /* estimate from the window's top limbs; uhi <= dtop holds, and uhi == dtop means qhat = 2^64-1 */
+        uint64_t uhi = u[j + n], ulo = u[j + n - 1];
+        uint64_t meq = 0 - eq64(uhi, dtop);
+        uint64_t qhat = div128(uhi & ~meq, ulo, dtop) | meq;
+
+        /* window u[j..j+n] -= qhat * d */
+        uint64_t carry = 0, borrow = 0;
+        for (unsigned i = 0; i < n; i++) {
+            u128 p = (u128)qhat * d[i] + carry;
+            carry = (uint64_t)(p >> 64);
+            u128 t = (u128)u[j + i] - (uint64_t)p - borrow;
+            u[j + i] = (uint64_t)t;
+            borrow = (uint64_t)(t >> 64) & 1;
+        }
+        u128 t = (u128)u[j + n] - carry - borrow;
+        u[j + n] = (uint64_t)t;
+        uint64_t neg = (uint64_t)(t >> 64) & 1;
+
+        /* qhat was at most 2 too large: add d back (at most twice) while negative */
+        for (int k = 0; k < 2; k++) {
+            uint64_t m = 0 - neg, c = 0;
+            for (unsigned i = 0; i < n; i++) {
+                u128 sum = (u128)u[j + i] + (d[i] & m) + c;
+                u[j + i] = (uint64_t)sum;
+                c = (uint64_t)(sum >> 64);
+            }
+            u128 top = (u128)u[j + n] + c;
+            u[j + n] = (uint64_t)top;
+            qhat -= neg;
+            neg &= (uint64_t)(top >> 64) ^ 1; /* a carry out of the window means it is non-negative again */
+        }
+        Q[j] = qhat;
+    }
+    nox_fix_zero(q);
+    memcpy(q, Q, n * sizeof q[0]);
+    nox_fix_zero(rem);
+    shr_ct(rem, u, n, s, n);
 }
 
 uint64_t nox_fix_divrem(uint64_t q[L], uint64_t rem[L], const uint64_t a[L], const uint64_t b[L], unsigned bits,
@@ -217,10 +296,11 @@ uint64_t nox_fix_divrem(uint64_t q[L], uint64_t rem[L], const uint64_t a[L], con
     uint64_t ma[L], mb[L], Q[L], R[L], t[L];
     magnitude(ma, a, bits, sa);
     magnitude(mb, b, bits, sb);
-    udivrem(Q, R, ma, mb, bits);
-
     uint64_t bz = nox_fix_is_zero(b, bits);
+    mb[0] |= bz; /* divide by 1 instead of 0, then fix the results up */
+    udivrem(Q, R, ma, mb, bits);
     nox_fix_select(Q, bz, zero, Q, bits); /* b == 0: quotient 0, remainder |a| */
+    nox_fix_select(R, bz, ma, R, bits);
 
     uint64_t flag = bz;
     if (is_signed) {
@@ -247,15 +327,13 @@ uint64_t nox_fix_eq(const uint64_t a[L], const uint64_t b[L], unsigned bits) {
 }
 
 uint64_t nox_fix_lt(const uint64_t a[L], const uint64_t b[L], unsigned bits, int is_signed) {
-    unsigned n = nlimbs(bits);
-    /* Flipping the sign bit maps signed order onto unsigned order. */
-    uint64_t flip = is_signed ? (uint64_t)1 << ((bits - 1) % 64) : 0;
-    unsigned top = (bits - 1) / 64;
+    /* Flipping the sign bit maps signed order onto unsigned order; then the
+     * borrow out of a - b over all L limbs (zero above the width) is a < b. */
+    uint64_t flip[L] = {0};
+    if (is_signed) flip[(bits - 1) / 64] = (uint64_t)1 << ((bits - 1) % 64);
     uint64_t br = 0;
-    for (unsigned i = 0; i < n; i++) {
-        uint64_t x = a[i] ^ (i == top ? flip : 0);
-        uint64_t y = b[i] ^ (i == top ? flip : 0);
-        u128 d = (u128)x - y - br;
+    for (unsigned i = 0; i < L; i++) {
+        u128 d = (u128)(a[i] ^ flip[i]) - (b[i] ^ flip[i]) - br;
         br = (uint64_t)(d >> 64) & 1;
     }
     return br;

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every test: the whole ctest suite on the normal
+# build, then the unit and CLI tests again in a second build tree compiled with
+# AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/).
+# Usage: scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+scripts/setup.sh
+
+echo "== test: ctest (build/)"
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+echo "== test: sanitizers (build-asan/, -fsanitize=address,undefined -fno-sanitize-recover=all)"
+cmake -S . -B build-asan -DNOX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j"$jobs" -- --no-print-directory -s
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan -L 'unit|cli' --output-on-failure -j"$jobs"

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# nox-eval end to end: worked examples of spec §5, output format, exit codes,
+# --batch, --list and configuration errors, against the plugins of a build tree.
+# usage: test_nox_eval.sh NOX_EVAL PLUGIN_DIR
+set -u
+EVAL=$1
+PLUGINS=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cfg=$work/operators.yaml
+cat >"$cfg" <<YAML
+plugins:
+  - path: $PLUGINS/arithmetic.so
+  - path: $PLUGINS/safe.so
+  - path: $PLUGINS/comparison.so
+  - path: $PLUGINS/select.so
+  - path: $PLUGINS/token.so
+  - path: $PLUGINS/wide.so
+YAML
+export NOX_OPERATORS_CONFIG=$cfg
+pass=0 fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect "OUTPUT" ARGS... : stdout must equal OUTPUT and the exit status be 0
+expect() {
+    local want=$1; shift
+    local got rc
+    got=$("$EVAL" "$@" 2>"$work/err"); rc=$?
+    if [ "$rc" = 0 ] && [ "$got" = "$want" ]; then ok; else bad "nox-eval $* -> '$got' (rc $rc, stderr: $(cat "$work/err")), want '$want'"; fi
+}
+
+# expect_error RC "STDERR SUBSTRING" ARGS...
+expect_error() {
+    local want_rc=$1 needle=$2; shift 2
+    local got rc
+    got=$("$EVAL" "$@" 2>"$work/err"); rc=$?
+    if [ "$rc" = "$want_rc" ] && grep -qF -- "$needle" "$work/err" && [ -z "$got" ]; then ok
+    else bad "nox-eval $* -> rc $rc, stdout '$got', stderr '$(cat "$work/err")'; want rc $want_rc and '$needle'"; fi
+}
+
+MAX256=115792089237316195423570985008687907853269984665640564039457584007913129639935
+I256MAX=57896044618658097711785492504343953926634992332820282019728792003956564819967
+I256MIN=-57896044618658097711785492504343953926634992332820282019728792003956564819968
+P255=57896044618658097711785492504343953926634992332820282019728792003956564819968
+
+# Worked examples of spec §5
+expect 44 add uint8 200 100
+expect 66 sub uint8 10 200
+expect 44 mul uint8 3 100
+expect 255 div uint8 10 0
+expect 127 div int8 10 0
+expect -128 div int8 -128 -1
+expect -3 div int8 -7 2
+expect "false 0" safe_div int8 -128 -1
+expect 0 add uint16 65535 1
+expect "$I256MIN" add int256 "$I256MAX" 1
+expect 1 add uint256 "$P255" 57896044618658097711785492504343953926634992332820282019728792003956564819969
+expect "true 70 80" transfer uint256 100 50 30
+expect "false 10 50" transfer uint256 10 50 50
+expect "false 100 $MAX256" transfer uint256 100 "$MAX256" 1
+expect "false 0 1" mint uint256 0 "$MAX256" 1
+expect "false 100 30" burn uint256 100 50 30
+
+# Output format and argument forms
+expect "true 300" safe_add uint16 100 200
+expect "false 0" safe_add uint8 200 100
+expect true lt int8 -1 0
+expect false lt uint8 255 0
+expect 0 add int8 0xff 0x01          # hex is the raw bit pattern: int8 0xff is -1
+expect 0 add int8 0xFF 1
+expect 7 select int16 false -5 7
+expect -5 select int16 true -5 7
+expect 0x00000000000000000000000000000000000000aa select address 1 0x00000000000000000000000000000000000000aa 0x00000000000000000000000000000000000000bb
+expect true eq address 0x00000000000000000000000000000000000000AA 0x00000000000000000000000000000000000000aa
+expect true ne bool true false
+expect 4294967295 mul uint2048 0xffff 0x10001
+expect -3 div int512 -7 2
+expect "true 6" safe_mul uint1024 2 3
+
+# Errors: message on stderr, nothing on stdout, exit 1 (evaluation/config) or 2 (usage)
+expect_error 1 "unknown operator 'fooo'" fooo uint8 1 2
+expect_error 1 "unknown type 'uint7'" add uint7 1 2
+expect_error 1 "value out of range for uint8" add uint8 256 1
+expect_error 1 "negative value for unsigned type uint8" add uint8 -1 1
+expect_error 1 "add takes 2 arguments, got 1" add uint8 1
+expect_error 1 "leftHandOperand cannot be bool" add bool true false
+expect_error 1 "cannot be int64" transfer int64 1 2 3
+expect_error 1 "invalid character" add uint8 12a 1
+expect_error 2 "unknown option --frobnicate" --frobnicate
+expect_error 2 "usage:"
+expect_error 1 "cannot open" --config "$work/missing.yaml" add uint8 1 2
+printf 'plugins:\n  - path: %s/arithmetic.so\n    operators: [add, fooo]\n' "$PLUGINS" >"$work/bad.yaml"
+expect_error 1 "bad.yaml:3:22: plugins[0].operators[1]: operator 'fooo' is not exported" --config "$work/bad.yaml" add uint8 1 2
+
+# --list
+list=$("$EVAL" --list)
+if grep -q '^transfer   id=16  3->3  transfer(T balanceFrom, T balanceTo, T amount) -> (bool success, T newBalanceFrom, T newBalanceTo) where T in {uint8..uint256}  \[token 1.0.0\]$' <<<"$list" \
+   && [ "$(grep -c . <<<"$list")" = 33 ]; then ok; else bad "--list output unexpected: $list"; fi
+
+# --batch: one output line per input line, errors inline, exit 1 when any failed
+got=$(printf 'add uint8 1 2\nfooo uint8 1\n\nlt int8 -1 0\nselect uint8 true 1 2 3\nsafe_sub uint8 1 2\n' | "$EVAL" --batch); rc=$?
+want=$'3\nerror: unknown operator \'fooo\' (loaded: add, sub, mul, div, safe_add, safe_sub, safe_mul, safe_div, select, eq, ne, lt, le, gt, ge, transfer, mint, burn)\nerror: expected OP TYPE ARG...\ntrue\nerror: select takes 3 arguments, got 4\nfalse 0'
+if [ "$rc" = 1 ] && [ "$got" = "$want" ]; then ok; else bad "--batch -> rc $rc, got:
+$got
+want:
+$want"; fi
+got=$(printf 'add uint8 1 2\nmul int8 -2 3\n' | "$EVAL" --batch); rc=$?
+if [ "$rc" = 0 ] && [ "$got" = $'3\n-6' ]; then ok; else bad "--batch all good -> rc $rc: $got"; fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,55 @@
+/*
+ * Shared by the CUnit test programs: a main() runner and engine set-up
+ * against the plugins of this build tree (NOX_PLUGIN_DIR, set by CMake).
+ */
+#ifndef NOX_TEST_UTIL_H
+#define NOX_TEST_UTIL_H
+
+#include <CUnit/Basic.h>
+#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nox/engine.h"
+
+#ifndef NOX_PLUGIN_DIR
+#error "NOX_PLUGIN_DIR must be defined by the build"
+#endif
+
+/** The built-in plugin families, as built in NOX_PLUGIN_DIR. */
+static const char *const nox_test_plugins[] = {"arithmetic", "safe", "comparison", "select", "token", "wide"};
+
+/** An engine with every built-in plugin loaded; aborts the test program on failure. */
+static inline nox_engine *nox_test_engine(void) {
+    nox_engine *e = nox_engine_new();
+    nox_error err = {0};
+    for (size_t i = 0; e && i < sizeof nox_test_plugins / sizeof nox_test_plugins[0]; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s.so", NOX_PLUGIN_DIR, nox_test_plugins[i]);
+        if (nox_engine_load_plugin(e, path, &err)) {
+            fprintf(stderr, "cannot load %s: %s\n", path, err.message);
+            exit(2);
+        }
+    }
+    if (!e) exit(2);
+    return e;
+}
+
+/** Runs one suite of tests (a CU_TestInfo array ending in CU_TEST_INFO_NULL); returns the exit status. */
+static inline int nox_test_main(const char *suite, CU_TestInfo *tests) {
+    if (CU_initialize_registry() != CUE_SUCCESS) return 2;
+    CU_SuiteInfo suites[] = {{suite, NULL, NULL, NULL, NULL, tests}, CU_SUITE_INFO_NULL};
+    if (CU_register_suites(suites) != CUE_SUCCESS) {
+        fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
+        return 2;
+    }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
+    unsigned run = CU_get_number_of_tests_run();
+    CU_cleanup_registry();
+    return failed || run == 0 ? 1 : 0;
+}
+
+#endif
