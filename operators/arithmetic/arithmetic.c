@@ -36,10 +36,10 @@ static int eval_div(const nox_value *in, nox_value *out, const void *data) {
 }
 
 static const builtin_op ops[] = {
-    {"add", 1, 2, 1, {T, T}, {T}, eval_add, "a + b, wrapping modulo 2^N"},
-    {"sub", 2, 2, 1, {T, T}, {T}, eval_sub, "a - b, wrapping modulo 2^N"},
-    {"mul", 3, 2, 1, {T, T}, {T}, eval_mul, "a * b, wrapping modulo 2^N"},
-    {"div", 4, 2, 1, {T, T}, {T}, eval_div, "a / b toward zero; b = 0 gives MAX, MIN / -1 gives MIN"},
+    OP_ADD(eval_add),
+    OP_SUB(eval_sub),
+    OP_MUL(eval_mul),
+    OP_DIV(eval_div),
 };
 
 static int arithmetic_init(const nox_host *host, nox_plugin_ctx *ctx) {

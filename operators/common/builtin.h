@@ -47,6 +47,30 @@ typedef struct builtin_op {
     const char *summary;
 } builtin_op;
 
+/*
+ * The protocol's operator signatures (spec §5), one definition each, shared
+ * by the fixed-width families and the wide family: OP_ADD(eval_add) expands
+ * to the builtin_op row for `add` with that eval function.
+ */
+#define OP_ADD(F) {"add", 1, 2, 1, {T, T}, {T}, F, "a + b, wrapping modulo 2^N"}
+#define OP_SUB(F) {"sub", 2, 2, 1, {T, T}, {T}, F, "a - b, wrapping modulo 2^N"}
+#define OP_MUL(F) {"mul", 3, 2, 1, {T, T}, {T}, F, "a * b, wrapping modulo 2^N"}
+#define OP_DIV(F) {"div", 4, 2, 1, {T, T}, {T}, F, "a / b toward zero; b = 0 gives MAX, MIN / -1 gives MIN"}
+#define OP_SAFE_ADD(F) {"safe_add", 5, 2, 2, {T, T}, {B, T}, F, "(true, a + b), or (false, 0) when out of range"}
+#define OP_SAFE_SUB(F) {"safe_sub", 6, 2, 2, {T, T}, {B, T}, F, "(true, a - b), or (false, 0) when out of range"}
+#define OP_SAFE_MUL(F) {"safe_mul", 7, 2, 2, {T, T}, {B, T}, F, "(true, a * b), or (false, 0) when out of range"}
+#define OP_SAFE_DIV(F) {"safe_div", 8, 2, 2, {T, T}, {B, T}, F, "(true, a / b), or (false, 0) for b = 0 or MIN / -1"}
+#define OP_SELECT(F) {"select", 9, 3, 1, {B, T, T}, {T}, F, "condition ? ifTrue : ifFalse"}
+#define OP_EQ(F) {"eq", 10, 2, 1, {T, T}, {B}, F, "a == b"}
+#define OP_NE(F) {"ne", 11, 2, 1, {T, T}, {B}, F, "a != b"}
+#define OP_LT(F) {"lt", 12, 2, 1, {T, T}, {B}, F, "a < b"}
+#define OP_LE(F) {"le", 13, 2, 1, {T, T}, {B}, F, "a <= b"}
+#define OP_GT(F) {"gt", 14, 2, 1, {T, T}, {B}, F, "a > b"}
+#define OP_GE(F) {"ge", 15, 2, 1, {T, T}, {B}, F, "a >= b"}
+#define OP_TRANSFER(F) {"transfer", 16, 3, 3, {T, T, T}, {B, T, T}, F, "move amount between two balances, all or nothing"}
+#define OP_MINT(F) {"mint", 17, 3, 3, {T, T, T}, {B, T, T}, F, "add amount to a balance and the supply, all or nothing"}
+#define OP_BURN(F) {"burn", 18, 3, 3, {T, T, T}, {B, T, T}, F, "remove amount from a balance and the supply, all or nothing"}
+
 /** Registers every op of `ops` with type variable T ranging over `set`; 0 or -1. */
 static inline int builtin_register_all(const nox_host *host, nox_plugin_ctx *ctx, const builtin_op *ops, size_t n,
                                        nox_typeset set, uint32_t flags) {

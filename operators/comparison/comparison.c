@@ -24,15 +24,15 @@ CMP(gt, nox_fix_lt(b, a, bits, s))
 CMP(ge, nox_fix_lt(a, b, bits, s) ^ 1)
 
 static const builtin_op equality[] = {
-    {"eq", 10, 2, 1, {T, T}, {B}, eval_eq, "a == b"},
-    {"ne", 11, 2, 1, {T, T}, {B}, eval_ne, "a != b"},
+    OP_EQ(eval_eq),
+    OP_NE(eval_ne),
 };
 
 static const builtin_op order[] = {
-    {"lt", 12, 2, 1, {T, T}, {B}, eval_lt, "a < b"},
-    {"le", 13, 2, 1, {T, T}, {B}, eval_le, "a <= b"},
-    {"gt", 14, 2, 1, {T, T}, {B}, eval_gt, "a > b"},
-    {"ge", 15, 2, 1, {T, T}, {B}, eval_ge, "a >= b"},
+    OP_LT(eval_lt),
+    OP_LE(eval_le),
+    OP_GT(eval_gt),
+    OP_GE(eval_ge),
 };
 
 static int comparison_init(const nox_host *host, nox_plugin_ctx *ctx) {

@@ -41,10 +41,10 @@ static int eval_safe_div(const nox_value *in, nox_value *out, const void *data) 
 }
 
 static const builtin_op ops[] = {
-    {"safe_add", 5, 2, 2, {T, T}, {B, T}, eval_safe_add, "(true, a + b), or (false, 0) when out of range"},
-    {"safe_sub", 6, 2, 2, {T, T}, {B, T}, eval_safe_sub, "(true, a - b), or (false, 0) when out of range"},
-    {"safe_mul", 7, 2, 2, {T, T}, {B, T}, eval_safe_mul, "(true, a * b), or (false, 0) when out of range"},
-    {"safe_div", 8, 2, 2, {T, T}, {B, T}, eval_safe_div, "(true, a / b), or (false, 0) for b = 0 or MIN / -1"},
+    OP_SAFE_ADD(eval_safe_add),
+    OP_SAFE_SUB(eval_safe_sub),
+    OP_SAFE_MUL(eval_safe_mul),
+    OP_SAFE_DIV(eval_safe_div),
 };
 
 static int safe_init(const nox_host *host, nox_plugin_ctx *ctx) {

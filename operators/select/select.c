@@ -14,7 +14,7 @@ static int eval_select(const nox_value *in, nox_value *out, const void *data) {
 }
 
 static const builtin_op ops[] = {
-    {"select", 9, 3, 1, {B, T, T}, {T}, eval_select, "condition ? ifTrue : ifFalse"},
+    OP_SELECT(eval_select),
 };
 
 static int select_init(const nox_host *host, nox_plugin_ctx *ctx) {

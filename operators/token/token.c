@@ -52,9 +52,9 @@ static int eval_burn(const nox_value *in, nox_value *out, const void *data) {
 }
 
 static const builtin_op ops[] = {
-    {"transfer", 16, 3, 3, {T, T, T}, {B, T, T}, eval_transfer, "move amount from one balance to another, all or nothing"},
-    {"mint", 17, 3, 3, {T, T, T}, {B, T, T}, eval_mint, "add amount to a balance and the supply, all or nothing"},
-    {"burn", 18, 3, 3, {T, T, T}, {B, T, T}, eval_burn, "remove amount from a balance and the supply, all or nothing"},
+    OP_TRANSFER(eval_transfer),
+    OP_MINT(eval_mint),
+    OP_BURN(eval_burn),
 };
 
 static int token_init(const nox_host *host, nox_plugin_ctx *ctx) {

@@ -194,21 +194,21 @@ static int eval_select(const nox_value *in, nox_value *out, const void *data) {
 }
 
 static const builtin_op ops[] = {
-    {"add", 1, 2, 1, {T, T}, {T}, eval_add, "a + b, wrapping modulo 2^N"},
-    {"sub", 2, 2, 1, {T, T}, {T}, eval_sub, "a - b, wrapping modulo 2^N"},
-    {"mul", 3, 2, 1, {T, T}, {T}, eval_mul, "a * b, wrapping modulo 2^N"},
-    {"div", 4, 2, 1, {T, T}, {T}, eval_div, "a / b toward zero; b = 0 gives MAX, MIN / -1 gives MIN"},
-    {"safe_add", 5, 2, 2, {T, T}, {B, T}, eval_safe_add, "(true, a + b), or (false, 0) when out of range"},
-    {"safe_sub", 6, 2, 2, {T, T}, {B, T}, eval_safe_sub, "(true, a - b), or (false, 0) when out of range"},
-    {"safe_mul", 7, 2, 2, {T, T}, {B, T}, eval_safe_mul, "(true, a * b), or (false, 0) when out of range"},
-    {"safe_div", 8, 2, 2, {T, T}, {B, T}, eval_safe_div, "(true, a / b), or (false, 0) for b = 0 or MIN / -1"},
-    {"select", 9, 3, 1, {B, T, T}, {T}, eval_select, "condition ? ifTrue : ifFalse"},
-    {"eq", 10, 2, 1, {T, T}, {B}, eval_eq, "a == b"},
-    {"ne", 11, 2, 1, {T, T}, {B}, eval_ne, "a != b"},
-    {"lt", 12, 2, 1, {T, T}, {B}, eval_lt, "a < b"},
-    {"le", 13, 2, 1, {T, T}, {B}, eval_le, "a <= b"},
-    {"gt", 14, 2, 1, {T, T}, {B}, eval_gt, "a > b"},
-    {"ge", 15, 2, 1, {T, T}, {B}, eval_ge, "a >= b"},
+    OP_ADD(eval_add),
+    OP_SUB(eval_sub),
+    OP_MUL(eval_mul),
+    OP_DIV(eval_div),
+    OP_SAFE_ADD(eval_safe_add),
+    OP_SAFE_SUB(eval_safe_sub),
+    OP_SAFE_MUL(eval_safe_mul),
+    OP_SAFE_DIV(eval_safe_div),
+    OP_SELECT(eval_select),
+    OP_EQ(eval_eq),
+    OP_NE(eval_ne),
+    OP_LT(eval_lt),
+    OP_LE(eval_le),
+    OP_GT(eval_gt),
+    OP_GE(eval_ge),
 };
 
 static int wide_init(const nox_host *host, nox_plugin_ctx *ctx) {
