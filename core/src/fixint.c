@@ -33,8 +33,8 @@ void nox_fix_mask(uint64_t r[L], unsigned bits) {
     for (unsigned i = 0; i < L; i++) r[i] &= lowmask(i, bits);
 }
 
-/* Always all L limbs: canonical operands have zero limbs above the width, and
- * a straight-line carry chain is cheaper than a loop bounded by the width. */
+/* A straight-line carry chain over all L limbs is cheaper than a loop bounded
+ * by the width; limbs past the width cannot reach the masked result. */
 void nox_fix_add(uint64_t r[L], const uint64_t a[L], const uint64_t b[L], unsigned bits) {
     u128 s0 = (u128)a[0] + b[0];
     u128 s1 = (u128)a[1] + b[1] + (uint64_t)(s0 >> 64);
@@ -79,7 +79,7 @@ void nox_fix_mul(uint64_t r[L], const uint64_t a[L], const uint64_t b[L], unsign
 /* x = a sign- or zero-extended from `bits` to L+1 limbs (320 bits). */
 static void extend(uint64_t x[L + 1], const uint64_t a[L], unsigned bits, int is_signed) {
     uint64_t fill = is_signed ? 0 - bit_at(a, bits - 1) : 0;
-    for (unsigned i = 0; i < L; i++) x[i] = a[i] | (fill & ~lowmask(i, bits));
+    for (unsigned i = 0; i < L; i++) x[i] = (a[i] & lowmask(i, bits)) | (fill & ~lowmask(i, bits));
     x[L] = fill;
 }
 
@@ -333,7 +333,8 @@ uint64_t nox_fix_lt(const uint64_t a[L], const uint64_t b[L], unsigned bits, int
     if (is_signed) flip[(bits - 1) / 64] = (uint64_t)1 << ((bits - 1) % 64);
     uint64_t br = 0;
     for (unsigned i = 0; i < L; i++) {
-        u128 d = (u128)(a[i] ^ flip[i]) - (b[i] ^ flip[i]) - br;
+        uint64_t m = lowmask(i, bits); /* limbs past the width are not part of the value */
+        u128 d = (u128)((a[i] & m) ^ flip[i]) - ((b[i] & m) ^ flip[i]) - br;
         br = (uint64_t)(d >> 64) & 1;
     }
     return br;

@@ -4,8 +4,11 @@
  * Shared by every operator plugin (link libnoxint). Operands are arrays of
  * NOX_FIX_LIMBS little-endian 64-bit limbs — the first limbs of a nox_value —
  * holding a `bits`-wide bit pattern, two's complement for signed
- * interpretations, every bit at or above `bits` zero ("canonical").
- * Results are written canonical.
+ * interpretations. As for nox_value: the bits above `bits` in the top
+ * meaningful limb are zero ("canonical"), and limbs past ceil(bits/64) are
+ * not part of the value — they may hold anything and never affect a result.
+ * Results are written canonical, with zero in every limb past the width
+ * (except nox_fix_select, which copies the chosen operand's limbs).
  *
  * Timing: every function runs in time that depends only on `bits` and
  * `is_signed` (public: they come from the type), never on the values. There
