@@ -11,6 +11,7 @@ PACKAGES=(
   libyaml-dev                        # YAML configuration
   libssl-dev                         # OpenSSL 3 (OPENSSL_cleanse now; crypto later)
   libcunit1-dev                      # unit tests
+  valgrind                           # the constant-time test (tests/ctime)
 )
 
 missing=()

@@ -39,8 +39,8 @@ static int comparison_init(const nox_host *host, nox_plugin_ctx *ctx) {
     nox_typeset eq_types = builtin_ints();
     nox_typeset_add(&eq_types, NOX_TYPE_BOOL);
     nox_typeset_add(&eq_types, NOX_TYPE_ADDRESS);
-    if (builtin_register_all(host, ctx, equality, 2, eq_types, 0)) return -1;
-    return builtin_register_all(host, ctx, order, 4, builtin_ints(), 0);
+    if (builtin_register_all(host, ctx, equality, 2, eq_types, NOX_OP_CONSTANT_TIME)) return -1;
+    return builtin_register_all(host, ctx, order, 4, builtin_ints(), NOX_OP_CONSTANT_TIME);
 }
 
 NOX_PLUGIN_DEFINE("comparison", "1.0.0", comparison_init);

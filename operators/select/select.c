@@ -22,7 +22,7 @@ static int select_init(const nox_host *host, nox_plugin_ctx *ctx) {
     nox_typeset_add(&types, NOX_TYPE_BOOL);
     nox_typeset_add(&types, NOX_TYPE_ADDRESS);
     nox_typeset_add_range(&types, NOX_TYPE_BYTES1, NOX_TYPE_BYTES32);
-    return builtin_register_all(host, ctx, ops, 1, types, 0);
+    return builtin_register_all(host, ctx, ops, 1, types, NOX_OP_CONSTANT_TIME);
 }
 
 NOX_PLUGIN_DEFINE("select", "1.0.0", select_init);

@@ -58,7 +58,7 @@ static const builtin_op ops[] = {
 };
 
 static int token_init(const nox_host *host, nox_plugin_ctx *ctx) {
-    return builtin_register_all(host, ctx, ops, 3, builtin_uints(), 0);
+    return builtin_register_all(host, ctx, ops, 3, builtin_uints(), NOX_OP_CONSTANT_TIME);
 }
 
 NOX_PLUGIN_DEFINE("token", "1.0.0", token_init);
