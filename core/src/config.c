@@ -183,7 +183,39 @@ static char *dir_of(const char *file) {
     return strndup(file, (size_t)(slash - file));
 }
 
+/*
+ * Streams the events once and stops at the first collection nested deeper
+ * than MAX_DEPTH. libyaml's composer slows down sharply with deep flow
+ * nesting (100,000 '[' take over half a minute), so the limit must hold
+ * before the document is composed, not after.
+ */
+static nox_status check_depth(const char *file, const char *text, size_t len, nox_error *err) {
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    nox_status st = NOX_OK;
+    int depth = 0, done = 0;
+    while (!done && !st) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev)) break; /* syntax errors are reported by the real parse */
+        if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+            if (++depth > MAX_DEPTH)
+                st = nox_error_set(err, NOX_ERR_CONFIG, "%s:%zu:%zu: nesting deeper than %d levels", file,
+                                   ev.start_mark.line + 1, ev.start_mark.column + 1, MAX_DEPTH);
+        } else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        }
+        done = ev.type == YAML_STREAM_END_EVENT;
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return st;
+}
+
 nox_status nox_cfg_parse(const char *name, const char *text, size_t len, nox_cfg_doc **doc, nox_error *err) {
+    *doc = NULL;
+    nox_status depth_st = check_depth(name, text, len, err);
+    if (depth_st) return depth_st;
     *doc = NULL;
     nox_cfg_doc *d = calloc(1, sizeof *d);
     if (!d) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
@@ -374,7 +406,8 @@ nox_status nox_cfg_get_uint(const nox_cfg_doc *doc, const nox_cfg_node *map, con
     char *end;
     errno = 0;
     unsigned long long x = strtoull(s, &end, 10);
-    if (!*s || *end || *s == '-' || *s == '+' || errno || x < min || x > max)
+    /* strtoull would skip leading blanks and take a sign after them: demand a digit first */
+    if (!(*s >= '0' && *s <= '9') || *end || errno || x < min || x > max)
         return nox_cfg_error(doc, v, path, err, NOX_ERR_CONFIG, "expected an integer in [%llu, %llu]",
                              (unsigned long long)min, (unsigned long long)max);
     *out = x;

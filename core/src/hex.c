@@ -17,7 +17,8 @@ static nox_status decode_digits(const char *digits, size_t n_digits, uint8_t *ou
     for (size_t i = 0; i < n_digits; i += 2) {
         int hi = nox_hex_digit(digits[i]), lo = nox_hex_digit(digits[i + 1]);
         if (hi < 0 || lo < 0)
-            return nox_error_set(err, NOX_ERR_INVALID, "invalid hex digit at position %zu", i + 2 + (hi >= 0));
+            return nox_error_set(err, NOX_ERR_INVALID, "invalid hex digit at position %zu",
+                                 i + 3 + (hi >= 0)); /* 1-based, counting the 0x */
         out[i / 2] = (uint8_t)(hi << 4 | lo);
     }
     return NOX_OK;

@@ -188,10 +188,14 @@ nox_status nox_value_parse(nox_value *v, uint8_t type, const char *text, nox_err
 
     if (type == NOX_TYPE_BOOL) {
         nox_value_zero(v, type);
-        if (!strcmp(text, "true") || !strcmp(text, "1")) v->limb[0] = 1;
-        else if (!strcmp(text, "false") || !strcmp(text, "0")) v->limb[0] = 0;
-        else if (hex) return parse_hex_bits(v, type, text, len, err);
-        else return nox_error_set(err, NOX_ERR_INVALID, "bool must be true, false, 0, 1, 0x0 or 0x1");
+        /* a closed list: the plaintext encoding of bool is exactly one byte 0x00 or 0x01 */
+        const char *digits = hex ? text + 2 : NULL;
+        if (!strcmp(text, "true") || !strcmp(text, "1") || (hex && (!strcmp(digits, "1") || !strcmp(digits, "01"))))
+            v->limb[0] = 1;
+        else if (!strcmp(text, "false") || !strcmp(text, "0") || (hex && (!strcmp(digits, "0") || !strcmp(digits, "00"))))
+            v->limb[0] = 0;
+        else
+            return nox_error_set(err, NOX_ERR_INVALID, "bool must be true, false, 0, 1, 0x0, 0x1, 0x00 or 0x01");
         return NOX_OK;
     }
     if (!nox_type_is_integer(type)) { /* address, bytesN: exact raw bytes */

@@ -56,7 +56,7 @@ nox_status nox_value_to_word(const nox_value *v, uint8_t word[32], nox_error *er
  * Parses text as a value of `type`:
  *   integers: decimal (a leading '-' for signed types) or `0x` hex giving the
  *             raw bit pattern of the type width (int8 0xff is -1);
- *   bool:     true, false, 0, 1, 0x0, 0x1 (also 0x00, 0x01);
+ *   bool:     exactly true, false, 0, 1, 0x0, 0x1, 0x00 or 0x01;
  *   address:  `0x` + 40 hex digits;  bytesN: `0x` + 2N hex digits.
  * Out-of-range numbers, stray characters and empty strings are NOX_ERR_INVALID.
  */
