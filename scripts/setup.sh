@@ -31,6 +31,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   rm -f "$log"
 fi
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" -- --no-print-directory -s
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_RULE_MESSAGES=OFF >/dev/null
+cmake --build build -j"$(nproc)" -- --no-print-directory -s 2>&1 | { grep -v '] Built target' || true; }  # warnings and errors still show
 echo "setup: built into build/ (tools in build/bin, plugins in build/lib/nox)"

@@ -13,8 +13,8 @@ echo "== test: ctest (build/)"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
 echo "== test: sanitizers (build-asan/, -fsanitize=address,undefined -fno-sanitize-recover=all)"
-cmake -S . -B build-asan -DNOX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build build-asan -j"$jobs" -- --no-print-directory -s
+cmake -S . -B build-asan -DNOX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_RULE_MESSAGES=OFF >/dev/null
+cmake --build build-asan -j"$jobs" -- --no-print-directory -s 2>&1 | { grep -v '] Built target' || true; }  # warnings and errors still show
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -L 'unit|cli' --output-on-failure -j"$jobs"

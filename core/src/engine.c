@@ -309,6 +309,9 @@ static const char *tname(unsigned code) {
 /* Tries one implementation. Returns NOX_OK or NOX_ERR_TYPE; *progress counts the slots that matched. */
 /* Forced inline: called with err == NULL on the hot path, where the compiler
  * then drops every message-formatting branch. */
+/* Fails the type check; formats the message only when one is wanted. */
+#define FAIL(...) return err ? nox_error_set(err, NOX_ERR_TYPE, __VA_ARGS__) : NOX_ERR_TYPE
+
 static inline __attribute__((always_inline)) nox_status try_impl(const nox_op *op, const nox_impl *m, const uint8_t *in, const uint8_t *declared,
                            nox_call *call, unsigned *progress, nox_error *err) {
     int bound[NOX_MAX_TYPEVARS] = {-1, -1, -1, -1};
@@ -319,19 +322,20 @@ static inline __attribute__((always_inline)) nox_status try_impl(const nox_op *o
         uint16_t slot = m->d.inputs[i];
         if (!NOX_SLOT_IS_VAR(slot)) {
             if (in[i] != slot)
-                return nox_error_set(err, NOX_ERR_TYPE, "%s: %s must be %s, got %s", op->name,
+                FAIL("%s: %s must be %s, got %s", op->name,
                                      slot_name(m, 0, i, nb, sizeof nb), tname(slot), tname(in[i]));
             continue;
         }
         unsigned k = NOX_SLOT_VAR_INDEX(slot);
         if (bound[k] >= 0) {
             if (in[i] != bound[k])
-                return nox_error_set(err, NOX_ERR_TYPE, "%s: operands must share one type: %s is %s, %s is %s",
+                FAIL("%s: operands must share one type: %s is %s, %s is %s",
                                      op->name, slot_name(m, 0, bound_at[k], nb, sizeof nb), tname((unsigned)bound[k]),
                                      slot_name(m, 0, i, nb2, sizeof nb2), tname(in[i]));
             continue;
         }
         if (!nox_typeset_has(&m->d.typevars[k], in[i])) {
+            if (!err) return NOX_ERR_TYPE; /* the hot path: no message wanted */
             /* Describe what any implementation would accept here. */
             nox_typeset all = {{0}};
             for (size_t j = 0; j < op->n_impls; j++) {
@@ -340,7 +344,7 @@ static inline __attribute__((always_inline)) nox_status try_impl(const nox_op *o
             }
             char set[512];
             nox_typeset_describe(&all, set, sizeof set);
-            return nox_error_set(err, NOX_ERR_TYPE, "%s: %s cannot be %s (accepted: %s)", op->name,
+            FAIL("%s: %s cannot be %s (accepted: %s)", op->name,
                                  slot_name(m, 0, i, nb, sizeof nb), tname(in[i]), set);
         }
         bound[k] = in[i];
@@ -354,19 +358,20 @@ static inline __attribute__((always_inline)) nox_status try_impl(const nox_op *o
         unsigned d = declared ? declared[i] : NOX_TYPE_INFER;
         if (want >= 0) {
             if (d != NOX_TYPE_INFER && d != (unsigned)want)
-                return nox_error_set(err, NOX_ERR_TYPE, "%s: output %s has type %s, but the operation produces %s",
+                FAIL("%s: output %s has type %s, but the operation produces %s",
                                      op->name, slot_name(m, 1, i, nb, sizeof nb), tname(d), tname((unsigned)want));
             call->out_types[i] = (uint8_t)want;
             continue;
         }
         unsigned k = NOX_SLOT_VAR_INDEX(slot);
         if (d == NOX_TYPE_INFER)
-            return nox_error_set(err, NOX_ERR_TYPE, "%s: the type of output %s cannot be inferred; declare it",
+            FAIL("%s: the type of output %s cannot be inferred; declare it",
                                  op->name, slot_name(m, 1, i, nb, sizeof nb));
         if (!nox_typeset_has(&m->d.typevars[k], d)) {
+            if (!err) return NOX_ERR_TYPE;
             char set[512];
             nox_typeset_describe(&m->d.typevars[k], set, sizeof set);
-            return nox_error_set(err, NOX_ERR_TYPE, "%s: output %s cannot be %s (accepted: %s)", op->name,
+            FAIL("%s: output %s cannot be %s (accepted: %s)", op->name,
                                  slot_name(m, 1, i, nb, sizeof nb), tname(d), set);
         }
         bound[k] = (int)d;
@@ -377,6 +382,8 @@ static inline __attribute__((always_inline)) nox_status try_impl(const nox_op *o
     call->n_outputs = m->d.n_outputs;
     return NOX_OK;
 }
+
+#undef FAIL
 
 nox_status nox_op_instantiate(const nox_op *op, uint8_t type, uint8_t in_types[NOX_MAX_ARITY], nox_error *err) {
     for (size_t j = 0; j < op->n_impls; j++) {
