@@ -8,7 +8,11 @@ scripts/setup.sh >/dev/null
 
 EVAL="build/bin/nox-eval --config config/operators.yaml"
 echo "== Operators loaded from config/operators.yaml"
-$EVAL --list | awk '{printf "  %-9s id=%-3s %s\n", $1, substr($2, 4), $NF=="1.0.0]" ? $(NF-1) "]" : ""}' | sed 's/\[\[/[/' | sort -u -k2,2n -k1,1 | sort -t= -k2n -s
+$EVAL --list | awk '{
+    plugin = $(NF - 1); sub(/^\[/, "", plugin)
+    if (!($1 in from)) { order[++n] = $1; id[$1] = substr($2, 4) }
+    from[$1] = from[$1] (from[$1] ? ", " : "") plugin
+  } END { for (i = 1; i <= n; i++) printf "  %-9s id=%-3s from %s\n", order[i], id[order[i]], from[order[i]] }'
 echo
 echo "== Evaluations (spec §5 semantics: wrapping, div by zero gives MAX, all-or-nothing tokens)"
 while read -r line; do

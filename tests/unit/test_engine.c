@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -187,6 +188,69 @@ static void test_signature_and_lookup(void) {
     ASSERT_CONTAINS(err.message, "safe_add");
     CU_ASSERT_EQUAL(nox_engine_lookup(e, "burn", &op, &err), NOX_OK);
     CU_ASSERT_EQUAL(nox_op_id(op), 18);
+    nox_engine_free(e);
+}
+
+/* ---- concurrency ------------------------------------------------------------ */
+
+/* Every (operator, type) pair on a few operand sets: the work each thread repeats. */
+enum { MAX_CASES = 4096, THREADS = 4, ROUNDS = 20 };
+typedef struct {
+    const nox_op *op;
+    nox_value in[3], out[3];
+} eval_case;
+static eval_case cases[MAX_CASES];
+static size_t n_cases;
+
+static void *evaluate_all(void *arg) {
+    long mismatches = 0;
+    (void)arg;
+    for (int r = 0; r < ROUNDS; r++) {
+        for (size_t c = 0; c < n_cases; c++) {
+            nox_value out[3];
+            size_t n_out = nox_op_n_outputs(cases[c].op);
+            for (size_t i = 0; i < n_out; i++) nox_value_zero(&out[i], NOX_TYPE_INFER);
+            if (nox_op_eval(cases[c].op, cases[c].in, nox_op_n_inputs(cases[c].op), out, n_out, NULL) != NOX_OK)
+                mismatches++;
+            for (size_t i = 0; i < n_out; i++) mismatches += !nox_value_equal(&out[i], &cases[c].out[i]);
+        }
+    }
+    return (void *)mismatches;
+}
+
+static void test_concurrent_evaluation(void) {
+    /* The engine is immutable once loaded: threads evaluating at once must get
+       exactly the single-threaded results (and, under ASan, touch no freed or
+       shared scratch memory). */
+    nox_engine *e = nox_test_engine();
+    n_cases = 0;
+    for (size_t i = 0; i < nox_engine_op_count(e); i++) {
+        const nox_op *op = nox_engine_op_at(e, i);
+        for (unsigned code = 0; code <= NOX_TYPE_LAST && n_cases + 3 <= MAX_CASES; code++) {
+            uint8_t types[NOX_MAX_ARITY];
+            if (nox_op_instantiate(op, (uint8_t)code, types, NULL)) continue;
+            for (uint64_t k = 1; k <= 3; k++) {
+                eval_case *c = &cases[n_cases];
+                c->op = op;
+                for (unsigned j = 0; j < nox_op_n_inputs(op); j++) {
+                    nox_value_zero(&c->in[j], types[j]);
+                    c->in[j].limb[0] = types[j] == NOX_TYPE_BOOL ? (k + j) & 1 : 37 * k + 11 * j;
+                }
+                for (unsigned j = 0; j < nox_op_n_outputs(op); j++) nox_value_zero(&c->out[j], NOX_TYPE_INFER);
+                CU_ASSERT_EQUAL_FATAL(nox_op_eval(op, c->in, nox_op_n_inputs(op), c->out, nox_op_n_outputs(op), NULL),
+                                      NOX_OK);
+                n_cases++;
+            }
+        }
+    }
+    CU_ASSERT(n_cases > 1000);
+    pthread_t threads[THREADS];
+    for (int t = 0; t < THREADS; t++) CU_ASSERT_EQUAL_FATAL(pthread_create(&threads[t], NULL, evaluate_all, NULL), 0);
+    for (int t = 0; t < THREADS; t++) {
+        void *mismatches;
+        pthread_join(threads[t], &mismatches);
+        CU_ASSERT_EQUAL((long)mismatches, 0);
+    }
     nox_engine_free(e);
 }
 
@@ -463,6 +527,7 @@ int main(void) {
         {"built-in registry matches the protocol table", test_builtin_registry},
         {"dispatch by type and type errors", test_dispatch_by_type},
         {"signatures and lookup", test_signature_and_lookup},
+        {"threads evaluate concurrently", test_concurrent_evaluation},
         {"ABI mismatches are refused before init", test_abi_refusals},
         {"missing and non-plugin files", test_load_failures},
         {"invalid descriptors are refused", test_descriptor_validation},
