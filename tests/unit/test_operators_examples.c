@@ -34,15 +34,6 @@ static nox_engine *engine;
 #define U256_2_255 "0x8000000000000000" Z16 Z16 Z16
 #define U256_2_255_PLUS_1 "0x8000000000000000" Z16 Z16 "0000000000000001"
 
-static const nox_op *find_op(const char *name) {
-    const nox_op *op = nox_engine_find(engine, name);
-    if (!op) {
-        fprintf(stderr, "operator %s is not loaded\n", name);
-        exit(2);
-    }
-    return op;
-}
-
 /* The protocol's output types (spec §5/§6) for operator `name` on operand type `t`. */
 static size_t model_out_types(const char *name, uint8_t t, uint8_t out[3]) {
     static const char *const cmp[] = {"eq", "ne", "lt", "le", "gt", "ge"};
@@ -61,7 +52,7 @@ static nox_status eval(const char *name, const nox_value *in, size_t n_in, nox_v
         for (size_t k = 0; k < NOX_VALUE_LIMBS; k++) out[i].limb[k] = GARBAGE;
         out[i].type = NOX_TYPE_INFER;
     }
-    return nox_op_eval(find_op(name), in, n_in, out, n_out, err);
+    return nox_op_eval(nox_test_op(engine, name), in, n_in, out, n_out, err);
 }
 
 static void print_value(const char *label, const nox_value *v) {
@@ -122,7 +113,7 @@ static size_t split(char *s, char **words, size_t cap) {
 #define CASE(OP, TYPE, IN, OUT) check_case(OP, TYPE, IN, OUT, __LINE__)
 
 static void check_case(const char *name, uint8_t type, const char *in_text, const char *out_text, unsigned line) {
-    const nox_op *op = find_op(name);
+    const nox_op *op = nox_test_op(engine, name);
     uint8_t in_types[NOX_MAX_ARITY], out_types[3];
     if (nox_op_instantiate(op, type, in_types, NULL))
         for (size_t i = 0; i < NOX_MAX_ARITY; i++) in_types[i] = type;
@@ -439,7 +430,7 @@ static void test_eq_ne_bool_address(void) {
 static void expect_error(const char *name, const nox_value *in, size_t n_in, nox_value *out, size_t n_out,
                          nox_status code, const char *frag1, const char *frag2, unsigned line) {
     nox_error err = {0};
-    nox_status st = nox_op_eval(find_op(name), in, n_in, out, n_out, &err);
+    nox_status st = nox_op_eval(nox_test_op(engine, name), in, n_in, out, n_out, &err);
     int ok = st == code && strstr(err.message, frag1) && (!frag2 || strstr(err.message, frag2));
     if (!ok)
         printf("\n  line %u: %s: expected %s error mentioning '%s'%s%s%s, got %s: '%s'\n", line, name,
@@ -506,17 +497,17 @@ static void test_type_wrong_arity(void) {
     nox_call call;
     nox_error err = {0};
     uint8_t t3[3] = {NOX_TYPE_UINT8, NOX_TYPE_UINT8, NOX_TYPE_UINT8};
-    CU_ASSERT_EQUAL(nox_op_resolve(find_op("add"), t3, 3, NULL, 1, &call, &err), NOX_ERR_TYPE);
+    CU_ASSERT_EQUAL(nox_op_resolve(nox_test_op(engine, "add"), t3, 3, NULL, 1, &call, &err), NOX_ERR_TYPE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "takes 2 inputs"));
     err = (nox_error){0};
-    CU_ASSERT_EQUAL(nox_op_resolve(find_op("transfer"), t3, 2, NULL, 3, &call, &err), NOX_ERR_TYPE);
+    CU_ASSERT_EQUAL(nox_op_resolve(nox_test_op(engine, "transfer"), t3, 2, NULL, 3, &call, &err), NOX_ERR_TYPE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "takes 3 inputs"));
     err = (nox_error){0};
-    CU_ASSERT_EQUAL(nox_op_resolve(find_op("safe_add"), t3, 2, NULL, 1, &call, &err), NOX_ERR_TYPE);
+    CU_ASSERT_EQUAL(nox_op_resolve(nox_test_op(engine, "safe_add"), t3, 2, NULL, 1, &call, &err), NOX_ERR_TYPE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "produces 2 outputs"));
     /* the right arity resolves */
     err = (nox_error){0};
-    CU_ASSERT_EQUAL(nox_op_resolve(find_op("safe_add"), t3, 2, NULL, 2, &call, &err), NOX_OK);
+    CU_ASSERT_EQUAL(nox_op_resolve(nox_test_op(engine, "safe_add"), t3, 2, NULL, 2, &call, &err), NOX_OK);
     CU_ASSERT_EQUAL(call.n_inputs, 2);
     CU_ASSERT_EQUAL(call.n_outputs, 2);
     CU_ASSERT_EQUAL(call.out_types[0], NOX_TYPE_BOOL);
@@ -538,7 +529,7 @@ static void test_type_declared_output_contradicts(void) {
     /* declaring the right types is fine and gives the right result */
     out[0] = v_zero(NOX_TYPE_BOOL), out[1] = v_zero(NOX_TYPE_UINT8);
     nox_error err = {0};
-    CU_ASSERT_EQUAL(nox_op_eval(find_op("safe_add"), in, 2, out, 2, &err), NOX_OK);
+    CU_ASSERT_EQUAL(nox_op_eval(nox_test_op(engine, "safe_add"), in, 2, out, 2, &err), NOX_OK);
     CU_ASSERT_EQUAL(out[0].type, NOX_TYPE_BOOL);
     CU_ASSERT_EQUAL(out[0].limb[0], 1);
     CU_ASSERT_EQUAL(out[1].type, NOX_TYPE_UINT8);
@@ -590,7 +581,7 @@ static void test_limbs_past_the_width_are_ignored(void) {
     for (unsigned t = 0; t <= NOX_TYPE_LAST; t++) {
         if (!nox_type_is_fixed(t)) continue;
         for (size_t k = 0; k < N_OPS; k++) {
-            const nox_op *op = find_op(ops[k]);
+            const nox_op *op = nox_test_op(engine, ops[k]);
             uint8_t types[NOX_MAX_ARITY];
             if (nox_op_instantiate(op, (uint8_t)t, types, NULL)) continue; /* not in the operator's domain */
             size_t n_in = nox_op_n_inputs(op), n_out = nox_op_n_outputs(op);

@@ -132,15 +132,6 @@ typedef struct tally {
     unsigned long checked, mismatches;
 } tally;
 
-static const nox_op *find_op(const char *name) {
-    const nox_op *op = nox_engine_find(engine, name);
-    if (!op) {
-        fprintf(stderr, "operator %s is not loaded\n", name);
-        exit(2);
-    }
-    return op;
-}
-
 /*
  * Evaluates op on 8-bit operands (in_types[i], patterns p[i]) and compares
  * with e: output i must have type out_types[i] and value e.v[i].
@@ -196,7 +187,7 @@ static void assert_tally(const char *what, const tally *t, unsigned long want_ch
 
 /* Every pair of 8-bit patterns for one operator on one type. */
 static void exhaust_binary(binop op, uint8_t type) {
-    const nox_op *o = find_op(binop_names[op]);
+    const nox_op *o = nox_test_op(engine, binop_names[op]);
     int s = nox_type_is_signed(type);
     uint8_t in_types[2] = {type, type}, out_types[2];
     if (op >= EQ) out_types[0] = NOX_TYPE_BOOL;
@@ -235,7 +226,7 @@ BINARY_TESTS(GE, ge)
 
 /* select over every (condition, ifTrue, ifFalse): 2 * 65,536 per 8-bit type, 8 on bool. */
 static void test_select(void) {
-    const nox_op *o = find_op("select");
+    const nox_op *o = nox_test_op(engine, "select");
     static const uint8_t types[] = {NOX_TYPE_UINT8, NOX_TYPE_INT8, NOX_TYPE_BOOL};
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         uint8_t type = types[k];
@@ -268,7 +259,7 @@ static unsigned token_grid(unsigned *g) {
 }
 
 static void exhaust_token(tokenop op) {
-    const nox_op *o = find_op(token_names[op]);
+    const nox_op *o = nox_test_op(engine, token_names[op]);
     uint8_t in_types[3] = {NOX_TYPE_UINT8, NOX_TYPE_UINT8, NOX_TYPE_UINT8};
     uint8_t out_types[3] = {NOX_TYPE_BOOL, NOX_TYPE_UINT8, NOX_TYPE_UINT8};
     unsigned g[256];

@@ -373,15 +373,6 @@ static size_t edges(mpz_t *v, const tinfo *t) {
 /* The checks                                                               */
 /* ------------------------------------------------------------------------ */
 
-static const nox_op *find_op(const char *name) {
-    const nox_op *op = nox_engine_find(engine, name);
-    if (!op) {
-        fprintf(stderr, "operator %s is not loaded\n", name);
-        exit(2);
-    }
-    return op;
-}
-
 typedef struct tally {
     unsigned long checked, mismatches;
     unsigned long outcome[2]; /* bool first output false / true (comparisons, safe and token ops) */
@@ -444,7 +435,7 @@ static void check_case(opcode op, const nox_op *o, const tinfo *t, mpz_t *x, siz
 
 /* All cases of one operator on one type. */
 static void run_op_type(opcode op, uint8_t code) {
-    const nox_op *o = find_op(op_names[op]);
+    const nox_op *o = nox_test_op(engine, op_names[op]);
     tinfo t = tinfo_of(code);
     size_t n_in = nox_op_n_inputs(o);
     unsigned long want = nox_type_is_wide(code) ? CASES_WIDE : CASES_FIXED;
@@ -579,7 +570,7 @@ static void test_division_corner_cases(void) {
                 if (signs & 1) mpz_neg(x[0], x[0]);
                 if (signs & 2) mpz_neg(x[1], x[1]);
                 for (size_t k = 0; k < 2; k++) {
-                    check_case(ops[k], find_op(op_names[ops[k]]), &t, x, 2, &ta, 0);
+                    check_case(ops[k], nox_test_op(engine, op_names[ops[k]]), &t, x, 2, &ta, 0);
                     checked++;
                 }
             }

@@ -36,6 +36,16 @@ static inline nox_engine *nox_test_engine(void) {
     return e;
 }
 
+/** The operator `name` of `e`; aborts the test program when it is not loaded. */
+static inline const nox_op *nox_test_op(const nox_engine *e, const char *name) {
+    const nox_op *op = nox_engine_find(e, name);
+    if (!op) {
+        fprintf(stderr, "operator %s is not loaded\n", name);
+        exit(2);
+    }
+    return op;
+}
+
 /** Runs one suite of tests (a CU_TestInfo array ending in CU_TEST_INFO_NULL); returns the exit status. */
 static inline int nox_test_main(const char *suite, CU_TestInfo *tests) {
     if (CU_initialize_registry() != CUE_SUCCESS) return 2;
