@@ -139,6 +139,9 @@ static nox_status check_conflicts(const nox_engine *e, const nox_impl *m, nox_im
                                  "declared id %u with %u -> %u",
                                  m->name, nox_plugin_name(m->plugin), m->d.id, m->d.n_inputs, m->d.n_outputs,
                                  nox_plugin_name(op->impls[0]->plugin), op->id, op->n_inputs, op->n_outputs);
+        if (op->n_impls == NOX_MAX_IMPLS)
+            return nox_error_set(err, NOX_ERR_DUPLICATE, "operator %s already has %d implementations, the most allowed",
+                                 m->name, NOX_MAX_IMPLS);
         for (size_t k = 0; k < op->n_impls; k++)
             if (nox_impl_overlaps(op->impls[k], m))
                 return nox_error_set(err, NOX_ERR_DUPLICATE,
@@ -155,33 +158,26 @@ static nox_status check_conflicts(const nox_engine *e, const nox_impl *m, nox_im
     return NOX_OK;
 }
 
-static nox_status insert_impl(nox_engine *e, nox_impl *m) {
+/* Adds an implementation; cannot fail: add_plugin reserved every allocation. */
+static void insert_impl(nox_engine *e, nox_impl *m, nox_op *fresh) {
     nox_op *op = (nox_op *)nox_engine_find(e, m->name);
     if (!op) {
-        op = calloc(1, sizeof *op);
-        nox_op **ops = realloc(e->ops, (e->n_ops + 1) * sizeof *ops);
-        if (!op || !ops) {
-            free(op);
-            if (ops) e->ops = ops;
-            return NOX_ERR_NOMEM;
-        }
-        e->ops = ops;
+        op = fresh;
         snprintf(op->name, sizeof op->name, "%s", m->name);
         op->id = m->d.id;
         op->n_inputs = m->d.n_inputs;
         op->n_outputs = m->d.n_outputs;
-        size_t at = e->n_ops;
+        size_t at = e->n_ops; /* keep the registry sorted by id */
         while (at > 0 && e->ops[at - 1]->id > op->id) {
             e->ops[at] = e->ops[at - 1];
             at--;
         }
         e->ops[at] = op;
         e->n_ops++;
+    } else {
+        free(fresh);
     }
-    if (op->n_impls == NOX_MAX_IMPLS) return NOX_ERR_DUPLICATE;
     op->impls[op->n_impls++] = m;
-    m->enabled = 1;
-    return NOX_OK;
 }
 
 nox_status nox_engine_add_plugin(nox_engine *e, nox_plugin *p, const char *const *enable, size_t n_enable,
@@ -229,15 +225,25 @@ nox_status nox_engine_add_plugin(nox_engine *e, nox_plugin *p, const char *const
             for (size_t k = 0; k < n_enable; k++)
                 if (!strcmp(enable[k], chosen[i]->name)) *bad_index = k;
     }
-    nox_plugin **plugins = NULL;
-    if (!st) {
-        plugins = realloc(e->plugins, (e->n_plugins + 1) * sizeof *plugins);
-        if (!plugins) st = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
-        else e->plugins = plugins;
-    }
+    /* Reserve everything first, so that the commit below cannot fail half-way. */
+    nox_op **fresh = st ? NULL : calloc(n_chosen ? n_chosen : 1, sizeof *fresh);
+    if (!st && !fresh) st = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n_chosen && !st; i++)
-        if (insert_impl(e, chosen[i])) st = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
-    if (!st) e->plugins[e->n_plugins++] = p;
+        if (!(fresh[i] = calloc(1, sizeof **fresh))) st = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    if (!st) {
+        nox_op **ops = realloc(e->ops, (e->n_ops + n_chosen) * sizeof *ops);
+        if (ops) e->ops = ops;
+        nox_plugin **plugins = realloc(e->plugins, (e->n_plugins + 1) * sizeof *plugins);
+        if (plugins) e->plugins = plugins;
+        if (!ops || !plugins) st = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    }
+    if (!st) {
+        for (size_t i = 0; i < n_chosen; i++) insert_impl(e, chosen[i], fresh[i]);
+        e->plugins[e->n_plugins++] = p;
+    } else if (fresh) {
+        for (size_t i = 0; i < n_chosen; i++) free(fresh[i]);
+    }
+    free(fresh);
     free(chosen);
     return st;
 }

@@ -14,7 +14,6 @@ struct nox_impl {
     char *out_names[NOX_MAX_ARITY];
     char *summary;
     nox_plugin *plugin;
-    int enabled;
 };
 
 struct nox_plugin {
