@@ -22,6 +22,9 @@ static inline uint64_t lowmask(unsigned i, unsigned w) {
     return ((uint64_t)1 << (w - lo)) - 1;
 }
 
+/* Clears plaintext-derived scratch on the stack; not elided by the compiler. */
+static inline void wipe(void *p, size_t n) { explicit_bzero(p, n); }
+
 /* 0 -> 0, anything else -> 1, without a branch. */
 static inline uint64_t nonzero(uint64_t x) { return (x | (0 - x)) >> 63; }
 
@@ -76,48 +79,45 @@ void nox_fix_mul(uint64_t r[L], const uint64_t a[L], const uint64_t b[L], unsign
     nox_fix_mask(r, bits);
 }
 
-/* x = a sign- or zero-extended from `bits` to L+1 limbs (320 bits). */
-static void extend(uint64_t x[L + 1], const uint64_t a[L], unsigned bits, int is_signed) {
-    uint64_t fill = is_signed ? 0 - bit_at(a, bits - 1) : 0;
-    for (unsigned i = 0; i < L; i++) x[i] = (a[i] & lowmask(i, bits)) | (fill & ~lowmask(i, bits));
-    x[L] = fill;
-}
-
-/* 1 when the L+1-limb exact result x lies outside the type's range. */
-static uint64_t out_of_range(const uint64_t x[L + 1], unsigned bits, int is_signed) {
-    /* In range iff every bit from `lo` up equals the fill (0, or the sign). */
-    unsigned lo = is_signed ? bits - 1 : bits;
-    uint64_t fill = is_signed ? 0 - bit_at(x, bits - 1) : 0;
-    uint64_t acc = x[L] ^ fill;
-    for (unsigned i = 0; i < L; i++) acc |= (x[i] ^ fill) & ~lowmask(i, lo);
-    return nonzero(acc);
-}
-
-static uint64_t add_sub_checked(uint64_t r[L], const uint64_t a[L], const uint64_t b[L], unsigned bits,
-                                int is_signed, int subtract) {
-    uint64_t x[L + 1], y[L + 1], s[L + 1];
-    extend(x, a, bits, is_signed);
-    extend(y, b, bits, is_signed);
-    uint64_t c = 0;
-    for (unsigned i = 0; i < L + 1; i++) {
-        u128 t = subtract ? (u128)x[i] - y[i] - c : (u128)x[i] + y[i] + c;
-        s[i] = (uint64_t)t;
-        c = (uint64_t)(t >> 64) & 1;
-    }
-    uint64_t ovf = out_of_range(s, bits, is_signed);
-    memcpy(r, s, L * sizeof r[0]);
-    nox_fix_mask(r, bits);
-    return ovf;
-}
-
+/*
+ * Checked add/sub. Unsigned: the exact sum of two `bits`-wide numbers has at
+ * most bits + 1 bits, so it overflows iff bit `bits` of the (L+1)-limb sum is
+ * set; a difference is out of range iff it borrows. Signed: the textbook sign
+ * rule on the wrapped result r — a + b overflows iff a and b have the same
+ * sign and r the other; a - b iff a and b differ in sign and r differs from a.
+ * Limbs past the width are masked off on input.
+ */
 uint64_t nox_fix_add_checked(uint64_t r[L], const uint64_t a[L], const uint64_t b[L], unsigned bits,
                              int is_signed) {
-    return add_sub_checked(r, a, b, bits, is_signed, 0);
+    uint64_t sa = bit_at(a, bits - 1), sb = bit_at(b, bits - 1); /* before r, which may alias a or b */
+    uint64_t sum[L + 1], c = 0;
+    for (unsigned i = 0; i < L; i++) {
+        uint64_t m = lowmask(i, bits);
+        u128 t = (u128)(a[i] & m) + (b[i] & m) + c;
+        sum[i] = (uint64_t)t;
+        c = (uint64_t)(t >> 64);
+    }
+    sum[L] = c;
+    uint64_t carry_out = bit_at(sum, bits);
+    for (unsigned i = 0; i < L; i++) r[i] = sum[i] & lowmask(i, bits);
+    if (!is_signed) return carry_out;
+    uint64_t sr = bit_at(r, bits - 1);
+    return (sa ^ sr) & (sb ^ sr);
 }
 
 uint64_t nox_fix_sub_checked(uint64_t r[L], const uint64_t a[L], const uint64_t b[L], unsigned bits,
                              int is_signed) {
-    return add_sub_checked(r, a, b, bits, is_signed, 1);
+    uint64_t sa = bit_at(a, bits - 1), sb = bit_at(b, bits - 1); /* before r, which may alias a or b */
+    uint64_t br = 0;
+    for (unsigned i = 0; i < L; i++) {
+        uint64_t m = lowmask(i, bits);
+        u128 t = (u128)(a[i] & m) - (b[i] & m) - br;
+        r[i] = (uint64_t)t & m;
+        br = (uint64_t)(t >> 64) & 1;
+    }
+    if (!is_signed) return br;
+    uint64_t sr = bit_at(r, bits - 1);
+    return (sa ^ sb) & (sa ^ sr);
 }
 
 uint64_t nox_fix_sign(const uint64_t a[L], unsigned bits) { return bit_at(a, bits - 1); }
@@ -183,6 +183,7 @@ uint64_t nox_fix_mul_checked(uint64_t r[L], const uint64_t a[L], const uint64_t 
     nox_fix_mask(lo, bits);
     nox_fix_neg(nlo, lo, bits);
     nox_fix_select(r, neg, nlo, lo, bits);
+    wipe(ma, sizeof ma), wipe(mb, sizeof mb), wipe(p, sizeof p), wipe(lo, sizeof lo), wipe(nlo, sizeof nlo);
     return br;
 }
 
@@ -213,6 +214,7 @@ static void shl_ct(uint64_t *r, const uint64_t *x, unsigned w, uint64_t s, unsig
         for (unsigned i = k; i < w; i++) tmp[i] |= x[i - k] & m;
     }
     for (unsigned i = w; i-- > 0;) r[i] = (tmp[i] << t) | (i ? (tmp[i - 1] >> 1) >> (63 - t) : 0);
+    wipe(tmp, sizeof tmp);
 }
 
 /* r[0..w) = x[0..w) >> s, likewise. */
@@ -223,6 +225,7 @@ static void shr_ct(uint64_t *r, const uint64_t *x, unsigned w, uint64_t s, unsig
         for (unsigned i = 0; i + k < w; i++) tmp[i] |= x[i + k] & m;
     }
     for (unsigned i = 0; i < w; i++) r[i] = (tmp[i] >> t) | (i + 1 < w ? (tmp[i + 1] << 1) << (63 - t) : 0);
+    wipe(tmp, sizeof tmp);
 }
 
 /*
@@ -286,6 +289,7 @@ static void udivrem(uint64_t q[L], uint64_t rem[L], const uint64_t a[L], const u
     memcpy(q, Q, n * sizeof q[0]);
     nox_fix_zero(rem);
     shr_ct(rem, u, n, s, n);
+    wipe(d, sizeof d), wipe(u, sizeof u), wipe(a2, sizeof a2), wipe(Q, sizeof Q);
 }
 
 uint64_t nox_fix_divrem(uint64_t q[L], uint64_t rem[L], const uint64_t a[L], const uint64_t b[L], unsigned bits,
@@ -317,6 +321,7 @@ uint64_t nox_fix_divrem(uint64_t q[L], uint64_t rem[L], const uint64_t a[L], con
         nox_fix_neg(t, R, bits);
         nox_fix_select(rem, sa, t, R, bits);
     }
+    wipe(ma, sizeof ma), wipe(mb, sizeof mb), wipe(Q, sizeof Q), wipe(R, sizeof R), wipe(t, sizeof t);
     return flag;
 }
 

@@ -15,6 +15,9 @@
  * is no branch and no memory index derived from a value; selections use
  * masks. Keep it that way: tests/ctime checks it under valgrind.
  *
+ * Secrets: the multi-limb scratch of the checked multiplication and of the
+ * division (magnitudes, partial products, remainders) is wiped before return.
+ *
  * Aliasing: the result may alias any operand unless a function says otherwise.
  * Preconditions (checked by the engine, not here): 1 <= bits <= 256.
  */
