@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets everything up: installs the Debian packages the project needs (only the
-# missing ones; quiet), then configures and builds into build/.
+# Sets everything up: installs the Debian and npm packages the project needs
+# (only the missing ones; quiet), then configures and builds into build/.
 # Usage: scripts/setup.sh            (as root, or with sudo available)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,23 +9,41 @@ PACKAGES=(
   build-essential cmake pkg-config   # toolchain (CMake >= 3.25)
   libgmp-dev                         # wide integers, decimal conversion
   libyaml-dev                        # YAML configuration
-  libssl-dev                         # OpenSSL 3 (OPENSSL_cleanse now; crypto later)
+  libssl-dev                         # OpenSSL 3: HKDF, AES-GCM, RSA-OAEP, CSPRNG
+  libsecp256k1-dev                   # secp256k1: ECDH, recoverable ECDSA
+  libjansson-dev                     # JSON (the queue message)
   libcunit1-dev                      # unit tests
   valgrind                           # the constant-time test (tests/ctime)
+  python3-cryptography               # cross-implementation tests of ECIES / RSA-OAEP (Debian's python3)
 )
+CAST_VERSION=1.7.1                   # npm @foundry-rs/cast: independent keccak / EIP-712 / ECDSA checks
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" = 0 ] || SUDO="sudo"
   echo "setup: installing ${missing[*]}"
   log=$(mktemp)
   if ! { $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
     cat "$log" >&2
     echo "setup: apt-get failed (log above)" >&2
+    exit 1
+  fi
+  rm -f "$log"
+fi
+
+if [ "$(build/tools/node_modules/.bin/cast --version 2>/dev/null | sed -n 's/^cast Version: //p')" != "$CAST_VERSION" ]; then
+  echo "setup: installing @foundry-rs/cast@$CAST_VERSION (npm) into build/tools"
+  mkdir -p build/tools
+  log=$(mktemp)
+  if ! npm install --no-audit --no-fund --prefix build/tools "@foundry-rs/cast@$CAST_VERSION" >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "setup: npm install failed (log above)" >&2
     exit 1
   fi
   rm -f "$log"

@@ -1,0 +1,1 @@
+/* ecies: being written */

@@ -1,0 +1,1 @@
+/* eip712: being written */

@@ -1,0 +1,1 @@
+/* rsa: being written */
