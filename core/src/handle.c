@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "nox/hex.h"
+#include "nox/keccak.h"
 #include "nox/types.h"
 
 nox_status nox_handle_parse(nox_handle *h, const char *text, size_t len, nox_error *err) {
@@ -52,4 +53,30 @@ nox_status nox_handle_validate(const nox_handle *h, const uint32_t *chain_ids, s
                              chain);
     }
     return NOX_OK;
+}
+
+void nox_handle_derive(nox_handle *out, uint8_t op, const nox_handle *inputs, size_t n_inputs,
+                       const uint8_t nox_compute[20], const uint8_t caller[20], uint64_t timestamp,
+                       uint8_t output_index, uint32_t chain_id, uint8_t type) {
+    nox_keccak256_ctx ctx;
+    nox_keccak256_init(&ctx);
+    nox_keccak256_update(&ctx, &op, 1);
+    for (size_t i = 0; i < n_inputs; i++) nox_keccak256_update(&ctx, inputs[i].bytes, NOX_HANDLE_SIZE);
+    nox_keccak256_update(&ctx, nox_compute, 20);
+    nox_keccak256_update(&ctx, caller, 20);
+    uint8_t ts[32] = {0}; /* uint256, big-endian */
+    for (int i = 0; i < 8; i++) ts[31 - i] = (uint8_t)(timestamp >> (8 * i));
+    nox_keccak256_update(&ctx, ts, sizeof ts);
+    nox_keccak256_update(&ctx, &output_index, 1);
+    uint8_t digest[32];
+    nox_keccak256_final(&ctx, digest);
+    nox_handle_make(out, digest, chain_id, type);
+}
+
+void nox_handle_value_tag(const nox_handle *h, const uint8_t *plaintext, size_t len, uint8_t out[32]) {
+    nox_keccak256_ctx ctx; /* final() wipes the state, which held the plaintext */
+    nox_keccak256_init(&ctx);
+    nox_keccak256_update(&ctx, h->bytes, NOX_HANDLE_SIZE);
+    nox_keccak256_update(&ctx, plaintext, len);
+    nox_keccak256_final(&ctx, out);
 }

@@ -59,6 +59,22 @@ int nox_handle_is_zero(const nox_handle *h);
  */
 nox_status nox_handle_validate(const nox_handle *h, const uint32_t *chain_ids, size_t n_chains, nox_error *err);
 
+/**
+ * The result handle of spec §2, as NoxCompute derives it: prehandle = the
+ * first 26 bytes of keccak256(abi.encodePacked(uint8 op, bytes32[] inputs,
+ * address noxCompute, address caller, uint256 timestamp, uint8 outputIndex)),
+ * followed by chain id, type and version 0.
+ */
+void nox_handle_derive(nox_handle *out, uint8_t op, const nox_handle *inputs, size_t n_inputs,
+                       const uint8_t nox_compute[20], const uint8_t caller[20], uint64_t timestamp,
+                       uint8_t output_index, uint32_t chain_id, uint8_t type);
+
+/**
+ * handleValueTag = keccak256(handle || plaintext) (spec §3): deterministic for
+ * a (handle, value) pair, which makes result publication idempotent.
+ */
+void nox_handle_value_tag(const nox_handle *h, const uint8_t *plaintext, size_t len, uint8_t out[32]);
+
 #ifdef __cplusplus
 }
 #endif
