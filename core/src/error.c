@@ -49,6 +49,7 @@ const char *nox_status_name(nox_status code) {
     case NOX_ERR_PLUGIN: return "plugin";
     case NOX_ERR_IO: return "io";
     case NOX_ERR_NOMEM: return "nomem";
+    case NOX_ERR_AUTH: return "auth";
     }
     return "unknown";
 }

@@ -27,6 +27,7 @@ typedef enum nox_status {
     NOX_ERR_PLUGIN,     /**< a plugin failed to load, init, or misbehaved */
     NOX_ERR_IO,         /**< an operating-system call failed */
     NOX_ERR_NOMEM,      /**< out of memory */
+    NOX_ERR_AUTH,       /**< data failed authentication: an AEAD tag or an RSA-OAEP decryption (wrong key, or altered) */
 } nox_status;
 
 /** Capacity of an error message, including the terminating NUL. */
