@@ -1,5 +1,6 @@
 /* ECIES of spec §4.1: secp256k1 ECDH (raw x) -> HKDF-SHA256 -> AES-256-GCM, over OpenSSL 3 EVP. */
 #include "nox/ecies.h"
+#include "openssl_error.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -9,17 +10,6 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 #include <string.h>
-
-/* Records an unexpected OpenSSL failure. The queue holds reason codes only, never key material;
- * it is cleared so that it does not leak into the next caller on this thread. */
-static nox_status openssl_failure(nox_error *err, const char *what) {
-    unsigned long e = ERR_peek_last_error();
-    const char *reason = e ? ERR_reason_error_string(e) : NULL;
-    nox_status st = nox_error_set(err, NOX_ERR_IO, "%s failed in OpenSSL%s%s", what, reason ? ": " : "",
-                                  reason ? reason : "");
-    ERR_clear_error();
-    return st;
-}
 
 nox_status nox_ecies_derive_key(const uint8_t x[NOX_ECIES_SECRET_SIZE], uint8_t key[NOX_ECIES_KEY_SIZE],
                                 nox_error *err) {
@@ -31,7 +21,7 @@ nox_status nox_ecies_derive_key(const uint8_t x[NOX_ECIES_SECRET_SIZE], uint8_t 
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
     EVP_KDF_free(kdf); /* the context keeps its own reference */
-    if (!ctx) return openssl_failure(err, "HKDF set-up");
+    if (!ctx) return nox_openssl_failure(err, "HKDF set-up");
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
         OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)x, NOX_ECIES_SECRET_SIZE),
@@ -43,7 +33,7 @@ nox_status nox_ecies_derive_key(const uint8_t x[NOX_ECIES_SECRET_SIZE], uint8_t 
     EVP_KDF_CTX_free(ctx); /* frees (and clears) its copy of the key */
     if (!ok) {
         OPENSSL_cleanse(key, NOX_ECIES_KEY_SIZE);
-        return openssl_failure(err, "HKDF-SHA256");
+        return nox_openssl_failure(err, "HKDF-SHA256");
     }
     return NOX_OK;
 }
@@ -53,7 +43,7 @@ nox_status nox_ecies_derive_key(const uint8_t x[NOX_ECIES_SECRET_SIZE], uint8_t 
 static nox_status gcm_encrypt(const uint8_t key[NOX_ECIES_KEY_SIZE], const uint8_t nonce[NOX_ECIES_NONCE_SIZE],
                               const uint8_t *in, size_t len, uint8_t *out, nox_error *err) {
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    if (!ctx) return openssl_failure(err, "AES-256-GCM set-up");
+    if (!ctx) return nox_openssl_failure(err, "AES-256-GCM set-up");
     int n = 0, ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
                     EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NOX_ECIES_NONCE_SIZE, NULL) == 1 &&
                     EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) == 1;
@@ -61,7 +51,7 @@ static nox_status gcm_encrypt(const uint8_t key[NOX_ECIES_KEY_SIZE], const uint8
     if (ok) ok = EVP_EncryptFinal_ex(ctx, out + len, &n) == 1 && n == 0;
     if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, NOX_ECIES_TAG_SIZE, out + len) == 1;
     EVP_CIPHER_CTX_free(ctx); /* clears the key schedule */
-    if (!ok) return openssl_failure(err, "AES-256-GCM encryption");
+    if (!ok) return nox_openssl_failure(err, "AES-256-GCM encryption");
     return NOX_OK;
 }
 
@@ -71,7 +61,7 @@ static nox_status gcm_decrypt(const uint8_t key[NOX_ECIES_KEY_SIZE], const uint8
     uint8_t tag[NOX_ECIES_TAG_SIZE]; /* copied first: `in` and `out` may be the same buffer */
     memcpy(tag, in + len, sizeof tag);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    if (!ctx) return openssl_failure(err, "AES-256-GCM set-up");
+    if (!ctx) return nox_openssl_failure(err, "AES-256-GCM set-up");
     int n = 0, ok = EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
                     EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NOX_ECIES_NONCE_SIZE, NULL) == 1 &&
                     EVP_DecryptInit_ex(ctx, NULL, NULL, key, nonce) == 1 &&
@@ -80,7 +70,7 @@ static nox_status gcm_decrypt(const uint8_t key[NOX_ECIES_KEY_SIZE], const uint8
     if (!ok) {
         EVP_CIPHER_CTX_free(ctx);
         if (len > 0) OPENSSL_cleanse(out, len);
-        return openssl_failure(err, "AES-256-GCM decryption");
+        return nox_openssl_failure(err, "AES-256-GCM decryption");
     }
     /* The tag is checked only here; until then `out` holds unauthenticated plaintext. */
     int authentic = EVP_DecryptFinal_ex(ctx, out + len, &n) == 1;

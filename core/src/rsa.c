@@ -12,21 +12,12 @@
 #include <string.h>
 
 #include "nox/hex.h"
+#include "openssl_error.h"
 
 struct nox_rsa_key {
     EVP_PKEY *pkey;
     int has_private;
 };
-
-/* An unexpected OpenSSL failure: reason codes only (no key material); the queue is cleared. */
-static nox_status openssl_failure(nox_error *err, const char *what) {
-    unsigned long e = ERR_peek_last_error();
-    const char *reason = e ? ERR_reason_error_string(e) : NULL;
-    nox_status st = nox_error_set(err, NOX_ERR_IO, "%s failed in OpenSSL%s%s", what, reason ? ": " : "",
-                                  reason ? reason : "");
-    ERR_clear_error();
-    return st;
-}
 
 static nox_status wrap(EVP_PKEY *pkey, int has_private, nox_rsa_key **out, nox_error *err) {
     nox_rsa_key *key = malloc(sizeof *key);
@@ -63,7 +54,7 @@ nox_status nox_rsa_generate(unsigned bits, nox_rsa_key **out, nox_error *err) {
     EVP_PKEY_CTX_free(ctx);
     if (!ok) {
         EVP_PKEY_free(pkey);
-        return openssl_failure(err, "RSA key generation");
+        return nox_openssl_failure(err, "RSA key generation");
     }
     return wrap(pkey, 1, out, err);
 }
@@ -96,7 +87,7 @@ static nox_status check_public(const EVP_PKEY *pkey, const uint8_t *der, size_t 
                              bits, NOX_RSA_MAX_BITS);
     int e_ok = bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, 0, NOX_RSA_PUBLIC_EXPONENT);
     int n_odd = bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, 1, 0);
-    if (e_ok < 0 || n_odd < 0) return openssl_failure(err, "reading the RSA key");
+    if (e_ok < 0 || n_odd < 0) return nox_openssl_failure(err, "reading the RSA key");
     if (!e_ok)
         return nox_error_set(err, NOX_ERR_INVALID, "RSA public exponent refused: it must be %d (spec §4.2)",
                              NOX_RSA_PUBLIC_EXPONENT);
@@ -104,7 +95,7 @@ static nox_status check_public(const EVP_PKEY *pkey, const uint8_t *der, size_t 
     /* Canonical DER: re-encoding the parsed key must give back the very bytes. */
     unsigned char *again = NULL;
     int again_len = i2d_PUBKEY(pkey, &again);
-    if (again_len <= 0) return openssl_failure(err, "re-encoding the RSA key");
+    if (again_len <= 0) return nox_openssl_failure(err, "re-encoding the RSA key");
     int same = (size_t)again_len == len && memcmp(again, der, len) == 0;
     OPENSSL_free(again);
     if (!same)
@@ -159,12 +150,12 @@ size_t nox_rsa_spki_size(const nox_rsa_key *key) {
 
 nox_status nox_rsa_spki(const nox_rsa_key *key, uint8_t *out, size_t cap, size_t *out_len, nox_error *err) {
     size_t need = nox_rsa_spki_size(key);
-    if (need == 0) return openssl_failure(err, "encoding the RSA public key");
+    if (need == 0) return nox_openssl_failure(err, "encoding the RSA public key");
     if (cap < need)
         return nox_error_set(err, NOX_ERR_INVALID, "buffer too small for the SPKI: %zu bytes, %zu needed", cap,
                              need);
     unsigned char *p = out;
-    if (i2d_PUBKEY(key->pkey, &p) != (int)need) return openssl_failure(err, "encoding the RSA public key");
+    if (i2d_PUBKEY(key->pkey, &p) != (int)need) return nox_openssl_failure(err, "encoding the RSA public key");
     *out_len = need;
     return NOX_OK;
 }
@@ -219,11 +210,11 @@ nox_status nox_rsa_encrypt(const nox_rsa_key *key, const uint8_t *in, size_t len
         return nox_error_set(err, NOX_ERR_INVALID, "buffer too small for the RSA ciphertext: %zu bytes, %zu needed",
                              cap, size);
     EVP_PKEY_CTX *ctx = oaep_context(key, 0);
-    if (!ctx) return openssl_failure(err, "RSA-OAEP set-up");
+    if (!ctx) return nox_openssl_failure(err, "RSA-OAEP set-up");
     size_t n = cap;
     int ok = EVP_PKEY_encrypt(ctx, out, &n, in, len) == 1 && n == size;
     EVP_PKEY_CTX_free(ctx);
-    if (!ok) return openssl_failure(err, "RSA-OAEP encryption");
+    if (!ok) return nox_openssl_failure(err, "RSA-OAEP encryption");
     *out_len = n;
     return NOX_OK;
 }
@@ -245,7 +236,7 @@ nox_status nox_rsa_decrypt(const nox_rsa_key *key, const uint8_t *in, size_t len
     EVP_PKEY_CTX *ctx = oaep_context(key, 1);
     if (!ctx) {
         free(scratch);
-        return openssl_failure(err, "RSA-OAEP set-up");
+        return nox_openssl_failure(err, "RSA-OAEP set-up");
     }
     size_t n = size;
     int ok = EVP_PKEY_decrypt(ctx, scratch, &n, in, len) == 1;

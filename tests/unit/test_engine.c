@@ -22,13 +22,6 @@
 
 static char tmpdir[] = "/tmp/nox-test-engine-XXXXXX";
 
-#define ASSERT_CONTAINS(haystack, needle)                                                          \
-    do {                                                                                           \
-        if (!strstr((haystack), (needle)))                                                         \
-            fprintf(stderr, "\n  expected \"%s\" in: %s\n", (needle), (haystack));                 \
-        CU_ASSERT_PTR_NOT_NULL(strstr((haystack), (needle)));                                      \
-    } while (0)
-
 /* ---- helpers ------------------------------------------------------------- */
 
 static nox_status open_test_plugin(const char *variant, nox_plugin **p, nox_error *err) {
@@ -542,8 +535,6 @@ int main(void) {
         CU_TEST_INFO_NULL,
     };
     int rc = nox_test_main("engine", tests);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", tmpdir);
+    nox_test_rmtree(tmpdir);
     return rc;
 }

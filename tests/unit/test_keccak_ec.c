@@ -280,8 +280,6 @@ int main(void) {
         CU_TEST_INFO_NULL,
     };
     int rc = nox_test_main("keccak_ec", tests);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", tmpdir);
+    nox_test_rmtree(tmpdir);
     return rc;
 }

@@ -19,13 +19,6 @@
 #include "nox/operations.h"
 #include "test_util.h"
 
-#define ASSERT_CONTAINS(haystack, needle)                                                          \
-    do {                                                                                           \
-        if (!strstr((haystack), (needle)))                                                         \
-            fprintf(stderr, "\n  expected \"%s\" in: %s\n", (needle), (haystack));                 \
-        CU_ASSERT_PTR_NOT_NULL(strstr((haystack), (needle)));                                      \
-    } while (0)
-
 /* ---- building blocks of the JSON texts ---------------------------------- */
 
 /* x repeated: R2(x) = x x, ... */

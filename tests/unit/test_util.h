@@ -17,6 +17,21 @@
 #error "NOX_PLUGIN_DIR must be defined by the build"
 #endif
 
+/** Asserts that `needle` occurs in `haystack`, printing both when it does not. */
+#define ASSERT_CONTAINS(haystack, needle)                                                          \
+    do {                                                                                           \
+        if (!strstr((haystack), (needle)))                                                         \
+            fprintf(stderr, "\n  expected \"%s\" in: %s\n", (needle), (haystack));                 \
+        CU_ASSERT_PTR_NOT_NULL(strstr((haystack), (needle)));                                      \
+    } while (0)
+
+/** Removes a test's temporary directory tree (best effort, with a warning). */
+static inline void nox_test_rmtree(const char *dir) {
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", dir);
+}
+
 /** The built-in plugin families, as built in NOX_PLUGIN_DIR. */
 static const char *const nox_test_plugins[] = {"arithmetic", "safe", "comparison", "select", "token", "wide"};
 
