@@ -1,0 +1,163 @@
+/*
+ * nox/http_server.h — the HTTP server every Nox service shares (KMS, Gateway),
+ * on libmicrohttpd: routing, JSON error bodies in the protocol's shape
+ * ({"error": code, "message": text}, spec §7), a body size limit, request
+ * ids, an access log without secrets, GET /health and GET /metrics
+ * (Prometheus text format) built in.
+ *
+ * Threads: requests are served by a pool of `threads` worker threads, so
+ * handlers run concurrently and must be thread-safe. Handlers are called
+ * once per request with the complete body.
+ *
+ * Typical use:
+ *     nox_http_options o;
+ *     nox_http_options_default(&o);
+ *     o.service = "kms"; o.listen = "127.0.0.1:9000"; o.threads = 4;
+ *     nox_http_server *s;
+ *     nox_http_server_new(&o, &s, &err);
+ *     nox_http_route(s, "POST", "/v0/delegate", delegate, ctx, &err);
+ *     nox_http_server_start(s, &err);
+ *     ... nox_service_wait_for_shutdown() ...
+ *     nox_http_server_stop(s); nox_http_server_free(s);
+ */
+#ifndef NOX_HTTP_SERVER_H
+#define NOX_HTTP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nox/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nox_http_server nox_http_server;
+/** One request, valid during the handler call only. */
+typedef struct nox_http_request nox_http_request;
+/** The response a handler fills in. */
+typedef struct nox_http_response nox_http_response;
+
+/** Server settings. Start from nox_http_options_default. */
+typedef struct nox_http_options {
+    const char *service;            /**< name in logs and metric names (nox_<service>_...); default "nox" */
+    const char *listen;             /**< "IPv4:port"; port 0 picks a free port (see nox_http_server_port) */
+    unsigned threads;               /**< worker threads, >= 1; default 4 */
+    size_t max_body;                /**< larger request bodies get 413; default 64 KiB */
+    size_t max_header;              /**< larger request headers are refused (431 or a closed connection); default 16 KiB */
+    unsigned connection_timeout;    /**< seconds of inactivity before a connection is closed; default 30 */
+    unsigned max_connections;       /**< concurrent connections; default 1024 */
+    int access_log;                 /**< 1: one log line per request (nox_log, INFO); default 1 */
+} nox_http_options;
+
+/** Fills `o` with the defaults above (listen "127.0.0.1:0"). */
+void nox_http_options_default(nox_http_options *o);
+
+/** Creates a server (not yet listening). NOX_ERR_INVALID for bad options (e.g. an unparsable listen address). */
+nox_status nox_http_server_new(const nox_http_options *o, nox_http_server **out, nox_error *err);
+
+/**
+ * A request handler. It must set a response (nox_http_respond*); a handler
+ * that returns without one produces a 500 {"error":"storage","message":"internal error"}
+ * and an error log line.
+ */
+typedef void (*nox_http_handler)(void *user, const nox_http_request *req, nox_http_response *resp);
+
+/**
+ * Routes `method` + `path` to `handler`. `path` is exact ("/v0/delegate") or
+ * ends in one parameter segment written "{name}" ("/v0/secrets/{handle}"),
+ * which matches one non-empty segment without '/' that the handler reads
+ * with nox_http_request_param. The route's path text is its metrics label.
+ * Unknown paths answer 404 not_found; a known path with another method 405.
+ * Must be called before nox_http_server_start.
+ */
+nox_status nox_http_route(nox_http_server *s, const char *method, const char *path, nox_http_handler handler,
+                          void *user, nox_error *err);
+
+/**
+ * Health check for GET /health: returns 1 when the service's dependencies
+ * answer, else 0 with a short reason in `reason` (no secrets). Without one,
+ * /health always answers 200 {"status":"ok"}; with one, 503
+ * {"status":"unavailable","reason":...} when it returns 0.
+ */
+typedef int (*nox_http_health_fn)(void *user, char *reason, size_t cap);
+void nox_http_set_health(nox_http_server *s, nox_http_health_fn fn, void *user);
+
+/* ---- metrics (rendered by GET /metrics) ---------------------------------- */
+
+/**
+ * Built in: nox_<service>_http_requests_total{route,method,status} (counter)
+ * and nox_<service>_http_request_duration_seconds{route} (histogram), where
+ * route is the route's path text, or "unmatched".
+ */
+typedef struct nox_histogram nox_histogram;
+typedef struct nox_counter nox_counter;
+
+/**
+ * Registers a histogram `name` (full metric name, e.g. "nox_kms_delegation_seconds")
+ * with ascending upper bounds (the +Inf bucket is implicit). Before start only.
+ */
+nox_status nox_http_histogram(nox_http_server *s, const char *name, const char *help, const double *bounds,
+                              size_t n_bounds, nox_histogram **out, nox_error *err);
+
+/** Records one observation. Thread-safe. */
+void nox_histogram_observe(nox_histogram *h, double value);
+
+/** Registers a counter `name`. Before start only. */
+nox_status nox_http_counter(nox_http_server *s, const char *name, const char *help, nox_counter **out,
+                            nox_error *err);
+
+/** Adds n. Thread-safe. */
+void nox_counter_add(nox_counter *c, uint64_t n);
+
+/* ---- running ---------------------------------------------------------------- */
+
+/** Binds and starts serving. NOX_ERR_IO with the reason when the address cannot be bound. */
+nox_status nox_http_server_start(nox_http_server *s, nox_error *err);
+
+/** The bound port (the chosen one when listen asked for port 0). */
+uint16_t nox_http_server_port(const nox_http_server *s);
+
+/** Stops accepting, lets requests in progress finish, and returns. */
+void nox_http_server_stop(nox_http_server *s);
+
+/** Frees a stopped (or never started) server. NULL is fine. */
+void nox_http_server_free(nox_http_server *s);
+
+/* ---- requests ------------------------------------------------------------ */
+
+const char *nox_http_request_method(const nox_http_request *r);
+/** The path without the query string. */
+const char *nox_http_request_path(const nox_http_request *r);
+/** The value of the route's {parameter} segment, or NULL for exact routes. */
+const char *nox_http_request_param(const nox_http_request *r);
+/** The request id: the client's X-Request-Id when it is 1..64 of [A-Za-z0-9._-], else a generated one. */
+const char *nox_http_request_id(const nox_http_request *r);
+/** A query parameter (URL-decoded), or NULL when absent. */
+const char *nox_http_request_query(const nox_http_request *r, const char *key);
+/** A request header (case-insensitive name), or NULL. */
+const char *nox_http_request_header(const nox_http_request *r, const char *name);
+/** The body (NUL-terminated; *len without the NUL), or "" with *len 0. */
+const char *nox_http_request_body(const nox_http_request *r, size_t *len);
+
+/* ---- responses ----------------------------------------------------------- */
+
+/** Responds with a body (copied) and a content type. Every response carries X-Request-Id. */
+void nox_http_respond(nox_http_response *resp, unsigned status, const char *content_type, const char *body,
+                      size_t len);
+
+/** Responds with a JSON text (copied), content type application/json. */
+void nox_http_respond_json(nox_http_response *resp, unsigned status, const char *json);
+
+/**
+ * Responds {"error": code, "message": message} (spec §7) with `status`.
+ * The message must not contain secrets; it is also written to the access log.
+ */
+void nox_http_respond_error(nox_http_response *resp, unsigned status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NOX_HTTP_SERVER_H */

@@ -1,0 +1,35 @@
+/*
+ * nox/service.h — what every service's main() does around its work:
+ * graceful shutdown on SIGTERM/SIGINT, and a ready file for supervisors and
+ * tests ("the address I listen on, once I serve").
+ */
+#ifndef NOX_SERVICE_H
+#define NOX_SERVICE_H
+
+#include "nox/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Blocks SIGTERM, SIGINT and SIGHUP in the calling thread; threads created
+ * afterwards inherit the mask, so only nox_service_wait_for_shutdown sees
+ * them. Call first thing in main(), before any thread is started.
+ */
+void nox_service_block_signals(void);
+
+/** Waits until SIGTERM or SIGINT arrives (SIGHUP is ignored for now); returns the signal number. */
+int nox_service_wait_for_shutdown(void);
+
+/**
+ * Atomically writes `text` + "\n" to `path` (temporary file + rename), so a
+ * reader never sees a partial file. For --ready-file.
+ */
+nox_status nox_service_write_ready_file(const char *path, const char *text, nox_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NOX_SERVICE_H */

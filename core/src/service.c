@@ -1,0 +1,47 @@
+#include "nox/service.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static sigset_t shutdown_signals(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    return set;
+}
+
+void nox_service_block_signals(void) {
+    sigset_t set = shutdown_signals();
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a client that hangs up must not kill the service */
+}
+
+int nox_service_wait_for_shutdown(void) {
+    sigset_t set = shutdown_signals();
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0) continue;
+        if (sig == SIGTERM || sig == SIGINT) return sig;
+    }
+}
+
+nox_status nox_service_write_ready_file(const char *path, const char *text, nox_error *err) {
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return nox_error_set(err, NOX_ERR_INVALID, "ready file path too long");
+    FILE *f = fopen(tmp, "w");
+    if (!f) return nox_error_set(err, NOX_ERR_IO, "cannot write ready file %s: %s", path, strerror(errno));
+    int bad = fprintf(f, "%s\n", text) < 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return nox_error_set(err, NOX_ERR_IO, "cannot write ready file %s: %s", path, strerror(errno));
+    }
+    return NOX_OK;
+}
