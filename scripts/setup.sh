@@ -11,7 +11,9 @@ PACKAGES=(
   libyaml-dev                        # YAML configuration
   libssl-dev                         # OpenSSL 3: HKDF, AES-GCM, RSA-OAEP, CSPRNG
   libsecp256k1-dev                   # secp256k1: ECDH, recoverable ECDSA
-  libjansson-dev                     # JSON (the queue message)
+  libjansson-dev                     # JSON (the queue message, HTTP bodies)
+  libmicrohttpd-dev                  # HTTP server (KMS, Gateway)
+  libcurl4-openssl-dev               # HTTP client (tests now; Gateway -> KMS, Runner -> Gateway later)
   libcunit1-dev                      # unit tests
   valgrind                           # the constant-time test (tests/ctime)
   python3-cryptography               # cross-implementation tests of ECIES / RSA-OAEP (Debian's python3)
