@@ -1,0 +1,53 @@
+/* nox-kms: configuration and request handling (main.c wires them to the HTTP server). */
+#ifndef NOX_KMS_H
+#define NOX_KMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nox/ec.h"
+#include "nox/error.h"
+#include "nox/http_server.h"
+
+/** One chain the KMS serves. */
+typedef struct kms_chain {
+    uint32_t chain_id;
+    uint8_t gateway[NOX_ADDRESS_SIZE]; /* the only signer allowed to delegate on this chain */
+    char *public_key_json;             /* the precomputed GET /v0/public-key answer */
+} kms_chain;
+
+/** config/kms.yaml */
+typedef struct kms_config {
+    char listen[64];
+    char key_file[4096];        /* the protocol secp256k1 key */
+    char wallet_key_file[4096]; /* signs PublicKeyProof */
+    unsigned threads;
+    size_t max_body;
+    int log_level;
+    size_t n_chains;
+    kms_chain *chains;
+} kms_config;
+
+/** Loads and validates the configuration; errors carry file:line:col. */
+nox_status kms_config_load(const char *path, kms_config *cfg, nox_error *err);
+void kms_config_free(kms_config *cfg);
+
+/** What the handlers share (read-only while serving). */
+typedef struct kms_state {
+    kms_config cfg;
+    nox_ec_privkey key;         /* protocol key: performs the delegation ECDH */
+    nox_ec_privkey wallet;      /* signs the public-key proof */
+    uint8_t public_key[NOX_EC_PUBKEY_COMPRESSED_SIZE];
+    nox_histogram *delegation_seconds;
+} kms_state;
+
+/** Precomputes each chain's public-key answer (the proof is deterministic). */
+nox_status kms_prepare_public_keys(kms_state *st, nox_error *err);
+
+/** GET /v0/public-key?chainId=N (spec §8). */
+void kms_handle_public_key(void *state, const nox_http_request *req, nox_http_response *resp);
+
+/** POST /v0/delegate?chainId=N (spec §8). */
+void kms_handle_delegate(void *state, const nox_http_request *req, nox_http_response *resp);
+
+#endif

@@ -1,0 +1,103 @@
+/* config/kms.yaml: listen, key files, threads, chains with their Gateway addresses. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kms.h"
+#include "nox/config.h"
+#include "nox/hex.h"
+#include "nox/log.h"
+
+static const char *const top_keys[] = {"listen", "key_file", "wallet_key_file", "threads", "max_body",
+                                       "log_level", "chains", NULL};
+static const char *const chain_keys[] = {"chain_id", "gateway_address", NULL};
+
+/* A path from the file: relative paths are relative to the file's directory. */
+static nox_status get_path(const nox_cfg_doc *doc, const nox_cfg_node *root, const char *key, char *out, size_t cap,
+                           nox_error *err) {
+    const char *s;
+    nox_status st = nox_cfg_get_str(doc, root, key, 1, "", &s, err);
+    if (st) return st;
+    int n = s[0] == '/' ? snprintf(out, cap, "%s", s) : snprintf(out, cap, "%s/%s", nox_cfg_dir(doc), s);
+    if (!*s || n < 0 || (size_t)n >= cap)
+        return nox_cfg_error(doc, nox_cfg_get(root, key), key, err, NOX_ERR_CONFIG, "expected a file path");
+    return NOX_OK;
+}
+
+static nox_status load_chain(const nox_cfg_doc *doc, const nox_cfg_node *item, size_t i, kms_config *cfg,
+                             nox_error *err) {
+    char where[32];
+    snprintf(where, sizeof where, "chains[%zu]", i);
+    nox_status st = nox_cfg_expect(doc, item, NOX_CFG_MAP, where, err);
+    if (!st) st = nox_cfg_check_keys(doc, item, chain_keys, where, err);
+    uint64_t id = 0;
+    if (!st) st = nox_cfg_get_uint(doc, item, "chain_id", 1, 1, UINT32_MAX, where, &id, err);
+    const char *gw = NULL;
+    if (!st) st = nox_cfg_get_str(doc, item, "gateway_address", 1, where, &gw, err);
+    if (st) return st;
+    kms_chain *c = &cfg->chains[i];
+    c->chain_id = (uint32_t)id;
+    char w[64];
+    snprintf(w, sizeof w, "%s.gateway_address", where);
+    nox_error herr;
+    if (nox_hex_decode_exact(gw, strlen(gw), c->gateway, sizeof c->gateway, &herr))
+        return nox_cfg_error(doc, nox_cfg_get(item, "gateway_address"), w, err, NOX_ERR_CONFIG,
+                             "expected an address (0x + 40 hex digits): %s", herr.message);
+    for (size_t j = 0; j < i; j++)
+        if (cfg->chains[j].chain_id == c->chain_id) {
+            snprintf(w, sizeof w, "%s.chain_id", where);
+            return nox_cfg_error(doc, nox_cfg_get(item, "chain_id"), w, err, NOX_ERR_CONFIG,
+                                 "chain %u is configured twice", c->chain_id);
+        }
+    return NOX_OK;
+}
+
+nox_status kms_config_load(const char *path, kms_config *cfg, nox_error *err) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->threads = 4;
+    cfg->max_body = 64 * 1024;
+    cfg->log_level = NOX_LOG_INFO;
+    nox_cfg_doc *doc;
+    nox_status st = nox_cfg_load(path, &doc, err);
+    if (st) return st;
+    const nox_cfg_node *root = nox_cfg_root(doc);
+    st = nox_cfg_expect(doc, root, NOX_CFG_MAP, "", err);
+    if (!st) st = nox_cfg_check_keys(doc, root, top_keys, "", err);
+    const char *listen = NULL, *level = NULL;
+    if (!st) st = nox_cfg_get_str(doc, root, "listen", 1, "", &listen, err);
+    if (!st && strlen(listen) >= sizeof cfg->listen)
+        st = nox_cfg_error(doc, nox_cfg_get(root, "listen"), "listen", err, NOX_ERR_CONFIG, "address too long");
+    if (!st) snprintf(cfg->listen, sizeof cfg->listen, "%s", listen);
+    if (!st) st = get_path(doc, root, "key_file", cfg->key_file, sizeof cfg->key_file, err);
+    if (!st) st = get_path(doc, root, "wallet_key_file", cfg->wallet_key_file, sizeof cfg->wallet_key_file, err);
+    uint64_t n = cfg->threads, body = cfg->max_body;
+    if (!st) st = nox_cfg_get_uint(doc, root, "threads", 0, 1, 256, "", &n, err);
+    if (!st) st = nox_cfg_get_uint(doc, root, "max_body", 0, 1024, 16u << 20, "", &body, err);
+    cfg->threads = (unsigned)n;
+    cfg->max_body = (size_t)body;
+    if (!st) st = nox_cfg_get_str(doc, root, "log_level", 0, "", &level, err);
+    if (!st && level && (cfg->log_level = nox_log_level_from_name(level)) < 0)
+        st = nox_cfg_error(doc, nox_cfg_get(root, "log_level"), "log_level", err, NOX_ERR_CONFIG,
+                           "expected error, warn, info or debug");
+    const nox_cfg_node *chains = st ? NULL : nox_cfg_get(root, "chains");
+    if (!st && !chains) st = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'chains'");
+    if (!st) st = nox_cfg_expect(doc, chains, NOX_CFG_LIST, "chains", err);
+    if (!st && nox_cfg_size(chains) == 0)
+        st = nox_cfg_error(doc, chains, "chains", err, NOX_ERR_CONFIG, "list at least one chain");
+    if (!st) {
+        cfg->n_chains = nox_cfg_size(chains);
+        cfg->chains = calloc(cfg->n_chains, sizeof *cfg->chains);
+        if (!cfg->chains) st = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; !st && i < cfg->n_chains; i++) st = load_chain(doc, nox_cfg_at(chains, i), i, cfg, err);
+    nox_cfg_free(doc);
+    if (st) kms_config_free(cfg);
+    return st;
+}
+
+void kms_config_free(kms_config *cfg) {
+    for (size_t i = 0; i < cfg->n_chains && cfg->chains; i++) free(cfg->chains[i].public_key_json);
+    free(cfg->chains);
+    cfg->chains = NULL;
+    cfg->n_chains = 0;
+}

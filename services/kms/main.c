@@ -1,0 +1,150 @@
+/*
+ * nox-kms — protocol key custody and decryption delegation (spec §4.2, §8).
+ *
+ *   nox-kms --config FILE [--ready-file FILE]   serve until SIGTERM/SIGINT
+ *   nox-kms keygen --out FILE                   create a key file (0600)
+ *
+ * The protocol key and the wallet key are created on first start when their
+ * files are missing, loaded otherwise; a key file with a loose mode or a bad
+ * key stops start-up. Neither key ever appears in a log line or a response.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "kms.h"
+#include "nox/hex.h"
+#include "nox/log.h"
+#include "nox/service.h"
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: nox-kms --config FILE [--ready-file FILE]\n"
+               "       nox-kms keygen --out FILE\n"
+               "Serves GET /v0/public-key and POST /v0/delegate (spec §8), /health and /metrics.\n"
+               "--ready-file receives the service URL once it accepts requests.\n");
+}
+
+/* Loads the key at path, or creates it there when the file does not exist. */
+static nox_status load_or_create(const char *path, const char *what, nox_ec_privkey *key, nox_error *err) {
+    struct stat sb;
+    if (stat(path, &sb) == 0 || errno != ENOENT) return nox_ec_key_load(key, path, err);
+    nox_status st = nox_ec_key_generate(key, err);
+    if (!st) st = nox_ec_key_save(key, path, err);
+    if (!st) nox_log(NOX_LOG_INFO, "created the %s file %s (mode 0600)", what, path);
+    return st;
+}
+
+static int keygen(int argc, char **argv) {
+    if (argc != 3 || strcmp(argv[1], "--out") != 0) {
+        usage(stderr);
+        return 2;
+    }
+    nox_ec_privkey key;
+    nox_ec_pubkey pub;
+    nox_error err = {0};
+    if (nox_ec_key_generate(&key, &err) || nox_ec_key_save(&key, argv[2], &err) || nox_ec_pubkey_of(&key, &pub, &err)) {
+        nox_ec_key_wipe(&key);
+        fprintf(stderr, "nox-kms: %s\n", err.message);
+        return 1;
+    }
+    uint8_t c[NOX_EC_PUBKEY_COMPRESSED_SIZE], addr[NOX_ADDRESS_SIZE];
+    char text[2 * NOX_EC_PUBKEY_COMPRESSED_SIZE + 3];
+    nox_ec_pubkey_compressed(&pub, c);
+    nox_ec_pubkey_address(&pub, addr);
+    printf("public key: %s\n", nox_hex_encode(c, sizeof c, text));
+    printf("address: %s\n", nox_hex_encode(addr, sizeof addr, text));
+    nox_ec_key_wipe(&key);
+    return 0;
+}
+
+static nox_status start_keys(kms_state *st, nox_error *err) {
+    nox_status s = load_or_create(st->cfg.key_file, "protocol key", &st->key, err);
+    if (!s) s = load_or_create(st->cfg.wallet_key_file, "wallet key", &st->wallet, err);
+    nox_ec_pubkey pub;
+    if (!s) s = nox_ec_pubkey_of(&st->key, &pub, err);
+    if (s) return s;
+    nox_ec_pubkey_compressed(&pub, st->public_key);
+    uint8_t addr[NOX_ADDRESS_SIZE];
+    char text[2 * NOX_EC_PUBKEY_COMPRESSED_SIZE + 3];
+    nox_log(NOX_LOG_INFO, "protocol public key %s", nox_hex_encode(st->public_key, sizeof st->public_key, text));
+    s = nox_ec_key_address(&st->wallet, addr, err);
+    if (!s) nox_log(NOX_LOG_INFO, "wallet address %s (signs the public-key proofs)", nox_hex_encode(addr, sizeof addr, text));
+    return s;
+}
+
+static const double delegation_buckets[] = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1};
+
+static nox_status serve(kms_state *st, const char *ready_file, nox_error *err) {
+    nox_http_options o;
+    nox_http_options_default(&o);
+    o.service = "kms";
+    o.listen = st->cfg.listen;
+    o.threads = st->cfg.threads;
+    o.max_body = st->cfg.max_body;
+    nox_http_server *server = NULL;
+    nox_status s = nox_http_server_new(&o, &server, err);
+    if (!s) s = nox_http_histogram(server, "nox_kms_delegation_seconds", "Time to serve one POST /v0/delegate",
+                                   delegation_buckets, sizeof delegation_buckets / sizeof delegation_buckets[0],
+                                   &st->delegation_seconds, err);
+    if (!s) s = nox_http_route(server, "GET", "/v0/public-key", kms_handle_public_key, st, err);
+    if (!s) s = nox_http_route(server, "POST", "/v0/delegate", kms_handle_delegate, st, err);
+    if (!s) s = nox_http_server_start(server, err);
+    if (!s) {
+        char url[128];
+        char host[64];
+        snprintf(host, sizeof host, "%s", st->cfg.listen);
+        char *colon = strrchr(host, ':');
+        if (colon) *colon = '\0';
+        snprintf(url, sizeof url, "http://%s:%u", host, nox_http_server_port(server));
+        nox_log(NOX_LOG_INFO, "listening on %s with %u threads, %zu chain(s)", url, st->cfg.threads, st->cfg.n_chains);
+        if (ready_file) s = nox_service_write_ready_file(ready_file, url, err);
+        if (!s) {
+            int sig = nox_service_wait_for_shutdown();
+            nox_log(NOX_LOG_INFO, "%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        }
+        nox_http_server_stop(server);
+    }
+    nox_http_server_free(server);
+    return s;
+}
+
+int main(int argc, char **argv) {
+    nox_service_block_signals(); /* before any thread exists */
+    if (argc >= 2 && !strcmp(argv[1], "keygen")) return keygen(argc - 1, argv + 1);
+    const char *config = NULL, *ready_file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+            config = argv[++i];
+        } else if (!strcmp(argv[i], "--ready-file") && i + 1 < argc) {
+            ready_file = argv[++i];
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!config) {
+        usage(stderr);
+        return 2;
+    }
+    kms_state st;
+    memset(&st, 0, sizeof st);
+    nox_error err = {0};
+    nox_log_init("kms", NOX_LOG_INFO);
+    nox_status s = kms_config_load(config, &st.cfg, &err);
+    if (!s) {
+        nox_log_init("kms", st.cfg.log_level);
+        s = start_keys(&st, &err);
+    }
+    if (!s) s = kms_prepare_public_keys(&st, &err);
+    if (!s) s = serve(&st, ready_file, &err);
+    if (s) nox_log(NOX_LOG_ERROR, "%s", err.message);
+    nox_ec_key_wipe(&st.key);
+    nox_ec_key_wipe(&st.wallet);
+    kms_config_free(&st.cfg);
+    return s ? 1 : 0;
+}

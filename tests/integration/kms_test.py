@@ -1,0 +1,269 @@
+#!/usr/bin/python3
+"""nox-kms as a real process over loopback (spec §4.2, §8).
+
+usage: kms_test.py NOX_KMS NOXCTL CAST
+
+The Gateway's EIP-712 signatures are made by cast (an independent
+implementation), the expected shared secret by Python's cryptography.
+Prints one line per failed check and ends with "N passed, M failed".
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+NOX_KMS, NOXCTL, CAST = sys.argv[1:4]
+CHAIN = 31337
+passed = failed = 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {name} {detail}")
+
+
+def run(*args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, **kw)
+
+
+def http(method, url, body=None, headers=None):
+    """(status, parsed JSON or text, headers) — never raises on HTTP errors."""
+    data = body if isinstance(body, (bytes, type(None))) else body.encode()
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            status, raw, hdrs = r.status, r.read(), r.headers
+    except urllib.error.HTTPError as e:
+        status, raw, hdrs = e.code, e.read(), e.headers
+    try:
+        return status, json.loads(raw), hdrs
+    except ValueError:
+        return status, raw.decode(errors="replace"), hdrs
+
+
+def typed_data(primary, fields, domain_fields, domain, message):
+    dom_types = [{"name": n, "type": t} for n, t in domain_fields]
+    return {"types": {"EIP712Domain": dom_types, primary: [{"name": n, "type": t} for n, t in fields]},
+            "primaryType": primary, "domain": domain, "message": message}
+
+
+def cast_sign(work, data, key):
+    path = os.path.join(work, "typed.json")
+    with open(path, "w") as f:
+        json.dump(data, f)
+    r = run(CAST, "wallet", "sign", "--data", "--from-file", path, "--private-key", key)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def cast_verify(work, data, address, sig):
+    path = os.path.join(work, "typed.json")
+    with open(path, "w") as f:
+        json.dump(data, f)
+    r = run(CAST, "wallet", "verify", "--data", "--from-file", path, "--address", address, sig)
+    return r.returncode == 0 and "Validation succeeded" in r.stdout
+
+
+def delegate_auth(eph_hex, target_hex):
+    return typed_data("DelegateAuthorization", [("ephemeralPubKey", "string"), ("targetPubKey", "string")],
+                      [("name", "string"), ("version", "string"), ("chainId", "uint256")],
+                      {"name": "ProtocolDelegate", "version": "1", "chainId": CHAIN},
+                      {"ephemeralPubKey": eph_hex, "targetPubKey": target_hex})
+
+
+def spki_hex(key):
+    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return "0x" + der.hex()
+
+
+def is_error_shape(body, code):
+    return isinstance(body, dict) and body.get("error") == code and isinstance(body.get("message"), str)
+
+
+def start_kms(work, config_text, name="kms"):
+    cfg = os.path.join(work, f"{name}.yaml")
+    with open(cfg, "w") as f:
+        f.write(config_text)
+    ready = os.path.join(work, f"{name}.ready")
+    log = open(os.path.join(work, f"{name}.log"), "w")
+    proc = subprocess.Popen([NOX_KMS, "--config", cfg, "--ready-file", ready], stdout=log, stderr=log)
+    for _ in range(200):
+        if os.path.exists(ready) or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    url = open(ready).read().strip() if os.path.exists(ready) else None
+    return proc, url
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="nox-kms-test-")
+    gw_key_file, other_key_file = os.path.join(work, "gateway.key"), os.path.join(work, "other.key")
+    run(NOXCTL, "key", "new", "--out", gw_key_file)
+    run(NOXCTL, "key", "new", "--out", other_key_file)
+    gw_key, other_key = open(gw_key_file).read().strip(), open(other_key_file).read().strip()
+    gw_addr = run(NOXCTL, "key", "address", gw_key_file).stdout.strip()
+    config = (f"listen: 127.0.0.1:0\nkey_file: kms.key\nwallet_key_file: kms-wallet.key\nthreads: 4\n"
+              f"chains:\n  - chain_id: {CHAIN}\n    gateway_address: \"{gw_addr}\"\n")
+
+    proc, url = start_kms(work, config)
+    check("starts and writes its ready file", url is not None and proc.poll() is None)
+    if url is None:
+        print(open(os.path.join(work, "kms.log")).read())
+        return
+    key_file = os.path.join(work, "kms.key")
+    check("creates the protocol key file 0600", os.stat(key_file).st_mode & 0o777 == 0o600)
+    check("creates the wallet key file 0600", os.stat(os.path.join(work, "kms-wallet.key")).st_mode & 0o777 == 0o600)
+
+    # /health and the public key with its proof, verified by cast against the KMS wallet address
+    status, body, hdrs = http("GET", url + "/health")
+    check("/health", status == 200 and body == {"status": "ok"}, f"{status} {body}")
+    check("responses carry X-Request-Id", bool(hdrs.get("X-Request-Id")))
+    status, body, _ = http("GET", f"{url}/v0/public-key?chainId={CHAIN}")
+    check("public key answers", status == 200 and set(body) == {"publicKey", "proof"}, f"{status} {body}")
+    pub_hex, proof = body["publicKey"], body["proof"]
+    check("public key is compressed", len(pub_hex) == 68 and pub_hex[:4] in ("0x02", "0x03"), pub_hex)
+    wallet_addr = run(NOXCTL, "key", "address", os.path.join(work, "kms-wallet.key")).stdout.strip()
+    proof_data = typed_data("PublicKeyProof", [("publicKey", "string")],
+                            [("name", "string"), ("version", "string"), ("chainId", "uint256")],
+                            {"name": "ProtocolPublicKey", "version": "1", "chainId": CHAIN}, {"publicKey": pub_hex})
+    check("proof verifies (cast) for the KMS wallet", cast_verify(work, proof_data, wallet_addr, proof))
+    check("proof does not verify for another address", not cast_verify(work, proof_data, gw_addr, proof))
+    status, body, _ = http("GET", f"{url}/v0/public-key?chainId=5")
+    check("unknown chain -> 400 unknown_chain", status == 400 and is_error_shape(body, "unknown_chain"), f"{status} {body}")
+
+    # A real delegation: the x RSA-decrypted from the answer equals k·P computed independently
+    kms_point = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256K1(), bytes.fromhex(pub_hex[2:]))
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    target = spki_hex(rsa_key)
+    oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+
+    def delegation(eph_hex, target_hex, key=gw_key, chain=CHAIN, body=None, auth=None):
+        sig = cast_sign(work, delegate_auth(eph_hex, target_hex), key)
+        text = body if body is not None else json.dumps({"ephemeralPubKey": eph_hex, "targetPubKey": target_hex})
+        headers = {"Content-Type": "application/json", "Authorization": auth if auth is not None else "Bearer " + sig}
+        return http("POST", f"{url}/v0/delegate?chainId={chain}", text, headers)
+
+    for i in range(3):
+        k = ec.generate_private_key(ec.SECP256K1())
+        eph = "0x" + k.public_key().public_bytes(serialization.Encoding.X962,
+                                                  serialization.PublicFormat.CompressedPoint).hex()
+        status, body, _ = delegation(eph, target)
+        ok = status == 200 and set(body) == {"encryptedSharedSecret"}
+        x = rsa_key.decrypt(bytes.fromhex(body["encryptedSharedSecret"][2:]), oaep) if ok else b""
+        check(f"delegation {i} returns RSA-OAEP(x) with x = k·P", ok and x == k.exchange(ec.ECDH(), kms_point),
+              f"{status} {body}")
+        check(f"delegation {i} answer is one RSA block", ok and len(body["encryptedSharedSecret"]) == 2 + 512)
+
+    k = ec.generate_private_key(ec.SECP256K1())
+    eph = "0x" + k.public_key().public_bytes(serialization.Encoding.X962,
+                                              serialization.PublicFormat.CompressedPoint).hex()
+    eph_uncompressed = "0x" + k.public_key().public_bytes(serialization.Encoding.X962,
+                                                           serialization.PublicFormat.UncompressedPoint).hex()
+    small = spki_hex(rsa.generate_private_key(public_exponent=65537, key_size=1024))
+    ec_spki = "0x" + k.public_key().public_bytes(serialization.Encoding.DER,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo).hex()
+
+    # Authentication
+    status, body, _ = delegation(eph, target, key=other_key)
+    check("signature by another key -> 401", status == 401 and is_error_shape(body, "unauthorized"), f"{status} {body}")
+    status, body, _ = delegation(eph, target, auth="")
+    check("no Authorization -> 401", status == 401 and is_error_shape(body, "unauthorized"), f"{status} {body}")
+    status, body, _ = delegation(eph, target, auth="Bearer 0x1234")
+    check("malformed Bearer -> 401", status == 401 and is_error_shape(body, "unauthorized"), f"{status} {body}")
+    sig = cast_sign(work, delegate_auth(eph, target), gw_key)
+    status, body, _ = http("POST", f"{url}/v0/delegate?chainId={CHAIN}",
+                           json.dumps({"ephemeralPubKey": eph, "targetPubKey": target + "00"}),
+                           {"Authorization": "Bearer " + sig})
+    check("signature over other strings -> 401", status == 401 and is_error_shape(body, "unauthorized"), f"{status} {body}")
+
+    # Each malformed input class gets its 4xx with the error shape (signed correctly, so validation is reached)
+    cases = [
+        ("uncompressed ephemeral key", eph_uncompressed, target),
+        ("ephemeral key not on the curve", "0x02" + "00" * 31 + "05", target),
+        ("ephemeral key not hex", "0x02" + "zz" * 32, target),
+        ("RSA key under 2048 bits", eph, small),
+        ("target not RSA (EC SPKI)", eph, ec_spki),
+        ("target not SPKI", eph, "0x3082" + "00" * 20),
+    ]
+    for name, e, t in cases:
+        status, body, _ = delegation(e, t)
+        check(name + " -> 400", status == 400 and is_error_shape(body, "bad_request"), f"{status} {body}")
+    for name, text in [("bad JSON", "{"), ("not an object", "[]"), ("missing targetPubKey", json.dumps({"ephemeralPubKey": eph})),
+                       ("field not a string", json.dumps({"ephemeralPubKey": 5, "targetPubKey": target}))]:
+        status, body, _ = delegation(eph, target, body=text)
+        check(name + " -> 400", status == 400 and is_error_shape(body, "bad_request"), f"{status} {body}")
+    for name, query in [("missing chainId", ""), ("chainId not a number", "?chainId=abc"), ("chainId 0", "?chainId=0")]:
+        status, body, _ = http("POST", f"{url}/v0/delegate{query}", "{}", {"Authorization": "Bearer 0x" + "11" * 65})
+        check(name + " -> 400", status == 400 and is_error_shape(body, "bad_request"), f"{status} {body}")
+    status, body, _ = delegation(eph, target, chain=5)
+    check("unknown chain -> 400 unknown_chain", status == 400 and is_error_shape(body, "unknown_chain"), f"{status} {body}")
+    status, body, _ = http("POST", f"{url}/v0/delegate?chainId={CHAIN}", "x" * (64 * 1024 + 1), {"Authorization": "Bearer 0x"})
+    check("body over 64 KiB -> 413", status == 413 and "error" in body, f"{status}")
+    status, body, _ = http("GET", f"{url}/v0/delegate?chainId={CHAIN}")
+    check("wrong method -> 405", status == 405 and "error" in body, f"{status} {body}")
+    status, body, _ = http("GET", f"{url}/v0/nothing")
+    check("unknown path -> 404", status == 404 and is_error_shape(body, "not_found"), f"{status} {body}")
+
+    # Metrics: requests by route and status, the delegation latency histogram
+    status, text, _ = http("GET", url + "/metrics")
+    check("/metrics answers", status == 200 and isinstance(text, str), f"{status}")
+    text = text if isinstance(text, str) else ""
+    check("/metrics counts delegations by status",
+          'nox_kms_http_requests_total{route="/v0/delegate",method="POST",status="200"} 3' in text, text[:2000])
+    check("/metrics has the delegation histogram", "nox_kms_delegation_seconds_bucket{le=" in text
+          and "nox_kms_delegation_seconds_count" in text)
+
+    # Graceful shutdown, and no secret in the log
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rc = proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rc = None
+    check("SIGTERM stops it cleanly", rc == 0, f"rc {rc}")
+    log = open(os.path.join(work, "kms.log")).read()
+    secrets = [open(key_file).read().strip()[2:], open(os.path.join(work, "kms-wallet.key")).read().strip()[2:]]
+    check("no private key in the log", not any(s in log for s in secrets))
+    check("access log lines were written", "/v0/delegate" in log and "shutting down" in log)
+
+    # Start-up refusals: a loose key file mode, a malformed key, a bad configuration
+    os.chmod(key_file, 0o644)
+    proc, url = start_kms(work, config, "loose")
+    rc = proc.wait(timeout=10)
+    log = open(os.path.join(work, "loose.log")).read()
+    check("a key file readable by others stops start-up", rc != 0 and "chmod 600" in log and url is None, log)
+    os.chmod(key_file, 0o600)
+    with open(os.path.join(work, "bad.key"), "w") as f:
+        f.write("0x1234\n")
+    os.chmod(os.path.join(work, "bad.key"), 0o600)
+    proc, url = start_kms(work, config.replace("key_file: kms.key", "key_file: bad.key"), "badkey")
+    rc = proc.wait(timeout=10)
+    check("a malformed key stops start-up", rc != 0 and "64 hex digits" in open(os.path.join(work, "badkey.log")).read())
+    proc, url = start_kms(work, config + "colour: red\n", "badcfg")
+    rc = proc.wait(timeout=10)
+    log = open(os.path.join(work, "badcfg.log")).read()
+    check("an unknown config key stops start-up with file:line:col", rc != 0 and "badcfg.yaml:8:1: unknown key 'colour'" in log, log)
+    r = run(NOX_KMS, "keygen", "--out", os.path.join(work, "made.key"))
+    check("keygen writes a 0600 key and prints its public key",
+          r.returncode == 0 and r.stdout.startswith("public key: 0x0")
+          and os.stat(os.path.join(work, "made.key")).st_mode & 0o777 == 0o600, r.stdout + r.stderr)
+    subprocess.run(["rm", "-rf", work])
+
+
+try:
+    main()
+finally:
+    print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed or passed == 0 else 0)
