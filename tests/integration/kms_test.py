@@ -255,6 +255,19 @@ def main():
     rc = proc.wait(timeout=10)
     log = open(os.path.join(work, "badcfg.log")).read()
     check("an unknown config key stops start-up with file:line:col", rc != 0 and "badcfg.yaml:8:1: unknown key 'colour'" in log, log)
+    for name, text, needle in [
+        ("a chain configured twice", config + f"  - chain_id: {CHAIN}\n    gateway_address: \"{gw_addr}\"\n",
+         "dup.yaml:8:15: chains[1].chain_id: chain 31337 is configured twice"),
+        ("a bad gateway address", config.replace(gw_addr, "0x1234"), "addr.yaml:7:22: chains[0].gateway_address"),
+        ("an unset ${VAR}", config.replace(f'"{gw_addr}"', '"${NOX_TEST_UNSET_GATEWAY}"'),
+         "env.yaml:7:22: environment variable NOX_TEST_UNSET_GATEWAY is not set"),
+        ("threads out of range", config.replace("threads: 4", "threads: 0"), "range.yaml:4:10: threads: expected an integer in [1, 256]"),
+    ]:
+        tag = needle.split(".yaml")[0]
+        proc, url = start_kms(work, text, tag)
+        rc = proc.wait(timeout=10)
+        log = open(os.path.join(work, f"{tag}.log")).read()
+        check(f"{name} stops start-up with file:line:col", rc != 0 and needle in log, log)
     r = run(NOX_KMS, "keygen", "--out", os.path.join(work, "made.key"))
     check("keygen writes a 0600 key and prints its public key",
           r.returncode == 0 and r.stdout.startswith("public key: 0x0")
