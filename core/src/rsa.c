@@ -9,6 +9,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "nox/hex.h"
@@ -17,6 +18,7 @@
 struct nox_rsa_key {
     EVP_PKEY *pkey;
     int has_private;
+    atomic_uint refs; /* nox_rsa_retain / nox_rsa_free */
 };
 
 static nox_status wrap(EVP_PKEY *pkey, int has_private, nox_rsa_key **out, nox_error *err) {
@@ -27,12 +29,18 @@ static nox_status wrap(EVP_PKEY *pkey, int has_private, nox_rsa_key **out, nox_e
     }
     key->pkey = pkey;
     key->has_private = has_private;
+    atomic_init(&key->refs, 1);
     *out = key;
     return NOX_OK;
 }
 
+nox_rsa_key *nox_rsa_retain(nox_rsa_key *key) {
+    atomic_fetch_add_explicit(&key->refs, 1, memory_order_relaxed);
+    return key;
+}
+
 void nox_rsa_free(nox_rsa_key *key) {
-    if (!key) return;
+    if (!key || atomic_fetch_sub_explicit(&key->refs, 1, memory_order_acq_rel) != 1) return;
     EVP_PKEY_free(key->pkey);
     free(key);
 }

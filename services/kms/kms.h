@@ -8,6 +8,7 @@
 #include "nox/ec.h"
 #include "nox/error.h"
 #include "nox/http_server.h"
+#include "nox/rsa_cache.h"
 
 /** One chain the KMS serves. */
 typedef struct kms_chain {
@@ -39,6 +40,7 @@ typedef struct kms_state {
     nox_ec_privkey wallet;      /* signs the public-key proof */
     uint8_t public_key[NOX_EC_PUBKEY_COMPRESSED_SIZE];
     nox_histogram *delegation_seconds;
+    nox_rsa_cache *target_keys; /* parsed requester keys: a Runner sends the same one every time */
 } kms_state;
 
 /** Precomputes each chain's public-key answer (the proof is deterministic). */

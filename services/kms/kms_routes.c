@@ -139,7 +139,7 @@ static void delegate(const kms_state *st, const nox_http_request *req, nox_http_
             nox_http_respond_error(resp, 400, "bad_request",
                                    "ephemeralPubKey must be a compressed secp256k1 point (0x + 66 hex digits): %s",
                                    err.message);
-        } else if (nox_rsa_from_spki_hex(target, strlen(target), &rsa, &err)) {
+        } else if (nox_rsa_cache_get(st->target_keys, target, &rsa, &err)) {
             nox_http_respond_error(resp, 400, "bad_request", "targetPubKey: %s", err.message);
         } else if (nox_delegation_delegate(&st->key, eph_bytes, sizeof eph_bytes, rsa, out, sizeof out, &out_len,
                                            &err)) {

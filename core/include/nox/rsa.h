@@ -103,7 +103,13 @@ nox_status nox_rsa_encrypt(const nox_rsa_key *key, const uint8_t *in, size_t len
 nox_status nox_rsa_decrypt(const nox_rsa_key *key, const uint8_t *in, size_t len, uint8_t *out, size_t cap,
                            size_t *out_len, nox_error *err);
 
-/** Frees the key (the private part is cleared by OpenSSL). NULL is allowed. */
+/**
+ * Takes another reference to `key` (thread-safe); each reference is released
+ * with nox_rsa_free. A key may be used for encryption from many threads at once.
+ */
+nox_rsa_key *nox_rsa_retain(nox_rsa_key *key);
+
+/** Releases a reference; the last one frees the key (the private part is cleared by OpenSSL). NULL is allowed. */
 void nox_rsa_free(nox_rsa_key *key);
 
 #ifdef __cplusplus
