@@ -27,6 +27,9 @@ import time
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
+import noxtest  # noqa: E402  (typed data and cast signing, shared with the tests)
+
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -36,19 +39,10 @@ CAST = os.path.join(ROOT, "build", "tools", "node_modules", "@foundry-rs", "cast
 
 
 def sign(work, key, eph, target):
-    data = {"types": {"EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                                       {"name": "chainId", "type": "uint256"}],
-                      "DelegateAuthorization": [{"name": "ephemeralPubKey", "type": "string"},
-                                                {"name": "targetPubKey", "type": "string"}]},
-            "primaryType": "DelegateAuthorization",
-            "domain": {"name": "ProtocolDelegate", "version": "1", "chainId": 31337},
-            "message": {"ephemeralPubKey": eph, "targetPubKey": target}}
-    path = os.path.join(work, "typed.json")
-    with open(path, "w") as f:
-        json.dump(data, f)
-    r = subprocess.run([CAST, "wallet", "sign", "--data", "--from-file", path, "--private-key", key],
-                       capture_output=True, text=True, check=True)
-    return r.stdout.strip()
+    data = noxtest.typed_data("DelegateAuthorization", [("ephemeralPubKey", "string"), ("targetPubKey", "string")],
+                              noxtest.CHAIN_DOMAIN, {"name": "ProtocolDelegate", "version": "1", "chainId": 31337},
+                              {"ephemeralPubKey": eph, "targetPubKey": target})
+    return noxtest.cast_sign(CAST, work, data, key)
 
 
 def main():

@@ -292,6 +292,20 @@ nox_status nox_cfg_load(const char *path, nox_cfg_doc **doc, nox_error *err) {
     return st;
 }
 
+nox_status nox_cfg_load_map(const char *path, const char *const *allowed, nox_cfg_doc **doc,
+                            const nox_cfg_node **root, nox_error *err) {
+    nox_status st = nox_cfg_load(path, doc, err);
+    if (st) return st;
+    *root = nox_cfg_root(*doc);
+    st = nox_cfg_expect(*doc, *root, NOX_CFG_MAP, "", err);
+    if (!st) st = nox_cfg_check_keys(*doc, *root, allowed, "", err);
+    if (st) {
+        nox_cfg_free(*doc);
+        *doc = NULL;
+    }
+    return st;
+}
+
 void nox_cfg_free(nox_cfg_doc *doc) {
     if (!doc) return;
     free_node(&doc->root);

@@ -128,12 +128,10 @@ static nox_status load_one(nox_engine *e, const nox_cfg_doc *doc, const nox_cfg_
 
 nox_status nox_engine_load_config(nox_engine *e, const char *path, nox_error *err) {
     nox_cfg_doc *doc;
-    nox_status st = nox_cfg_load(path, &doc, err);
+    const nox_cfg_node *root;
+    nox_status st = nox_cfg_load_map(path, top_keys, &doc, &root, err);
     if (st) return st;
-    const nox_cfg_node *root = nox_cfg_root(doc);
-    st = nox_cfg_expect(doc, root, NOX_CFG_MAP, "", err);
-    if (!st) st = nox_cfg_check_keys(doc, root, top_keys, "", err);
-    const nox_cfg_node *plugins = st ? NULL : nox_cfg_get(root, "plugins");
+    const nox_cfg_node *plugins = nox_cfg_get(root, "plugins");
     if (!st && !plugins)
         st = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'plugins'");
     if (!st) st = nox_cfg_expect(doc, plugins, NOX_CFG_LIST, "plugins", err);

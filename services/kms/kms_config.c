@@ -58,13 +58,11 @@ nox_status kms_config_load(const char *path, kms_config *cfg, nox_error *err) {
     cfg->max_body = 64 * 1024;
     cfg->log_level = NOX_LOG_INFO;
     nox_cfg_doc *doc;
-    nox_status st = nox_cfg_load(path, &doc, err);
+    const nox_cfg_node *root;
+    nox_status st = nox_cfg_load_map(path, top_keys, &doc, &root, err);
     if (st) return st;
-    const nox_cfg_node *root = nox_cfg_root(doc);
-    st = nox_cfg_expect(doc, root, NOX_CFG_MAP, "", err);
-    if (!st) st = nox_cfg_check_keys(doc, root, top_keys, "", err);
     const char *listen = NULL, *level = NULL;
-    if (!st) st = nox_cfg_get_str(doc, root, "listen", 1, "", &listen, err);
+    st = nox_cfg_get_str(doc, root, "listen", 1, "", &listen, err);
     if (!st && strlen(listen) >= sizeof cfg->listen)
         st = nox_cfg_error(doc, nox_cfg_get(root, "listen"), "listen", err, NOX_ERR_CONFIG, "address too long");
     if (!st) snprintf(cfg->listen, sizeof cfg->listen, "%s", listen);

@@ -14,6 +14,9 @@ import subprocess
 import sys
 import traceback
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import noxtest  # noqa: E402
+
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -97,16 +100,8 @@ class DriverError(Exception):
     pass
 
 
-passed = failed = 0
-
-
 def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-    print("%s %s%s" % ("PASS" if ok else "FAIL", name, "" if ok or not detail else " -- " + detail))
+    noxtest.check(name, ok, detail, verbose=True)
 
 
 def refused(name, fn, why):
@@ -263,8 +258,7 @@ def main():
         check("the checks ran to the end", False, "%s: %s" % (type(e).__name__, e))
     status = d.close()
     check("driver exits cleanly", status == 0, "exit status %d" % status)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return noxtest.summary()
 
 
 if __name__ == "__main__":

@@ -14,82 +14,35 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import noxtest  # noqa: E402
+from noxtest import check, http, is_error_shape, run, typed_data  # noqa: E402
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 NOX_KMS, NOXCTL, CAST = sys.argv[1:4]
 CHAIN = 31337
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}")
-
-
-def run(*args, **kw):
-    return subprocess.run(args, capture_output=True, text=True, **kw)
-
-
-def http(method, url, body=None, headers=None):
-    """(status, parsed JSON or text, headers) — never raises on HTTP errors."""
-    data = body if isinstance(body, (bytes, type(None))) else body.encode()
-    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            status, raw, hdrs = r.status, r.read(), r.headers
-    except urllib.error.HTTPError as e:
-        status, raw, hdrs = e.code, e.read(), e.headers
-    try:
-        return status, json.loads(raw), hdrs
-    except ValueError:
-        return status, raw.decode(errors="replace"), hdrs
-
-
-def typed_data(primary, fields, domain_fields, domain, message):
-    dom_types = [{"name": n, "type": t} for n, t in domain_fields]
-    return {"types": {"EIP712Domain": dom_types, primary: [{"name": n, "type": t} for n, t in fields]},
-            "primaryType": primary, "domain": domain, "message": message}
 
 
 def cast_sign(work, data, key):
-    path = os.path.join(work, "typed.json")
-    with open(path, "w") as f:
-        json.dump(data, f)
-    r = run(CAST, "wallet", "sign", "--data", "--from-file", path, "--private-key", key)
-    assert r.returncode == 0, r.stderr
-    return r.stdout.strip()
+    return noxtest.cast_sign(CAST, work, data, key)
 
 
 def cast_verify(work, data, address, sig):
-    path = os.path.join(work, "typed.json")
-    with open(path, "w") as f:
-        json.dump(data, f)
-    r = run(CAST, "wallet", "verify", "--data", "--from-file", path, "--address", address, sig)
-    return r.returncode == 0 and "Validation succeeded" in r.stdout
+    return noxtest.cast_verify(CAST, work, data, address, sig)
 
 
 def delegate_auth(eph_hex, target_hex):
     return typed_data("DelegateAuthorization", [("ephemeralPubKey", "string"), ("targetPubKey", "string")],
-                      [("name", "string"), ("version", "string"), ("chainId", "uint256")],
-                      {"name": "ProtocolDelegate", "version": "1", "chainId": CHAIN},
+                      noxtest.CHAIN_DOMAIN, {"name": "ProtocolDelegate", "version": "1", "chainId": CHAIN},
                       {"ephemeralPubKey": eph_hex, "targetPubKey": target_hex})
 
 
 def spki_hex(key):
     der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return "0x" + der.hex()
-
-
-def is_error_shape(body, code):
-    return isinstance(body, dict) and body.get("error") == code and isinstance(body.get("message"), str)
 
 
 def start_kms(work, config_text, name="kms"):
@@ -136,8 +89,8 @@ def main():
     check("public key is compressed", len(pub_hex) == 68 and pub_hex[:4] in ("0x02", "0x03"), pub_hex)
     wallet_addr = run(NOXCTL, "key", "address", os.path.join(work, "kms-wallet.key")).stdout.strip()
     proof_data = typed_data("PublicKeyProof", [("publicKey", "string")],
-                            [("name", "string"), ("version", "string"), ("chainId", "uint256")],
-                            {"name": "ProtocolPublicKey", "version": "1", "chainId": CHAIN}, {"publicKey": pub_hex})
+                            noxtest.CHAIN_DOMAIN, {"name": "ProtocolPublicKey", "version": "1", "chainId": CHAIN},
+                            {"publicKey": pub_hex})
     check("proof verifies (cast) for the KMS wallet", cast_verify(work, proof_data, wallet_addr, proof))
     check("proof does not verify for another address", not cast_verify(work, proof_data, gw_addr, proof))
     status, body, _ = http("GET", f"{url}/v0/public-key?chainId=5")
@@ -278,5 +231,5 @@ def main():
 try:
     main()
 finally:
-    print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed or passed == 0 else 0)
+    status = noxtest.summary()
+sys.exit(status)

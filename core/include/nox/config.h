@@ -34,6 +34,14 @@ typedef enum nox_cfg_kind { NOX_CFG_NULL, NOX_CFG_SCALAR, NOX_CFG_MAP, NOX_CFG_L
 /** Loads and parses the file at `path`. On error *doc is NULL and err says file:line:col: what. */
 nox_status nox_cfg_load(const char *path, nox_cfg_doc **doc, nox_error *err);
 
+/**
+ * Loads `path` and checks the shape every configuration file shares: the
+ * root is a mapping whose keys are all in the NULL-terminated `allowed`
+ * list. On success *doc owns the document (nox_cfg_free) and *root is its root.
+ */
+nox_status nox_cfg_load_map(const char *path, const char *const *allowed, nox_cfg_doc **doc,
+                            const nox_cfg_node **root, nox_error *err);
+
 /** Parses YAML text; `name` stands in for the file name in messages and is the base of relative paths' directory ("." if it has no '/'). */
 nox_status nox_cfg_parse(const char *name, const char *text, size_t len, nox_cfg_doc **doc, nox_error *err);
 
