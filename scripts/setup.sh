@@ -17,8 +17,15 @@ PACKAGES=(
   libcunit1-dev                      # unit tests
   valgrind                           # the constant-time test (tests/ctime)
   python3-cryptography               # cross-implementation tests of ECIES / RSA-OAEP (Debian's python3)
+  libnats-dev                        # NATS JetStream client (Ingestor, Runner)
+  nats-server                        # the queue, started by the tests and the devnet (-js)
 )
-CAST_VERSION=1.7.1                   # npm @foundry-rs/cast: independent keccak / EIP-712 / ECDSA checks
+# npm packages, pinned, installed into build/tools (node_modules/.bin is not used: see tests/CMakeLists.txt)
+NPM_PACKAGES=(
+  "@foundry-rs/cast@1.7.1"           # independent keccak / EIP-712 / ECDSA checks, contract calls
+  "@foundry-rs/anvil@1.7.1"          # the local chain for contract and integration tests
+  "solc@0.8.28"                      # the Solidity compiler (solcjs: the compiler ships in the package)
+)
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -39,11 +46,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   rm -f "$log"
 fi
 
-if [ "$(build/tools/node_modules/.bin/cast --version 2>/dev/null | sed -n 's/^cast Version: //p')" != "$CAST_VERSION" ]; then
-  echo "setup: installing @foundry-rs/cast@$CAST_VERSION (npm) into build/tools"
+npm_missing=()
+for spec in "${NPM_PACKAGES[@]}"; do
+  name=${spec%@*} version=${spec##*@}
+  have=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "build/tools/node_modules/$name/package.json" 2>/dev/null || true)
+  [ "$have" = "$version" ] || npm_missing+=("$spec")
+done
+if [ ${#npm_missing[@]} -gt 0 ]; then
+  echo "setup: installing ${npm_missing[*]} (npm) into build/tools"
   mkdir -p build/tools
   log=$(mktemp)
-  if ! npm install --no-audit --no-fund --prefix build/tools "@foundry-rs/cast@$CAST_VERSION" >"$log" 2>&1; then
+  if ! npm install --no-audit --no-fund --prefix build/tools "${npm_missing[@]}" >"$log" 2>&1; then
     cat "$log" >&2
     echo "setup: npm install failed (log above)" >&2
     exit 1
