@@ -21,6 +21,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -667,13 +668,34 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&s->in_flight, 1);
 }
 
+/* libmicrohttpd speaks up once per malformed or abandoned connection, so any client
+ * could flood the log: at most MHD_LOG_BURST lines per minute, then one line saying
+ * how many were suppressed. */
+enum { MHD_LOG_BURST = 10 };
+static pthread_mutex_t mhd_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static time_t mhd_log_window;
+static unsigned mhd_log_count, mhd_log_suppressed;
+
 __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
     (void)cls;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
-    nox_log(NOX_LOG_WARN, "libmicrohttpd: %s", msg);
+    time_t now = time(NULL);
+    unsigned suppressed = 0;
+    int emit;
+    pthread_mutex_lock(&mhd_log_lock);
+    if (now - mhd_log_window >= 60) {
+        suppressed = mhd_log_suppressed;
+        mhd_log_window = now;
+        mhd_log_count = mhd_log_suppressed = 0;
+    }
+    emit = ++mhd_log_count <= MHD_LOG_BURST;
+    if (!emit) mhd_log_suppressed++;
+    pthread_mutex_unlock(&mhd_log_lock);
+    if (suppressed) nox_log(NOX_LOG_WARN, "libmicrohttpd: %u more messages suppressed in the last minute", suppressed);
+    if (emit) nox_log(NOX_LOG_WARN, "libmicrohttpd: %s", msg);
 }
 
 /* ---- running ------------------------------------------------------------------------ */
