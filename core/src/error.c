@@ -50,6 +50,7 @@ const char *nox_status_name(nox_status code) {
     case NOX_ERR_IO: return "io";
     case NOX_ERR_NOMEM: return "nomem";
     case NOX_ERR_AUTH: return "auth";
+    case NOX_ERR_REMOTE: return "remote";
     }
     return "unknown";
 }

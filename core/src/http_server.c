@@ -383,6 +383,17 @@ nox_status nox_http_counter(nox_http_server *s, const char *name, const char *he
     return NOX_OK;
 }
 
+nox_status nox_http_gauge(nox_http_server *s, const char *name, const char *help, nox_gauge **out, nox_error *err) {
+    if (s->state != STATE_NEW)
+        return nox_error_set(err, NOX_ERR_INVALID, "gauge %s: metrics must be registered before the server starts",
+                             name ? name : "(null)");
+    nox_metric_family *f;
+    nox_status st = nox_metrics_add_gauge(s->metrics, name, help, NULL, 0, &f, err);
+    if (st) return st;
+    *out = nox_metric_gauge(f, NULL);
+    return NOX_OK;
+}
+
 /* ---- requests: helpers ------------------------------------------------------------- */
 
 static double seconds_since(const struct timespec *t0) {
@@ -745,8 +756,10 @@ nox_status nox_http_server_start(nox_http_server *s, nox_error *err) {
         return nox_error_set(err, NOX_ERR_INVALID, "the HTTP server on %s was already started", s->listen);
     nox_status st = create_route_histograms(s, err);
     if (st || (st = open_listen_socket(s, err))) return st;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES) flags |= MHD_USE_EPOLL;
+    /* poll(), not epoll: libmicrohttpd 0.9.75 can panic in MHD_quiesce_daemon with epoll and a
+     * thread pool ("Failed to remove listen FD from epoll set", seen under load in
+     * test_http_server); poll() is ample for our connection counts. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     /* The per-connection memory pool holds the request line and headers (parsed in place), their
      * index, the response headers and the read buffer: twice max_header plus slack fits any header
      * block our own check (in begin_request) accepts, and MHD refuses far larger ones itself. */

@@ -1,14 +1,14 @@
 /*
- * Counters and histograms for GET /metrics, rendered in the Prometheus text
+ * Counters, gauges and histograms for GET /metrics, rendered in the Prometheus text
  * exposition format 0.0.4:
  *     # HELP name help text
- *     # TYPE name counter|histogram
+ *     # TYPE name counter|gauge|histogram
  *     name{label="value",...} 42
  *     name_bucket{...,le="0.5"} 3      (cumulative, ending with le="+Inf")
  *     name_sum{...} 1.25
  *     name_count{...} 4
  *
- * Concurrency: counters are C11 atomics. A histogram observation touches a
+ * Concurrency: counters and gauges are C11 atomics. A histogram observation touches a
  * bucket, the sum and the count, which a scrape must see together (count
  * equal to the +Inf bucket, sum matching), so each histogram has a mutex; it
  * is held for a few instructions and contended only by its own route.
@@ -24,10 +24,15 @@
 
 #include "metrics_internal.h"
 
-typedef enum { KIND_COUNTER, KIND_HISTOGRAM } metric_kind;
+typedef enum { KIND_COUNTER, KIND_HISTOGRAM, KIND_GAUGE } metric_kind;
 
 struct nox_counter {
     _Atomic uint64_t value;
+};
+
+/* A gauge holds a double; C11 has no portable atomic double, so it is stored as its bit pattern. */
+struct nox_gauge {
+    _Atomic uint64_t bits;
 };
 
 struct nox_histogram {
@@ -45,6 +50,7 @@ typedef struct child {
     char **values;          /* one per label name */
     nox_counter counter;    /* KIND_COUNTER */
     nox_histogram hist;     /* KIND_HISTOGRAM */
+    nox_gauge gauge;        /* KIND_GAUGE (bits of 0.0 after calloc) */
 } child;
 
 struct nox_metric_family {
@@ -180,7 +186,9 @@ static nox_status add_family(nox_metrics *m, metric_kind kind, const char *name,
 /* Appends a complete family; a plain (unlabelled) one gets its only child now, so it renders as 0 at once. */
 static nox_status link_family(nox_metrics *m, nox_metric_family *f, nox_error *err) {
     if (f->n_labels == 0) {
-        int ok = f->kind == KIND_COUNTER ? nox_metric_counter(f, NULL) != NULL : nox_metric_histogram(f, NULL) != NULL;
+        int ok = f->kind == KIND_COUNTER     ? nox_metric_counter(f, NULL) != NULL
+                 : f->kind == KIND_HISTOGRAM ? nox_metric_histogram(f, NULL) != NULL
+                                             : nox_metric_gauge(f, NULL) != NULL;
         if (!ok) {
             free_family(f);
             return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
@@ -195,6 +203,16 @@ nox_status nox_metrics_add_counter(nox_metrics *m, const char *name, const char 
                                    size_t n_labels, nox_metric_family **out, nox_error *err) {
     nox_metric_family *f;
     nox_status st = add_family(m, KIND_COUNTER, name, help, labels, n_labels, &f, err);
+    if (st) return st;
+    st = link_family(m, f, err);
+    if (!st) *out = f;
+    return st;
+}
+
+nox_status nox_metrics_add_gauge(nox_metrics *m, const char *name, const char *help, const char *const *labels,
+                                 size_t n_labels, nox_metric_family **out, nox_error *err) {
+    nox_metric_family *f;
+    nox_status st = add_family(m, KIND_GAUGE, name, help, labels, n_labels, &f, err);
     if (st) return st;
     st = link_family(m, f, err);
     if (!st) *out = f;
@@ -277,10 +295,31 @@ nox_histogram *nox_metric_histogram(nox_metric_family *f, const char *const *val
     return c ? &c->hist : NULL;
 }
 
+nox_gauge *nox_metric_gauge(nox_metric_family *f, const char *const *values) {
+    if (!f || f->kind != KIND_GAUGE) return NULL;
+    child *c = find_or_add_child(f, values);
+    return c ? &c->gauge : NULL;
+}
+
 /* ---- updates (public, nox/http_server.h) ----------------------------------- */
 
 void nox_counter_add(nox_counter *c, uint64_t n) {
     if (c) atomic_fetch_add_explicit(&c->value, n, memory_order_relaxed);
+}
+
+void nox_gauge_set(nox_gauge *g, double value) {
+    if (!g) return;
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    atomic_store_explicit(&g->bits, bits, memory_order_relaxed);
+}
+
+double nox_gauge_get(const nox_gauge *g) {
+    if (!g) return 0;
+    uint64_t bits = atomic_load_explicit(&((nox_gauge *)g)->bits, memory_order_relaxed);
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
 }
 
 void nox_histogram_observe(nox_histogram *h, double value) {
@@ -381,6 +420,12 @@ static void render_counter(sbuf *b, const nox_metric_family *f, const child *c) 
     sb_sample(b, f, c, "", NULL, v);
 }
 
+static void render_gauge(sbuf *b, const nox_metric_family *f, const child *c) {
+    char v[40];
+    format_double(nox_gauge_get(&c->gauge), v);
+    sb_sample(b, f, c, "", NULL, v);
+}
+
 static void render_histogram(sbuf *b, const nox_metric_family *f, child *c) {
     /* Snapshot under the lock, format outside it. */
     uint64_t *buckets = malloc((f->n_bounds + 1) * sizeof *buckets);
@@ -422,12 +467,14 @@ static void render_family(sbuf *b, nox_metric_family *f) {
     }
     sb_puts(b, "# TYPE ");
     sb_puts(b, f->name);
-    sb_puts(b, f->kind == KIND_COUNTER ? " counter\n" : " histogram\n");
+    sb_puts(b, f->kind == KIND_COUNTER ? " counter\n" : f->kind == KIND_GAUGE ? " gauge\n" : " histogram\n");
     /* Children are only appended, and appends take f->mu: walk under it. */
     pthread_mutex_lock(&f->mu);
     for (child *c = f->children; c; c = c->next) {
         if (f->kind == KIND_COUNTER)
             render_counter(b, f, c);
+        else if (f->kind == KIND_GAUGE)
+            render_gauge(b, f, c);
         else
             render_histogram(b, f, c);
     }

@@ -1,6 +1,6 @@
 /*
- * metrics_internal.h — the metric registry behind nox/http_server.h: counters
- * and histograms, optionally labelled, rendered in the Prometheus text
+ * metrics_internal.h — the metric registry behind nox/http_server.h: counters,
+ * gauges and histograms, optionally labelled, rendered in the Prometheus text
  * exposition format 0.0.4. http_server.c owns one registry per server.
  *
  * Families are registered before the server starts (single-threaded); their
@@ -33,6 +33,10 @@ void nox_metrics_free(nox_metrics *m);
 nox_status nox_metrics_add_counter(nox_metrics *m, const char *name, const char *help, const char *const *labels,
                                    size_t n_labels, nox_metric_family **out, nox_error *err);
 
+/** Registers a gauge family; same rules and errors as nox_metrics_add_counter. */
+nox_status nox_metrics_add_gauge(nox_metrics *m, const char *name, const char *help, const char *const *labels,
+                                 size_t n_labels, nox_metric_family **out, nox_error *err);
+
 /**
  * Registers a histogram family with strictly ascending finite upper bounds
  * (the +Inf bucket is implicit). Errors as for nox_metrics_add_counter, and
@@ -51,6 +55,9 @@ nox_counter *nox_metric_counter(nox_metric_family *f, const char *const *values)
 
 /** As nox_metric_counter, for a histogram family. */
 nox_histogram *nox_metric_histogram(nox_metric_family *f, const char *const *values);
+
+/** As nox_metric_counter, for a gauge family. */
+nox_gauge *nox_metric_gauge(nox_metric_family *f, const char *const *values);
 
 /**
  * Renders every family in registration order (HELP, TYPE, samples) as a

@@ -22,6 +22,17 @@ void nox_service_block_signals(void) {
     signal(SIGPIPE, SIG_IGN); /* a client that hangs up must not kill the service */
 }
 
+nox_service_args nox_service_parse_args(int argc, char **argv, const char **config, const char **ready_file) {
+    *config = *ready_file = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help")) return NOX_ARGS_HELP;
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) *config = argv[++i];
+        else if (!strcmp(argv[i], "--ready-file") && i + 1 < argc) *ready_file = argv[++i];
+        else return NOX_ARGS_USAGE;
+    }
+    return *config ? NOX_ARGS_RUN : NOX_ARGS_USAGE;
+}
+
 int nox_service_wait_for_shutdown(void) {
     sigset_t set = shutdown_signals();
     for (;;) {

@@ -113,23 +113,11 @@ static nox_status serve(kms_state *st, const char *ready_file, nox_error *err) {
 int main(int argc, char **argv) {
     nox_service_block_signals(); /* before any thread exists */
     if (argc >= 2 && !strcmp(argv[1], "keygen")) return keygen(argc - 1, argv + 1);
-    const char *config = NULL, *ready_file = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--config") && i + 1 < argc) {
-            config = argv[++i];
-        } else if (!strcmp(argv[i], "--ready-file") && i + 1 < argc) {
-            ready_file = argv[++i];
-        } else {
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!config) {
-        usage(stderr);
-        return 2;
+    const char *config, *ready_file;
+    switch (nox_service_parse_args(argc, argv, &config, &ready_file)) {
+    case NOX_ARGS_HELP: usage(stdout); return 0;
+    case NOX_ARGS_USAGE: usage(stderr); return 2;
+    case NOX_ARGS_RUN: break;
     }
     kms_state st;
     memset(&st, 0, sizeof st);

@@ -585,13 +585,16 @@ static void test_body_limits(void) {
     CU_ASSERT_EQUAL(r.status, 413);
     assert_json_error(&r, "bad_request");
     free(r.body);
-    /* a client that does not wait for "100 Continue" still reads the 413 (MHD stops reading and closes) */
+    /* A client that does not wait for "100 Continue" and keeps sending: the server answers 413
+     * and closes. Whether the client reads that answer is a TCP race (closing with unread data
+     * makes the kernel send a reset), so either outcome is right; accepting the body is not. */
     size_t huge_len = 64 * BODY_MAX;
     char *huge = calloc(1, huge_len);
     request no_expect = {.path = "/echo", .body = huge, .body_len = huge_len, .headers = {"Expect:", NULL}};
     r = call(base, &no_expect);
-    CU_ASSERT_EQUAL(r.rc, CURLE_OK);
-    CU_ASSERT_EQUAL(r.status, 413);
+    int refused = (r.rc == CURLE_OK && r.status == 413) || r.rc == CURLE_SEND_ERROR || r.rc == CURLE_RECV_ERROR;
+    if (!refused) fprintf(stderr, "\n  huge body without Expect: rc %d status %ld\n", (int)r.rc, (long)r.status);
+    CU_ASSERT(refused);
     free(r.body);
     free(huge);
     /* chunked uploads have no length up front: the limit applies as the body arrives */
@@ -712,13 +715,24 @@ static void test_metrics(void) {
     nox_error err = {0};
     nox_histogram *h;
     nox_counter *c;
+    nox_gauge *g;
     const double bounds[] = {0.1, 1, 10};
     CU_ASSERT_EQUAL_FATAL(nox_http_server_new(&o, &s, &err), NOX_OK);
     CU_ASSERT_EQUAL_FATAL(add_routes(s, &err), NOX_OK);
     CU_ASSERT_EQUAL_FATAL(
         nox_http_histogram(s, "nox_test_work_seconds", "Work \\ time.\nSecond line.", bounds, 3, &h, &err), NOX_OK);
     CU_ASSERT_EQUAL_FATAL(nox_http_counter(s, "nox_test_things_total", "Things.", &c, &err), NOX_OK);
+    CU_ASSERT_EQUAL_FATAL(nox_http_gauge(s, "nox_test_level", "Level.", &g, &err), NOX_OK);
+    CU_ASSERT_EQUAL(nox_http_gauge(s, "nox_test_things_total", "again", &g, &err), NOX_ERR_DUPLICATE);
+    CU_ASSERT_EQUAL_FATAL(nox_http_gauge(s, "nox_test_block", "Block.", &g, &err), NOX_OK);
     CU_ASSERT_EQUAL_FATAL(nox_http_server_start(s, &err), NOX_OK);
+    nox_gauge *late;
+    CU_ASSERT_EQUAL(nox_http_gauge(s, "nox_test_late", "g", &late, &err), NOX_ERR_INVALID);
+    nox_gauge_set(g, 5);
+    nox_gauge_set(g, 123456789012.0); /* a gauge goes down as well as up: the last value wins */
+    CU_ASSERT_EQUAL(nox_gauge_get(g), 123456789012.0);
+    nox_gauge_set(NULL, 1);
+    CU_ASSERT_EQUAL(nox_gauge_get(NULL), 0);
     char base[64], ct[128];
     snprintf(base, sizeof base, "http://127.0.0.1:%u", nox_http_server_port(s));
 
@@ -759,6 +773,10 @@ static void test_metrics(void) {
     assert_line(m, "nox_test_work_seconds_count 5");
     assert_line(m, "# TYPE nox_test_things_total counter");
     assert_line(m, "nox_test_things_total 7");
+    assert_line(m, "# TYPE nox_test_level gauge");
+    assert_line(m, "nox_test_level 0");
+    assert_line(m, "# TYPE nox_test_block gauge");
+    assert_line(m, "nox_test_block 123456789012");
     /* /metrics is counted once answered, so it shows up in the next scrape */
     CU_ASSERT_PTR_NULL(strstr(m, "route=\"/metrics\",method"));
     free(r.body);

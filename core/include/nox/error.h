@@ -28,6 +28,7 @@ typedef enum nox_status {
     NOX_ERR_IO,         /**< an operating-system call failed */
     NOX_ERR_NOMEM,      /**< out of memory */
     NOX_ERR_AUTH,       /**< data failed authentication: an AEAD tag or an RSA-OAEP decryption (wrong key, or altered) */
+    NOX_ERR_REMOTE,     /**< a remote service answered with an error of its own (e.g. a JSON-RPC error object) */
 } nox_status;
 
 /** Capacity of an error message, including the terminating NUL. */

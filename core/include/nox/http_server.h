@@ -92,6 +92,7 @@ void nox_http_set_health(nox_http_server *s, nox_http_health_fn fn, void *user);
  */
 typedef struct nox_histogram nox_histogram;
 typedef struct nox_counter nox_counter;
+typedef struct nox_gauge nox_gauge;
 
 /**
  * Registers a histogram `name` (full metric name, e.g. "nox_kms_delegation_seconds")
@@ -109,6 +110,18 @@ nox_status nox_http_counter(nox_http_server *s, const char *name, const char *he
 
 /** Adds n. Thread-safe. */
 void nox_counter_add(nox_counter *c, uint64_t n);
+
+/**
+ * Registers a gauge `name` (a value that goes up and down, e.g. a block
+ * number), initially 0. Before start only. Errors as for nox_http_counter.
+ */
+nox_status nox_http_gauge(nox_http_server *s, const char *name, const char *help, nox_gauge **out, nox_error *err);
+
+/** Sets the gauge's value. Thread-safe; g may be NULL (then nothing happens). */
+void nox_gauge_set(nox_gauge *g, double value);
+
+/** The gauge's current value (0 for NULL). Thread-safe. */
+double nox_gauge_get(const nox_gauge *g);
 
 /* ---- running ---------------------------------------------------------------- */
 

@@ -19,6 +19,17 @@ extern "C" {
  */
 void nox_service_block_signals(void);
 
+/** What nox_service_parse_args found. */
+typedef enum nox_service_args { NOX_ARGS_RUN = 0, NOX_ARGS_HELP = 1, NOX_ARGS_USAGE = 2 } nox_service_args;
+
+/**
+ * Parses the command line every service takes: --config FILE (required),
+ * --ready-file FILE (optional), --help. NOX_ARGS_RUN with *config set (and
+ * *ready_file, or NULL); NOX_ARGS_HELP for --help; NOX_ARGS_USAGE for
+ * anything else (the caller prints its usage and exits 2).
+ */
+nox_service_args nox_service_parse_args(int argc, char **argv, const char **config, const char **ready_file);
+
 /** Waits until SIGTERM or SIGINT arrives (SIGHUP is ignored for now); returns the signal number. */
 int nox_service_wait_for_shutdown(void);
 

@@ -1,0 +1,432 @@
+/*
+ * The Ingestor's loop: poll the head, take the next range of confirmed
+ * blocks after the checkpoint, fetch NoxCompute's operation logs, group them
+ * per transaction, publish one message per transaction (waiting for each
+ * ack), then move the checkpoint past the range.
+ *
+ * Never skip, never exit on a transient failure: every RPC or NATS failure
+ * is retried with capped exponential backoff, at the same place (a failed
+ * publish is retried alone, not the whole range, so that a long NATS outage
+ * does not re-publish messages older than JetStream's duplicate window).
+ *
+ * Delivery is at-least-once: a crash between a publish and the checkpoint
+ * publishes the range again on restart, and JetStream drops the repeats by
+ * their Nats-Msg-Id within its 10-minute duplicate window (spec §6).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ingestor.h"
+#include "nox/events.h"
+#include "nox/hex.h"
+#include "nox/log.h"
+#include "nox/message.h"
+
+/* ---- stopping and sleeping --------------------------------------------------------------- */
+
+nox_status ing_state_init(ing_state *st, nox_error *err) {
+    pthread_condattr_t a;
+    if (pthread_condattr_init(&a) || pthread_condattr_setclock(&a, CLOCK_MONOTONIC) || pthread_cond_init(&st->cv, &a))
+        return nox_error_set(err, NOX_ERR_NOMEM, "cannot create a condition variable");
+    pthread_condattr_destroy(&a);
+    pthread_mutex_init(&st->mu, NULL);
+    st->rpc_outage.what = "RPC node";
+    st->nats_outage.what = "NATS";
+    st->state_outage.what = "state file";
+    return NOX_OK;
+}
+
+void ing_state_destroy(ing_state *st) {
+    pthread_cond_destroy(&st->cv);
+    pthread_mutex_destroy(&st->mu);
+}
+
+static int stopping(ing_state *st) { return atomic_load(&st->stop); }
+
+void ing_request_stop(ing_state *st) {
+    pthread_mutex_lock(&st->mu);
+    atomic_store(&st->stop, 1);
+    pthread_cond_broadcast(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+}
+
+/* Sleeps ms milliseconds, or less when a stop is requested. */
+static void nap(ing_state *st, unsigned ms) {
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&st->mu);
+    while (!stopping(st) && pthread_cond_timedwait(&st->cv, &st->mu, &until) == 0) {
+    }
+    pthread_mutex_unlock(&st->mu);
+}
+
+static void back_off(ing_state *st) { nap(st, ing_backoff_next(&st->backoff)); }
+
+/* ---- bookkeeping --------------------------------------------------------------------------- */
+
+static void rpc_failed(ing_state *st, const nox_error *e) {
+    if (e->code == NOX_ERR_IO) atomic_store(&st->rpc_ok, 0); /* otherwise the node answered: it is reachable */
+    nox_counter_add(st->m.rpc_errors, 1);
+    ing_outage_fail(&st->rpc_outage, e->code, e->message);
+}
+
+static void rpc_succeeded(ing_state *st) {
+    atomic_store(&st->rpc_ok, 1);
+    ing_outage_ok(&st->rpc_outage);
+}
+
+/* The last block whose transactions are all published: the checkpoint, else the block before start_block. */
+static double published_through(const ing_state *st) {
+    return st->cp.present ? (double)st->cp.block_number : (double)st->cfg.start_block - 1;
+}
+
+static void update_gauges(ing_state *st, uint64_t head) {
+    nox_gauge_set(st->m.head_block, (double)head);
+    nox_gauge_set(st->m.checkpoint_block, st->cp.present ? (double)st->cp.block_number : 0);
+    double lag = (double)head - published_through(st);
+    nox_gauge_set(st->m.lag_blocks, lag > 0 ? lag : 0);
+}
+
+/* Saves the checkpoint, retrying until it is on disk or a stop is requested (then 1 is returned). */
+static int save_checkpoint(ing_state *st) {
+    for (;;) {
+        nox_error e;
+        if (!ing_checkpoint_save(st->cfg.state_file, st->cfg.chain_id, st->cfg.nox_compute, &st->cp, &e)) {
+            ing_outage_ok(&st->state_outage);
+            return 0;
+        }
+        ing_outage_fail(&st->state_outage, e.code, e.message);
+        if (stopping(st)) return 1;
+        back_off(st);
+    }
+}
+
+/* ---- publishing ------------------------------------------------------------------------------ */
+
+/*
+ * The dead letter of a transaction that cannot become a message: its raw
+ * logs (so that an operator can inspect and replay them) and the reason.
+ */
+static char *dead_letter_body(const ing_state *st, const nox_event_tx *tx) {
+    char h[67], a[2 * NOX_ADDRESS_SIZE + 3];
+    json_t *logs = json_array();
+    for (size_t i = 0; logs && i < tx->n_logs; i++) {
+        const nox_rpc_log *l = tx->logs[i];
+        json_t *topics = json_array();
+        for (size_t t = 0; topics && t < l->n_topics; t++) json_array_append_new(topics, json_string(nox_hex_encode(l->topics[t], 32, h)));
+        char *data = malloc(2 * l->data_len + 3);
+        if (data) nox_hex_encode(l->data, l->data_len, data);
+        json_t *o = topics && data ? json_pack("{s:I, s:s, s:o, s:s}", "logIndex", (json_int_t)l->log_index, "address",
+                                               nox_hex_encode(l->address, NOX_ADDRESS_SIZE, a), "topics", topics,
+                                               "data", data)
+                                   : NULL;
+        free(data);
+        if (!o || json_array_append_new(logs, o)) {
+            json_decref(logs);
+            logs = NULL;
+        }
+    }
+    char bh[67];
+    json_t *body = logs ? json_pack("{s:I, s:I, s:s, s:s, s:s, s:o}", "chainId", (json_int_t)st->cfg.chain_id,
+                                    "blockNumber", (json_int_t)tx->block_number, "blockHash",
+                                    nox_hex_encode(tx->block_hash, 32, bh), "transactionHash",
+                                    nox_hex_encode(tx->tx_hash, 32, h), "reason", tx->error.message, "logs", logs)
+                        : NULL;
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    return text;
+}
+
+/*
+ * Publishes one transaction — its message, or its dead letter — retrying
+ * until JetStream acks it (*was_duplicate: the ack said JetStream had it already). Returns NOX_OK when acked, NOX_ERR_CONFIG (fatal)
+ * or NOX_ERR_NOMEM with err set, or NOX_ERR_IO when a stop was requested
+ * before the ack (nothing more is published).
+ */
+static nox_status publish_tx(ing_state *st, const nox_event_tx *tx, int *was_duplicate, nox_error *err) {
+    char hash[67], subject[256], id[NOX_MESSAGE_ID_LEN + 1];
+    nox_hex_encode(tx->tx_hash, 32, hash);
+    nox_message_id(st->cfg.chain_id, tx->tx_hash, id);
+    int dead = tx->status != NOX_OK;
+    char *body = NULL;
+    if (!dead) {
+        /* the message was validated when it was built: only memory can fail here */
+        nox_status js = nox_message_to_json(&tx->msg, &body, err);
+        if (js) return js;
+        snprintf(subject, sizeof subject, "%s.%s", st->cfg.subject, hash);
+    } else {
+        body = dead_letter_body(st, tx);
+        if (!body) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory building a dead letter");
+        snprintf(subject, sizeof subject, "%s.%s", ING_DEAD_SUBJECT, hash);
+        nox_log(NOX_LOG_ERROR, "transaction %s (block %" PRIu64 ", %zu NoxCompute log(s)) cannot become a queue "
+                "message: %s; publishing its logs to %s for an operator (spec §6: never silently dropped)", hash,
+                tx->block_number, tx->n_logs, tx->error.message, subject);
+    }
+    const char *stream = dead ? ING_DEAD_STREAM : st->cfg.stream;
+    nox_status s = NOX_ERR_IO;
+    while (!stopping(st)) {
+        nox_error e;
+        int duplicate = 0;
+        s = ing_nats_ready(st->nats, &e);
+        if (!s) s = ing_nats_publish(st->nats, stream, subject, id, dead ? tx->error.message : NULL, body,
+                                     strlen(body), &duplicate, &e);
+        if (!s) {
+            ing_outage_ok(&st->nats_outage);
+            ing_backoff_reset(&st->backoff);
+            nox_counter_add(dead ? st->m.dead_letters : st->m.published, 1);
+            if (duplicate) nox_counter_add(st->m.duplicates, 1);
+            *was_duplicate = duplicate;
+            nox_log(NOX_LOG_DEBUG, "published %s (block %" PRIu64 ", %zu event(s), %zu bytes, id %s)%s", subject,
+                    tx->block_number, tx->n_logs, strlen(body), id, duplicate ? ": a duplicate, JetStream kept the first" : "");
+            break;
+        }
+        if (s == NOX_ERR_CONFIG || s == NOX_ERR_NOMEM) {
+            *err = e;
+            break;
+        }
+        nox_counter_add(st->m.publish_errors, 1);
+        ing_outage_fail(&st->nats_outage, e.code, e.message);
+        back_off(st);
+        s = NOX_ERR_IO;
+    }
+    free(body);
+    return s;
+}
+
+/* ---- one range of blocks ---------------------------------------------------------------------- */
+
+/*
+ * A stop during a range: the checkpoint moves to the last block whose
+ * transactions are all acked (the block before the first unpublished one),
+ * if it is past the old checkpoint and its hash can be read at once.
+ */
+static void save_partial(ing_state *st, uint64_t from, const nox_event_tx *txs, size_t n_txs, size_t done) {
+    if (done == 0) return;
+    uint64_t last = done < n_txs ? txs[done].block_number - 1 : txs[n_txs - 1].block_number;
+    if (last < from) return;
+    nox_rpc_block b;
+    nox_error e;
+    if (nox_rpc_get_block(st->rpc, last, &b, &e)) {
+        nox_log(NOX_LOG_WARN, "stopping: cannot read block %" PRIu64 " for the checkpoint (%s); the next start "
+                "publishes from block %" PRIu64 " again (JetStream drops the repeats within 10 minutes)", last,
+                e.message, from);
+        return;
+    }
+    st->cp.present = 1;
+    st->cp.block_number = last;
+    memcpy(st->cp.block_hash, b.hash, 32);
+    save_checkpoint(st);
+}
+
+/*
+ * Processes blocks from..to. Returns NOX_OK when the range is published and
+ * the checkpoint saved (or a stop interrupted it, after saving what is
+ * complete), NOX_ERR_CONFIG / NOX_ERR_NOMEM (fatal, err set), or another
+ * status after a transient failure that was already counted and logged.
+ */
+static nox_status process_range(ing_state *st, uint64_t from, uint64_t to, const uint8_t (*topics)[32],
+                                size_t n_topics, nox_error *err) {
+    nox_error e;
+    nox_rpc_block end;
+    nox_status s = nox_rpc_get_block(st->rpc, to, &end, &e);
+    if (s) {
+        rpc_failed(st, &e);
+        return s;
+    }
+    nox_rpc_log_filter f;
+    memset(&f, 0, sizeof f);
+    memcpy(f.address, st->cfg.nox_compute, NOX_ADDRESS_SIZE);
+    f.topic0 = topics;
+    f.n_topic0 = n_topics;
+    f.from_block = from;
+    f.to_block = to;
+    nox_rpc_log *logs = NULL;
+    size_t n_logs = 0;
+    s = nox_rpc_get_logs(st->rpc, &f, &logs, &n_logs, &e);
+    if (s) {
+        rpc_failed(st, &e);
+        if ((s == NOX_ERR_REMOTE || s == NOX_ERR_INVALID) && to > from) {
+            st->range = (to - from + 1) / 2;
+            nox_log(NOX_LOG_WARN, "eth_getLogs over blocks %" PRIu64 "..%" PRIu64 " failed; asking for %" PRIu64
+                    " block(s) at a time", from, to, st->range);
+        }
+        return s;
+    }
+    nox_event_tx *txs = NULL;
+    size_t n_txs = 0;
+    s = nox_events_group(logs, n_logs, st->cfg.chain_id, st->cfg.nox_compute, &txs, &n_txs, &e);
+    for (size_t i = 0; !s && i < n_logs; i++)
+        if (logs[i].block_number == to && memcmp(logs[i].block_hash, end.hash, 32))
+            s = nox_error_set(&e, NOX_ERR_INVALID, "block %" PRIu64 " changed between eth_getBlockByNumber and "
+                              "eth_getLogs: the range is being reorganised", to);
+    if (s) {
+        nox_event_txs_free(txs, n_txs);
+        nox_rpc_logs_free(logs, n_logs);
+        if (s == NOX_ERR_NOMEM) {
+            *err = e;
+            return s;
+        }
+        rpc_failed(st, &e);
+        return s;
+    }
+    rpc_succeeded(st);
+
+    size_t done = 0, dead = 0, repeats = 0;
+    for (; done < n_txs; done++) {
+        int duplicate = 0;
+        s = publish_tx(st, &txs[done], &duplicate, err);
+        if (s) break;
+        dead += txs[done].status != NOX_OK;
+        repeats += (size_t)duplicate;
+    }
+    if (s == NOX_ERR_IO) { /* stopped before the ack */
+        save_partial(st, from, txs, n_txs, done);
+        s = NOX_OK;
+    } else if (!s) {
+        st->cp.present = 1;
+        st->cp.block_number = to;
+        memcpy(st->cp.block_hash, end.hash, 32);
+        save_checkpoint(st);
+        if (n_txs)
+            nox_log(NOX_LOG_INFO, "blocks %" PRIu64 "..%" PRIu64 ": %zu transaction(s) published, %zu dead-lettered%s",
+                    from, to, n_txs - dead, dead,
+                    repeats == n_txs ? " (all already in JetStream: a re-published range)"
+                    : repeats ? " (some already in JetStream: a re-published range)" : "");
+        else
+            nox_log(NOX_LOG_DEBUG, "blocks %" PRIu64 "..%" PRIu64 ": no NoxCompute events", from, to);
+        if (st->range < st->cfg.max_block_range)
+            st->range = st->range * 2 < st->cfg.max_block_range ? st->range * 2 : st->cfg.max_block_range;
+    }
+    nox_event_txs_free(txs, n_txs);
+    nox_rpc_logs_free(logs, n_logs);
+    return s;
+}
+
+/*
+ * A reorganisation deeper than `confirmations` replaced the checkpoint block.
+ * What was published from the replaced blocks cannot be taken back, and how
+ * far back the fork goes is unknown, so the Ingestor does not guess: it says
+ * so loudly, adopts the new hash (one alert per reorganisation) and goes on
+ * after the checkpoint. An operator who wants the new blocks re-scanned
+ * lowers blockNumber in the state file and restarts.
+ */
+static nox_status check_reorg(ing_state *st) {
+    nox_rpc_block b;
+    nox_error e;
+    nox_status s = nox_rpc_get_block(st->rpc, st->cp.block_number, &b, &e);
+    if (s) {
+        rpc_failed(st, &e);
+        return s;
+    }
+    if (!memcmp(b.hash, st->cp.block_hash, 32)) return NOX_OK;
+    char was[67], now[67];
+    nox_log(NOX_LOG_ERROR, "REORGANISATION DEEPER THAN %" PRIu64 " CONFIRMATIONS: block %" PRIu64 " (the checkpoint) "
+            "is now %s, it was %s when its transactions were published. Messages already published from replaced "
+            "blocks may describe transactions that no longer exist, and transactions of the new blocks up to %" PRIu64
+            " are not published. The Ingestor continues after block %" PRIu64 "; to re-scan, stop it, lower "
+            "blockNumber in %s and start it again, and raise confirmations", st->cfg.confirmations,
+            st->cp.block_number, nox_hex_encode(b.hash, 32, now), nox_hex_encode(st->cp.block_hash, 32, was),
+            st->cp.block_number, st->cp.block_number, st->cfg.state_file);
+    nox_counter_add(st->m.reorgs, 1);
+    memcpy(st->cp.block_hash, b.hash, 32);
+    save_checkpoint(st);
+    return NOX_OK;
+}
+
+/* Waits for the node, then checks that it serves the configured chain (a mismatch is fatal). */
+static nox_status check_chain(ing_state *st, nox_error *err) {
+    uint64_t chain = 0;
+    for (;;) {
+        if (stopping(st)) return NOX_OK;
+        nox_error e;
+        if (!nox_rpc_chain_id(st->rpc, &chain, &e)) break;
+        rpc_failed(st, &e);
+        back_off(st);
+    }
+    rpc_succeeded(st);
+    ing_backoff_reset(&st->backoff);
+    if (chain != st->cfg.chain_id)
+        return nox_error_set(err, NOX_ERR_CONFIG, "the node at %s serves chain %" PRIu64 ", the configuration says "
+                             "chain_id %" PRIu32 "; point rpc_url at a node of chain %" PRIu32 " or correct chain_id",
+                             nox_rpc_display_url(st->rpc), chain, st->cfg.chain_id, st->cfg.chain_id);
+    char addr[2 * NOX_ADDRESS_SIZE + 3];
+    nox_hex_encode(st->cfg.nox_compute, NOX_ADDRESS_SIZE, addr);
+    json_t *code = NULL;
+    nox_error e;
+    if (!nox_rpc_call(st->rpc, "eth_getCode", json_pack("[ss]", addr, "latest"), &code, NULL, &e) &&
+        json_is_string(code) && json_string_length(code) <= 2)
+        nox_log(NOX_LOG_WARN, "there is no contract at nox_compute %s on chain %" PRIu32 " (yet?): check the "
+                "address; the Ingestor polls it anyway", addr, st->cfg.chain_id);
+    json_decref(code);
+    return NOX_OK;
+}
+
+nox_status ing_run(ing_state *st, nox_error *err) {
+    size_t n_topics = nox_event_count();
+    uint8_t topics[32][32];
+    for (size_t i = 0; i < n_topics; i++) memcpy(topics[i], nox_event_at(i)->topic0, 32);
+    st->range = st->cfg.max_block_range;
+
+    nox_status s = check_chain(st, err);
+    if (s || stopping(st)) return s;
+    while (!stopping(st)) {
+        nox_error e;
+        s = ing_nats_ready(st->nats, &e);
+        if (s == NOX_ERR_CONFIG) {
+            *err = e;
+            return s;
+        }
+        if (s) {
+            ing_outage_fail(&st->nats_outage, e.code, e.message);
+            back_off(st);
+            continue;
+        }
+        ing_outage_ok(&st->nats_outage);
+
+        uint64_t head;
+        if (nox_rpc_block_number(st->rpc, &head, &e)) {
+            rpc_failed(st, &e);
+            back_off(st);
+            continue;
+        }
+        rpc_succeeded(st);
+        update_gauges(st, head);
+        uint64_t next = st->cp.present ? st->cp.block_number + 1 : st->cfg.start_block;
+        if (st->cp.present && head < st->cp.block_number && !st->head_behind)
+            nox_log(NOX_LOG_WARN, "the node's head %" PRIu64 " is below the checkpoint %" PRIu64 ": a node still "
+                    "syncing, or a chain that was reset (then point state_file at a new path); waiting", head,
+                    st->cp.block_number);
+        st->head_behind = st->cp.present && head < st->cp.block_number;
+        if (head < st->cfg.confirmations || head - st->cfg.confirmations < next) {
+            ing_backoff_reset(&st->backoff);
+            nap(st, (unsigned)st->cfg.poll_interval_ms);
+            continue;
+        }
+        uint64_t safe = head - st->cfg.confirmations;
+        if (st->cp.present && check_reorg(st)) {
+            back_off(st);
+            continue;
+        }
+        uint64_t to = next + st->range - 1;
+        if (to > safe || to < next) to = safe;
+        s = process_range(st, next, to, (const uint8_t(*)[32])topics, n_topics, err);
+        if (s == NOX_ERR_CONFIG || s == NOX_ERR_NOMEM) return s;
+        if (s) {
+            back_off(st);
+            continue;
+        }
+        ing_backoff_reset(&st->backoff);
+        update_gauges(st, head);
+        if (to >= safe) nap(st, (unsigned)st->cfg.poll_interval_ms);
+    }
+    return NOX_OK;
+}

@@ -1,0 +1,186 @@
+/*
+ * nox-ingestor: NoxCompute events -> one JetStream message per transaction
+ * (spec §6, §9). main.c wires the pieces: configuration (ingestor_config.c),
+ * the checkpoint file (checkpoint.c), JetStream (publisher.c), the polling
+ * loop (ingest_loop.c), backoff and outage logging (backoff.c).
+ */
+#ifndef NOX_INGESTOR_H
+#define NOX_INGESTOR_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nox/ec.h"
+#include "nox/error.h"
+#include "nox/http_server.h"
+#include "nox/rpc.h"
+
+/* ---- configuration (config/ingestor.yaml) -------------------------------------------------- */
+
+/** The dead-letter stream and subject prefix (spec §6): fixed by the protocol. */
+#define ING_DEAD_STREAM "nox_dead"
+#define ING_DEAD_SUBJECT "nox_dead"
+
+typedef struct ing_config {
+    char rpc_url[2048];
+    uint32_t chain_id;
+    uint8_t nox_compute[NOX_ADDRESS_SIZE];
+    uint64_t start_block;       /* first block to scan when there is no checkpoint */
+    uint64_t confirmations;     /* blocks kept between the head and what is processed */
+    uint64_t poll_interval_ms;
+    uint64_t max_block_range;   /* blocks per eth_getLogs */
+    char state_file[4096];      /* the checkpoint */
+    char nats_url[2048];
+    char stream[64];            /* default nox_ingestor */
+    char subject[128];          /* subject prefix; messages go to <subject>.<txHash>, default nox_ingestor */
+    char listen[64];            /* /health and /metrics */
+    int log_level;
+} ing_config;
+
+/** Loads and validates the configuration; errors carry file:line:col. */
+nox_status ing_config_load(const char *path, ing_config *cfg, nox_error *err);
+
+/* ---- checkpoint (the state file) ----------------------------------------------------------- */
+
+/** The last block whose messages are all published (acked), with its hash. */
+typedef struct ing_checkpoint {
+    int present;                /* 0: nothing published yet, start at start_block */
+    uint64_t block_number;
+    uint8_t block_hash[32];
+} ing_checkpoint;
+
+/**
+ * Reads the state file. A missing file gives cp->present = 0 and NOX_OK. A
+ * file that does not parse, or that belongs to another chain or NoxCompute
+ * address, is NOX_ERR_CONFIG with what to do; a read error NOX_ERR_IO.
+ */
+nox_status ing_checkpoint_load(const char *path, uint32_t chain_id, const uint8_t nox_compute[NOX_ADDRESS_SIZE],
+                               ing_checkpoint *cp, nox_error *err);
+
+/**
+ * Creates the state file's directory when missing and checks that files can
+ * be written there, so that a wrong path stops start-up instead of the first
+ * checkpoint. NOX_ERR_IO with the reason.
+ */
+nox_status ing_checkpoint_prepare(const char *path, nox_error *err);
+
+/**
+ * Writes the state file atomically: a temporary file in the same directory,
+ * fsync, rename over the old one, fsync of the directory. NOX_ERR_IO on failure
+ * (the old file is then intact).
+ */
+nox_status ing_checkpoint_save(const char *path, uint32_t chain_id, const uint8_t nox_compute[NOX_ADDRESS_SIZE],
+                               const ing_checkpoint *cp, nox_error *err);
+
+/* ---- JetStream ------------------------------------------------------------------------------ */
+
+typedef struct ing_nats ing_nats; /* opaque: the connection and its JetStream context */
+
+/** A publisher for cfg (not connected yet). NOX_ERR_NOMEM when out of memory. */
+nox_status ing_nats_new(const ing_config *cfg, ing_nats **out, nox_error *err);
+
+/**
+ * Connects when not connected, and checks both streams (creating them when
+ * missing) when they have not been checked since the last failure. Returns
+ * NOX_OK; NOX_ERR_IO when NATS or JetStream does not answer (retry later);
+ * NOX_ERR_CONFIG when a stream exists with a configuration that contradicts
+ * spec §6 (the message says which setting and how to fix it).
+ */
+nox_status ing_nats_ready(ing_nats *n, nox_error *err);
+
+/**
+ * 1 when the connection is up (natsConnection_Status) and the streams were
+ * checked since the last failure, else 0. Thread-safe: the health check
+ * calls it while the loop uses the publisher.
+ */
+int ing_nats_healthy(ing_nats *n);
+
+/**
+ * Publishes data to `subject` in `stream` with header Nats-Msg-Id = msg_id
+ * (and Nox-Dead-Reason = dead_reason when not NULL), and waits for the
+ * stream's ack. *duplicate is set to 1 when JetStream already had a message
+ * with that id (the publish is then a no-op). NOX_ERR_IO on any failure
+ * (the publish may be retried: the id makes it idempotent); NOX_ERR_CONFIG
+ * when the ack comes from another stream.
+ */
+nox_status ing_nats_publish(ing_nats *n, const char *stream, const char *subject, const char *msg_id,
+                            const char *dead_reason, const char *data, size_t len, int *duplicate, nox_error *err);
+
+/** Closes the connection and frees the publisher (NULL is fine). */
+void ing_nats_free(ing_nats *n);
+
+/** Releases the NATS library's global resources; call once at exit, after ing_nats_free. */
+void ing_nats_shutdown(void);
+
+/* ---- backoff and outage logging ---------------------------------------------------------- */
+
+/** Capped exponential backoff: 200 ms, 400 ms, ... 30 s. */
+typedef struct ing_backoff {
+    unsigned next_ms;
+} ing_backoff;
+
+/** The delay to wait now (and doubles the next one, up to the cap). */
+unsigned ing_backoff_next(ing_backoff *b);
+/** Back to the first delay. */
+void ing_backoff_reset(ing_backoff *b);
+
+/**
+ * One dependency's outage (the RPC node, NATS, the state file): the first
+ * failure is logged at WARN (ERROR for malformed answers, which retrying
+ * rarely fixes), the following ones at DEBUG, the recovery at INFO with
+ * the number of failures and the duration.
+ */
+typedef struct ing_outage {
+    const char *what;   /* "RPC node", "NATS", "state file" */
+    int down;
+    uint64_t failures;
+    double since;       /* monotonic seconds */
+} ing_outage;
+
+void ing_outage_fail(ing_outage *o, nox_status st, const char *message);
+void ing_outage_ok(ing_outage *o);
+
+/* ---- the loop ------------------------------------------------------------------------------ */
+
+/** Metrics, all registered on the HTTP server before it starts. */
+typedef struct ing_metrics {
+    nox_gauge *head_block, *checkpoint_block, *lag_blocks;
+    nox_counter *published, *duplicates, *dead_letters, *publish_errors, *rpc_errors, *reorgs;
+} ing_metrics;
+
+/** Everything the loop needs; the health check reads rpc_ok and nats. */
+typedef struct ing_state {
+    ing_config cfg;
+    nox_rpc *rpc;
+    ing_nats *nats;
+    ing_checkpoint cp;
+    ing_metrics m;
+    atomic_int rpc_ok;          /* the node answered the last RPC call (a transport failure clears it) */
+    atomic_int stop;            /* set by the signal thread */
+    pthread_mutex_t mu;         /* with cv: interruptible sleeps */
+    pthread_cond_t cv;
+    ing_backoff backoff;
+    ing_outage rpc_outage, nats_outage, state_outage;
+    uint64_t range;             /* current eth_getLogs range (shrinks when the node refuses) */
+    int head_behind;            /* the node's head is below the checkpoint (warned once) */
+} ing_state;
+
+/** Initialises st's mutex, condition variable (monotonic clock) and outage names; st must be zeroed. */
+nox_status ing_state_init(ing_state *st, nox_error *err);
+
+/** Destroys what ing_state_init created. */
+void ing_state_destroy(ing_state *st);
+
+/**
+ * Runs until st->stop is set (returns NOX_OK) or a fatal error (a chain id
+ * or stream configuration that contradicts the configuration: NOX_ERR_CONFIG
+ * with the reason). Transient failures never end it.
+ */
+nox_status ing_run(ing_state *st, nox_error *err);
+
+/** Asks the loop to stop and wakes it from any sleep. Thread-safe. */
+void ing_request_stop(ing_state *st);
+
+#endif

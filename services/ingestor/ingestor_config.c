@@ -1,0 +1,126 @@
+/* config/ingestor.yaml: the chain and contract, polling, the checkpoint, NATS, listen address. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ingestor.h"
+#include "nox/config.h"
+#include "nox/hex.h"
+#include "nox/log.h"
+
+static const char *const top_keys[] = {"rpc_url", "chain_id", "nox_compute", "start_block", "confirmations",
+                                       "poll_interval_ms", "max_block_range", "state_file", "nats", "listen",
+                                       "log_level", NULL};
+static const char *const nats_keys[] = {"url", "stream", "subject", NULL};
+
+/* A required or optional string copied into out[cap]; too long or empty is an error at its position. */
+static nox_status get_text(const nox_cfg_doc *doc, const nox_cfg_node *map, const char *key, int required,
+                           const char *where, char *out, size_t cap, nox_error *err) {
+    const char *s = NULL;
+    nox_status st = nox_cfg_get_str(doc, map, key, required, where, &s, err);
+    if (st || !s) return st;
+    char w[64];
+    snprintf(w, sizeof w, "%s%s%s", where, *where ? "." : "", key);
+    if (!*s) return nox_cfg_error(doc, nox_cfg_get(map, key), w, err, NOX_ERR_CONFIG, "must not be empty");
+    if (strlen(s) >= cap)
+        return nox_cfg_error(doc, nox_cfg_get(map, key), w, err, NOX_ERR_CONFIG, "longer than %zu characters", cap - 1);
+    memcpy(out, s, strlen(s) + 1);
+    return NOX_OK;
+}
+
+/* A stream name: letters, digits, '_' and '-' (JetStream forbids '.', '*', '>' and whitespace). */
+static int valid_stream(const char *s) {
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+              *s == '-'))
+            return 0;
+    return 1;
+}
+
+/* A subject prefix: non-empty dot-separated tokens of printable ASCII without wildcards. */
+static int valid_subject(const char *s) {
+    if (*s == '.') return 0;
+    for (const char *p = s; *p; p++) {
+        if (*p <= ' ' || *p > '~' || *p == '*' || *p == '>') return 0;
+        if (*p == '.' && (p[1] == '.' || p[1] == '\0')) return 0;
+    }
+    return 1;
+}
+
+static nox_status load_nats(const nox_cfg_doc *doc, const nox_cfg_node *root, ing_config *cfg, nox_error *err) {
+    const nox_cfg_node *n = nox_cfg_get(root, "nats");
+    if (!n) return nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'nats'");
+    nox_status st = nox_cfg_expect(doc, n, NOX_CFG_MAP, "nats", err);
+    if (!st) st = nox_cfg_check_keys(doc, n, nats_keys, "nats", err);
+    if (!st) st = get_text(doc, n, "url", 1, "nats", cfg->nats_url, sizeof cfg->nats_url, err);
+    if (!st && strncmp(cfg->nats_url, "nats://", 7) && strncmp(cfg->nats_url, "tls://", 6))
+        st = nox_cfg_error(doc, nox_cfg_get(n, "url"), "nats.url", err, NOX_ERR_CONFIG,
+                           "expected a nats:// or tls:// URL");
+    if (!st) st = get_text(doc, n, "stream", 0, "nats", cfg->stream, sizeof cfg->stream, err);
+    if (!st && !valid_stream(cfg->stream))
+        st = nox_cfg_error(doc, nox_cfg_get(n, "stream"), "nats.stream", err, NOX_ERR_CONFIG,
+                           "a stream name has only letters, digits, '_' and '-'");
+    if (!st) st = get_text(doc, n, "subject", 0, "nats", cfg->subject, sizeof cfg->subject, err);
+    if (!st && !valid_subject(cfg->subject))
+        st = nox_cfg_error(doc, nox_cfg_get(n, "subject"), "nats.subject", err, NOX_ERR_CONFIG,
+                           "expected a subject prefix such as nox_ingestor: dot-separated tokens without "
+                           "spaces, '*' or '>' (messages go to <prefix>.<txHash>)");
+    if (!st && !strcmp(cfg->stream, ING_DEAD_STREAM))
+        st = nox_cfg_error(doc, nox_cfg_get(n, "stream"), "nats.stream", err, NOX_ERR_CONFIG,
+                           "%s is the dead-letter stream (spec §6); choose another name", ING_DEAD_STREAM);
+    if (!st && (!strcmp(cfg->subject, ING_DEAD_SUBJECT) || !strncmp(cfg->subject, ING_DEAD_SUBJECT ".", 9)))
+        st = nox_cfg_error(doc, nox_cfg_get(n, "subject"), "nats.subject", err, NOX_ERR_CONFIG,
+                           "%s.> holds the dead letters (spec §6); choose another prefix", ING_DEAD_SUBJECT);
+    return st;
+}
+
+nox_status ing_config_load(const char *path, ing_config *cfg, nox_error *err) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->confirmations = 2;
+    cfg->poll_interval_ms = 1000;
+    cfg->max_block_range = 1000;
+    cfg->log_level = NOX_LOG_INFO;
+    snprintf(cfg->stream, sizeof cfg->stream, "nox_ingestor");
+    snprintf(cfg->subject, sizeof cfg->subject, "nox_ingestor");
+    nox_cfg_doc *doc;
+    const nox_cfg_node *root;
+    nox_status st = nox_cfg_load_map(path, top_keys, &doc, &root, err);
+    if (st) return st;
+
+    st = get_text(doc, root, "rpc_url", 1, "", cfg->rpc_url, sizeof cfg->rpc_url, err);
+    if (!st && strncmp(cfg->rpc_url, "http://", 7) && strncmp(cfg->rpc_url, "https://", 8))
+        st = nox_cfg_error(doc, nox_cfg_get(root, "rpc_url"), "rpc_url", err, NOX_ERR_CONFIG,
+                           "expected an http:// or https:// URL of the chain's JSON-RPC endpoint");
+    uint64_t chain = 0;
+    if (!st) st = nox_cfg_get_uint(doc, root, "chain_id", 1, 1, UINT32_MAX, "", &chain, err);
+    cfg->chain_id = (uint32_t)chain;
+    const char *addr = NULL;
+    if (!st) st = nox_cfg_get_str(doc, root, "nox_compute", 1, "", &addr, err);
+    nox_error herr;
+    if (!st && nox_hex_decode_exact(addr, strlen(addr), cfg->nox_compute, NOX_ADDRESS_SIZE, &herr))
+        st = nox_cfg_error(doc, nox_cfg_get(root, "nox_compute"), "nox_compute", err, NOX_ERR_CONFIG,
+                           "expected the NoxCompute address (0x + 40 hex digits): %s", herr.message);
+    if (!st) st = nox_cfg_get_uint(doc, root, "start_block", 0, 0, INT64_MAX, "", &cfg->start_block, err);
+    if (!st) st = nox_cfg_get_uint(doc, root, "confirmations", 0, 0, 10000, "", &cfg->confirmations, err);
+    if (!st) st = nox_cfg_get_uint(doc, root, "poll_interval_ms", 0, 10, 3600000, "", &cfg->poll_interval_ms, err);
+    if (!st) st = nox_cfg_get_uint(doc, root, "max_block_range", 0, 1, 100000, "", &cfg->max_block_range, err);
+
+    /* the state file: relative paths are relative to the configuration file */
+    const char *sf = NULL;
+    if (!st) st = nox_cfg_get_str(doc, root, "state_file", 1, "", &sf, err);
+    if (!st) {
+        int n = sf[0] == '/' ? snprintf(cfg->state_file, sizeof cfg->state_file, "%s", sf)
+                             : snprintf(cfg->state_file, sizeof cfg->state_file, "%s/%s", nox_cfg_dir(doc), sf);
+        if (!*sf || n < 0 || (size_t)n >= sizeof cfg->state_file)
+            st = nox_cfg_error(doc, nox_cfg_get(root, "state_file"), "state_file", err, NOX_ERR_CONFIG,
+                               "expected a file path");
+    }
+    if (!st) st = load_nats(doc, root, cfg, err);
+    if (!st) st = get_text(doc, root, "listen", 1, "", cfg->listen, sizeof cfg->listen, err);
+    const char *level = NULL;
+    if (!st) st = nox_cfg_get_str(doc, root, "log_level", 0, "", &level, err);
+    if (!st && level && (cfg->log_level = nox_log_level_from_name(level)) < 0)
+        st = nox_cfg_error(doc, nox_cfg_get(root, "log_level"), "log_level", err, NOX_ERR_CONFIG,
+                           "expected error, warn, info or debug");
+    nox_cfg_free(doc);
+    return st;
+}

@@ -1,0 +1,179 @@
+/*
+ * nox-ingestor — NoxCompute events to JetStream, one message per transaction
+ * (spec §6, §9).
+ *
+ *   nox-ingestor --config FILE [--ready-file FILE]
+ *
+ * The main thread runs the loop (ingest_loop.c); a signal thread turns
+ * SIGTERM/SIGINT into a stop request, after which the publish in flight is
+ * finished (acked or abandoned by its own timeout), the checkpoint saved,
+ * and the process exits 0. It exits 1 only for what waiting cannot fix: a
+ * bad configuration, a node of another chain, a stream that contradicts
+ * spec §6, an unreadable state file.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ingestor.h"
+#include "nox/events.h"
+#include "nox/hex.h"
+#include "nox/log.h"
+#include "nox/service.h"
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: nox-ingestor --config FILE [--ready-file FILE]\n"
+               "Polls the chain for NoxCompute events and publishes one JetStream message per transaction\n"
+               "(spec §6). Serves /health and /metrics; --ready-file receives their URL once served.\n");
+}
+
+static void *signal_thread(void *arg) {
+    ing_state *st = arg;
+    int sig = nox_service_wait_for_shutdown();
+    if (!atomic_load(&st->stop))
+        nox_log(NOX_LOG_INFO, "%s: stopping after the publish in flight; the checkpoint is saved",
+                sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    ing_request_stop(st);
+    return NULL;
+}
+
+/* GET /health: 200 when the RPC node answered the last call and NATS is connected with its streams checked. */
+static int health(void *user, char *reason, size_t cap) {
+    ing_state *st = user;
+    int rpc = atomic_load(&st->rpc_ok), nats = ing_nats_healthy(st->nats);
+    if (rpc && nats) return 1;
+    snprintf(reason, cap, "%s%s%s", rpc ? "" : "RPC node unreachable", !rpc && !nats ? ", " : "",
+             nats ? "" : "NATS unreachable");
+    return 0;
+}
+
+static nox_status add_metrics(nox_http_server *s, ing_metrics *m, nox_error *err) {
+    nox_status st = nox_http_gauge(s, "nox_ingestor_head_block", "The chain's latest block number.", &m->head_block, err);
+    if (!st) st = nox_http_gauge(s, "nox_ingestor_checkpoint_block",
+                                 "The last block whose transactions are all published (0 before the first).",
+                                 &m->checkpoint_block, err);
+    if (!st) st = nox_http_gauge(s, "nox_ingestor_lag_blocks", "Blocks between the head and the checkpoint.",
+                                 &m->lag_blocks, err);
+    if (!st) st = nox_http_counter(s, "nox_ingestor_messages_published_total",
+                                   "Transaction messages acked by JetStream.", &m->published, err);
+    if (!st) st = nox_http_counter(s, "nox_ingestor_duplicates_total",
+                                   "Publishes JetStream acked as duplicates of an earlier one (re-published ranges).",
+                                   &m->duplicates, err);
+    if (!st) st = nox_http_counter(s, "nox_ingestor_dead_letters_total",
+                                   "Transactions that could not become a message, published to nox_dead.",
+                                   &m->dead_letters, err);
+    if (!st) st = nox_http_counter(s, "nox_ingestor_publish_errors_total", "Failed publish attempts (retried).",
+                                   &m->publish_errors, err);
+    if (!st) st = nox_http_counter(s, "nox_ingestor_rpc_errors_total", "Failed JSON-RPC calls (retried).",
+                                   &m->rpc_errors, err);
+    if (!st) st = nox_http_counter(s, "nox_ingestor_reorgs_total",
+                                   "Checkpoint blocks replaced by a reorganisation deeper than confirmations.",
+                                   &m->reorgs, err);
+    return st;
+}
+
+static nox_status start_http(ing_state *st, const char *ready_file, nox_http_server **out, nox_error *err) {
+    nox_http_options o;
+    nox_http_options_default(&o);
+    o.service = "ingestor";
+    o.listen = st->cfg.listen;
+    o.threads = 2;
+    nox_http_server *server = NULL;
+    nox_status s = nox_http_server_new(&o, &server, err);
+    if (!s) s = add_metrics(server, &st->m, err);
+    if (!s) {
+        nox_http_set_health(server, health, st);
+        s = nox_http_server_start(server, err);
+    }
+    if (s) {
+        nox_http_server_free(server);
+        return s;
+    }
+    char host[64], url[128];
+    snprintf(host, sizeof host, "%s", st->cfg.listen);
+    char *colon = strrchr(host, ':');
+    if (colon) *colon = '\0';
+    snprintf(url, sizeof url, "http://%s:%u", host, nox_http_server_port(server));
+    nox_log(NOX_LOG_INFO, "serving /health and /metrics on %s", url);
+    if (ready_file && (s = nox_service_write_ready_file(ready_file, url, err))) {
+        nox_http_server_stop(server);
+        nox_http_server_free(server);
+        return s;
+    }
+    *out = server;
+    return NOX_OK;
+}
+
+static void log_start(const ing_state *st) {
+    char addr[2 * NOX_ADDRESS_SIZE + 3], hash[67], nats[256];
+    nox_hex_encode(st->cfg.nox_compute, NOX_ADDRESS_SIZE, addr);
+    if (st->cp.present)
+        nox_log(NOX_LOG_INFO, "resuming after the checkpoint: block %llu (%s)", (unsigned long long)st->cp.block_number,
+                nox_hex_encode(st->cp.block_hash, 32, hash));
+    else
+        nox_log(NOX_LOG_INFO, "no checkpoint in %s: starting at start_block %llu", st->cfg.state_file,
+                (unsigned long long)st->cfg.start_block);
+    nox_log(NOX_LOG_INFO, "chain %u at %s, NoxCompute %s, %zu event topics, %llu confirmation(s), polling every %llu ms, "
+            "up to %llu blocks per eth_getLogs; publishing to stream %s (%s.<txHash>) at %s", st->cfg.chain_id,
+            nox_rpc_display_url(st->rpc), addr, nox_event_count(), (unsigned long long)st->cfg.confirmations,
+            (unsigned long long)st->cfg.poll_interval_ms, (unsigned long long)st->cfg.max_block_range, st->cfg.stream,
+            st->cfg.subject, nox_rpc_redact_url(st->cfg.nats_url, nats, sizeof nats));
+}
+
+int main(int argc, char **argv) {
+    nox_service_block_signals(); /* before any thread exists */
+    const char *config, *ready_file;
+    switch (nox_service_parse_args(argc, argv, &config, &ready_file)) {
+    case NOX_ARGS_HELP: usage(stdout); return 0;
+    case NOX_ARGS_USAGE: usage(stderr); return 2;
+    case NOX_ARGS_RUN: break;
+    }
+    nox_log_init("ingestor", NOX_LOG_INFO);
+    static ing_state st; /* zeroed */
+    nox_error err = {0};
+    nox_http_server *server = NULL;
+    pthread_t sig_thread;
+    int sig_started = 0;
+    nox_status s = ing_state_init(&st, &err);
+    if (!s) s = ing_config_load(config, &st.cfg, &err);
+    if (!s) {
+        nox_log_init("ingestor", st.cfg.log_level);
+        s = ing_checkpoint_prepare(st.cfg.state_file, &err);
+        if (!s) s = ing_checkpoint_load(st.cfg.state_file, st.cfg.chain_id, st.cfg.nox_compute, &st.cp, &err);
+    }
+    if (!s) {
+        nox_rpc_options o;
+        nox_rpc_options_default(&o);
+        o.url = st.cfg.rpc_url;
+        s = nox_rpc_new(&o, &st.rpc, &err);
+    }
+    if (!s) s = ing_nats_new(&st.cfg, &st.nats, &err);
+    if (!s) s = start_http(&st, ready_file, &server, &err);
+    if (!s) {
+        if (pthread_create(&sig_thread, NULL, signal_thread, &st) == 0) sig_started = 1;
+        else s = nox_error_set(&err, NOX_ERR_NOMEM, "cannot start the signal thread");
+    }
+    if (!s) {
+        log_start(&st);
+        s = ing_run(&st, &err);
+    }
+    if (s) nox_log(NOX_LOG_ERROR, "%s", err.message);
+    if (sig_started) {
+        if (!atomic_load(&st.stop)) { /* a fatal error: wake the signal thread so that it can be joined */
+            ing_request_stop(&st);
+            pthread_kill(sig_thread, SIGTERM);
+        }
+        pthread_join(sig_thread, NULL);
+    }
+    if (server) {
+        nox_http_server_stop(server);
+        nox_http_server_free(server);
+    }
+    ing_nats_free(st.nats);
+    ing_nats_shutdown();
+    nox_rpc_free(st.rpc);
+    ing_state_destroy(&st);
+    if (!s) nox_log(NOX_LOG_INFO, "stopped");
+    return s ? 1 : 0;
+}
