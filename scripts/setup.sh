@@ -19,6 +19,8 @@ PACKAGES=(
   python3-cryptography               # cross-implementation tests of ECIES / RSA-OAEP (Debian's python3)
   libnats-dev                        # NATS JetStream client (Ingestor, Runner)
   nats-server                        # the queue, started by the tests and the devnet (-js)
+  libpq-dev                          # PostgreSQL client library (the Gateway's store)
+  postgresql                         # PostgreSQL server: initdb/pg_ctl in a temporary directory by the integration tests
 )
 # npm packages, pinned, installed into build/tools (node_modules/.bin is not used: see tests/CMakeLists.txt)
 NPM_PACKAGES=(
@@ -49,7 +51,7 @@ fi
 npm_missing=()
 for spec in "${NPM_PACKAGES[@]}"; do
   name=${spec%@*} version=${spec##*@}
-  have=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "build/tools/node_modules/$name/package.json" 2>/dev/null || true)
+  have=$(node -p "require('./build/tools/node_modules/$name/package.json').version" 2>/dev/null || true)
   [ "$have" = "$version" ] || npm_missing+=("$spec")
 done
 if [ ${#npm_missing[@]} -gt 0 ]; then

@@ -153,3 +153,138 @@ def start_nats(work):
     os.makedirs(store, exist_ok=True)
     return _start(["nats-server", "-js", "-a", "127.0.0.1", "-p", "-1", "-sd", store],
                   os.path.join(work, "nats.log"), r"Listening for client connections on", "nats")
+
+
+# ---- nox-kms (spec §8) ---------------------------------------------------------------------
+
+# Path of the nox-kms binary for start_kms; a test script sets it (e.g. from its argv).
+NOX_KMS = os.environ.get("NOX_KMS", os.path.join(ROOT, "build", "bin", "nox-kms"))
+
+
+def free_port():
+    """A loopback TCP port that was free a moment ago (for a server that must come back on the same port)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_kms(work, gateway_address, threads=4, port=0, chain_id=31337, name="kms", timeout=30):
+    """nox-kms serving chain_id for gateway_address, with the KMS test's configuration; returns a Server.
+
+    Its keys are kms.key and kms-wallet.key in work (created on first start, reused after: a restart
+    keeps the same public key). port=0 takes a free port; pass a fixed one to restart on the same URL.
+    Its wallet address: run(NOXCTL, "key", "address", os.path.join(work, "kms-wallet.key")).
+    """
+    import time
+    cfg = os.path.join(work, f"{name}.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"listen: 127.0.0.1:{port}\nkey_file: kms.key\nwallet_key_file: kms-wallet.key\nthreads: {threads}\n"
+                f"chains:\n  - chain_id: {chain_id}\n    gateway_address: \"{gateway_address}\"\n")
+    ready, log_path = os.path.join(work, f"{name}.ready"), os.path.join(work, f"{name}.log")
+    if os.path.exists(ready):
+        os.remove(ready)
+    log = open(log_path, "a")
+    proc = subprocess.Popen([NOX_KMS, "--config", cfg, "--ready-file", ready], stdout=log, stderr=log)
+    log.close()
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if os.path.exists(ready):
+            with open(ready) as f:
+                url = f.read().strip()
+            if url:
+                return Server(proc, url, log_path)
+        time.sleep(0.05)
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    with open(log_path) as f:
+        raise RuntimeError(f"{NOX_KMS} did not start: {f.read()[-2000:]}")
+
+
+class Postgres:
+    """A PostgreSQL cluster under work/pg started by start_postgres: url, stop(), start(), restart()."""
+
+    def __init__(self, bindir, datadir, port, url, run_as):
+        self.bindir, self.datadir, self.port, self.url, self.run_as = bindir, datadir, port, url, run_as
+        self.log_path = os.path.join(datadir, "..", "postgres.log")
+
+    def _pg_ctl(self, *args):
+        r = run(*self.run_as, os.path.join(self.bindir, "pg_ctl"), "-D", self.datadir, *args)
+        if r.returncode != 0:
+            raise RuntimeError(f"pg_ctl {args[0]}: {r.stdout}{r.stderr}")
+
+    def start(self):
+        sock = os.path.dirname(self.datadir)
+        self._pg_ctl("start", "-w", "-t", "60", "-l", self.log_path,
+                     "-o", f"-c listen_addresses=127.0.0.1 -p {self.port} -k {sock} -c fsync=off")
+
+    def stop(self):
+        """Fast shutdown (open sessions are terminated); harmless when already stopped."""
+        r = run(*self.run_as, os.path.join(self.bindir, "pg_ctl"), "-D", self.datadir, "status")
+        if r.returncode == 0:
+            self._pg_ctl("stop", "-w", "-t", "60", "-m", "fast")
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+
+def start_postgres(work, user="nox", password="nox-test-pw"):
+    """initdb into work/pg, start PostgreSQL on 127.0.0.1 (free port, unix socket in work/pg),
+    create role `user` (password auth over TCP) and its database `nox`. As root, the server
+    runs as the `postgres` system user (initdb refuses root). Returns a Postgres (url, stop, restart)."""
+    import glob
+    import shutil
+    import socket
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                  key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+    if not bins:
+        raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin (scripts/setup.sh installs them)")
+    bindir = os.path.dirname(bins[-1])
+    base = os.path.join(os.path.abspath(work), "pg")
+    datadir = os.path.join(base, "data")
+    if os.path.exists(base):
+        shutil.rmtree(base)
+    os.makedirs(base)
+    run_as = []
+    if os.geteuid() == 0:
+        import pwd
+        pw = pwd.getpwnam("postgres")
+        os.chown(base, pw.pw_uid, pw.pw_gid)
+        os.chmod(base, 0o700)
+        # the postgres user must be able to reach work/pg: let it traverse (not list) the parents
+        d = os.path.dirname(base)
+        while d not in ("/", ""):
+            st = os.stat(d)
+            if not st.st_mode & 0o001:
+                os.chmod(d, st.st_mode | 0o001)
+            d = os.path.dirname(d)
+        run_as = ["runuser", "-u", "postgres", "--"]
+    pwfile = os.path.join(base, "pw")
+    with open(pwfile, "w") as f:
+        f.write("postgres-" + password + "\n")
+    if run_as:
+        os.chown(pwfile, pw.pw_uid, pw.pw_gid)
+    r = run(*run_as, os.path.join(bindir, "initdb"), "-D", datadir, "-U", "postgres", "--pwfile", pwfile,
+            "-E", "UTF8", "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync")
+    os.remove(pwfile)
+    if r.returncode != 0:
+        raise RuntimeError("initdb: " + r.stdout + r.stderr)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql://{user}:{password}@127.0.0.1:{port}/nox"
+    pg = Postgres(bindir, datadir, port, url, run_as)
+    pg.start()
+    psql = [*run_as, os.path.join(bindir, "psql"), "-h", base, "-p", str(port), "-U", "postgres", "-d", "postgres",
+            "-v", "ON_ERROR_STOP=1", "-q"]
+    r = run(*psql, "-c", f"CREATE ROLE {user} LOGIN PASSWORD '{password}'", "-c", f"CREATE DATABASE nox OWNER {user}")
+    if r.returncode != 0:
+        pg.stop()
+        raise RuntimeError("psql: " + r.stdout + r.stderr)
+    return pg

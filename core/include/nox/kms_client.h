@@ -1,0 +1,132 @@
+/*
+ * nox/kms_client.h — the Handle Gateway's client of the KMS API (spec §8):
+ *   GET  /v0/public-key?chainId=N  -> {"publicKey", "proof"}   (proof checked, §4.4 PublicKeyProof)
+ *   POST /v0/delegate?chainId=N    -> {"encryptedSharedSecret"} (signed, §4.4 DelegateAuthorization)
+ * over libcurl, with a pool of keep-alive connections.
+ *
+ * Errors come in the classes of nox/rpc.h, so that a caller can decide whether to retry:
+ *   NOX_ERR_IO      transport: the KMS could not be reached, the connection
+ *                   broke or timed out, or it answered 5xx. Retryable.
+ *   NOX_ERR_REMOTE  the KMS refused the request with a 4xx; its HTTP status,
+ *                   error code and message are in the error text and, when
+ *                   asked for, in a nox_kms_fault (e.g. 401 "unauthorized").
+ *   NOX_ERR_INVALID the answer is not what the protocol promises (a 2xx that
+ *                   is not JSON or lacks a well-formed field, an unexpected
+ *                   status, larger than max_response), or a bad argument.
+ *   NOX_ERR_AUTH    (public key only) the proof does not come from the
+ *                   expected KMS wallet; the message names both addresses.
+ * Error messages name the KMS by scheme://host[:port] only (nox_rpc_redact_url)
+ * and never contain the Gateway's key; signatures are not quoted.
+ *
+ * Threads: every function taking a client may be called from any number of
+ * threads at once. Each request borrows a libcurl easy handle from the
+ * client's pool (a mutex-protected free list); handles are created on
+ * demand up to max_connections, after which a request waits for a free one.
+ * A handle keeps its connection alive between requests. nox_kms_client_free
+ * must only be called once no request is running.
+ */
+#ifndef NOX_KMS_CLIENT_H
+#define NOX_KMS_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nox/ec.h"
+#include "nox/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nox_kms_client nox_kms_client;
+
+/** Client settings. Start from nox_kms_options_default. */
+typedef struct nox_kms_options {
+    const char *url;             /**< http:// or https:// base URL of the KMS, e.g. "http://127.0.0.1:8600" (required) */
+    unsigned timeout_ms;         /**< whole-request timeout; default 10000 */
+    unsigned connect_timeout_ms; /**< TCP (+TLS) connection timeout; default 3000 */
+    unsigned max_connections;    /**< most pooled handles (parallel requests); default 16 */
+    size_t max_response;         /**< largest accepted answer in bytes; default 64 KiB */
+} nox_kms_options;
+
+/** Fills `o` with the defaults above and url = NULL. */
+void nox_kms_options_default(nox_kms_options *o);
+
+/**
+ * Creates a client for o->url (a trailing '/' is dropped). No connection is
+ * made yet. NOX_OK with *out set, NOX_ERR_INVALID for a URL that is not
+ * http(s):// or bad options, NOX_ERR_NOMEM / NOX_ERR_IO when libcurl cannot be set up.
+ */
+nox_status nox_kms_client_new(const nox_kms_options *o, nox_kms_client **out, nox_error *err);
+
+/** Closes every pooled connection and frees the client. NULL is fine. No request may be running. */
+void nox_kms_client_free(nox_kms_client *c);
+
+/** The KMS URL reduced to scheme://host[:port] (safe to log). */
+const char *nox_kms_client_display_url(const nox_kms_client *c);
+
+/** A refusal of the KMS (its error body {"error", "message"}, spec §7; cut to fit, made printable). */
+typedef struct nox_kms_fault {
+    long http_status;  /**< e.g. 400, 401 */
+    char code[64];     /**< the body's `error`, e.g. "unauthorized"; "" when the body lacks one */
+    char message[256]; /**< the body's `message`; "" when absent */
+} nox_kms_fault;
+
+/**
+ * GET /v0/public-key?chainId=chain_id. Checks that `proof` is an EIP-712
+ * PublicKeyProof signature (domain ProtocolPublicKey/1/chain_id) over the
+ * `publicKey` string exactly as sent, made by expected_kms_wallet, else
+ * NOX_ERR_AUTH naming both addresses; then that publicKey is a compressed
+ * secp256k1 point (NOX_ERR_INVALID otherwise). On NOX_OK, public_key holds
+ * its 33 bytes. `fault` (may be NULL) is filled on NOX_ERR_REMOTE.
+ */
+nox_status nox_kms_fetch_public_key(nox_kms_client *c, uint64_t chain_id,
+                                    const uint8_t expected_kms_wallet[NOX_ADDRESS_SIZE],
+                                    uint8_t public_key[NOX_EC_PUBKEY_COMPRESSED_SIZE], nox_kms_fault *fault,
+                                    nox_error *err);
+
+/**
+ * POST /v0/delegate?chainId=chain_id: signs DelegateAuthorization(ephemeral_pub_key,
+ * target_pub_key) (domain ProtocolDelegate/1/chain_id) with gateway_key, sends
+ * {"ephemeralPubKey", "targetPubKey"} (the strings as given: the KMS validates
+ * them) with "Authorization: Bearer 0x<signature>". On NOX_OK the decoded
+ * encryptedSharedSecret is in out[0..*out_len) (NOX_ERR_INVALID when it does
+ * not fit in cap). `fault` (may be NULL) is filled on NOX_ERR_REMOTE and, with
+ * whatever the body said, on an HTTP 5xx.
+ */
+nox_status nox_kms_delegate(nox_kms_client *c, uint64_t chain_id, const nox_ec_privkey *gateway_key,
+                            const char *ephemeral_pub_key, const char *target_pub_key, uint8_t *out, size_t cap,
+                            size_t *out_len, nox_kms_fault *fault, nox_error *err);
+
+/** One item of a batch: inputs, output buffer, and its own outcome. */
+typedef struct nox_kms_delegation {
+    /* in */
+    const char *ephemeral_pub_key;
+    const char *target_pub_key;
+    uint8_t *out; /**< receives the encryptedSharedSecret */
+    size_t cap;
+    /* out */
+    size_t out_len;
+    nox_status status;   /**< this item's outcome */
+    nox_kms_fault fault; /**< on NOX_ERR_REMOTE */
+    nox_error error;     /**< this item's error text */
+} nox_kms_delegation;
+
+/**
+ * Delegates items[0..n) in parallel: min(n, parallelism, max_connections)
+ * worker threads (parallelism 0 = max_connections) take items in order and
+ * call nox_kms_delegate for each; every item gets its own status, fault and
+ * error, and results stay with their items (request order). Returns NOX_OK
+ * when every item succeeded, else the status of the first failed item (in
+ * request order), with *err saying how many failed and the first one's error;
+ * NOX_ERR_NOMEM / NOX_ERR_IO when the workers cannot be started (no item is
+ * then attempted and each item's status says so).
+ */
+nox_status nox_kms_delegate_batch(nox_kms_client *c, uint64_t chain_id, const nox_ec_privkey *gateway_key,
+                                  nox_kms_delegation *items, size_t n, unsigned parallelism, nox_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NOX_KMS_CLIENT_H */
