@@ -10,6 +10,8 @@
  */
 #include "nox/kms_client.h"
 
+#include "http_body.h"
+
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -142,50 +144,6 @@ static void give_handle(nox_kms_client *c, CURL *e) {
 
 /* ---- one HTTP exchange ------------------------------------------------------------ */
 
-typedef struct answer {
-    char *buf;
-    size_t len, cap, max;
-    int too_large, out_of_memory;
-} answer;
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *user) {
-    answer *a = user;
-    size_t n = size * nmemb;
-    if (n > a->max - a->len) {
-        a->too_large = 1;
-        return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
-    }
-    if (a->len + n + 1 > a->cap) {
-        size_t cap = a->cap ? a->cap : 4096;
-        while (cap < a->len + n + 1) cap *= 2;
-        char *p = realloc(a->buf, cap);
-        if (!p) {
-            a->out_of_memory = 1;
-            return 0;
-        }
-        a->buf = p;
-        a->cap = cap;
-    }
-    memcpy(a->buf + a->len, ptr, n);
-    a->len += n;
-    a->buf[a->len] = '\0';
-    return n;
-}
-
-/* Printable ASCII copy of s, cut to max bytes ("..." appended). */
-static void printable(const char *s, size_t max, char *out, size_t cap) {
-    size_t n = 0;
-    for (; s[n] && n < max && n + 4 < cap; n++) {
-        unsigned char ch = (unsigned char)s[n];
-        out[n] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
-    }
-    if (s[n] && n + 4 <= cap) {
-        memcpy(out + n, "...", 3);
-        n += 3;
-    }
-    out[n] = '\0';
-}
-
 /*
  * Performs one request (body NULL = GET) and classifies the answer. On NOX_OK
  * *json is the parsed 2xx body (a JSON object; json_decref it). `what` names
@@ -213,12 +171,12 @@ static nox_status exchange(nox_kms_client *c, const char *what, const char *path
         curl_slist_free_all(headers);
         return nox_error_set(err, NOX_ERR_NOMEM, "%s: cannot create a libcurl handle", what);
     }
-    answer a = {.max = c->max_response};
+    nox_http_body a = {.max = c->max_response};
     char curl_error[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, curl_error);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, nox_http_body_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &a);
     if (body) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
@@ -266,13 +224,13 @@ static nox_status exchange(nox_kms_client *c, const char *what, const char *path
     memset(&f, 0, sizeof f);
     f.http_status = http;
     json_t *code = json_object_get(doc, "error"), *msg = json_object_get(doc, "message");
-    if (json_is_string(code)) printable(json_string_value(code), sizeof f.code - 4, f.code, sizeof f.code);
-    if (json_is_string(msg)) printable(json_string_value(msg), sizeof f.message - 4, f.message, sizeof f.message);
+    if (json_is_string(code)) nox_printable(json_string_value(code), sizeof f.code - 4, f.code, sizeof f.code);
+    if (json_is_string(msg)) nox_printable(json_string_value(msg), sizeof f.message - 4, f.message, sizeof f.message);
     json_decref(doc);
     if (http >= 400 && http < 500) {
         if (fault) *fault = f;
         char excerpt[160 + 4];
-        printable(f.message, 160, excerpt, sizeof excerpt);
+        nox_printable(f.message, 160, excerpt, sizeof excerpt);
         st = nox_error_set(err, NOX_ERR_REMOTE, "%s: the KMS (%s) refused: HTTP %ld %s%s%s", what, c->display, http,
                            f.code[0] ? f.code : "(no error code)", excerpt[0] ? ": " : "", excerpt);
     } else if (http >= 500 && http < 600) {

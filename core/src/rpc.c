@@ -9,6 +9,8 @@
  */
 #include "nox/rpc.h"
 
+#include "http_body.h"
+
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -30,11 +32,7 @@ struct nox_rpc {
     size_t max_response;
     uint64_t next_id;
     char curl_error[CURL_ERROR_SIZE];
-    /* the answer being read */
-    char *buf;
-    size_t len, cap;
-    int too_large;
-    int out_of_memory;
+    nox_http_body body; /* the answer being read */
 };
 
 void nox_rpc_options_default(nox_rpc_options *o) {
@@ -85,6 +83,7 @@ nox_status nox_rpc_new(const nox_rpc_options *o, nox_rpc **out, nox_error *err) 
     if (!c) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&c->mu, NULL);
     c->max_response = o->max_response;
+    c->body.max = o->max_response;
     c->next_id = 1;
     nox_rpc_redact_url(o->url, c->display, sizeof c->display);
     c->url = strdup(o->url);
@@ -126,7 +125,7 @@ void nox_rpc_free(nox_rpc *c) {
     if (c->curl) curl_easy_cleanup(c->curl);
     curl_slist_free_all(c->headers);
     free(c->url);
-    free(c->buf);
+    free(c->body.buf);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
@@ -134,44 +133,6 @@ void nox_rpc_free(nox_rpc *c) {
 const char *nox_rpc_display_url(const nox_rpc *c) { return c->display; }
 
 /* ---- one HTTP exchange ---------------------------------------------------------- */
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *user) {
-    nox_rpc *c = user;
-    size_t n = size * nmemb;
-    if (n > c->max_response - c->len) {
-        c->too_large = 1;
-        return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
-    }
-    if (c->len + n + 1 > c->cap) {
-        size_t cap = c->cap ? c->cap : 16384;
-        while (cap < c->len + n + 1) cap *= 2;
-        char *p = realloc(c->buf, cap);
-        if (!p) {
-            c->out_of_memory = 1;
-            return 0;
-        }
-        c->buf = p;
-        c->cap = cap;
-    }
-    memcpy(c->buf + c->len, ptr, n);
-    c->len += n;
-    c->buf[c->len] = '\0';
-    return n;
-}
-
-/* Printable ASCII copy of s, cut to max bytes ("..." appended). */
-static void printable(const char *s, size_t max, char *out, size_t cap) {
-    size_t n = 0;
-    for (; s[n] && n < max && n + 4 < cap; n++) {
-        unsigned char ch = (unsigned char)s[n];
-        out[n] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
-    }
-    if (s[n] && n + 4 <= cap) {
-        memcpy(out + n, "...", 3);
-        n += 3;
-    }
-    out[n] = '\0';
-}
 
 /* Fills *fault from an error object and returns NOX_ERR_REMOTE, or NOX_ERR_INVALID for a malformed one. */
 static nox_status error_object(const nox_rpc *c, const char *method, const json_t *e, nox_rpc_fault *fault,
@@ -183,7 +144,7 @@ static nox_status error_object(const nox_rpc *c, const char *method, const json_
     nox_rpc_fault f;
     memset(&f, 0, sizeof f);
     f.code = (int64_t)json_integer_value(code);
-    printable(msg ? json_string_value(msg) : "", sizeof f.message - 4, f.message, sizeof f.message);
+    nox_printable(msg ? json_string_value(msg) : "", sizeof f.message - 4, f.message, sizeof f.message);
     if (json_is_string(data)) {
         const char *d = json_string_value(data);
         size_t dl = json_string_length(data);
@@ -193,7 +154,7 @@ static nox_status error_object(const nox_rpc *c, const char *method, const json_
     }
     if (fault) *fault = f;
     char excerpt[FAULT_EXCERPT + 4];
-    printable(f.message, FAULT_EXCERPT, excerpt, sizeof excerpt);
+    nox_printable(f.message, FAULT_EXCERPT, excerpt, sizeof excerpt);
     return nox_error_set(err, NOX_ERR_REMOTE, "%s: the node (%s) answered error %" PRId64 ": %s%s%s", method,
                          c->display, f.code, excerpt, f.data[0] ? " (data " : "", f.data[0] ? "present)" : "");
 }
@@ -217,25 +178,22 @@ nox_status nox_rpc_call(nox_rpc *c, const char *method, json_t *params, json_t *
         st = nox_error_set(err, NOX_ERR_NOMEM, "%s: out of memory building the request", method);
         goto out;
     }
-    c->len = 0;
-    c->too_large = 0;
-    c->out_of_memory = 0;
+    nox_http_body_reset(&c->body);
     c->curl_error[0] = '\0';
-    if (c->buf) c->buf[0] = '\0';
     curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, nox_http_body_write);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &c->body);
     CURLcode rc = curl_easy_perform(c->curl);
     curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
     free(body);
-    if (c->too_large) {
+    if (c->body.too_large) {
         st = nox_error_set(err, NOX_ERR_INVALID, "%s: the node's (%s) answer is larger than %zu bytes; ask for less "
                            "(e.g. a smaller block range)", method, c->display, c->max_response);
         goto out;
     }
     if (rc != CURLE_OK) {
-        st = nox_error_set(err, rc == CURLE_OUT_OF_MEMORY || c->out_of_memory ? NOX_ERR_NOMEM : NOX_ERR_IO,
+        st = nox_error_set(err, rc == CURLE_OUT_OF_MEMORY || c->body.out_of_memory ? NOX_ERR_NOMEM : NOX_ERR_IO,
                            "%s: cannot reach the node (%s): %s", method, c->display,
                            c->curl_error[0] ? c->curl_error : curl_easy_strerror(rc));
         goto out;
@@ -243,7 +201,7 @@ nox_status nox_rpc_call(nox_rpc *c, const char *method, json_t *params, json_t *
     long http = 0;
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &http);
     json_error_t jerr;
-    json_t *answer = c->len ? json_loadb(c->buf, c->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    json_t *answer = c->body.len ? json_loadb(c->body.buf, c->body.len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
     json_t *error = json_is_object(answer) ? json_object_get(answer, "error") : NULL;
     if (error && !json_is_null(error)) {
         /* an error object is the node's word, whatever the HTTP status says */
@@ -253,8 +211,8 @@ nox_status nox_rpc_call(nox_rpc *c, const char *method, json_t *params, json_t *
                            c->display, http);
     } else if (!answer) {
         st = nox_error_set(err, NOX_ERR_INVALID, "%s: the node's (%s) answer is not JSON (line %d, column %d: %.80s)",
-                           method, c->display, c->len ? jerr.line : 0, c->len ? jerr.column : 0,
-                           c->len ? jerr.text : "empty body");
+                           method, c->display, c->body.len ? jerr.line : 0, c->body.len ? jerr.column : 0,
+                           c->body.len ? jerr.text : "empty body");
     } else {
         json_t *ver = json_object_get(answer, "jsonrpc"), *rid = json_object_get(answer, "id");
         json_t *res = json_object_get(answer, "result");
