@@ -1,0 +1,111 @@
+/* "Authorization: EIP712 <base64(JSON)>" decoding and the JSON field helpers shared by the routes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "nox/base64.h"
+#include "nox/hex.h"
+
+gw_chain *gw_chain_of(const gw_state *st, uint64_t id) {
+    for (size_t i = 0; i < st->cfg.n_chains; i++)
+        if (st->cfg.chains[i].chain_id == id) return &st->cfg.chains[i];
+    return NULL;
+}
+
+const char *gw_json_string(json_t *obj, const char *name, unsigned status, const char *code, nox_http_response *resp) {
+    json_t *v = json_object_get(obj, name);
+    if (!v) nox_http_respond_error(resp, status, code, "missing field %s", name);
+    else if (!json_is_string(v)) nox_http_respond_error(resp, status, code, "%s must be a string", name);
+    else if (strlen(json_string_value(v)) != json_string_length(v))
+        nox_http_respond_error(resp, status, code, "%s must not contain a NUL character", name);
+    else return json_string_value(v);
+    return NULL;
+}
+
+int gw_json_uint(json_t *obj, const char *name, unsigned status, const char *code, nox_http_response *resp,
+                 uint64_t *out) {
+    json_t *v = json_object_get(obj, name);
+    if (!v) nox_http_respond_error(resp, status, code, "missing field %s", name);
+    else if (!json_is_integer(v) || json_integer_value(v) < 0)
+        nox_http_respond_error(resp, status, code, "%s must be a non-negative integer", name);
+    else {
+        *out = (uint64_t)json_integer_value(v);
+        return 1;
+    }
+    return 0;
+}
+
+int gw_json_address(json_t *obj, const char *name, unsigned status, const char *code, nox_http_response *resp,
+                    uint8_t out[NOX_ADDRESS_SIZE]) {
+    const char *s = gw_json_string(obj, name, status, code, resp);
+    nox_error err;
+    if (!s) return 0;
+    if (nox_hex_decode_exact(s, strlen(s), out, NOX_ADDRESS_SIZE, &err)) {
+        nox_http_respond_error(resp, status, code, "%s must be an address (0x + 40 hex digits): %s", name,
+                               err.message);
+        return 0;
+    }
+    return 1;
+}
+
+void gw_respond_json(nox_http_response *resp, json_t *json) {
+    char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
+    if (text) nox_http_respond_json(resp, 200, text);
+    else nox_http_respond_error(resp, 500, "storage", "out of memory");
+    free(text);
+    json_decref(json);
+}
+
+void gw_respond_kms_error(nox_http_response *resp, nox_status s, const nox_kms_fault *fault, const nox_error *err) {
+    if (s == NOX_ERR_REMOTE && fault->http_status == 400)
+        nox_http_respond_error(resp, 400, "bad_request", "the KMS refused the delegation: %s", fault->message);
+    else nox_http_respond_error(resp, 502, "kms", "KMS delegation failed: %s", err->message);
+}
+
+int gw_auth_decode(const nox_http_request *req, nox_http_response *resp, json_t **doc, json_t **payload,
+                   uint8_t sig[NOX_EC_SIGNATURE_SIZE]) {
+    const char *auth = nox_http_request_header(req, "Authorization");
+    *doc = *payload = NULL;
+    if (!auth) {
+        nox_http_respond_error(resp, 401, "unauthorized", "missing header Authorization: EIP712 <base64(JSON)>");
+        return 0;
+    }
+    if (strncmp(auth, "EIP712 ", 7) != 0) {
+        nox_http_respond_error(resp, 401, "unauthorized", "Authorization must be 'EIP712 <base64(JSON)>'");
+        return 0;
+    }
+    const char *b64 = auth + 7;
+    size_t len = strlen(b64), out_len = 0;
+    uint8_t *raw = malloc(len / 4 * 3 + 3);
+    nox_error err = {0};
+    if (!raw) {
+        nox_http_respond_error(resp, 500, "storage", "out of memory");
+        return 0;
+    }
+    if (nox_base64_decode(b64, len, raw, len / 4 * 3 + 3, &out_len, &err)) {
+        nox_http_respond_error(resp, 401, "unauthorized", "Authorization: bad base64: %s", err.message);
+        free(raw);
+        return 0;
+    }
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)raw, out_len, JSON_REJECT_DUPLICATES, &jerr);
+    free(raw);
+    json_t *p = j ? json_object_get(j, "payload") : NULL;
+    const char *s = NULL;
+    if (!j || !json_is_object(j)) {
+        nox_http_respond_error(resp, 401, "unauthorized", "Authorization: the decoded value must be a JSON object");
+    } else if (!p || !json_is_object(p)) {
+        nox_http_respond_error(resp, 401, "unauthorized", "Authorization: payload must be an object");
+    } else if ((s = gw_json_string(j, "signature", 401, "unauthorized", resp)) != NULL) {
+        if (nox_hex_decode_exact(s, strlen(s), sig, NOX_EC_SIGNATURE_SIZE, &err)) {
+            nox_http_respond_error(resp, 401, "unauthorized",
+                                   "Authorization: signature must be 0x + 130 hex digits (65 bytes)");
+        } else {
+            *doc = j;
+            *payload = p;
+            return 1;
+        }
+    }
+    json_decref(j);
+    return 0;
+}

@@ -1,0 +1,91 @@
+/* nox-gateway: configuration, shared state and request handlers (main.c wires them to the HTTP server). */
+#ifndef NOX_GATEWAY_H
+#define NOX_GATEWAY_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nox/ec.h"
+#include "nox/error.h"
+#include "nox/http_server.h"
+#include "nox/kms_client.h"
+#include "nox/rpc.h"
+#include "store.h"
+
+/** One chain the Gateway serves. */
+typedef struct gw_chain {
+    uint32_t chain_id;
+    char rpc_url[1024];
+    uint8_t nox_compute[NOX_ADDRESS_SIZE];
+    nox_rpc *rpc;                                           /* isViewer eth_call */
+    uint8_t kms_public_key[NOX_EC_PUBKEY_COMPRESSED_SIZE]; /* fetched and proof-checked at start */
+    nox_ec_pubkey kms_key;
+} gw_chain;
+
+/** config/gateway.yaml */
+typedef struct gw_config {
+    char listen[64];
+    char database_url[1024];
+    char kms_url[1024];
+    uint8_t kms_address[NOX_ADDRESS_SIZE];
+    char wallet_key_file[4096];
+    size_t n_runners;
+    uint8_t (*runners)[NOX_ADDRESS_SIZE];
+    uint32_t default_chain_id;
+    unsigned threads;
+    size_t max_body;
+    int log_level;
+    size_t n_chains;
+    gw_chain *chains;
+    uint32_t *chain_ids; /* chains[i].chain_id, for nox_handle_validate */
+} gw_config;
+
+nox_status gw_config_load(const char *path, gw_config *cfg, nox_error *err);
+void gw_config_free(gw_config *cfg);
+
+/** What the handlers share (read-only while serving, except the thread-safe clients). */
+typedef struct gw_state {
+    gw_config cfg;
+    nox_ec_privkey wallet; /* signs HandleProofs and KMS delegation requests */
+    gw_store *store;
+    nox_kms_client *kms;
+} gw_state;
+
+/** The configured chain `id`, or NULL. */
+gw_chain *gw_chain_of(const gw_state *st, uint64_t id);
+
+/* ---- auth.c: "Authorization: EIP712 <base64(JSON)>" -------------------------- */
+
+/**
+ * Decodes the request's Authorization header into its JSON object {payload, signature}:
+ * on success *payload is the payload object (owned by *doc, json_decref(*doc) when done)
+ * and sig holds the 65 signature bytes. Returns 0 after answering 401.
+ */
+int gw_auth_decode(const nox_http_request *req, nox_http_response *resp, json_t **doc, json_t **payload,
+                   uint8_t sig[NOX_EC_SIGNATURE_SIZE]);
+
+/** A string member of obj, refused when absent, not a string or holding a NUL; NULL after answering `status`. */
+const char *gw_json_string(json_t *obj, const char *name, unsigned status, const char *code, nox_http_response *resp);
+
+/** An unsigned integer member (JSON integer >= 0); 0 after answering `status`. */
+int gw_json_uint(json_t *obj, const char *name, unsigned status, const char *code, nox_http_response *resp,
+                 uint64_t *out);
+
+/** A 20-byte address member; 0 after answering `status`. */
+int gw_json_address(json_t *obj, const char *name, unsigned status, const char *code, nox_http_response *resp,
+                    uint8_t out[NOX_ADDRESS_SIZE]);
+
+/** Answers `json` (a JSON value, consumed) with 200, or 500 when it cannot be serialised. */
+void gw_respond_json(nox_http_response *resp, json_t *json);
+
+/** Answers a KMS failure: 400 when the KMS refused the requester's key, else 502 kms. */
+void gw_respond_kms_error(nox_http_response *resp, nox_status s, const nox_kms_fault *fault, const nox_error *err);
+
+/* ---- routes ---------------------------------------------------------------- */
+void gw_handle_post_secret(void *state, const nox_http_request *req, nox_http_response *resp);
+void gw_handle_get_secret(void *state, const nox_http_request *req, nox_http_response *resp);
+void gw_handle_operands(void *state, const nox_http_request *req, nox_http_response *resp);
+void gw_handle_results(void *state, const nox_http_request *req, nox_http_response *resp);
+
+#endif

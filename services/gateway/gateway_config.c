@@ -1,0 +1,153 @@
+/* config/gateway.yaml: listen, database, KMS, wallet, Runners, chains (spec §7, issue 6). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "nox/config.h"
+#include "nox/hex.h"
+#include "nox/log.h"
+
+static const char *const top_keys[] = {"listen", "database_url", "kms_url", "kms_address", "wallet_key_file",
+                                       "runner_addresses", "default_chain_id", "threads", "max_body",
+                                       "log_level", "chains", NULL};
+static const char *const chain_keys[] = {"chain_id", "rpc_url", "nox_compute", NULL};
+
+static nox_status get_text(const nox_cfg_doc *doc, const nox_cfg_node *map, const char *key, const char *where,
+                           char *out, size_t cap, nox_error *err) {
+    const char *s;
+    nox_status st = nox_cfg_get_str(doc, map, key, 1, where, &s, err);
+    if (st) return st;
+    if (!*s || strlen(s) >= cap)
+        return nox_cfg_error(doc, nox_cfg_get(map, key), key, err, NOX_ERR_CONFIG, "expected a non-empty value");
+    snprintf(out, cap, "%s", s);
+    return NOX_OK;
+}
+
+static nox_status parse_address(const nox_cfg_doc *doc, const nox_cfg_node *node, const char *where, uint8_t *out,
+                                nox_error *err) {
+    nox_error herr;
+    const char *s = nox_cfg_str(node);
+    if (!s || nox_hex_decode_exact(s, strlen(s), out, NOX_ADDRESS_SIZE, &herr))
+        return nox_cfg_error(doc, node, where, err, NOX_ERR_CONFIG, "expected an address (0x + 40 hex digits)");
+    return NOX_OK;
+}
+
+static nox_status get_path(const nox_cfg_doc *doc, const nox_cfg_node *root, const char *key, char *out, size_t cap,
+                           nox_error *err) {
+    const char *s;
+    nox_status st = nox_cfg_get_str(doc, root, key, 1, "", &s, err);
+    if (st) return st;
+    int n = s[0] == '/' ? snprintf(out, cap, "%s", s) : snprintf(out, cap, "%s/%s", nox_cfg_dir(doc), s);
+    if (!*s || n < 0 || (size_t)n >= cap)
+        return nox_cfg_error(doc, nox_cfg_get(root, key), key, err, NOX_ERR_CONFIG, "expected a file path");
+    return NOX_OK;
+}
+
+static nox_status load_chain(const nox_cfg_doc *doc, const nox_cfg_node *item, size_t i, gw_config *cfg,
+                             nox_error *err) {
+    char where[32], w[64];
+    snprintf(where, sizeof where, "chains[%zu]", i);
+    nox_status st = nox_cfg_expect(doc, item, NOX_CFG_MAP, where, err);
+    if (!st) st = nox_cfg_check_keys(doc, item, chain_keys, where, err);
+    uint64_t id = 0;
+    if (!st) st = nox_cfg_get_uint(doc, item, "chain_id", 1, 1, UINT32_MAX, where, &id, err);
+    gw_chain *c = &cfg->chains[i];
+    if (!st) st = get_text(doc, item, "rpc_url", where, c->rpc_url, sizeof c->rpc_url, err);
+    snprintf(w, sizeof w, "%s.nox_compute", where);
+    if (!st && !nox_cfg_get(item, "nox_compute"))
+        st = nox_cfg_error(doc, item, where, err, NOX_ERR_CONFIG, "missing required key 'nox_compute'");
+    if (!st) st = parse_address(doc, nox_cfg_get(item, "nox_compute"), w, c->nox_compute, err);
+    if (st) return st;
+    c->chain_id = (uint32_t)id;
+    cfg->chain_ids[i] = c->chain_id;
+    for (size_t j = 0; j < i; j++)
+        if (cfg->chains[j].chain_id == c->chain_id) {
+            snprintf(w, sizeof w, "%s.chain_id", where);
+            return nox_cfg_error(doc, nox_cfg_get(item, "chain_id"), w, err, NOX_ERR_CONFIG,
+                                 "chain %u is configured twice", c->chain_id);
+        }
+    return NOX_OK;
+}
+
+static nox_status load_runners(const nox_cfg_doc *doc, const nox_cfg_node *root, gw_config *cfg, nox_error *err) {
+    const nox_cfg_node *list = nox_cfg_get(root, "runner_addresses");
+    if (!list) return nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'runner_addresses'");
+    nox_status st = nox_cfg_expect(doc, list, NOX_CFG_LIST, "runner_addresses", err);
+    if (!st && nox_cfg_size(list) == 0)
+        st = nox_cfg_error(doc, list, "runner_addresses", err, NOX_ERR_CONFIG, "list at least one Runner address");
+    if (st) return st;
+    cfg->n_runners = nox_cfg_size(list);
+    cfg->runners = calloc(cfg->n_runners, sizeof *cfg->runners);
+    if (!cfg->runners) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; !st && i < cfg->n_runners; i++) {
+        char w[48];
+        snprintf(w, sizeof w, "runner_addresses[%zu]", i);
+        st = parse_address(doc, nox_cfg_at(list, i), w, cfg->runners[i], err);
+    }
+    return st;
+}
+
+nox_status gw_config_load(const char *path, gw_config *cfg, nox_error *err) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->threads = 8;
+    cfg->max_body = 1024 * 1024;
+    cfg->log_level = NOX_LOG_INFO;
+    nox_cfg_doc *doc;
+    const nox_cfg_node *root;
+    nox_status st = nox_cfg_load_map(path, top_keys, &doc, &root, err);
+    if (st) return st;
+    const char *level = NULL;
+    st = get_text(doc, root, "listen", "", cfg->listen, sizeof cfg->listen, err);
+    if (!st) st = get_text(doc, root, "database_url", "", cfg->database_url, sizeof cfg->database_url, err);
+    if (!st) st = get_text(doc, root, "kms_url", "", cfg->kms_url, sizeof cfg->kms_url, err);
+    if (!st && !nox_cfg_get(root, "kms_address"))
+        st = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'kms_address'");
+    if (!st) st = parse_address(doc, nox_cfg_get(root, "kms_address"), "kms_address", cfg->kms_address, err);
+    if (!st) st = get_path(doc, root, "wallet_key_file", cfg->wallet_key_file, sizeof cfg->wallet_key_file, err);
+    if (!st) st = load_runners(doc, root, cfg, err);
+    uint64_t n = cfg->threads, body = cfg->max_body, def = 0;
+    if (!st) st = nox_cfg_get_uint(doc, root, "threads", 0, 1, 256, "", &n, err);
+    if (!st) st = nox_cfg_get_uint(doc, root, "max_body", 0, 1024, 16u << 20, "", &body, err);
+    if (!st) st = nox_cfg_get_uint(doc, root, "default_chain_id", 0, 1, UINT32_MAX, "", &def, err);
+    cfg->threads = (unsigned)n;
+    cfg->max_body = (size_t)body;
+    if (!st) st = nox_cfg_get_str(doc, root, "log_level", 0, "", &level, err);
+    if (!st && level && (cfg->log_level = nox_log_level_from_name(level)) < 0)
+        st = nox_cfg_error(doc, nox_cfg_get(root, "log_level"), "log_level", err, NOX_ERR_CONFIG,
+                           "expected error, warn, info or debug");
+    const nox_cfg_node *chains = st ? NULL : nox_cfg_get(root, "chains");
+    if (!st && !chains) st = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'chains'");
+    if (!st) st = nox_cfg_expect(doc, chains, NOX_CFG_LIST, "chains", err);
+    if (!st && nox_cfg_size(chains) == 0)
+        st = nox_cfg_error(doc, chains, "chains", err, NOX_ERR_CONFIG, "list at least one chain");
+    if (!st) {
+        cfg->n_chains = nox_cfg_size(chains);
+        cfg->chains = calloc(cfg->n_chains, sizeof *cfg->chains);
+        cfg->chain_ids = calloc(cfg->n_chains, sizeof *cfg->chain_ids);
+        if (!cfg->chains || !cfg->chain_ids) st = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; !st && i < cfg->n_chains; i++) st = load_chain(doc, nox_cfg_at(chains, i), i, cfg, err);
+    if (!st) {
+        cfg->default_chain_id = def ? (uint32_t)def : cfg->chains[0].chain_id;
+        int found = 0;
+        for (size_t i = 0; i < cfg->n_chains; i++) found |= cfg->chains[i].chain_id == cfg->default_chain_id;
+        if (!found)
+            st = nox_cfg_error(doc, nox_cfg_get(root, "default_chain_id"), "default_chain_id", err, NOX_ERR_CONFIG,
+                               "chain %u is not in chains", cfg->default_chain_id);
+    }
+    nox_cfg_free(doc);
+    if (st) gw_config_free(cfg);
+    return st;
+}
+
+void gw_config_free(gw_config *cfg) {
+    for (size_t i = 0; i < cfg->n_chains && cfg->chains; i++) nox_rpc_free(cfg->chains[i].rpc);
+    free(cfg->chains);
+    free(cfg->chain_ids);
+    free(cfg->runners);
+    cfg->chains = NULL;
+    cfg->chain_ids = NULL;
+    cfg->runners = NULL;
+    cfg->n_chains = cfg->n_runners = 0;
+}

@@ -1,0 +1,374 @@
+#!/usr/bin/python3
+"""nox-gateway as a real process (spec §7) with a real PostgreSQL, a real nox-kms and anvil + NoxCompute.
+
+usage: gateway_test.py NOX_GATEWAY NOX_KMS NOXCTL CAST CONTRACTS_DIR
+
+Runner and user EIP-712 authorizations are signed by cast (an independent implementation); the test
+decrypts what the Gateway hands out with Python's cryptography (RSA-OAEP, HKDF, AES-GCM, spec §4.1-4.2).
+Prints one line per failed check and ends with "N passed, M failed".
+"""
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import noxtest  # noqa: E402
+from noxtest import check, http, is_error_shape, run, typed_data  # noqa: E402
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+NOX_GATEWAY, NOX_KMS, NOXCTL, CAST, CONTRACTS = sys.argv[1:6]
+noxtest.NOX_KMS = NOX_KMS
+CHAIN = 31337
+ROOT = noxtest.ROOT
+DEPLOYER, RUNNER, STRANGER = noxtest.ANVIL_KEYS
+
+
+def address_of(key):
+    return run(CAST, "wallet", "address", "--private-key", key).stdout.strip()
+
+
+def spki_hex(key):
+    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return "0x" + der.hex()
+
+
+def hkdf(x):
+    return HKDF(hashes.SHA256(), 32, b"\0" * 32, b"ECIES:AES_GCM:v1").derive(x)
+
+
+def unwrap(rsa_key, item):
+    """Decrypts one {ciphertext, encryptedSharedSecret, iv} answer (spec §4.2)."""
+    x = rsa_key.decrypt(bytes.fromhex(item["encryptedSharedSecret"][2:]),
+                        padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
+    return AESGCM(hkdf(x)).decrypt(bytes.fromhex(item["iv"][2:]), bytes.fromhex(item["ciphertext"][2:]), None)
+
+
+def ecies_encrypt(kms_pub_hex, plain):
+    """ECIES to the KMS key as a Runner would (spec §4.1): (ciphertext, K, nonce) as 0x hex."""
+    pub = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256K1(), bytes.fromhex(kms_pub_hex[2:]))
+    k = ec.generate_private_key(ec.SECP256K1())
+    x = k.exchange(ec.ECDH(), pub)
+    nonce = os.urandom(12)
+    ct = AESGCM(hkdf(x)).encrypt(nonce, plain, None)
+    kpub = k.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)
+    return "0x" + ct.hex(), "0x" + kpub.hex(), "0x" + nonce.hex()
+
+
+def eip712_header(work, data, payload, key):
+    sig = noxtest.cast_sign(CAST, work, data, key)
+    return {"Authorization": "EIP712 " + base64.b64encode(json.dumps({"payload": payload, "signature": sig}).encode()).decode()}
+
+
+OPERAND_FIELDS = [("chainId", "uint256"), ("blockNumber", "uint256"), ("caller", "address"),
+                  ("transactionHash", "string"), ("operands", "string[]"), ("rsaPublicKey", "string")]
+RESULT_FIELDS = OPERAND_FIELDS[:4]
+RUNNER_DOMAIN = {"name": "Handle Gateway", "version": "1", "chainId": CHAIN}
+TX = "0x" + "ab" * 32
+
+
+def operand_auth(work, handles, rsa_hex, key=RUNNER):
+    p = {"chainId": CHAIN, "blockNumber": 7, "caller": "0x" + "11" * 20, "transactionHash": TX,
+         "operands": handles, "rsaPublicKey": rsa_hex}
+    return eip712_header(work, typed_data("OperandAccessAuthorization", OPERAND_FIELDS, noxtest.CHAIN_DOMAIN,
+                                          RUNNER_DOMAIN, p), p, key)
+
+
+def result_auth(work, key=RUNNER):
+    p = {"chainId": CHAIN, "blockNumber": 7, "caller": "0x" + "11" * 20, "transactionHash": TX}
+    return eip712_header(work, typed_data("ResultPublishingAuthorization", RESULT_FIELDS, noxtest.CHAIN_DOMAIN,
+                                          RUNNER_DOMAIN, p), p, key)
+
+
+def user_auth(work, nox_compute, user_key, rsa_hex, not_before, expires_at, signer=None):
+    p = {"userAddress": address_of(user_key), "encryptionPubKey": rsa_hex, "notBefore": not_before,
+         "expiresAt": expires_at}
+    domain = {"name": "Handle Gateway", "version": "1", "chainId": CHAIN, "verifyingContract": nox_compute}
+    data = typed_data("DataAccessAuthorization", [("userAddress", "address"), ("encryptionPubKey", "string"),
+                                                  ("notBefore", "uint256"), ("expiresAt", "uint256")],
+                      noxtest.CHAIN_DOMAIN + [("verifyingContract", "address")], domain, p)
+    return eip712_header(work, data, p, signer or user_key)
+
+
+def start_gateway(work, cfg_text):
+    cfg = os.path.join(work, "gateway.yaml")
+    with open(cfg, "w") as f:
+        f.write(cfg_text)
+    ready, log_path = os.path.join(work, "gateway.ready"), os.path.join(work, "gateway.log")
+    log = open(log_path, "w")
+    proc = subprocess.Popen([NOX_GATEWAY, "--config", cfg, "--ready-file", ready], stdout=log, stderr=log)
+    log.close()
+    for _ in range(600):
+        if os.path.exists(ready) and open(ready).read().strip():
+            return noxtest.Server(proc, open(ready).read().strip(), log_path)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    raise RuntimeError("nox-gateway did not start: " + open(log_path).read()[-3000:])
+
+
+SAMPLES = [("bool", "01"), ("address", "12" * 20), ("uint8", "ff"), ("uint256", "0123456789abcdef" * 4),
+           ("int64", "fffffffffffffffe")]
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="gateway-test-")
+    servers, pg = [], None
+    try:
+        wallet = os.path.join(work, "gateway-wallet.key")
+        r = run(NOX_KMS, "keygen", "--out", wallet)
+        gw_addr = [ln.split()[-1] for ln in r.stdout.splitlines() if ln.startswith("address")][0]
+        pg = noxtest.start_postgres(work)
+        kms = noxtest.start_kms(work, gw_addr)
+        servers.append(kms)
+        kms_addr = run(NOXCTL, "key", "address", os.path.join(work, "kms-wallet.key")).stdout.strip().split()[-1]
+        _, pk, _ = http("GET", kms.url + f"/v0/public-key?chainId={CHAIN}")
+        anvil = noxtest.start_anvil(work)
+        servers.append(anvil)
+        dep_path = os.path.join(work, "deployment.json")
+        r = run(sys.executable, os.path.join(ROOT, "contracts", "deploy.py"), "--rpc-url", anvil.url,
+                "--private-key", DEPLOYER, "--gateway", gw_addr, "--kms-public-key", pk["publicKey"],
+                "--out", dep_path, "--artifacts", CONTRACTS, "--cast", CAST)
+        if r.returncode != 0:
+            raise RuntimeError("deploy.py: " + r.stdout + r.stderr)
+        dep = json.load(open(dep_path))
+        nox, token = dep["noxCompute"], dep["confidentialToken"]
+        gw = start_gateway(work, f"""listen: 127.0.0.1:0
+database_url: "{pg.url}"
+kms_url: {kms.url}
+kms_address: "{kms_addr}"
+wallet_key_file: gateway-wallet.key
+runner_addresses: ["{address_of(RUNNER)}"]
+default_chain_id: {CHAIN}
+threads: 4
+max_body: 65536
+log_level: info
+chains:
+  - chain_id: {CHAIN}
+    rpc_url: {anvil.url}
+    nox_compute: "{nox}"
+""")
+        servers.append(gw)
+        bad_config(work)
+        run_tests(work, gw, gw_addr, nox, token, anvil, pk["publicKey"])
+        survive_postgres_restart(gw, pg)
+        log = open(gw.log_path).read()
+        check("start-up cross-check of NoxCompute found no mismatch", "MISMATCH" not in log and "not checked" not in log, log[-1000:])
+        check("no plaintext in the log", all(v not in log.lower() for _, v in SAMPLES if len(v) >= 16))
+        check("nox-gateway exits cleanly on SIGTERM", gw.stop() == 0, open(gw.log_path).read()[-2000:])
+    finally:
+        for s in reversed(servers):
+            s.stop()
+        if pg:
+            pg.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return noxtest.summary()
+
+
+def bad_config(work):
+    cfg = os.path.join(work, "bad.yaml")
+    with open(cfg, "w") as f:
+        f.write("listen: 127.0.0.1:0\nthreads: lots\n")
+    r = run(NOX_GATEWAY, "--config", cfg)
+    check("a bad configuration stops start-up with file:line:col", r.returncode == 1 and
+          re.search(r"bad\.yaml:\d+:\d+: ", r.stderr + r.stdout) is not None,
+          r.stderr)
+
+
+def survive_postgres_restart(gw, pg):
+    good = {"value": "0x07", "solidityType": "uint8", "owner": "0x" + "33" * 20, "applicationContract": "0x" + "44" * 20}
+    pg.stop()
+    st, body, _ = post_secret(gw, good)
+    check("PostgreSQL down: POST /v0/secrets fails cleanly (500 storage)", st == 500 and is_error_shape(body, "storage"),
+          f"{st} {body}")
+    st, body, _ = http("GET", gw.url + "/health")
+    check("PostgreSQL down: /health 503", st == 503, f"{st} {body}")
+    pg.start()
+    ok = False
+    for _ in range(50):
+        st, body, _ = post_secret(gw, good)
+        if st == 200:
+            ok = True
+            break
+        time.sleep(0.2)
+    check("PostgreSQL back: POST /v0/secrets succeeds again", ok, f"{st} {body}")
+    st, body, _ = http("GET", gw.url + "/health")
+    check("PostgreSQL back: /health 200", st == 200, f"{st} {body}")
+
+
+def post_secret(gw, body):
+    return http("POST", gw.url + "/v0/secrets", json.dumps(body) if not isinstance(body, (str, bytes)) else body,
+                {"Content-Type": "application/json"})
+
+
+def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
+    owner, app = address_of(STRANGER), "0x" + "a1" * 20
+    st, body, _ = http("GET", gw.url + "/health")
+    check("/health 200", st == 200 and body.get("status") == "ok", body)
+    st, body, _ = http("GET", gw.url + "/metrics")
+    check("/metrics", st == 200 and "nox_gateway_http_requests_total" in body, str(body)[:300])
+
+    # (1) POST /v0/secrets for several types
+    handles = []
+    for typ, hexv in SAMPLES:
+        st, body, _ = post_secret(gw, {"value": "0x" + hexv, "solidityType": typ, "owner": owner,
+                                       "applicationContract": app, "chainId": CHAIN})
+        ok = st == 200 and len(body.get("handle", "")) == 66 and len(body.get("proof", "")) == 2 + 2 * 137
+        check(f"POST /v0/secrets {typ}", ok, body)
+        if ok:
+            handles.append(body["handle"])
+    h0, proof0 = None, None
+    st, body, _ = post_secret(gw, {"value": "0x" + "00" * 31 + "2a", "solidityType": "uint256", "owner": owner,
+                                   "applicationContract": app})
+    check("POST /v0/secrets without chainId uses the default chain", st == 200 and body["handle"][-12:-4] == "00007a69",
+          body)
+    h0, proof0 = body["handle"], body["proof"]
+    p = bytes.fromhex(proof0[2:])
+    check("proof = owner || app || createdAt || sig", p[:20].hex() == owner[2:].lower() and p[20:40].hex() == "a1" * 20
+          and abs(int.from_bytes(p[40:72], "big") - time.time()) < 60)
+    data = typed_data("HandleProof", [("handle", "bytes32"), ("owner", "address"), ("app", "address"),
+                                      ("createdAt", "uint256")],
+                      noxtest.CHAIN_DOMAIN + [("verifyingContract", "address")],
+                      {"name": "NoxCompute", "version": "1", "chainId": CHAIN, "verifyingContract": nox},
+                      {"handle": h0, "owner": owner, "app": "0x" + "a1" * 20,
+                       "createdAt": int.from_bytes(p[40:72], "big")})
+    gw_onchain = run(CAST, "call", nox, "gateway()(address)", "--rpc-url", anvil.url).stdout.strip()
+    check("HandleProof verifies with cast against the Gateway wallet", gw_onchain.lower() == gw_addr.lower() and
+          noxtest.cast_verify(CAST, work, data, gw_addr, "0x" + p[72:].hex()), gw_onchain)
+    r = run(CAST, "call", nox, "validateInputProof(bytes32,address,bytes,uint8)(bytes32)", h0, owner, proof0, str(int(h0[-4:-2], 16)),
+            "--from", "0x" + "a1" * 20, "--rpc-url", anvil.url)
+    check("NoxCompute.validateInputProof accepts the proof from the app", r.returncode == 0 and
+          r.stdout.strip().lower() == h0, r.stdout + r.stderr)
+
+    good = {"value": "0x01", "solidityType": "uint8", "owner": owner, "applicationContract": app}
+    bad_cases = [
+        ("not JSON", "{nope", 400, "bad_request"),
+        ("not an object", "[1]", 400, "bad_request"),
+        ("missing value", {k: v for k, v in good.items() if k != "value"}, 400, "bad_request"),
+        ("value not a string", dict(good, value=1), 400, "bad_request"),
+        ("unknown type", dict(good, solidityType="uint7"), 400, "invalid_type"),
+        ("dynamic type", dict(good, solidityType="bytes"), 400, "invalid_type"),
+        ("too short", dict(good, solidityType="uint16"), 400, "invalid_value"),
+        ("too long", dict(good, value="0x0102"), 400, "invalid_value"),
+        ("bad hex", dict(good, value="0xzz"), 400, "invalid_value"),
+        ("bad bool", dict(good, solidityType="bool", value="0x02"), 400, "invalid_value"),
+        ("bad owner", dict(good, owner="0x1234"), 400, "bad_request"),
+        ("bad app", dict(good, applicationContract=5), 400, "bad_request"),
+        ("unknown chain", dict(good, chainId=5), 400, "unknown_chain"),
+        ("negative chain", dict(good, chainId=-1), 400, "bad_request"),
+        ("oversized body", "x" * (64 * 1024 + 1), 413, None),
+    ]
+    for name, b, code, err in bad_cases:
+        st, body, _ = post_secret(gw, b)
+        check(f"POST /v0/secrets {name} -> {code}", st == code and (err is None or is_error_shape(body, err)),
+              f"{st} {body}"[:300])
+
+    # (2) operands as the Runner, decrypted here
+    rk = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    rk_hex = spki_hex(rk)
+    st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, handles, rk_hex))
+    ok = st == 200 and [o["handle"] for o in body.get("operands", [])] == handles
+    check("operands in request order", ok, str(body)[:300])
+    if ok:
+        for (typ, hexv), o in zip(SAMPLES, body["operands"]):
+            check(f"operand {typ} decrypts to the input", unwrap(rk, o).hex() == hexv)
+    st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, handles, rk_hex, STRANGER))
+    check("operands: a stranger gets 401", st == 401 and is_error_shape(body, "unauthorized"), body)
+    missing = handles[0][:2] + "77" * 26 + handles[0][-12:]
+    st, body, _ = http("GET", gw.url + "/v0/compute/operands",
+                       headers=operand_auth(work, [handles[0], missing], rk_hex))
+    check("operands: a missing handle is named in the 400", st == 400 and is_error_shape(body, "not_found") and
+          missing in body["message"], body)
+    st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, ["0x12"], rk_hex))
+    check("operands: a malformed handle -> 400", st == 400 and is_error_shape(body, "bad_request"), body)
+    other = handles[0][:-12] + "00000001" + handles[0][-4:]
+    st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, [other], rk_hex))
+    check("operands: a handle of another chain -> 400", st == 400 and is_error_shape(body, "bad_request"), body)
+    st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, handles[:1], "0x1234"))
+    check("operands: a bad RSA key -> 400", st == 400 and is_error_shape(body, "bad_request"), body)
+    for name, hdr in [("no header", {}), ("wrong scheme", {"Authorization": "Bearer x"}),
+                      ("bad base64", {"Authorization": "EIP712 !!!"}),
+                      ("not JSON", {"Authorization": "EIP712 " + base64.b64encode(b"{").decode()}),
+                      ("no payload", {"Authorization": "EIP712 " + base64.b64encode(b'{"signature":"0x"}').decode()})]:
+        st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=hdr)
+        check(f"operands: {name} -> 401", st == 401 and is_error_shape(body, "unauthorized"), body)
+
+    # results: created, replay unchanged, other tag conflicted and not overwritten
+    new_handle = handles[0][:2] + "55" * 26 + handles[0][-12:]
+    plain = bytes.fromhex("01")
+    ct, k, nonce = ecies_encrypt(kms_pub, plain)
+    res = [{"handle": new_handle, "handleValueTag": "0x" + "01" * 32, "ciphertext": ct, "publicKey": k, "nonce": nonce}]
+    st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(res), result_auth(work))
+    check("results: created", st == 200 and body == {"created": 1, "unchanged": 0, "conflicted": 0}, body)
+    st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(res), result_auth(work))
+    check("results: replay unchanged", st == 200 and body == {"created": 0, "unchanged": 1, "conflicted": 0}, body)
+    ct2, k2, nonce2 = ecies_encrypt(kms_pub, b"\x00")
+    res2 = [{"handle": new_handle, "handleValueTag": "0x" + "02" * 32, "ciphertext": ct2, "publicKey": k2,
+             "nonce": nonce2}]
+    st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(res2), result_auth(work))
+    check("results: other tag conflicted", st == 200 and body == {"created": 0, "unchanged": 0, "conflicted": 1}, body)
+    st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, [new_handle], rk_hex))
+    check("results: the conflict did not overwrite", st == 200 and unwrap(rk, body["operands"][0]) == plain, body)
+    st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(res), result_auth(work, STRANGER))
+    check("results: a stranger gets 401", st == 401 and is_error_shape(body, "unauthorized"), body)
+    r0 = res[0]
+    for name, b in [("not JSON", "{"), ("not an array", "{}"), ("empty array", "[]"), ("item not object", "[1]"),
+                    ("missing handle", [{k: v for k, v in r0.items() if k != "handle"}]),
+                    ("bad handle", [dict(r0, handle="0x12")]),
+                    ("unconfigured chain", [dict(r0, handle=other)]),
+                    ("short tag", [dict(r0, handleValueTag="0x01")]),
+                    ("bad publicKey", [dict(r0, publicKey="0x02")]),
+                    ("bad nonce", [dict(r0, nonce="0x" + "00" * 11)]),
+                    ("short ciphertext", [dict(r0, ciphertext="0x00")]),
+                    ("bad hex ciphertext", [dict(r0, ciphertext="0xzz" * 20)])]:
+        st, body, _ = http("POST", gw.url + "/v0/compute/results", b if isinstance(b, str) else json.dumps(b),
+                           result_auth(work))
+        check(f"results: {name} -> 400", st == 400 and is_error_shape(body, "bad_request"), f"{st} {body}"[:300])
+
+    # (3) user decryption: the token's balance handle (addViewer'd to the user on mint)
+    user_key = STRANGER
+    user = address_of(user_key)
+    r = run(CAST, "send", token, "mint(address,uint64)", user, "1234", "--private-key", DEPLOYER,
+            "--rpc-url", anvil.url)
+    check("mint", r.returncode == 0, r.stderr)
+    bal = run(CAST, "call", token, "balanceOf(address)(bytes32)", user, "--rpc-url", anvil.url).stdout.strip()
+    now = int(time.time())
+    uk = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    uk_hex = spki_hex(uk)
+    url = gw.url + "/v0/secrets/" + bal
+    st, body, _ = http("GET", url, headers=user_auth(work, nox, user_key, uk_hex, now - 10, now + 600))
+    check("GET secret: viewer but not stored -> 404", st == 404 and is_error_shape(body, "not_found"), body)
+    ct, k, nonce = ecies_encrypt(kms_pub, (1234).to_bytes(8, "big"))
+    st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(
+        [{"handle": bal, "handleValueTag": "0x" + "03" * 32, "ciphertext": ct, "publicKey": k, "nonce": nonce}]),
+        result_auth(work))
+    check("results: the balance stored", st == 200 and body.get("created") == 1, body)
+    st, body, _ = http("GET", url, headers=user_auth(work, nox, user_key, uk_hex, now - 10, now + 600))
+    check("GET secret: a viewer decrypts", st == 200 and body["handle"] == bal.lower() and
+          unwrap(uk, body) == (1234).to_bytes(8, "big"), body)
+    st, body, _ = http("GET", url, headers=user_auth(work, nox, RUNNER, uk_hex, now - 10, now + 600))
+    check("GET secret: not a viewer -> 403", st == 403 and is_error_shape(body, "forbidden"), body)
+    for name, nb, ex, signer in [("expired", now - 100, now - 50, None), ("future", now + 100, now + 200, None),
+                                 ("over-long", now - 10, now + 3600, None), ("wrongly signed", now - 10, now + 60, RUNNER)]:
+        st, body, _ = http("GET", url, headers=user_auth(work, nox, user_key, uk_hex, nb, ex, signer))
+        check(f"GET secret: {name} token -> 401", st == 401 and is_error_shape(body, "unauthorized"), body)
+    st, body, _ = http("GET", url)
+    check("GET secret: no header -> 401", st == 401 and is_error_shape(body, "unauthorized"), body)
+    st, body, _ = http("GET", gw.url + "/v0/secrets/0x1234",
+                       headers=user_auth(work, nox, user_key, uk_hex, now - 10, now + 60))
+    check("GET secret: malformed handle -> 400", st == 400 and is_error_shape(body, "bad_request"), body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
