@@ -147,6 +147,16 @@ nox_status nox_ec_key_load(nox_ec_privkey *key, const char *path, nox_error *err
     return st;
 }
 
+nox_status nox_ec_key_load_or_create(nox_ec_privkey *key, const char *path, int *created, nox_error *err) {
+    struct stat sb;
+    if (created) *created = 0;
+    if (stat(path, &sb) == 0 || errno != ENOENT) return nox_ec_key_load(key, path, err);
+    nox_status st = nox_ec_key_generate(key, err);
+    if (!st) st = nox_ec_key_save(key, path, err);
+    if (!st && created) *created = 1;
+    return st;
+}
+
 /* ---- public keys and addresses ---------------------------------------------- */
 
 nox_status nox_ec_pubkey_of(const nox_ec_privkey *key, nox_ec_pubkey *pub, nox_error *err) {

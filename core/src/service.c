@@ -1,5 +1,8 @@
 #include "nox/service.h"
 
+#include "nox/http_server.h"
+#include "nox/log.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -55,4 +58,23 @@ nox_status nox_service_write_ready_file(const char *path, const char *text, nox_
         return nox_error_set(err, NOX_ERR_IO, "cannot write ready file %s: %s", path, strerror(errno));
     }
     return NOX_OK;
+}
+
+nox_status nox_service_serve(struct nox_http_server *server, const char *listen, const char *ready_file,
+                             nox_error *err) {
+    nox_status s = nox_http_server_start(server, err);
+    if (s) return s;
+    char host[64], url[128];
+    snprintf(host, sizeof host, "%s", listen);
+    char *colon = strrchr(host, ':');
+    if (colon) *colon = '\0';
+    snprintf(url, sizeof url, "http://%s:%u", host, nox_http_server_port(server));
+    nox_log(NOX_LOG_INFO, "listening on %s", url);
+    if (ready_file) s = nox_service_write_ready_file(ready_file, url, err);
+    if (!s) {
+        int sig = nox_service_wait_for_shutdown();
+        nox_log(NOX_LOG_INFO, "%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    }
+    nox_http_server_stop(server);
+    return s;
 }

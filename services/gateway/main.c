@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "gateway.h"
 #include "nox/hex.h"
@@ -29,16 +28,10 @@ static void usage(FILE *f) {
 }
 
 static nox_status load_wallet(gw_state *st, nox_error *err) {
-    struct stat sb;
     const char *path = st->cfg.wallet_key_file;
-    nox_status s;
-    if (stat(path, &sb) == 0 || errno != ENOENT) {
-        s = nox_ec_key_load(&st->wallet, path, err);
-    } else {
-        s = nox_ec_key_generate(&st->wallet, err);
-        if (!s) s = nox_ec_key_save(&st->wallet, path, err);
-        if (!s) nox_log(NOX_LOG_INFO, "created the wallet key file %s (mode 0600)", path);
-    }
+    int created;
+    nox_status s = nox_ec_key_load_or_create(&st->wallet, path, &created, err);
+    if (!s && created) nox_log(NOX_LOG_INFO, "created the wallet key file %s (mode 0600)", path);
     uint8_t addr[NOX_ADDRESS_SIZE];
     char text[2 * NOX_ADDRESS_SIZE + 3];
     if (!s) s = nox_ec_key_address(&st->wallet, addr, err);
@@ -130,20 +123,9 @@ static nox_status serve(gw_state *st, const char *ready_file, nox_error *err) {
     if (!s) s = nox_http_route(server, "GET", "/v0/compute/operands", gw_handle_operands, st, err);
     if (!s) s = nox_http_route(server, "POST", "/v0/compute/results", gw_handle_results, st, err);
     if (!s) nox_http_set_health(server, health, st);
-    if (!s) s = nox_http_server_start(server, err);
     if (!s) {
-        char url[128], host[64];
-        snprintf(host, sizeof host, "%s", st->cfg.listen);
-        char *colon = strrchr(host, ':');
-        if (colon) *colon = '\0';
-        snprintf(url, sizeof url, "http://%s:%u", host, nox_http_server_port(server));
-        nox_log(NOX_LOG_INFO, "listening on %s with %u threads, %zu chain(s)", url, st->cfg.threads, st->cfg.n_chains);
-        if (ready_file) s = nox_service_write_ready_file(ready_file, url, err);
-        if (!s) {
-            int sig = nox_service_wait_for_shutdown();
-            nox_log(NOX_LOG_INFO, "%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-        }
-        nox_http_server_stop(server);
+        nox_log(NOX_LOG_INFO, "%u threads, %zu chain(s)", st->cfg.threads, st->cfg.n_chains);
+        s = nox_service_serve(server, st->cfg.listen, ready_file, err);
     }
     nox_http_server_free(server);
     return s;

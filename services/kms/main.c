@@ -12,7 +12,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "kms.h"
 #include "nox/hex.h"
@@ -28,11 +27,9 @@ static void usage(FILE *f) {
 
 /* Loads the key at path, or creates it there when the file does not exist. */
 static nox_status load_or_create(const char *path, const char *what, nox_ec_privkey *key, nox_error *err) {
-    struct stat sb;
-    if (stat(path, &sb) == 0 || errno != ENOENT) return nox_ec_key_load(key, path, err);
-    nox_status st = nox_ec_key_generate(key, err);
-    if (!st) st = nox_ec_key_save(key, path, err);
-    if (!st) nox_log(NOX_LOG_INFO, "created the %s file %s (mode 0600)", what, path);
+    int created;
+    nox_status st = nox_ec_key_load_or_create(key, path, &created, err);
+    if (!st && created) nox_log(NOX_LOG_INFO, "created the %s file %s (mode 0600)", what, path);
     return st;
 }
 
@@ -90,21 +87,9 @@ static nox_status serve(kms_state *st, const char *ready_file, nox_error *err) {
                                    &st->delegation_seconds, err);
     if (!s) s = nox_http_route(server, "GET", "/v0/public-key", kms_handle_public_key, st, err);
     if (!s) s = nox_http_route(server, "POST", "/v0/delegate", kms_handle_delegate, st, err);
-    if (!s) s = nox_http_server_start(server, err);
     if (!s) {
-        char url[128];
-        char host[64];
-        snprintf(host, sizeof host, "%s", st->cfg.listen);
-        char *colon = strrchr(host, ':');
-        if (colon) *colon = '\0';
-        snprintf(url, sizeof url, "http://%s:%u", host, nox_http_server_port(server));
-        nox_log(NOX_LOG_INFO, "listening on %s with %u threads, %zu chain(s)", url, st->cfg.threads, st->cfg.n_chains);
-        if (ready_file) s = nox_service_write_ready_file(ready_file, url, err);
-        if (!s) {
-            int sig = nox_service_wait_for_shutdown();
-            nox_log(NOX_LOG_INFO, "%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-        }
-        nox_http_server_stop(server);
+        nox_log(NOX_LOG_INFO, "%u threads, %zu chain(s)", st->cfg.threads, st->cfg.n_chains);
+        s = nox_service_serve(server, st->cfg.listen, ready_file, err);
     }
     nox_http_server_free(server);
     return s;

@@ -59,6 +59,14 @@ nox_status nox_ec_key_save(const nox_ec_privkey *key, const char *path, nox_erro
  */
 nox_status nox_ec_key_load(nox_ec_privkey *key, const char *path, nox_error *err);
 
+/**
+ * Loads the key at `path`, or — when no file exists there — generates one and
+ * saves it (nox_ec_key_save: 0600, atomic). *created (may be NULL) tells
+ * which happened. Any other problem with an existing file is an error, never
+ * a silent replacement.
+ */
+nox_status nox_ec_key_load_or_create(nox_ec_privkey *key, const char *path, int *created, nox_error *err);
+
 /** Overwrites the key. */
 void nox_ec_key_wipe(nox_ec_privkey *key);
 

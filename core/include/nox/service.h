@@ -30,6 +30,17 @@ typedef enum nox_service_args { NOX_ARGS_RUN = 0, NOX_ARGS_HELP = 1, NOX_ARGS_US
  */
 nox_service_args nox_service_parse_args(int argc, char **argv, const char **config, const char **ready_file);
 
+struct nox_http_server;
+
+/**
+ * The tail of every HTTP service's main(): starts `server` (routes already
+ * registered), logs "listening on http://HOST:PORT" (HOST from `listen`),
+ * writes that URL to `ready_file` when given, waits for SIGTERM/SIGINT, and
+ * stops the server gracefully. The caller still frees it.
+ */
+nox_status nox_service_serve(struct nox_http_server *server, const char *listen, const char *ready_file,
+                             nox_error *err);
+
 /** Waits until SIGTERM or SIGINT arrives (SIGHUP is ignored for now); returns the signal number. */
 int nox_service_wait_for_shutdown(void);
 
