@@ -8,6 +8,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "nox/log.h"
+
 struct nox_cfg_node {
     nox_cfg_kind kind;
     unsigned line, col;
@@ -440,5 +442,34 @@ nox_status nox_cfg_get_bool(const nox_cfg_doc *doc, const nox_cfg_node *map, con
         join_where(path, sizeof path, where, key);
         return nox_cfg_error(doc, nox_cfg_get(map, key), path, err, NOX_ERR_CONFIG, "expected true or false");
     }
+    return NOX_OK;
+}
+
+nox_status nox_cfg_get_path(const nox_cfg_doc *doc, const nox_cfg_node *map, const char *key, int required,
+                            const char *where, char *out, size_t cap, nox_error *err) {
+    const char *s;
+    out[0] = '\0';
+    nox_status st = nox_cfg_get_str(doc, map, key, required, where, &s, err);
+    if (st || !s) return st;
+    int n = s[0] == '/' ? snprintf(out, cap, "%s", s) : snprintf(out, cap, "%s/%s", doc->dir, s);
+    if (!*s || n < 0 || (size_t)n >= cap) {
+        char path[256];
+        join_where(path, sizeof path, where, key);
+        out[0] = '\0';
+        return nox_cfg_error(doc, nox_cfg_get(map, key), path, err, NOX_ERR_CONFIG,
+                             *s ? "file path too long" : "expected a file path");
+    }
+    return NOX_OK;
+}
+
+nox_status nox_cfg_get_log_level(const nox_cfg_doc *doc, const nox_cfg_node *map, int *level, nox_error *err) {
+    const char *s;
+    nox_status st = nox_cfg_get_str(doc, map, "log_level", 0, "", &s, err);
+    if (st || !s) return st;
+    int l = nox_log_level_from_name(s);
+    if (l < 0)
+        return nox_cfg_error(doc, nox_cfg_get(map, "log_level"), "log_level", err, NOX_ERR_CONFIG,
+                             "expected error, warn, info or debug");
+    *level = l;
     return NOX_OK;
 }

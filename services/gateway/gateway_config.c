@@ -33,17 +33,6 @@ static nox_status parse_address(const nox_cfg_doc *doc, const nox_cfg_node *node
     return NOX_OK;
 }
 
-static nox_status get_path(const nox_cfg_doc *doc, const nox_cfg_node *root, const char *key, char *out, size_t cap,
-                           nox_error *err) {
-    const char *s;
-    nox_status st = nox_cfg_get_str(doc, root, key, 1, "", &s, err);
-    if (st) return st;
-    int n = s[0] == '/' ? snprintf(out, cap, "%s", s) : snprintf(out, cap, "%s/%s", nox_cfg_dir(doc), s);
-    if (!*s || n < 0 || (size_t)n >= cap)
-        return nox_cfg_error(doc, nox_cfg_get(root, key), key, err, NOX_ERR_CONFIG, "expected a file path");
-    return NOX_OK;
-}
-
 static nox_status load_chain(const nox_cfg_doc *doc, const nox_cfg_node *item, size_t i, gw_config *cfg,
                              nox_error *err) {
     char where[32], w[64];
@@ -97,14 +86,13 @@ nox_status gw_config_load(const char *path, gw_config *cfg, nox_error *err) {
     const nox_cfg_node *root;
     nox_status st = nox_cfg_load_map(path, top_keys, &doc, &root, err);
     if (st) return st;
-    const char *level = NULL;
     st = get_text(doc, root, "listen", "", cfg->listen, sizeof cfg->listen, err);
     if (!st) st = get_text(doc, root, "database_url", "", cfg->database_url, sizeof cfg->database_url, err);
     if (!st) st = get_text(doc, root, "kms_url", "", cfg->kms_url, sizeof cfg->kms_url, err);
     if (!st && !nox_cfg_get(root, "kms_address"))
         st = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'kms_address'");
     if (!st) st = parse_address(doc, nox_cfg_get(root, "kms_address"), "kms_address", cfg->kms_address, err);
-    if (!st) st = get_path(doc, root, "wallet_key_file", cfg->wallet_key_file, sizeof cfg->wallet_key_file, err);
+    if (!st) st = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "", cfg->wallet_key_file, sizeof cfg->wallet_key_file, err);
     if (!st) st = load_runners(doc, root, cfg, err);
     uint64_t n = cfg->threads, body = cfg->max_body, def = 0;
     if (!st) st = nox_cfg_get_uint(doc, root, "threads", 0, 1, 256, "", &n, err);
@@ -112,10 +100,7 @@ nox_status gw_config_load(const char *path, gw_config *cfg, nox_error *err) {
     if (!st) st = nox_cfg_get_uint(doc, root, "default_chain_id", 0, 1, UINT32_MAX, "", &def, err);
     cfg->threads = (unsigned)n;
     cfg->max_body = (size_t)body;
-    if (!st) st = nox_cfg_get_str(doc, root, "log_level", 0, "", &level, err);
-    if (!st && level && (cfg->log_level = nox_log_level_from_name(level)) < 0)
-        st = nox_cfg_error(doc, nox_cfg_get(root, "log_level"), "log_level", err, NOX_ERR_CONFIG,
-                           "expected error, warn, info or debug");
+    if (!st) st = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);
     const nox_cfg_node *chains = st ? NULL : nox_cfg_get(root, "chains");
     if (!st && !chains) st = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'chains'");
     if (!st) st = nox_cfg_expect(doc, chains, NOX_CFG_LIST, "chains", err);

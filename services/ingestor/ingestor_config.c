@@ -105,22 +105,10 @@ nox_status ing_config_load(const char *path, ing_config *cfg, nox_error *err) {
     if (!st) st = nox_cfg_get_uint(doc, root, "max_block_range", 0, 1, 100000, "", &cfg->max_block_range, err);
 
     /* the state file: relative paths are relative to the configuration file */
-    const char *sf = NULL;
-    if (!st) st = nox_cfg_get_str(doc, root, "state_file", 1, "", &sf, err);
-    if (!st) {
-        int n = sf[0] == '/' ? snprintf(cfg->state_file, sizeof cfg->state_file, "%s", sf)
-                             : snprintf(cfg->state_file, sizeof cfg->state_file, "%s/%s", nox_cfg_dir(doc), sf);
-        if (!*sf || n < 0 || (size_t)n >= sizeof cfg->state_file)
-            st = nox_cfg_error(doc, nox_cfg_get(root, "state_file"), "state_file", err, NOX_ERR_CONFIG,
-                               "expected a file path");
-    }
+    if (!st) st = nox_cfg_get_path(doc, root, "state_file", 1, "", cfg->state_file, sizeof cfg->state_file, err);
     if (!st) st = load_nats(doc, root, cfg, err);
     if (!st) st = get_text(doc, root, "listen", 1, "", cfg->listen, sizeof cfg->listen, err);
-    const char *level = NULL;
-    if (!st) st = nox_cfg_get_str(doc, root, "log_level", 0, "", &level, err);
-    if (!st && level && (cfg->log_level = nox_log_level_from_name(level)) < 0)
-        st = nox_cfg_error(doc, nox_cfg_get(root, "log_level"), "log_level", err, NOX_ERR_CONFIG,
-                           "expected error, warn, info or debug");
+    if (!st) st = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);
     nox_cfg_free(doc);
     return st;
 }

@@ -12,18 +12,6 @@ static const char *const top_keys[] = {"listen", "key_file", "wallet_key_file", 
                                        "log_level", "chains", NULL};
 static const char *const chain_keys[] = {"chain_id", "gateway_address", NULL};
 
-/* A path from the file: relative paths are relative to the file's directory. */
-static nox_status get_path(const nox_cfg_doc *doc, const nox_cfg_node *root, const char *key, char *out, size_t cap,
-                           nox_error *err) {
-    const char *s;
-    nox_status st = nox_cfg_get_str(doc, root, key, 1, "", &s, err);
-    if (st) return st;
-    int n = s[0] == '/' ? snprintf(out, cap, "%s", s) : snprintf(out, cap, "%s/%s", nox_cfg_dir(doc), s);
-    if (!*s || n < 0 || (size_t)n >= cap)
-        return nox_cfg_error(doc, nox_cfg_get(root, key), key, err, NOX_ERR_CONFIG, "expected a file path");
-    return NOX_OK;
-}
-
 static nox_status load_chain(const nox_cfg_doc *doc, const nox_cfg_node *item, size_t i, kms_config *cfg,
                              nox_error *err) {
     char where[32];
@@ -61,22 +49,19 @@ nox_status kms_config_load(const char *path, kms_config *cfg, nox_error *err) {
     const nox_cfg_node *root;
     nox_status st = nox_cfg_load_map(path, top_keys, &doc, &root, err);
     if (st) return st;
-    const char *listen = NULL, *level = NULL;
+    const char *listen = NULL;
     st = nox_cfg_get_str(doc, root, "listen", 1, "", &listen, err);
     if (!st && strlen(listen) >= sizeof cfg->listen)
         st = nox_cfg_error(doc, nox_cfg_get(root, "listen"), "listen", err, NOX_ERR_CONFIG, "address too long");
     if (!st) snprintf(cfg->listen, sizeof cfg->listen, "%s", listen);
-    if (!st) st = get_path(doc, root, "key_file", cfg->key_file, sizeof cfg->key_file, err);
-    if (!st) st = get_path(doc, root, "wallet_key_file", cfg->wallet_key_file, sizeof cfg->wallet_key_file, err);
+    if (!st) st = nox_cfg_get_path(doc, root, "key_file", 1, "", cfg->key_file, sizeof cfg->key_file, err);
+    if (!st) st = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "", cfg->wallet_key_file, sizeof cfg->wallet_key_file, err);
     uint64_t n = cfg->threads, body = cfg->max_body;
     if (!st) st = nox_cfg_get_uint(doc, root, "threads", 0, 1, 256, "", &n, err);
     if (!st) st = nox_cfg_get_uint(doc, root, "max_body", 0, 1024, 16u << 20, "", &body, err);
     cfg->threads = (unsigned)n;
     cfg->max_body = (size_t)body;
-    if (!st) st = nox_cfg_get_str(doc, root, "log_level", 0, "", &level, err);
-    if (!st && level && (cfg->log_level = nox_log_level_from_name(level)) < 0)
-        st = nox_cfg_error(doc, nox_cfg_get(root, "log_level"), "log_level", err, NOX_ERR_CONFIG,
-                           "expected error, warn, info or debug");
+    if (!st) st = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);
     const nox_cfg_node *chains = st ? NULL : nox_cfg_get(root, "chains");
     if (!st && !chains) st = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'chains'");
     if (!st) st = nox_cfg_expect(doc, chains, NOX_CFG_LIST, "chains", err);

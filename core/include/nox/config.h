@@ -103,6 +103,17 @@ nox_status nox_cfg_get_str(const nox_cfg_doc *doc, const nox_cfg_node *map, cons
 nox_status nox_cfg_get_uint(const nox_cfg_doc *doc, const nox_cfg_node *map, const char *key, int required,
                             uint64_t min, uint64_t max, const char *where, uint64_t *out, nox_error *err);
 
+/**
+ * Reads a file path under `key`: relative paths are relative to the file's
+ * directory (nox_cfg_dir), absolute ones are kept. Absent and not required:
+ * out = "". An empty value or one longer than cap is NOX_ERR_CONFIG.
+ */
+nox_status nox_cfg_get_path(const nox_cfg_doc *doc, const nox_cfg_node *map, const char *key, int required,
+                            const char *where, char *out, size_t cap, nox_error *err);
+
+/** The optional `log_level` key (error, warn, info, debug) as an enum nox_log_level; *level kept when absent. */
+nox_status nox_cfg_get_log_level(const nox_cfg_doc *doc, const nox_cfg_node *map, int *level, nox_error *err);
+
 /** Like nox_cfg_get_str for true/false; *out keeps its value when absent. */
 nox_status nox_cfg_get_bool(const nox_cfg_doc *doc, const nox_cfg_node *map, const char *key, int required,
                             const char *where, int *out, nox_error *err);
