@@ -1,0 +1,93 @@
+/*
+ * nox/gateway_client.h — the Runner's client of the Handle Gateway's Runner API (spec §7.3, §7.4):
+ *   GET  /v0/compute/operands  (OperandAccessAuthorization) -> per operand {ciphertext, encryptedSharedSecret, iv}
+ *   POST /v0/compute/results   (ResultPublishingAuthorization) -> {created, unchanged, conflicted}
+ * Both are authenticated with "Authorization: EIP712 <base64({"payload": ..., "signature": ...})>"
+ * signed by the Runner wallet (domain nox_eip712_domain_runner_gateway).
+ *
+ * Error classes (as nox/kms_client.h):
+ *   NOX_ERR_IO        transport failure or HTTP 5xx: retryable;
+ *   NOX_ERR_NOT_FOUND HTTP 400 "not_found": operands not stored (yet): retryable later;
+ *   NOX_ERR_REMOTE    any other 4xx (fault filled);
+ *   NOX_ERR_INVALID   an answer that breaks the protocol, or a bad argument.
+ * Threads: every call may run from any number of threads (a keep-alive pool of libcurl handles).
+ */
+#ifndef NOX_GATEWAY_CLIENT_H
+#define NOX_GATEWAY_CLIENT_H
+#include <stddef.h>
+#include <stdint.h>
+#include "nox/ec.h"
+#include "nox/ecies.h"
+#include "nox/error.h"
+#include "nox/handle.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nox_gateway_client nox_gateway_client;
+
+/** A refusal of the Gateway (its error body {"error", "message"}). */
+typedef struct nox_gateway_fault {
+    long http_status;
+    char code[64];
+    char message[256];
+} nox_gateway_fault;
+
+/** Largest ciphertext and encrypted shared secret accepted from the Gateway, in bytes. */
+#define NOX_GATEWAY_MAX_CIPHERTEXT 1024
+#define NOX_GATEWAY_MAX_SECRET 1024
+
+/** One fetched operand. */
+typedef struct nox_gateway_operand {
+    uint8_t ciphertext[NOX_GATEWAY_MAX_CIPHERTEXT];
+    size_t ciphertext_len;
+    uint8_t encrypted_secret[NOX_GATEWAY_MAX_SECRET];
+    size_t encrypted_secret_len;
+    uint8_t iv[NOX_ECIES_NONCE_SIZE];
+} nox_gateway_operand;
+
+/** One result to publish. */
+typedef struct nox_gateway_result {
+    nox_handle handle;
+    uint8_t value_tag[32];
+    uint8_t ciphertext[NOX_GATEWAY_MAX_CIPHERTEXT];
+    size_t ciphertext_len;
+    uint8_t public_key[NOX_ECIES_EPHEMERAL_SIZE];
+    uint8_t nonce[NOX_ECIES_NONCE_SIZE];
+} nox_gateway_result;
+
+/** Who asks: the transaction the request is made for. */
+typedef struct nox_gateway_tx {
+    uint64_t chain_id, block_number;
+    uint8_t caller[NOX_ADDRESS_SIZE];
+    uint8_t tx_hash[32];
+} nox_gateway_tx;
+
+typedef struct nox_gateway_counts {
+    uint64_t created, unchanged, conflicted;
+} nox_gateway_counts;
+
+/** Creates a client for url (http:// or https://); timeout_ms 0 = 10000. Keeps a copy of wallet. */
+nox_status nox_gateway_client_new(const char *url, const nox_ec_privkey *wallet, unsigned timeout_ms,
+                                  nox_gateway_client **out, nox_error *err);
+void nox_gateway_client_free(nox_gateway_client *c);
+/** scheme://host[:port] (safe to log). */
+const char *nox_gateway_client_display_url(const nox_gateway_client *c);
+
+/** GET /v0/compute/operands for handles[0..n); out[i] receives handle i. rsa_spki_hex: the Runner's key. */
+nox_status nox_gateway_fetch_operands(nox_gateway_client *c, const nox_gateway_tx *tx, const nox_handle *handles,
+                                      size_t n, const char *rsa_spki_hex, nox_gateway_operand *out,
+                                      nox_gateway_fault *fault, nox_error *err);
+
+/** POST /v0/compute/results with results[0..n) in one call. */
+nox_status nox_gateway_post_results(nox_gateway_client *c, const nox_gateway_tx *tx,
+                                    const nox_gateway_result *results, size_t n, nox_gateway_counts *counts,
+                                    nox_gateway_fault *fault, nox_error *err);
+
+/** GET <path> (e.g. "/health"): NOX_OK on a 2xx. */
+nox_status nox_gateway_ping(nox_gateway_client *c, const char *path, nox_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NOX_GATEWAY_CLIENT_H */

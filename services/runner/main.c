@@ -1,0 +1,190 @@
+/*
+ * nox-runner — consumes TransactionMessages from JetStream, computes on
+ * plaintexts, stores encrypted results through the Gateway (spec §5, §6, §7.3-7.4).
+ *
+ *   nox-runner --config FILE [--ready-file FILE]
+ *
+ * SIGTERM/SIGINT: the workers stop fetching, finish the message in hand
+ * (messages of the batch not started are nak-ed), and the process exits 0.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nox/hex.h"
+#include "nox/log.h"
+#include "nox/service.h"
+#include "runner.h"
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: nox-runner --config FILE [--ready-file FILE]\n"
+               "Runs the computations of the NoxCompute events queued in JetStream (spec §5-§7).\n"
+               "Serves /health and /metrics; --ready-file receives their URL once served.\n");
+}
+
+nox_status run_kms_key(run_state *st, uint32_t chain_id, nox_ec_pubkey *out, nox_error *err) {
+    pthread_mutex_lock(&st->kms_mu);
+    nox_status s = NOX_OK;
+    if (st->kms_chain != chain_id) {
+        uint8_t pub[NOX_EC_PUBKEY_COMPRESSED_SIZE];
+        s = nox_kms_fetch_public_key(st->kms, chain_id, st->cfg.kms_address, pub, NULL, err);
+        if (!s) s = nox_ec_pubkey_parse_compressed(&st->kms_key, pub, sizeof pub, err);
+        if (!s) st->kms_chain = chain_id;
+        atomic_store(&st->kms_ok, s != NOX_ERR_IO);
+    }
+    if (!s) *out = st->kms_key;
+    pthread_mutex_unlock(&st->kms_mu);
+    return s;
+}
+
+static int health(void *user, char *reason, size_t cap) {
+    run_state *st = user;
+    int n = atomic_load(&st->nats_ok), g = atomic_load(&st->gateway_ok), k = atomic_load(&st->kms_ok);
+    if (n && g && k) return 1;
+    snprintf(reason, cap, "%s%s%s", n ? "" : "NATS unreachable; ", g ? "" : "Gateway unreachable; ",
+             k ? "" : "KMS unreachable");
+    return 0;
+}
+
+static void *signal_thread(void *arg) {
+    run_state *st = arg;
+    nox_service_wait_for_shutdown();
+    nox_log(NOX_LOG_INFO, "stopping: finishing the messages in hand");
+    atomic_store(&st->stop, 1);
+    return NULL;
+}
+
+static nox_status add_metrics(nox_http_server *s, run_state *st, nox_error *err) {
+    static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+    static const char *const stages[RUN_STAGES] = {"fetch", "decrypt", "eval", "encrypt", "publish"};
+    run_metrics *m = &st->m;
+    nox_status r = nox_http_counter(s, "nox_runner_messages_ok_total", "Messages whose results are stored (acked).",
+                                    &m->ok, err);
+    if (!r) r = nox_http_counter(s, "nox_runner_messages_retried_total",
+                                 "Messages nak-ed with a delay after a transient failure.", &m->retried, err);
+    if (!r) r = nox_http_counter(s, "nox_runner_messages_dead_total", "Messages published to the dead-letter stream.",
+                                 &m->dead, err);
+    if (!r) r = nox_http_counter(s, "nox_runner_redeliveries_total", "Messages received more than once.",
+                                 &m->redeliveries, err);
+    if (!r) r = nox_http_gauge(s, "nox_runner_in_flight", "Messages being processed.", &m->in_flight, err);
+    for (size_t i = 0; !r && i < RUN_STAGES; i++) {
+        char name[96], help[128];
+        snprintf(name, sizeof name, "nox_runner_%s_seconds", stages[i]);
+        snprintf(help, sizeof help, "Latency of the %s stage per message.", stages[i]);
+        r = nox_http_histogram(s, name, help, bounds, sizeof bounds / sizeof bounds[0], &m->stage[i], err);
+    }
+    size_t n_ops = nox_engine_op_count(st->engine);
+    m->events_by_op = calloc(n_ops ? n_ops : 1, sizeof *m->events_by_op);
+    if (!m->events_by_op && !r) r = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; !r && i < n_ops; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "nox_runner_events_%s_total", nox_op_name(nox_engine_op_at(st->engine, i)));
+        r = nox_http_counter(s, name, "Events evaluated by this operator.", &m->events_by_op[i], err);
+    }
+    return r;
+}
+
+static nox_status start_http(run_state *st, const char *ready_file, nox_http_server **out, nox_error *err) {
+    nox_http_options o;
+    nox_http_options_default(&o);
+    o.service = "runner";
+    o.listen = st->cfg.listen;
+    o.threads = 2;
+    nox_http_server *server = NULL;
+    nox_status s = nox_http_server_new(&o, &server, err);
+    if (!s) s = add_metrics(server, st, err);
+    if (!s) {
+        nox_http_set_health(server, health, st);
+        s = nox_http_server_start(server, err);
+    }
+    if (s) {
+        nox_http_server_free(server);
+        return s;
+    }
+    char host[128], url[192];
+    snprintf(host, sizeof host, "%s", st->cfg.listen);
+    char *colon = strrchr(host, ':');
+    if (colon) *colon = '\0';
+    snprintf(url, sizeof url, "http://%s:%u", host, nox_http_server_port(server));
+    nox_log(NOX_LOG_INFO, "serving /health and /metrics on %s", url);
+    *out = server;
+    if (ready_file) return nox_service_write_ready_file(ready_file, url, err);
+    return NOX_OK;
+}
+
+int main(int argc, char **argv) {
+    nox_service_block_signals();
+    const char *config, *ready_file;
+    switch (nox_service_parse_args(argc, argv, &config, &ready_file)) {
+    case NOX_ARGS_HELP: usage(stdout); return 0;
+    case NOX_ARGS_USAGE: usage(stderr); return 2;
+    case NOX_ARGS_RUN: break;
+    }
+    nox_log_init("runner", NOX_LOG_INFO);
+    static run_state st;
+    pthread_mutex_init(&st.kms_mu, NULL);
+    nox_error err = {0};
+    nox_http_server *server = NULL;
+    int consuming = 0;
+    nox_status s = run_config_load(config, &st.cfg, &err);
+    if (!s) {
+        nox_log_init("runner", st.cfg.log_level);
+        st.engine = nox_engine_new();
+        s = st.engine ? nox_engine_load_config(st.engine, st.cfg.operators, &err)
+                      : nox_error_set(&err, NOX_ERR_NOMEM, "out of memory");
+    }
+    if (!s) s = nox_ec_key_load_or_create(&st.wallet, st.cfg.wallet_key_file, NULL, &err);
+    if (!s) s = nox_rsa_generate(2048, &st.rsa, &err);
+    if (!s) s = nox_rsa_spki_hex(st.rsa, st.rsa_spki_hex, sizeof st.rsa_spki_hex, &err);
+    if (!s) s = nox_gateway_client_new(st.cfg.gateway_url, &st.wallet, 10000, &st.gw, &err);
+    if (!s) {
+        nox_kms_options o;
+        nox_kms_options_default(&o);
+        o.url = st.cfg.kms_url;
+        s = nox_kms_client_new(&o, &st.kms, &err);
+    }
+    if (!s) {
+        uint8_t addr[NOX_ADDRESS_SIZE];
+        char hex[2 * NOX_ADDRESS_SIZE + 3];
+        nox_ec_key_address(&st.wallet, addr, &err);
+        nox_log(NOX_LOG_INFO, "Runner wallet %s; Gateway %s; KMS %s; %zu operator(s)",
+                nox_hex_encode(addr, sizeof addr, hex), nox_gateway_client_display_url(st.gw),
+                nox_kms_client_display_url(st.kms), nox_engine_op_count(st.engine));
+        nox_error e2 = {0};
+        atomic_store(&st.gateway_ok, nox_gateway_ping(st.gw, "/health", &e2) != NOX_ERR_IO);
+        atomic_store(&st.kms_ok, 1);
+    }
+    if (!s) s = start_http(&st, ready_file, &server, &err);
+    if (!s) s = run_nats_start(&st, &err);
+    consuming = 1;
+    if (!s) {
+        pthread_t sig;
+        pthread_create(&sig, NULL, signal_thread, &st);
+        pthread_detach(sig);
+    } else {
+        atomic_store(&st.stop, 1);
+    }
+    if (consuming) run_nats_wait(&st);
+    run_nats_close(&st);
+    if (server) {
+        nox_http_server_stop(server);
+        nox_http_server_free(server);
+    }
+    int rc = 0;
+    if (s) {
+        nox_log(NOX_LOG_ERROR, "%s", err.message);
+        rc = 1;
+    } else {
+        nox_log(NOX_LOG_INFO, "stopped");
+    }
+    nox_gateway_client_free(st.gw);
+    nox_kms_client_free(st.kms);
+    nox_rsa_free(st.rsa);
+    nox_engine_free(st.engine);
+    nox_ec_key_wipe(&st.wallet);
+    free(st.m.events_by_op);
+    nats_Close();
+    return rc;
+}

@@ -1,0 +1,294 @@
+/*
+ * One TransactionMessage: parse, resolve every event, fetch the external
+ * operands in one Gateway call, decrypt, evaluate in logIndex order with an
+ * in-message cache, encrypt every output to the KMS key, publish all results
+ * in one call. Every plaintext is wiped before return.
+ */
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nox/delegation.h"
+#include "nox/ecies.h"
+#include "nox/handle.h"
+#include "nox/log.h"
+#include "nox/message.h"
+#include "nox/types.h"
+#include "nox/value.h"
+#include "runner.h"
+
+enum { ST_FETCH, ST_DECRYPT, ST_EVAL, ST_ENCRYPT, ST_PUBLISH };
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A handle and its plaintext value. */
+typedef struct slot {
+    nox_handle h;
+    nox_value v;
+    int known;
+} slot;
+
+typedef struct job {
+    nox_message msg;
+    nox_call *calls;        /* per event; impl NULL for plaintext_to_encrypted */
+    size_t *op_index;       /* per event: engine op position (metrics) */
+    slot *slots;            /* external operands first, then outputs */
+    size_t n_ext, n_slots, cap_slots;
+    nox_gateway_operand *operands;
+    nox_gateway_result *results;
+} job;
+
+static slot *find(job *j, const nox_handle *h, size_t limit) {
+    for (size_t i = 0; i < limit; i++)
+        if (!memcmp(j->slots[i].h.bytes, h->bytes, NOX_HANDLE_SIZE)) return &j->slots[i];
+    return NULL;
+}
+
+static void job_free(job *j) {
+    if (j->slots)
+        for (size_t i = 0; i < j->cap_slots; i++) nox_value_wipe(&j->slots[i].v);
+    free(j->slots);
+    free(j->calls);
+    free(j->op_index);
+    if (j->operands) OPENSSL_cleanse(j->operands, j->n_ext * sizeof *j->operands);
+    free(j->operands);
+    free(j->results);
+    nox_message_free(&j->msg);
+}
+
+static size_t op_position(const nox_engine *e, const nox_op *op) {
+    for (size_t i = 0; i < nox_engine_op_count(e); i++)
+        if (nox_engine_op_at(e, i) == op) return i;
+    return SIZE_MAX;
+}
+
+/* Resolves every event; RUN_DEAD with reason on a permanent error. */
+static enum run_outcome resolve(run_state *st, job *j, char *reason, size_t cap) {
+    nox_error err = {0};
+    for (size_t i = 0; i < j->msg.n_events; i++) {
+        const nox_message_event *ev = &j->msg.events[i];
+        j->op_index[i] = SIZE_MAX;
+        const nox_op *op = nox_engine_find(st->engine, ev->op->name);
+        if (!op && !strcmp(ev->op->name, "plaintext_to_encrypted")) {
+            if (!nox_type_is_fixed(ev->tee_type)) {
+                snprintf(reason, cap, "events[%zu]: plaintext_to_encrypted of type %u is not supported", i,
+                         ev->tee_type);
+                return RUN_DEAD;
+            }
+            continue;
+        }
+        if (!op) {
+            snprintf(reason, cap, "events[%zu]: unknown operator %s", i, ev->op->name);
+            return RUN_DEAD;
+        }
+        j->op_index[i] = op_position(st->engine, op);
+        uint8_t in[3], out[3];
+        for (size_t k = 0; k < ev->op->n_inputs; k++) in[k] = nox_handle_type(&ev->inputs[k]);
+        for (size_t k = 0; k < ev->op->n_outputs; k++) out[k] = nox_handle_type(&ev->outputs[k]);
+        if (nox_op_resolve(op, in, ev->op->n_inputs, out, ev->op->n_outputs, &j->calls[i], &err)) {
+            snprintf(reason, cap, "events[%zu] (%s): %s", i, ev->op->name, err.message);
+            return RUN_DEAD;
+        }
+    }
+    return RUN_OK;
+}
+
+/* Lists the operands not produced earlier in the message (deduplicated) in slots[0..n_ext). */
+static void collect(job *j) {
+    size_t n_out = 0;
+    for (size_t i = 0; i < j->msg.n_events; i++) n_out += j->msg.events[i].op->n_outputs;
+    nox_handle *produced = calloc(n_out ? n_out : 1, sizeof *produced);
+    size_t n_prod = 0;
+    for (size_t i = 0; i < j->msg.n_events; i++) {
+        const nox_message_event *ev = &j->msg.events[i];
+        for (size_t k = 0; k < ev->op->n_inputs; k++) {
+            int inside = 0;
+            for (size_t p = 0; p < n_prod && !inside; p++)
+                inside = !memcmp(produced[p].bytes, ev->inputs[k].bytes, NOX_HANDLE_SIZE);
+            if (!inside && !find(j, &ev->inputs[k], j->n_ext)) j->slots[j->n_ext++].h = ev->inputs[k];
+        }
+        for (size_t k = 0; k < ev->op->n_outputs; k++) produced[n_prod++] = ev->outputs[k];
+    }
+    free(produced);
+    j->n_slots = j->n_ext;
+}
+
+static enum run_outcome fetch_and_decrypt(run_state *st, job *j, char *reason, size_t cap) {
+    if (j->n_ext == 0) return RUN_OK;
+    nox_error err = {0};
+    nox_gateway_tx tx = {.chain_id = j->msg.chain_id, .block_number = j->msg.block_number};
+    memcpy(tx.caller, j->msg.caller, NOX_ADDRESS_SIZE);
+    memcpy(tx.tx_hash, j->msg.tx_hash, 32);
+    nox_handle *hs = calloc(j->n_ext, sizeof *hs);
+    if (!hs) {
+        snprintf(reason, cap, "out of memory");
+        return RUN_RETRY;
+    }
+    for (size_t i = 0; i < j->n_ext; i++) hs[i] = j->slots[i].h;
+    double t0 = now_s();
+    nox_status s = nox_gateway_fetch_operands(st->gw, &tx, hs, j->n_ext, st->rsa_spki_hex, j->operands, NULL, &err);
+    free(hs);
+    nox_histogram_observe(st->m.stage[ST_FETCH], now_s() - t0);
+    atomic_store(&st->gateway_ok, s != NOX_ERR_IO);
+    if (s) {
+        snprintf(reason, cap, "%s", err.message);
+        return RUN_RETRY; /* not stored yet, Gateway down, 5xx, ...: retried with backoff, then dead-lettered */
+    }
+    t0 = now_s();
+    enum run_outcome r = RUN_OK;
+    for (size_t i = 0; i < j->n_ext && r == RUN_OK; i++) {
+        nox_gateway_operand *o = &j->operands[i];
+        uint8_t type = nox_handle_type(&j->slots[i].h);
+        uint8_t pt[NOX_GATEWAY_MAX_CIPHERTEXT];
+        size_t len = o->ciphertext_len - NOX_ECIES_TAG_SIZE;
+        if (nox_delegation_decrypt(st->rsa, o->encrypted_secret, o->encrypted_secret_len, o->iv, o->ciphertext,
+                                   o->ciphertext_len, pt, &err) ||
+            nox_value_from_bytes(&j->slots[i].v, type, pt, len, &err)) {
+            snprintf(reason, cap, "operand %zu: %s", i, err.message);
+            r = RUN_RETRY;
+        }
+        j->slots[i].known = r == RUN_OK;
+        OPENSSL_cleanse(pt, sizeof pt);
+    }
+    nox_histogram_observe(st->m.stage[ST_DECRYPT], now_s() - t0);
+    return r;
+}
+
+static enum run_outcome evaluate(run_state *st, job *j, char *reason, size_t cap) {
+    nox_error err = {0};
+    double t0 = now_s();
+    for (size_t i = 0; i < j->msg.n_events; i++) {
+        const nox_message_event *ev = &j->msg.events[i];
+        slot *outs[3];
+        for (size_t k = 0; k < ev->op->n_outputs; k++) {
+            outs[k] = &j->slots[j->n_slots++];
+            outs[k]->h = ev->outputs[k];
+        }
+        if (j->op_index[i] == SIZE_MAX) { /* plaintext_to_encrypted */
+            if (nox_value_from_word(&outs[0]->v, ev->tee_type, ev->value, &err)) {
+                snprintf(reason, cap, "events[%zu] (plaintext_to_encrypted): %s", i, err.message);
+                return RUN_DEAD;
+            }
+            outs[0]->known = 1;
+            continue;
+        }
+        nox_value in[3], out[3];
+        for (size_t k = 0; k < ev->op->n_inputs; k++) {
+            /* the latest earlier producer wins; else the fetched operand */
+            slot *src = NULL;
+            for (size_t p = j->n_slots - ev->op->n_outputs; p-- > j->n_ext;)
+                if (!memcmp(j->slots[p].h.bytes, ev->inputs[k].bytes, NOX_HANDLE_SIZE)) {
+                    src = &j->slots[p];
+                    break;
+                }
+            if (!src) src = find(j, &ev->inputs[k], j->n_ext);
+            if (!src || !src->known) {
+                snprintf(reason, cap, "events[%zu]: an operand is missing", i);
+                return RUN_DEAD;
+            }
+            in[k] = src->v;
+        }
+        nox_status s = nox_call_eval(&j->calls[i], in, out, &err);
+        OPENSSL_cleanse(in, sizeof in);
+        if (s) {
+            OPENSSL_cleanse(out, sizeof out);
+            snprintf(reason, cap, "events[%zu] (%s): %s", i, ev->op->name, err.message);
+            return RUN_DEAD;
+        }
+        for (size_t k = 0; k < ev->op->n_outputs; k++) {
+            outs[k]->v = out[k];
+            outs[k]->known = 1;
+        }
+        OPENSSL_cleanse(out, sizeof out);
+        if (j->op_index[i] != SIZE_MAX && st->m.events_by_op) nox_counter_add(st->m.events_by_op[j->op_index[i]], 1);
+    }
+    nox_histogram_observe(st->m.stage[ST_EVAL], now_s() - t0);
+    return RUN_OK;
+}
+
+static enum run_outcome encrypt_and_publish(run_state *st, job *j, char *reason, size_t cap) {
+    nox_error err = {0};
+    size_t n = j->n_slots - j->n_ext;
+    nox_ec_pubkey kms;
+    if (run_kms_key(st, j->msg.chain_id, &kms, &err)) {
+        snprintf(reason, cap, "%s", err.message);
+        return RUN_RETRY;
+    }
+    double t0 = now_s();
+    for (size_t i = 0; i < n; i++) {
+        slot *s = &j->slots[j->n_ext + i];
+        nox_gateway_result *r = &j->results[i];
+        uint8_t pt[64];
+        size_t len = 0;
+        r->handle = s->h;
+        nox_status e = nox_value_to_bytes(&s->v, pt, sizeof pt, &len, &err);
+        if (!e) {
+            nox_handle_value_tag(&s->h, pt, len, r->value_tag);
+            e = nox_ecies_encrypt(&kms, pt, len, r->ciphertext, r->public_key, r->nonce, &err);
+            r->ciphertext_len = len + NOX_ECIES_TAG_SIZE;
+        }
+        OPENSSL_cleanse(pt, sizeof pt);
+        if (e) {
+            snprintf(reason, cap, "encrypting result %zu: %s", i, err.message);
+            return RUN_RETRY;
+        }
+    }
+    nox_histogram_observe(st->m.stage[ST_ENCRYPT], now_s() - t0);
+    nox_gateway_tx tx = {.chain_id = j->msg.chain_id, .block_number = j->msg.block_number};
+    memcpy(tx.caller, j->msg.caller, NOX_ADDRESS_SIZE);
+    memcpy(tx.tx_hash, j->msg.tx_hash, 32);
+    nox_gateway_counts counts = {0};
+    t0 = now_s();
+    nox_status s = nox_gateway_post_results(st->gw, &tx, j->results, n, &counts, NULL, &err);
+    nox_histogram_observe(st->m.stage[ST_PUBLISH], now_s() - t0);
+    atomic_store(&st->gateway_ok, s != NOX_ERR_IO);
+    if (s) {
+        snprintf(reason, cap, "%s", err.message);
+        return RUN_RETRY;
+    }
+    if (counts.conflicted)
+        nox_log(NOX_LOG_WARN, "%llu result(s) conflicted with stored ones", (unsigned long long)counts.conflicted);
+    return RUN_OK;
+}
+
+enum run_outcome run_process(run_state *st, const char *data, size_t len, char *reason, size_t cap) {
+    job j;
+    memset(&j, 0, sizeof j);
+    nox_error err = {0};
+    if (nox_message_parse(data, len, &j.msg, &err)) {
+        snprintf(reason, cap, "%s", err.message);
+        return err.code == NOX_ERR_NOMEM ? RUN_RETRY : RUN_DEAD;
+    }
+    size_t n_in = 0, n_out = 0;
+    for (size_t i = 0; i < j.msg.n_events; i++) {
+        n_in += j.msg.events[i].op->n_inputs;
+        n_out += j.msg.events[i].op->n_outputs;
+    }
+    j.cap_slots = n_in + n_out;
+    j.calls = calloc(j.msg.n_events, sizeof *j.calls);
+    j.op_index = calloc(j.msg.n_events, sizeof *j.op_index);
+    j.slots = calloc(j.cap_slots ? j.cap_slots : 1, sizeof *j.slots);
+    j.operands = calloc(n_in ? n_in : 1, sizeof *j.operands);
+    j.results = calloc(n_out ? n_out : 1, sizeof *j.results);
+    enum run_outcome r;
+    if (!j.calls || !j.op_index || !j.slots || !j.operands || !j.results) {
+        snprintf(reason, cap, "out of memory");
+        r = RUN_RETRY;
+    } else {
+        r = resolve(st, &j, reason, cap);
+        if (r == RUN_OK) {
+            collect(&j);
+            r = fetch_and_decrypt(st, &j, reason, cap);
+        }
+        if (r == RUN_OK) r = evaluate(st, &j, reason, cap);
+        if (r == RUN_OK) r = encrypt_and_publish(st, &j, reason, cap);
+    }
+    job_free(&j);
+    return r;
+}

@@ -1,0 +1,457 @@
+#!/usr/bin/python3
+"""nox-runner as a real process with nats-server -js, PostgreSQL, nox-kms, anvil + NoxCompute and nox-gateway.
+
+usage: runner_test.py NOX_RUNNER NOX_GATEWAY NOX_KMS NOXCTL JS_PUBLISH JS_DUMP CAST CONTRACTS_DIR
+
+Inputs are encrypted through the Gateway's POST /v0/secrets; TransactionMessages are published straight
+to JetStream (js_publish); results are read back through GET /v0/compute/operands as a second, test-only
+Runner key and decrypted here with Python's cryptography. Ends with "N passed, M failed".
+"""
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import noxtest  # noqa: E402
+from noxtest import check, http, run, typed_data  # noqa: E402
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+NOX_RUNNER, NOX_GATEWAY, NOX_KMS, NOXCTL, JS_PUBLISH, JS_DUMP, CAST, CONTRACTS = sys.argv[1:9]
+noxtest.NOX_KMS = NOX_KMS
+CHAIN = 31337
+ROOT = noxtest.ROOT
+DEPLOYER, _, READER = noxtest.ANVIL_KEYS
+CALLER = "0x" + "11" * 20
+RUNNER_DOMAIN = {"name": "Handle Gateway", "version": "1", "chainId": CHAIN}
+OPERAND_FIELDS = [("chainId", "uint256"), ("blockNumber", "uint256"), ("caller", "address"),
+                  ("transactionHash", "string"), ("operands", "string[]"), ("rsaPublicKey", "string")]
+
+TYPES = {"bool": 0, "address": 1}
+TYPES.update({f"uint{8 * k}": 3 + k for k in range(1, 33)})
+TYPES.update({f"int{8 * k}": 35 + k for k in range(1, 33)})
+
+
+def size_of(typ):
+    return 1 if typ == "bool" else 20 if typ == "address" else int(typ.lstrip("uint")) // 8
+
+
+def encode(typ, v):
+    n = size_of(typ)
+    if typ == "bool":
+        return b"\1" if v else b"\0"
+    return (v % (1 << (8 * n))).to_bytes(n, "big")
+
+
+def decode(typ, b):
+    if typ == "bool":
+        return b != b"\0"
+    v = int.from_bytes(b, "big")
+    if typ.startswith("int") and v >> (8 * len(b) - 1):
+        v -= 1 << (8 * len(b))
+    return v
+
+
+def new_handle(typ):
+    return "0x" + os.urandom(26).hex() + f"{CHAIN:08x}" + f"{TYPES[typ]:02x}" + "00"
+
+
+def handle_type(h):
+    code = int(h[-4:-2], 16)
+    return [t for t, c in TYPES.items() if c == code][0]
+
+
+def hkdf(x):
+    return HKDF(hashes.SHA256(), 32, b"\0" * 32, b"ECIES:AES_GCM:v1").derive(x)
+
+
+class Reader:
+    """Reads stored values through the Runner API with a test-only Runner key."""
+
+    def __init__(self, work, gw):
+        self.work, self.gw = work, gw
+        self.rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        der = self.rsa.public_key().public_bytes(serialization.Encoding.DER,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+        self.spki = "0x" + der.hex()
+
+    def read(self, handles):
+        """{handle: value} when every handle is stored, else None."""
+        p = {"chainId": CHAIN, "blockNumber": 1, "caller": CALLER, "transactionHash": "0x" + "cd" * 32,
+             "operands": handles, "rsaPublicKey": self.spki}
+        data = typed_data("OperandAccessAuthorization", OPERAND_FIELDS, noxtest.CHAIN_DOMAIN, RUNNER_DOMAIN, p)
+        sig = noxtest.cast_sign(CAST, self.work, data, READER)
+        auth = "EIP712 " + base64.b64encode(json.dumps({"payload": p, "signature": sig}).encode()).decode()
+        st, body, _ = http("GET", self.gw.url + "/v0/compute/operands", None, {"Authorization": auth})
+        if st != 200:
+            return None
+        out = {}
+        for item in body["operands"]:
+            x = self.rsa.decrypt(bytes.fromhex(item["encryptedSharedSecret"][2:]),
+                                 padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
+            pt = AESGCM(hkdf(x)).decrypt(bytes.fromhex(item["iv"][2:]), bytes.fromhex(item["ciphertext"][2:]), None)
+            out[item["handle"]] = decode(handle_type(item["handle"]), pt)
+        return out
+
+    def wait(self, handles, timeout=60):
+        """Reads in chunks of 50 (the whole request travels in one header) until all are stored."""
+        deadline, out = time.time() + timeout, {}
+        while time.time() < deadline:
+            todo = [h for h in handles if h not in out]
+            for i in range(0, len(todo), 50):
+                got = self.read(todo[i:i + 50])
+                if got is not None:
+                    out.update(got)
+            if all(h in out for h in handles):
+                return out
+            time.sleep(0.5)
+        return None
+
+
+def start_ready(name, args, work, timeout=60):
+    ready, log_path = os.path.join(work, name + ".ready"), os.path.join(work, name + ".log")
+    if os.path.exists(ready):
+        os.unlink(ready)
+    log = open(log_path, "a")
+    proc = subprocess.Popen(args + ["--ready-file", ready], stdout=log, stderr=log)
+    log.close()
+    for _ in range(timeout * 20):
+        if os.path.exists(ready) and open(ready).read().strip():
+            return noxtest.Server(proc, open(ready).read().strip(), log_path)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    raise RuntimeError(f"{name} did not start: " + open(log_path).read()[-3000:])
+
+
+def keygen(path):
+    r = run(NOX_KMS, "keygen", "--out", path)
+    return [ln.split()[-1] for ln in r.stdout.splitlines() if ln.startswith("address")][0]
+
+
+class Env:
+    """PostgreSQL + nox-kms + anvil/NoxCompute + nox-gateway + nats-server + nox-runner."""
+
+    def __init__(self, work):
+        self.work, self.servers, self.pg = work, [], None
+
+    def start(self):
+        w = self.work
+        gw_addr = keygen(os.path.join(w, "gateway-wallet.key"))
+        self.runner_addr = keygen(os.path.join(w, "runner-wallet.key"))
+        reader_addr = run(CAST, "wallet", "address", "--private-key", READER).stdout.strip()
+        self.pg = noxtest.start_postgres(w)
+        self.kms = noxtest.start_kms(w, gw_addr)
+        self.servers.append(self.kms)
+        self.kms_addr = run(NOXCTL, "key", "address", os.path.join(w, "kms-wallet.key")).stdout.strip().split()[-1]
+        _, pk, _ = http("GET", self.kms.url + f"/v0/public-key?chainId={CHAIN}")
+        anvil = noxtest.start_anvil(w)
+        self.servers.append(anvil)
+        dep_path = os.path.join(w, "deployment.json")
+        r = run(sys.executable, os.path.join(ROOT, "contracts", "deploy.py"), "--rpc-url", anvil.url,
+                "--private-key", DEPLOYER, "--gateway", gw_addr, "--kms-public-key", pk["publicKey"],
+                "--out", dep_path, "--artifacts", CONTRACTS, "--cast", CAST)
+        if r.returncode != 0:
+            raise RuntimeError("deploy.py: " + r.stdout + r.stderr)
+        nox = json.load(open(dep_path))["noxCompute"]
+        self.gw_port = noxtest.free_port()
+        with open(os.path.join(w, "gateway.yaml"), "w") as f:
+            f.write(f"""listen: 127.0.0.1:{self.gw_port}
+database_url: "{self.pg.url}"
+kms_url: {self.kms.url}
+kms_address: "{self.kms_addr}"
+wallet_key_file: gateway-wallet.key
+runner_addresses: ["{self.runner_addr}", "{reader_addr}"]
+default_chain_id: {CHAIN}
+threads: 4
+log_level: info
+chains:
+  - chain_id: {CHAIN}
+    rpc_url: {anvil.url}
+    nox_compute: "{nox}"
+""")
+        self.gw = self.start_gateway()
+        self.nats = noxtest.start_nats(w)
+        self.servers.append(self.nats)
+        r = run(JS_DUMP, "--create", self.nats.url, "nox_ingestor", "nox_ingestor.>", "file", "86400", "600")
+        if r.returncode != 0:
+            raise RuntimeError("js_dump --create: " + r.stderr)
+        self.runners = [self.start_runner("runner")]
+
+    def start_gateway(self):
+        return start_ready("gateway", [NOX_GATEWAY, "--config", os.path.join(self.work, "gateway.yaml")], self.work)
+
+    def start_runner(self, name, workers=4):
+        cfg = os.path.join(self.work, name + ".yaml")
+        with open(cfg, "w") as f:
+            f.write(f"""nats: {{url: {self.nats.url}, stream: nox_ingestor, consumer: nox_ingestor_consumer,
+       dead_letter_subject: nox_dead, ack_wait_s: 30, max_deliver: 10, max_ack_pending: 256, fetch_batch: 32}}
+gateway_url: http://127.0.0.1:{self.gw_port}
+kms_url: {self.kms.url}
+kms_address: "{self.kms_addr}"
+wallet_key_file: runner-wallet.key
+operators: {os.path.join(ROOT, "config", "operators.yaml")}
+workers: {workers}
+listen: 127.0.0.1:0
+log_level: info
+""")
+        return start_ready(name, [NOX_RUNNER, "--config", cfg], self.work)
+
+    def stop(self):
+        for r in getattr(self, "runners", []):
+            r.stop()
+        if hasattr(self, "gw"):
+            self.gw.stop()
+        for s in reversed(self.servers):
+            s.stop()
+        if self.pg:
+            self.pg.stop()
+
+
+def secret(env, typ, value):
+    body = {"value": "0x" + encode(typ, value).hex(), "solidityType": typ, "owner": CALLER,
+            "applicationContract": "0x" + "a1" * 20, "chainId": CHAIN}
+    st, b, _ = http("POST", env.gw.url + "/v0/secrets", json.dumps(body), {"Content-Type": "application/json"})
+    if st != 200:
+        raise RuntimeError(f"POST /v0/secrets {typ}: {st} {b}")
+    return b["handle"]
+
+
+FIELDS = {"plaintext_to_encrypted": ([], ["handle"]),
+          "select": (["condition", "ifTrue", "ifFalse"], ["result"]),
+          "transfer": (["balanceFrom", "balanceTo", "amount"], ["success", "newBalanceFrom", "newBalanceTo"]),
+          "mint": (["balanceTo", "amount", "totalSupply"], ["success", "newBalanceTo", "newTotalSupply"]),
+          "burn": (["balanceFrom", "amount", "totalSupply"], ["success", "newBalanceFrom", "newTotalSupply"])}
+for _op in ("add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge"):
+    FIELDS[_op] = (["leftHandOperand", "rightHandOperand"], ["result"])
+for _op in ("safe_add", "safe_sub", "safe_mul", "safe_div"):
+    FIELDS[_op] = (["leftHandOperand", "rightHandOperand"], ["success", "result"])
+
+
+def event(i, op, ins, outs, extra=None):
+    e = {"logIndex": i, "caller": CALLER, "type": op}
+    names_in, names_out = FIELDS[op]
+    e.update(dict(zip(names_in, ins)))
+    e.update(dict(zip(names_out, outs)))
+    e.update(extra or {})
+    return e
+
+
+def message(events, tx=None):
+    tx = tx or "0x" + os.urandom(32).hex()
+    return {"chainId": CHAIN, "caller": CALLER, "blockNumber": 5, "transactionHash": tx, "events": events}
+
+
+def publish(env, msgs, raw=None):
+    path = os.path.join(env.work, "publish.jsonl")
+    with open(path, "w") as f:
+        for m in msgs:
+            tx = m["transactionHash"]
+            f.write(json.dumps({"subject": "nox_ingestor." + tx, "id": f"{CHAIN}:{tx}", "data": json.dumps(m)}) + "\n")
+        for subject, data in raw or []:
+            f.write(json.dumps({"subject": subject, "id": subject, "data": data}) + "\n")
+    r = run(JS_PUBLISH, env.nats.url, path)
+    if r.returncode != 0:
+        raise RuntimeError("js_publish: " + r.stderr)
+
+
+U256 = (1 << 256) - 1
+# (op, [(type, value) inputs], [output types], [expected outputs])
+CASES = [
+    ("add", [("uint8", 200), ("uint8", 100)], ["uint8"], [44]),
+    ("sub", [("uint8", 10), ("uint8", 200)], ["uint8"], [66]),
+    ("mul", [("uint8", 3), ("uint8", 100)], ["uint8"], [44]),
+    ("div", [("uint8", 10), ("uint8", 0)], ["uint8"], [255]),
+    ("div", [("int8", 10), ("int8", 0)], ["int8"], [127]),
+    ("div", [("int8", -128), ("int8", -1)], ["int8"], [-128]),
+    ("div", [("int8", -7), ("int8", 2)], ["int8"], [-3]),
+    ("add", [("uint16", 65535), ("uint16", 1)], ["uint16"], [0]),
+    ("add", [("int256", (1 << 255) - 1), ("int256", 1)], ["int256"], [-(1 << 255)]),
+    ("add", [("uint256", 1 << 255), ("uint256", (1 << 255) + 1)], ["uint256"], [1]),
+    ("sub", [("int64", -5), ("int64", 7)], ["int64"], [-12]),
+    ("mul", [("uint32", 70000), ("uint32", 70000)], ["uint32"], [(70000 * 70000) % (1 << 32)]),
+    ("safe_div", [("int8", -128), ("int8", -1)], ["bool", "int8"], [False, 0]),
+    ("safe_add", [("uint8", 200), ("uint8", 100)], ["bool", "uint8"], [False, None]),
+    ("safe_add", [("uint8", 20), ("uint8", 100)], ["bool", "uint8"], [True, 120]),
+    ("safe_sub", [("uint64", 5), ("uint64", 7)], ["bool", "uint64"], [False, None]),
+    ("safe_mul", [("int16", -300), ("int16", 100)], ["bool", "int16"], [True, -30000]),
+    ("eq", [("uint32", 7), ("uint32", 7)], ["bool"], [True]),
+    ("ne", [("uint32", 7), ("uint32", 7)], ["bool"], [False]),
+    ("lt", [("int8", -1), ("int8", 1)], ["bool"], [True]),
+    ("le", [("uint128", 5), ("uint128", 4)], ["bool"], [False]),
+    ("gt", [("int256", -1), ("int256", -2)], ["bool"], [True]),
+    ("ge", [("uint8", 9), ("uint8", 9)], ["bool"], [True]),
+    ("select", [("bool", True), ("uint64", 11), ("uint64", 22)], ["uint64"], [11]),
+    ("select", [("bool", False), ("int32", -1), ("int32", 5)], ["int32"], [5]),
+    ("transfer", [("uint256", 100), ("uint256", 50), ("uint256", 30)], ["bool", "uint256", "uint256"], [True, 70, 80]),
+    ("transfer", [("uint256", 10), ("uint256", 50), ("uint256", 50)], ["bool", "uint256", "uint256"], [False, 10, 50]),
+    ("transfer", [("uint256", 100), ("uint256", U256), ("uint256", 1)], ["bool", "uint256", "uint256"],
+     [False, 100, U256]),
+    ("mint", [("uint256", 0), ("uint256", U256), ("uint256", 1)], ["bool", "uint256", "uint256"], [False, 0, 1]),
+    ("mint", [("uint64", 5), ("uint64", 10), ("uint64", 100)], ["bool", "uint64", "uint64"], [True, 15, 110]),
+    ("burn", [("uint256", 100), ("uint256", 50), ("uint256", 30)], ["bool", "uint256", "uint256"], [False, 100, 30]),
+    ("burn", [("uint256", 100), ("uint256", 30), ("uint256", 50)], ["bool", "uint256", "uint256"], [True, 70, 20]),
+]
+
+
+def test_operations(env, reader):
+    msgs, expect = [], []
+    for op, ins, out_types, want in CASES:
+        hs = [secret(env, t, v) for t, v in ins]
+        outs = [new_handle(t) for t in out_types]
+        msgs.append(message([event(3, op, hs, outs)]))
+        expect.append((f"{op}{tuple(v for _, v in ins)} {ins[0][0]}", outs, want))
+    # plaintext_to_encrypted: no fetch
+    h = new_handle("uint32")
+    msgs.append(message([event(0, "plaintext_to_encrypted", [], [h],
+                               {"value": "0x" + (123456).to_bytes(32, "big").hex(), "teeType": TYPES["uint32"]})]))
+    expect.append(("plaintext_to_encrypted uint32 123456", [h], [123456]))
+    # a multi-event message: t = a + b; u = t * c; s = (u > a); v = select(s, u, a)
+    a, b, c = secret(env, "uint64", 5), secret(env, "uint64", 7), secret(env, "uint64", 3)
+    t, u, s, v = new_handle("uint64"), new_handle("uint64"), new_handle("bool"), new_handle("uint64")
+    msgs.append(message([event(1, "add", [a, b], [t]), event(2, "mul", [t, c], [u]),
+                         event(4, "gt", [u, a], [s]), event(9, "select", [s, u, a], [v])]))
+    expect.append(("multi-event message ((5+7)*3, gt, select)", [t, u, s, v], [12, 36, True, 36]))
+    publish(env, msgs)
+    all_handles = [x for _, outs, _ in expect for x in outs]
+    got = reader.wait(all_handles, timeout=90)
+    check("every result of the operations arrives", got is not None)
+    got = got or {}
+    for name, outs, want in expect:
+        vals = [got.get(x) for x in outs]
+        ok = all(w is None or g == w for g, w in zip(vals, want)) and all(g is not None for g in vals)
+        check(f"{name} = {want}", ok, f"got {vals}")
+
+
+def dead_letters(env):
+    r = run(JS_DUMP, env.nats.url, "nox_dead")
+    return [json.loads(ln) for ln in r.stdout.splitlines() if ln.strip()]
+
+
+def test_dead_letters(env, reader):
+    bad_tx = "0x" + "ee" * 32
+    unk_tx = "0x" + os.urandom(32).hex()
+    a = secret(env, "uint8", 1)
+    unk = message([event(0, "add", [a, a], [new_handle("uint8")])], unk_tx)
+    unk["events"][0]["type"] = "pow"
+    type_tx = "0x" + os.urandom(32).hex()
+    type_msg = message([event(0, "add", [a, a], [new_handle("uint16")])], type_tx)  # declared output type wrong
+    publish(env, [], raw=[("nox_ingestor." + bad_tx, "{not json"),
+                          ("nox_ingestor." + unk_tx, json.dumps(unk)),
+                          ("nox_ingestor." + type_tx, json.dumps(type_msg))])
+    deadline, dead = time.time() + 30, []
+    while time.time() < deadline:
+        dead = dead_letters(env)
+        if len(dead) >= 3:
+            break
+        time.sleep(0.5)
+    by = {d["subject"]: d for d in dead}
+    for name, tx in (("a malformed message", bad_tx), ("an unknown operator", unk_tx), ("a type error", type_tx)):
+        d = by.get("nox_dead." + tx)
+        check(f"{name} lands in nox_dead with a Nox-Dead-Reason", d is not None and bool(d.get("deadReason")), dead)
+    st, body, _ = http("GET", env.runners[0].url + "/metrics")
+    check("dead letters are acked and counted", "nox_runner_messages_dead_total 3" in str(body), str(body)[:2000])
+
+
+def test_retry(env, reader):
+    """A message whose operand is produced by another message published later: retried, then completes."""
+    a = secret(env, "uint16", 1000)
+    mid, out = new_handle("uint16"), new_handle("uint16")
+    second = message([event(0, "add", [mid, a], [out])])
+    first = message([event(0, "add", [a, a], [mid])])
+    publish(env, [second])
+    time.sleep(2)
+    check("the dependent message is not done before its operand exists", reader.read([out]) is None)
+    publish(env, [first])
+    got = reader.wait([mid, out], timeout=60) or {}
+    check("the dependent message completes once the other is processed", got.get(out) == 3000, got)
+    st, body, _ = http("GET", env.runners[0].url + "/metrics")
+    check("the retry shows in /metrics", "nox_runner_messages_retried_total 0" not in str(body), str(body)[:500])
+
+
+def metric(server, name):
+    st, body, _ = http("GET", server.url + "/metrics")
+    for ln in str(body).splitlines():
+        if ln.startswith(name + " "):
+            return float(ln.split()[1])
+    return None
+
+
+def add_batch(env, n, ins):
+    """n one-event messages out_i = ins[i % len] + i-th input; returns (messages, [(handle, expected)])."""
+    msgs, want = [], []
+    for i in range(n):
+        (ha, va), (hb, vb) = ins[i % len(ins)], ins[(i * 7 + 1) % len(ins)]
+        out = new_handle("uint64")
+        msgs.append(message([event(0, "add", [ha, hb], [out])]))
+        want.append((out, va + vb))
+    return msgs, want
+
+
+def test_gateway_restart(env, reader):
+    """The Gateway stopped and restarted mid-run: every result still arrives, exactly once."""
+    ins = [(secret(env, "uint64", v), v) for v in (1, 20, 300, 4000)]
+    msgs, want = add_batch(env, 60, ins)
+    env.gw.stop()
+    publish(env, msgs[:30])
+    time.sleep(2)
+    env.gw = env.start_gateway()
+    publish(env, msgs[30:])
+    got = reader.wait([h for h, _ in want], timeout=120) or {}
+    check("Gateway restarted mid-run: all 60 results arrive and are right", all(got.get(h) == v for h, v in want),
+          f"{sum(got.get(h) == v for h, v in want)} of 60")
+    check("the Runner retried while the Gateway was down", (metric(env.runners[0], "nox_runner_messages_retried_total") or 0) > 0)
+    check("nothing conflicted in the Gateway's log", "conflicted" not in open(env.gw.log_path).read())
+
+
+def test_two_runners(env, reader, n=300):
+    """Two Runner processes on one durable consumer: none lost, none conflicting."""
+    env.runners.append(env.start_runner("runner2"))
+    ins = [(secret(env, "uint64", v), v) for v in (3, 50, 700, 9000, 11)]
+    ok_before = [metric(r, "nox_runner_messages_ok_total") or 0 for r in env.runners]
+    msgs, want = add_batch(env, n, ins)
+    publish(env, msgs)
+    got = reader.wait([h for h, _ in want], timeout=180) or {}
+    good = sum(got.get(h) == v for h, v in want)
+    check(f"two Runners: all {n} results arrive and are right", good == n, f"{good} of {n}")
+    done = [(metric(r, "nox_runner_messages_ok_total") or 0) - b for r, b in zip(env.runners, ok_before)]
+    check("both Runners took a share of the work", all(d > 0 for d in done) and sum(done) >= n, done)
+    check("no conflicting result", "conflicted" not in open(env.gw.log_path).read())
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="runner-test-")
+    env = Env(work)
+    try:
+        env.start()
+        reader = Reader(work, env.gw)
+        st, body, _ = http("GET", env.runners[0].url + "/health")
+        check("/health 200 with NATS, Gateway and KMS up", st == 200, body)
+        test_operations(env, reader)
+        test_dead_letters(env, reader)
+        test_retry(env, reader)
+        test_gateway_restart(env, reader)
+        reader.gw = env.gw
+        test_two_runners(env, reader)
+        check("the second Runner exits cleanly on SIGTERM", env.runners[1].stop() == 0)
+        log = open(env.runners[0].log_path).read()
+        check("nox-runner exits cleanly on SIGTERM", env.runners[0].stop() == 0, log[-2000:])
+        check("no error in the Runner's log", "ERROR" not in open(env.runners[0].log_path).read(), log[-2000:])
+    finally:
+        env.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return noxtest.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
