@@ -8,6 +8,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "nox/hex.h"
 #include "nox/log.h"
 
 struct nox_cfg_node {
@@ -472,4 +473,43 @@ nox_status nox_cfg_get_log_level(const nox_cfg_doc *doc, const nox_cfg_node *map
                              "expected error, warn, info or debug");
     *level = l;
     return NOX_OK;
+}
+
+nox_status nox_cfg_get_text(const nox_cfg_doc *doc, const nox_cfg_node *map, const char *key, int required,
+                            const char *dflt, const char *where, char *out, size_t cap, nox_error *err) {
+    const char *s;
+    nox_status st = nox_cfg_get_str(doc, map, key, required, where, &s, err);
+    if (st) return st;
+    if (!s) {
+        snprintf(out, cap, "%s", dflt ? dflt : "");
+        return NOX_OK;
+    }
+    char path[256];
+    join_where(path, sizeof path, where, key);
+    if (!*s) return nox_cfg_error(doc, nox_cfg_get(map, key), path, err, NOX_ERR_CONFIG, "must not be empty");
+    if (strlen(s) >= cap)
+        return nox_cfg_error(doc, nox_cfg_get(map, key), path, err, NOX_ERR_CONFIG, "longer than %zu characters",
+                             cap - 1);
+    memcpy(out, s, strlen(s) + 1);
+    return NOX_OK;
+}
+
+nox_status nox_cfg_address(const nox_cfg_doc *doc, const nox_cfg_node *node, const char *where, const char *what,
+                           uint8_t out[20], nox_error *err) {
+    const char *s = nox_cfg_str(node);
+    nox_error herr = {0};
+    if (!s) return nox_cfg_error(doc, node, where, err, NOX_ERR_CONFIG, "expected %s (0x + 40 hex digits)", what);
+    if (nox_hex_decode_exact(s, strlen(s), out, 20, &herr))
+        return nox_cfg_error(doc, node, where, err, NOX_ERR_CONFIG, "expected %s (0x + 40 hex digits): %s", what,
+                             herr.message);
+    return NOX_OK;
+}
+
+nox_status nox_cfg_get_address(const nox_cfg_doc *doc, const nox_cfg_node *map, const char *key, const char *where,
+                               const char *what, uint8_t out[20], nox_error *err) {
+    const nox_cfg_node *v = nox_cfg_get(map, key);
+    if (!v) return nox_cfg_error(doc, map, where, err, NOX_ERR_CONFIG, "missing required key '%s'", key);
+    char path[256];
+    join_where(path, sizeof path, where, key);
+    return nox_cfg_address(doc, v, path, what, out, err);
 }

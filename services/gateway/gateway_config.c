@@ -13,26 +13,6 @@ static const char *const top_keys[] = {"listen", "database_url", "kms_url", "kms
                                        "log_level", "chains", NULL};
 static const char *const chain_keys[] = {"chain_id", "rpc_url", "nox_compute", NULL};
 
-static nox_status get_text(const nox_cfg_doc *doc, const nox_cfg_node *map, const char *key, const char *where,
-                           char *out, size_t cap, nox_error *err) {
-    const char *s;
-    nox_status st = nox_cfg_get_str(doc, map, key, 1, where, &s, err);
-    if (st) return st;
-    if (!*s || strlen(s) >= cap)
-        return nox_cfg_error(doc, nox_cfg_get(map, key), key, err, NOX_ERR_CONFIG, "expected a non-empty value");
-    snprintf(out, cap, "%s", s);
-    return NOX_OK;
-}
-
-static nox_status parse_address(const nox_cfg_doc *doc, const nox_cfg_node *node, const char *where, uint8_t *out,
-                                nox_error *err) {
-    nox_error herr;
-    const char *s = nox_cfg_str(node);
-    if (!s || nox_hex_decode_exact(s, strlen(s), out, NOX_ADDRESS_SIZE, &herr))
-        return nox_cfg_error(doc, node, where, err, NOX_ERR_CONFIG, "expected an address (0x + 40 hex digits)");
-    return NOX_OK;
-}
-
 static nox_status load_chain(const nox_cfg_doc *doc, const nox_cfg_node *item, size_t i, gw_config *cfg,
                              nox_error *err) {
     char where[32], w[64];
@@ -42,11 +22,11 @@ static nox_status load_chain(const nox_cfg_doc *doc, const nox_cfg_node *item, s
     uint64_t id = 0;
     if (!st) st = nox_cfg_get_uint(doc, item, "chain_id", 1, 1, UINT32_MAX, where, &id, err);
     gw_chain *c = &cfg->chains[i];
-    if (!st) st = get_text(doc, item, "rpc_url", where, c->rpc_url, sizeof c->rpc_url, err);
+    if (!st) st = nox_cfg_get_text(doc, item, "rpc_url", 1, NULL, where, c->rpc_url, sizeof c->rpc_url, err);
     snprintf(w, sizeof w, "%s.nox_compute", where);
     if (!st && !nox_cfg_get(item, "nox_compute"))
         st = nox_cfg_error(doc, item, where, err, NOX_ERR_CONFIG, "missing required key 'nox_compute'");
-    if (!st) st = parse_address(doc, nox_cfg_get(item, "nox_compute"), w, c->nox_compute, err);
+    if (!st) st = nox_cfg_get_address(doc, item, "nox_compute", where, "an address", c->nox_compute, err);
     if (st) return st;
     c->chain_id = (uint32_t)id;
     cfg->chain_ids[i] = c->chain_id;
@@ -72,7 +52,7 @@ static nox_status load_runners(const nox_cfg_doc *doc, const nox_cfg_node *root,
     for (size_t i = 0; !st && i < cfg->n_runners; i++) {
         char w[48];
         snprintf(w, sizeof w, "runner_addresses[%zu]", i);
-        st = parse_address(doc, nox_cfg_at(list, i), w, cfg->runners[i], err);
+        st = nox_cfg_address(doc, nox_cfg_at(list, i), w, "an address", cfg->runners[i], err);
     }
     return st;
 }
@@ -86,12 +66,12 @@ nox_status gw_config_load(const char *path, gw_config *cfg, nox_error *err) {
     const nox_cfg_node *root;
     nox_status st = nox_cfg_load_map(path, top_keys, &doc, &root, err);
     if (st) return st;
-    st = get_text(doc, root, "listen", "", cfg->listen, sizeof cfg->listen, err);
-    if (!st) st = get_text(doc, root, "database_url", "", cfg->database_url, sizeof cfg->database_url, err);
-    if (!st) st = get_text(doc, root, "kms_url", "", cfg->kms_url, sizeof cfg->kms_url, err);
+    st = nox_cfg_get_text(doc, root, "listen", 1, NULL, "", cfg->listen, sizeof cfg->listen, err);
+    if (!st) st = nox_cfg_get_text(doc, root, "database_url", 1, NULL, "", cfg->database_url, sizeof cfg->database_url, err);
+    if (!st) st = nox_cfg_get_text(doc, root, "kms_url", 1, NULL, "", cfg->kms_url, sizeof cfg->kms_url, err);
     if (!st && !nox_cfg_get(root, "kms_address"))
         st = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'kms_address'");
-    if (!st) st = parse_address(doc, nox_cfg_get(root, "kms_address"), "kms_address", cfg->kms_address, err);
+    if (!st) st = nox_cfg_get_address(doc, root, "kms_address", "", "an address", cfg->kms_address, err);
     if (!st) st = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "", cfg->wallet_key_file, sizeof cfg->wallet_key_file, err);
     if (!st) st = load_runners(doc, root, cfg, err);
     uint64_t n = cfg->threads, body = cfg->max_body, def = 0;

@@ -12,21 +12,6 @@ static const char *const top_keys[] = {"rpc_url", "chain_id", "nox_compute", "st
                                        "log_level", NULL};
 static const char *const nats_keys[] = {"url", "stream", "subject", NULL};
 
-/* A required or optional string copied into out[cap]; too long or empty is an error at its position. */
-static nox_status get_text(const nox_cfg_doc *doc, const nox_cfg_node *map, const char *key, int required,
-                           const char *where, char *out, size_t cap, nox_error *err) {
-    const char *s = NULL;
-    nox_status st = nox_cfg_get_str(doc, map, key, required, where, &s, err);
-    if (st || !s) return st;
-    char w[64];
-    snprintf(w, sizeof w, "%s%s%s", where, *where ? "." : "", key);
-    if (!*s) return nox_cfg_error(doc, nox_cfg_get(map, key), w, err, NOX_ERR_CONFIG, "must not be empty");
-    if (strlen(s) >= cap)
-        return nox_cfg_error(doc, nox_cfg_get(map, key), w, err, NOX_ERR_CONFIG, "longer than %zu characters", cap - 1);
-    memcpy(out, s, strlen(s) + 1);
-    return NOX_OK;
-}
-
 /* A stream name: letters, digits, '_' and '-' (JetStream forbids '.', '*', '>' and whitespace). */
 static int valid_stream(const char *s) {
     for (; *s; s++)
@@ -51,15 +36,15 @@ static nox_status load_nats(const nox_cfg_doc *doc, const nox_cfg_node *root, in
     if (!n) return nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'nats'");
     nox_status st = nox_cfg_expect(doc, n, NOX_CFG_MAP, "nats", err);
     if (!st) st = nox_cfg_check_keys(doc, n, nats_keys, "nats", err);
-    if (!st) st = get_text(doc, n, "url", 1, "nats", cfg->nats_url, sizeof cfg->nats_url, err);
+    if (!st) st = nox_cfg_get_text(doc, n, "url", 1, NULL, "nats", cfg->nats_url, sizeof cfg->nats_url, err);
     if (!st && strncmp(cfg->nats_url, "nats://", 7) && strncmp(cfg->nats_url, "tls://", 6))
         st = nox_cfg_error(doc, nox_cfg_get(n, "url"), "nats.url", err, NOX_ERR_CONFIG,
                            "expected a nats:// or tls:// URL");
-    if (!st) st = get_text(doc, n, "stream", 0, "nats", cfg->stream, sizeof cfg->stream, err);
+    if (!st) st = nox_cfg_get_text(doc, n, "stream", 0, "nox_ingestor", "nats", cfg->stream, sizeof cfg->stream, err);
     if (!st && !valid_stream(cfg->stream))
         st = nox_cfg_error(doc, nox_cfg_get(n, "stream"), "nats.stream", err, NOX_ERR_CONFIG,
                            "a stream name has only letters, digits, '_' and '-'");
-    if (!st) st = get_text(doc, n, "subject", 0, "nats", cfg->subject, sizeof cfg->subject, err);
+    if (!st) st = nox_cfg_get_text(doc, n, "subject", 0, "nox_ingestor", "nats", cfg->subject, sizeof cfg->subject, err);
     if (!st && !valid_subject(cfg->subject))
         st = nox_cfg_error(doc, nox_cfg_get(n, "subject"), "nats.subject", err, NOX_ERR_CONFIG,
                            "expected a subject prefix such as nox_ingestor: dot-separated tokens without "
@@ -79,26 +64,19 @@ nox_status ing_config_load(const char *path, ing_config *cfg, nox_error *err) {
     cfg->poll_interval_ms = 1000;
     cfg->max_block_range = 1000;
     cfg->log_level = NOX_LOG_INFO;
-    snprintf(cfg->stream, sizeof cfg->stream, "nox_ingestor");
-    snprintf(cfg->subject, sizeof cfg->subject, "nox_ingestor");
     nox_cfg_doc *doc;
     const nox_cfg_node *root;
     nox_status st = nox_cfg_load_map(path, top_keys, &doc, &root, err);
     if (st) return st;
 
-    st = get_text(doc, root, "rpc_url", 1, "", cfg->rpc_url, sizeof cfg->rpc_url, err);
+    st = nox_cfg_get_text(doc, root, "rpc_url", 1, NULL, "", cfg->rpc_url, sizeof cfg->rpc_url, err);
     if (!st && strncmp(cfg->rpc_url, "http://", 7) && strncmp(cfg->rpc_url, "https://", 8))
         st = nox_cfg_error(doc, nox_cfg_get(root, "rpc_url"), "rpc_url", err, NOX_ERR_CONFIG,
                            "expected an http:// or https:// URL of the chain's JSON-RPC endpoint");
     uint64_t chain = 0;
     if (!st) st = nox_cfg_get_uint(doc, root, "chain_id", 1, 1, UINT32_MAX, "", &chain, err);
     cfg->chain_id = (uint32_t)chain;
-    const char *addr = NULL;
-    if (!st) st = nox_cfg_get_str(doc, root, "nox_compute", 1, "", &addr, err);
-    nox_error herr;
-    if (!st && nox_hex_decode_exact(addr, strlen(addr), cfg->nox_compute, NOX_ADDRESS_SIZE, &herr))
-        st = nox_cfg_error(doc, nox_cfg_get(root, "nox_compute"), "nox_compute", err, NOX_ERR_CONFIG,
-                           "expected the NoxCompute address (0x + 40 hex digits): %s", herr.message);
+    if (!st) st = nox_cfg_get_address(doc, root, "nox_compute", "", "the NoxCompute address", cfg->nox_compute, err);
     if (!st) st = nox_cfg_get_uint(doc, root, "start_block", 0, 0, INT64_MAX, "", &cfg->start_block, err);
     if (!st) st = nox_cfg_get_uint(doc, root, "confirmations", 0, 0, 10000, "", &cfg->confirmations, err);
     if (!st) st = nox_cfg_get_uint(doc, root, "poll_interval_ms", 0, 10, 3600000, "", &cfg->poll_interval_ms, err);
@@ -107,7 +85,7 @@ nox_status ing_config_load(const char *path, ing_config *cfg, nox_error *err) {
     /* the state file: relative paths are relative to the configuration file */
     if (!st) st = nox_cfg_get_path(doc, root, "state_file", 1, "", cfg->state_file, sizeof cfg->state_file, err);
     if (!st) st = load_nats(doc, root, cfg, err);
-    if (!st) st = get_text(doc, root, "listen", 1, "", cfg->listen, sizeof cfg->listen, err);
+    if (!st) st = nox_cfg_get_text(doc, root, "listen", 1, NULL, "", cfg->listen, sizeof cfg->listen, err);
     if (!st) st = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);
     nox_cfg_free(doc);
     return st;

@@ -27,10 +27,8 @@ static nox_status load_chain(const nox_cfg_doc *doc, const nox_cfg_node *item, s
     c->chain_id = (uint32_t)id;
     char w[64];
     snprintf(w, sizeof w, "%s.gateway_address", where);
-    nox_error herr;
-    if (nox_hex_decode_exact(gw, strlen(gw), c->gateway, sizeof c->gateway, &herr))
-        return nox_cfg_error(doc, nox_cfg_get(item, "gateway_address"), w, err, NOX_ERR_CONFIG,
-                             "expected an address (0x + 40 hex digits): %s", herr.message);
+    nox_status ast = nox_cfg_address(doc, nox_cfg_get(item, "gateway_address"), w, "an address", c->gateway, err);
+    if (ast) return ast;
     for (size_t j = 0; j < i; j++)
         if (cfg->chains[j].chain_id == c->chain_id) {
             snprintf(w, sizeof w, "%s.chain_id", where);
@@ -49,11 +47,7 @@ nox_status kms_config_load(const char *path, kms_config *cfg, nox_error *err) {
     const nox_cfg_node *root;
     nox_status st = nox_cfg_load_map(path, top_keys, &doc, &root, err);
     if (st) return st;
-    const char *listen = NULL;
-    st = nox_cfg_get_str(doc, root, "listen", 1, "", &listen, err);
-    if (!st && strlen(listen) >= sizeof cfg->listen)
-        st = nox_cfg_error(doc, nox_cfg_get(root, "listen"), "listen", err, NOX_ERR_CONFIG, "address too long");
-    if (!st) snprintf(cfg->listen, sizeof cfg->listen, "%s", listen);
+    st = nox_cfg_get_text(doc, root, "listen", 1, NULL, "", cfg->listen, sizeof cfg->listen, err);
     if (!st) st = nox_cfg_get_path(doc, root, "key_file", 1, "", cfg->key_file, sizeof cfg->key_file, err);
     if (!st) st = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "", cfg->wallet_key_file, sizeof cfg->wallet_key_file, err);
     uint64_t n = cfg->threads, body = cfg->max_body;

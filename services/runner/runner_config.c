@@ -7,17 +7,6 @@
 #include "nox/log.h"
 #include "runner.h"
 
-static nox_status copy_str(const nox_cfg_doc *doc, const nox_cfg_node *map, const char *key, int required,
-                           const char *dflt, char *out, size_t cap, nox_error *err) {
-    const char *v = NULL;
-    nox_status s = nox_cfg_get_str(doc, map, key, required, key, &v, err);
-    if (s) return s;
-    if (!v) v = dflt;
-    if (strlen(v) >= cap) return nox_cfg_error(doc, map, key, err, NOX_ERR_CONFIG, "value too long");
-    snprintf(out, cap, "%s", v);
-    return NOX_OK;
-}
-
 nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
     static const char *const top[] = {"nats", "gateway_url", "kms_url", "kms_address", "wallet_key_file",
                                       "operators", "workers", "listen", "log_level", NULL};
@@ -38,26 +27,23 @@ nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
     if (!n) s = nox_cfg_error(doc, root, "nats", err, NOX_ERR_CONFIG, "missing");
     if (!s) s = nox_cfg_expect(doc, n, NOX_CFG_MAP, "nats", err);
     if (!s) s = nox_cfg_check_keys(doc, n, nats_keys, "nats", err);
-    if (!s) s = copy_str(doc, n, "url", 0, "nats://127.0.0.1:4222", cfg->nats_url, sizeof cfg->nats_url, err);
-    if (!s) s = copy_str(doc, n, "stream", 0, "nox_ingestor", cfg->stream, sizeof cfg->stream, err);
-    if (!s) s = copy_str(doc, n, "consumer", 0, "nox_ingestor_consumer", cfg->consumer, sizeof cfg->consumer, err);
-    if (!s) s = copy_str(doc, n, "dead_letter_subject", 0, "nox_dead", cfg->dead_subject, sizeof cfg->dead_subject, err);
+    if (!s) s = nox_cfg_get_text(doc, n, "url", 0, "nats://127.0.0.1:4222", "nats", cfg->nats_url, sizeof cfg->nats_url, err);
+    if (!s) s = nox_cfg_get_text(doc, n, "stream", 0, "nox_ingestor", "nats", cfg->stream, sizeof cfg->stream, err);
+    if (!s) s = nox_cfg_get_text(doc, n, "consumer", 0, "nox_ingestor_consumer", "nats", cfg->consumer, sizeof cfg->consumer, err);
+    if (!s) s = nox_cfg_get_text(doc, n, "dead_letter_subject", 0, "nox_dead", "nats", cfg->dead_subject, sizeof cfg->dead_subject, err);
     if (!s) s = nox_cfg_get_uint(doc, n, "ack_wait_s", 0, 1, 3600, "nats.ack_wait_s", &cfg->ack_wait_s, err);
     if (!s) s = nox_cfg_get_uint(doc, n, "max_deliver", 0, 1, 1000000, "nats.max_deliver", &cfg->max_deliver, err);
     if (!s) s = nox_cfg_get_uint(doc, n, "max_ack_pending", 0, 1, 1000000, "nats.max_ack_pending",
                                  &cfg->max_ack_pending, err);
     if (!s) s = nox_cfg_get_uint(doc, n, "fetch_batch", 0, 1, 1024, "nats.fetch_batch", &cfg->fetch_batch, err);
-    if (!s) s = copy_str(doc, root, "gateway_url", 1, NULL, cfg->gateway_url, sizeof cfg->gateway_url, err);
-    if (!s) s = copy_str(doc, root, "kms_url", 1, NULL, cfg->kms_url, sizeof cfg->kms_url, err);
-    const char *addr = NULL;
-    if (!s) s = nox_cfg_get_str(doc, root, "kms_address", 1, "kms_address", &addr, err);
-    if (!s && nox_hex_decode_exact(addr, strlen(addr), cfg->kms_address, NOX_ADDRESS_SIZE, err))
-        s = nox_cfg_error(doc, nox_cfg_get(root, "kms_address"), "kms_address", err, NOX_ERR_CONFIG, "must be 0x + 40 hex digits");
+    if (!s) s = nox_cfg_get_text(doc, root, "gateway_url", 1, NULL, "", cfg->gateway_url, sizeof cfg->gateway_url, err);
+    if (!s) s = nox_cfg_get_text(doc, root, "kms_url", 1, NULL, "", cfg->kms_url, sizeof cfg->kms_url, err);
+    if (!s) s = nox_cfg_get_address(doc, root, "kms_address", "", "the KMS wallet address", cfg->kms_address, err);
     if (!s) s = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "wallet_key_file", cfg->wallet_key_file,
                                  sizeof cfg->wallet_key_file, err);
     if (!s) s = nox_cfg_get_path(doc, root, "operators", 1, "operators", cfg->operators, sizeof cfg->operators, err);
     if (!s) s = nox_cfg_get_uint(doc, root, "workers", 0, 1, 256, "workers", &cfg->workers, err);
-    if (!s) s = copy_str(doc, root, "listen", 0, "127.0.0.1:8081", cfg->listen, sizeof cfg->listen, err);
+    if (!s) s = nox_cfg_get_text(doc, root, "listen", 0, "127.0.0.1:8081", "", cfg->listen, sizeof cfg->listen, err);
     if (!s) s = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);
     nox_cfg_free(doc);
     return s;

@@ -599,6 +599,45 @@ static void test_alias_bomb(void) {
     nox_cfg_free(doc);
 }
 
+/* nox_cfg_get_text and nox_cfg_get_address: the shared readers of the service configs. */
+static void test_text_and_address(void) {
+    nox_cfg_doc *doc = parse("name: hello\nempty: \"\"\nlong: abcdefghij\n"
+                             "nats:\n  url: x\n"
+                             "good: \"0x00000000000000000000000000000000000000aA\"\nbad: 0x1234\nlist: [1]\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    const nox_cfg_node *root = nox_cfg_root(doc);
+    nox_error err = {0};
+    char out[8];
+    CU_ASSERT_EQUAL(nox_cfg_get_text(doc, root, "name", 1, NULL, "", out, sizeof out, &err), NOX_OK);
+    CU_ASSERT_STRING_EQUAL(out, "hello");
+    CU_ASSERT_EQUAL(nox_cfg_get_text(doc, root, "absent", 0, "dflt", "", out, sizeof out, &err), NOX_OK);
+    CU_ASSERT_STRING_EQUAL(out, "dflt");
+    CU_ASSERT_EQUAL(nox_cfg_get_text(doc, root, "absent", 0, NULL, "", out, sizeof out, &err), NOX_OK);
+    CU_ASSERT_STRING_EQUAL(out, "");
+    CU_ASSERT_EQUAL(nox_cfg_get_text(doc, root, "absent", 1, NULL, "", out, sizeof out, &err), NOX_ERR_CONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "missing required key 'absent'"));
+    CU_ASSERT_EQUAL(nox_cfg_get_text(doc, root, "empty", 1, NULL, "", out, sizeof out, &err), NOX_ERR_CONFIG);
+    CU_ASSERT_STRING_EQUAL(err.message, NAME ":2:8: empty: must not be empty");
+    CU_ASSERT_EQUAL(nox_cfg_get_text(doc, root, "long", 1, NULL, "", out, sizeof out, &err), NOX_ERR_CONFIG);
+    CU_ASSERT_STRING_EQUAL(err.message, NAME ":3:7: long: longer than 7 characters");
+    /* a nested key is named with its path */
+    const nox_cfg_node *nats = nox_cfg_get(root, "nats");
+    CU_ASSERT_EQUAL(nox_cfg_get_text(doc, nats, "url", 1, NULL, "nats", out, 2, &err), NOX_OK);
+    CU_ASSERT_EQUAL(nox_cfg_get_text(doc, nats, "url", 1, NULL, "nats", out, 1, &err), NOX_ERR_CONFIG);
+    CU_ASSERT_STRING_EQUAL(err.message, NAME ":5:8: nats.url: longer than 0 characters");
+
+    uint8_t addr[20];
+    CU_ASSERT_EQUAL(nox_cfg_get_address(doc, root, "good", "", "an address", addr, &err), NOX_OK);
+    CU_ASSERT_EQUAL(addr[19], 0xaa);
+    CU_ASSERT_EQUAL(nox_cfg_get_address(doc, root, "bad", "", "the KMS address", addr, &err), NOX_ERR_CONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, NAME ":7:6: bad: expected the KMS address (0x + 40 hex digits): "));
+    CU_ASSERT_EQUAL(nox_cfg_get_address(doc, root, "list", "", "an address", addr, &err), NOX_ERR_CONFIG);
+    CU_ASSERT_STRING_EQUAL(err.message, NAME ":8:7: list: expected an address (0x + 40 hex digits)");
+    CU_ASSERT_EQUAL(nox_cfg_get_address(doc, root, "absent", "", "an address", addr, &err), NOX_ERR_CONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "missing required key 'absent'"));
+    nox_cfg_free(doc);
+}
+
 int main(void) {
     CU_TestInfo tests[] = {
         {"syntax errors", test_syntax_errors},
@@ -620,6 +659,7 @@ int main(void) {
         {"load", test_load},
         {"deep nesting", test_deep_nesting},
         {"alias bomb", test_alias_bomb},
+        {"text and address readers", test_text_and_address},
         CU_TEST_INFO_NULL,
     };
     return nox_test_main("config", tests);

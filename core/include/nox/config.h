@@ -111,6 +111,25 @@ nox_status nox_cfg_get_uint(const nox_cfg_doc *doc, const nox_cfg_node *map, con
 nox_status nox_cfg_get_path(const nox_cfg_doc *doc, const nox_cfg_node *map, const char *key, int required,
                             const char *where, char *out, size_t cap, nox_error *err);
 
+/**
+ * Copies the scalar under `key` into out[cap]. Absent and not required: out =
+ * dflt (or "" when dflt is NULL). An empty value or one that does not fit is
+ * NOX_ERR_CONFIG at the value's position.
+ */
+nox_status nox_cfg_get_text(const nox_cfg_doc *doc, const nox_cfg_node *map, const char *key, int required,
+                            const char *dflt, const char *where, char *out, size_t cap, nox_error *err);
+
+/**
+ * Reads an Ethereum address (0x + 40 hex digits) from a scalar node; `what`
+ * describes it in the error ("an address", "the NoxCompute address").
+ */
+nox_status nox_cfg_address(const nox_cfg_doc *doc, const nox_cfg_node *node, const char *where, const char *what,
+                           uint8_t out[20], nox_error *err);
+
+/** nox_cfg_address for the required key `key` of `map` (missing: NOX_ERR_CONFIG at the mapping). */
+nox_status nox_cfg_get_address(const nox_cfg_doc *doc, const nox_cfg_node *map, const char *key, const char *where,
+                               const char *what, uint8_t out[20], nox_error *err);
+
 /** The optional `log_level` key (error, warn, info, debug) as an enum nox_log_level; *level kept when absent. */
 nox_status nox_cfg_get_log_level(const nox_cfg_doc *doc, const nox_cfg_node *map, int *level, nox_error *err);
 
