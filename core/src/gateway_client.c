@@ -1,16 +1,14 @@
 /*
- * The Runner's Gateway client (nox/gateway_client.h): a keep-alive pool of
- * libcurl handles (as kms_client.c), EIP-712 authorizations signed with the
- * Runner wallet, every answer field checked before use.
+ * The Runner's Gateway client (nox/gateway_client.h): the Runner API over the
+ * shared keep-alive JSON client (json_client.h), EIP-712 authorizations signed
+ * with the Runner wallet, every answer field checked before use.
  */
 #include "nox/gateway_client.h"
 
-#include "http_body.h"
+#include "json_client.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,41 +17,30 @@
 #include "nox/base64.h"
 #include "nox/eip712.h"
 #include "nox/hex.h"
-#include "nox/rpc.h"
 
-enum { GW_POOL = 64, GW_MAX_RESPONSE = 4u << 20 };
+enum { GW_POOL = 64, GW_MAX_RESPONSE = 4u << 20, GW_CONNECT_TIMEOUT_MS = 3000 };
 
 struct nox_gateway_client {
-    pthread_mutex_t mu;
-    CURL *idle[GW_POOL];
-    size_t n_idle;
-    char *url;
-    char display[256];
-    unsigned timeout_ms;
+    nox_json_client *http;
     nox_ec_privkey wallet;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-static void curl_init(void) { curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 nox_status nox_gateway_client_new(const char *url, const nox_ec_privkey *wallet, unsigned timeout_ms,
                                   nox_gateway_client **out, nox_error *err) {
     *out = NULL;
-    if (!url || !(strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0))
-        return nox_error_set(err, NOX_ERR_INVALID, "Gateway URL must start with http:// or https://");
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_result != CURLE_OK) return nox_error_set(err, NOX_ERR_IO, "libcurl initialisation failed");
     nox_gateway_client *c = calloc(1, sizeof *c);
-    if (!c || !(c->url = strdup(url))) {
+    if (!c) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    nox_json_client_options o = {.url = url,
+                                 .name = "Gateway",
+                                 .timeout_ms = timeout_ms ? timeout_ms : 10000,
+                                 .connect_timeout_ms = GW_CONNECT_TIMEOUT_MS,
+                                 .max_connections = GW_POOL,
+                                 .max_response = GW_MAX_RESPONSE};
+    nox_status st = nox_json_client_new(&o, &c->http, err);
+    if (st) {
         free(c);
-        return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+        return st;
     }
-    pthread_mutex_init(&c->mu, NULL);
-    size_t n = strlen(c->url);
-    while (n > 0 && c->url[n - 1] == '/') c->url[--n] = '\0';
-    nox_rpc_redact_url(url, c->display, sizeof c->display);
-    c->timeout_ms = timeout_ms ? timeout_ms : 10000;
     c->wallet = *wallet;
     *out = c;
     return NOX_OK;
@@ -61,130 +48,27 @@ nox_status nox_gateway_client_new(const char *url, const nox_ec_privkey *wallet,
 
 void nox_gateway_client_free(nox_gateway_client *c) {
     if (!c) return;
-    for (size_t i = 0; i < c->n_idle; i++) curl_easy_cleanup(c->idle[i]);
-    free(c->url);
+    nox_json_client_free(c->http);
     nox_ec_key_wipe(&c->wallet);
-    pthread_mutex_destroy(&c->mu);
     free(c);
 }
 
-const char *nox_gateway_client_display_url(const nox_gateway_client *c) { return c->display; }
-
-static CURL *take(nox_gateway_client *c) {
-    CURL *e = NULL;
-    pthread_mutex_lock(&c->mu);
-    if (c->n_idle) e = c->idle[--c->n_idle];
-    pthread_mutex_unlock(&c->mu);
-    if (e) return e;
-    if (!(e = curl_easy_init())) return NULL;
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    return e;
+const char *nox_gateway_client_display_url(const nox_gateway_client *c) {
+    return nox_json_client_display_url(c->http);
 }
 
-static void give(nox_gateway_client *c, CURL *e) {
-    pthread_mutex_lock(&c->mu);
-    if (c->n_idle < GW_POOL) {
-        c->idle[c->n_idle++] = e;
-        e = NULL;
-    }
-    pthread_mutex_unlock(&c->mu);
-    if (e) curl_easy_cleanup(e);
-}
-
-/* One exchange; on NOX_OK *json is the parsed 2xx body (json_decref it). auth may be NULL. */
+/*
+ * One exchange; on NOX_OK *json is the parsed 2xx body (json_decref it). auth may be NULL.
+ * HTTP 400 "not_found" (operands not stored yet) becomes NOX_ERR_NOT_FOUND.
+ */
 static nox_status exchange(nox_gateway_client *c, const char *what, const char *path, const char *body,
                            const char *auth, json_t **json, nox_gateway_fault *fault, nox_error *err) {
-    *json = NULL;
-    char url[1024];
-    if ((size_t)snprintf(url, sizeof url, "%s%s", c->url, path) >= sizeof url)
-        return nox_error_set(err, NOX_ERR_INVALID, "%s: URL too long", what);
-    struct curl_slist *headers = NULL, *h;
-    const char *fixed[] = {"Accept: application/json", body ? "Content-Type: application/json" : NULL,
-                           body ? "Expect:" : NULL, auth};
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
-        if (!fixed[i]) continue;
-        if (!(h = curl_slist_append(headers, fixed[i]))) {
-            curl_slist_free_all(headers);
-            return nox_error_set(err, NOX_ERR_NOMEM, "%s: out of memory", what);
-        }
-        headers = h;
-    }
-    CURL *e = take(c);
-    if (!e) {
-        curl_slist_free_all(headers);
-        return nox_error_set(err, NOX_ERR_NOMEM, "%s: cannot create a libcurl handle", what);
-    }
-    nox_http_body a = {.max = GW_MAX_RESPONSE};
-    char curl_error[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, curl_error);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, nox_http_body_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &a);
-    if (body) {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    } else {
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    }
-    CURLcode rc = curl_easy_perform(e);
-    long http = 0;
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &http);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, NULL);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
-    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    if (rc == CURLE_OK) give(c, e);
-    else curl_easy_cleanup(e);
-    curl_slist_free_all(headers);
-
-    nox_status st = NOX_OK;
-    if (a.too_large) {
-        st = nox_error_set(err, NOX_ERR_INVALID, "%s: the Gateway's (%s) answer is too large", what, c->display);
-        goto out;
-    }
-    if (rc != CURLE_OK) {
-        st = nox_error_set(err, NOX_ERR_IO, "%s: cannot reach the Gateway (%s): %s", what, c->display,
-                           curl_error[0] ? curl_error : curl_easy_strerror(rc));
-        goto out;
-    }
-    json_error_t jerr;
-    json_t *doc = a.len ? json_loadb(a.buf, a.len, 0, &jerr) : NULL;
-    if (http >= 200 && http < 300) {
-        if (!json_is_object(doc)) {
-            json_decref(doc);
-            st = nox_error_set(err, NOX_ERR_INVALID, "%s: the Gateway's (%s) answer is not a JSON object", what,
-                               c->display);
-        } else {
-            *json = doc;
-        }
-        goto out;
-    }
     nox_gateway_fault f;
     memset(&f, 0, sizeof f);
-    f.http_status = http;
-    json_t *code = json_object_get(doc, "error"), *msg = json_object_get(doc, "message");
-    if (json_is_string(code)) nox_printable(json_string_value(code), sizeof f.code - 4, f.code, sizeof f.code);
-    if (json_is_string(msg)) nox_printable(json_string_value(msg), sizeof f.message - 4, f.message, sizeof f.message);
-    json_decref(doc);
-    if (fault) *fault = f;
-    if (http == 400 && strcmp(f.code, "not_found") == 0)
+    nox_status st = nox_json_exchange(c->http, what, path, body, auth, json, &f, err);
+    if (fault && f.http_status) *fault = f;
+    if (st == NOX_ERR_REMOTE && f.http_status == 400 && strcmp(f.code, "not_found") == 0)
         st = nox_error_set(err, NOX_ERR_NOT_FOUND, "%s: %s", what, f.message);
-    else if (http >= 400 && http < 500)
-        st = nox_error_set(err, NOX_ERR_REMOTE, "%s: the Gateway (%s) refused: HTTP %ld %s: %s", what, c->display,
-                           http, f.code, f.message);
-    else if (http >= 500 && http < 600)
-        st = nox_error_set(err, NOX_ERR_IO, "%s: the Gateway (%s) failed: HTTP %ld %s", what, c->display, http,
-                           f.code);
-    else
-        st = nox_error_set(err, NOX_ERR_INVALID, "%s: unexpected HTTP status %ld", what, http);
-out:
-    free(a.buf);
     return st;
 }
 
@@ -232,10 +116,10 @@ static int hex_member(json_t *o, const char *name, uint8_t *out, size_t cap, siz
     return nox_hex_decode(json_string_value(v), json_string_length(v), out, cap, len, &e) == NOX_OK;
 }
 
-nox_status nox_gateway_fetch_operands(nox_gateway_client *c, const nox_gateway_tx *tx, const nox_handle *handles,
-                                      size_t n, const char *rsa_spki_hex, nox_gateway_operand *out,
-                                      nox_gateway_fault *fault, nox_error *err) {
-    if (n == 0) return nox_error_set(err, NOX_ERR_INVALID, "no operands to fetch");
+/* One GET /v0/compute/operands for handles[0..n), n <= NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST. */
+static nox_status fetch_chunk(nox_gateway_client *c, const nox_gateway_tx *tx, const nox_handle *handles, size_t n,
+                              const char *rsa_spki_hex, nox_gateway_operand *out, nox_gateway_fault *fault,
+                              nox_error *err) {
     char tx_hex[67];
     char(*texts)[67] = calloc(n, sizeof *texts);
     const char **ptrs = calloc(n, sizeof *ptrs);
@@ -287,6 +171,18 @@ done:
     free(texts);
     free(ptrs);
     return st;
+}
+
+nox_status nox_gateway_fetch_operands(nox_gateway_client *c, const nox_gateway_tx *tx, const nox_handle *handles,
+                                      size_t n, const char *rsa_spki_hex, nox_gateway_operand *out,
+                                      nox_gateway_fault *fault, nox_error *err) {
+    if (n == 0) return nox_error_set(err, NOX_ERR_INVALID, "no operands to fetch");
+    for (size_t at = 0; at < n; at += NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST) {
+        size_t k = n - at < NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST ? n - at : NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST;
+        nox_status st = fetch_chunk(c, tx, handles + at, k, rsa_spki_hex, out + at, fault, err);
+        if (st) return st;
+    }
+    return NOX_OK;
 }
 
 nox_status nox_gateway_post_results(nox_gateway_client *c, const nox_gateway_tx *tx,

@@ -1,7 +1,36 @@
 #include "http_body.h"
 
+#include <curl/curl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+/* libcurl's global state: initialised once, never torn down (it is process-wide). */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result;
+static void curl_init(void) { curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+int nox_curl_defaults(void *curl_handle, unsigned timeout_ms, unsigned connect_timeout_ms) {
+    CURL *e = curl_handle;
+    int bad = 0;
+    bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK; /* threads: no SIGALRM for DNS timeouts */
+    bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout_ms) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_timeout_ms) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
+    return bad;
+}
+
+nox_status nox_curl_prepare(const char *name, const char *url, nox_error *err) {
+    if (!url || !(strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0))
+        return nox_error_set(err, NOX_ERR_INVALID, "%s URL must start with http:// or https://", name);
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_result != CURLE_OK)
+        return nox_error_set(err, NOX_ERR_IO, "libcurl initialisation failed: %s", curl_easy_strerror(curl_init_result));
+    return NOX_OK;
+}
 
 size_t nox_http_body_write(char *ptr, size_t size, size_t nmemb, void *user) {
     nox_http_body *b = user;

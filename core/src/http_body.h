@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "nox/error.h"
+
 /* An answer body read into a buffer that grows up to `max` bytes (NUL-terminated). */
 typedef struct nox_http_body {
     char *buf;
@@ -17,6 +19,19 @@ size_t nox_http_body_write(char *ptr, size_t size, size_t nmemb, void *user);
 
 /* Empties the body for the next answer, keeping its buffer. */
 void nox_http_body_reset(nox_http_body *b);
+
+/*
+ * Before a libcurl client is made: url must start with http:// or https://
+ * (else NOX_ERR_INVALID "<name> URL must start with ..."), and libcurl's global
+ * state is initialised (once per process; NOX_ERR_IO when that failed).
+ */
+nox_status nox_curl_prepare(const char *name, const char *url, nox_error *err);
+
+/*
+ * The settings every client's handle gets: no signals (threads), the timeouts,
+ * no redirects, http and https only, TCP keep-alive. 0 when all were accepted.
+ */
+int nox_curl_defaults(void *curl_handle, unsigned timeout_ms, unsigned connect_timeout_ms);
 
 /* A printable-ASCII copy of s for an error message, cut to `max` bytes ("..." appended). */
 void nox_printable(const char *s, size_t max, char *out, size_t cap);

@@ -49,7 +49,8 @@ static const double DURATION_BOUNDS[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
 typedef struct route {
     char *method;
     char *path;               /* as registered; also the metrics label */
-    size_t prefix_len;        /* "{name}" routes: length up to and including the last '/'; 0 for exact routes */
+    size_t prefix_len;        /* "{name}" routes: length up to the '{'; 0 for exact routes */
+    const char *suffix;       /* "{name}" routes: what follows the '}' ("" or "/status") */
     nox_http_handler handler;
     void *user;
     nox_histogram *duration;  /* its child of the duration histogram, set at start */
@@ -81,7 +82,8 @@ struct nox_http_request {
     struct MHD_Connection *conn;
     struct timespec start;
     const char *method, *path; /* MHD's, valid for the whole request */
-    const char *param;
+    const char *param;        /* in path, or in param_buf when the route has a suffix */
+    char param_buf[256];
     char id[MAX_REQUEST_ID + 1];
     const route *rt;          /* the route for this method and path, or NULL */
     const route *known;       /* the first route for this path (any method): 405 and labels, or NULL */
@@ -291,7 +293,7 @@ static int valid_method(const char *m) {
     return n > 0 && n <= 16 && strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == n;
 }
 
-/* Checks `path` and finds where its "{name}" segment starts (0: none). */
+/* Checks `path` and finds where its "{name}" segment starts (0: none); a fixed tail may follow it. */
 static nox_status parse_route_path(const char *path, size_t *prefix_len, nox_error *err) {
     *prefix_len = 0;
     if (!path || path[0] != '/' || strcspn(path, "?# \t\r\n") != strlen(path))
@@ -301,10 +303,11 @@ static nox_status parse_route_path(const char *path, size_t *prefix_len, nox_err
     if (!open) return strchr(path, '}') ? nox_error_set(err, NOX_ERR_INVALID, "route path \"%s\": stray '}'", path)
                                         : NOX_OK;
     size_t name_len = strspn(open + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-    if (open[-1] != '/' || name_len == 0 || strcmp(open + 1 + name_len, "}") != 0)
+    const char *tail = open + 1 + name_len + 1;
+    if (open[-1] != '/' || name_len == 0 || tail[-1] != '}' || (*tail && *tail != '/') || strpbrk(tail, "{}"))
         return nox_error_set(err, NOX_ERR_INVALID,
-                             "route path \"%s\": a parameter must be the whole last segment, as \"/v0/x/{name}\"",
-                             path);
+                             "route path \"%s\": a parameter must be one whole segment, as \"/v0/x/{name}\" or "
+                             "\"/v0/x/{name}/y\"", path);
     *prefix_len = (size_t)(open - path);
     return NOX_OK;
 }
@@ -312,7 +315,8 @@ static nox_status parse_route_path(const char *path, size_t *prefix_len, nox_err
 /* Two routes for one method collide when they match the same requests. */
 static int same_pattern(const route *r, const char *path, size_t prefix_len) {
     if (r->prefix_len != prefix_len) return 0;
-    return prefix_len ? !strncmp(r->path, path, prefix_len) : !strcmp(r->path, path);
+    if (!prefix_len) return !strcmp(r->path, path);
+    return !strncmp(r->path, path, prefix_len) && !strcmp(r->suffix, strchr(path + prefix_len, '}') + 1);
 }
 
 static nox_status add_route(nox_http_server *s, const char *method, const char *path, nox_http_handler handler,
@@ -345,6 +349,7 @@ static nox_status add_route(nox_http_server *s, const char *method, const char *
         return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
     }
     r->prefix_len = prefix_len;
+    r->suffix = prefix_len ? strchr(r->path + prefix_len, '}') + 1 : "";
     r->handler = handler;
     r->user = user;
     s->n_routes++;
@@ -451,8 +456,9 @@ static const char *method_label(const char *m) {
 static int path_match(const route *rt, const char *path) {
     if (!rt->prefix_len) return strcmp(rt->path, path) ? 0 : 1;
     if (strncmp(rt->path, path, rt->prefix_len)) return 0;
-    const char *segment = path + rt->prefix_len;
-    return *segment && !strchr(segment, '/') ? 2 : 0;
+    const char *segment = path + rt->prefix_len, *end = strchr(segment, '/');
+    if (!end) end = segment + strlen(segment);
+    return end > segment && !strcmp(end, rt->suffix) ? 2 : 0;
 }
 
 static void allow_add(nox_http_request *r, const char *method) {
@@ -473,6 +479,13 @@ static void route_request(const nox_http_server *s, nox_http_request *r) {
             if (!r->rt && !strcmp(rt->method, r->method)) {
                 r->rt = rt;
                 r->param = rt->prefix_len ? r->path + rt->prefix_len : NULL;
+                if (r->param && *rt->suffix) { /* cut the tail off a copy */
+                    size_t n = strlen(r->param) - strlen(rt->suffix);
+                    if (n >= sizeof r->param_buf) n = sizeof r->param_buf - 1;
+                    memcpy(r->param_buf, r->param, n);
+                    r->param_buf[n] = '\0';
+                    r->param = r->param_buf;
+                }
             }
             allow_add(r, rt->method);
         }

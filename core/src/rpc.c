@@ -42,16 +42,7 @@ void nox_rpc_options_default(nox_rpc_options *o) {
     o->max_response = 64u << 20;
 }
 
-/* ---- libcurl's global state: initialised once, never torn down (it is process-wide) ---- */
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void curl_init(void) { curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT); }
-
 /* ---- URLs ------------------------------------------------------------------ */
-
-static int has_prefix_nocase(const char *s, const char *prefix) { return strncasecmp(s, prefix, strlen(prefix)) == 0; }
 
 char *nox_rpc_redact_url(const char *url, char *out, size_t cap) {
     if (cap == 0) return out;
@@ -73,12 +64,9 @@ char *nox_rpc_redact_url(const char *url, char *out, size_t cap) {
 
 nox_status nox_rpc_new(const nox_rpc_options *o, nox_rpc **out, nox_error *err) {
     *out = NULL;
-    if (!o->url || !(has_prefix_nocase(o->url, "http://") || has_prefix_nocase(o->url, "https://")))
-        return nox_error_set(err, NOX_ERR_INVALID, "RPC URL must start with http:// or https://");
+    nox_status st = nox_curl_prepare("RPC", o->url, err);
+    if (st) return st;
     if (o->max_response < 1024) return nox_error_set(err, NOX_ERR_INVALID, "max_response must be at least 1024 bytes");
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_result != CURLE_OK)
-        return nox_error_set(err, NOX_ERR_IO, "libcurl initialisation failed: %s", curl_easy_strerror(curl_init_result));
     nox_rpc *c = calloc(1, sizeof *c);
     if (!c) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&c->mu, NULL);
@@ -104,12 +92,7 @@ nox_status nox_rpc_new(const nox_rpc_options *o, nox_rpc **out, nox_error *err) 
     int bad = 0;
     bad |= curl_easy_setopt(e, CURLOPT_URL, c->url) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK; /* threads: no SIGALRM for DNS timeouts */
-    bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)o->connect_timeout_ms) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-    bad |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
+    bad |= nox_curl_defaults(e, o->timeout_ms, o->connect_timeout_ms);
     bad |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK; /* whatever libcurl can decode */
     bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->curl_error) != CURLE_OK;
     if (bad) {

@@ -11,11 +11,12 @@
 
 #include "gateway.h"
 #include "nox/eip712.h"
+#include "nox/gateway_client.h"
 #include "nox/handle.h"
 #include "nox/hex.h"
 #include "nox/log.h"
 
-enum { MAX_RSA_BYTES = 2048, MAX_OPERANDS = 1024, MAX_RESULTS = 1024 };
+enum { MAX_RSA_BYTES = 2048, MAX_OPERANDS = NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST, MAX_RESULTS = 1024 };
 
 /* The common head of both authorizations. */
 typedef struct runner_auth {

@@ -34,7 +34,7 @@ typedef struct gw_config {
     uint8_t (*runners)[NOX_ADDRESS_SIZE];
     uint32_t default_chain_id;
     unsigned threads;
-    size_t max_body;
+    size_t max_body, max_header;
     int log_level;
     size_t n_chains;
     gw_chain *chains;
@@ -85,6 +85,7 @@ void gw_respond_kms_error(nox_http_response *resp, nox_status s, const nox_kms_f
 /* ---- routes ---------------------------------------------------------------- */
 void gw_handle_post_secret(void *state, const nox_http_request *req, nox_http_response *resp);
 void gw_handle_get_secret(void *state, const nox_http_request *req, nox_http_response *resp);
+void gw_handle_status(void *state, const nox_http_request *req, nox_http_response *resp);
 void gw_handle_operands(void *state, const nox_http_request *req, nox_http_response *resp);
 void gw_handle_results(void *state, const nox_http_request *req, nox_http_response *resp);
 

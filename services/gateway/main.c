@@ -22,7 +22,8 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: nox-gateway --config FILE [--ready-file FILE]\n"
-               "Serves POST /v0/secrets, GET /v0/secrets/{handle}, GET /v0/compute/operands,\n"
+               "Serves POST /v0/secrets, GET /v0/secrets/{handle}, GET /v0/handles/{handle}/status,\n"
+               "GET /v0/compute/operands, "
                "POST /v0/compute/results (spec §7), /health and /metrics.\n"
                "--ready-file receives the service URL once it accepts requests.\n");
 }
@@ -116,10 +117,12 @@ static nox_status serve(gw_state *st, const char *ready_file, nox_error *err) {
     o.listen = st->cfg.listen;
     o.threads = st->cfg.threads;
     o.max_body = st->cfg.max_body;
+    o.max_header = st->cfg.max_header;
     nox_http_server *server = NULL;
     nox_status s = nox_http_server_new(&o, &server, err);
     if (!s) s = nox_http_route(server, "POST", "/v0/secrets", gw_handle_post_secret, st, err);
     if (!s) s = nox_http_route(server, "GET", "/v0/secrets/{handle}", gw_handle_get_secret, st, err);
+    if (!s) s = nox_http_route(server, "GET", "/v0/handles/{handle}/status", gw_handle_status, st, err);
     if (!s) s = nox_http_route(server, "GET", "/v0/compute/operands", gw_handle_operands, st, err);
     if (!s) s = nox_http_route(server, "POST", "/v0/compute/results", gw_handle_results, st, err);
     if (!s) nox_http_set_health(server, health, st);

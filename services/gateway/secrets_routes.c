@@ -156,21 +156,27 @@ static int is_viewer(const gw_chain *c, const nox_handle *h, const uint8_t user[
     return out_len == 32 ? yes : -1;
 }
 
+/* The {handle} of the path: well-formed and on a served chain (its chain), else NULL after a 400. */
+static const gw_chain *handle_param(gw_state *st, const char *param, nox_handle *h, nox_http_response *resp) {
+    nox_error err = {0};
+    if (nox_handle_parse(h, param, strlen(param), &err) || nox_handle_validate(h, NULL, 0, &err)) {
+        nox_http_respond_error(resp, 400, "bad_request", "handle: %s", err.message);
+        return NULL;
+    }
+    const gw_chain *c = gw_chain_of(st, nox_handle_chain_id(h));
+    if (!c)
+        nox_http_respond_error(resp, 400, "unknown_chain", "chain %u is not served by this Gateway",
+                               nox_handle_chain_id(h));
+    return c;
+}
+
 void gw_handle_get_secret(void *state, const nox_http_request *req, nox_http_response *resp) {
     gw_state *st = state;
     const char *param = nox_http_request_param(req);
     nox_handle h;
     nox_error err = {0};
-    if (nox_handle_parse(&h, param, strlen(param), &err) || nox_handle_validate(&h, NULL, 0, &err)) {
-        nox_http_respond_error(resp, 400, "bad_request", "handle: %s", err.message);
-        return;
-    }
-    const gw_chain *c = gw_chain_of(st, nox_handle_chain_id(&h));
-    if (!c) {
-        nox_http_respond_error(resp, 400, "unknown_chain", "chain %u is not served by this Gateway",
-                               nox_handle_chain_id(&h));
-        return;
-    }
+    const gw_chain *c = handle_param(st, param, &h, resp);
+    if (!c) return;
     json_t *doc, *p;
     uint8_t sig[NOX_EC_SIGNATURE_SIZE], user[NOX_ADDRESS_SIZE], signer[NOX_ADDRESS_SIZE];
     if (!gw_auth_decode(req, resp, &doc, &p, sig)) return;
@@ -238,4 +244,23 @@ void gw_handle_get_secret(void *state, const nox_http_request *req, nox_http_res
     gw_rows_free(&row, 1);
 out:
     json_decref(doc);
+}
+
+/* GET /v0/handles/{handle}/status: whether a handle's ciphertext is stored. Handles are public, so is this. */
+void gw_handle_status(void *state, const nox_http_request *req, nox_http_response *resp) {
+    gw_state *st = state;
+    nox_handle h;
+    nox_error err = {0};
+    if (!handle_param(st, nox_http_request_param(req), &h, resp)) return;
+    gw_row row;
+    memset(&row, 0, sizeof row);
+    size_t missing, n_missing = 0;
+    nox_status s = gw_store_read(st->store, &h, 1, &row, &missing, &n_missing, &err);
+    char htext[NOX_HANDLE_TEXT_LEN + 1];
+    if (s && s != NOX_ERR_NOT_FOUND)
+        nox_http_respond_error(resp, 500, "storage", "%s", err.message);
+    else
+        gw_respond_json(resp, json_pack("{s:s, s:s}", "handle", nox_handle_format(&h, htext), "status",
+                                        s == NOX_ERR_NOT_FOUND ? "pending" : "stored"));
+    gw_rows_free(&row, 1);
 }

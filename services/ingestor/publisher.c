@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ingestor.h"
+#include "nats_util.h"
 #include "nox/log.h"
 
 /* Spec §6: max age 1 day, duplicate window 10 minutes (nats.c takes nanoseconds). */
@@ -42,16 +43,6 @@ struct ing_nats {
     atomic_int streams_ok;      /* both streams checked since the last failure */
 };
 
-/* "text (JetStream error N)" for the last nats.c failure. */
-static const char *why(natsStatus s, jsErrCode jerr, char *out, size_t cap) {
-    natsStatus last;
-    const char *text = nats_GetLastError(&last);
-    if (!text || !*text) text = natsStatus_GetText(s);
-    if (jerr) snprintf(out, cap, "%s (JetStream error %d)", text, (int)jerr);
-    else snprintf(out, cap, "%s", text);
-    return out;
-}
-
 nox_status ing_nats_new(const ing_config *cfg, ing_nats **out, nox_error *err) {
     *out = NULL;
     struct ing_nats *n = calloc(1, sizeof *n);
@@ -60,18 +51,11 @@ nox_status ing_nats_new(const ing_config *cfg, ing_nats **out, nox_error *err) {
     pthread_mutex_init(&n->mu, NULL);
     nox_rpc_redact_url(cfg->nats_url, n->display, sizeof n->display);
     snprintf(n->subjects, sizeof n->subjects, "%s.>", cfg->subject);
-    natsStatus s = natsOptions_Create(&n->opts);
-    if (s == NATS_OK) s = natsOptions_SetURL(n->opts, cfg->nats_url);
-    if (s == NATS_OK) s = natsOptions_SetName(n->opts, "nox-ingestor");
-    if (s == NATS_OK) s = natsOptions_SetTimeout(n->opts, 3000);             /* connect */
-    if (s == NATS_OK) s = natsOptions_SetMaxReconnect(n->opts, -1);          /* forever */
-    if (s == NATS_OK) s = natsOptions_SetReconnectWait(n->opts, 500);
-    if (s == NATS_OK) s = natsOptions_SetPingInterval(n->opts, 5000);        /* notice a dead server quickly */
-    if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(n->opts, 2);
+    natsStatus s = nox_nats_options(&n->opts, cfg->nats_url, "nox-ingestor");
     if (s != NATS_OK) {
         char w[256];
         nox_error_set(err, s == NATS_NO_MEMORY ? NOX_ERR_NOMEM : NOX_ERR_CONFIG, "NATS options for %s: %s",
-                      n->display, why(s, 0, w, sizeof w));
+                      n->display, nox_nats_why(s, 0, w, sizeof w));
         ing_nats_free(n);
         return err ? err->code : NOX_ERR_CONFIG;
     }
@@ -127,7 +111,7 @@ static nox_status ensure_stream(struct ing_nats *n, const char *name, const char
         }
         if (s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr)
             return nox_error_set(err, NOX_ERR_IO, "JetStream at %s does not answer for stream %s: %s (is JetStream "
-                                 "enabled, nats-server -js?)", n->display, name, why(s, jerr, w, sizeof w));
+                                 "enabled, nats-server -js?)", n->display, name, nox_nats_why(s, jerr, w, sizeof w));
         jsStreamConfig sc;
         jsStreamConfig_Init(&sc);
         const char *subj[1] = {subjects};
@@ -152,7 +136,7 @@ static nox_status ensure_stream(struct ing_nats *n, const char *name, const char
                                  "another stream's; remove the overlap or configure another nats.subject", name,
                                  subjects);
         return nox_error_set(err, NOX_ERR_IO, "cannot create JetStream stream %s at %s: %s", name, n->display,
-                             why(s, jerr, w, sizeof w));
+                             nox_nats_why(s, jerr, w, sizeof w));
     }
     return nox_error_set(err, NOX_ERR_IO, "JetStream stream %s: created and deleted concurrently; retrying", name);
 }
@@ -181,7 +165,7 @@ nox_status ing_nats_ready(ing_nats *n, nox_error *err) {
         natsStatus s = natsConnection_Connect(&nc, n->opts);
         if (s != NATS_OK)
             return nox_error_set(err, NOX_ERR_IO, "cannot connect to NATS at %s: %s", n->display,
-                                 why(s, 0, w, sizeof w));
+                                 nox_nats_why(s, 0, w, sizeof w));
         pthread_mutex_lock(&n->mu);
         n->nc = nc;
         pthread_mutex_unlock(&n->mu);
@@ -189,7 +173,7 @@ nox_status ing_nats_ready(ing_nats *n, nox_error *err) {
         if (s != NATS_OK) {
             disconnect(n);
             return nox_error_set(err, NOX_ERR_IO, "NATS at %s: no JetStream context: %s", n->display,
-                                 why(s, 0, w, sizeof w));
+                                 nox_nats_why(s, 0, w, sizeof w));
         }
         nox_log(NOX_LOG_INFO, "connected to NATS at %s", n->display);
     }
@@ -235,7 +219,7 @@ nox_status ing_nats_publish(ing_nats *n, const char *stream, const char *subject
     if (s != NATS_OK) {
         natsMsg_Destroy(m);
         return nox_error_set(err, s == NATS_NO_MEMORY ? NOX_ERR_NOMEM : NOX_ERR_IO, "cannot build the message for %s: %s",
-                             subject, why(s, 0, w, sizeof w));
+                             subject, nox_nats_why(s, 0, w, sizeof w));
     }
     jsPubOptions po;
     jsPubOptions_Init(&po);
@@ -254,7 +238,8 @@ nox_status ing_nats_publish(ing_nats *n, const char *stream, const char *subject
         return nox_error_set(err, NOX_ERR_CONFIG, "subject %s is stored by another JetStream stream than %s; remove "
                              "the overlapping stream or configure another nats.subject", subject, stream);
     atomic_store(&n->streams_ok, 0); /* check the streams again before the retry */
-    return nox_error_set(err, NOX_ERR_IO, "publish to %s at %s: %s", subject, n->display, why(s, jerr, w, sizeof w));
+    return nox_error_set(err, NOX_ERR_IO, "publish to %s at %s: %s", subject, n->display,
+                         nox_nats_why(s, jerr, w, sizeof w));
 }
 
 void ing_nats_free(ing_nats *n) {

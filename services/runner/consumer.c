@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nats_util.h"
 #include "nox/log.h"
 #include "nox/rpc.h"
 #include "runner.h"
@@ -20,15 +21,6 @@
 
 static pthread_t *workers;
 static size_t n_workers;
-
-static const char *why(natsStatus s, jsErrCode jerr, char *out, size_t cap) {
-    natsStatus last;
-    const char *text = nats_GetLastError(&last);
-    if (!text || !*text) text = natsStatus_GetText(s);
-    if (jerr) snprintf(out, cap, "%s (JetStream error %d)", text, (int)jerr);
-    else snprintf(out, cap, "%s", text);
-    return out;
-}
 
 static nox_status ensure_dead_stream(run_state *st, nox_error *err) {
     char w[256], subjects[160];
@@ -55,7 +47,7 @@ static nox_status ensure_dead_stream(run_state *st, nox_error *err) {
         return NOX_OK;
     }
     if (jerr == JSStreamNameExistErr) return NOX_OK;
-    return nox_error_set(err, NOX_ERR_IO, "cannot create stream nox_dead: %s", why(s, jerr, w, sizeof w));
+    return nox_error_set(err, NOX_ERR_IO, "cannot create stream nox_dead: %s", nox_nats_why(s, jerr, w, sizeof w));
 }
 
 static nox_status ensure_consumer(run_state *st, nox_error *err) {
@@ -81,7 +73,7 @@ static nox_status ensure_consumer(run_state *st, nox_error *err) {
     }
     if (jerr == JSConsumerNameExistErr || jerr == JSConsumerExistingActiveErr) return NOX_OK;
     return nox_error_set(err, NOX_ERR_IO, "cannot create consumer %s on stream %s: %s (does the stream exist?)",
-                         st->cfg.consumer, st->cfg.stream, why(s, jerr, w, sizeof w));
+                         st->cfg.consumer, st->cfg.stream, nox_nats_why(s, jerr, w, sizeof w));
 }
 
 /* Publishes the message to <dead_subject>.<last token of its subject> with the reason; 0 on success. */
@@ -102,7 +94,7 @@ static int dead_letter(run_state *st, natsMsg *m, const char *reason) {
     natsMsg_Destroy(d);
     if (s != NATS_OK) {
         char w[256];
-        nox_log(NOX_LOG_WARN, "dead-letter publish to %s failed: %s", subject, why(s, jerr, w, sizeof w));
+        nox_log(NOX_LOG_WARN, "dead-letter publish to %s failed: %s", subject, nox_nats_why(s, jerr, w, sizeof w));
         return 1;
     }
     nox_log(NOX_LOG_WARN, "dead-lettered %s: %s", subject, clean);
@@ -166,7 +158,7 @@ static void *worker(void *arg) {
             if (s != NATS_OK) {
                 char w[256];
                 nox_log(NOX_LOG_WARN, "cannot bind consumer %s: %s; retrying", st->cfg.consumer,
-                        why(s, jerr, w, sizeof w));
+                        nox_nats_why(s, jerr, w, sizeof w));
                 sub = NULL;
                 nats_Sleep(1000);
                 continue;
@@ -174,7 +166,6 @@ static void *worker(void *arg) {
         }
         natsMsgList list = {0};
         natsStatus s = natsSubscription_Fetch(&list, sub, (int)st->cfg.fetch_batch, 1000, NULL);
-        atomic_store(&st->nats_ok, natsConnection_Status(st->nc) == NATS_CONN_STATUS_CONNECTED);
         if (s != NATS_OK && s != NATS_TIMEOUT) nats_Sleep(200);
         for (int i = 0; i < list.Count; i++) {
             if (atomic_load(&st->stop)) natsMsg_Nak(list.Msgs[i], NULL); /* shutting down: hand it back */
@@ -193,21 +184,16 @@ nox_status run_nats_start(run_state *st, nox_error *err) {
     char w[256], display[256];
     natsOptions *o = NULL;
     nox_rpc_redact_url(st->cfg.nats_url, display, sizeof display);
-    natsStatus s = natsOptions_Create(&o);
-    if (s == NATS_OK) s = natsOptions_SetURL(o, st->cfg.nats_url);
-    if (s == NATS_OK) s = natsOptions_SetName(o, "nox-runner");
-    if (s == NATS_OK) s = natsOptions_SetMaxReconnect(o, -1);
-    if (s == NATS_OK) s = natsOptions_SetReconnectWait(o, 500);
+    natsStatus s = nox_nats_options(&o, st->cfg.nats_url, "nox-runner");
     if (s == NATS_OK) s = natsConnection_Connect(&st->nc, o);
     natsOptions_Destroy(o);
     if (s != NATS_OK) return nox_error_set(err, NOX_ERR_IO, "cannot connect to NATS at %s: %s", display,
-                                           why(s, 0, w, sizeof w));
+                                           nox_nats_why(s, 0, w, sizeof w));
     if ((s = natsConnection_JetStream(&st->js, st->nc, NULL)) != NATS_OK)
-        return nox_error_set(err, NOX_ERR_IO, "no JetStream context: %s", why(s, 0, w, sizeof w));
+        return nox_error_set(err, NOX_ERR_IO, "no JetStream context: %s", nox_nats_why(s, 0, w, sizeof w));
     nox_status r = ensure_dead_stream(st, err);
     if (!r) r = ensure_consumer(st, err);
     if (r) return r;
-    atomic_store(&st->nats_ok, 1);
     n_workers = (size_t)st->cfg.workers;
     workers = calloc(n_workers, sizeof *workers);
     if (!workers) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");

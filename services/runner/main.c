@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nox/hex.h"
 #include "nox/log.h"
@@ -32,19 +33,36 @@ nox_status run_kms_key(run_state *st, uint32_t chain_id, nox_ec_pubkey *out, nox
         s = nox_kms_fetch_public_key(st->kms, chain_id, st->cfg.kms_address, pub, NULL, err);
         if (!s) s = nox_ec_pubkey_parse_compressed(&st->kms_key, pub, sizeof pub, err);
         if (!s) st->kms_chain = chain_id;
-        atomic_store(&st->kms_ok, s != NOX_ERR_IO);
     }
     if (!s) *out = st->kms_key;
     pthread_mutex_unlock(&st->kms_mu);
     return s;
 }
 
+/* Probes the Gateway's and the KMS's /health, at most once a second (concurrent callers use the last answers). */
+static void probe(run_state *st) {
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static struct timespec last;
+    if (pthread_mutex_trylock(&mu)) return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (last.tv_sec == 0 || now.tv_sec - last.tv_sec >= 1) {
+        nox_error e = {0};
+        atomic_store(&st->gateway_ok, nox_gateway_ping(st->gw, "/health", &e) == NOX_OK);
+        atomic_store(&st->kms_ok, nox_kms_ping(st->kms, &e) == NOX_OK);
+        last = now;
+    }
+    pthread_mutex_unlock(&mu);
+}
+
 static int health(void *user, char *reason, size_t cap) {
     run_state *st = user;
-    int n = atomic_load(&st->nats_ok), g = atomic_load(&st->gateway_ok), k = atomic_load(&st->kms_ok);
+    probe(st);
+    int n = st->nc && natsConnection_Status(st->nc) == NATS_CONN_STATUS_CONNECTED;
+    int g = atomic_load(&st->gateway_ok), k = atomic_load(&st->kms_ok);
     if (n && g && k) return 1;
-    snprintf(reason, cap, "%s%s%s", n ? "" : "NATS unreachable; ", g ? "" : "Gateway unreachable; ",
-             k ? "" : "KMS unreachable");
+    snprintf(reason, cap, "%s%s%s", n ? "" : "NATS unreachable; ", g ? "" : "Gateway unhealthy; ",
+             k ? "" : "KMS unhealthy");
     return 0;
 }
 
@@ -127,7 +145,6 @@ int main(int argc, char **argv) {
     pthread_mutex_init(&st.kms_mu, NULL);
     nox_error err = {0};
     nox_http_server *server = NULL;
-    int consuming = 0;
     nox_status s = run_config_load(config, &st.cfg, &err);
     if (!s) {
         nox_log_init("runner", st.cfg.log_level);
@@ -152,13 +169,9 @@ int main(int argc, char **argv) {
         nox_log(NOX_LOG_INFO, "Runner wallet %s; Gateway %s; KMS %s; %zu operator(s)",
                 nox_hex_encode(addr, sizeof addr, hex), nox_gateway_client_display_url(st.gw),
                 nox_kms_client_display_url(st.kms), nox_engine_op_count(st.engine));
-        nox_error e2 = {0};
-        atomic_store(&st.gateway_ok, nox_gateway_ping(st.gw, "/health", &e2) != NOX_ERR_IO);
-        atomic_store(&st.kms_ok, 1);
     }
     if (!s) s = start_http(&st, ready_file, &server, &err);
     if (!s) s = run_nats_start(&st, &err);
-    consuming = 1;
     if (!s) {
         pthread_t sig;
         pthread_create(&sig, NULL, signal_thread, &st);
@@ -166,12 +179,12 @@ int main(int argc, char **argv) {
     } else {
         atomic_store(&st.stop, 1);
     }
-    if (consuming) run_nats_wait(&st);
-    run_nats_close(&st);
-    if (server) {
+    run_nats_wait(&st); /* joins the workers started, if any */
+    if (server) { /* before the NATS connection goes: /health reads it */
         nox_http_server_stop(server);
         nox_http_server_free(server);
     }
+    run_nats_close(&st);
     int rc = 0;
     if (s) {
         nox_log(NOX_LOG_ERROR, "%s", err.message);

@@ -119,6 +119,20 @@ static void collect(job *j) {
     j->n_slots = j->n_ext;
 }
 
+/*
+ * A Gateway failure: the message itself is at fault (400 other than not_found,
+ * 413, 431: dead-letter now) or not (missing operand, Gateway down, 5xx, 401
+ * from a Runner key not yet configured, ...: retry, then dead-letter after
+ * max_deliver).
+ */
+static enum run_outcome gateway_failure(nox_status s, const nox_gateway_fault *f, const nox_error *err, char *reason,
+                                        size_t cap) {
+    snprintf(reason, cap, "%s", err->message);
+    if (s == NOX_ERR_REMOTE && (f->http_status == 400 || f->http_status == 413 || f->http_status == 431))
+        return RUN_DEAD;
+    return RUN_RETRY;
+}
+
 static enum run_outcome fetch_and_decrypt(run_state *st, job *j, char *reason, size_t cap) {
     if (j->n_ext == 0) return RUN_OK;
     nox_error err = {0};
@@ -132,14 +146,11 @@ static enum run_outcome fetch_and_decrypt(run_state *st, job *j, char *reason, s
     }
     for (size_t i = 0; i < j->n_ext; i++) hs[i] = j->slots[i].h;
     double t0 = now_s();
-    nox_status s = nox_gateway_fetch_operands(st->gw, &tx, hs, j->n_ext, st->rsa_spki_hex, j->operands, NULL, &err);
+    nox_gateway_fault fault = {0};
+    nox_status s = nox_gateway_fetch_operands(st->gw, &tx, hs, j->n_ext, st->rsa_spki_hex, j->operands, &fault, &err);
     free(hs);
     nox_histogram_observe(st->m.stage[ST_FETCH], now_s() - t0);
-    atomic_store(&st->gateway_ok, s != NOX_ERR_IO);
-    if (s) {
-        snprintf(reason, cap, "%s", err.message);
-        return RUN_RETRY; /* not stored yet, Gateway down, 5xx, ...: retried with backoff, then dead-lettered */
-    }
+    if (s) return gateway_failure(s, &fault, &err, reason, cap);
     t0 = now_s();
     enum run_outcome r = RUN_OK;
     for (size_t i = 0; i < j->n_ext && r == RUN_OK; i++) {
@@ -245,13 +256,10 @@ static enum run_outcome encrypt_and_publish(run_state *st, job *j, char *reason,
     memcpy(tx.tx_hash, j->msg.tx_hash, 32);
     nox_gateway_counts counts = {0};
     t0 = now_s();
-    nox_status s = nox_gateway_post_results(st->gw, &tx, j->results, n, &counts, NULL, &err);
+    nox_gateway_fault fault = {0};
+    nox_status s = nox_gateway_post_results(st->gw, &tx, j->results, n, &counts, &fault, &err);
     nox_histogram_observe(st->m.stage[ST_PUBLISH], now_s() - t0);
-    atomic_store(&st->gateway_ok, s != NOX_ERR_IO);
-    if (s) {
-        snprintf(reason, cap, "%s", err.message);
-        return RUN_RETRY;
-    }
+    if (s) return gateway_failure(s, &fault, &err, reason, cap);
     if (counts.conflicted)
         nox_log(NOX_LOG_WARN, "%llu result(s) conflicted with stored ones", (unsigned long long)counts.conflicted);
     return RUN_OK;

@@ -50,7 +50,7 @@ typedef struct run_state {
     nox_gateway_client *gw;
     nox_kms_client *kms;
     run_metrics m;
-    atomic_int stop, nats_ok, gateway_ok, kms_ok, in_flight;
+    atomic_int stop, gateway_ok, kms_ok, in_flight; /* health: the last probes */
     natsConnection *nc;
     jsCtx *js;
 } run_state;

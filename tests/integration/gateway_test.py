@@ -361,11 +361,22 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
     url = gw.url + "/v0/secrets/" + bal
     st, body, _ = http("GET", url, headers=user_auth(work, nox, user_key, uk_hex, now - 10, now + 600))
     check("GET secret: viewer but not stored -> 404", st == 404 and is_error_shape(body, "not_found"), body)
+    st, body, _ = http("GET", gw.url + "/v0/handles/" + bal + "/status")
+    check("status: not stored yet -> pending", st == 200 and body == {"handle": bal.lower(), "status": "pending"}, body)
     ct, k, nonce = ecies_encrypt(kms_pub, (1234).to_bytes(8, "big"))
     st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(
         [{"handle": bal, "handleValueTag": "0x" + "03" * 32, "ciphertext": ct, "publicKey": k, "nonce": nonce}]),
         result_auth(work))
     check("results: the balance stored", st == 200 and body.get("created") == 1, body)
+    st, body, _ = http("GET", gw.url + "/v0/handles/" + bal.upper().replace("0X", "0x") + "/status")
+    check("status: stored (handle hex in any case)", st == 200 and body == {"handle": bal.lower(), "status": "stored"},
+          body)
+    for name, h, code in (("malformed", "0x1234", "bad_request"), ("bad version", bal[:-2] + "ff", "bad_request"),
+                          ("unserved chain", bal[:-12] + "00000005" + bal[-4:], "unknown_chain")):
+        st, body, _ = http("GET", gw.url + "/v0/handles/" + h + "/status")
+        check(f"status: {name} handle -> 400 {code}", st == 400 and is_error_shape(body, code), body)
+    st, body, _ = http("GET", gw.url + "/v0/handles/" + bal + "/status/x")
+    check("status: a longer path -> 404", st == 404, body)
     st, body, _ = http("GET", url, headers=user_auth(work, nox, user_key, uk_hex, now - 10, now + 600))
     check("GET secret: a viewer decrypts", st == 200 and body["handle"] == bal.lower() and
           unwrap(uk, body) == (1234).to_bytes(8, "big"), body)

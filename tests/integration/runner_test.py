@@ -82,6 +82,7 @@ class Reader:
         der = self.rsa.public_key().public_bytes(serialization.Encoding.DER,
                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
         self.spki = "0x" + der.hex()
+        self.requests = 0  # GET /v0/compute/operands sent
 
     def read(self, handles):
         """{handle: value} when every handle is stored, else None."""
@@ -91,6 +92,7 @@ class Reader:
         sig = noxtest.cast_sign(CAST, self.work, data, READER)
         auth = "EIP712 " + base64.b64encode(json.dumps({"payload": p, "signature": sig}).encode()).decode()
         st, body, _ = http("GET", self.gw.url + "/v0/compute/operands", None, {"Authorization": auth})
+        self.requests += 1
         if st != 200:
             return None
         out = {}
@@ -102,12 +104,12 @@ class Reader:
         return out
 
     def wait(self, handles, timeout=60):
-        """Reads in chunks of 50 (the whole request travels in one header) until all are stored."""
+        """Reads in chunks of 500 (the whole request travels in one header) until all are stored."""
         deadline, out = time.time() + timeout, {}
         while time.time() < deadline:
             todo = [h for h in handles if h not in out]
-            for i in range(0, len(todo), 50):
-                got = self.read(todo[i:i + 50])
+            for i in range(0, len(todo), 500):
+                got = self.read(todo[i:i + 500])
                 if got is not None:
                     out.update(got)
             if all(h in out for h in handles):
@@ -191,16 +193,18 @@ chains:
     def start_gateway(self):
         return start_ready("gateway", [NOX_GATEWAY, "--config", os.path.join(self.work, "gateway.yaml")], self.work)
 
-    def start_runner(self, name, workers=4):
+    def start_runner(self, name, workers=4, stream="nox_ingestor", consumer="nox_ingestor_consumer", max_deliver=10,
+                     wallet="runner-wallet.key", operators=os.path.join(ROOT, "config", "operators.yaml")):
         cfg = os.path.join(self.work, name + ".yaml")
         with open(cfg, "w") as f:
-            f.write(f"""nats: {{url: {self.nats.url}, stream: nox_ingestor, consumer: nox_ingestor_consumer,
-       dead_letter_subject: nox_dead, ack_wait_s: 30, max_deliver: 10, max_ack_pending: 256, fetch_batch: 32}}
+            f.write(f"""nats: {{url: {self.nats.url}, stream: {stream}, consumer: {consumer},
+       dead_letter_subject: nox_dead, ack_wait_s: 30, max_deliver: {max_deliver}, max_ack_pending: 256,
+       fetch_batch: 32}}
 gateway_url: http://127.0.0.1:{self.gw_port}
 kms_url: {self.kms.url}
 kms_address: "{self.kms_addr}"
-wallet_key_file: runner-wallet.key
-operators: {os.path.join(ROOT, "config", "operators.yaml")}
+wallet_key_file: {wallet}
+operators: {operators}
 workers: {workers}
 listen: 127.0.0.1:0
 log_level: info
@@ -398,20 +402,115 @@ def add_batch(env, n, ins):
     return msgs, want
 
 
+def wait_health(server, want_status, timeout=15):
+    deadline, st, body = time.time() + timeout, None, None
+    while time.time() < deadline:
+        st, body, _ = http("GET", server.url + "/health")
+        if st == want_status:
+            break
+        time.sleep(0.2)
+    return st, body
+
+
 def test_gateway_restart(env, reader):
     """The Gateway stopped and restarted mid-run: every result still arrives, exactly once."""
     ins = [(secret(env, "uint64", v), v) for v in (1, 20, 300, 4000)]
     msgs, want = add_batch(env, 60, ins)
     env.gw.stop()
+    st, body = wait_health(env.runners[0], 503)
+    check("/health 503 naming the Gateway while it is down", st == 503 and "Gateway" in str(body), (st, body))
     publish(env, msgs[:30])
     time.sleep(2)
     env.gw = env.start_gateway()
+    st, body = wait_health(env.runners[0], 200)
+    check("/health 200 again once the Gateway is back", st == 200, (st, body))
     publish(env, msgs[30:])
     got = reader.wait([h for h, _ in want], timeout=120) or {}
     check("Gateway restarted mid-run: all 60 results arrive and are right", all(got.get(h) == v for h, v in want),
           f"{sum(got.get(h) == v for h, v in want)} of 60")
     check("the Runner retried while the Gateway was down", (metric(env.runners[0], "nox_runner_messages_retried_total") or 0) > 0)
     check("nothing conflicted in the Gateway's log", "conflicted" not in open(env.gw.log_path).read())
+
+
+def gateway_requests(env, route):
+    st, body, _ = http("GET", env.gw.url + "/metrics")
+    return sum(float(ln.split()[-1]) for ln in str(body).splitlines()
+               if ln.startswith("nox_gateway_http_requests_total{") and f'route="{route}"' in ln)
+
+
+def test_many_operands(env, reader, n_events=520):
+    """One message with 1,040 external operands: fetched in 2 requests (1,024 per request), all results right."""
+    vals = [(i * 7919) % 100000 for i in range(2 * n_events)]
+    hs = [secret(env, "uint32", v) for v in vals]
+    outs = [new_handle("uint32") for _ in range(n_events)]
+    events = [event(i, "add", [hs[2 * i], hs[2 * i + 1]], [outs[i]]) for i in range(n_events)]
+    before, reads = gateway_requests(env, "/v0/compute/operands"), reader.requests
+    publish(env, [message(events)])
+    got = reader.wait(outs, timeout=120) or {}
+    good = sum(got.get(outs[i]) == (vals[2 * i] + vals[2 * i + 1]) % (1 << 32) for i in range(n_events))
+    check(f"a message of {n_events} events and {2 * n_events} operands: every result right", good == n_events,
+          f"{good} of {n_events}")
+    used = gateway_requests(env, "/v0/compute/operands") - before - (reader.requests - reads)
+    check("the Runner fetched its operands in 2 Gateway requests (1,024 handles per request)", used == 2, used)
+
+
+def test_shutdown_in_flight(env, reader, n=400):
+    """SIGTERM while messages are in flight: exits 0 promptly; a restarted Runner finishes the rest; none lost."""
+    ins = [(secret(env, "uint64", v), v) for v in (5, 60, 700, 8000)]
+    msgs, want = add_batch(env, n, ins)
+    r = env.runners[0]
+    ok0 = metric(r, "nox_runner_messages_ok_total") or 0
+    publish(env, msgs)
+    deadline = time.time() + 30
+    while time.time() < deadline and (metric(r, "nox_runner_messages_ok_total") or 0) < ok0 + 10:
+        time.sleep(0.02)
+    t0 = time.time()
+    rc = r.stop()
+    took = time.time() - t0
+    log = open(r.log_path).read()
+    check("SIGTERM with messages in flight: exit 0 within 10 s", rc == 0 and took < 10, (rc, took))
+    check("the Runner said it was finishing the messages in hand", "stopping: finishing the messages in hand" in log)
+    env.runners[0] = env.start_runner("runner")
+    got = reader.wait([h for h, _ in want], timeout=180) or {}
+    good = sum(got.get(h) == v for h, v in want)
+    check(f"after the restart all {n} results arrive and are right", good == n, f"{good} of {n}")
+    check("nothing conflicted", "conflicted" not in open(env.gw.log_path).read())
+
+
+def test_refusals(env, reader):
+    """A Runner whose key the Gateway does not know (401 every time) and whose operators.yaml lacks the token
+    plugin, on its own stream with max_deliver 3: the add is retried then dead-lettered after 3 deliveries; the
+    transfer is dead-lettered at once, naming the operator."""
+    r = run(JS_DUMP, "--create", env.nats.url, "nox_md", "nox_md.>", "file", "86400", "600")
+    check("second stream created", r.returncode == 0, r.stderr)
+    keygen(os.path.join(env.work, "stranger-wallet.key"))
+    ops = os.path.join(env.work, "arith-only.yaml")
+    with open(ops, "w") as f:
+        f.write(f"plugins:\n  - path: {os.path.join(os.path.dirname(NOX_RUNNER), '..', 'lib', 'nox', 'arithmetic.so')}\n")
+    md = env.start_runner("runner-md", workers=1, stream="nox_md", consumer="md", max_deliver=3,
+                          wallet="stranger-wallet.key", operators=ops)
+    a = secret(env, "uint64", 9)
+    add_tx, tr_tx = "0x" + os.urandom(32).hex(), "0x" + os.urandom(32).hex()
+    add = message([event(0, "add", [a, a], [new_handle("uint64")])], add_tx)
+    tr = message([event(0, "transfer", [a, a, a], [new_handle("bool"), new_handle("uint64"), new_handle("uint64")])],
+                 tr_tx)
+    publish(env, [], raw=[("nox_md." + add_tx, json.dumps(add)), ("nox_md." + tr_tx, json.dumps(tr))])
+    deadline, by = time.time() + 60, {}
+    while time.time() < deadline:
+        by = {d["subject"]: d for d in dead_letters(env)}
+        if "nox_dead." + add_tx in by and "nox_dead." + tr_tx in by:
+            break
+        time.sleep(0.3)
+    d = by.get("nox_dead." + add_tx) or {}
+    reason = str(d.get("deadReason"))
+    check("a 401 from the Gateway is retried, then dead-lettered after max_deliver (3) deliveries",
+          "gave up after 3 deliveries" in reason and "401" in reason, reason)
+    d = by.get("nox_dead." + tr_tx) or {}
+    check("an operator not enabled in operators.yaml is dead-lettered, named",
+          "unknown operator transfer" in str(d.get("deadReason")), d)
+    check("the 401 was retried (2 naks) before giving up", (metric(md, "nox_runner_messages_retried_total") or 0) == 2,
+          metric(md, "nox_runner_messages_retried_total"))
+    check("that Runner exits cleanly", md.stop() == 0)
 
 
 def test_two_runners(env, reader, n=300):
@@ -442,7 +541,10 @@ def main():
         test_retry(env, reader)
         test_gateway_restart(env, reader)
         reader.gw = env.gw
-        test_two_runners(env, reader)
+        test_many_operands(env, reader)
+        test_shutdown_in_flight(env, reader)
+        test_refusals(env, reader)
+        test_two_runners(env, reader, n=3000)
         check("the second Runner exits cleanly on SIGTERM", env.runners[1].stop() == 0)
         log = open(env.runners[0].log_path).read()
         check("nox-runner exits cleanly on SIGTERM", env.runners[0].stop() == 0, log[-2000:])

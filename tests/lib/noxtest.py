@@ -14,7 +14,7 @@ import urllib.request
 passed = failed = 0
 
 
-def check(name, ok, detail="", verbose=False):
+def check(name, ok, detail="", verbose=os.environ.get("NOX_TEST_VERBOSE") == "1"):
     """Counts one check; prints failures (and passes when verbose)."""
     global passed, failed
     if ok:

@@ -146,6 +146,7 @@ static nox_status add_routes(nox_http_server *s, nox_error *err) {
         {"GET", "/items", show_param, "list"},
         {"GET", "/items/{id}", show_param, "item"},
         {"GET", "/items/special", show_param, "special"},
+        {"GET", "/items/{id}/status", show_param, "status"},
         {"GET", "/query", show_query, NULL},
         {"GET", "/info", show_request, NULL},
         {"GET", "/noresp", no_response, NULL},
@@ -374,7 +375,9 @@ static void test_registration_errors(void) {
     CU_ASSERT_EQUAL(nox_http_server_port(s), 0); /* not started: the configured port */
     CU_ASSERT_EQUAL(nox_http_route(s, "get", "/x", echo, NULL, &err), NOX_ERR_INVALID);
     CU_ASSERT_EQUAL(nox_http_route(s, "GET", "x", echo, NULL, &err), NOX_ERR_INVALID);
-    CU_ASSERT_EQUAL(nox_http_route(s, "GET", "/a/{x}/b", echo, NULL, &err), NOX_ERR_INVALID);
+    CU_ASSERT_EQUAL(nox_http_route(s, "GET", "/a/{x}b", echo, NULL, &err), NOX_ERR_INVALID);
+    CU_ASSERT_EQUAL(nox_http_route(s, "GET", "/a/{x}/{y}", echo, NULL, &err), NOX_ERR_INVALID);
+    CU_ASSERT_EQUAL(nox_http_route(s, "GET", "/a/{x}/b}", echo, NULL, &err), NOX_ERR_INVALID);
     CU_ASSERT_EQUAL(nox_http_route(s, "GET", "/a/x{y}", echo, NULL, &err), NOX_ERR_INVALID);
     CU_ASSERT_EQUAL(nox_http_route(s, "GET", "/a/{}", echo, NULL, &err), NOX_ERR_INVALID);
     CU_ASSERT_EQUAL(nox_http_route(s, "GET", "/a?b=1", echo, NULL, &err), NOX_ERR_INVALID);
@@ -383,6 +386,8 @@ static void test_registration_errors(void) {
     CU_ASSERT_EQUAL(nox_http_route(s, "POST", "/a/{x}", echo, NULL, &err), NOX_OK);
     CU_ASSERT_EQUAL(nox_http_route(s, "GET", "/a/{y}", echo, NULL, &err), NOX_ERR_DUPLICATE);
     ASSERT_CONTAINS(err.message, "/a/{x}");
+    CU_ASSERT_EQUAL(nox_http_route(s, "GET", "/a/{x}/b", echo, NULL, &err), NOX_OK); /* a fixed tail: another route */
+    CU_ASSERT_EQUAL(nox_http_route(s, "GET", "/a/{z}/b", echo, NULL, &err), NOX_ERR_DUPLICATE);
     CU_ASSERT_EQUAL(nox_http_route(s, "GET", "/health", echo, NULL, &err), NOX_ERR_DUPLICATE);
     CU_ASSERT_EQUAL(nox_http_route(s, "POST", "/health", echo, NULL, &err), NOX_OK);
 
@@ -441,6 +446,11 @@ static void test_routing(void) {
         {"/items/0x12ab?x=1", 200, "item param=0x12ab"}, /* the query is not part of the segment */
         {"/items/special", 200, "special param=(null)"}, /* exact beats {param} */
         {"/items/a/b", 404, NULL},                     /* '/' inside a parameter does not match */
+        {"/items/abc/status", 200, "status param=abc"}, /* a fixed tail after the parameter */
+        {"/items/abc/status?q=1", 200, "status param=abc"},
+        {"/items//status", 404, NULL},                 /* an empty parameter does not match */
+        {"/items/abc/statusx", 404, NULL},
+        {"/items/a/b/status", 404, NULL},
         {"/items/", 404, NULL},                        /* nor does an empty one */
         {"/item", 404, NULL},
         {"/items/abc/", 404, NULL},

@@ -20,18 +20,15 @@
 #include "nox/ecies.h"
 #include "nox/error.h"
 #include "nox/handle.h"
+#include "nox/http_fault.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 typedef struct nox_gateway_client nox_gateway_client;
 
-/** A refusal of the Gateway (its error body {"error", "message"}). */
-typedef struct nox_gateway_fault {
-    long http_status;
-    char code[64];
-    char message[256];
-} nox_gateway_fault;
+/** A refusal of the Gateway (its error body {"error", "message"}; nox/http_fault.h). */
+typedef nox_http_fault nox_gateway_fault;
 
 /** Largest ciphertext and encrypted shared secret accepted from the Gateway, in bytes. */
 #define NOX_GATEWAY_MAX_CIPHERTEXT 1024
@@ -74,7 +71,19 @@ void nox_gateway_client_free(nox_gateway_client *c);
 /** scheme://host[:port] (safe to log). */
 const char *nox_gateway_client_display_url(const nox_gateway_client *c);
 
-/** GET /v0/compute/operands for handles[0..n); out[i] receives handle i. rsa_spki_hex: the Runner's key. */
+/**
+ * Operands per GET /v0/compute/operands: the Gateway's own limit. The whole
+ * list travels base64-encoded in the Authorization header (about 92 bytes a
+ * handle), so a full request is about 96 KiB: the Gateway's `max_header`
+ * (default 128 KiB) must hold it.
+ */
+#define NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST 1024u
+
+/**
+ * GET /v0/compute/operands for handles[0..n); out[i] receives handle i.
+ * rsa_spki_hex: the Runner's key. One request when n <= NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST
+ * (every message of 341 events or fewer), else one per that many handles.
+ */
 nox_status nox_gateway_fetch_operands(nox_gateway_client *c, const nox_gateway_tx *tx, const nox_handle *handles,
                                       size_t n, const char *rsa_spki_hex, nox_gateway_operand *out,
                                       nox_gateway_fault *fault, nox_error *err);

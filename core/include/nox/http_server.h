@@ -65,9 +65,10 @@ typedef void (*nox_http_handler)(void *user, const nox_http_request *req, nox_ht
 
 /**
  * Routes `method` + `path` to `handler`. `path` is exact ("/v0/delegate") or
- * ends in one parameter segment written "{name}" ("/v0/secrets/{handle}"),
- * which matches one non-empty segment without '/' that the handler reads
- * with nox_http_request_param. The route's path text is its metrics label.
+ * has one parameter segment written "{name}" ("/v0/secrets/{handle}",
+ * "/v0/handles/{handle}/status"), which matches one non-empty segment without
+ * '/' (at most 255 bytes are kept when a fixed tail follows it) that the
+ * handler reads with nox_http_request_param. The route's path text is its metrics label.
  * Unknown paths answer 404 not_found; a known path with another method 405.
  * Must be called before nox_http_server_start.
  */

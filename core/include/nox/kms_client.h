@@ -2,6 +2,7 @@
  * nox/kms_client.h — the Handle Gateway's client of the KMS API (spec §8):
  *   GET  /v0/public-key?chainId=N  -> {"publicKey", "proof"}   (proof checked, §4.4 PublicKeyProof)
  *   POST /v0/delegate?chainId=N    -> {"encryptedSharedSecret"} (signed, §4.4 DelegateAuthorization)
+ *   GET  /health                   (nox_kms_ping)
  * over libcurl, with a pool of keep-alive connections.
  *
  * Errors come in the classes of nox/rpc.h, so that a caller can decide whether to retry:
@@ -33,6 +34,7 @@
 
 #include "nox/ec.h"
 #include "nox/error.h"
+#include "nox/http_fault.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -65,12 +67,19 @@ void nox_kms_client_free(nox_kms_client *c);
 /** The KMS URL reduced to scheme://host[:port] (safe to log). */
 const char *nox_kms_client_display_url(const nox_kms_client *c);
 
-/** A refusal of the KMS (its error body {"error", "message"}, spec §7; cut to fit, made printable). */
-typedef struct nox_kms_fault {
-    long http_status;  /**< e.g. 400, 401 */
-    char code[64];     /**< the body's `error`, e.g. "unauthorized"; "" when the body lacks one */
-    char message[256]; /**< the body's `message`; "" when absent */
-} nox_kms_fault;
+/**
+ * A refusal of the KMS (its error body {"error", "message"}, spec §7; cut to fit, made printable):
+ * http_status (e.g. 400, 401), code (the body's `error`, e.g. "unauthorized"; "" when the body
+ * lacks one) and message (the body's `message`; "" when absent). See nox/http_fault.h.
+ */
+typedef nox_http_fault nox_kms_fault;
+
+/**
+ * GET /health: NOX_OK when the KMS answers a 2xx with a JSON object, else the
+ * error classes above (NOX_ERR_IO when it is down or answers 5xx, e.g. 503
+ * when it is not ready). For readiness probes.
+ */
+nox_status nox_kms_ping(nox_kms_client *c, nox_error *err);
 
 /**
  * GET /v0/public-key?chainId=chain_id. Checks that `proof` is an EIP-712
