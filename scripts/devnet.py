@@ -1,0 +1,828 @@
+#!/usr/bin/python3
+"""The Nox devnet: every component of the protocol on 127.0.0.1, as long-lived background processes.
+
+    scripts/devnet.sh up                 start PostgreSQL, nats-server -js, anvil (chain 31337) + the
+                                         contracts, nox-kms, nox-gateway, nox-ingestor and nox-runner
+    scripts/devnet.sh status             one line per component; exit 0 all running, 1 some, 3 none
+    scripts/devnet.sh restart SERVICE    kms|gateway|runner|ingestor|nats|postgres (same config and port)
+    scripts/devnet.sh down               stop everything `up` started (by recorded pid, never by name)
+
+Options and environment:
+    --dir DIR / NOX_DEVNET_DIR   state directory (default build/devnet of this checkout)
+    NOX_BIN_DIR                  where nox-kms, nox-gateway, nox-runner, nox-ingestor and noxctl are
+                                 (default build/bin); the operator plugins are then taken from
+                                 NOX_BIN_DIR/../lib/nox through a generated DIR/operators.yaml
+    NOX_DEVNET_TIMEOUT           seconds each component has to become healthy (default 30)
+    NOX_CAST                     cast used by contracts/deploy.py (default: the pinned one)
+
+State directory (everything an operator needs to run or inspect a component by hand):
+    <service>.yaml  nats.conf    the generated configurations
+    logs/<component>.log         logs;  pids/<component>.pid (+ .cmdline, checked before any kill)
+    keys/                        owner, alice, bob (anvil's funded accounts 0..2), gateway and runner wallets
+    kms/                         the KMS protocol and wallet keys (created by nox-kms on first start)
+    postgres/  nats/  ingestor/  PostgreSQL data, the JetStream store, the Ingestor's checkpoint
+    deployment.json              contracts/deploy.py's output
+    state.json                   ports, commands, addresses
+    env                          `source DIR/env`: NOX_RPC_URL, NOX_GATEWAY_URL, NOX_COMPUTE_ADDRESS, ...
+
+`up` on a running, healthy devnet changes nothing; on a stale one (a recorded process died) it stops the
+survivors and starts a fresh devnet (anvil's chain lives in memory: it cannot be resumed).
+Exit status: 0 ok, 1 failed, 2 bad usage (or a refused restart), 3 `status` with nothing running.
+"""
+import argparse
+import errno
+import fcntl
+import glob
+import json
+import os
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+import noxtest  # noqa: E402  (ANVIL, ANVIL_KEYS)
+
+CHAIN_ID = 31337
+COMPONENTS = ["postgres", "nats", "anvil", "kms", "gateway", "ingestor", "runner"]
+SERVICES = ["kms", "gateway", "ingestor", "runner"]          # ours: --config DIR/<name>.yaml, GET /health
+RESTARTABLE = ["postgres", "nats", "kms", "gateway", "ingestor", "runner"]
+ACCOUNTS = ["owner", "alice", "bob"]                          # anvil's default accounts 0, 1, 2
+MARKER = ".nox-devnet"
+DB_USER, DB_NAME = "nox", "nox"
+
+
+class DevnetError(Exception):
+    pass
+
+
+def say(msg=""):
+    print(msg, flush=True)
+
+
+def timeout_s():
+    try:
+        return max(1.0, float(os.environ.get("NOX_DEVNET_TIMEOUT", "30")))
+    except ValueError:
+        return 30.0
+
+
+def shown(path):
+    """A path as the user sees it: relative to the current directory when below it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def tail(path, n=20):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+    except OSError as e:
+        return f"(cannot read {path}: {e})\n"
+
+
+def write_file(path, text, mode=0o644):
+    """Atomically replaces path with text (mode applied before the rename)."""
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+# ---- processes ----------------------------------------------------------------------------------
+
+def proc_alive(pid):
+    """True when pid exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2:][:1] not in ("Z", "X", "")
+
+
+def proc_cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    return [a.decode(errors="replace") for a in raw.split(b"\0")[:-1]] if raw else []
+
+
+def reap(pid):
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def wait_gone(pid, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        reap(pid)
+        if not proc_alive(pid):
+            return True
+        time.sleep(0.05)
+    reap(pid)
+    return not proc_alive(pid)
+
+
+def terminate(pid, grace=10.0):
+    """SIGTERM, up to `grace` seconds, then SIGKILL. Returns 'SIGTERM' or 'SIGKILL' (what ended it)."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return "SIGTERM"
+    if wait_gone(pid, grace):
+        return "SIGTERM"
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    wait_gone(pid, 5)
+    return "SIGKILL"
+
+
+def http_get(url, timeout=2.0):
+    """(status, text) — status 0 with the reason when there is no HTTP answer."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read().decode(errors="replace").strip()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace").strip()
+    except Exception as e:  # noqa: BLE001 (connection refused, timeout, ...)
+        return 0, str(getattr(e, "reason", e))
+
+
+def rpc(url, method, params=(), timeout=2.0):
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        answer = json.loads(r.read())
+    if "error" in answer:
+        raise DevnetError(f"{method}: {answer['error']}")
+    return answer["result"]
+
+
+def run(args, check=True, **kw):
+    try:
+        r = subprocess.run(args, capture_output=True, text=True, stdin=subprocess.DEVNULL, **kw)
+    except OSError as e:
+        raise DevnetError(f"devnet: cannot run {args[0]}: {e.strerror}")
+    if check and r.returncode != 0:
+        raise DevnetError(f"{' '.join(shlex.quote(a) for a in args)}: exit {r.returncode}: "
+                          f"{(r.stderr or r.stdout).strip()}")
+    return r
+
+
+def free_ports(names):
+    """One distinct free loopback port per name, all chosen before anything starts."""
+    socks, ports = [], {}
+    try:
+        for n in names:
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+            ports[n] = s.getsockname()[1]
+    finally:
+        for s in socks:
+            s.close()
+    return ports
+
+
+# ---- the devnet -----------------------------------------------------------------------------------
+
+class Devnet:
+    def __init__(self, directory):
+        self.dir = os.path.abspath(directory)
+        self.state_path = os.path.join(self.dir, "state.json")
+        self.pids_dir = os.path.join(self.dir, "pids")
+        self.logs_dir = os.path.join(self.dir, "logs")
+        self.state = None
+        self.lock_fd = None
+        self.started = []           # components started by this invocation (stopped again if `up` fails)
+        self.children = {}          # their Popen objects: an unreaped child's pid cannot have been reused
+
+    # -- files
+    def p(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    def log_path(self, name):
+        return self.p("logs", name + ".log")
+
+    def load_state(self):
+        try:
+            with open(self.state_path) as f:
+                self.state = json.load(f)
+        except (OSError, ValueError):
+            self.state = None
+        return self.state
+
+    def save_state(self):
+        write_file(self.state_path, json.dumps(self.state, indent=2) + "\n", 0o600)
+
+    def lock(self):
+        os.makedirs(self.dir, exist_ok=True)
+        self.lock_fd = os.open(self.p(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"devnet: another devnet command is running on {shown(self.dir)}; waiting for it")
+            fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
+
+    def recorded(self, name):
+        """(pid, cmdline) recorded for a component, or (None, None)."""
+        try:
+            with open(os.path.join(self.pids_dir, name + ".pid")) as f:
+                pid = int(f.read().split()[0])
+            with open(os.path.join(self.pids_dir, name + ".cmdline")) as f:
+                cmd = json.load(f)
+            return pid, cmd
+        except (OSError, ValueError, IndexError):
+            return None, None
+
+    def record(self, name, pid, cmdline):
+        os.makedirs(self.pids_dir, exist_ok=True)
+        write_file(os.path.join(self.pids_dir, name + ".cmdline"), json.dumps(cmdline) + "\n")
+        write_file(os.path.join(self.pids_dir, name + ".pid"), f"{pid}\n")
+
+    def forget(self, name):
+        for ext in (".pid", ".cmdline"):
+            try:
+                os.remove(os.path.join(self.pids_dir, name + ext))
+            except FileNotFoundError:
+                pass
+
+    def running(self, name):
+        """'running' (our process), 'dead' (recorded, gone), 'foreign' (pid reused) or None (not recorded)."""
+        pid, cmd = self.recorded(name)
+        if pid is None:
+            return None
+        if not proc_alive(pid):
+            return "dead"
+        return "running" if proc_cmdline(pid) == cmd else "foreign"
+
+    # -- bins and tools
+    def bin(self, name):
+        return os.path.join(self.state["bin_dir"], name)
+
+    @staticmethod
+    def pg_bindir():
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                      key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+        if not bins:
+            raise DevnetError("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin "
+                              "(scripts/setup.sh installs them)")
+        return os.path.dirname(bins[-1])
+
+    # -- health
+    def health(self, name):
+        """(healthy, text) from the component's health check."""
+        st = self.state
+        if name == "postgres":
+            r = run([os.path.join(st["postgres"]["bindir"], "pg_isready"), "-h", "127.0.0.1",
+                     "-p", str(st["ports"]["postgres"]), "-t", "2"], check=False)
+            return r.returncode == 0, (r.stdout.strip().split(" - ")[-1] or r.stderr.strip())
+        if name == "anvil":
+            try:
+                cid = rpc(st["urls"]["anvil"], "eth_chainId")
+                return int(cid, 16) == CHAIN_ID, f"eth_chainId {int(cid, 16)}"
+            except Exception as e:  # noqa: BLE001
+                return False, f"eth_chainId: {getattr(e, 'reason', e)}"
+        url = st["health_urls"][name]
+        code, text = http_get(url)
+        return code == 200, (f"{code} {text}" if code else text)
+
+    def wait_healthy(self, name, pid):
+        deadline = time.time() + timeout_s()
+        while True:
+            ok, text = self.health(name)
+            if ok:
+                return True, text
+            if pid is not None and not proc_alive(pid):
+                reap(pid)
+                return False, "exited"
+            if time.time() >= deadline:
+                return False, text
+            time.sleep(0.1)
+
+    def fail_start(self, name, why):
+        limit = timeout_s()
+        msg = (f"devnet: {name} did not become healthy within {limit:g} s — see {shown(self.log_path(name))}"
+               + (f" (it exited)" if why == "exited" else f" (last answer: {why})" if why else ""))
+        raise DevnetError(msg + "\n--- last 20 lines of " + shown(self.log_path(name)) + " ---\n"
+                          + tail(self.log_path(name)).rstrip("\n"))
+
+    # -- starting one component (first start and restart share this)
+    def spawn(self, name):
+        argv = self.state["commands"][name]
+        log = open(self.log_path(name), "a")
+        log.write(f"==== devnet: starting {name} at {time.strftime('%Y-%m-%d %H:%M:%S')}: "
+                  f"{' '.join(shlex.quote(a) for a in argv)}\n")
+        log.flush()
+        deadline = time.time() + 3      # a binary being rebuilt at this moment (ETXTBSY) gets a moment
+        try:
+            while True:
+                try:
+                    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True, cwd=self.dir, close_fds=True)
+                    break
+                except OSError as e:
+                    if e.errno not in (errno.ETXTBSY, errno.EACCES) or time.time() > deadline:
+                        raise DevnetError(f"devnet: cannot start {name}: {argv[0]}: {e.strerror}")
+                    time.sleep(0.2)
+        finally:
+            log.close()
+        self.children[name] = proc
+        self.record(name, proc.pid, argv)
+        return proc.pid
+
+    def start_component(self, name):
+        t0 = time.time()
+        if name == "postgres":
+            pid = self.pg_start()
+        else:
+            pid = self.spawn(name)
+        self.started.append(name)
+        ok, text = self.wait_healthy(name, pid)
+        if not ok:
+            self.fail_start(name, text)
+        cmdline = proc_cmdline(pid)
+        if cmdline:                 # what /proc shows from now on (a wrapper script may have exec'd)
+            self.record(name, pid, cmdline)
+        say(f"devnet: {name:<8} healthy  pid {pid:<7} {self.state['urls'][name]}  ({time.time() - t0:.1f} s)")
+        return pid
+
+    def stop_component(self, name, quiet=False):
+        """Stops a recorded component after checking its pid is still ours; returns a report line."""
+        pid, cmd = self.recorded(name)
+        if pid is None:
+            if name == "postgres" and self.state and self.pg_running():
+                self.pg_stop()
+                return f"stopped postgres (pg_ctl stop -m fast; no pid was recorded)"
+            return None
+        state = self.running(name)
+        child = self.children.get(name)
+        if state == "foreign" and child is not None and child.pid == pid and child.poll() is None:
+            state = "running"       # started by this very invocation, exec'd into something else
+        self.forget(name)
+        if state == "dead":
+            return f"{name}: pid {pid} was not running"
+        if state == "foreign":
+            return f"{name}: pid {pid} now belongs to another program ({' '.join(proc_cmdline(pid) or [])[:80]}); not killed"
+        t0 = time.time()
+        if name == "postgres":
+            try:
+                self.pg_stop()
+            except DevnetError as e:
+                say(f"devnet: {e}; sending SIGTERM to pid {pid}")
+            how = "pg_ctl stop -m fast"
+            if not wait_gone(pid, 10):
+                how = terminate(pid, 0)
+        else:
+            how = terminate(pid)
+        return f"stopped {name} (pid {pid}, {how}, {time.time() - t0:.1f} s)"
+
+    # -- PostgreSQL (pg_ctl-started: it outlives this script; as root it runs as the postgres user)
+    def pg_run_as(self):
+        return self.state["postgres"]["run_as"]
+
+    def pg_ctl(self, *args, check=True):
+        pg = self.state["postgres"]
+        return run([*pg["run_as"], os.path.join(pg["bindir"], "pg_ctl"), "-D", pg["datadir"], *args], check=check)
+
+    def pg_running(self):
+        pg = self.state.get("postgres") if self.state else None
+        return bool(pg) and os.path.isdir(pg["datadir"]) and self.pg_ctl("status", check=False).returncode == 0
+
+    def pg_start(self):
+        pg = self.state["postgres"]
+        r = self.pg_ctl("start", "-w", "-t", str(int(timeout_s())), "-l", self.log_path("postgres"),
+                        "-o", f"-c listen_addresses=127.0.0.1 -p {self.state['ports']['postgres']} "
+                              f"-k {pg['sockdir']} -c fsync=off", check=False)
+        pid = None
+        try:
+            with open(os.path.join(pg["datadir"], "postmaster.pid")) as f:
+                pid = int(f.readline())
+        except (OSError, ValueError):
+            pass
+        if r.returncode != 0 or pid is None or not proc_alive(pid):
+            lines = (r.stderr or r.stdout).strip().splitlines()
+            self.fail_start("postgres", "exited" if pid is None else lines[-1] if lines else "pg_ctl start failed")
+        self.record("postgres", pid, proc_cmdline(pid))
+        return pid
+
+    def pg_stop(self):
+        self.pg_ctl("stop", "-w", "-t", "10", "-m", "fast")
+
+    def pg_init(self):
+        """initdb into DIR/postgres/data (superuser postgres: trust on the unix socket only, scram over TCP)."""
+        pg = self.state["postgres"]
+        base = pg["sockdir"]
+        os.makedirs(base)
+        logf = self.log_path("postgres")
+        open(logf, "a").close()
+        if pg["run_as"]:
+            import pwd
+            pw = pwd.getpwnam("postgres")
+            os.chown(base, pw.pw_uid, pw.pw_gid)
+            os.chown(logf, pw.pw_uid, pw.pw_gid)
+            os.chmod(base, 0o700)
+            d = os.path.dirname(base)       # the postgres user must traverse (not list) the parents
+            while d not in ("/", ""):
+                st = os.stat(d)
+                if not st.st_mode & 0o001:
+                    os.chmod(d, st.st_mode | 0o001)
+                d = os.path.dirname(d)
+        pwfile = os.path.join(base, "pw")
+        with open(pwfile, "w") as f:
+            f.write(secrets.token_hex(16) + "\n")   # the superuser's password: nobody needs it
+        if pg["run_as"]:
+            os.chown(pwfile, pw.pw_uid, pw.pw_gid)
+        try:
+            run([*pg["run_as"], os.path.join(pg["bindir"], "initdb"), "-D", pg["datadir"], "-U", "postgres",
+                 "--pwfile", pwfile, "-E", "UTF8", "--locale=C", "--auth-local=trust",
+                 "--auth-host=scram-sha-256", "--no-sync"])
+        finally:
+            os.remove(pwfile)
+
+    def pg_create_db(self):
+        pg = self.state["postgres"]
+        run([*pg["run_as"], os.path.join(pg["bindir"], "psql"), "-h", pg["sockdir"],
+             "-p", str(self.state["ports"]["postgres"]), "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1",
+             "-q", "-c", f"CREATE ROLE {DB_USER} LOGIN PASSWORD '{pg['password']}'",
+             "-c", f"CREATE DATABASE {DB_NAME} OWNER {DB_USER}"])
+
+    # -- configuration files
+    def write_configs_early(self):
+        st, ports = self.state, self.state["ports"]
+        write_file(self.p("nats.conf"), f"""# nats-server for the Nox devnet: client port, monitoring (/healthz), JetStream store.
+# Run: nats-server -js -c {self.p('nats.conf')}
+host: 127.0.0.1
+port: {ports['nats']}
+http: 127.0.0.1:{ports['nats_monitor']}
+server_name: nox-devnet
+jetstream {{
+  store_dir: "{self.p('nats')}"
+}}
+""")
+        write_file(self.p("kms.yaml"), f"""# nox-kms of the Nox devnet (scripts/devnet.sh). Run: {self.bin('nox-kms')} --config {self.p('kms.yaml')}
+listen: 127.0.0.1:{ports['kms']}
+key_file: {self.p('kms', 'kms.key')}                 # protocol key, created (0600) on first start
+wallet_key_file: {self.p('kms', 'kms-wallet.key')}   # signs PublicKeyProof, created (0600) on first start
+threads: 4
+log_level: info
+chains:
+  - chain_id: {CHAIN_ID}
+    gateway_address: "{st['addresses']['gateway']}"   # the devnet Gateway's wallet
+""")
+
+    def write_configs_late(self):
+        st, ports, a, d = self.state, self.state["ports"], self.state["addresses"], self.state["deployment"]
+        write_file(self.p("gateway.yaml"), f"""# nox-gateway of the Nox devnet (scripts/devnet.sh). Run: {self.bin('nox-gateway')} --config {self.p('gateway.yaml')}
+listen: 127.0.0.1:{ports['gateway']}
+database_url: "{st['urls']['postgres']}"
+kms_url: {st['urls']['kms']}
+kms_address: "{a['kms_wallet']}"          # the KMS wallet that signs its PublicKeyProof
+wallet_key_file: {self.p('keys', 'gateway-wallet.key')}
+runner_addresses: ["{a['runner']}"]       # the devnet Runner's wallet
+default_chain_id: {CHAIN_ID}
+threads: 4
+log_level: info
+chains:
+  - chain_id: {CHAIN_ID}
+    rpc_url: {st['urls']['anvil']}
+    nox_compute: "{d['noxCompute']}"
+""", 0o600)   # the database password
+        write_file(self.p("ingestor.yaml"), f"""# nox-ingestor of the Nox devnet (scripts/devnet.sh). Run: {self.bin('nox-ingestor')} --config {self.p('ingestor.yaml')}
+rpc_url: {st['urls']['anvil']}
+chain_id: {CHAIN_ID}
+nox_compute: "{d['noxCompute']}"
+start_block: {d['deployBlock']}           # NoxCompute's deployment block
+confirmations: 0                          # anvil automines: no block comes after a transaction's own
+poll_interval_ms: 200
+state_file: {self.p('ingestor', 'checkpoint.json')}
+nats:
+  url: {st['urls']['nats']}
+  stream: nox_ingestor
+  subject: nox_ingestor
+listen: 127.0.0.1:{ports['ingestor']}
+log_level: info
+""")
+        write_file(self.p("runner.yaml"), f"""# nox-runner of the Nox devnet (scripts/devnet.sh). Run: {self.bin('nox-runner')} --config {self.p('runner.yaml')}
+nats: {{url: {st['urls']['nats']}, stream: nox_ingestor, consumer: nox_ingestor_consumer,
+       dead_letter_subject: nox_dead, ack_wait_s: 30, max_deliver: 10, max_ack_pending: 256, fetch_batch: 32}}
+gateway_url: {st['urls']['gateway']}
+kms_url: {st['urls']['kms']}
+kms_address: "{a['kms_wallet']}"          # the KMS wallet that signs its PublicKeyProof
+wallet_key_file: {self.p('keys', 'runner-wallet.key')}   # listed in the Gateway's runner_addresses
+operators: {st['operators']}
+workers: 2
+listen: 127.0.0.1:{ports['runner']}
+log_level: info
+""")
+
+    def operators_file(self):
+        """config/operators.yaml, or with NOX_BIN_DIR a copy pointing at NOX_BIN_DIR/../lib/nox."""
+        src = os.path.join(ROOT, "config", "operators.yaml")
+        if not os.environ.get("NOX_BIN_DIR"):
+            return src
+        libdir = os.path.normpath(os.path.join(self.state["bin_dir"], "..", "lib", "nox"))
+        with open(src) as f:
+            text = f.read()
+        text = text.replace("../build/lib/nox/", libdir + "/")
+        write_file(self.p("operators.yaml"), f"# config/operators.yaml with the plugins of {libdir} (NOX_BIN_DIR)\n" + text)
+        if not glob.glob(os.path.join(libdir, "*.so")):
+            say(f"devnet: warning: no operator plugin in {libdir} (the Runner will refuse to start)")
+        return self.p("operators.yaml")
+
+    def write_env(self):
+        st, a, d = self.state, self.state["addresses"], self.state["deployment"]
+        u = st["urls"]
+        env = [("NOX_DEVNET_DIR", self.dir), ("NOX_CHAIN_ID", str(CHAIN_ID)), ("NOX_RPC_URL", u["anvil"]),
+               ("NOX_NATS_URL", u["nats"]), ("NOX_NATS_MONITOR_URL", st["health_urls"]["nats"].rsplit("/", 1)[0]),
+               ("NOX_DATABASE_URL", u["postgres"]), ("NOX_KMS_URL", u["kms"]), ("NOX_GATEWAY_URL", u["gateway"]),
+               ("NOX_RUNNER_URL", u["runner"]), ("NOX_INGESTOR_URL", u["ingestor"]),
+               ("NOX_COMPUTE_ADDRESS", d["noxCompute"]), ("NOX_TOKEN_ADDRESS", d["confidentialToken"]),
+               ("NOX_DEPLOY_BLOCK", str(d["deployBlock"])), ("NOX_DEPLOYMENT", self.p("deployment.json")),
+               ("NOX_KMS_PUBLIC_KEY", st["kms_public_key"]), ("NOX_KMS_ADDRESS", a["kms_wallet"]),
+               ("NOX_GATEWAY_ADDRESS", a["gateway"]), ("NOX_RUNNER_ADDRESS", a["runner"])]
+        for acct in ACCOUNTS:
+            env += [(f"NOX_{acct.upper()}_KEY", self.p("keys", acct + ".key")),
+                    (f"NOX_{acct.upper()}_ADDRESS", a[acct])]
+        env += [("NOX_OPERATORS_CONFIG", st["operators"]), ("NOX_BIN_DIR", st["bin_dir"])]
+        text = "# The Nox devnet (scripts/devnet.sh up): source this file.\n" + \
+               "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env)
+        write_file(self.p("env"), text, 0o600)
+
+    # -- up
+    def classify(self):
+        return {n: self.running(n) for n in COMPONENTS}
+
+    def up(self):
+        t0 = time.time()
+        self.lock()
+        if self.load_state() is not None:
+            cls = self.classify()
+            if all(v == "running" for v in cls.values()):
+                bad = [n for n in COMPONENTS if not self.wait_healthy(n, self.recorded(n)[0])[0]]
+                if not bad:
+                    say(f"devnet: already up in {shown(self.dir)}; nothing started")
+                    self.summary()
+                    return 0
+                say(f"devnet: every component runs but {', '.join(bad)} is not healthy:")
+                self.status()
+                say("devnet: see the logs; `scripts/devnet.sh restart SERVICE`, or `down` then `up`")
+                return 1
+            recorded = [n for n, v in cls.items() if v]
+            if recorded:
+                dead = [n for n, v in cls.items() if v in ("dead", "foreign")]
+                missing = [n for n, v in cls.items() if v is None]
+                why = ", ".join(dead) + " not running" if dead else "incomplete (" + ", ".join(missing) + " never started)"
+                say(f"devnet: stale state in {shown(self.dir)}: {why}; stopping the rest and starting a fresh devnet")
+                for n in reversed(COMPONENTS):
+                    line = self.stop_component(n)
+                    if line:
+                        say("devnet: " + line)
+        self.wipe()
+        try:
+            self.fresh()
+        except (Exception, KeyboardInterrupt) as e:  # noqa: BLE001 — whatever happened, stop what was started
+            say(str(e) if isinstance(e, DevnetError) else "devnet: interrupted" if isinstance(e, KeyboardInterrupt)
+                else f"devnet: {type(e).__name__}: {e}")
+            say("devnet: stopping what this `up` started")
+            for n in reversed(COMPONENTS):
+                if n in self.started:
+                    line = self.stop_component(n)
+                    if line:
+                        say("devnet: " + line)
+            return 1
+        self.summary(time.time() - t0)
+        return 0
+
+    def wipe(self):
+        """Empties the state directory (only when it is ours: marker file present, or empty)."""
+        entries = [e for e in os.listdir(self.dir) if e not in (".lock", MARKER)]
+        if entries and not os.path.exists(self.p(MARKER)):
+            raise SystemExit(f"devnet: {self.dir} is not empty and is not a devnet directory (no {MARKER}); "
+                             "refusing to wipe it — choose another --dir / NOX_DEVNET_DIR")
+        for e in entries:
+            path = self.p(e)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.remove(path)
+        write_file(self.p(MARKER), "a Nox devnet state directory (scripts/devnet.sh); wiped by `up` when stale\n")
+
+    def fresh(self):
+        for d in ("keys", "kms", "logs", "pids", "nats", "ingestor"):
+            os.makedirs(self.p(d), mode=0o700 if d in ("keys", "kms") else 0o755, exist_ok=True)
+        bin_dir = os.path.abspath(os.environ.get("NOX_BIN_DIR") or os.path.join(ROOT, "build", "bin"))
+        for b in ("nox-kms", "nox-gateway", "nox-runner", "nox-ingestor", "noxctl"):
+            if not os.access(os.path.join(bin_dir, b), os.X_OK):
+                raise DevnetError(f"devnet: {os.path.join(bin_dir, b)} not found (run scripts/setup.sh, or set NOX_BIN_DIR)")
+        nats = shutil.which("nats-server") or ("/usr/sbin/nats-server" if os.path.exists("/usr/sbin/nats-server") else None)
+        if not nats:
+            raise DevnetError("devnet: nats-server not found (scripts/setup.sh installs it)")
+        if not os.access(noxtest.ANVIL, os.X_OK):
+            raise DevnetError(f"devnet: {noxtest.ANVIL} not found (scripts/setup.sh installs it)")
+        ports = free_ports(["postgres", "nats", "nats_monitor", "anvil", "kms", "gateway", "ingestor", "runner"])
+        pgbin = self.pg_bindir()
+        password = secrets.token_hex(12)
+        self.state = st = {
+            "version": 1, "dir": self.dir, "bin_dir": bin_dir, "chain_id": CHAIN_ID, "ports": ports,
+            "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "postgres": {"bindir": pgbin, "sockdir": self.p("postgres"), "datadir": self.p("postgres", "data"),
+                         "password": password, "run_as": ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []},
+            "urls": {"postgres": f"postgresql://{DB_USER}:{password}@127.0.0.1:{ports['postgres']}/{DB_NAME}",
+                     "nats": f"nats://127.0.0.1:{ports['nats']}", "anvil": f"http://127.0.0.1:{ports['anvil']}",
+                     **{s: f"http://127.0.0.1:{ports[s]}" for s in SERVICES}},
+            "health_urls": {"nats": f"http://127.0.0.1:{ports['nats_monitor']}/healthz",
+                            **{s: f"http://127.0.0.1:{ports[s]}/health" for s in SERVICES}},
+            "commands": {
+                "nats": [nats, "-js", "-c", self.p("nats.conf")],
+                "anvil": [noxtest.ANVIL, "--host", "127.0.0.1", "--port", str(ports["anvil"]),
+                          "--hardfork", "cancun", "--chain-id", str(CHAIN_ID)],
+                **{s: [os.path.join(bin_dir, "nox-" + s), "--config", self.p(s + ".yaml")] for s in SERVICES}},
+            "addresses": {}, "deployment": {},
+        }
+        self.save_state()
+        say(f"devnet: starting in {shown(self.dir)} (binaries {shown(bin_dir)})")
+
+        # 1. PostgreSQL
+        self.pg_init()
+        self.start_component("postgres")
+        self.pg_create_db()
+
+        # 4 (first: the KMS configuration needs the Gateway's address). Keys.
+        noxctl = self.bin("noxctl")
+        a = st["addresses"]
+        for who in ("gateway", "runner"):
+            out = run([noxctl, "key", "new", "--out", self.p("keys", f"{who}-wallet.key")]).stdout.split()
+            a[who] = out[-1].lower()
+        for who, key in zip(ACCOUNTS, noxtest.ANVIL_KEYS):
+            path = self.p("keys", who + ".key")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(key + "\n")
+            a[who] = run([noxctl, "key", "address", path]).stdout.split()[-1].lower()
+        expected = ["0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266", "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+                    "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc"]
+        if [a[w] for w in ACCOUNTS] != expected:
+            raise DevnetError(f"devnet: noxctl key address gives {[a[w] for w in ACCOUNTS]} for anvil's accounts 0..2, "
+                              f"expected {expected}")
+        st["operators"] = self.operators_file()
+        self.write_configs_early()
+        self.save_state()
+
+        # 2. nats-server -js, 3. anvil
+        self.start_component("nats")
+        self.start_component("anvil")
+
+        # 5. the KMS, its public key and wallet
+        self.start_component("kms")
+        code, text = http_get(st["urls"]["kms"] + f"/v0/public-key?chainId={CHAIN_ID}", timeout=10)
+        if code != 200:
+            raise DevnetError(f"devnet: GET /v0/public-key of the KMS: {code} {text}")
+        st["kms_public_key"] = json.loads(text)["publicKey"]
+        a["kms_wallet"] = run([noxctl, "key", "address", self.p("kms", "kms-wallet.key")]).stdout.split()[-1].lower()
+        self.save_state()
+
+        # 6. the contracts
+        t = time.time()
+        r = run([sys.executable, os.path.join(ROOT, "contracts", "deploy.py"), "--rpc-url", st["urls"]["anvil"],
+                 "--private-key", noxtest.ANVIL_KEYS[0], "--gateway", a["gateway"],
+                 "--kms-public-key", st["kms_public_key"], "--out", self.p("deployment.json")], check=False)
+        with open(self.log_path("deploy"), "w") as f:
+            f.write(r.stdout + r.stderr)
+        if r.returncode != 0:
+            raise DevnetError(f"devnet: contracts/deploy.py failed (exit {r.returncode}) — see "
+                              f"{shown(self.log_path('deploy'))}\n{tail(self.log_path('deploy')).rstrip()}")
+        with open(self.p("deployment.json")) as f:
+            st["deployment"] = json.load(f)
+        say(f"devnet: contracts deployed: NoxCompute {st['deployment']['noxCompute']}, ConfidentialToken "
+            f"{st['deployment']['confidentialToken']} (block {st['deployment']['deployBlock']}, {time.time() - t:.1f} s)")
+        self.write_configs_late()
+        self.save_state()
+
+        # 7. the Gateway; 8. the Ingestor (it creates the JetStream streams the Runner consumes); 9. the Runner
+        for s in ("gateway", "ingestor", "runner"):
+            self.start_component(s)
+        self.write_env()
+
+    # -- reports
+    def summary(self, elapsed=None):
+        st = self.state
+        say(("devnet: up" + (f" in {elapsed:.1f} s" if elapsed is not None else "")) + f" — chain {CHAIN_ID}, "
+            f"NoxCompute {st['deployment']['noxCompute']}, ConfidentialToken {st['deployment']['confidentialToken']}")
+        for n in COMPONENTS:
+            pid, _ = self.recorded(n)
+            say(f"  {n:<9} {st['urls'][n]:<58} pid {pid!s:<7} log {shown(self.log_path(n))}")
+        say(f"  env file  {shown(self.p('env'))}   (use: source {shown(self.p('env'))})")
+        say(f"  accounts  owner {st['addresses']['owner']}, alice {st['addresses']['alice']}, "
+            f"bob {st['addresses']['bob']} (keys in {shown(self.p('keys'))})")
+        say(f"  stop:     scripts/devnet.sh down" + ("" if self.dir == default_dir() else f" --dir {shown(self.dir)}"))
+
+    def status(self):
+        if self.load_state() is None:
+            for n in COMPONENTS:
+                say(f"{n:<9} stopped   -")
+            return 3
+        n_running = 0
+        for n in COMPONENTS:
+            pid, _ = self.recorded(n)
+            state = self.running(n)
+            url = self.state["urls"].get(n, "-")
+            if state == "running":
+                n_running += 1
+                ok, text = self.health(n)
+                say(f"{n:<9} running   pid {pid:<7} {url:<58} health: {text if ok else 'UNHEALTHY ' + text}")
+            else:
+                note = {"dead": f"(pid {pid} exited)", "foreign": f"(pid {pid} is another program)"}.get(state, "")
+                say(f"{n:<9} stopped   {'-':<11} {url:<58} {note}".rstrip())
+        return 0 if n_running == len(COMPONENTS) else 3 if n_running == 0 else 1
+
+    # -- down, restart
+    def down(self):
+        t0 = time.time()
+        self.lock()
+        if self.load_state() is None:
+            say(f"devnet: nothing to stop in {shown(self.dir)}")
+            return 0
+        lines = [self.stop_component(n) for n in reversed(COMPONENTS)]
+        lines = [ln for ln in lines if ln]
+        for ln in lines:
+            say("devnet: " + ln)
+        say(f"devnet: down ({time.time() - t0:.1f} s)" if lines else f"devnet: nothing was running in {shown(self.dir)}")
+        return 0
+
+    def restart(self, name):
+        if name == "anvil":
+            say("devnet: refusing to restart anvil: its chain lives in memory, a restart would lose the deployed "
+                "contracts and every handle. Use `scripts/devnet.sh down` then `up` for a fresh devnet.")
+            return 2
+        if name not in RESTARTABLE:
+            say(f"devnet: unknown service {name!r} (one of: {', '.join(RESTARTABLE)})")
+            return 2
+        self.lock()
+        if self.load_state() is None or "runner" not in self.state.get("commands", {}) or not self.state.get("deployment"):
+            say(f"devnet: no devnet in {shown(self.dir)} (run scripts/devnet.sh up)")
+            return 1
+        t0 = time.time()
+        line = self.stop_component(name)
+        if line:
+            say("devnet: " + line)
+        try:
+            self.start_component(name)
+        except (DevnetError, OSError) as e:
+            say(str(e))
+            return 1
+        say(f"devnet: restarted {name} in {time.time() - t0:.1f} s")
+        return 0
+
+
+def default_dir():
+    return os.path.join(ROOT, "build", "devnet")
+
+
+def main(argv):
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--dir", default=argparse.SUPPRESS, help="state directory (default $NOX_DEVNET_DIR, "
+                        "else build/devnet)")
+    p = argparse.ArgumentParser(prog="scripts/devnet.sh", parents=[common],
+                                description="The Nox devnet on 127.0.0.1 (see the top of scripts/devnet.py).")
+    sub = p.add_subparsers(dest="cmd", metavar="up|down|status|restart SERVICE")
+    sub.required = True
+    sub.add_parser("up", parents=[common], help="start every component (nothing when already up)")
+    sub.add_parser("down", parents=[common], help="stop every component")
+    sub.add_parser("status", parents=[common], help="one line per component; exit 0 all, 1 some, 3 none running")
+    r = sub.add_parser("restart", parents=[common], help="restart one service with the same config and port")
+    r.add_argument("service", metavar="SERVICE", help="|".join(RESTARTABLE))
+    a = p.parse_args(argv)
+    directory = getattr(a, "dir", None) or os.environ.get("NOX_DEVNET_DIR") or default_dir()
+    net = Devnet(directory)
+    try:
+        if a.cmd == "up":
+            return net.up()
+        if a.cmd == "down":
+            return net.down()
+        if a.cmd == "status":
+            return net.status()
+        return net.restart(a.service)
+    except DevnetError as e:
+        say(str(e))
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
