@@ -1,41 +1,79 @@
 #!/usr/bin/env bash
-# Sets everything up and evaluates a few operations through the operator
-# plugins declared in config/operators.yaml, the way the Runner will.
-# (The devnet issue turns this into the full end-to-end demo.)
+# The README's first command: sets everything up, starts the local devnet (scripts/devnet.sh up) and
+# tells the confidential-token story through noxctl, timing each step: chain inclusion, then the
+# Runner's completion (the result stored through the Gateway). Ends with `scripts/devnet.sh down`;
+# `--keep` leaves the devnet running and says how to use noxctl against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh >/dev/null
+keep=0
+case "${1:-}" in
+  --keep) keep=1 ;;
+  "") ;;
+  *) echo "usage: scripts/demo.sh [--keep]" >&2; exit 2 ;;
+esac
 
-EVAL="build/bin/nox-eval --config config/operators.yaml"
-echo "== Operators loaded from config/operators.yaml"
-$EVAL --list | awk '{
-    plugin = $(NF - 1); sub(/^\[/, "", plugin)
-    if (!($1 in from)) { order[++n] = $1; id[$1] = substr($2, 4) }
-    from[$1] = from[$1] (from[$1] ? ", " : "") plugin
-  } END { for (i = 1; i <= n; i++) printf "  %-9s id=%-3s from %s\n", order[i], id[order[i]], from[order[i]] }'
+scripts/setup.sh >/dev/null
+scripts/devnet.sh up | sed -n '/^devnet: up in/p'
+if [ "$keep" = 0 ]; then trap 'scripts/devnet.sh down >/dev/null' EXIT; fi
+# shellcheck disable=SC1091
+source build/devnet/env
+ctl=build/bin/noxctl
+alice=$NOX_ALICE_ADDRESS bob=$NOX_BOB_ADDRESS
+
+field() { /usr/bin/python3 -c 'import json, sys; d = json.load(sys.stdin)
+for k in sys.argv[1].split("."): d = d[k]
+print(d)' "$1"; }
+short() { echo "${1:0:10}…${1: -8}"; }
+
+# tx: runs a token command with --json, prints the inclusion, waits for the Runner on every result handle.
+tx() {
+  local out handles h
+  out=$("$ctl" token "$@" --json)
+  printf '   tx %s  included in block %s after %s ms\n' "$(short "$(field txHash <<<"$out")")" \
+    "$(field blockNumber <<<"$out")" "$(field inclusionMs <<<"$out")"
+  handles="$(field success <<<"$out") $(/usr/bin/python3 -c 'import json, sys; print(" ".join(json.load(sys.stdin)["balances"].values()))' <<<"$out")"
+  local start end
+  start=$(date +%s%N)
+  for h in $handles; do "$ctl" wait "$h" --timeout 60 >/dev/null; done
+  end=$(date +%s%N)
+  printf '   every result handle stored by the Runner %s ms after the receipt (noxctl wait)\n' \
+    "$(( (end - start) / 1000000 ))"
+  LAST=$out
+}
+
 echo
-echo "== Evaluations (spec §5 semantics: wrapping, div by zero gives MAX, all-or-nothing tokens)"
-while read -r line; do
-  [ -z "$line" ] && continue
-  printf '  %-44s -> %s\n' "$line" "$($EVAL $line 2>&1)"
-done <<'OPS'
-add uint8 200 100
-sub uint8 10 200
-div uint8 10 0
-div int8 -128 -1
-safe_mul uint64 4294967296 4294967296
-lt int32 -5 3
-select uint256 true 1 2
-transfer uint64 100 50 30
-transfer uint64 10 50 50
-mint uint8 250 10 100
-mul uint2048 340282366920938463463374607431768211456 340282366920938463463374607431768211456
-add bool true false
-OPS
+echo "1. The owner mints 1,000 encrypted tokens to Alice"
+tx mint --to "$alice" --amount 1000 --key "$NOX_OWNER_KEY"
+
+echo "2. Alice transfers an encrypted 300 to Bob (the amount is encrypted through the Gateway first)"
+tx transfer --to "$bob" --amount 300 --key "$NOX_ALICE_KEY"
+
+echo "3. Alice tries to transfer 5,000 — more than she has"
+tx transfer --to "$bob" --amount 5000 --key "$NOX_ALICE_KEY"
+printf '   the transaction did not revert; its encrypted success flag, decrypted by Alice: %s (nothing moved)\n' \
+  "$("$ctl" decrypt "$(field success <<<"$LAST")" --key "$NOX_ALICE_KEY")"
+
+echo "4. Each decrypts their own balance"
+printf '   Alice: %s\n' "$("$ctl" token balance "$alice" --key "$NOX_ALICE_KEY" --json | field value)"
+printf '   Bob:   %s\n' "$("$ctl" token balance "$bob" --key "$NOX_BOB_KEY" --json | field value)"
+
+echo "5. Bob asks for Alice's balance"
+alice_balance=$("$ctl" token balance "$alice" --json | field handle)
+if "$ctl" decrypt "$alice_balance" --key "$NOX_BOB_KEY" >/dev/null 2>/tmp/nox-demo-refusal; then
+  echo "   ERROR: Bob could read Alice's balance" >&2; exit 1
+fi
+printf '   refused: %s\n' "$(sed 's/^noxctl: //' /tmp/nox-demo-refusal)"
+rm -f /tmp/nox-demo-refusal
+
 echo
-echo "== A batch through stdin (one output line per input line)"
-printf 'add uint32 4294967295 1\neq address 0x00000000000000000000000000000000000000aa 0x00000000000000000000000000000000000000aa\nburn uint128 100 50 30\n' \
-  | $EVAL --batch | sed 's/^/  /'
-echo
-echo "== Speed through the engine (type check + plugin call), one core"
-build/bin/nox-bench eval --config config/operators.yaml --type uint256 --seconds 0.05 | grep -E '^(op|add|mul|div|lt|select|transfer) ' | sed 's/^/  /'
+if [ "$keep" = 1 ]; then
+  cat <<EOT
+The devnet keeps running. Try:
+  source build/devnet/env
+  build/bin/noxctl token balance \$NOX_BOB_ADDRESS --key \$NOX_BOB_KEY
+  build/bin/noxctl encrypt --type uint64 --value 42 --owner \$NOX_ALICE_ADDRESS --app \$NOX_TOKEN_ADDRESS
+  scripts/devnet.sh status      # and: scripts/devnet.sh down
+EOT
+else
+  echo "Done; stopping the devnet (scripts/demo.sh --keep leaves it running)."
+fi

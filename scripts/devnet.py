@@ -796,6 +796,7 @@ def default_dir():
 
 
 def main(argv):
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `devnet.sh status | head` ends quietly
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--dir", default=argparse.SUPPRESS, help="state directory (default $NOX_DEVNET_DIR, "
                         "else build/devnet)")

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nats_util.h"
 #include "nox/log.h"
@@ -63,7 +64,10 @@ static nox_status ensure_consumer(run_state *st, nox_error *err) {
     cc.Durable = st->cfg.consumer;
     cc.AckPolicy = js_AckExplicit;
     cc.AckWait = (int64_t)st->cfg.ack_wait_s * NS_PER_S;
-    cc.MaxDeliver = (int64_t)st->cfg.max_deliver;
+    /* No server-side delivery limit: every delivery ends in an ack, a nak or a dead letter decided here
+     * (max_deliver transient failures, operand_wait_s of waiting for an operand). A server limit would
+     * count the waits too and then stop delivering silently: a lost result. */
+    cc.MaxDeliver = -1;
     cc.MaxAckPending = (int64_t)st->cfg.max_ack_pending;
     natsStatus s = js_AddConsumer(&ci, st->js, st->cfg.stream, &cc, NULL, &jerr);
     if (s == NATS_OK) {
@@ -102,21 +106,118 @@ static int dead_letter(run_state *st, natsMsg *m, const char *reason) {
     return 0;
 }
 
+/*
+ * Transient failures per message (by stream sequence) seen by this process: the max_deliver budget.
+ * JetStream's own delivery count cannot be used for it: it also counts the deliveries of a message
+ * that waited for an operand (RUN_WAIT), which are bounded by time instead (operand_wait_s). A slot
+ * taken over by another message only gives a message more attempts, never fewer.
+ */
+enum { TALLY_SLOTS = 4096 };
+static struct {
+    uint64_t seq;
+    uint64_t failures;
+} tally[TALLY_SLOTS];
+static pthread_mutex_t tally_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t tally_bump(uint64_t seq) {
+    pthread_mutex_lock(&tally_mu);
+    size_t i = (size_t)(seq % TALLY_SLOTS);
+    if (tally[i].seq != seq) {
+        tally[i].seq = seq;
+        tally[i].failures = 0;
+    }
+    uint64_t n = ++tally[i].failures;
+    pthread_mutex_unlock(&tally_mu);
+    return n;
+}
+
+static void tally_clear(uint64_t seq) {
+    pthread_mutex_lock(&tally_mu);
+    size_t i = (size_t)(seq % TALLY_SLOTS);
+    if (tally[i].seq == seq) tally[i].seq = tally[i].failures = 0;
+    pthread_mutex_unlock(&tally_mu);
+}
+
+/*
+ * Progress: every stored result set is announced here, so that a message waiting for an operand
+ * (usually produced by the transaction just before it, being computed by another worker) is tried
+ * again at once instead of after a delay: a chain of dependent transactions then runs at compute
+ * speed. A message is held at most HOLD_MS before it is nak-ed with a delay.
+ */
+enum { HOLD_MS = 1000 };
+static pthread_mutex_t progress_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t progress_cv = PTHREAD_COND_INITIALIZER;
+static uint64_t progress_count;
+
+static void progress_announce(void) {
+    pthread_mutex_lock(&progress_mu);
+    progress_count++;
+    pthread_cond_broadcast(&progress_cv);
+    pthread_mutex_unlock(&progress_mu);
+}
+
+/* Waits until a result set is stored after `seen` (returns 1) or until `deadline` (returns 0). */
+static int progress_wait(uint64_t seen, const struct timespec *deadline) {
+    pthread_mutex_lock(&progress_mu);
+    int rc = 0;
+    while (progress_count == seen && rc == 0) rc = pthread_cond_timedwait(&progress_cv, &progress_mu, deadline);
+    int moved = progress_count != seen;
+    pthread_mutex_unlock(&progress_mu);
+    return moved;
+}
+
+static uint64_t progress_now(void) {
+    pthread_mutex_lock(&progress_mu);
+    uint64_t n = progress_count;
+    pthread_mutex_unlock(&progress_mu);
+    return n;
+}
+
+static int64_t backoff_ms(uint64_t attempt, int64_t first, int64_t cap) {
+    int64_t d = first;
+    for (uint64_t i = 1; i < attempt && d < cap; i++) d *= 2;
+    return d < cap ? d : cap;
+}
+
 static void handle(run_state *st, natsMsg *m) {
-    uint64_t delivered = 1;
+    uint64_t delivered = 1, seq = 0;
+    int64_t published_ns = 0;
     jsMsgMetaData *meta = NULL;
     if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
         delivered = meta->NumDelivered;
+        seq = meta->Sequence.Stream;
+        published_ns = meta->Timestamp;
         jsMsgMetaData_Destroy(meta);
     }
     if (delivered > 1) nox_counter_add(st->m.redeliveries, 1);
     atomic_fetch_add(&st->in_flight, 1);
     nox_gauge_set(st->m.in_flight, atomic_load(&st->in_flight));
-    char reason[512] = "";
-    enum run_outcome r = run_process(st, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), reason, sizeof reason);
-    if (r == RUN_RETRY && delivered >= st->cfg.max_deliver) {
-        char r2[sizeof reason];
-        snprintf(r2, sizeof r2, "gave up after %" PRIu64 " deliveries: %.400s", delivered, reason);
+    char reason[512] = "", r2[sizeof reason];
+    struct timespec hold_until;
+    clock_gettime(CLOCK_REALTIME, &hold_until);
+    hold_until.tv_sec += HOLD_MS / 1000;
+    hold_until.tv_nsec += (long)(HOLD_MS % 1000) * 1000000L;
+    if (hold_until.tv_nsec >= 1000000000L) {
+        hold_until.tv_sec++;
+        hold_until.tv_nsec -= 1000000000L;
+    }
+    enum run_outcome r;
+    for (;;) {
+        uint64_t seen = progress_now();
+        r = run_process(st, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), reason, sizeof reason);
+        if (r != RUN_WAIT || atomic_load(&st->stop) || !progress_wait(seen, &hold_until)) break;
+    }
+    if (r == RUN_OK) progress_announce();
+    uint64_t failures = 0;
+    double waited = published_ns > 0 ? (double)(nats_NowInNanoSeconds() - published_ns) / 1e9 : 0;
+    if (r == RUN_WAIT && waited >= (double)st->cfg.operand_wait_s) {
+        snprintf(r2, sizeof r2, "operand(s) still not stored %.0f s after the message was queued: %.400s", waited,
+                 reason);
+        memcpy(reason, r2, sizeof reason);
+        r = RUN_DEAD;
+    }
+    if (r == RUN_RETRY && (failures = tally_bump(seq)) >= st->cfg.max_deliver) {
+        snprintf(r2, sizeof r2, "gave up after %" PRIu64 " attempts: %.400s", failures, reason);
         memcpy(reason, r2, sizeof reason);
         r = RUN_DEAD;
     }
@@ -124,20 +225,31 @@ static void handle(run_state *st, natsMsg *m) {
     case RUN_OK:
         natsMsg_Ack(m, NULL);
         nox_counter_add(st->m.ok, 1);
+        tally_clear(seq);
         break;
+    case RUN_WAIT: { /* ordering between transactions: usually the previous one is being computed right now */
+        int64_t delay = backoff_ms(delivered, 50, 2000);
+        nox_log(NOX_LOG_DEBUG, "waiting for an operand of %s, again in %" PRId64 " ms (delivery %" PRIu64 "): %s",
+                natsMsg_GetSubject(m), delay, delivered, reason);
+        natsMsg_NakWithDelay(m, delay, NULL);
+        nox_counter_add(st->m.waited, 1);
+        break;
+    }
     case RUN_RETRY: {
-        int64_t delay = 250;
-        for (uint64_t i = 1; i < delivered && delay < 30000; i++) delay *= 2;
-        if (delay > 30000) delay = 30000;
-        nox_log(NOX_LOG_INFO, "retrying %s in %" PRId64 " ms (delivery %" PRIu64 "): %s", natsMsg_GetSubject(m),
-                delay, delivered, reason);
+        int64_t delay = backoff_ms(failures, 250, 30000);
+        nox_log(NOX_LOG_INFO, "retrying %s in %" PRId64 " ms (attempt %" PRIu64 " of %" PRIu64 "): %s",
+                natsMsg_GetSubject(m), delay, failures, st->cfg.max_deliver, reason);
         natsMsg_NakWithDelay(m, delay, NULL);
         nox_counter_add(st->m.retried, 1);
         break;
     }
     case RUN_DEAD:
-        if (dead_letter(st, m, reason)) natsMsg_NakWithDelay(m, 1000, NULL);
-        else natsMsg_Ack(m, NULL);
+        if (dead_letter(st, m, reason)) {
+            natsMsg_NakWithDelay(m, 1000, NULL);
+        } else {
+            natsMsg_Ack(m, NULL);
+            tally_clear(seq);
+        }
         break;
     }
     atomic_fetch_sub(&st->in_flight, 1);
@@ -147,8 +259,15 @@ static void handle(run_state *st, natsMsg *m) {
 static void *worker(void *arg) {
     run_state *st = arg;
     natsSubscription *sub = NULL;
+    unsigned waiting = 0;
     while (!atomic_load(&st->stop)) {
         if (!sub) {
+            nox_error e = {0};
+            if (ensure_consumer(st, &e)) { /* e.g. the stream is not there yet: the Ingestor creates it */
+                nox_log(waiting++ ? NOX_LOG_DEBUG : NOX_LOG_WARN, "%s; retrying every 2 s", e.message);
+                for (int i = 0; i < 20 && !atomic_load(&st->stop); i++) nats_Sleep(100);
+                continue;
+            }
             jsSubOptions so;
             jsSubOptions_Init(&so);
             so.Stream = st->cfg.stream;
@@ -192,7 +311,7 @@ nox_status run_nats_start(run_state *st, nox_error *err) {
     if ((s = natsConnection_JetStream(&st->js, st->nc, NULL)) != NATS_OK)
         return nox_error_set(err, NOX_ERR_IO, "no JetStream context: %s", nox_nats_why(s, 0, w, sizeof w));
     nox_status r = ensure_dead_stream(st, err);
-    if (!r) r = ensure_consumer(st, err);
+    /* the consumer is made (or found) by each worker before it binds: a missing stream is waited for */
     if (r) return r;
     n_workers = (size_t)st->cfg.workers;
     workers = calloc(n_workers, sizeof *workers);

@@ -80,6 +80,9 @@ static nox_status add_metrics(nox_http_server *s, run_state *st, nox_error *err)
     run_metrics *m = &st->m;
     nox_status r = nox_http_counter(s, "nox_runner_messages_ok_total", "Messages whose results are stored (acked).",
                                     &m->ok, err);
+    if (!r) r = nox_http_counter(s, "nox_runner_messages_waiting_total",
+                                 "Messages nak-ed because an operand is not stored yet (its transaction in flight).",
+                                 &m->waited, err);
     if (!r) r = nox_http_counter(s, "nox_runner_messages_retried_total",
                                  "Messages nak-ed with a delay after a transient failure.", &m->retried, err);
     if (!r) r = nox_http_counter(s, "nox_runner_messages_dead_total", "Messages published to the dead-letter stream.",

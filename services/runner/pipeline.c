@@ -150,6 +150,10 @@ static enum run_outcome fetch_and_decrypt(run_state *st, job *j, char *reason, s
     nox_status s = nox_gateway_fetch_operands(st->gw, &tx, hs, j->n_ext, st->rsa_spki_hex, j->operands, &fault, &err);
     free(hs);
     nox_histogram_observe(st->m.stage[ST_FETCH], now_s() - t0);
+    if (s == NOX_ERR_NOT_FOUND) { /* produced by a transaction still in flight: wait for it */
+        snprintf(reason, cap, "%s", err.message);
+        return RUN_WAIT;
+    }
     if (s) return gateway_failure(s, &fault, &err, reason, cap);
     t0 = now_s();
     enum run_outcome r = RUN_OK;

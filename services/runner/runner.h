@@ -21,6 +21,7 @@ typedef struct run_config {
     char gateway_url[512], kms_url[512];
     uint8_t kms_address[NOX_ADDRESS_SIZE];
     char wallet_key_file[1024], operators[1024];
+    uint64_t operand_wait_s; /* how long a message may wait for an operand before it is dead-lettered */
     uint64_t workers;
     char listen[128];
     int log_level;
@@ -29,10 +30,10 @@ typedef struct run_config {
 nox_status run_config_load(const char *path, run_config *cfg, nox_error *err);
 
 enum { RUN_STAGES = 5 }; /* fetch, decrypt, eval, encrypt, publish */
-enum run_outcome { RUN_OK, RUN_RETRY, RUN_DEAD };
+enum run_outcome { RUN_OK, RUN_WAIT, RUN_RETRY, RUN_DEAD };
 
 typedef struct run_metrics {
-    nox_counter *ok, *retried, *dead, *redeliveries;
+    nox_counter *ok, *waited, *retried, *dead, *redeliveries;
     nox_counter **events_by_op; /* indexed by engine op position */
     nox_histogram *stage[RUN_STAGES];
     nox_gauge *in_flight;
@@ -57,7 +58,8 @@ typedef struct run_state {
 
 /*
  * Processes one TransactionMessage: RUN_OK when its results are stored,
- * RUN_RETRY for a transient failure, RUN_DEAD for a permanent one (reason filled).
+ * RUN_WAIT when an operand is not stored yet (its transaction is still in flight),
+ * RUN_RETRY for another transient failure, RUN_DEAD for a permanent one (reason filled).
  */
 enum run_outcome run_process(run_state *st, const char *data, size_t len, char *reason, size_t cap);
 

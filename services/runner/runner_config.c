@@ -9,7 +9,7 @@
 
 nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
     static const char *const top[] = {"nats", "gateway_url", "kms_url", "kms_address", "wallet_key_file",
-                                      "operators", "workers", "listen", "log_level", NULL};
+                                      "operators", "operand_wait_s", "workers", "listen", "log_level", NULL};
     static const char *const nats_keys[] = {"url", "stream", "consumer", "dead_letter_subject", "ack_wait_s",
                                             "max_deliver", "max_ack_pending", "fetch_batch", NULL};
     memset(cfg, 0, sizeof *cfg);
@@ -18,6 +18,7 @@ nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
     cfg->max_ack_pending = 256;
     cfg->fetch_batch = 32;
     cfg->workers = 2;
+    cfg->operand_wait_s = 600;
     cfg->log_level = NOX_LOG_INFO;
     nox_cfg_doc *doc = NULL;
     const nox_cfg_node *root;
@@ -42,6 +43,8 @@ nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
     if (!s) s = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "wallet_key_file", cfg->wallet_key_file,
                                  sizeof cfg->wallet_key_file, err);
     if (!s) s = nox_cfg_get_path(doc, root, "operators", 1, "operators", cfg->operators, sizeof cfg->operators, err);
+    if (!s) s = nox_cfg_get_uint(doc, root, "operand_wait_s", 0, 1, 7 * 24 * 3600, "operand_wait_s", &cfg->operand_wait_s,
+                                 err);
     if (!s) s = nox_cfg_get_uint(doc, root, "workers", 0, 1, 256, "workers", &cfg->workers, err);
     if (!s) s = nox_cfg_get_text(doc, root, "listen", 0, "127.0.0.1:8081", "", cfg->listen, sizeof cfg->listen, err);
     if (!s) s = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);
