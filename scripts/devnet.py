@@ -2,7 +2,7 @@
 """The Nox devnet: every component of the protocol on 127.0.0.1, as long-lived background processes.
 
     scripts/devnet.sh up                 start PostgreSQL, nats-server -js, anvil (chain 31337) + the
-                                         contracts, nox-kms, nox-gateway, nox-ingestor and nox-runner
+                                         contracts, nox-kms, nox-gateway, nox-runner and nox-ingestor
     scripts/devnet.sh status             one line per component; exit 0 all running, 1 some, 3 none
     scripts/devnet.sh restart SERVICE    kms|gateway|runner|ingestor|nats|postgres (same config and port)
     scripts/devnet.sh down               stop everything `up` started (by recorded pid, never by name)
@@ -51,7 +51,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 import noxtest  # noqa: E402  (ANVIL, ANVIL_KEYS)
 
 CHAIN_ID = 31337
-COMPONENTS = ["postgres", "nats", "anvil", "kms", "gateway", "ingestor", "runner"]
+COMPONENTS = ["postgres", "nats", "anvil", "kms", "gateway", "runner", "ingestor"]
 SERVICES = ["kms", "gateway", "ingestor", "runner"]          # ours: --config DIR/<name>.yaml, GET /health
 RESTARTABLE = ["postgres", "nats", "kms", "gateway", "ingestor", "runner"]
 ACCOUNTS = ["owner", "alice", "bob"]                          # anvil's default accounts 0, 1, 2
@@ -715,8 +715,8 @@ log_level: info
         self.write_configs_late()
         self.save_state()
 
-        # 7. the Gateway; 8. the Ingestor (it creates the JetStream streams the Runner consumes); 9. the Runner
-        for s in ("gateway", "ingestor", "runner"):
+        # 7. the Gateway; 8. the Runner (it waits for the stream the Ingestor creates); 9. the Ingestor
+        for s in ("gateway", "runner", "ingestor"):
             self.start_component(s)
         self.write_env()
 
