@@ -28,7 +28,9 @@ static nox_status poll_once(const char *url, const char *htext, const char **sta
     nox_status s = noxctl_http("GET", url, NULL, NULL, &status, &reply, err);
     if (s) return nox_error_prefix(err, "GET /v0/handles/%s/status: ", htext);
     const char *st = json_string_value(json_object_get(reply, "status"));
-    if (status != 200) {
+    if (status >= 500) {
+        s = nox_error_set(err, NOX_ERR_IO, "the Gateway failed: %s", noxctl_gateway_error(status, reply, why, sizeof why));
+    } else if (status != 200) {
         s = nox_error_set(err, NOX_ERR_REMOTE, "the Gateway refused %s: %s", htext,
                           noxctl_gateway_error(status, reply, why, sizeof why));
     } else if (st && !strcmp(st, "stored")) {
@@ -80,10 +82,13 @@ int noxctl_wait(int argc, char **argv) {
     }
     uint64_t start = noxctl_now_ms(), deadline = start + (uint64_t)(timeout * 1000.0);
     for (;;) {
-        if (poll_once(url, htext, &state, reason, sizeof reason, &err)) {
+        nox_status s = poll_once(url, htext, &state, reason, sizeof reason, &err);
+        /* the Gateway unreachable or failing (restarting, say): keep polling until the timeout */
+        if (s && (s != NOX_ERR_IO || noxctl_now_ms() >= deadline)) {
             noxctl_ctx_free(&ctx);
             return noxctl_fail("%s", err.message);
         }
+        if (s) state = "pending";
         if (strcmp(state, "pending") || noxctl_now_ms() >= deadline) break;
         uint64_t left = deadline - noxctl_now_ms();
         sleep_ms(left < POLL_MS ? (unsigned)left : POLL_MS);

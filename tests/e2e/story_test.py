@@ -171,6 +171,8 @@ def test_bad_inputs(ctl, env, keys, addrs, work):
          f"{h_unstored} still pending after 0.3 s"),
         ("wait on a handle of an unserved chain", ("wait", "0x" + "ab" * 26 + "000000050b00"), 1,
          "chain 5 is not served"),
+        ("wait with the Gateway unreachable: polls until the timeout, then says why",
+         ("wait", h_unstored, "--timeout", "0.5", "--gateway", "http://127.0.0.1:1"), 1, "cannot reach"),
         ("token mint without --to", ("token", "mint", "--amount", "1", "--key", keys["owner"]), 2, "needs --to"),
         ("an unknown option", ("decrypt", h_unstored, "--key", keys["alice"], "--frobnicate"), 2,
          "unknown option --frobnicate"),
