@@ -449,6 +449,19 @@ nox_status nox_op_resolve(const nox_op *op, const uint8_t *in_types, size_t n_in
     return try_impl(op, op->impls[best], in_types, declared_out, call, &progress, err);
 }
 
+nox_status nox_impl_resolve(const nox_impl *impl, const uint8_t *in_types, size_t n_in, const uint8_t *declared_out,
+                            size_t n_out, nox_call *call, nox_error *err) {
+    nox_op op;
+    memset(&op, 0, sizeof op);
+    snprintf(op.name, sizeof op.name, "%s", impl->name);
+    op.id = impl->d.id;
+    op.n_inputs = impl->d.n_inputs;
+    op.n_outputs = impl->d.n_outputs;
+    op.n_impls = 1;
+    op.impls[0] = impl;
+    return nox_op_resolve(&op, in_types, n_in, declared_out, n_out, call, err);
+}
+
 static inline nox_status call_eval(const nox_call *call, const nox_value *in, nox_value *out, nox_error *err) {
     const nox_impl *m = call->impl;
     for (unsigned i = 0; i < call->n_outputs; i++) out[i].type = call->out_types[i];
@@ -456,11 +469,17 @@ static inline nox_status call_eval(const nox_call *call, const nox_value *in, no
     if (rc != 0)
         return nox_error_set(err, NOX_ERR_PLUGIN, "plugin %s: operator %s returned %d (a bug in the plugin)",
                              nox_plugin_name(m->plugin), m->name, rc);
-    for (unsigned i = 0; i < call->n_outputs; i++)
+    for (unsigned i = 0; i < call->n_outputs; i++) {
+        if (out[i].type != call->out_types[i])
+            return nox_error_set(err, NOX_ERR_PLUGIN,
+                                 "plugin %s: operator %s changed the type of output %u from %s to %s (a bug in the "
+                                 "plugin)",
+                                 nox_plugin_name(m->plugin), m->name, i, tname(call->out_types[i]), tname(out[i].type));
         if (!canonical(&out[i]))
             return nox_error_set(err, NOX_ERR_PLUGIN,
                                  "plugin %s: operator %s wrote a non-canonical %s to output %u (a bug in the plugin)",
                                  nox_plugin_name(m->plugin), m->name, tname(out[i].type), i);
+    }
     return NOX_OK;
 }
 

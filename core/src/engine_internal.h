@@ -26,6 +26,8 @@ struct nox_plugin {
     size_t n_impls, cap_impls;
     nox_impl **impls;
     char failure[NOX_ERROR_MAX]; /* first registration error or the plugin's own fail() */
+    nox_plugin_problem_fn on_problem; /* non-NULL while inspecting (nox_plugin_inspect) */
+    void *problem_arg;
 };
 
 struct nox_op {

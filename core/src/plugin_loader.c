@@ -48,12 +48,17 @@ static void host_fail(nox_plugin_ctx *ctx, const char *fmt, ...) {
     va_end(ap);
 }
 
+/* A descriptor problem: normally the first one becomes the load failure; while
+ * inspecting, every one goes to the caller's callback instead. Returns -1. */
 static int reject(nox_plugin *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int reject(nox_plugin *p, const char *fmt, ...) {
+    char msg[NOX_ERROR_MAX];
     va_list ap;
     va_start(ap, fmt);
-    record_failure(p, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (p->on_problem) p->on_problem(p->problem_arg, msg);
+    else if (!p->failure[0]) snprintf(p->failure, sizeof p->failure, "%s", msg);
     return -1;
 }
 
@@ -82,48 +87,51 @@ static int check_slot(nox_plugin *p, const nox_operator *op, uint16_t slot, cons
     if (NOX_SLOT_IS_VAR(slot)) {
         unsigned k = NOX_SLOT_VAR_INDEX(slot);
         if (k >= NOX_MAX_TYPEVARS)
-            return reject(p, "operator %s: %s %u uses type variable %u; at most %d are allowed", op->name, what, i, k,
-                          NOX_MAX_TYPEVARS);
+            return reject(p, "operator %.64s: %s %u uses type variable %u; at most %d are allowed", op->name, what, i,
+                          k, NOX_MAX_TYPEVARS);
         *vars_used |= 1u << k;
         return 0;
     }
     if (slot > 255 || !nox_type_is_fixed(slot))
-        return reject(p, "operator %s: %s %u has type code %u, which is not a fixed-size type", op->name, what, i,
+        return reject(p, "operator %.64s: %s %u has type code %u, which is not a fixed-size type", op->name, what, i,
                       (unsigned)slot);
     return 0;
 }
 
+/* Checks a descriptor completely: every problem is reported (reject), in a
+ * fixed order, so the first one — the load error — is always the same. */
 static int validate(nox_plugin *p, const nox_operator *op) {
+    /* With another struct size the fields below cannot be trusted: stop here. */
     if (op->struct_size != sizeof(nox_operator))
         return reject(p, "nox_operator.struct_size is %u, the host's is %zu: set it to sizeof(nox_operator)",
                       op->struct_size, sizeof(nox_operator));
+    if (!op->name) return reject(p, "operator name '(null)' is invalid: use [a-z][a-z0-9_]*, at most 63 characters");
+    int bad = 0;
     if (!valid_name(op->name))
-        return reject(p, "operator name '%.64s' is invalid: use [a-z][a-z0-9_]*, at most 63 characters",
-                      op->name ? op->name : "(null)");
+        bad |= reject(p, "operator name '%.64s' is invalid: use [a-z][a-z0-9_]*, at most 63 characters", op->name);
     if (op->n_inputs > NOX_MAX_ARITY || op->n_outputs < 1 || op->n_outputs > NOX_MAX_ARITY)
-        return reject(p, "operator %s: %u inputs and %u outputs; allowed are 0..%d inputs and 1..%d outputs",
+        bad |= reject(p, "operator %.64s: %u inputs and %u outputs; allowed are 0..%d inputs and 1..%d outputs",
                       op->name, op->n_inputs, op->n_outputs, NOX_MAX_ARITY, NOX_MAX_ARITY);
-    if (!op->eval) return reject(p, "operator %s: eval is NULL", op->name);
+    if (!op->eval) bad |= reject(p, "operator %.64s: eval is NULL", op->name);
 
     const nox_operation *proto = nox_operation_by_name(op->name);
     if (proto) {
         if (op->id != proto->id || op->n_inputs != proto->n_inputs || op->n_outputs != proto->n_outputs)
-            return reject(p,
+            bad |= reject(p,
                           "operator %s is a protocol operation: it must have id %u, %u inputs and %u outputs "
                           "(got id %u, %u, %u)",
                           op->name, proto->id, proto->n_inputs, proto->n_outputs, op->id, op->n_inputs,
                           op->n_outputs);
     } else if (op->id < NOX_FIRST_EXTENSION_ID) {
-        return reject(p, "operator %s: id %u is reserved for the protocol; extension operators use ids >= %d",
+        bad |= reject(p, "operator %.64s: id %u is reserved for the protocol; extension operators use ids >= %d",
                       op->name, op->id, NOX_FIRST_EXTENSION_ID);
     }
 
-    unsigned used = 0, used_in = 0;
-    for (unsigned i = 0; i < op->n_inputs; i++)
-        if (check_slot(p, op, op->inputs[i], "input", i, &used_in)) return -1;
-    used = used_in;
-    for (unsigned i = 0; i < op->n_outputs; i++)
-        if (check_slot(p, op, op->outputs[i], "output", i, &used)) return -1;
+    unsigned used = 0;
+    unsigned n_in = op->n_inputs < NOX_MAX_ARITY ? op->n_inputs : NOX_MAX_ARITY;
+    unsigned n_out = op->n_outputs < NOX_MAX_ARITY ? op->n_outputs : NOX_MAX_ARITY;
+    for (unsigned i = 0; i < n_in; i++) bad |= check_slot(p, op, op->inputs[i], "input", i, &used);
+    for (unsigned i = 0; i < n_out; i++) bad |= check_slot(p, op, op->outputs[i], "output", i, &used);
     for (unsigned k = 0; k < NOX_MAX_TYPEVARS; k++) {
         if (!(used & (1u << k))) continue;
         const nox_typeset *ts = &op->typevars[k];
@@ -131,13 +139,15 @@ static int validate(nox_plugin *p, const nox_operator *op) {
         for (unsigned c = 0; c < 256; c++) {
             if (!nox_typeset_has(ts, c)) continue;
             any = 1;
-            if (!nox_type_is_fixed(c))
-                return reject(p, "operator %s: type variable %u admits code %u, which is not a fixed-size type",
+            if (!nox_type_is_fixed(c)) {
+                bad |= reject(p, "operator %.64s: type variable %u admits code %u, which is not a fixed-size type",
                               op->name, k, c);
+                break;
+            }
         }
-        if (!any) return reject(p, "operator %s: type variable %u admits no type", op->name, k);
+        if (!any) bad |= reject(p, "operator %.64s: type variable %u admits no type", op->name, k);
     }
-    return 0;
+    return bad ? -1 : 0;
 }
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
@@ -154,8 +164,11 @@ static void free_impl(nox_impl *m) {
 
 static int host_register(nox_plugin_ctx *ctx, const nox_operator *op) {
     nox_plugin *p = ctx->plugin;
-    if (!op) return reject(p, "register_operator called with NULL");
-    if (validate(p, op)) return -1;
+    /* While inspecting, an invalid descriptor is reported and left out, but the
+     * plugin is told it succeeded so that it goes on registering the rest. */
+    int fail = p->on_problem ? 0 : -1;
+    if (!op) return reject(p, "register_operator called with NULL"), fail;
+    if (validate(p, op)) return fail;
     nox_impl *m = calloc(1, sizeof *m);
     if (!m) return reject(p, "out of memory");
     m->d = *op;
@@ -179,7 +192,7 @@ static int host_register(nox_plugin_ctx *ctx, const nox_operator *op) {
     for (size_t i = 0; i < p->n_impls; i++) {
         if (!strcmp(p->impls[i]->name, m->name) && nox_impl_overlaps(p->impls[i], m)) {
             free_impl(m);
-            return reject(p, "operator %s is registered twice with overlapping types", op->name);
+            return reject(p, "operator %s is registered twice with overlapping types", op->name), fail;
         }
     }
     if (p->n_impls == p->cap_impls) {
@@ -260,8 +273,9 @@ static nox_status copy_options(nox_plugin *p, const char *const *keys, const cha
     return NOX_OK;
 }
 
-nox_status nox_plugin_open(const char *path, const char *const *opt_keys, const char *const *opt_values,
-                           size_t n_opts, nox_plugin **out, nox_error *err) {
+static nox_status open_plugin(const char *path, const char *const *opt_keys, const char *const *opt_values,
+                              size_t n_opts, nox_plugin_problem_fn on_problem, void *problem_arg, nox_plugin **out,
+                              nox_error *err) {
     *out = NULL;
     struct stat sb;
     if (stat(path, &sb) != 0)
@@ -273,6 +287,8 @@ nox_status nox_plugin_open(const char *path, const char *const *opt_keys, const 
         free(p);
         return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
     }
+    p->on_problem = on_problem;
+    p->problem_arg = problem_arg;
     nox_status st = copy_options(p, opt_keys, opt_values, n_opts, err);
     if (st) goto fail;
 
@@ -308,7 +324,7 @@ nox_status nox_plugin_open(const char *path, const char *const *opt_keys, const 
                            p->failure[0] ? p->failure : "its init returned an error without a reason");
         goto fail;
     }
-    if (p->n_impls == 0) {
+    if (p->n_impls == 0 && !on_problem) {
         st = nox_error_set(err, NOX_ERR_PLUGIN, "plugin %s (%s) registers no operators", p->info->name, path);
         goto fail;
     }
@@ -319,11 +335,25 @@ nox_status nox_plugin_open(const char *path, const char *const *opt_keys, const 
             goto fail;
         }
     }
+    p->on_problem = NULL; /* inspection ends with init */
+    p->problem_arg = NULL;
     *out = p;
     return NOX_OK;
 fail:
     nox_plugin_close(p);
     return st;
+}
+
+nox_status nox_plugin_open(const char *path, const char *const *opt_keys, const char *const *opt_values,
+                           size_t n_opts, nox_plugin **out, nox_error *err) {
+    return open_plugin(path, opt_keys, opt_values, n_opts, NULL, NULL, out, err);
+}
+
+nox_status nox_plugin_inspect(const char *path, const char *const *opt_keys, const char *const *opt_values,
+                              size_t n_opts, nox_plugin_problem_fn on_problem, void *arg, nox_plugin **out,
+                              nox_error *err) {
+    if (!on_problem) return nox_error_set(err, NOX_ERR_INVALID, "nox_plugin_inspect needs a problem callback");
+    return open_plugin(path, opt_keys, opt_values, n_opts, on_problem, arg, out, err);
 }
 
 const char *nox_plugin_name(const nox_plugin *p) { return p->info->name; }

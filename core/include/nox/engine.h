@@ -76,6 +76,23 @@ nox_status nox_engine_load_config(nox_engine *engine, const char *path, nox_erro
 nox_status nox_plugin_open(const char *path, const char *const *opt_keys, const char *const *opt_values,
                            size_t n_opts, nox_plugin **plugin, nox_error *err);
 
+/** Receives one problem found by nox_plugin_inspect (a complete sentence naming the operator). */
+typedef void (*nox_plugin_problem_fn)(void *arg, const char *message);
+
+/**
+ * Opens a plugin for inspection (nox-plugin-check): the same dlopen, ABI check
+ * and descriptor validation as nox_plugin_open, but a descriptor problem does
+ * not stop loading. Every problem of every descriptor (not only the first) is
+ * passed to `on_problem`; the invalid descriptor is left out; and the plugin's
+ * register_operator call returns 0 so that it goes on registering the others
+ * (nox_plugin_open would have refused the plugin at the first one). A plugin
+ * that registers nothing is not an error here. ABI errors, an init failure and
+ * unused options fail as in nox_plugin_open.
+ */
+nox_status nox_plugin_inspect(const char *path, const char *const *opt_keys, const char *const *opt_values,
+                              size_t n_opts, nox_plugin_problem_fn on_problem, void *arg, nox_plugin **plugin,
+                              nox_error *err);
+
 /** Closes a plugin that was not added to an engine. */
 void nox_plugin_close(nox_plugin *plugin);
 
@@ -152,10 +169,17 @@ nox_status nox_op_resolve(const nox_op *op, const uint8_t *in_types, size_t n_in
                           size_t n_out, nox_call *call, nox_error *err);
 
 /**
+ * nox_op_resolve against one implementation only — for a plugin that is not
+ * (or cannot be) added to an engine, e.g. in nox-plugin-check.
+ */
+nox_status nox_impl_resolve(const nox_impl *impl, const uint8_t *in_types, size_t n_in, const uint8_t *declared_out,
+                            size_t n_out, nox_call *call, nox_error *err);
+
+/**
  * Evaluates a resolved call: sets out[i].type and runs the plugin. The inputs
  * must have the types given to nox_op_resolve and be canonical. Fails only
- * when the plugin misbehaves (non-zero return or a non-canonical output):
- * NOX_ERR_PLUGIN.
+ * when the plugin misbehaves (non-zero return, an output whose type it
+ * changed, or a non-canonical output): NOX_ERR_PLUGIN.
  */
 nox_status nox_call_eval(const nox_call *call, const nox_value *in, nox_value *out, nox_error *err);
 

@@ -1,0 +1,1020 @@
+/*
+ * nox-plugin-check — checks an operator plugin the way the engine will use it.
+ *
+ *   nox-plugin-check PLUGIN.so [--seed N] [--iterations N] [--timeout S]
+ *                    [--option KEY=VALUE]... [--json]
+ *
+ * 1. Loads the plugin through the engine's own loader (nox_plugin_inspect: the
+ *    same dlopen, ABI check and descriptor validation as nox-eval and the
+ *    Runner), collecting every descriptor problem instead of stopping at the
+ *    first; then checks ids across descriptors and whether an engine accepts
+ *    the plugin (nox_engine_add_plugin).
+ * 2. For every implementation and every concrete type combination its
+ *    signature admits, evaluates it through nox_call_eval (the engine's checks:
+ *    non-zero return, output type changed, non-canonical output) on edge
+ *    values (0, 1, 2, 3, -1/MAX, -2/MAX-1, MIN, MAX, 2^k, 2^k +- 1, -2^k) and
+ *    on seeded random values. Every input set is evaluated twice, into output
+ *    buffers pre-filled with 0x00 and with 0xff, and the outputs compared
+ *    (non-determinism, or outputs the plugin leaves partly unwritten). Inputs
+ *    must come back unchanged, and nothing may be written past the outputs.
+ * 3. Evaluations run in a child process (one per batch of type combinations);
+ *    a crash, a sanitizer abort or a timeout is reported with the operator,
+ *    the types and the inputs (hex: they are test values) that caused it, and
+ *    checking goes on with the next type combination.
+ *
+ * Exit status: 0 clean, 1 problems found, 2 bad usage or the plugin cannot be
+ * loaded at all (missing file, other ABI, init failed).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "nox/engine.h"
+#include "nox/types.h"
+#include "nox/value.h"
+
+#ifndef NOX_VERSION
+#define NOX_VERSION "unknown"
+#endif
+
+/* With AddressSanitizer the inputs and outputs are exact-size heap arrays, so
+ * ASan catches any access past them; without it, a guard value after the
+ * outputs catches writes past them. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CHECK_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CHECK_ASAN 1
+#endif
+#endif
+#ifndef CHECK_ASAN
+#define CHECK_ASAN 0
+#endif
+
+enum { EXIT_CLEAN = 0, EXIT_PROBLEMS = 1, EXIT_USAGE = 2 };
+
+/* ---- problem kinds found by evaluation ------------------------------------ */
+
+enum kind { K_RC, K_TYPE, K_NONCANON, K_NONDET, K_INPUT, K_OVERRUN, K_RESOLVE, K_COUNT };
+static const char *const kind_id[K_COUNT] = {"nonzero_return",    "output_type",    "non_canonical", "non_deterministic",
+                                             "input_modified",    "output_overrun", "resolve"};
+static const char *const kind_text[K_COUNT] = {
+    "non-zero returns",      "output type changes",        "non-canonical outputs",
+    "non-deterministic results (or outputs left partly unwritten)", "inputs modified", "writes past the outputs",
+    "type resolution failures"};
+
+/* ---- options and the random generator ------------------------------------- */
+
+#define MAX_OPTS 32
+#define BATCH 32           /* type combinations per child process */
+#define MAX_COMBOS 20000   /* type combinations per implementation (sampled beyond) */
+#define EDGE_BUDGET 262144 /* edge-value input sets per implementation, spread over its combinations */
+#define EDGE_MIN 64
+#define EDGE_MAX 4096
+#define MAX_EDGES 160
+
+typedef struct options {
+    const char *path;
+    uint64_t seed;
+    unsigned long iterations;
+    unsigned timeout;
+    int json;
+    size_t n_opts;
+    const char *opt_keys[MAX_OPTS], *opt_values[MAX_OPTS];
+    char *opt_buf[MAX_OPTS];
+} options;
+
+typedef struct rng {
+    uint64_t s[4];
+} rng;
+
+static uint64_t splitmix(uint64_t *x) {
+    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static void rng_seed(rng *r, uint64_t seed) {
+    for (int i = 0; i < 4; i++) r->s[i] = splitmix(&seed);
+}
+
+static uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t rng_next(rng *r) { /* xoshiro256** */
+    uint64_t *s = r->s, out = rotl64(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0], s[3] ^= s[1], s[1] ^= s[2], s[0] ^= s[3], s[2] ^= t, s[3] = rotl64(s[3], 45);
+    return out;
+}
+
+static uint64_t hash_str(uint64_t h, const char *s) {
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3u;
+    return h;
+}
+
+/* ---- values ----------------------------------------------------------------- */
+
+static void v_mask(nox_value *v) {
+    unsigned bits = nox_type_bits(v->type), n = nox_type_limbs(v->type);
+    for (unsigned i = n; i < NOX_VALUE_LIMBS; i++) v->limb[i] = 0;
+    if (bits % 64) v->limb[n - 1] &= ((uint64_t)1 << (bits % 64)) - 1;
+}
+
+static nox_value v_small(uint8_t type, uint64_t x) {
+    nox_value v;
+    nox_value_zero(&v, type);
+    v.limb[0] = x;
+    v_mask(&v);
+    return v;
+}
+
+static nox_value v_pow2(uint8_t type, unsigned k) {
+    nox_value v;
+    nox_value_zero(&v, type);
+    v.limb[k / 64] = (uint64_t)1 << (k % 64);
+    return v;
+}
+
+static nox_value v_ones(uint8_t type) {
+    nox_value v;
+    nox_value_zero(&v, type);
+    for (unsigned i = 0; i < nox_type_limbs(type); i++) v.limb[i] = ~(uint64_t)0;
+    v_mask(&v);
+    return v;
+}
+
+/* v + d (d may be negative), modulo 2^width. */
+static nox_value v_add(nox_value v, int64_t d) {
+    uint64_t ext = d < 0 ? ~(uint64_t)0 : 0, carry = 0;
+    for (unsigned i = 0; i < nox_type_limbs(v.type); i++) {
+        uint64_t a = v.limb[i], b = i == 0 ? (uint64_t)d : ext;
+        uint64_t s = a + b, c1 = s < a;
+        uint64_t t = s + carry, c2 = t < s;
+        v.limb[i] = t;
+        carry = c1 | c2;
+    }
+    v_mask(&v);
+    return v;
+}
+
+/* Two's complement negation within the width. */
+static nox_value v_neg(nox_value v) {
+    for (unsigned i = 0; i < nox_type_limbs(v.type); i++) v.limb[i] = ~v.limb[i];
+    v_mask(&v);
+    return v_add(v, 1);
+}
+
+static int v_same(const nox_value *a, const nox_value *b) { return nox_value_equal(a, b); }
+
+static size_t push_unique(nox_value *vals, size_t n, nox_value v) {
+    if (n >= MAX_EDGES) return n;
+    for (size_t i = 0; i < n; i++)
+        if (v_same(&vals[i], &v)) return n;
+    vals[n] = v;
+    return n + 1;
+}
+
+/* The edge values of a type: 0, 1, 2, 3, all ones (MAX or -1), all ones - 1,
+ * MIN, MAX and their neighbours for signed types, 2^k and 2^k +- 1 (and -2^k
+ * for signed types) for k at byte, word and half/full-width boundaries. */
+static size_t edge_values(uint8_t type, nox_value *vals) {
+    size_t n = 0;
+    unsigned w = nox_type_bits(type);
+    if (type == NOX_TYPE_BOOL) {
+        vals[0] = v_small(type, 0);
+        vals[1] = v_small(type, 1);
+        return 2;
+    }
+    int s = nox_type_is_signed(type);
+    for (uint64_t x = 0; x < 4; x++) n = push_unique(vals, n, v_small(type, x));
+    nox_value ones = v_ones(type);
+    n = push_unique(vals, n, ones);
+    n = push_unique(vals, n, v_add(ones, -1));
+    if (s) {
+        nox_value min = v_pow2(type, w - 1), max = v_add(min, -1);
+        n = push_unique(vals, n, min);
+        n = push_unique(vals, n, v_add(min, 1));
+        n = push_unique(vals, n, max);
+        n = push_unique(vals, n, v_add(max, -1));
+    }
+    const unsigned ks[] = {1, 2, 7, 8, 15, 16, 31, 32, 63, 64, 65, 127, 128, 159, 255, 256, 511, 512, 1023, 1024,
+                           w / 2 - 1, w / 2, w / 2 + 1, w - 2, w - 1};
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
+        unsigned k = ks[i];
+        if (k == 0 || k >= w) continue;
+        nox_value p = v_pow2(type, k);
+        n = push_unique(vals, n, p);
+        n = push_unique(vals, n, v_add(p, -1));
+        n = push_unique(vals, n, v_add(p, 1));
+        if (s && k < w - 1) n = push_unique(vals, n, v_neg(p));
+    }
+    return n;
+}
+
+/* A random value: uniform, a random bit length, an edge neighbourhood or sparse bits. */
+static nox_value random_value(uint8_t type, rng *r) {
+    nox_value v;
+    nox_value_zero(&v, type);
+    unsigned w = nox_type_bits(type), n = nox_type_limbs(type);
+    switch (rng_next(r) % 4) {
+    case 0:
+        for (unsigned i = 0; i < n; i++) v.limb[i] = rng_next(r);
+        break;
+    case 1: {
+        unsigned len = (unsigned)(rng_next(r) % (w + 1));
+        for (unsigned i = 0; i < n; i++) {
+            uint64_t x = rng_next(r);
+            if (64 * i >= len) x = 0;
+            else if (64 * (i + 1) > len) x &= ((uint64_t)1 << (len - 64 * i)) - 1;
+            v.limb[i] = x;
+        }
+        break;
+    }
+    case 2: {
+        nox_value e[MAX_EDGES];
+        size_t ne = edge_values(type, e);
+        v = v_add(e[rng_next(r) % ne], (int64_t)(rng_next(r) % 17) - 8);
+        break;
+    }
+    default: {
+        unsigned bitsset = 1 + (unsigned)(rng_next(r) % 4);
+        for (unsigned b = 0; b < bitsset; b++) {
+            unsigned k = (unsigned)(rng_next(r) % w);
+            v.limb[k / 64] |= (uint64_t)1 << (k % 64);
+        }
+        break;
+    }
+    }
+    v_mask(&v);
+    return v;
+}
+
+/* ---- shared memory between the checker and its evaluating child ---------- */
+
+typedef struct combo {
+    uint8_t in[NOX_MAX_ARITY], out[NOX_MAX_ARITY];
+    uint8_t bound[NOX_MAX_TYPEVARS];
+} combo;
+
+typedef struct combo_result {
+    int done;
+    uint64_t evaluations;
+    uint64_t count[K_COUNT];
+    char message[K_COUNT][NOX_ERROR_MAX];
+    nox_value example[K_COUNT][NOX_MAX_ARITY];
+} combo_result;
+
+typedef struct shared {
+    volatile size_t current;  /* index in the batch of the combination being evaluated */
+    volatile int evaluating;  /* 1 while `in` holds the inputs of a running evaluation */
+    nox_value in[NOX_MAX_ARITY];
+    combo_result res[BATCH];
+} shared;
+
+/* ---- the checker's own records -------------------------------------------- */
+
+typedef struct strlist {
+    char **items;
+    size_t n, cap;
+} strlist;
+
+static void strlist_add(strlist *l, const char *s) {
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 8;
+        char **n = realloc(l->items, cap * sizeof *n);
+        if (!n) abort();
+        l->items = n, l->cap = cap;
+    }
+    if (!(l->items[l->n++] = strdup(s))) abort();
+}
+
+static void strlist_free(strlist *l) {
+    for (size_t i = 0; i < l->n; i++) free(l->items[i]);
+    free(l->items);
+}
+
+/* What the report says about one type combination. */
+typedef struct combo_report {
+    char label[96];          /* "uint8", or "T=uint8 U=int16" */
+    uint64_t evaluations;
+    int crashed;             /* 1: signal, 2: exit status, 3: timeout */
+    int status;              /* signal number or exit status */
+    json_t *problems;        /* array; empty when ok */
+    char *text;              /* the human line's problem part, NULL when ok */
+} combo_report;
+
+typedef struct impl_report {
+    const nox_impl *impl;
+    size_t n_combos, n_all_combos;
+    combo_report *combos;
+} impl_report;
+
+static void append(char **text, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void append(char **text, const char *fmt, ...) {
+    char buf[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    size_t old = *text ? strlen(*text) : 0;
+    char *n = realloc(*text, old + strlen(buf) + 3);
+    if (!n) abort();
+    if (old) memcpy(n + old, "; ", 3), old += 2;
+    else n[0] = '\0';
+    strcpy(n + old, buf);
+    *text = n;
+}
+
+/* ---- type combinations ---------------------------------------------------- */
+
+static unsigned vars_used(const nox_operator *d) {
+    unsigned used = 0;
+    for (unsigned i = 0; i < d->n_inputs; i++)
+        if (NOX_SLOT_IS_VAR(d->inputs[i])) used |= 1u << NOX_SLOT_VAR_INDEX(d->inputs[i]);
+    for (unsigned i = 0; i < d->n_outputs; i++)
+        if (NOX_SLOT_IS_VAR(d->outputs[i])) used |= 1u << NOX_SLOT_VAR_INDEX(d->outputs[i]);
+    return used;
+}
+
+/* Every assignment of concrete types to the signature's variables (at most MAX_COMBOS, evenly sampled). */
+static combo *enumerate(const nox_operator *d, size_t *n_out, size_t *n_all) {
+    unsigned used = vars_used(d);
+    uint8_t dom[NOX_MAX_TYPEVARS][256];
+    size_t size[NOX_MAX_TYPEVARS] = {1, 1, 1, 1};
+    size_t total = 1;
+    for (unsigned k = 0; k < NOX_MAX_TYPEVARS; k++) {
+        if (!(used & (1u << k))) continue;
+        size[k] = 0;
+        for (unsigned c = 0; c < 256; c++)
+            if (nox_typeset_has(&d->typevars[k], c)) dom[k][size[k]++] = (uint8_t)c;
+        total *= size[k];
+    }
+    size_t n = total < MAX_COMBOS ? total : MAX_COMBOS;
+    combo *cs = calloc(n ? n : 1, sizeof *cs);
+    if (!cs) abort();
+    for (size_t j = 0; j < n; j++) {
+        size_t idx = total <= MAX_COMBOS ? j : (size_t)((double)j * (double)total / (double)n);
+        combo *c = &cs[j];
+        for (unsigned k = 0; k < NOX_MAX_TYPEVARS; k++) {
+            if (!(used & (1u << k))) continue;
+            c->bound[k] = dom[k][idx % size[k]];
+            idx /= size[k];
+        }
+        for (unsigned i = 0; i < d->n_inputs; i++)
+            c->in[i] = NOX_SLOT_IS_VAR(d->inputs[i]) ? c->bound[NOX_SLOT_VAR_INDEX(d->inputs[i])] : (uint8_t)d->inputs[i];
+        for (unsigned i = 0; i < d->n_outputs; i++)
+            c->out[i] =
+                NOX_SLOT_IS_VAR(d->outputs[i]) ? c->bound[NOX_SLOT_VAR_INDEX(d->outputs[i])] : (uint8_t)d->outputs[i];
+    }
+    *n_out = n;
+    *n_all = total;
+    return cs;
+}
+
+static void combo_label(const nox_operator *d, const combo *c, char *buf, size_t cap) {
+    unsigned used = vars_used(d);
+    int nvars = __builtin_popcount(used);
+    size_t off = 0;
+    buf[0] = '\0';
+    if (!nvars) {
+        snprintf(buf, cap, "(fixed types)");
+        return;
+    }
+    for (unsigned k = 0; k < NOX_MAX_TYPEVARS; k++) {
+        if (!(used & (1u << k))) continue;
+        int w = nvars == 1 ? snprintf(buf + off, cap - off, "%s", nox_type_name(c->bound[k]))
+                           : snprintf(buf + off, cap - off, "%s%c=%s", off ? " " : "", "TUVW"[k],
+                                      nox_type_name(c->bound[k]));
+        if (w < 0 || (size_t)w >= cap - off) return;
+        off += (size_t)w;
+    }
+}
+
+/* "average(uint8 0x01, uint8 0xff)" */
+static char *call_text(const nox_impl *impl, const combo *c, const nox_value *in) {
+    const nox_operator *d = nox_impl_descriptor(impl);
+    size_t cap = 64 + (size_t)d->n_inputs * (NOX_VALUE_TEXT_MAX + 24), off = 0;
+    char *s = malloc(cap);
+    if (!s) abort();
+    off += (size_t)snprintf(s, cap, "%s(", d->name);
+    for (unsigned i = 0; i < d->n_inputs; i++) {
+        char hex[NOX_VALUE_TEXT_MAX];
+        if (nox_value_format_hex(&in[i], hex, sizeof hex, NULL)) snprintf(hex, sizeof hex, "?");
+        off += (size_t)snprintf(s + off, cap - off, "%s%s %s", i ? ", " : "", nox_type_name(c->in[i]), hex);
+    }
+    snprintf(s + off, cap - off, ")");
+    return s;
+}
+
+static json_t *inputs_json(const nox_operator *d, const nox_value *in) {
+    json_t *a = json_array();
+    for (unsigned i = 0; i < d->n_inputs; i++) {
+        char hex[NOX_VALUE_TEXT_MAX];
+        if (nox_value_format_hex(&in[i], hex, sizeof hex, NULL)) snprintf(hex, sizeof hex, "?");
+        json_array_append_new(a, json_string(hex));
+    }
+    return a;
+}
+
+/* ---- the evaluating child ------------------------------------------------- */
+
+static void record(combo_result *r, enum kind k, const char *msg, const nox_value *in, unsigned n_in) {
+    if (r->count[k]++ == 0) {
+        size_t len = strnlen(msg, sizeof r->message[k] - 1); /* truncates long messages */
+        memcpy(r->message[k], msg, len);
+        r->message[k][len] = '\0';
+        memcpy(r->example[k], in, n_in * sizeof *in);
+    }
+}
+
+typedef struct evaluator {
+    const nox_call *call;
+    unsigned n_in, n_out;
+    nox_value *in, *pristine, *out1, *out2; /* out1/out2 hold n_out (+1 guard without ASan) values */
+    combo_result *res;
+    shared *sh;
+} evaluator;
+
+static void fill(nox_value *v, size_t n, int byte) { memset(v, byte, n * sizeof *v); }
+
+/* Which engine check a failed evaluation tripped. */
+static enum kind classify(const evaluator *e, const nox_value *out) {
+    for (unsigned i = 0; i < e->n_out; i++)
+        if (out[i].type != e->call->out_types[i]) return K_TYPE;
+    for (unsigned i = 0; i < e->n_out; i++)
+        if (!nox_value_is_canonical(&out[i])) return K_NONCANON;
+    return K_RC;
+}
+
+static void evaluate(evaluator *e) {
+    nox_error err = {0};
+    combo_result *r = e->res;
+    unsigned guard = CHECK_ASAN ? 0 : 1;
+    memcpy(e->sh->in, e->in, e->n_in * sizeof *e->in);
+    memcpy(e->pristine, e->in, e->n_in * sizeof *e->in);
+    e->sh->evaluating = 1;
+
+    fill(e->out1, e->n_out + guard, 0x00);
+    if (guard) fill(e->out1 + e->n_out, 1, 0x5a);
+    nox_status st1 = nox_call_eval(e->call, e->in, e->out1, &err);
+    r->evaluations++;
+    if (memcmp(e->in, e->pristine, e->n_in * sizeof *e->in)) {
+        record(r, K_INPUT, "the plugin modified its (const) inputs", e->pristine, e->n_in);
+        memcpy(e->in, e->pristine, e->n_in * sizeof *e->in);
+    }
+    if (guard) {
+        nox_value g;
+        fill(&g, 1, 0x5a);
+        if (memcmp(&g, e->out1 + e->n_out, sizeof g))
+            record(r, K_OVERRUN, "the plugin wrote past its last output", e->pristine, e->n_in);
+    }
+    if (st1) {
+        record(r, classify(e, e->out1), err.message, e->pristine, e->n_in);
+        e->sh->evaluating = 0;
+        return;
+    }
+
+    fill(e->out2, e->n_out, 0xff);
+    nox_status st2 = nox_call_eval(e->call, e->in, e->out2, &err);
+    r->evaluations++;
+    if (st2) {
+        char msg[NOX_ERROR_MAX + 64];
+        snprintf(msg, sizeof msg, "the first evaluation succeeded, the second failed: %s", err.message);
+        record(r, K_NONDET, msg, e->pristine, e->n_in);
+    } else {
+        for (unsigned i = 0; i < e->n_out; i++) {
+            if (!nox_value_equal(&e->out1[i], &e->out2[i])) {
+                char msg[256];
+                snprintf(msg, sizeof msg,
+                         "two evaluations of the same inputs gave different values for output %u (a result that "
+                         "depends on state, or an output the plugin leaves partly unwritten)",
+                         i);
+                record(r, K_NONDET, msg, e->pristine, e->n_in);
+                break;
+            }
+        }
+    }
+    e->sh->evaluating = 0;
+}
+
+/* Evaluates one type combination: edge-value input sets, then random ones. */
+static void check_combo(const nox_impl *impl, const combo *c, size_t edge_cap, unsigned long iterations,
+                        uint64_t seed, evaluator *e) {
+    const nox_operator *d = nox_impl_descriptor(impl);
+    nox_call call;
+    nox_error err = {0};
+    e->n_in = d->n_inputs;
+    e->n_out = d->n_outputs;
+    if (nox_impl_resolve(impl, c->in, d->n_inputs, c->out, d->n_outputs, &call, &err)) {
+        record(e->res, K_RESOLVE, err.message, e->in, 0);
+        return;
+    }
+    e->call = &call;
+
+    rng r;
+    uint64_t h = hash_str(seed ^ 0xcbf29ce484222325u, d->name);
+    for (unsigned i = 0; i < d->n_inputs; i++) h = (h ^ c->in[i]) * 0x100000001b3u;
+    for (unsigned i = 0; i < d->n_outputs; i++) h = (h ^ c->out[i]) * 0x100000001b3u;
+    rng_seed(&r, h);
+
+    /* Edge values: the whole product when it is small enough, else every value
+     * in every position ("diagonal") plus random picks among them. */
+    static nox_value edges[NOX_MAX_ARITY][MAX_EDGES];
+    size_t ne[NOX_MAX_ARITY], product = 1, longest = 1;
+    for (unsigned i = 0; i < d->n_inputs; i++) {
+        ne[i] = edge_values(c->in[i], edges[i]);
+        product = product > edge_cap ? product : product * ne[i];
+        if (ne[i] > longest) longest = ne[i];
+    }
+    if (d->n_inputs == 0) {
+        evaluate(e);
+    } else if (product <= edge_cap) {
+        for (size_t t = 0; t < product; t++) {
+            size_t idx = t;
+            for (unsigned i = 0; i < d->n_inputs; i++) {
+                e->in[i] = edges[i][idx % ne[i]];
+                idx /= ne[i];
+            }
+            evaluate(e);
+        }
+    } else {
+        for (size_t t = 0; t < edge_cap; t++) {
+            for (unsigned i = 0; i < d->n_inputs; i++)
+                e->in[i] = edges[i][t < longest ? t % ne[i] : rng_next(&r) % ne[i]];
+            evaluate(e);
+        }
+    }
+    for (unsigned long t = 0; t < iterations && d->n_inputs; t++) {
+        for (unsigned i = 0; i < d->n_inputs; i++) e->in[i] = random_value(c->in[i], &r);
+        evaluate(e);
+    }
+}
+
+__attribute__((noreturn)) static void child_main(const nox_impl *impl, const combo *cs, size_t n, size_t edge_cap, const options *o, shared *sh) {
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core); /* a crash is expected here; no core files */
+    signal(SIGALRM, SIG_DFL);
+    unsigned guard = CHECK_ASAN ? 0 : 1;
+    evaluator e = {0};
+    e.sh = sh;
+    /* Exact sizes: under ASan any access past them is a finding. */
+    const nox_operator *d = nox_impl_descriptor(impl);
+    e.in = malloc((d->n_inputs ? d->n_inputs : 1) * sizeof(nox_value));
+    e.pristine = malloc(NOX_MAX_ARITY * sizeof(nox_value));
+    e.out1 = malloc((d->n_outputs + guard) * sizeof(nox_value));
+    e.out2 = malloc((d->n_outputs + guard) * sizeof(nox_value));
+    if (!e.in || !e.pristine || !e.out1 || !e.out2) _exit(3);
+    for (size_t i = 0; i < n; i++) {
+        sh->current = i;
+        e.res = &sh->res[i];
+        alarm(o->timeout);
+        check_combo(impl, &cs[i], edge_cap, o->iterations, o->seed, &e);
+        alarm(0);
+        sh->res[i].done = 1;
+    }
+    _exit(0);
+}
+
+/* ---- the parent: batches, crashes, reports -------------------------------- */
+
+static const char *signame(int sig) {
+    switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    case SIGABRT: return "SIGABRT";
+    case SIGALRM: return "SIGALRM";
+    case SIGKILL: return "SIGKILL";
+    case SIGTRAP: return "SIGTRAP";
+    case SIGSYS: return "SIGSYS";
+    default: return "signal";
+    }
+}
+
+static void fill_report_from_result(const nox_impl *impl, const combo *c, const combo_result *res, combo_report *rep) {
+    const nox_operator *d = nox_impl_descriptor(impl);
+    rep->evaluations += res->evaluations;
+    for (int k = 0; k < K_COUNT; k++) {
+        if (!res->count[k]) continue;
+        json_t *p = json_object();
+        json_object_set_new(p, "kind", json_string(kind_id[k]));
+        json_object_set_new(p, "count", json_integer((json_int_t)res->count[k]));
+        json_object_set_new(p, "message", json_string(res->message[k]));
+        json_object_set_new(p, "inputs", inputs_json(d, res->example[k]));
+        json_array_append_new(rep->problems, p);
+        char *call = call_text(impl, c, res->example[k]);
+        append(&rep->text, "%" PRIu64 " %s, first on %s: %s", res->count[k], kind_text[k], call, res->message[k]);
+        free(call);
+    }
+}
+
+static void report_crash(const nox_impl *impl, const combo *c, const shared *sh, int wstatus, unsigned timeout,
+                         combo_report *rep) {
+    const nox_operator *d = nox_impl_descriptor(impl);
+    json_t *p = json_object();
+    char what[128];
+    if (WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGALRM) {
+        rep->crashed = 3, rep->status = SIGALRM;
+        snprintf(what, sizeof what, "timed out (no result within %u s)", timeout);
+        json_object_set_new(p, "kind", json_string("timeout"));
+    } else if (WIFSIGNALED(wstatus)) {
+        rep->crashed = 1, rep->status = WTERMSIG(wstatus);
+        snprintf(what, sizeof what, "crashed with %s (signal %d)", signame(rep->status), rep->status);
+        json_object_set_new(p, "kind", json_string("crash"));
+        json_object_set_new(p, "signal", json_integer(rep->status));
+        json_object_set_new(p, "signal_name", json_string(signame(rep->status)));
+    } else {
+        rep->crashed = 2, rep->status = WEXITSTATUS(wstatus);
+        snprintf(what, sizeof what,
+                 "the evaluating process exited with status %d (a sanitizer report, if any, is on stderr)",
+                 rep->status);
+        json_object_set_new(p, "kind", json_string("abnormal_exit"));
+        json_object_set_new(p, "exit_status", json_integer(rep->status));
+    }
+    json_object_set_new(p, "count", json_integer(1));
+    json_object_set_new(p, "message", json_string(what));
+    if (sh->evaluating) {
+        char *call = call_text(impl, c, sh->in);
+        append(&rep->text, "%s while evaluating %s", what, call);
+        free(call);
+        json_object_set_new(p, "inputs", inputs_json(d, sh->in));
+    } else {
+        append(&rep->text, "%s outside an evaluation", what);
+    }
+    json_array_append_new(rep->problems, p);
+}
+
+/* Evaluates every type combination of one implementation, BATCH per child. */
+static void check_impl(const nox_impl *impl, const options *o, shared *sh, impl_report *ir) {
+    const nox_operator *d = nox_impl_descriptor(impl);
+    combo *cs = enumerate(d, &ir->n_combos, &ir->n_all_combos);
+    ir->impl = impl;
+    ir->combos = calloc(ir->n_combos ? ir->n_combos : 1, sizeof *ir->combos);
+    if (!ir->combos) abort();
+    size_t edge_cap = ir->n_combos ? EDGE_BUDGET / ir->n_combos : EDGE_MAX;
+    edge_cap = edge_cap < EDGE_MIN ? EDGE_MIN : edge_cap > EDGE_MAX ? EDGE_MAX : edge_cap;
+    for (size_t i = 0; i < ir->n_combos; i++) {
+        combo_label(d, &cs[i], ir->combos[i].label, sizeof ir->combos[i].label);
+        ir->combos[i].problems = json_array();
+    }
+    size_t start = 0;
+    while (start < ir->n_combos) {
+        size_t n = ir->n_combos - start < BATCH ? ir->n_combos - start : BATCH;
+        memset(sh, 0, sizeof *sh);
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid < 0) {
+            fprintf(stderr, "nox-plugin-check: fork: %s\n", strerror(errno));
+            exit(EXIT_USAGE);
+        }
+        if (pid == 0) child_main(impl, cs + start, n, edge_cap, o, sh);
+        int wstatus = 0;
+        while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {}
+        size_t next = start + n;
+        for (size_t i = 0; i < n; i++) {
+            if (sh->res[i].done) {
+                fill_report_from_result(impl, &cs[start + i], &sh->res[i], &ir->combos[start + i]);
+                continue;
+            }
+            /* The child ended while on this combination. */
+            if (!(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)) {
+                size_t at = sh->current < n ? sh->current : i;
+                fill_report_from_result(impl, &cs[start + at], &sh->res[at], &ir->combos[start + at]);
+                report_crash(impl, &cs[start + at], sh, wstatus, o->timeout, &ir->combos[start + at]);
+                next = start + at + 1;
+            }
+            break;
+        }
+        start = next;
+    }
+    free(cs);
+}
+
+/* ---- descriptors ------------------------------------------------------------ */
+
+static void on_problem(void *arg, const char *message) { strlist_add(arg, message); }
+
+static void check_ids(const nox_plugin *p, strlist *problems) {
+    size_t n = nox_plugin_impl_count(p);
+    for (size_t i = 0; i < n; i++) {
+        const nox_operator *a = nox_impl_descriptor(nox_plugin_impl_at(p, i));
+        for (size_t j = 0; j < i; j++) {
+            const nox_operator *b = nox_impl_descriptor(nox_plugin_impl_at(p, j));
+            char msg[NOX_ERROR_MAX];
+            int same = !strcmp(a->name, b->name);
+            if (!same && a->id == b->id) {
+                snprintf(msg, sizeof msg, "operators %s and %s share id %u; every operator needs an id of its own",
+                         b->name, a->name, a->id);
+                strlist_add(problems, msg);
+            } else if (same && (a->id != b->id || a->n_inputs != b->n_inputs || a->n_outputs != b->n_outputs)) {
+                snprintf(msg, sizeof msg,
+                         "operator %s is registered twice with different ids or arities (id %u, %u -> %u and id %u, "
+                         "%u -> %u)",
+                         a->name, b->id, b->n_inputs, b->n_outputs, a->id, a->n_inputs, a->n_outputs);
+                strlist_add(problems, msg);
+            }
+        }
+    }
+}
+
+static int parse_u64(const char *s, uint64_t *v) {
+    char *end;
+    errno = 0;
+    if (!*s || *s == '-') return -1;
+    unsigned long long x = strtoull(s, &end, 0);
+    if (errno || *end) return -1;
+    *v = x;
+    return 0;
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: nox-plugin-check PLUGIN.so [--seed N] [--iterations N] [--timeout S]\n"
+            "                        [--option KEY=VALUE]... [--json]\n"
+            "\n"
+            "Loads an operator plugin through the engine's loader, reports every descriptor\n"
+            "problem, then evaluates every operator on every type combination its signature\n"
+            "admits — edge values and N random input sets (default 256), each evaluated twice,\n"
+            "in a child process — and reports crashes (with the inputs), non-zero returns,\n"
+            "output type changes, non-canonical outputs, non-determinism, modified inputs.\n"
+            "  --seed N        random seed (default 1; the run is reproducible)\n"
+            "  --timeout S     seconds allowed per type combination (default 60)\n"
+            "  --option K=V    a plugin option, as under options: in operators.yaml\n"
+            "  --json          machine-readable report on stdout\n"
+            "Exit status: 0 clean, 1 problems found, 2 bad usage or the plugin cannot be loaded.\n");
+}
+
+static int parse_args(int argc, char **argv, options *o) {
+    o->seed = 1;
+    o->iterations = 256;
+    o->timeout = 60;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        uint64_t v;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            exit(EXIT_CLEAN);
+        } else if (!strcmp(a, "--json")) {
+            o->json = 1;
+        } else if (!strcmp(a, "--seed") || !strcmp(a, "--iterations") || !strcmp(a, "--timeout") ||
+                   !strcmp(a, "--option")) {
+            if (i + 1 == argc) {
+                fprintf(stderr, "nox-plugin-check: %s needs a value\n", a);
+                return -1;
+            }
+            const char *val = argv[++i];
+            if (!strcmp(a, "--option")) {
+                const char *eq = strchr(val, '=');
+                if (!eq || eq == val || o->n_opts == MAX_OPTS) {
+                    fprintf(stderr, "nox-plugin-check: --option wants KEY=VALUE (at most %d)\n", MAX_OPTS);
+                    return -1;
+                }
+                char *key = strndup(val, (size_t)(eq - val));
+                if (!key) return -1;
+                o->opt_buf[o->n_opts] = key;
+                o->opt_keys[o->n_opts] = key;
+                o->opt_values[o->n_opts++] = eq + 1;
+                continue;
+            }
+            if (parse_u64(val, &v)) {
+                fprintf(stderr, "nox-plugin-check: %s wants a non-negative integer, got '%s'\n", a, val);
+                return -1;
+            }
+            if (!strcmp(a, "--seed")) o->seed = v;
+            else if (!strcmp(a, "--iterations")) o->iterations = (unsigned long)v;
+            else if (v == 0 || v > 86400) {
+                fprintf(stderr, "nox-plugin-check: --timeout wants 1..86400 seconds\n");
+                return -1;
+            } else o->timeout = (unsigned)v;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "nox-plugin-check: unknown option %s\n", a);
+            return -1;
+        } else if (o->path) {
+            fprintf(stderr, "nox-plugin-check: one plugin at a time (got %s and %s)\n", o->path, a);
+            return -1;
+        } else {
+            o->path = a;
+        }
+    }
+    if (!o->path) {
+        fprintf(stderr, "nox-plugin-check: which plugin? (a .so file)\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Loads the plugin once in a child first, so that a crash in its init is reported, not suffered. */
+static int init_crashes(const options *o, int *wstatus) {
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) return 0;
+    if (pid == 0) {
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+        alarm(o->timeout);
+        strlist ignored = {0};
+        nox_plugin *p = NULL;
+        nox_status st = nox_plugin_inspect(o->path, o->opt_keys, o->opt_values, o->n_opts, on_problem, &ignored, &p,
+                                           NULL);
+        _exit(st ? 3 : 0);
+    }
+    while (waitpid(pid, wstatus, 0) < 0 && errno == EINTR) {}
+    return WIFSIGNALED(*wstatus) || (WIFEXITED(*wstatus) && WEXITSTATUS(*wstatus) != 0 && WEXITSTATUS(*wstatus) != 3);
+}
+
+static const char *fmt_count(uint64_t x, char *buf, size_t cap) {
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%" PRIu64, x), o = 0;
+    for (int i = 0; i < n && (size_t)o + 2 < cap; i++) {
+        if (i && (n - i) % 3 == 0) buf[o++] = ',';
+        buf[o++] = tmp[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+int main(int argc, char **argv) {
+    options o = {0};
+    if (parse_args(argc, argv, &o)) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+
+    int wstatus = 0;
+    if (init_crashes(&o, &wstatus)) {
+        const char *what = WIFSIGNALED(wstatus) ? signame(WTERMSIG(wstatus)) : "a non-zero exit status";
+        if (o.json) {
+            json_t *j = json_pack("{s:s, s:b, s:[{s:s, s:s}]}", "path", o.path, "clean", 0, "load_problems", "kind",
+                                  "init_crash", "message", what);
+            char *s = json_dumps(j, JSON_INDENT(2));
+            puts(s);
+            free(s);
+            json_decref(j);
+        } else {
+            printf("nox-plugin-check: %s: the plugin's init crashed (%s) while loading\n", o.path, what);
+        }
+        return EXIT_PROBLEMS;
+    }
+
+    strlist problems = {0};
+    nox_error err = {0};
+    nox_plugin *p = NULL;
+    if (nox_plugin_inspect(o.path, o.opt_keys, o.opt_values, o.n_opts, on_problem, &problems, &p, &err)) {
+        fprintf(stderr, "nox-plugin-check: %s\n", err.message);
+        if (o.json) {
+            json_t *j = json_pack("{s:s, s:b, s:s}", "path", o.path, "clean", 0, "load_error", err.message);
+            char *s = json_dumps(j, JSON_INDENT(2));
+            puts(s);
+            free(s);
+            json_decref(j);
+        }
+        strlist_free(&problems);
+        return EXIT_USAGE;
+    }
+    size_t n_impls = nox_plugin_impl_count(p);
+    if (n_impls == 0) strlist_add(&problems, "the plugin registers no valid operator (the engine refuses it)");
+    size_t n_desc_problems = problems.n;
+    check_ids(p, &problems);
+
+    /* Would an engine take it? (conflicts between its own implementations) */
+    nox_engine *engine = nox_engine_new();
+    if (!engine) abort();
+    int owned_by_engine = 0;
+    if (n_impls) {
+        nox_error aerr = {0};
+        if (nox_engine_add_plugin(engine, p, NULL, 0, NULL, &aerr) == NOX_OK) owned_by_engine = 1;
+        else if (problems.n == n_desc_problems) strlist_add(&problems, aerr.message);
+    }
+
+    shared *sh = mmap(NULL, sizeof(shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED) {
+        fprintf(stderr, "nox-plugin-check: mmap: %s\n", strerror(errno));
+        return EXIT_USAGE;
+    }
+    impl_report *reports = calloc(n_impls ? n_impls : 1, sizeof *reports);
+    if (!reports) abort();
+    uint64_t total_evals = 0;
+    size_t total_combos = 0, bad_combos = 0;
+    for (size_t i = 0; i < n_impls; i++) {
+        check_impl(nox_plugin_impl_at(p, i), &o, sh, &reports[i]);
+        total_combos += reports[i].n_combos;
+        for (size_t c = 0; c < reports[i].n_combos; c++) {
+            total_evals += reports[i].combos[c].evaluations;
+            if (json_array_size(reports[i].combos[c].problems)) bad_combos++;
+        }
+    }
+    munmap(sh, sizeof(shared));
+    int clean = problems.n == 0 && bad_combos == 0;
+
+    if (o.json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "path", json_string(o.path));
+        json_object_set_new(j, "plugin", json_pack("{s:s, s:s}", "name", nox_plugin_name(p), "version",
+                                                   nox_plugin_version(p)));
+        json_object_set_new(j, "abi_version", json_integer(NOX_PLUGIN_ABI_VERSION));
+        json_object_set_new(j, "seed", json_integer((json_int_t)o.seed));
+        json_object_set_new(j, "iterations", json_integer((json_int_t)o.iterations));
+        json_t *dp = json_array();
+        for (size_t i = 0; i < problems.n; i++) json_array_append_new(dp, json_string(problems.items[i]));
+        json_object_set_new(j, "descriptor_problems", dp);
+        json_t *ops = json_array();
+        for (size_t i = 0; i < n_impls; i++) {
+            const nox_operator *d = nox_impl_descriptor(reports[i].impl);
+            char sig[2048];
+            json_t *op = json_object();
+            json_object_set_new(op, "name", json_string(d->name));
+            json_object_set_new(op, "id", json_integer(d->id));
+            json_object_set_new(op, "signature",
+                                json_string(nox_impl_signature(reports[i].impl, sig, sizeof sig)));
+            json_object_set_new(op, "constant_time", json_boolean(d->flags & NOX_OP_CONSTANT_TIME));
+            json_object_set_new(op, "type_combinations_sampled",
+                                json_boolean(reports[i].n_combos < reports[i].n_all_combos));
+            json_t *types = json_array();
+            for (size_t c = 0; c < reports[i].n_combos; c++) {
+                combo_report *cr = &reports[i].combos[c];
+                json_t *t = json_object();
+                json_object_set_new(t, "types", json_string(cr->label));
+                json_object_set_new(t, "evaluations", json_integer((json_int_t)cr->evaluations));
+                json_object_set_new(t, "ok", json_boolean(json_array_size(cr->problems) == 0));
+                json_object_set(t, "problems", cr->problems);
+                json_array_append_new(types, t);
+            }
+            json_object_set_new(op, "types", types);
+            json_array_append_new(ops, op);
+        }
+        json_object_set_new(j, "operators", ops);
+        json_object_set_new(j, "summary",
+                            json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}", "implementations", (json_int_t)n_impls,
+                                      "type_combinations", (json_int_t)total_combos, "evaluations",
+                                      (json_int_t)total_evals, "descriptor_problems", (json_int_t)problems.n,
+                                      "type_combinations_with_problems", (json_int_t)bad_combos, "clean", clean));
+        json_object_set_new(j, "clean", json_boolean(clean));
+        char *s = json_dumps(j, JSON_INDENT(2));
+        puts(s);
+        free(s);
+        json_decref(j);
+    } else {
+        char b1[32], b2[32];
+        printf("nox-plugin-check %s: %s: plugin %s %s (ABI %u)\n", NOX_VERSION, o.path, nox_plugin_name(p),
+               nox_plugin_version(p), NOX_PLUGIN_ABI_VERSION);
+        printf("seed %" PRIu64 ", %lu random input sets per type combination plus edge values, each evaluated twice\n",
+               o.seed, o.iterations);
+        if (problems.n) {
+            printf("descriptors: %zu problem%s\n", problems.n, problems.n == 1 ? "" : "s");
+            for (size_t i = 0; i < problems.n; i++) printf("  PROBLEM: %s\n", problems.items[i]);
+        } else {
+            printf("descriptors: %zu implementation%s: ok\n", n_impls, n_impls == 1 ? "" : "s");
+        }
+        for (size_t i = 0; i < n_impls; i++) {
+            const nox_operator *d = nox_impl_descriptor(reports[i].impl);
+            char sig[2048];
+            printf("\n%s  id %u  %s%s\n", d->name, d->id, nox_impl_signature(reports[i].impl, sig, sizeof sig),
+                   d->flags & NOX_OP_CONSTANT_TIME ? "  [constant-time]" : "");
+            if (reports[i].n_combos < reports[i].n_all_combos)
+                printf("  (%zu of %zu type combinations, evenly sampled)\n", reports[i].n_combos,
+                       reports[i].n_all_combos);
+            for (size_t c = 0; c < reports[i].n_combos; c++) {
+                combo_report *cr = &reports[i].combos[c];
+                if (cr->text)
+                    printf("  %-16s %s: %s\n", cr->label, cr->crashed ? "CRASH" : "PROBLEMS", cr->text);
+                else
+                    printf("  %-16s ok (%s evaluations)\n", cr->label, fmt_count(cr->evaluations, b1, sizeof b1));
+            }
+        }
+        printf("\nsummary: %zu implementation%s, %zu type combination%s, %s evaluations; %zu descriptor problem%s, "
+               "%zu type combination%s with problems: %s\n",
+               n_impls, n_impls == 1 ? "" : "s", total_combos, total_combos == 1 ? "" : "s",
+               fmt_count(total_evals, b2, sizeof b2), problems.n, problems.n == 1 ? "" : "s", bad_combos,
+               bad_combos == 1 ? "" : "s", clean ? "CLEAN" : "PROBLEMS FOUND");
+    }
+
+    for (size_t i = 0; i < n_impls; i++) {
+        for (size_t c = 0; c < reports[i].n_combos; c++) {
+            json_decref(reports[i].combos[c].problems);
+            free(reports[i].combos[c].text);
+        }
+        free(reports[i].combos);
+    }
+    free(reports);
+    strlist_free(&problems);
+    if (owned_by_engine) nox_engine_free(engine);
+    else {
+        nox_engine_free(engine);
+        nox_plugin_close(p);
+    }
+    for (size_t i = 0; i < o.n_opts; i++) free(o.opt_buf[i]);
+    return clean ? EXIT_CLEAN : EXIT_PROBLEMS;
+}
