@@ -6,8 +6,10 @@
  *
  * For each operator implementation flagged NOX_OP_CONSTANT_TIME, each type it
  * accepts is evaluated by calling the plugin's eval directly (the engine's own
- * input validation is not under test here). Outside valgrind the marks are
- * no-ops and the program only checks that it runs.
+ * input validation is not under test here). An operator whose output type is
+ * a type variable bound only by the declared result type (cast) is checked on
+ * every (input type, declared output type) pair it accepts. Outside valgrind
+ * the marks are no-ops and the program only checks that it runs.
  *
  *   valgrind --error-exitcode=42 ctime_operators PLUGIN.so...
  * exits 42 when any flagged operator leaks through control flow.
@@ -29,32 +31,63 @@ static void fill(nox_value *v, uint8_t type, uint64_t seed) {
     if (bits % 64) v->limb[n - 1] &= ((uint64_t)1 << (bits % 64)) - 1;
 }
 
+/* Evaluates one resolved call three times with secret inputs; 0, or -1 when eval fails. */
+static int run_call(const nox_operator *d, const nox_call *call, const uint8_t *types) {
+    nox_value in[NOX_MAX_ARITY], out[NOX_MAX_ARITY];
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        for (unsigned i = 0; i < d->n_inputs; i++) {
+            fill(&in[i], types[i], seed + i);
+            /* the secret: every meaningful limb (the type code stays public) */
+            VALGRIND_MAKE_MEM_UNDEFINED(in[i].limb, nox_type_limbs(types[i]) * sizeof in[i].limb[0]);
+        }
+        for (unsigned i = 0; i < d->n_outputs; i++) nox_value_zero(&out[i], call->out_types[i]);
+        int rc = d->eval(in, out, d->data);
+        VALGRIND_MAKE_MEM_DEFINED(&rc, sizeof rc);
+        for (unsigned i = 0; i < d->n_outputs; i++) VALGRIND_MAKE_MEM_DEFINED(out[i].limb, sizeof out[i].limb);
+        if (rc != 0) {
+            fprintf(stderr, "%s %s: eval returned %d\n", d->name, nox_type_name(types[0]), rc);
+            return -1;
+        }
+        evaluated++;
+    }
+    return 0;
+}
+
+/*
+ * The type variable that appears only among the outputs (bound by the
+ * declared result type, as cast's U), or -1 when every output type follows
+ * from the inputs.
+ */
+static int output_only_var(const nox_operator *d) {
+    for (unsigned o = 0; o < d->n_outputs; o++) {
+        if (!NOX_SLOT_IS_VAR(d->outputs[o])) continue;
+        int bound = 0;
+        for (unsigned i = 0; i < d->n_inputs; i++) bound |= d->inputs[i] == d->outputs[o];
+        if (!bound) return (int)NOX_SLOT_VAR_INDEX(d->outputs[o]);
+    }
+    return -1;
+}
+
+/* Every input type (and, for an output-only type variable, every declared output type) the impl accepts. */
 static int check_impl(const nox_op *op, const nox_impl *impl) {
     const nox_operator *d = nox_impl_descriptor(impl);
-    int checked = 0;
+    int checked = 0, var = output_only_var(d);
     for (unsigned code = 0; code <= NOX_TYPE_LAST; code++) {
         uint8_t types[NOX_MAX_ARITY];
         nox_call call;
         if (nox_op_instantiate(op, (uint8_t)code, types, NULL)) continue;
-        if (nox_op_resolve(op, types, d->n_inputs, NULL, d->n_outputs, &call, NULL) || call.impl != impl) continue;
-        nox_value in[NOX_MAX_ARITY], out[NOX_MAX_ARITY];
-        for (uint64_t seed = 1; seed <= 3; seed++) {
-            for (unsigned i = 0; i < d->n_inputs; i++) {
-                fill(&in[i], types[i], seed + i);
-                /* the secret: every meaningful limb (the type code stays public) */
-                VALGRIND_MAKE_MEM_UNDEFINED(in[i].limb, nox_type_limbs(types[i]) * sizeof in[i].limb[0]);
-            }
-            for (unsigned i = 0; i < d->n_outputs; i++) nox_value_zero(&out[i], call.out_types[i]);
-            int rc = d->eval(in, out, d->data);
-            VALGRIND_MAKE_MEM_DEFINED(&rc, sizeof rc);
-            for (unsigned i = 0; i < d->n_outputs; i++) VALGRIND_MAKE_MEM_DEFINED(out[i].limb, sizeof out[i].limb);
-            if (rc != 0) {
-                fprintf(stderr, "%s %s: eval returned %d\n", d->name, nox_type_name(code), rc);
-                return -1;
-            }
-            evaluated++;
+        /* declared output types: all inferred, or each member of the output-only variable's set */
+        for (unsigned out_code = 0; out_code <= (var < 0 ? 0u : NOX_TYPE_LAST); out_code++) {
+            uint8_t declared[NOX_MAX_ARITY];
+            for (unsigned o = 0; o < d->n_outputs; o++)
+                declared[o] = var >= 0 && d->outputs[o] == NOX_SLOT_VAR((unsigned)var) ? (uint8_t)out_code
+                                                                                         : NOX_TYPE_INFER;
+            if (var >= 0 && !nox_typeset_has(&d->typevars[var], out_code)) continue;
+            if (nox_op_resolve(op, types, d->n_inputs, declared, d->n_outputs, &call, NULL) || call.impl != impl)
+                continue;
+            if (run_call(d, &call, types)) return -1;
+            checked++;
         }
-        checked++;
     }
     return checked;
 }
@@ -85,7 +118,8 @@ int main(int argc, char **argv) {
             }
             int types = check_impl(op, impl);
             if (types < 0) return 1;
-            printf("checked: %s [%s] on %d types\n", d->name, nox_plugin_name(nox_impl_plugin(impl)), types);
+            printf("checked: %s [%s] on %d type%s\n", d->name, nox_plugin_name(nox_impl_plugin(impl)), types,
+                   output_only_var(d) >= 0 ? " pairs (input, declared output)" : "s");
             flagged++;
         }
     }

@@ -416,8 +416,11 @@ static void test_shipped_config(void) {
     char path[1024];
     CU_ASSERT_EQUAL(load_yaml(fixed, &e, &err, path, sizeof path), NOX_OK);
     if (err.message[0]) fprintf(stderr, "\n  %s\n", err.message);
-    CU_ASSERT_EQUAL(nox_engine_op_count(e), 18);
+    /* the protocol's 18 operations and the 13 extension operators (ids 64..76) */
+    CU_ASSERT_EQUAL(nox_engine_op_count(e), 31);
     CU_ASSERT_EQUAL(nox_op_impl_count(nox_engine_find(e, "mul")), 2);
+    CU_ASSERT_EQUAL(nox_op_impl_count(nox_engine_find(e, "rem")), 2);
+    CU_ASSERT_EQUAL(nox_op_id(nox_engine_find(e, "cast")), 76);
     /* loading twice into one engine is refused */
     CU_ASSERT_EQUAL(nox_engine_load_config(e, path, &err), NOX_ERR_CONFIG);
     nox_engine_free(e);

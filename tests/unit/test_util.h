@@ -51,6 +51,24 @@ static inline nox_engine *nox_test_engine(void) {
     return e;
 }
 
+/** The extension families (operator ids >= 64), as built in NOX_PLUGIN_DIR. */
+static const char *const nox_test_ext_plugins[] = {"minmax", "bitwise", "shift", "cast"};
+
+/** nox_test_engine() plus the extension families; aborts the test program on failure. */
+static inline nox_engine *nox_test_engine_ext(void) {
+    nox_engine *e = nox_test_engine();
+    nox_error err = {0};
+    for (size_t i = 0; i < sizeof nox_test_ext_plugins / sizeof nox_test_ext_plugins[0]; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s.so", NOX_PLUGIN_DIR, nox_test_ext_plugins[i]);
+        if (nox_engine_load_plugin(e, path, &err)) {
+            fprintf(stderr, "cannot load %s: %s\n", path, err.message);
+            exit(2);
+        }
+    }
+    return e;
+}
+
 /** The operator `name` of `e`; aborts the test program when it is not loaded. */
 static inline const nox_op *nox_test_op(const nox_engine *e, const char *name) {
     const nox_op *op = nox_engine_find(e, name);
