@@ -1,7 +1,7 @@
 /*
  * nox-eval — evaluate operations through the plugins of config/operators.yaml.
  *
- *   nox-eval [--config FILE] OP TYPE ARG...     one operation
+ *   nox-eval [--config FILE] OP TYPE ARG... [--out TYPE[,TYPE...]]   one operation
  *   nox-eval [--config FILE] --batch            lines "OP TYPE ARG..." on stdin
  *   nox-eval [--config FILE] --list             every loaded operator
  *
@@ -22,7 +22,7 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: nox-eval [--config FILE] OP TYPE ARG...\n"
+            "usage: nox-eval [--config FILE] OP TYPE ARG... [--out TYPE[,TYPE...]]\n"
             "       nox-eval [--config FILE] --batch    (reads 'OP TYPE ARG...' lines from stdin)\n"
             "       nox-eval [--config FILE] --list\n"
             "\n"
@@ -31,11 +31,27 @@ static void usage(FILE *f) {
             "TYPE is the operand type (uint8..uint256, int8..int256, uint512.., bool, address);\n"
             "for select it is the branch type and the arguments are COND IFTRUE IFFALSE.\n"
             "ARG is decimal (with - for signed types) or 0x hex (the raw bit pattern of the type).\n"
+            "--out declares the output types, as result handles do (needed by cast: cast int8 -1 --out uint16);\n"
+            "a --batch line may end with it too.\n"
             "Outputs print on one line: integers in decimal, bools as true/false.\n");
 }
 
 /* Evaluates argv-style words "OP TYPE ARG..." and prints the result line. */
 static nox_status eval_words(const nox_engine *engine, int argc, char **argv, FILE *out, nox_error *err) {
+    /* "... --out T1,T2": the declared output types (the rest are inferred) */
+    uint8_t declared[NOX_MAX_ARITY];
+    unsigned n_declared = 0;
+    if (argc >= 2 && !strcmp(argv[argc - 2], "--out")) {
+        char list[256];
+        snprintf(list, sizeof list, "%s", argv[argc - 1]);
+        for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+            if (n_declared == NOX_MAX_ARITY) return nox_error_set(err, NOX_ERR_INVALID, "--out: too many types");
+            nox_status st = nox_type_from_name(t, &declared[n_declared], err);
+            if (st) return nox_error_prefix(err, "--out: ");
+            n_declared++;
+        }
+        argc -= 2;
+    }
     if (argc < 2) return nox_error_set(err, NOX_ERR_INVALID, "expected OP TYPE ARG...");
     const nox_op *op;
     nox_status st = nox_engine_lookup(engine, argv[0], &op, err);
@@ -58,7 +74,9 @@ static nox_status eval_words(const nox_engine *engine, int argc, char **argv, FI
         st = nox_value_parse(&in[i], types[i], argv[2 + i], err);
         if (st) return nox_error_prefix(err, "argument %u (%s): ", i + 1, nox_type_name(types[i]));
     }
-    for (unsigned i = 0; i < n_out; i++) nox_value_zero(&res[i], NOX_TYPE_INFER);
+    if (n_declared > n_out)
+        return nox_error_set(err, NOX_ERR_INVALID, "--out: %s has %u output%s", argv[0], n_out, n_out == 1 ? "" : "s");
+    for (unsigned i = 0; i < n_out; i++) nox_value_zero(&res[i], i < n_declared ? declared[i] : NOX_TYPE_INFER);
     st = nox_op_eval(op, in, n_in, res, n_out, err);
     if (st) return st;
 

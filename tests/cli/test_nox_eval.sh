@@ -109,5 +109,44 @@ $want"; fi
 got=$(printf 'add uint8 1 2\nmul int8 -2 3\n' | "$EVAL" --batch); rc=$?
 if [ "$rc" = 0 ] && [ "$got" = $'3\n-6' ]; then ok; else bad "--batch all good -> rc $rc: $got"; fi
 
+# The extension families (ids >= 64) through the shipped config, and --out for cast
+cat >"$work/ext.yaml" <<YAML
+plugins:
+  - path: $PLUGINS/bitwise.so
+  - path: $PLUGINS/shift.so
+  - path: $PLUGINS/minmax.so
+  - path: $PLUGINS/cast.so
+YAML
+ext=(--config "$work/ext.yaml")
+expect 8 "${ext[@]}" and uint8 12 10
+expect 14 "${ext[@]}" or uint8 12 10
+expect -6 "${ext[@]}" xor int8 -1 5
+expect false "${ext[@]}" not bool true
+expect 255 "${ext[@]}" not uint8 0
+expect -1 "${ext[@]}" min int8 -1 1
+expect 65535 "${ext[@]}" max uint16 7 65535
+expect -128 "${ext[@]}" neg int8 -128
+expect 255 "${ext[@]}" neg uint8 1
+expect -1 "${ext[@]}" rem int8 -7 2
+expect 0 "${ext[@]}" rem int8 -128 -1
+expect 7 "${ext[@]}" rem uint8 7 0
+expect -1 "${ext[@]}" rem int512 -7 2
+expect 1 "${ext[@]}" shl uint8 1 8
+expect 128 "${ext[@]}" shl uint8 1 7
+expect -16 "${ext[@]}" shr int8 -128 3
+expect -1 "${ext[@]}" shr int8 -128 -1
+expect 3 "${ext[@]}" rotl uint8 0x81 1
+expect 2147483648 "${ext[@]}" rotr uint32 1 1
+expect 65535 "${ext[@]}" cast int8 -1 --out uint16
+expect 44 "${ext[@]}" cast uint16 300 --out uint8
+expect 127 "${ext[@]}" cast int16 -129 --out int8
+expect 1 "${ext[@]}" cast bool true --out uint256
+expect_error 1 "shl: value cannot be bool" "${ext[@]}" shl bool true true
+expect_error 1 "cannot be inferred; declare it" "${ext[@]}" cast int8 -1
+expect_error 1 "--out: unknown type 'uint9'" "${ext[@]}" cast uint8 1 --out uint9
+expect_error 1 "output result has type uint16, but the operation produces uint8" add uint8 1 2 --out uint16
+got=$(printf 'cast int8 -1 --out uint8\nmin uint8 3 4\n' | "$EVAL" "${ext[@]}" --batch)
+if [ "$got" = "$(printf '255\n3')" ]; then ok; else bad "--batch with --out: got '$got'"; fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
