@@ -71,23 +71,34 @@ typedef struct builtin_op {
 #define OP_MINT(F) {"mint", 17, 3, 3, {T, T, T}, {B, T, T}, F, "add amount to a balance and the supply, all or nothing"}
 #define OP_BURN(F) {"burn", 18, 3, 3, {T, T, T}, {B, T, T}, F, "remove amount from a balance and the supply, all or nothing"}
 
+/*
+ * Starts a descriptor for registration: zeroed (every slot, name, type
+ * variable, flag and `data` not set afterwards stays 0 / NULL), sized, and
+ * with the fields every operator table row gives. Shared with extension.h.
+ */
+static inline void builtin_descriptor(nox_operator *op, const char *name, uint16_t id, uint8_t n_inputs,
+                                      uint8_t n_outputs, nox_eval_fn eval, const char *summary) {
+    memset(op, 0, sizeof *op);
+    op->struct_size = sizeof *op;
+    op->name = name;
+    op->id = id;
+    op->n_inputs = n_inputs;
+    op->n_outputs = n_outputs;
+    op->eval = eval;
+    op->summary = summary;
+}
+
 /** Registers every op of `ops` with type variable T ranging over `set`; 0 or -1. */
 static inline int builtin_register_all(const nox_host *host, nox_plugin_ctx *ctx, const builtin_op *ops, size_t n,
                                        nox_typeset set, uint32_t flags) {
     for (size_t i = 0; i < n; i++) {
         nox_operator op;
-        memset(&op, 0, sizeof op);
-        op.struct_size = sizeof op;
-        op.name = ops[i].name;
-        op.id = ops[i].id;
-        op.n_inputs = ops[i].n_inputs;
-        op.n_outputs = ops[i].n_outputs;
+        builtin_descriptor(&op, ops[i].name, ops[i].id, ops[i].n_inputs, ops[i].n_outputs, ops[i].eval,
+                           ops[i].summary);
         memcpy(op.inputs, ops[i].inputs, sizeof ops[i].inputs);
         memcpy(op.outputs, ops[i].outputs, sizeof ops[i].outputs);
         op.typevars[0] = set;
         op.flags = flags;
-        op.eval = ops[i].eval;
-        op.summary = ops[i].summary;
         if (host->register_operator(ctx, &op) != 0) return -1;
     }
     return 0;

@@ -2,12 +2,13 @@
  * Registration helper for the extension families (operator ids >= 64):
  * one table row per operator, with message field names and up to two type
  * variables (T = NOX_SLOT_VAR(0), U = NOX_SLOT_VAR(1)). Not part of the SDK.
+ * The descriptor itself is started by builtin.h's builtin_descriptor, as for
+ * the built-in families.
  */
 #ifndef NOX_OPERATORS_EXTENSION_H
 #define NOX_OPERATORS_EXTENSION_H
 
-#include <string.h>
-
+#include "builtin.h"
 #include "nox/plugin.h"
 
 /** One extension operator: slots, field names and the eval's `data`. */
@@ -28,12 +29,8 @@ static inline int ext_register_all(const nox_host *host, nox_plugin_ctx *ctx, co
                                    const nox_typeset *vars, unsigned n_vars) {
     for (size_t i = 0; i < n; i++) {
         nox_operator op;
-        memset(&op, 0, sizeof op);
-        op.struct_size = sizeof op;
-        op.name = ops[i].name;
-        op.id = ops[i].id;
-        op.n_inputs = ops[i].n_inputs;
-        op.n_outputs = ops[i].n_outputs;
+        builtin_descriptor(&op, ops[i].name, ops[i].id, ops[i].n_inputs, ops[i].n_outputs, ops[i].eval,
+                           ops[i].summary);
         for (unsigned k = 0; k < ops[i].n_inputs; k++) {
             op.inputs[k] = ops[i].inputs[k];
             op.input_names[k] = ops[i].input_names[k];
@@ -42,9 +39,7 @@ static inline int ext_register_all(const nox_host *host, nox_plugin_ctx *ctx, co
         op.output_names[0] = ops[i].output_names[0];
         for (unsigned k = 0; k < n_vars && k < NOX_MAX_TYPEVARS; k++) op.typevars[k] = vars[k];
         op.flags = ops[i].flags;
-        op.eval = ops[i].eval;
         op.data = (const void *)ops[i].data;
-        op.summary = ops[i].summary;
         if (host->register_operator(ctx, &op) != 0) return -1;
     }
     return 0;

@@ -12,31 +12,19 @@
  */
 #include <stdint.h>
 
+#include "exhaustive8.h"
 #include "nox/types.h"
 #include "nox/value.h"
 #include "test_util.h"
 
 static nox_engine *engine;
 
-/* Outputs are pre-filled with this pattern: a plugin must write every meaningful limb. */
-#define GARBAGE 0xa5a5a5a5a5a5a5a5u
-/* Mismatches printed per (operator, type) before going quiet. */
-#define MAX_REPORTS 5
-
 /* ------------------------------------------------------------------------ */
 /* Reference model (spec §5) on 8-bit operands, in wider integers           */
 /* ------------------------------------------------------------------------ */
 
-/* The value an 8-bit pattern stands for. */
-static int32_t value_of(unsigned pattern, int is_signed) {
-    return is_signed && pattern >= 128 ? (int32_t)pattern - 256 : (int32_t)pattern;
-}
-
 static int32_t type_min(int is_signed) { return is_signed ? -128 : 0; }
 static int32_t type_max(int is_signed) { return is_signed ? 127 : 255; }
-
-/* The 8-bit pattern of x modulo 256 (two's complement for negative x). */
-static unsigned wrap8(int64_t x) { return (unsigned)(((x % 256) + 256) % 256); }
 
 static int in_range(int64_t x, int is_signed) { return x >= type_min(is_signed) && x <= type_max(is_signed); }
 
@@ -128,10 +116,6 @@ static expect ref_token(tokenop op, unsigned x, unsigned y, unsigned z) {
 /* Evaluation and comparison                                                */
 /* ------------------------------------------------------------------------ */
 
-typedef struct tally {
-    unsigned long checked, mismatches;
-} tally;
-
 /*
  * Evaluates op on 8-bit operands (in_types[i], patterns p[i]) and compares
  * with e: output i must have type out_types[i] and value e.v[i].
@@ -174,13 +158,6 @@ static void check(const nox_op *op, const uint8_t *in_types, const unsigned *p, 
     }
 }
 
-/* Asserts a tally: no mismatch, and exactly the expected number of cases. */
-static void assert_tally(const char *what, const tally *t, unsigned long want_checked) {
-    if (t->mismatches) printf("  %s: %lu of %lu cases wrong\n", what, t->mismatches, t->checked);
-    CU_ASSERT_EQUAL(t->checked, want_checked);
-    CU_ASSERT_EQUAL(t->mismatches, 0);
-}
-
 /* ------------------------------------------------------------------------ */
 /* The checks                                                               */
 /* ------------------------------------------------------------------------ */
@@ -200,14 +177,8 @@ static void exhaust_binary(binop op, uint8_t type) {
             expect e = ref_binary(op, a, b, s);
             check(o, in_types, p, 2, out_types, &e, &t);
         }
-    char what[64];
-    snprintf(what, sizeof what, "%s %s", binop_names[op], nox_type_name(type));
-    assert_tally(what, &t, 65536);
+    assert_tally_pairs(binop_names[op], type, &t);
 }
-
-#define BINARY_TESTS(OP, NAME)                                              \
-    static void test_##NAME##_uint8(void) { exhaust_binary(OP, NOX_TYPE_UINT8); } \
-    static void test_##NAME##_int8(void) { exhaust_binary(OP, NOX_TYPE_INT8); }
 
 BINARY_TESTS(ADD, add)
 BINARY_TESTS(SUB, sub)
@@ -290,7 +261,6 @@ static void test_burn(void) { exhaust_token(BURN); }
 
 int main(void) {
     engine = nox_test_engine();
-#define BINARY_INFO(NAME) {#NAME " uint8", test_##NAME##_uint8}, {#NAME " int8", test_##NAME##_int8}
     CU_TestInfo tests[] = {
         BINARY_INFO(add),      BINARY_INFO(sub),      BINARY_INFO(mul),      BINARY_INFO(div),
         BINARY_INFO(safe_add), BINARY_INFO(safe_sub), BINARY_INFO(safe_mul), BINARY_INFO(safe_div),
@@ -302,7 +272,6 @@ int main(void) {
         {"burn uint8 grid", test_burn},
         CU_TEST_INFO_NULL,
     };
-#undef BINARY_INFO
     int rc = nox_test_main("operators_exhaustive8", tests);
     nox_engine_free(engine);
     return rc;

@@ -14,27 +14,16 @@
  */
 #include <stdint.h>
 
+#include "exhaustive8.h"
 #include "nox/types.h"
 #include "nox/value.h"
 #include "test_util.h"
 
 static nox_engine *engine;
 
-/* Outputs are pre-filled with this pattern: a plugin must write every meaningful limb. */
-#define GARBAGE 0xa5a5a5a5a5a5a5a5u
-#define MAX_REPORTS 5
-
 /* ------------------------------------------------------------------------ */
 /* Reference model on 8-bit operands, in wider integers                     */
 /* ------------------------------------------------------------------------ */
-
-/* The number an 8-bit pattern stands for. */
-static int32_t value_of(unsigned pattern, int is_signed) {
-    return is_signed && pattern >= 128 ? (int32_t)pattern - 256 : (int32_t)pattern;
-}
-
-/* The 8-bit pattern of x modulo 256. */
-static unsigned wrap8(int64_t x) { return (unsigned)(((x % 256) + 256) % 256); }
 
 /* floor(x / 2^s) for any sign, without relying on >> of a negative number. */
 static int64_t floor_shift(int64_t x, unsigned s) {
@@ -69,16 +58,6 @@ static unsigned ref_binary(binop op, unsigned pa, unsigned pb, int s) {
 /* ------------------------------------------------------------------------ */
 /* Evaluation                                                               */
 /* ------------------------------------------------------------------------ */
-
-typedef struct tally {
-    unsigned long checked, mismatches;
-} tally;
-
-static void assert_tally(const char *what, const tally *t, unsigned long want_checked) {
-    if (t->mismatches) printf("  %s: %lu of %lu cases wrong\n", what, t->mismatches, t->checked);
-    CU_ASSERT_EQUAL(t->checked, want_checked);
-    CU_ASSERT_EQUAL(t->mismatches, 0);
-}
 
 /*
  * Evaluates a one-output operator on `in` (n_in values), the output declared
@@ -128,14 +107,8 @@ static void exhaust_binary(binop op, uint8_t type) {
             uint64_t want[NOX_VALUE_LIMBS] = {ref_binary(op, a, b, s)};
             check(binop_names[op], in, 2, NOX_TYPE_INFER, type, want, &t);
         }
-    char what[64];
-    snprintf(what, sizeof what, "%s %s", binop_names[op], nox_type_name(type));
-    assert_tally(what, &t, 65536);
+    assert_tally_pairs(binop_names[op], type, &t);
 }
-
-#define BINARY_TESTS(OP, NAME)                                                    \
-    static void test_##NAME##_uint8(void) { exhaust_binary(OP, NOX_TYPE_UINT8); } \
-    static void test_##NAME##_int8(void) { exhaust_binary(OP, NOX_TYPE_INT8); }
 
 BINARY_TESTS(MIN, min)
 BINARY_TESTS(MAX, max)
@@ -418,7 +391,6 @@ static void test_registry(void) {
 
 int main(void) {
     engine = nox_test_engine_ext();
-#define BINARY_INFO(NAME) {#NAME " uint8", test_##NAME##_uint8}, {#NAME " int8", test_##NAME##_int8}
     CU_TestInfo tests[] = {
         {"registry: ids, arities, flags", test_registry},
         BINARY_INFO(min),
@@ -439,7 +411,6 @@ int main(void) {
         {"type errors", test_type_errors},
         CU_TEST_INFO_NULL,
     };
-#undef BINARY_INFO
     int rc = nox_test_main("operators_ext_exhaustive8", tests);
     nox_engine_free(engine);
     return rc;

@@ -16,10 +16,10 @@
  *
  * Deterministic: fixed seed (NOX_TEST_SEED overrides), printed with every mismatch.
  */
-#include <gmp.h>
 #include <inttypes.h>
 #include <stdint.h>
 
+#include "gmp_values.h"
 #include "nox/types.h"
 #include "nox/value.h"
 #include "test_util.h"
@@ -38,52 +38,6 @@ static const char *const op_names[N_OPS] = {"min", "max", "rem",  "and",  "or", 
                                             "shl", "shr", "rotl", "rotr", "neg", "not"};
 static int is_shift(opcode op) { return op >= SHL && op <= ROTR; }
 static int is_unary(opcode op) { return op >= NEG; }
-
-typedef struct tinfo {
-    uint8_t code;
-    unsigned bits, limbs;
-    int is_signed;
-} tinfo;
-
-static tinfo tinfo_of(uint8_t code) {
-    tinfo t = {code, nox_type_bits(code), nox_type_limbs(code), nox_type_is_signed(code)};
-    return t;
-}
-
-/* ---- conversions ---------------------------------------------------------- */
-
-/* r = the pattern of v as an unsigned number. */
-static void mpz_pattern(mpz_t r, const nox_value *v, const tinfo *t) {
-    mpz_import(r, t->limbs, -1, sizeof(uint64_t), 0, 0, v->limb);
-}
-
-/* r = the number v stands for (two's complement when signed). */
-static void mpz_of_value(mpz_t r, const nox_value *v, const tinfo *t) {
-    mpz_pattern(r, v, t);
-    if (t->is_signed && mpz_tstbit(r, t->bits - 1)) {
-        mpz_t m;
-        mpz_init(m);
-        mpz_setbit(m, t->bits);
-        mpz_sub(r, r, m);
-        mpz_clear(m);
-    }
-}
-
-/* limbs = x mod 2^bits. */
-static void pattern_of(uint64_t limbs[NOX_VALUE_LIMBS], const mpz_t x, unsigned bits) {
-    mpz_t r;
-    mpz_init(r);
-    mpz_fdiv_r_2exp(r, x, bits);
-    memset(limbs, 0, NOX_VALUE_LIMBS * sizeof limbs[0]);
-    size_t count = 0;
-    mpz_export(limbs, &count, -1, sizeof(uint64_t), 0, 0, r);
-    mpz_clear(r);
-}
-
-static void value_of_mpz(nox_value *v, const mpz_t x, uint8_t type) {
-    nox_value_zero(v, type);
-    pattern_of(v->limb, x, nox_type_bits(type));
-}
 
 /* ---- the oracle ----------------------------------------------------------- */
 
@@ -123,40 +77,6 @@ static void oracle(opcode op, const tinfo *t, mpz_t *x, uint64_t want[NOX_VALUE_
 }
 
 /* ---- generation ----------------------------------------------------------- */
-
-static uint64_t rng;
-static uint64_t rnd(void) { /* splitmix64 */
-    uint64_t z = (rng += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-static unsigned rnd_below(unsigned n) { return (unsigned)(rnd() % n); }
-
-static void random_bits(mpz_t r, unsigned k) {
-    uint64_t limbs[NOX_VALUE_LIMBS + 1] = {0};
-    for (unsigned i = 0; i < (k + 63) / 64; i++) limbs[i] = rnd();
-    mpz_import(r, (k + 63) / 64, -1, sizeof(uint64_t), 0, 0, limbs);
-    mpz_fdiv_r_2exp(r, r, k);
-}
-
-/* r = x wrapped into the type's range. */
-static void wrap(mpz_t r, const mpz_t x, const tinfo *t) {
-    nox_value v;
-    value_of_mpz(&v, x, t->code);
-    mpz_of_value(r, &v, t);
-}
-
-static void type_max(mpz_t r, const tinfo *t) {
-    mpz_set_ui(r, 0);
-    mpz_setbit(r, t->is_signed ? t->bits - 1 : t->bits);
-    mpz_sub_ui(r, r, 1);
-}
-
-static void type_min(mpz_t r, const tinfo *t) {
-    mpz_set_ui(r, 0);
-    if (t->is_signed) mpz_setbit(r, t->bits - 1), mpz_neg(r, r);
-}
 
 static void gen_operand(mpz_t r, const tinfo *t) {
     switch (rnd_below(8)) {
