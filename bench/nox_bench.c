@@ -1,7 +1,9 @@
 /*
  * nox-bench — benchmark harness. Modes:
- *   eval   ns/op through the engine (type check + plugin call), per (operator, type)
- * Later modes (pipeline, e2e) hang off the same dispatcher.
+ *   eval      ns/op through the engine (type check + plugin call), per (operator, type)
+ *   pipeline  the Runner's per-message work in process (crypto + eval), against its crypto floor
+ *   e2e       messages through a running devnet: throughput and publish-to-stored latency
+ * See bench/README.md.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,10 +12,15 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: nox-bench MODE [options]\n"
+            "usage: nox-bench MODE [options]   (MODE --help for its options)\n"
             "modes:\n"
-            "  eval [--config FILE] [--op NAME] [--type T] [--seconds S] [--csv FILE]\n"
-            "       ns/op of every (operator, type) pair through the engine\n");
+            "  eval [--config FILE] [--op NAME] [--type T] [--seconds S] [--threads N] [--csv FILE|-] [--plot DIR]\n"
+            "       ns/op of every (operator, type) pair through the engine\n"
+            "  pipeline [--config FILE] [--op NAME] [--type T] [--seconds S] [--threads N] [--csv FILE|-] [--plot DIR]\n"
+            "       the Runner's per-message work without the network, and the crypto floor\n"
+            "  e2e --devnet [--env FILE] [--messages N] [--mix op[/type][:weight],...] [--rate R] [--csv FILE|-]\n"
+            "      [--plot DIR]\n"
+            "       TransactionMessages through a running devnet: results stored per second, latency p50/p90/p99\n");
 }
 
 int main(int argc, char **argv) {
@@ -22,6 +29,8 @@ int main(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "eval")) return bench_eval_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "pipeline")) return bench_pipeline_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "e2e")) return bench_e2e_main(argc - 1, argv + 1);
     fprintf(stderr, "nox-bench: unknown mode '%s'\n", argv[1]);
     usage(stderr);
     return 2;
