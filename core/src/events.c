@@ -6,6 +6,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,15 +39,17 @@ static nox_event_def events[] = {
      {0}},
     {NULL, "Burn", "Burn" TOKEN6, 6,
      {"balanceFrom", "amount", "totalSupply", "success", "newBalanceFrom", "newTotalSupply"}, {0}},
+    /* The generic event of plugin operators (docs/PROTOCOL-EXTENSIONS.md); op stays NULL. */
+    {NULL, "Compute", "Compute(address,uint16,bytes32[],bytes32[])", 3, {"operatorId", "inputs", "outputs"}, {0}},
 };
 
-enum { N_EVENTS = sizeof events / sizeof events[0] };
+enum { N_EVENTS = sizeof events / sizeof events[0], COMPUTE_INDEX = N_EVENTS - 1 };
 
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 static void table_init(void) {
     for (size_t i = 0; i < N_EVENTS; i++) {
-        events[i].op = nox_operation_by_id((unsigned)i);
+        events[i].op = i == COMPUTE_INDEX ? NULL : nox_operation_by_id((unsigned)i);
         nox_keccak256(events[i].signature, strlen(events[i].signature), events[i].topic0);
     }
 }
@@ -60,6 +63,8 @@ const nox_event_def *nox_event_at(size_t i) {
     return i < N_EVENTS ? &events[i] : NULL;
 }
 
+const nox_event_def *nox_event_compute(void) { return nox_event_at(COMPUTE_INDEX); }
+
 const nox_event_def *nox_event_for_operation(const nox_operation *op) {
     return op && nox_operation_by_id(op->id) == op ? nox_event_at(op->id) : NULL;
 }
@@ -72,6 +77,72 @@ const nox_event_def *nox_event_by_topic(const uint8_t topic0[32]) {
 }
 
 /* ---- one log ------------------------------------------------------------------- */
+
+char *nox_event_default_name(unsigned operator_id, char out[NOX_MESSAGE_MAX_NAME + 1]) {
+    snprintf(out, NOX_MESSAGE_MAX_NAME + 1, "operator_%u", operator_id);
+    return out;
+}
+
+/* A word read as an unsigned number: 1 and *out = its value when it is at most `max`, else 0. */
+static int small_word(const uint8_t *w, uint64_t max, uint64_t *out) {
+    for (size_t i = 0; i < WORD - 8; i++)
+        if (w[i]) return 0;
+    uint64_t v = 0;
+    for (size_t i = WORD - 8; i < WORD; i++) v = v << 8 | w[i];
+    if (v > max) return 0;
+    *out = v;
+    return 1;
+}
+
+/*
+ * Compute(address indexed caller, uint16 operatorId, bytes32[] inputs, bytes32[] outputs): data must be
+ * the canonical ABI encoding the Solidity compiler emits — the head (operatorId, offset of inputs = 0x60,
+ * offset of outputs = 0x60 + 32 * (1 + n_inputs)), then each array as its length and its words, nothing
+ * after. Anything else (another offset, a length of 0 or above NOX_MESSAGE_MAX_ARITY, data too short or
+ * too long, an operatorId word above 65535 or below 64) is NOX_ERR_INVALID.
+ */
+static nox_status decode_compute(const nox_rpc_log *log, const nox_event_def *ev, nox_message_event *out,
+                                 nox_error *err) {
+    const uint8_t *d = log->data;
+    size_t len = log->data_len;
+    uint64_t id = 0, off_in = 0, off_out = 0, n_in = 0, n_out = 0;
+    char why[160];
+    if (len < 3 * WORD) {
+        snprintf(why, sizeof why, "data is %zu bytes, shorter than the 96-byte head", len);
+    } else if (!small_word(d, UINT16_MAX, &id)) {
+        snprintf(why, sizeof why, "operatorId is not a uint16 (its word has non-zero upper bytes)");
+    } else if (id < NOX_FIRST_EXTENSION_ID) {
+        snprintf(why, sizeof why, "operatorId %" PRIu64 " is below %d (ids 0..63 have their own events)", id,
+                 NOX_FIRST_EXTENSION_ID);
+    } else if (!small_word(d + WORD, len, &off_in) || off_in != 3 * WORD) {
+        snprintf(why, sizeof why, "the offset of inputs is not 96 (a non-canonical or corrupt ABI encoding)");
+    } else if (len < off_in + WORD || !small_word(d + off_in, NOX_MESSAGE_MAX_ARITY, &n_in) || n_in == 0) {
+        snprintf(why, sizeof why, "inputs must hold 1..%u handles (a bad length word, or data cut short)",
+                 NOX_MESSAGE_MAX_ARITY);
+    } else if (!small_word(d + 2 * WORD, len, &off_out) || off_out != off_in + WORD * (1 + n_in)) {
+        snprintf(why, sizeof why, "the offset of outputs is not %" PRIu64 " (a non-canonical or corrupt ABI encoding)",
+                 off_in + WORD * (1 + n_in));
+    } else if (len < off_out + WORD || !small_word(d + off_out, NOX_MESSAGE_MAX_ARITY, &n_out) || n_out == 0) {
+        snprintf(why, sizeof why, "outputs must hold 1..%u handles (a bad length word, or data cut short)",
+                 NOX_MESSAGE_MAX_ARITY);
+    } else if (len != off_out + WORD * (1 + n_out)) {
+        snprintf(why, sizeof why, "data is %zu bytes, expected %" PRIu64 " for %" PRIu64 " input(s) and %" PRIu64
+                 " output(s)", len, off_out + WORD * (1 + n_out), n_in, n_out);
+    } else {
+        why[0] = '\0';
+    }
+    if (why[0]) {
+        memset(out, 0, sizeof *out);
+        return nox_error_set(err, NOX_ERR_INVALID, "log %" PRIu64 " (%s): %s", log->log_index, ev->name, why);
+    }
+    out->operator_id = (uint16_t)id;
+    out->n_inputs = (uint8_t)n_in;
+    out->n_outputs = (uint8_t)n_out;
+    nox_event_default_name(out->operator_id, out->name);
+    for (size_t i = 0; i < n_in; i++) memcpy(out->inputs[i].bytes, d + off_in + WORD * (1 + i), WORD);
+    for (size_t i = 0; i < n_out; i++) memcpy(out->outputs[i].bytes, d + off_out + WORD * (1 + i), WORD);
+    return NOX_OK;
+}
 
 nox_status nox_event_decode(const nox_rpc_log *log, nox_message_event *out, nox_error *err) {
     memset(out, 0, sizeof *out);
@@ -91,6 +162,11 @@ nox_status nox_event_decode(const nox_rpc_log *log, nox_message_event *out, nox_
     if (memcmp(log->topics[1], zero, WORD - NOX_ADDRESS_SIZE))
         return nox_error_set(err, NOX_ERR_INVALID, "log %" PRIu64 " (%s): the caller topic is not an address (its "
                              "first 12 bytes are not zero)", log->log_index, ev->name);
+    if (!ev->op) {
+        out->log_index = log->log_index;
+        memcpy(out->caller, log->topics[1] + WORD - NOX_ADDRESS_SIZE, NOX_ADDRESS_SIZE);
+        return decode_compute(log, ev, out, err);
+    }
     if (log->data_len != ev->n_params * WORD)
         return nox_error_set(err, NOX_ERR_INVALID, "log %" PRIu64 " (%s): data is %zu bytes, expected %zu (%zu "
                              "32-byte words)", log->log_index, ev->name, log->data_len, ev->n_params * WORD,

@@ -236,6 +236,64 @@ nox_status nox_gateway_post_results(nox_gateway_client *c, const nox_gateway_tx 
     return st;
 }
 
+/* One POST /v0/compute/failures of n <= NOX_GATEWAY_MAX_FAILURES_PER_REQUEST records. */
+static nox_status post_failures_chunk(nox_gateway_client *c, const nox_gateway_tx *tx,
+                                      const nox_gateway_failure *failures, size_t n, uint64_t *recorded,
+                                      nox_gateway_fault *fault, nox_error *err) {
+    char tx_hex[67];
+    json_t *payload = head(tx, tx_hex), *body = json_array();
+    if (!payload || !body) {
+        json_decref(payload);
+        json_decref(body);
+        return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        char h[67], reason[NOX_GATEWAY_MAX_REASON + 1];
+        const char *r = failures[i].reason ? failures[i].reason : "";
+        size_t k = 0;
+        for (; r[k] && k < NOX_GATEWAY_MAX_REASON; k++)
+            reason[k] = (r[k] >= 0x20 && r[k] < 0x7f) ? r[k] : '?';
+        if (k == 0) reason[k++] = '?';
+        reason[k] = '\0';
+        json_array_append_new(body, json_pack("{s:s, s:s}", "handle", nox_hex_encode(failures[i].handle.bytes, 32, h),
+                                              "reason", reason));
+    }
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    uint8_t hash[32];
+    nox_eip712_hash_result_publishing_authorization(tx->chain_id, tx->block_number, tx->caller, tx_hex, hash);
+    char *auth = text ? authorization(c, tx->chain_id, payload, hash, err) : (json_decref(payload), NULL);
+    nox_status st;
+    if (!text || !auth) {
+        st = err->code ? err->code : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    } else {
+        json_t *doc;
+        st = exchange(c, "post failures", "/v0/compute/failures", text, auth, &doc, fault, err);
+        if (!st) {
+            json_t *a = json_object_get(doc, "recorded");
+            if (!json_is_integer(a)) st = nox_error_set(err, NOX_ERR_INVALID, "post failures: the answer lacks recorded");
+            else if (recorded) *recorded += (uint64_t)json_integer_value(a);
+            json_decref(doc);
+        }
+    }
+    free(text);
+    free(auth);
+    return st;
+}
+
+nox_status nox_gateway_post_failures(nox_gateway_client *c, const nox_gateway_tx *tx,
+                                     const nox_gateway_failure *failures, size_t n, uint64_t *recorded,
+                                     nox_gateway_fault *fault, nox_error *err) {
+    if (recorded) *recorded = 0;
+    if (n == 0) return nox_error_set(err, NOX_ERR_INVALID, "no failures to post");
+    for (size_t at = 0; at < n; at += NOX_GATEWAY_MAX_FAILURES_PER_REQUEST) {
+        size_t k = n - at < NOX_GATEWAY_MAX_FAILURES_PER_REQUEST ? n - at : NOX_GATEWAY_MAX_FAILURES_PER_REQUEST;
+        nox_status st = post_failures_chunk(c, tx, failures + at, k, recorded, fault, err);
+        if (st) return st;
+    }
+    return NOX_OK;
+}
+
 nox_status nox_gateway_ping(nox_gateway_client *c, const char *path, nox_error *err) {
     json_t *doc = NULL;
     nox_status st = exchange(c, "health", path, NULL, NULL, &doc, NULL, err);

@@ -168,15 +168,98 @@ static nox_status decode_handle(const json_t *obj, const char *base, const char 
     return decode_hex(obj, base, key, h->bytes, NOX_HANDLE_SIZE, err);
 }
 
-/* `type`: the name of a protocol operation. */
-static nox_status decode_operation(const json_t *obj, const char *base, const nox_operation **op, nox_error *err) {
+/* ---- generic events ----------------------------------------------------------- */
+
+static int name_char_ok(char c, int first) {
+    return (c >= 'a' && c <= 'z') || (!first && ((c >= '0' && c <= '9') || c == '_'));
+}
+
+int nox_message_valid_generic_name(const char *name) {
+    if (!name || !name[0]) return 0;
+    for (size_t n = 0; name[n]; n++)
+        if (n >= NOX_MESSAGE_MAX_NAME || !name_char_ok(name[n], n == 0)) return 0;
+    return nox_operation_by_name(name) == NULL;
+}
+
+const char *nox_message_event_type(const nox_message_event *e) { return e->op ? e->op->name : e->name; }
+unsigned nox_message_event_operator_id(const nox_message_event *e) { return e->op ? e->op->id : e->operator_id; }
+unsigned nox_message_event_n_inputs(const nox_message_event *e) { return e->op ? e->op->n_inputs : e->n_inputs; }
+unsigned nox_message_event_n_outputs(const nox_message_event *e) { return e->op ? e->op->n_outputs : e->n_outputs; }
+
+/* `inputs` / `outputs` of a generic event: 1..NOX_MESSAGE_MAX_ARITY handle strings. */
+static nox_status decode_handle_array(const json_t *obj, const char *base, const char *key, nox_handle *out,
+                                      uint8_t *n_out, nox_error *err) {
     json_t *v;
+    nox_status st = member(obj, base, key, &v, err);
+    if (st) return st;
+    if (!json_is_array(v))
+        return field_error(err, NOX_ERR_INVALID, base, key, "expected an array of handles, got %s", json_kind(v));
+    size_t n = json_array_size(v);
+    if (n == 0 || n > NOX_MESSAGE_MAX_ARITY)
+        return field_error(err, NOX_ERR_INVALID, base, key, "%zu handles, expected 1..%u", n, NOX_MESSAGE_MAX_ARITY);
+    for (size_t k = 0; k < n; k++) {
+        json_t *h = json_array_get(v, k);
+        char at[PATH_CAP];
+        snprintf(at, sizeof at, "%s[%zu]", key, k);
+        if (!json_is_string(h))
+            return field_error(err, NOX_ERR_INVALID, base, at, "expected a string of 0x + 64 hex digits, got %s",
+                               json_kind(h));
+        const char *s = json_string_value(h);
+        size_t len = json_string_length(h);
+        if (len < 2 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+            return field_error(err, NOX_ERR_INVALID, base, at, "expected 0x + 64 hex digits, got no 0x prefix");
+        if (len - 2 != 2 * NOX_HANDLE_SIZE)
+            return field_error(err, NOX_ERR_INVALID, base, at, "expected 0x + 64 hex digits, got %zu", len - 2);
+        st = nox_hex_decode_exact(s, len, out[k].bytes, NOX_HANDLE_SIZE, err);
+        if (st) {
+            nox_error_prefix(err, "%s.%s: ", base, at);
+            return st;
+        }
+    }
+    *n_out = (uint8_t)n;
+    return NOX_OK;
+}
+
+/* A generic event after its `type` (a name that is not a protocol operation's, on an event with operatorId). */
+static nox_status decode_generic(const json_t *ev, const char *base, const json_t *type, nox_message_event *e,
+                                 nox_error *err) {
+    const char *name = json_string_value(type);
+    size_t len = json_string_length(type);
+    if (len > NOX_MESSAGE_MAX_NAME || !nox_message_valid_generic_name(name)) {
+        char excerpt[NAME_EXCERPT + 4];
+        return field_error(err, NOX_ERR_INVALID, base, "type",
+                           "'%s' is not a valid operator name ([a-z][a-z0-9_]{0,62})",
+                           sanitise(name, len, NAME_EXCERPT, excerpt));
+    }
+    memcpy(e->name, name, len + 1);
+    uint64_t id;
+    nox_status st;
+    if ((st = decode_uint(ev, base, "operatorId", NOX_FIRST_EXTENSION_ID, UINT16_MAX, &id, err))) return st;
+    e->operator_id = (uint16_t)id;
+    if ((st = decode_handle_array(ev, base, "inputs", e->inputs, &e->n_inputs, err)) ||
+        (st = decode_handle_array(ev, base, "outputs", e->outputs, &e->n_outputs, err)))
+        return st;
+    return NOX_OK;
+}
+
+/*
+ * `type`: the name of a protocol operation (*op set), or — on an event that
+ * has `operatorId` — a generic event's name (*op NULL, *generic its JSON string).
+ */
+static nox_status decode_operation(const json_t *obj, const char *base, const nox_operation **op, json_t **generic,
+                                   nox_error *err) {
+    json_t *v;
+    *generic = NULL;
     nox_status st = member(obj, base, "type", &v, err);
     if (st) return st;
     if (!json_is_string(v))
         return field_error(err, NOX_ERR_INVALID, base, "type", "expected a string, got %s", json_kind(v));
     /* Without JSON_ALLOW_NUL, jansson refuses \u0000, so the name has no NUL inside and strcmp sees all of it. */
     *op = nox_operation_by_name(json_string_value(v));
+    if (!*op && json_object_get(obj, "operatorId")) {
+        *generic = v;
+        return NOX_OK;
+    }
     if (!*op) {
         char name[NAME_EXCERPT + 4];
         return field_error(err, NOX_ERR_NOT_FOUND, base, "type", "unknown operation '%s'",
@@ -192,10 +275,12 @@ static nox_status decode_event(const json_t *ev, size_t i, nox_message_event *e,
     if (!json_is_object(ev))
         return field_error(err, NOX_ERR_INVALID, base, "", "expected an object, got %s", json_kind(ev));
     nox_status st;
+    json_t *generic = NULL;
     if ((st = decode_uint(ev, base, "logIndex", 0, NOX_MESSAGE_MAX_INTEGER, &e->log_index, err)) ||
         (st = decode_address(ev, base, "caller", e->caller, err)) ||
-        (st = decode_operation(ev, base, &e->op, err)))
+        (st = decode_operation(ev, base, &e->op, &generic, err)))
         return st;
+    if (generic) return decode_generic(ev, base, generic, e, err);
     if (e->op->id == PLAINTEXT_TO_ENCRYPTED_ID) {
         uint64_t tee_type;
         if ((st = decode_word(ev, base, "value", e->value, err)) ||
@@ -307,8 +392,22 @@ static nox_status validate_event(const nox_message *m, size_t i, nox_error *err)
     char base[PATH_CAP];
     snprintf(base, sizeof base, "events[%zu]", i);
     /* Pointer identity: a look-alike struct could carry field names the table does not have. */
-    if (!e->op || nox_operation_by_id(e->op->id) != e->op)
+    if (e->op && nox_operation_by_id(e->op->id) != e->op)
         return field_error(err, NOX_ERR_INVALID, base, "type", "not an operation of the protocol table");
+    if (!e->op) {
+        if (!memchr(e->name, '\0', sizeof e->name) || !nox_message_valid_generic_name(e->name))
+            return field_error(err, NOX_ERR_INVALID, base, "type",
+                               "not a valid generic operator name ([a-z][a-z0-9_]{0,62}, not a protocol name)");
+        if (e->operator_id < NOX_FIRST_EXTENSION_ID)
+            return field_error(err, NOX_ERR_INVALID, base, "operatorId", "%u is out of range %u..%u", e->operator_id,
+                               NOX_FIRST_EXTENSION_ID, UINT16_MAX);
+        if (e->n_inputs < 1 || e->n_inputs > NOX_MESSAGE_MAX_ARITY)
+            return field_error(err, NOX_ERR_INVALID, base, "inputs", "%u handles, expected 1..%u", e->n_inputs,
+                               NOX_MESSAGE_MAX_ARITY);
+        if (e->n_outputs < 1 || e->n_outputs > NOX_MESSAGE_MAX_ARITY)
+            return field_error(err, NOX_ERR_INVALID, base, "outputs", "%u handles, expected 1..%u", e->n_outputs,
+                               NOX_MESSAGE_MAX_ARITY);
+    }
     if (e->log_index > NOX_MESSAGE_MAX_INTEGER)
         return field_error(err, NOX_ERR_INVALID, base, "logIndex", "%" PRIu64 " is out of range 0..%" PRIu64,
                            e->log_index, NOX_MESSAGE_MAX_INTEGER);
@@ -319,11 +418,17 @@ static nox_status validate_event(const nox_message *m, size_t i, nox_error *err)
                            " (events must be in strictly increasing logIndex order)",
                            e->log_index, i - 1, m->events[i - 1].log_index);
     nox_status st;
-    for (unsigned k = 0; k < e->op->n_inputs; k++)
-        if ((st = validate_handle(&e->inputs[k], m->chain_id, base, e->op->inputs[k], err))) return st;
-    for (unsigned k = 0; k < e->op->n_outputs; k++)
-        if ((st = validate_handle(&e->outputs[k], m->chain_id, base, e->op->outputs[k], err))) return st;
-    if (e->op->id == PLAINTEXT_TO_ENCRYPTED_ID) return validate_tee_type(e, base, err);
+    char key[PATH_CAP];
+    for (unsigned k = 0; k < nox_message_event_n_inputs(e); k++) {
+        if (!e->op) snprintf(key, sizeof key, "inputs[%u]", k);
+        if ((st = validate_handle(&e->inputs[k], m->chain_id, base, e->op ? e->op->inputs[k] : key, err))) return st;
+    }
+    for (unsigned k = 0; k < nox_message_event_n_outputs(e); k++) {
+        if (!e->op) snprintf(key, sizeof key, "outputs[%u]", k);
+        if ((st = validate_handle(&e->outputs[k], m->chain_id, base, e->op ? e->op->outputs[k] : key, err)))
+            return st;
+    }
+    if (e->op && e->op->id == PLAINTEXT_TO_ENCRYPTED_ID) return validate_tee_type(e, base, err);
     return NOX_OK;
 }
 
@@ -363,7 +468,22 @@ static json_t *event_json(const nox_message_event *e) {
     if (!o) return NULL;
     int bad = json_object_set_new(o, "logIndex", json_integer((json_int_t)e->log_index));
     bad |= json_object_set_new(o, "caller", hex_json(e->caller, NOX_ADDRESS_SIZE));
-    bad |= json_object_set_new(o, "type", json_string(e->op->name));
+    bad |= json_object_set_new(o, "type", json_string(nox_message_event_type(e)));
+    if (!e->op) { /* generic: operatorId, inputs, outputs */
+        json_t *ins = json_array(), *outs = json_array();
+        bad |= json_object_set_new(o, "operatorId", json_integer(e->operator_id));
+        bad |= json_object_set_new(o, "inputs", ins);
+        bad |= json_object_set_new(o, "outputs", outs);
+        for (unsigned k = 0; !bad && k < e->n_inputs; k++)
+            bad |= json_array_append_new(ins, hex_json(e->inputs[k].bytes, NOX_HANDLE_SIZE));
+        for (unsigned k = 0; !bad && k < e->n_outputs; k++)
+            bad |= json_array_append_new(outs, hex_json(e->outputs[k].bytes, NOX_HANDLE_SIZE));
+        if (bad) {
+            json_decref(o);
+            return NULL;
+        }
+        return o;
+    }
     if (e->op->id == PLAINTEXT_TO_ENCRYPTED_ID) {
         bad |= json_object_set_new(o, "value", hex_json(e->value, NOX_WORD_SIZE));
         bad |= json_object_set_new(o, "teeType", json_integer(e->tee_type));
@@ -437,10 +557,14 @@ static int handles_equal(const nox_handle *a, const nox_handle *b, unsigned n) {
 
 static int events_equal(const nox_message_event *a, const nox_message_event *b) {
     if (a->log_index != b->log_index || memcmp(a->caller, b->caller, NOX_ADDRESS_SIZE) || a->op != b->op) return 0;
-    if (!a->op) return 1;
-    if (!handles_equal(a->inputs, b->inputs, a->op->n_inputs) ||
-        !handles_equal(a->outputs, b->outputs, a->op->n_outputs))
+    if (!a->op && (a->operator_id != b->operator_id || strncmp(a->name, b->name, sizeof a->name) ||
+                   a->n_inputs != b->n_inputs || a->n_outputs != b->n_outputs ||
+                   a->n_inputs > NOX_MESSAGE_MAX_ARITY || a->n_outputs > NOX_MESSAGE_MAX_ARITY))
         return 0;
+    if (!handles_equal(a->inputs, b->inputs, nox_message_event_n_inputs(a)) ||
+        !handles_equal(a->outputs, b->outputs, nox_message_event_n_outputs(a)))
+        return 0;
+    if (!a->op) return 1;
     if (a->op->id == PLAINTEXT_TO_ENCRYPTED_ID)
         return a->tee_type == b->tee_type && !memcmp(a->value, b->value, NOX_WORD_SIZE);
     return 1;

@@ -4,6 +4,8 @@
  *                              KMS delegations of the batch in parallel)
  *   POST /v0/compute/results   ResultPublishingAuthorization, body [{handle, handleValueTag,
  *                              ciphertext, publicKey, nonce}] -> {"created","unchanged","conflicted"}
+ *   POST /v0/compute/failures  ResultPublishingAuthorization, body [{handle, reason}] -> {"recorded"}
+ *                              (docs/PROTOCOL-EXTENSIONS.md)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -286,6 +288,87 @@ void gw_handle_results(void *state, const nox_http_request *req, nox_http_respon
 out:
     for (size_t i = 0; rows && i < n; i++) free(rows[i].ciphertext);
     free(rows);
+    json_decref(body);
+    json_decref(doc);
+}
+
+/* ---- failures (docs/PROTOCOL-EXTENSIONS.md) ------------------------------------------------ */
+
+enum { MAX_FAILURES = NOX_GATEWAY_MAX_FAILURES_PER_REQUEST };
+
+static int parse_failure(const gw_state *st, const runner_auth *a, json_t *o, size_t i, gw_failure *f,
+                         nox_http_response *resp) {
+    if (!json_is_object(o)) {
+        nox_http_respond_error(resp, 400, "bad_request", "[%zu] must be an object", i);
+        return 0;
+    }
+    const char *h = gw_json_string(o, "handle", 400, "bad_request", resp);
+    nox_error err = {0};
+    if (!h) return 0;
+    if (nox_handle_parse(&f->handle, h, strlen(h), &err) ||
+        nox_handle_validate(&f->handle, st->cfg.chain_ids, st->cfg.n_chains, &err)) {
+        nox_http_respond_error(resp, 400, "bad_request", "[%zu].handle: %s", i, err.message);
+        return 0;
+    }
+    if (nox_handle_chain_id(&f->handle) != a->chain_id) {
+        nox_http_respond_error(resp, 400, "bad_request", "[%zu].handle is not a handle of chain %llu", i,
+                               (unsigned long long)a->chain_id);
+        return 0;
+    }
+    const char *r = gw_json_string(o, "reason", 400, "bad_request", resp);
+    if (!r) return 0;
+    size_t len = strlen(r);
+    int printable = 1;
+    for (size_t k = 0; k < len && printable; k++) printable = r[k] >= 0x20 && r[k] < 0x7f;
+    if (len < 1 || len > GW_REASON_MAX || !printable) {
+        nox_http_respond_error(resp, 400, "bad_request", "[%zu].reason must be 1 to %d characters of printable ASCII",
+                               i, GW_REASON_MAX);
+        return 0;
+    }
+    f->reason = r;
+    return 1;
+}
+
+void gw_handle_failures(void *state, const nox_http_request *req, nox_http_response *resp) {
+    gw_state *st = state;
+    json_t *doc, *p, *body = NULL;
+    uint8_t sig[NOX_EC_SIGNATURE_SIZE], hash[32], tx[GW_TXHASH_SIZE];
+    gw_failure *f = NULL;
+    nox_error err = {0};
+    if (!gw_auth_decode(req, resp, &doc, &p, sig)) return;
+    runner_auth a;
+    memset(&a, 0, sizeof a);
+    if (!read_head(p, &a, resp)) goto out;
+    nox_eip712_hash_result_publishing_authorization(a.chain_id, a.block_number, a.caller, a.tx_hash, hash);
+    if (!check_runner(st, &a, hash, sig, resp)) goto out;
+    if (nox_hex_decode_exact(a.tx_hash, strlen(a.tx_hash), tx, sizeof tx, &err)) {
+        nox_http_respond_error(resp, 400, "bad_request", "transactionHash must be 0x + 64 hex digits");
+        goto out;
+    }
+    size_t len;
+    const char *text = nox_http_request_body(req, &len);
+    json_error_t jerr;
+    body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!body || !json_is_array(body) || json_array_size(body) == 0 || json_array_size(body) > MAX_FAILURES) {
+        nox_http_respond_error(resp, 400, "bad_request", "the body must be a JSON array of 1 to %d failure records",
+                               MAX_FAILURES);
+        goto out;
+    }
+    size_t n = json_array_size(body);
+    if (!(f = calloc(n, sizeof *f))) {
+        nox_http_respond_error(resp, 500, "storage", "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!parse_failure(st, &a, json_array_get(body, i), i, &f[i], resp)) goto out;
+    if (gw_store_record_failures(st->store, f, n, tx, &err)) {
+        nox_http_respond_error(resp, 500, "storage", "%s", err.message);
+        goto out;
+    }
+    nox_log(NOX_LOG_INFO, "recorded %zu failed result handle(s) of %s: %s", n, a.tx_hash, f[0].reason);
+    gw_respond_json(resp, json_pack("{s:I}", "recorded", (json_int_t)n));
+out:
+    free(f);
     json_decref(body);
     json_decref(doc);
 }

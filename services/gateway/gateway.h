@@ -88,5 +88,6 @@ void gw_handle_get_secret(void *state, const nox_http_request *req, nox_http_res
 void gw_handle_status(void *state, const nox_http_request *req, nox_http_response *resp);
 void gw_handle_operands(void *state, const nox_http_request *req, nox_http_response *resp);
 void gw_handle_results(void *state, const nox_http_request *req, nox_http_response *resp);
+void gw_handle_failures(void *state, const nox_http_request *req, nox_http_response *resp);
 
 #endif

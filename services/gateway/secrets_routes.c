@@ -252,15 +252,16 @@ void gw_handle_status(void *state, const nox_http_request *req, nox_http_respons
     nox_handle h;
     nox_error err = {0};
     if (!handle_param(st, nox_http_request_param(req), &h, resp)) return;
-    gw_row row;
-    memset(&row, 0, sizeof row);
-    size_t missing, n_missing = 0;
-    nox_status s = gw_store_read(st->store, &h, 1, &row, &missing, &n_missing, &err);
+    gw_status_info info;
+    nox_status s = gw_store_status(st->store, &h, &info, &err);
     char htext[NOX_HANDLE_TEXT_LEN + 1];
-    if (s && s != NOX_ERR_NOT_FOUND)
+    nox_handle_format(&h, htext);
+    if (s)
         nox_http_respond_error(resp, 500, "storage", "%s", err.message);
+    else if (info.stored) /* a ciphertext wins: a later successful replay supersedes a failure record */
+        gw_respond_json(resp, json_pack("{s:s, s:s}", "handle", htext, "status", "stored"));
+    else if (info.failed)
+        gw_respond_json(resp, json_pack("{s:s, s:s, s:s}", "handle", htext, "status", "failed", "reason", info.reason));
     else
-        gw_respond_json(resp, json_pack("{s:s, s:s}", "handle", nox_handle_format(&h, htext), "status",
-                                        s == NOX_ERR_NOT_FOUND ? "pending" : "stored"));
-    gw_rows_free(&row, 1);
+        gw_respond_json(resp, json_pack("{s:s, s:s}", "handle", htext, "status", "pending"));
 }

@@ -45,6 +45,15 @@ static const migration MIGRATIONS[] = {
      "     OR (origin = 'result' AND origin_tx IS NOT NULL AND owner IS NULL AND application IS NULL)))"},
     {2, "handles_origin_tx_index",
      "CREATE INDEX IF NOT EXISTS handles_origin_tx ON handles (origin_tx) WHERE origin_tx IS NOT NULL"},
+    /* Failure records (docs/PROTOCOL-EXTENSIONS.md): result handles a Runner gave up on; a stored
+     * ciphertext in `handles` always wins over a row here. */
+    {3, "failures",
+     "CREATE TABLE IF NOT EXISTS failures ("
+     " handle     bytea  PRIMARY KEY CHECK (octet_length(handle) = 32),"
+     " chain_id   bigint NOT NULL CHECK (chain_id BETWEEN 0 AND 4294967295),"
+     " reason     text   NOT NULL CHECK (char_length(reason) BETWEEN 1 AND 256),"
+     " origin_tx  bytea  NOT NULL CHECK (octet_length(origin_tx) = 32),"
+     " created_at timestamptz NOT NULL DEFAULT now())"},
 };
 #define N_MIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -52,7 +61,7 @@ static const migration MIGRATIONS[] = {
 #define MIGRATION_LOCK_KEY "4711200611"
 
 /* Prepared on every connection. */
-enum { ST_INSERT_INPUT, ST_READ, ST_PUB_INSERT, ST_PUB_TAGS, ST_VERSION, N_STATEMENTS };
+enum { ST_INSERT_INPUT, ST_READ, ST_PUB_INSERT, ST_PUB_TAGS, ST_VERSION, ST_FAIL_UPSERT, ST_STATUS, N_STATEMENTS };
 static const struct {
     const char *name;
     const char *sql;
@@ -77,6 +86,16 @@ static const struct {
                        " ON CONFLICT (handle) DO NOTHING RETURNING handle"},
     [ST_PUB_TAGS] = {"gw_pub_tags", "SELECT handle, value_tag FROM handles WHERE handle = ANY($1::bytea[])"},
     [ST_VERSION] = {"gw_version", "SELECT coalesce(max(version), 0)::int8 FROM schema_migrations"},
+    /* One row per handle (a handle repeated in the batch: one of them); the latest record wins. */
+    [ST_FAIL_UPSERT] = {"gw_fail_upsert",
+                        "INSERT INTO failures (handle, chain_id, reason, origin_tx)"
+                        " SELECT DISTINCT ON (h) h, c, r, $4::bytea FROM unnest($1::bytea[], $2::int8[], $3::text[])"
+                        " AS f(h, c, r) ORDER BY h"
+                        " ON CONFLICT (handle) DO UPDATE SET reason = excluded.reason, chain_id = excluded.chain_id,"
+                        " origin_tx = excluded.origin_tx, created_at = now()"},
+    [ST_STATUS] = {"gw_status",
+                   "SELECT EXISTS (SELECT 1 FROM handles WHERE handle = $1::bytea),"
+                   " (SELECT reason FROM failures WHERE handle = $1::bytea)"},
 };
 
 /* ---- the store --------------------------------------------------------------------------- */
@@ -345,6 +364,7 @@ static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 #define OID_BYTEA 17
 #define OID_INT8 20
 #define OID_INT2 21
+#define OID_TEXT 25
 
 /* A one-dimensional array in PostgreSQL's binary format. */
 typedef struct pgarray {
@@ -792,4 +812,91 @@ nox_status gw_store_publish(gw_store *st, const gw_row *rows, size_t n, gw_publi
     nox_status s = run(st, op_publish, &ctx, err);
     if (!s) *counts = ctx.counts;
     return s;
+}
+
+/* ---- failure records ------------------------------------------------------------------------ */
+
+typedef struct fail_ctx {
+    const gw_failure *f;
+    size_t n;
+    const uint8_t *tx_hash;
+} fail_ctx;
+
+static nox_status op_failures(op *o, void *vctx, nox_error *err) {
+    fail_ctx *ctx = vctx;
+    size_t n = ctx->n, text_total = 0;
+    for (size_t i = 0; i < n; i++) text_total += strlen(ctx->f[i].reason);
+    pgarray arr[3] = {{0}};
+    nox_status s = NOX_OK;
+    if (!handles_array(&arr[0], &ctx->f[0].handle, sizeof(gw_failure), n) || !arr_begin(&arr[1], OID_INT8, n, n * 8) ||
+        !arr_begin(&arr[2], OID_TEXT, n, text_total)) {
+        s = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint8_t chain[8];
+        put64(chain, nox_handle_chain_id(&ctx->f[i].handle));
+        arr_add(&arr[1], chain, 8);
+        arr_add(&arr[2], ctx->f[i].reason, strlen(ctx->f[i].reason));
+    }
+    const char *vals[4] = {(const char *)arr[0].buf, (const char *)arr[1].buf, (const char *)arr[2].buf,
+                           (const char *)ctx->tx_hash};
+    int lens[4] = {(int)arr[0].len, (int)arr[1].len, (int)arr[2].len, GW_TXHASH_SIZE}, fmts[4] = {1, 1, 1, 1};
+    PGresult *r = PQexecPrepared(o->c->pg, STATEMENTS[ST_FAIL_UPSERT].name, 4, vals, lens, fmts, 1);
+    s = check_result(o, &r, PGRES_COMMAND_OK, "record failures", err);
+    PQclear(r);
+out:
+    for (int k = 0; k < 3; k++) free(arr[k].buf);
+    return s;
+}
+
+nox_status gw_store_record_failures(gw_store *st, const gw_failure *failures, size_t n,
+                                    const uint8_t tx_hash[GW_TXHASH_SIZE], nox_error *err) {
+    if (n == 0) return NOX_OK;
+    if (n > 1000000) return nox_error_set(err, NOX_ERR_INVALID, "%zu failure records: too many", n);
+    for (size_t i = 0; i < n; i++) {
+        size_t len = failures[i].reason ? strlen(failures[i].reason) : 0;
+        if (nox_handle_is_zero(&failures[i].handle))
+            return nox_error_set(err, NOX_ERR_INVALID, "failure %zu: the zero handle cannot be stored", i);
+        if (len < 1 || len > GW_REASON_MAX)
+            return nox_error_set(err, NOX_ERR_INVALID, "failure %zu: a reason of %zu characters (1..%d expected)", i,
+                                 len, GW_REASON_MAX);
+    }
+    fail_ctx ctx = {failures, n, tx_hash};
+    return run(st, op_failures, &ctx, err);
+}
+
+typedef struct status_ctx {
+    const nox_handle *h;
+    gw_status_info *out;
+} status_ctx;
+
+static nox_status op_status(op *o, void *vctx, nox_error *err) {
+    status_ctx *ctx = vctx;
+    const char *vals[1] = {(const char *)ctx->h->bytes};
+    int lens[1] = {NOX_HANDLE_SIZE}, fmts[1] = {1};
+    PGresult *r = PQexecPrepared(o->c->pg, STATEMENTS[ST_STATUS].name, 1, vals, lens, fmts, 1);
+    nox_status s = check_result(o, &r, PGRES_TUPLES_OK, "handle status", err);
+    if (s) return s;
+    if (PQntuples(r) != 1 || !col_is(r, 0, 0, 1)) {
+        PQclear(r);
+        return nox_error_set(err, NOX_ERR_IO, "database: unexpected answer to the status query");
+    }
+    gw_status_info *out = ctx->out;
+    memset(out, 0, sizeof *out);
+    out->stored = PQgetvalue(r, 0, 0)[0] != 0;
+    if (!PQgetisnull(r, 0, 1)) {
+        int len = PQgetlength(r, 0, 1);
+        if (len > GW_REASON_MAX) len = GW_REASON_MAX;
+        out->failed = 1;
+        memcpy(out->reason, PQgetvalue(r, 0, 1), (size_t)len);
+        out->reason[len] = '\0';
+    }
+    PQclear(r);
+    return NOX_OK;
+}
+
+nox_status gw_store_status(gw_store *st, const nox_handle *h, gw_status_info *out, nox_error *err) {
+    status_ctx ctx = {h, out};
+    return run(st, op_status, &ctx, err);
 }

@@ -102,6 +102,32 @@ void gw_rows_free(gw_row *rows, size_t n);
 nox_status gw_store_publish(gw_store *st, const gw_row *rows, size_t n, gw_publish_counts *counts,
                             nox_error *err);
 
+/** Longest failure reason, in characters (printable ASCII). */
+#define GW_REASON_MAX 256
+
+/** A failure record (docs/PROTOCOL-EXTENSIONS.md): a result handle a Runner gave up on, and why. */
+typedef struct gw_failure {
+    nox_handle handle;
+    const char *reason; /* 1..GW_REASON_MAX characters */
+} gw_failure;
+
+/**
+ * Records failures[0..n) (table `failures`), all produced by transaction tx_hash, in one statement:
+ * per handle, inserted, or its reason, origin and time replaced (the latest record wins).
+ */
+nox_status gw_store_record_failures(gw_store *st, const gw_failure *failures, size_t n,
+                                    const uint8_t tx_hash[GW_TXHASH_SIZE], nox_error *err);
+
+/** What GET /v0/handles/{h}/status reports: a stored ciphertext wins over a failure record. */
+typedef struct gw_status_info {
+    int stored;                       /* a row in `handles` */
+    int failed;                       /* a row in `failures` */
+    char reason[GW_REASON_MAX + 1];   /* its reason when failed */
+} gw_status_info;
+
+/** Looks both tables up for one handle in one query. */
+nox_status gw_store_status(gw_store *st, const nox_handle *h, gw_status_info *out, nox_error *err);
+
 /** Checks the database answers (SELECT 1) — for /health. */
 nox_status gw_store_ping(gw_store *st, nox_error *err);
 

@@ -279,6 +279,7 @@ static nox_status process_range(ing_state *st, uint64_t from, uint64_t to, const
         return s;
     }
     rpc_succeeded(st);
+    ing_name_generic_events(st->engine, txs, n_txs);
 
     size_t done = 0, dead = 0, repeats = 0;
     for (; done < n_txs; done++) {
@@ -429,4 +430,21 @@ nox_status ing_run(ing_state *st, nox_error *err) {
         if (to >= safe) nap(st, (unsigned)st->cfg.poll_interval_ms);
     }
     return NOX_OK;
+}
+
+void ing_name_generic_events(const nox_engine *engine, nox_event_tx *txs, size_t n) {
+    for (size_t t = 0; engine && t < n; t++) {
+        nox_event_tx *tx = &txs[t];
+        if (tx->status != NOX_OK) continue;
+        int renamed = 0;
+        for (size_t i = 0; i < tx->msg.n_events; i++) {
+            nox_message_event *e = &tx->msg.events[i];
+            const nox_op *op = e->op ? NULL : nox_engine_find_id(engine, e->operator_id);
+            if (!op) continue;
+            snprintf(e->name, sizeof e->name, "%s", nox_op_name(op));
+            renamed = 1;
+        }
+        if (renamed && (tx->status = nox_message_validate(&tx->msg, &tx->error)) != NOX_OK)
+            nox_message_free(&tx->msg);
+    }
 }

@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #include "nox/ec.h"
+#include "nox/engine.h"
+#include "nox/events.h"
 #include "nox/error.h"
 #include "nox/http_server.h"
 #include "nox/rpc.h"
@@ -36,6 +38,7 @@ typedef struct ing_config {
     char stream[64];            /* default nox_ingestor */
     char subject[128];          /* subject prefix; messages go to <subject>.<txHash>, default nox_ingestor */
     char listen[64];            /* /health and /metrics */
+    char operators[4096];       /* optional operators.yaml naming generic (Compute) events; "" = none */
     int log_level;
 } ing_config;
 
@@ -153,6 +156,7 @@ typedef struct ing_metrics {
 /** Everything the loop needs; the health check reads rpc_ok and nats. */
 typedef struct ing_state {
     ing_config cfg;
+    nox_engine *engine;         /* operators.yaml's operators (names of generic events), or NULL */
     nox_rpc *rpc;
     ing_nats *nats;
     ing_checkpoint cp;
@@ -166,6 +170,13 @@ typedef struct ing_state {
     uint64_t range;             /* current eth_getLogs range (shrinks when the node refuses) */
     int head_behind;            /* the node's head is below the checkpoint (warned once) */
 } ing_state;
+
+/**
+ * Names the generic (Compute) events of the transactions that became messages: `type` = the name the
+ * engine gives the operator id, else the default "operator_<id>" the decoder set. Each renamed message is
+ * validated again; one that fails then (cannot happen with engine names) is turned into a dead letter.
+ */
+void ing_name_generic_events(const nox_engine *engine, nox_event_tx *txs, size_t n);
 
 /** Initialises st's mutex, condition variable (monotonic clock) and outage names; st must be zeroed. */
 nox_status ing_state_init(ing_state *st, nox_error *err);

@@ -9,7 +9,7 @@
 
 static const char *const top_keys[] = {"rpc_url", "chain_id", "nox_compute", "start_block", "confirmations",
                                        "poll_interval_ms", "max_block_range", "state_file", "nats", "listen",
-                                       "log_level", NULL};
+                                       "log_level", "operators", NULL};
 static const char *const nats_keys[] = {"url", "stream", "subject", NULL};
 
 /* A stream name: letters, digits, '_' and '-' (JetStream forbids '.', '*', '>' and whitespace). */
@@ -87,6 +87,8 @@ nox_status ing_config_load(const char *path, ing_config *cfg, nox_error *err) {
     if (!st) st = load_nats(doc, root, cfg, err);
     if (!st) st = nox_cfg_get_text(doc, root, "listen", 1, NULL, "", cfg->listen, sizeof cfg->listen, err);
     if (!st) st = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);
+    /* optional: the operator table naming generic events (relative to this file) */
+    if (!st) st = nox_cfg_get_path(doc, root, "operators", 0, "", cfg->operators, sizeof cfg->operators, err);
     nox_cfg_free(doc);
     return st;
 }

@@ -142,6 +142,14 @@ int main(int argc, char **argv) {
         s = ing_checkpoint_prepare(st.cfg.state_file, &err);
         if (!s) s = ing_checkpoint_load(st.cfg.state_file, st.cfg.chain_id, st.cfg.nox_compute, &st.cp, &err);
     }
+    if (!s && st.cfg.operators[0]) {
+        st.engine = nox_engine_new();
+        if (!st.engine) s = nox_error_set(&err, NOX_ERR_NOMEM, "out of memory");
+        else s = nox_engine_load_config(st.engine, st.cfg.operators, &err);
+        if (!s)
+            nox_log(NOX_LOG_INFO, "generic events named from %s (%zu operators)", st.cfg.operators,
+                    nox_engine_op_count(st.engine));
+    }
     if (!s) {
         nox_rpc_options o;
         nox_rpc_options_default(&o);
@@ -173,6 +181,7 @@ int main(int argc, char **argv) {
     ing_nats_free(st.nats);
     ing_nats_shutdown();
     nox_rpc_free(st.rpc);
+    nox_engine_free(st.engine);
     ing_state_destroy(&st);
     if (!s) nox_log(NOX_LOG_INFO, "stopped");
     return s ? 1 : 0;

@@ -244,6 +244,7 @@ static void handle(run_state *st, natsMsg *m) {
         break;
     }
     case RUN_DEAD:
+        run_report_failures(st, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), reason);
         if (dead_letter(st, m, reason)) {
             natsMsg_NakWithDelay(m, 1000, NULL);
         } else {

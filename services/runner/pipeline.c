@@ -74,8 +74,23 @@ static enum run_outcome resolve(run_state *st, job *j, char *reason, size_t cap)
     for (size_t i = 0; i < j->msg.n_events; i++) {
         const nox_message_event *ev = &j->msg.events[i];
         j->op_index[i] = SIZE_MAX;
-        const nox_op *op = nox_engine_find(st->engine, ev->op->name);
-        if (!op && !strcmp(ev->op->name, "plaintext_to_encrypted")) {
+        const char *type = nox_message_event_type(ev);
+        const nox_op *op;
+        if (ev->op) {
+            op = nox_engine_find(st->engine, type);
+        } else { /* a generic event: by id, and the name must be the engine's */
+            op = nox_engine_find_id(st->engine, ev->operator_id);
+            if (!op) {
+                snprintf(reason, cap, "events[%zu]: unknown operator id %u (type %s)", i, ev->operator_id, type);
+                return RUN_DEAD;
+            }
+            if (strcmp(nox_op_name(op), type)) {
+                snprintf(reason, cap, "events[%zu]: type %s differs from the name %s of operator id %u", i, type,
+                         nox_op_name(op), ev->operator_id);
+                return RUN_DEAD;
+            }
+        }
+        if (!op && ev->op && !strcmp(type, "plaintext_to_encrypted")) {
             if (!nox_type_is_fixed(ev->tee_type)) {
                 snprintf(reason, cap, "events[%zu]: plaintext_to_encrypted of type %u is not supported", i,
                          ev->tee_type);
@@ -84,15 +99,16 @@ static enum run_outcome resolve(run_state *st, job *j, char *reason, size_t cap)
             continue;
         }
         if (!op) {
-            snprintf(reason, cap, "events[%zu]: unknown operator %s", i, ev->op->name);
+            snprintf(reason, cap, "events[%zu]: unknown operator %s", i, type);
             return RUN_DEAD;
         }
         j->op_index[i] = op_position(st->engine, op);
-        uint8_t in[3], out[3];
-        for (size_t k = 0; k < ev->op->n_inputs; k++) in[k] = nox_handle_type(&ev->inputs[k]);
-        for (size_t k = 0; k < ev->op->n_outputs; k++) out[k] = nox_handle_type(&ev->outputs[k]);
-        if (nox_op_resolve(op, in, ev->op->n_inputs, out, ev->op->n_outputs, &j->calls[i], &err)) {
-            snprintf(reason, cap, "events[%zu] (%s): %s", i, ev->op->name, err.message);
+        uint8_t in[NOX_MESSAGE_MAX_ARITY], out[NOX_MESSAGE_MAX_ARITY];
+        unsigned n_in = nox_message_event_n_inputs(ev), n_out = nox_message_event_n_outputs(ev);
+        for (size_t k = 0; k < n_in; k++) in[k] = nox_handle_type(&ev->inputs[k]);
+        for (size_t k = 0; k < n_out; k++) out[k] = nox_handle_type(&ev->outputs[k]);
+        if (nox_op_resolve(op, in, n_in, out, n_out, &j->calls[i], &err)) {
+            snprintf(reason, cap, "events[%zu] (%s): %s", i, type, err.message);
             return RUN_DEAD;
         }
     }
@@ -102,18 +118,18 @@ static enum run_outcome resolve(run_state *st, job *j, char *reason, size_t cap)
 /* Lists the operands not produced earlier in the message (deduplicated) in slots[0..n_ext). */
 static void collect(job *j) {
     size_t n_out = 0;
-    for (size_t i = 0; i < j->msg.n_events; i++) n_out += j->msg.events[i].op->n_outputs;
+    for (size_t i = 0; i < j->msg.n_events; i++) n_out += nox_message_event_n_outputs(&j->msg.events[i]);
     nox_handle *produced = calloc(n_out ? n_out : 1, sizeof *produced);
     size_t n_prod = 0;
     for (size_t i = 0; i < j->msg.n_events; i++) {
         const nox_message_event *ev = &j->msg.events[i];
-        for (size_t k = 0; k < ev->op->n_inputs; k++) {
+        for (size_t k = 0; k < nox_message_event_n_inputs(ev); k++) {
             int inside = 0;
             for (size_t p = 0; p < n_prod && !inside; p++)
                 inside = !memcmp(produced[p].bytes, ev->inputs[k].bytes, NOX_HANDLE_SIZE);
             if (!inside && !find(j, &ev->inputs[k], j->n_ext)) j->slots[j->n_ext++].h = ev->inputs[k];
         }
-        for (size_t k = 0; k < ev->op->n_outputs; k++) produced[n_prod++] = ev->outputs[k];
+        for (size_t k = 0; k < nox_message_event_n_outputs(ev); k++) produced[n_prod++] = ev->outputs[k];
     }
     free(produced);
     j->n_slots = j->n_ext;
@@ -180,8 +196,9 @@ static enum run_outcome evaluate(run_state *st, job *j, char *reason, size_t cap
     double t0 = now_s();
     for (size_t i = 0; i < j->msg.n_events; i++) {
         const nox_message_event *ev = &j->msg.events[i];
-        slot *outs[3];
-        for (size_t k = 0; k < ev->op->n_outputs; k++) {
+        const unsigned n_in = nox_message_event_n_inputs(ev), n_out = nox_message_event_n_outputs(ev);
+        slot *outs[NOX_MESSAGE_MAX_ARITY];
+        for (size_t k = 0; k < n_out; k++) {
             outs[k] = &j->slots[j->n_slots++];
             outs[k]->h = ev->outputs[k];
         }
@@ -193,11 +210,11 @@ static enum run_outcome evaluate(run_state *st, job *j, char *reason, size_t cap
             outs[0]->known = 1;
             continue;
         }
-        nox_value in[3], out[3];
-        for (size_t k = 0; k < ev->op->n_inputs; k++) {
+        nox_value in[NOX_MESSAGE_MAX_ARITY], out[NOX_MESSAGE_MAX_ARITY];
+        for (size_t k = 0; k < n_in; k++) {
             /* the latest earlier producer wins; else the fetched operand */
             slot *src = NULL;
-            for (size_t p = j->n_slots - ev->op->n_outputs; p-- > j->n_ext;)
+            for (size_t p = j->n_slots - n_out; p-- > j->n_ext;)
                 if (!memcmp(j->slots[p].h.bytes, ev->inputs[k].bytes, NOX_HANDLE_SIZE)) {
                     src = &j->slots[p];
                     break;
@@ -213,10 +230,10 @@ static enum run_outcome evaluate(run_state *st, job *j, char *reason, size_t cap
         OPENSSL_cleanse(in, sizeof in);
         if (s) {
             OPENSSL_cleanse(out, sizeof out);
-            snprintf(reason, cap, "events[%zu] (%s): %s", i, ev->op->name, err.message);
+            snprintf(reason, cap, "events[%zu] (%s): %s", i, nox_message_event_type(ev), err.message);
             return RUN_DEAD;
         }
-        for (size_t k = 0; k < ev->op->n_outputs; k++) {
+        for (size_t k = 0; k < n_out; k++) {
             outs[k]->v = out[k];
             outs[k]->known = 1;
         }
@@ -239,7 +256,7 @@ static enum run_outcome encrypt_and_publish(run_state *st, job *j, char *reason,
     for (size_t i = 0; i < n; i++) {
         slot *s = &j->slots[j->n_ext + i];
         nox_gateway_result *r = &j->results[i];
-        uint8_t pt[64];
+        uint8_t pt[NOX_VALUE_MAX_BITS / 8];
         size_t len = 0;
         r->handle = s->h;
         nox_status e = nox_value_to_bytes(&s->v, pt, sizeof pt, &len, &err);
@@ -279,8 +296,8 @@ enum run_outcome run_process(run_state *st, const char *data, size_t len, char *
     }
     size_t n_in = 0, n_out = 0;
     for (size_t i = 0; i < j.msg.n_events; i++) {
-        n_in += j.msg.events[i].op->n_inputs;
-        n_out += j.msg.events[i].op->n_outputs;
+        n_in += nox_message_event_n_inputs(&j.msg.events[i]);
+        n_out += nox_message_event_n_outputs(&j.msg.events[i]);
     }
     j.cap_slots = n_in + n_out;
     j.calls = calloc(j.msg.n_events, sizeof *j.calls);
@@ -303,4 +320,38 @@ enum run_outcome run_process(run_state *st, const char *data, size_t len, char *
     }
     job_free(&j);
     return r;
+}
+
+void run_report_failures(run_state *st, const char *data, size_t len, const char *reason) {
+    nox_message msg;
+    nox_error err = {0};
+    if (nox_message_parse(data, len, &msg, &err)) return; /* not parseable: no handle to report */
+    size_t n = 0;
+    for (size_t i = 0; i < msg.n_events; i++) n += nox_message_event_n_outputs(&msg.events[i]);
+    nox_gateway_failure *f = calloc(n ? n : 1, sizeof *f);
+    if (!f) {
+        nox_log(NOX_LOG_WARN, "cannot record the failure of %zu result handle(s): out of memory", n);
+        nox_message_free(&msg);
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < msg.n_events; i++)
+        for (unsigned o = 0; o < nox_message_event_n_outputs(&msg.events[i]); o++) {
+            f[k].handle = msg.events[i].outputs[o];
+            f[k].reason = reason;
+            k++;
+        }
+    nox_gateway_tx tx = {.chain_id = msg.chain_id, .block_number = msg.block_number};
+    memcpy(tx.caller, msg.caller, NOX_ADDRESS_SIZE);
+    memcpy(tx.tx_hash, msg.tx_hash, 32);
+    uint64_t recorded = 0;
+    nox_gateway_fault fault = {0};
+    if (nox_gateway_post_failures(st->gw, &tx, f, n, &recorded, &fault, &err))
+        nox_log(NOX_LOG_WARN, "could not record the failure of %zu result handle(s) at the Gateway (dead-lettering "
+                "anyway): %s", n, err.message);
+    else
+        nox_log(NOX_LOG_INFO, "recorded the failure of %llu result handle(s) at the Gateway",
+                (unsigned long long)recorded);
+    free(f);
+    nox_message_free(&msg);
 }

@@ -63,6 +63,14 @@ typedef struct run_state {
  */
 enum run_outcome run_process(run_state *st, const char *data, size_t len, char *reason, size_t cap);
 
+/*
+ * Before a message is dead-lettered: when it parses, records `reason` at the Gateway
+ * (POST /v0/compute/failures) for every output handle of the message, so that GET
+ * /v0/handles/{h}/status answers "failed" instead of "pending" forever. A failure to record
+ * is logged (WARN) and otherwise ignored: the dead letter goes out anyway.
+ */
+void run_report_failures(run_state *st, const char *data, size_t len, const char *reason);
+
 /* The KMS public key for chain_id (fetched and proof-checked once per chain); NOX_ERR_IO etc. from the KMS. */
 nox_status run_kms_key(run_state *st, uint32_t chain_id, nox_ec_pubkey *out, nox_error *err);
 

@@ -369,6 +369,67 @@ def test_dead_letters(env, reader):
     check("dead letters are acked and counted", "nox_runner_messages_dead_total 3" in str(body), str(body)[:2000])
 
 
+def generic(i, name, op_id, ins, outs):
+    """A generic event (docs/PROTOCOL-EXTENSIONS.md)."""
+    return {"logIndex": i, "caller": CALLER, "type": name, "operatorId": op_id, "inputs": ins, "outputs": outs}
+
+
+def handle_status(env, h):
+    st, body, _ = http("GET", env.gw.url + "/v0/handles/" + h + "/status")
+    return body if st == 200 else {"status": f"HTTP {st}"}
+
+
+def wait_failed(env, handles, timeout=30):
+    deadline, got = time.time() + timeout, {}
+    while time.time() < deadline:
+        got = {h: handle_status(env, h) for h in handles}
+        if all(b.get("status") == "failed" for b in got.values()):
+            break
+        time.sleep(0.3)
+    return got
+
+
+def test_generic(env, reader):
+    """Generic events of plugin operators (min = 64, max = 65 from config/operators.yaml's minmax plugin) mixed with
+    protocol events in one message; a wrong output type, an unknown id and a wrong name: dead-lettered and every
+    output handle of the message reported "failed" with a reason."""
+    a, b, c = secret(env, "uint64", 5), secret(env, "uint64", 9), secret(env, "int8", -3)
+    t, m, x, s, n = (new_handle("uint64"), new_handle("uint64"), new_handle("uint64"), new_handle("bool"),
+                     new_handle("int8"))
+    msg = message([event(0, "add", [a, b], [t]),                 # t = 14
+                   generic(1, "min", 64, [t, a], [m]),            # m = min(14, 5) = 5
+                   generic(2, "max", 65, [b, t], [x]),            # x = 14
+                   event(3, "lt", [m, x], [s]),                   # s = 5 < 14
+                   generic(5, "min", 64, [c, c], [n])])           # int8: -3
+    publish(env, [msg])
+    got = reader.wait([t, m, x, s, n], timeout=60) or {}
+    check("generic min/max mixed with add and lt in one message: results right",
+          [got.get(h) for h in (t, m, x, s, n)] == [14, 5, 14, True, -3], got)
+    check("a stored generic result reads 'stored'", handle_status(env, m).get("status") == "stored")
+    bad = {}
+    wrong_out = new_handle("uint16")
+    other_out = new_handle("uint64")
+    bad["a wrong output type"] = (message([event(0, "add", [a, b], [other_out]),
+                                           generic(1, "min", 64, [a, b], [wrong_out])]), [other_out, wrong_out])
+    unk = new_handle("uint64")
+    bad["an unknown operator id"] = (message([generic(0, "operator_999", 999, [a, b], [unk])]), [unk])
+    misnamed = new_handle("uint64")
+    bad["a type that is not the engine's name for the id"] = (
+        message([generic(0, "max", 64, [a, b], [misnamed])]), [misnamed])
+    publish(env, [m_ for m_, _ in bad.values()])
+    for name, (m_, outs) in bad.items():
+        statuses = wait_failed(env, outs)
+        dead = {d["subject"]: d for d in dead_letters(env)}.get("nox_dead." + m_["transactionHash"])
+        check(f"generic event with {name}: dead-lettered", dead is not None and bool(dead.get("deadReason")), dead)
+        ok = all(st.get("status") == "failed" and st.get("reason") and len(st["reason"]) <= 256
+                 for st in statuses.values())
+        check(f"generic event with {name}: every output handle of the message 'failed' with a reason", ok, statuses)
+        reason = next(iter(statuses.values())).get("reason", "")
+        check(f"generic event with {name}: the reason names the problem",
+              ("unknown operator id 999" in reason) if "unknown" in name else
+              ("differs from the name min" in reason) if "engine" in name else ("events[1] (min)" in reason), reason)
+
+
 def test_retry(env, reader):
     """A message whose operand is produced by another message published later: retried, then completes."""
     a = secret(env, "uint16", 1000)
@@ -573,6 +634,7 @@ def main():
         check("/health 200 with NATS, Gateway and KMS up", st == 200, body)
         test_operations(env, reader)
         test_dead_letters(env, reader)
+        test_generic(env, reader)
         test_retry(env, reader)
         test_gateway_restart(env, reader)
         reader.gw = env.gw

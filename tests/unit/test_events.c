@@ -125,9 +125,9 @@ static void pascal(const char *snake, char *out) {
 }
 
 static void test_table_matches_operations(void) {
-    CU_ASSERT_EQUAL(nox_event_count(), nox_operation_count());
-    CU_ASSERT_EQUAL(nox_event_count(), 19);
-    for (size_t i = 0; i < nox_event_count(); i++) {
+    CU_ASSERT_EQUAL(nox_event_count(), nox_operation_count() + 1); /* + Compute */
+    CU_ASSERT_EQUAL(nox_event_count(), 20);
+    for (size_t i = 0; i < nox_operation_count(); i++) {
         const nox_event_def *ev = nox_event_at(i);
         const nox_operation *op = nox_operation_by_id((unsigned)i);
         CU_ASSERT_PTR_EQUAL(ev->op, op);
@@ -162,7 +162,7 @@ static void test_table_matches_operations(void) {
 /* ---- one log ----------------------------------------------------------------------------- */
 
 static void test_decode_every_event(void) {
-    for (size_t i = 0; i < nox_event_count(); i++) {
+    for (size_t i = 0; i < nox_operation_count(); i++) {
         const nox_event_def *ev = nox_event_at(i);
         uint8_t words[6][32];
         size_t n = words_for(ev->op, 0x40, words);
@@ -472,6 +472,173 @@ static void test_group_many(void) {
     free(logs);
 }
 
+/* ---- the generic Compute event (docs/PROTOCOL-EXTENSIONS.md) -------------------------------------- */
+
+static void put_word(uint8_t *w, uint64_t v) {
+    memset(w, 0, 32);
+    for (int i = 0; i < 8; i++) w[31 - i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A canonical Compute log: abi.encode(uint16 id, bytes32[n_in] inputs, bytes32[n_out] outputs). */
+static nox_rpc_log compute_log(uint64_t id, size_t n_in, size_t n_out, uint64_t log_index, uint8_t tx) {
+    uint8_t w[3 + 1 + 9 + 1 + 9][32];
+    size_t n = 0;
+    put_word(w[n++], id);
+    put_word(w[n++], 96);
+    put_word(w[n++], 96 + 32 * (1 + n_in));
+    put_word(w[n++], n_in);
+    for (size_t i = 0; i < n_in; i++, n++) {
+        nox_handle h = handle((uint8_t)(0x40 + i), NOX_TYPE_UINT64);
+        memcpy(w[n], h.bytes, 32);
+    }
+    put_word(w[n++], n_out);
+    for (size_t i = 0; i < n_out; i++, n++) {
+        nox_handle h = handle((uint8_t)(0x60 + i), NOX_TYPE_UINT64);
+        memcpy(w[n], h.bytes, 32);
+    }
+    return make_log(nox_event_compute(), 0x22, (const uint8_t(*)[32])w, n, 9, log_index, tx);
+}
+
+static void test_compute_table(void) {
+    const nox_event_def *c = nox_event_compute();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_PTR_NULL(c->op);
+    CU_ASSERT_PTR_EQUAL(nox_event_at(nox_event_count() - 1), c);
+    CU_ASSERT_STRING_EQUAL(c->signature, "Compute(address,uint16,bytes32[],bytes32[])");
+    uint8_t t[32];
+    nox_keccak256(c->signature, strlen(c->signature), t);
+    CU_ASSERT_EQUAL(memcmp(c->topic0, t, 32), 0);
+    CU_ASSERT_PTR_EQUAL(nox_event_by_topic(t), c);
+    char name[NOX_MESSAGE_MAX_NAME + 1];
+    CU_ASSERT_STRING_EQUAL(nox_event_default_name(1000, name), "operator_1000");
+}
+
+static void test_compute_decode(void) {
+    size_t shapes[][2] = {{1, 1}, {2, 1}, {3, 3}, {8, 8}, {1, 8}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        nox_rpc_log l = compute_log(1000 + s, shapes[s][0], shapes[s][1], 4, 0xc1);
+        nox_message_event e;
+        nox_error err = {0};
+        CU_ASSERT_EQUAL(nox_event_decode(&l, &e, &err), NOX_OK);
+        CU_ASSERT_PTR_NULL(e.op);
+        CU_ASSERT_EQUAL(e.operator_id, 1000 + s);
+        CU_ASSERT_EQUAL(e.log_index, 4);
+        CU_ASSERT_EQUAL(e.n_inputs, shapes[s][0]);
+        CU_ASSERT_EQUAL(e.n_outputs, shapes[s][1]);
+        char want[32];
+        snprintf(want, sizeof want, "operator_%zu", 1000 + s);
+        CU_ASSERT_STRING_EQUAL(e.name, want);
+        for (size_t i = 0; i < shapes[s][0]; i++) {
+            nox_handle h = handle((uint8_t)(0x40 + i), NOX_TYPE_UINT64);
+            CU_ASSERT_EQUAL(memcmp(e.inputs[i].bytes, h.bytes, 32), 0);
+        }
+        for (size_t i = 0; i < shapes[s][1]; i++) {
+            nox_handle h = handle((uint8_t)(0x60 + i), NOX_TYPE_UINT64);
+            CU_ASSERT_EQUAL(memcmp(e.outputs[i].bytes, h.bytes, 32), 0);
+        }
+        free(l.data);
+    }
+    nox_rpc_log l = compute_log(65535, 1, 1, 0, 0xc1);
+    nox_message_event e;
+    nox_error err = {0};
+    CU_ASSERT_EQUAL(nox_event_decode(&l, &e, &err), NOX_OK);
+    CU_ASSERT_EQUAL(e.operator_id, 65535);
+    free(l.data);
+}
+
+static void test_compute_malformed(void) {
+    struct {
+        const char *frag;
+        nox_rpc_log l;
+    } cases[16];
+    size_t n = 0;
+    nox_rpc_log l;
+    /* operatorId */
+    cases[n++] = (__typeof__(cases[0])){"operatorId 63 is below 64", compute_log(63, 1, 1, 0, 1)};
+    l = compute_log(64, 1, 1, 0, 1);
+    l.data[0] = 1;
+    cases[n++] = (__typeof__(cases[0])){"operatorId is not a uint16", l};
+    l = compute_log(65536, 1, 1, 0, 1);
+    cases[n++] = (__typeof__(cases[0])){"operatorId is not a uint16", l};
+    /* offsets */
+    l = compute_log(64, 1, 1, 0, 1);
+    l.data[63] = 0x40;
+    cases[n++] = (__typeof__(cases[0])){"the offset of inputs is not 96", l};
+    l = compute_log(64, 1, 1, 0, 1);
+    l.data[32] = 0xff; /* a huge offset */
+    cases[n++] = (__typeof__(cases[0])){"the offset of inputs is not 96", l};
+    l = compute_log(64, 2, 1, 0, 1);
+    l.data[95] = 0xa0;
+    cases[n++] = (__typeof__(cases[0])){"the offset of outputs is not 192", l};
+    /* lengths */
+    l = compute_log(64, 1, 1, 0, 1);
+    l.data[96 + 31] = 0;
+    cases[n++] = (__typeof__(cases[0])){"inputs must hold 1..8 handles", l};
+    cases[n++] = (__typeof__(cases[0])){"inputs must hold 1..8 handles", compute_log(64, 9, 1, 0, 1)};
+    cases[n++] = (__typeof__(cases[0])){"outputs must hold 1..8 handles", compute_log(64, 1, 9, 0, 1)};
+    l = compute_log(64, 1, 1, 0, 1);
+    l.data[96] = 0x80; /* a length word with high bytes */
+    cases[n++] = (__typeof__(cases[0])){"inputs must hold 1..8 handles", l};
+    l = compute_log(64, 1, 2, 0, 1);
+    l.data[160 + 31] = 3; /* says 3 outputs, carries 2 */
+    cases[n++] = (__typeof__(cases[0])){"data is 256 bytes, expected 288", l};
+    l = compute_log(64, 1, 1, 0, 1);
+    l.data_len -= 32; /* cut short */
+    cases[n++] = (__typeof__(cases[0])){"data is 192 bytes, expected 224", l};
+    l = compute_log(64, 1, 1, 0, 1);
+    l.data_len = 64;
+    cases[n++] = (__typeof__(cases[0])){"shorter than the 96-byte head", l};
+    l = compute_log(64, 1, 1, 0, 1);
+    l.data = realloc(l.data, l.data_len + 32);
+    memset(l.data + l.data_len, 0, 32);
+    l.data_len += 32; /* a trailing word */
+    cases[n++] = (__typeof__(cases[0])){"data is 256 bytes, expected 224", l};
+    l = compute_log(64, 1, 1, 0, 1);
+    l.n_topics = 1;
+    cases[n++] = (__typeof__(cases[0])){"1 topics, expected 2", l};
+    for (size_t i = 0; i < n; i++) {
+        nox_message_event e;
+        nox_error err = {0};
+        CU_ASSERT_EQUAL(nox_event_decode(&cases[i].l, &e, &err), NOX_ERR_INVALID);
+        ASSERT_CONTAINS(err.message, cases[i].frag);
+        ASSERT_CONTAINS(err.message, "(Compute)");
+        CU_ASSERT_EQUAL(e.n_inputs, 0);
+        free(cases[i].l.data);
+    }
+}
+
+static void test_compute_group(void) {
+    const nox_event_def *add = nox_event_for_operation(nox_operation_by_name("add"));
+    uint8_t w[6][32];
+    words_for(add->op, 0x10, w);
+    nox_rpc_log logs[4];
+    logs[0] = make_log(add, 0x22, (const uint8_t(*)[32])w, 3, 9, 0, 0xd1);
+    logs[1] = compute_log(1000, 2, 2, 1, 0xd1); /* mixed with a protocol event in one transaction */
+    logs[2] = compute_log(1000, 9, 1, 2, 0xd2); /* more than 8 inputs: the transaction is dead-lettered */
+    logs[3] = compute_log(64, 1, 1, 3, 0xd3);
+    memset(logs[3].data + 6 * 32, 0, 32); /* a zero output handle: decodes, fails validation */
+    nox_event_tx *txs;
+    size_t n;
+    nox_error err = {0};
+    CU_ASSERT_EQUAL_FATAL(nox_events_group(logs, 4, CHAIN, COMPUTE, &txs, &n, &err), NOX_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    CU_ASSERT_EQUAL(txs[0].status, NOX_OK);
+    CU_ASSERT_EQUAL_FATAL(txs[0].msg.n_events, 2);
+    CU_ASSERT_PTR_NOT_NULL(txs[0].msg.events[0].op);
+    CU_ASSERT_PTR_NULL(txs[0].msg.events[1].op);
+    CU_ASSERT_STRING_EQUAL(txs[0].msg.events[1].name, "operator_1000");
+    char *json = NULL;
+    CU_ASSERT_EQUAL(nox_message_to_json(&txs[0].msg, &json, &err), NOX_OK);
+    ASSERT_CONTAINS(json, "\"type\":\"operator_1000\",\"operatorId\":1000,\"inputs\":[\"0x");
+    free(json);
+    CU_ASSERT_EQUAL(txs[1].status, NOX_ERR_INVALID);
+    ASSERT_CONTAINS(txs[1].error.message, "log 2 (Compute): inputs must hold 1..8 handles");
+    CU_ASSERT_EQUAL(txs[2].status, NOX_ERR_INVALID);
+    ASSERT_CONTAINS(txs[2].error.message, "events[0].outputs[0]");
+    nox_event_txs_free(txs, n);
+    free_logs(logs, 4);
+}
+
 int main(void) {
     CU_TestInfo tests[] = {
         {"the two topics of spec §9", test_known_topics},
@@ -482,6 +649,10 @@ int main(void) {
         {"grouping: a bad transaction is refused whole", test_group_bad_transaction},
         {"grouping: inconsistent node answers", test_group_inconsistent_answers},
         {"grouping: 400 logs in reverse order", test_group_many},
+        {"Compute: table entry and default name", test_compute_table},
+        {"Compute: decoding 1..8 inputs and outputs", test_compute_decode},
+        {"Compute: malformed logs (offsets, lengths, more than 8 entries, id)", test_compute_malformed},
+        {"Compute: grouped with protocol events; bad ones dead-letter the transaction", test_compute_group},
         CU_TEST_INFO_NULL,
     };
     return nox_test_main("events", tests);

@@ -688,7 +688,7 @@ static void test_serialise_validates(void) {
     expect_unserialisable(&m, NOX_ERR_INVALID, "events: empty");
     make_valid(&m, &ev);
     ev.op = NULL;
-    expect_unserialisable(&m, NOX_ERR_INVALID, "events[0].type: not an operation of the protocol table");
+    expect_unserialisable(&m, NOX_ERR_INVALID, "events[0].type: not a valid generic operator name");
     /* a copy of a table entry is not the table's: its field names could be anything */
     nox_operation copy = *nox_operation_by_name("plaintext_to_encrypted");
     make_valid(&m, &ev);
@@ -809,6 +809,158 @@ static void test_message_id(void) {
     nox_message_free(&m);
 }
 
+/* ---- generic events (docs/PROTOCOL-EXTENSIONS.md) ------------------------------------------ */
+
+#define GEN(id, ins, outs) ",\"operatorId\":" id ",\"inputs\":[" ins "],\"outputs\":[" outs "]"
+#define QH(h) "\"" h "\""
+
+static void test_generic_round_trip(void) {
+    /* canonical form: logIndex, caller, type, operatorId, inputs, outputs */
+    const char *one = MSG(EV("0", "min", GEN("64", QH(HA) "," QH(HB), QH(HC))));
+    nox_message m;
+    nox_error err = {0};
+    CU_ASSERT_EQUAL_FATAL(parse_text(one, &m, &err), NOX_OK);
+    CU_ASSERT_PTR_NULL(m.events[0].op);
+    CU_ASSERT_STRING_EQUAL(m.events[0].name, "min");
+    CU_ASSERT_STRING_EQUAL(nox_message_event_type(&m.events[0]), "min");
+    CU_ASSERT_EQUAL(nox_message_event_operator_id(&m.events[0]), 64);
+    CU_ASSERT_EQUAL(nox_message_event_n_inputs(&m.events[0]), 2);
+    CU_ASSERT_EQUAL(nox_message_event_n_outputs(&m.events[0]), 1);
+    CU_ASSERT(handle_is(&m.events[0].inputs[1], HB));
+    CU_ASSERT(handle_is(&m.events[0].outputs[0], HC));
+    char *json = to_json(&m);
+    CU_ASSERT_STRING_EQUAL(json, one);
+    nox_message back;
+    CU_ASSERT_EQUAL(parse_text(json, &back, &err), NOX_OK);
+    CU_ASSERT(nox_message_equal(&m, &back));
+    free(json);
+    nox_message_free(&back);
+    nox_message_free(&m);
+    /* mixed with protocol events, 8 inputs and 8 outputs, the largest id, a 63-character name */
+    const char *mixed = MSG(EV("1", "add", F("leftHandOperand", HA) F("rightHandOperand", HB) F("result", HD))
+                            "," EV("2", "operator_65535",
+                                   GEN("65535", R8(QH(HD) ",") QH(HA), R4(QH(HE) ",") R2(QH(HP) ",") QH(HS) "," QH(HS2)))
+                            "," EV("3", "a23456789012345678901234567890123456789012345678901234567890123",
+                                   GEN("1000", QH(HE), QH(HP))));
+    CU_ASSERT_EQUAL(parse_text(mixed, &m, &err), NOX_ERR_INVALID); /* 9 inputs */
+    ASSERT_CONTAINS(err.message, "events[1].inputs: 9 handles, expected 1..8");
+    const char *mixed8 = MSG(EV("1", "add", F("leftHandOperand", HA) F("rightHandOperand", HB) F("result", HD))
+                             "," EV("2", "operator_65535",
+                                    GEN("65535", R4(QH(HD) ",") R2(QH(HD) ",") QH(HD) "," QH(HA),
+                                        R4(QH(HE) ",") R2(QH(HP) ",") QH(HS) "," QH(HS2)))
+                             "," EV("3", "a23456789012345678901234567890123456789012345678901234567890123",
+                                    GEN("1000", QH(HE), QH(HP))));
+    CU_ASSERT_EQUAL_FATAL(parse_text(mixed8, &m, &err), NOX_OK);
+    CU_ASSERT_PTR_NOT_NULL(m.events[0].op);
+    CU_ASSERT_EQUAL(m.events[1].n_inputs, 8);
+    CU_ASSERT_EQUAL(m.events[1].n_outputs, 8);
+    json = to_json(&m);
+    CU_ASSERT_STRING_EQUAL(json, mixed8);
+    CU_ASSERT_EQUAL(parse_text(json, &back, &err), NOX_OK);
+    CU_ASSERT(nox_message_equal(&m, &back));
+    back.events[1].operator_id = 65534;
+    CU_ASSERT(!nox_message_equal(&m, &back));
+    back.events[1].operator_id = 65535;
+    back.events[1].name[0] = 'b';
+    CU_ASSERT(!nox_message_equal(&m, &back));
+    free(json);
+    nox_message_free(&back);
+    nox_message_free(&m);
+}
+
+static void expect_generic_error(const char *text, nox_status want, const char *needle) {
+    nox_message m;
+    nox_error err = {0};
+    CU_ASSERT_EQUAL(parse_text(text, &m, &err), want);
+    ASSERT_CONTAINS(err.message, needle);
+    CU_ASSERT_PTR_NULL(m.events);
+}
+
+static void test_generic_malformed(void) {
+    const char *ok_in = QH(HA), *ok_out = QH(HB);
+    (void)ok_in;
+    (void)ok_out;
+    /* type */
+    expect_generic_error(MSG(EV("0", "Min", GEN("64", QH(HA), QH(HB)))), NOX_ERR_INVALID,
+                         "events[0].type: 'Min' is not a valid operator name");
+    expect_generic_error(MSG(EV("0", "9min", GEN("64", QH(HA), QH(HB)))), NOX_ERR_INVALID, "events[0].type:");
+    expect_generic_error(MSG(EV("0", "", GEN("64", QH(HA), QH(HB)))), NOX_ERR_INVALID, "events[0].type:");
+    expect_generic_error(MSG(EV("0", "mi-n", GEN("64", QH(HA), QH(HB)))), NOX_ERR_INVALID, "events[0].type:");
+    expect_generic_error(MSG(EV("0", "a234567890123456789012345678901234567890123456789012345678901234",
+                                GEN("64", QH(HA), QH(HB)))),
+                         NOX_ERR_INVALID, "events[0].type:");
+    expect_generic_error(MSG(EV("0", "pow", F("x", HA))), NOX_ERR_NOT_FOUND, "events[0].type: unknown operation 'pow'");
+    /* a protocol name with operatorId is a protocol event: its own fields are required */
+    expect_generic_error(MSG(EV("0", "add", GEN("64", QH(HA), QH(HB)))), NOX_ERR_INVALID,
+                         "events[0].leftHandOperand: missing");
+    /* operatorId */
+    expect_generic_error(MSG(EV("0", "min", GEN("63", QH(HA), QH(HB)))), NOX_ERR_INVALID,
+                         "events[0].operatorId: 63 is out of range 64..65535");
+    expect_generic_error(MSG(EV("0", "min", GEN("65536", QH(HA), QH(HB)))), NOX_ERR_INVALID,
+                         "events[0].operatorId: 65536 is out of range");
+    expect_generic_error(MSG(EV("0", "min", GEN("\"64\"", QH(HA), QH(HB)))), NOX_ERR_INVALID,
+                         "events[0].operatorId: expected an integer, got a string");
+    expect_generic_error(MSG(EV("0", "min", GEN("64.0", QH(HA), QH(HB)))), NOX_ERR_INVALID,
+                         "events[0].operatorId: expected an integer");
+    /* inputs / outputs */
+    expect_generic_error(MSG(EV("0", "min", ",\"operatorId\":64,\"outputs\":[" QH(HB) "]")), NOX_ERR_INVALID,
+                         "events[0].inputs: missing");
+    expect_generic_error(MSG(EV("0", "min", ",\"operatorId\":64,\"inputs\":[" QH(HB) "]")), NOX_ERR_INVALID,
+                         "events[0].outputs: missing");
+    expect_generic_error(MSG(EV("0", "min", ",\"operatorId\":64,\"inputs\":" QH(HA) ",\"outputs\":[" QH(HB) "]")),
+                         NOX_ERR_INVALID, "events[0].inputs: expected an array of handles, got a string");
+    expect_generic_error(MSG(EV("0", "min", GEN("64", "", QH(HB)))), NOX_ERR_INVALID,
+                         "events[0].inputs: 0 handles, expected 1..8");
+    expect_generic_error(MSG(EV("0", "min", GEN("64", QH(HA), ""))), NOX_ERR_INVALID,
+                         "events[0].outputs: 0 handles, expected 1..8");
+    expect_generic_error(MSG(EV("0", "min", GEN("64", QH(HA), R8(QH(HB) ",") QH(HC)))), NOX_ERR_INVALID,
+                         "events[0].outputs: 9 handles, expected 1..8");
+    expect_generic_error(MSG(EV("0", "min", GEN("64", "1", QH(HB)))), NOX_ERR_INVALID,
+                         "events[0].inputs[0]: expected a string of 0x + 64 hex digits, got an integer");
+    expect_generic_error(MSG(EV("0", "min", GEN("64", QH(HA) ",\"0x12\"", QH(HB)))), NOX_ERR_INVALID,
+                         "events[0].inputs[1]: expected 0x + 64 hex digits, got 2");
+    expect_generic_error(MSG(EV("0", "min", GEN("64", QH(HA), "\"" R32("ab") "\""))), NOX_ERR_INVALID,
+                         "events[0].outputs[0]: expected 0x + 64 hex digits, got no 0x prefix");
+    expect_generic_error(MSG(EV("0", "min", GEN("64", QH(HA), "\"0x" R16("zz") R16("00") "\""))), NOX_ERR_INVALID,
+                         "events[0].outputs[0]: invalid hex digit");
+    /* the same handle checks as protocol events */
+    expect_generic_error(MSG(EV("0", "min", GEN("64", QH(HA), "\"0x" R32("00") "\""))), NOX_ERR_INVALID,
+                         "events[0].outputs[0]:");
+    expect_generic_error(MSG(EV("0", "min", GEN("64", QH(HANDLE_X("a1", "00000001", T_UINT256, "00")), QH(HB)))),
+                         NOX_ERR_INVALID, "events[0].inputs[0]:");
+    expect_generic_error(MSG(EV("0", "min", GEN("64", QH(HANDLE_X("a1", CHAIN, T_UINT256, "01")), QH(HB)))),
+                         NOX_ERR_INVALID, "events[0].inputs[0]:");
+    /* validation of a built struct */
+    nox_message m;
+    nox_error err = {0};
+    CU_ASSERT_EQUAL_FATAL(parse_text(MSG(EV("0", "min", GEN("64", QH(HA), QH(HB)))), &m, &err), NOX_OK);
+    char *json = NULL;
+    m.events[0].operator_id = 3;
+    CU_ASSERT_EQUAL(nox_message_to_json(&m, &json, &err), NOX_ERR_INVALID);
+    ASSERT_CONTAINS(err.message, "events[0].operatorId: 3 is out of range");
+    m.events[0].operator_id = 64;
+    m.events[0].n_outputs = 9;
+    CU_ASSERT_EQUAL(nox_message_to_json(&m, &json, &err), NOX_ERR_INVALID);
+    ASSERT_CONTAINS(err.message, "events[0].outputs: 9 handles");
+    m.events[0].n_outputs = 1;
+    m.events[0].n_inputs = 0;
+    CU_ASSERT_EQUAL(nox_message_to_json(&m, &json, &err), NOX_ERR_INVALID);
+    ASSERT_CONTAINS(err.message, "events[0].inputs: 0 handles");
+    m.events[0].n_inputs = 1;
+    strcpy(m.events[0].name, "select");
+    CU_ASSERT_EQUAL(nox_message_to_json(&m, &json, &err), NOX_ERR_INVALID);
+    ASSERT_CONTAINS(err.message, "events[0].type: not a valid generic operator name");
+    memset(m.events[0].name, 'a', sizeof m.events[0].name); /* no NUL */
+    CU_ASSERT_EQUAL(nox_message_to_json(&m, &json, &err), NOX_ERR_INVALID);
+    CU_ASSERT_PTR_NULL(json);
+    nox_message_free(&m);
+    CU_ASSERT(nox_message_valid_generic_name("min"));
+    CU_ASSERT(nox_message_valid_generic_name("operator_1000"));
+    CU_ASSERT(!nox_message_valid_generic_name("add"));
+    CU_ASSERT(!nox_message_valid_generic_name("_x"));
+    CU_ASSERT(!nox_message_valid_generic_name(NULL));
+}
+
 int main(void) {
     CU_TestInfo tests[] = {
         {"round trip of every protocol operation", test_round_trip_every_operation},
@@ -828,6 +980,8 @@ int main(void) {
         {"equal and free", test_equal_and_free},
         {"allocation failures", test_allocation_failures},
         {"NATS message id", test_message_id},
+        {"generic events: round trips, mixed with protocol events", test_generic_round_trip},
+        {"generic events: every malformed field", test_generic_malformed},
         CU_TEST_INFO_NULL,
     };
     return nox_test_main("message", tests);

@@ -48,11 +48,27 @@ typedef struct nox_event_def {
     uint8_t topic0[32];        /**< keccak256(signature) */
 } nox_event_def;
 
-/** Number of events: one per protocol operation (nox_operation_count()). */
+/**
+ * Number of events: one per protocol operation (nox_operation_count()), then
+ * the generic `Compute(address indexed caller, uint16 operatorId, bytes32[]
+ * inputs, bytes32[] outputs)` of plugin operators (docs/PROTOCOL-EXTENSIONS.md).
+ */
 size_t nox_event_count(void);
 
-/** The event of operation id i (0..nox_event_count()-1), or NULL. */
+/**
+ * The i-th event (0..nox_event_count()-1), or NULL: i < nox_operation_count()
+ * is the event of operation id i; the last one is Compute (op NULL).
+ */
 const nox_event_def *nox_event_at(size_t i);
+
+/** The generic Compute event (op NULL; params operatorId, inputs, outputs). */
+const nox_event_def *nox_event_compute(void);
+
+/**
+ * The `type` a generic event gets when no operator table names its id:
+ * "operator_<id>" (e.g. "operator_1000"). Returns out.
+ */
+char *nox_event_default_name(unsigned operator_id, char out[NOX_MESSAGE_MAX_NAME + 1]);
 
 /** The event that reports `op` (a protocol operation), or NULL. */
 const nox_event_def *nox_event_for_operation(const nox_operation *op);
@@ -64,6 +80,10 @@ const nox_event_def *nox_event_by_topic(const uint8_t topic0[32]);
  * Decodes one log into *out (overwritten; fields the event does not carry
  * are zero): operation from topic0, caller from topic 1, log_index, input
  * and output handles, and for PlaintextToEncrypted value and tee_type.
+ * A Compute log becomes a generic event (op NULL) named
+ * nox_event_default_name(operatorId); its data must be the canonical ABI
+ * encoding of (uint16, bytes32[], bytes32[]) with 1..8 entries per array
+ * and an operatorId >= 64, else NOX_ERR_INVALID.
  * Returns NOX_OK; NOX_ERR_NOT_FOUND when topic0 is not an operation event;
  * NOX_ERR_INVALID for a wrong topic count, a caller topic that is not a
  * left-padded address, data of the wrong length, or a teeType word above

@@ -93,6 +93,27 @@ nox_status nox_gateway_post_results(nox_gateway_client *c, const nox_gateway_tx 
                                     const nox_gateway_result *results, size_t n, nox_gateway_counts *counts,
                                     nox_gateway_fault *fault, nox_error *err);
 
+/** One failure record: a result handle that will never be stored, and why. */
+typedef struct nox_gateway_failure {
+    nox_handle handle;
+    const char *reason; /**< sent as printable ASCII (other bytes become '?'), cut at NOX_GATEWAY_MAX_REASON */
+} nox_gateway_failure;
+
+/** Longest failure reason the Gateway accepts, in characters. */
+#define NOX_GATEWAY_MAX_REASON 256
+/** Failure records per POST /v0/compute/failures: the Gateway's own limit. */
+#define NOX_GATEWAY_MAX_FAILURES_PER_REQUEST 1024u
+
+/**
+ * POST /v0/compute/failures (docs/PROTOCOL-EXTENSIONS.md) with failures[0..n), in requests of at
+ * most NOX_GATEWAY_MAX_FAILURES_PER_REQUEST, authorized like nox_gateway_post_results
+ * (ResultPublishingAuthorization for tx). *recorded (may be NULL) receives the sum of the answers'
+ * `recorded`. Reasons must never hold a plaintext.
+ */
+nox_status nox_gateway_post_failures(nox_gateway_client *c, const nox_gateway_tx *tx,
+                                     const nox_gateway_failure *failures, size_t n, uint64_t *recorded,
+                                     nox_gateway_fault *fault, nox_error *err);
+
 /** GET <path> (e.g. "/health"): NOX_OK on a 2xx. */
 nox_status nox_gateway_ping(nox_gateway_client *c, const char *path, nox_error *err);
 

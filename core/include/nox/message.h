@@ -54,20 +54,58 @@ extern "C" {
 /** Characters of a NATS message id (`0x` + 64 hex digits), without the NUL. */
 #define NOX_MESSAGE_ID_LEN 66
 
-/** One NoxCompute event: one operation of the transaction. */
+/** Most inputs and most outputs of one event (of a generic event; the protocol's operations have at most 3). */
+#define NOX_MESSAGE_MAX_ARITY 8
+
+/** Longest generic event `type` name, in characters ([a-z][a-z0-9_]{0,62}), without the NUL. */
+#define NOX_MESSAGE_MAX_NAME 63
+
+/**
+ * One NoxCompute event: one operation of the transaction.
+ *
+ * A *protocol* event (spec §6) has `op` set to an entry of the table of
+ * nox/operations.h; its handles sit in the order of op->inputs / op->outputs
+ * and operator_id, name, n_inputs and n_outputs are not used (zero).
+ *
+ * A *generic* event (docs/PROTOCOL-EXTENSIONS.md: NoxCompute's
+ * `Compute(address indexed caller, uint16 operatorId, bytes32[] inputs,
+ * bytes32[] outputs)`) has `op` NULL and carries `operator_id` (>=
+ * NOX_FIRST_EXTENSION_ID), the `type` name in `name`, and
+ * 1..NOX_MESSAGE_MAX_ARITY inputs and outputs. Use the nox_message_event_*
+ * accessors below to read either kind alike.
+ */
 typedef struct nox_message_event {
     uint64_t log_index;                /**< `logIndex`: position of the log in its block */
     uint8_t caller[NOX_ADDRESS_SIZE];  /**< `caller` of the event (the address that called NoxCompute) */
-    const nox_operation *op;           /**< `type`: an entry of the table of nox/operations.h */
-    /** Input handles, in the order of op->inputs (op->n_inputs of them; the rest zero). */
-    nox_handle inputs[3];
-    /** Output handles, in the order of op->outputs (op->n_outputs of them; the rest zero). */
-    nox_handle outputs[3];
+    const nox_operation *op;           /**< `type` of a protocol event: an entry of nox/operations.h; NULL: generic */
+    uint16_t operator_id;              /**< generic only: `operatorId`, 64..65535 */
+    char name[NOX_MESSAGE_MAX_NAME + 1]; /**< generic only: `type`, [a-z][a-z0-9_]{0,62}, not a protocol name */
+    uint8_t n_inputs, n_outputs;       /**< generic only: 1..NOX_MESSAGE_MAX_ARITY each */
+    /** Input handles (protocol: in the order of op->inputs; generic: `inputs`); unused entries zero. */
+    nox_handle inputs[NOX_MESSAGE_MAX_ARITY];
+    /** Output handles (protocol: in the order of op->outputs; generic: `outputs`); unused entries zero. */
+    nox_handle outputs[NOX_MESSAGE_MAX_ARITY];
     /** plaintext_to_encrypted only (zero otherwise): the `value` word, the value right-aligned. */
     uint8_t value[NOX_WORD_SIZE];
     /** plaintext_to_encrypted only (0 otherwise): `teeType`, equal to the type byte of the `handle` output. */
     uint8_t tee_type;
 } nox_message_event;
+
+/** The event's `type`: op->name, or the generic name. */
+const char *nox_message_event_type(const nox_message_event *e);
+/** The event's operator id: op->id, or operator_id. */
+unsigned nox_message_event_operator_id(const nox_message_event *e);
+/** Number of input handles: op->n_inputs, or n_inputs. */
+unsigned nox_message_event_n_inputs(const nox_message_event *e);
+/** Number of output handles: op->n_outputs, or n_outputs. */
+unsigned nox_message_event_n_outputs(const nox_message_event *e);
+
+/**
+ * 1 when `name` is a valid generic event type name: [a-z][a-z0-9_]{0,62}
+ * (the engine's rule for operator names) and not the name of a protocol
+ * operation.
+ */
+int nox_message_valid_generic_name(const char *name);
 
 /** A TransactionMessage. Owns `events`; release with nox_message_free. */
 typedef struct nox_message {
@@ -95,7 +133,11 @@ typedef struct nox_message {
  *   NOX_ERR_TYPE      a handle with a reserved type code, or a `teeType` that
  *                     is not a fixed-size type of at most 32 bytes or differs
  *                     from the type byte of its `handle`;
- *   NOX_ERR_NOT_FOUND an event `type` that is not a protocol operation;
+ *   NOX_ERR_NOT_FOUND an event `type` that is not a protocol operation, on an
+ *                     event without `operatorId` (with `operatorId` it is a
+ *                     generic event: its name must match [a-z][a-z0-9_]{0,62},
+ *                     operatorId be 64..65535, `inputs` and `outputs` arrays of
+ *                     1..8 handles, else NOX_ERR_INVALID);
  *   NOX_ERR_NOMEM     out of memory (jansson reports an allocation failure
  *                     inside its lexer as a syntax error, so some come back
  *                     as NOX_ERR_INVALID "invalid JSON ...").
@@ -131,7 +173,8 @@ void nox_message_free(nox_message *m);
 
 /**
  * 1 when a and b hold the same message (every field of the struct; of the
- * handle arrays, only the op's n_inputs / n_outputs entries), else 0.
+ * handle arrays, only the event's n_inputs / n_outputs entries; for protocol
+ * events the generic-only fields are ignored), else 0.
  */
 int nox_message_equal(const nox_message *a, const nox_message *b);
 
