@@ -113,6 +113,15 @@ interface INoxCompute is INoxACL {
     /// @notice Input proofs now last `proofExpiration` seconds.
     event ProofExpirationUpdated(uint256 proofExpiration);
 
+    // ---- extension operators (ids >= 64, spec §5): the generic entry point and its registry ----
+
+    /// @notice One call of `compute`: extension operator `operatorId` on `inputs`, giving `outputs`
+    ///         (result handles in output order; each output's type byte is the declared output type).
+    ///         The Ingestor forwards it like the §9 operation events.
+    event Compute(address indexed caller, uint16 operatorId, bytes32[] inputs, bytes32[] outputs);
+    /// @notice Extension operator `operatorId` is now registered with this arity, enabled or not.
+    event OperatorSet(uint16 operatorId, uint8 nInputs, uint8 nOutputs, bool enabled);
+
     // ---- errors: handles and types (§2, §3, §5) ----
 
     /// @notice bytes32(0), a version other than 0, or a chain id other than this chain's.
@@ -127,6 +136,21 @@ interface INoxCompute is INoxACL {
     error NotBool(bytes32 handle);
     /// @notice Token operations accept unsigned integers only.
     error NotUnsigned(bytes32 handle);
+
+    // ---- errors: extension operators (compute, setOperator) ----
+
+    /// @notice Operator ids 0..63 belong to the protocol: they have their own entry points and
+    ///         cannot be registered or called through `compute`.
+    error ReservedOperator(uint16 operatorId);
+    /// @notice No operator with this id was ever registered (setOperator).
+    error UnknownOperator(uint16 operatorId);
+    /// @notice The operator is registered but disabled by the owner.
+    error OperatorDisabled(uint16 operatorId);
+    /// @notice `compute` got `inputs` input handles and `outputs` output types; the registered
+    ///         arity differs (operatorInfo).
+    error WrongArity(uint16 operatorId, uint256 inputs, uint256 outputs);
+    /// @notice setOperator: an operator has 1..8 inputs and 1..8 outputs (the engine's NOX_MAX_ARITY).
+    error InvalidArity(uint16 operatorId, uint8 nInputs, uint8 nOutputs);
 
     // ---- errors: input proofs (§7.1), in the order they are checked ----
 
@@ -222,6 +246,35 @@ interface INoxCompute is INoxACL {
     function burn(bytes32 balanceFrom, bytes32 amount, bytes32 totalSupply)
         external
         returns (bytes32 success, bytes32 newBalanceFrom, bytes32 newTotalSupply);
+
+    // ---- extension operators (ids >= 64) ----
+
+    /// @notice Runs extension operator `operatorId` (a plugin's operator, spec §5: id >= 64) on
+    ///         `inputs`, declaring the type of each output. NoxCompute does not know the operator's
+    ///         type rules: it checks the registered arity, each input (valid handle of this chain,
+    ///         allowed for the caller) and each output type (a known, fixed-size type code); the
+    ///         Runner's engine resolves the operator's signature on these types off-chain.
+    /// @param operatorId the operator's id (>= 64), registered and enabled (operatorInfo)
+    /// @param inputs the operand handles, in the operator's input order
+    /// @param outputTypes the type code (§3) of each result, in the operator's output order
+    /// @return outputs the result handles: output i's prehandle is the first 26 bytes of
+    ///         keccak256(abi.encodePacked(uint16 operatorId, bytes32[] inputs, address noxCompute,
+    ///         address caller, uint256 block.timestamp, uint8 i)) (§2 with a uint16 operator id),
+    ///         its type byte is outputTypes[i]; the caller gets transient access to each
+    function compute(uint16 operatorId, bytes32[] calldata inputs, uint8[] calldata outputTypes)
+        external
+        returns (bytes32[] memory outputs);
+
+    /// @notice Registers, re-registers or disables extension operator `operatorId` (owner only):
+    ///         id >= 64, 1..8 inputs, 1..8 outputs. An id keeps its meaning forever (README,
+    ///         "Ids"); disabling (enabled = false) makes `compute` refuse it.
+    function setOperator(uint16 operatorId, uint8 nInputs, uint8 nOutputs, bool enabled) external;
+
+    /// @notice What the registry holds for `operatorId` (all zero/false when never registered).
+    function operatorInfo(uint16 operatorId)
+        external
+        view
+        returns (uint8 nInputs, uint8 nOutputs, bool enabled, bool registered);
 
     // ---- inputs (spec §7.1) ----
 

@@ -32,10 +32,16 @@ contract NoxCompute is INoxCompute, NoxACL {
     uint8 private constant OP_TRANSFER = 16;
     uint8 private constant OP_MINT = 17;
     uint8 private constant OP_BURN = 18;
+    /// @dev ids below belong to the protocol (spec §5); extension operators (plugins) start here
+    uint16 private constant FIRST_EXTENSION_OPERATOR = 64;
+    /// @dev the engine's NOX_MAX_ARITY (nox/plugin.h): most inputs and outputs of an operator
+    uint8 private constant MAX_ARITY = 8;
 
     // ---- type codes (spec §3) ----
     uint8 private constant T_BOOL = 0;
     uint8 private constant T_ADDRESS = 1;
+    uint8 private constant T_BYTES = 2; // dynamic: no operator computes on it
+    uint8 private constant T_STRING = 3; // dynamic: no operator computes on it
     uint8 private constant T_UINT8 = 4;
     uint8 private constant T_UINT256 = 35;
     uint8 private constant T_INT256 = 67;
@@ -72,6 +78,16 @@ contract NoxCompute is INoxCompute, NoxACL {
     /// @inheritdoc INoxCompute
     uint256 public proofExpiration = DEFAULT_PROOF_EXPIRATION;
 
+    /// @dev the extension-operator registry (setOperator / operatorInfo)
+    struct OperatorInfo {
+        uint8 nInputs;
+        uint8 nOutputs;
+        bool enabled;
+        bool registered;
+    }
+
+    mapping(uint16 operatorId => OperatorInfo) private _operators;
+
     modifier onlyOwner() {
         if (msg.sender != owner) revert NotOwner(msg.sender);
         _;
@@ -106,6 +122,26 @@ contract NoxCompute is INoxCompute, NoxACL {
         if (proofExpiration_ == 0) revert InvalidProofExpiration();
         proofExpiration = proofExpiration_;
         emit ProofExpirationUpdated(proofExpiration_);
+    }
+
+    /// @inheritdoc INoxCompute
+    function setOperator(uint16 operatorId, uint8 nInputs, uint8 nOutputs, bool enabled) external onlyOwner {
+        if (operatorId < FIRST_EXTENSION_OPERATOR) revert ReservedOperator(operatorId);
+        if (nInputs == 0 || nInputs > MAX_ARITY || nOutputs == 0 || nOutputs > MAX_ARITY) {
+            revert InvalidArity(operatorId, nInputs, nOutputs);
+        }
+        _operators[operatorId] = OperatorInfo(nInputs, nOutputs, enabled, true);
+        emit OperatorSet(operatorId, nInputs, nOutputs, enabled);
+    }
+
+    /// @inheritdoc INoxCompute
+    function operatorInfo(uint16 operatorId)
+        external
+        view
+        returns (uint8 nInputs, uint8 nOutputs, bool enabled, bool registered)
+    {
+        OperatorInfo memory info = _operators[operatorId];
+        return (info.nInputs, info.nOutputs, info.enabled, info.registered);
     }
 
     function _setGateway(address gateway_) private {
@@ -274,6 +310,46 @@ contract NoxCompute is INoxCompute, NoxACL {
         emit Burn(msg.sender, balanceFrom, amount, totalSupply, success, newBalanceFrom, newTotalSupply);
     }
 
+    // =========================================================================================
+    // Extension operators (ids >= 64): one generic entry point, checked against the registry
+    // =========================================================================================
+
+    /// @inheritdoc INoxCompute
+    /// @dev Checked in this order: ReservedOperator, UnknownOperator, OperatorDisabled, WrongArity;
+    ///      then each input in order (InvalidHandle, UnknownType, NotAllowed), then each output
+    ///      type in order (UnknownType for 106..255, UnsupportedType for the dynamic bytes/string).
+    function compute(uint16 operatorId, bytes32[] calldata inputs, uint8[] calldata outputTypes)
+        external
+        returns (bytes32[] memory outputs)
+    {
+        if (operatorId < FIRST_EXTENSION_OPERATOR) revert ReservedOperator(operatorId);
+        OperatorInfo memory info = _operators[operatorId];
+        if (!info.registered) revert UnknownOperator(operatorId);
+        if (!info.enabled) revert OperatorDisabled(operatorId);
+        if (inputs.length != info.nInputs || outputTypes.length != info.nOutputs) {
+            revert WrongArity(operatorId, inputs.length, outputTypes.length);
+        }
+        for (uint256 i = 0; i < inputs.length; i++) {
+            _operandType(inputs[i]);
+        }
+        for (uint256 i = 0; i < outputTypes.length; i++) {
+            uint8 t = outputTypes[i];
+            _requireKnownType(t);
+            if (t == T_BYTES || t == T_STRING) revert UnsupportedType(t);
+        }
+        bytes32[] memory ins = inputs;
+        outputs = new bytes32[](outputTypes.length);
+        for (uint256 i = 0; i < outputTypes.length; i++) {
+            // uint16 operatorId where §2 has uint8 operator: a generic result's preimage is one byte
+            // longer than any protocol operation's, so the two can never derive the same handle.
+            bytes32 digest = keccak256(
+                abi.encodePacked(operatorId, ins, address(this), msg.sender, block.timestamp, uint8(i))
+            );
+            outputs[i] = _handleOf(digest, outputTypes[i]);
+        }
+        emit Compute(msg.sender, operatorId, ins, outputs);
+    }
+
     // ---- operation shapes ----
 
     /// @dev add/sub/mul/div: two integers of one type -> one result of that type.
@@ -364,8 +440,14 @@ contract NoxCompute is INoxCompute, NoxACL {
     ///      address noxCompute, address caller, uint256 timestamp, uint8 outputIndex)), then the chain
     ///      id, the type and version 0. The caller may use the result for the rest of the transaction.
     function _result(uint8 op, bytes32[] memory inputs, uint8 outputIndex, uint8 t) private returns (bytes32 handle) {
-        bytes32 digest =
-            keccak256(abi.encodePacked(op, inputs, address(this), msg.sender, block.timestamp, outputIndex));
+        handle = _handleOf(
+            keccak256(abi.encodePacked(op, inputs, address(this), msg.sender, block.timestamp, outputIndex)), t
+        );
+    }
+
+    /// @dev The handle of a result: the digest's first 26 bytes, this chain's id, type `t`, version 0;
+    ///      transiently allowed to the caller.
+    function _handleOf(bytes32 digest, uint8 t) private returns (bytes32 handle) {
         handle = bytes32(
             (uint256(digest) & PREHANDLE_MASK) | (uint256(uint32(block.chainid)) << 16) | (uint256(t) << 8)
                 | HANDLE_VERSION

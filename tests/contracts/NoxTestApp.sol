@@ -61,6 +61,33 @@ contract NoxTestApp {
         nox.allow(negative, address(this));
     }
 
+    /// @notice NoxCompute.compute, then every output allowed to this app persistently (forward()
+    ///         cannot do it: compute returns a dynamic array, whose offset and length words are no handles).
+    function computeKeep(uint16 operatorId, bytes32[] calldata inputs, uint8[] calldata outputTypes)
+        external
+        returns (bytes32[] memory outputs)
+    {
+        outputs = nox.compute(operatorId, inputs, outputTypes);
+        for (uint256 i = 0; i < outputs.length; i++) {
+            nox.allow(outputs[i], address(this));
+        }
+    }
+
+    /// @notice NoxCompute.compute, then what the ACL says of each output for this app, inside the
+    ///         transaction (transient access: allowed, but not a viewer).
+    function computeProbe(uint16 operatorId, bytes32[] calldata inputs, uint8[] calldata outputTypes)
+        external
+        returns (bytes32[] memory outputs, bool[] memory allowed, bool[] memory viewer)
+    {
+        outputs = nox.compute(operatorId, inputs, outputTypes);
+        allowed = new bool[](outputs.length);
+        viewer = new bool[](outputs.length);
+        for (uint256 i = 0; i < outputs.length; i++) {
+            allowed[i] = nox.isAllowed(outputs[i], address(this));
+            viewer[i] = nox.isViewer(outputs[i], address(this));
+        }
+    }
+
     function _call(bytes calldata data) private returns (bytes memory ret) {
         bool ok;
         (ok, ret) = address(nox).call(data);

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """NoxCompute, the Nox library and ConfidentialToken on a real chain (anvil, Cancun).
 
-Usage: test_contracts.py CAST NOXCTL
+Usage: test_contracts.py CAST NOXCTL   ($NOX_EVAL, $NOX_PLUGIN_DIR: default BUILD/bin/nox-eval, BUILD/lib/nox)
 
 Deploys with contracts/deploy.py, then drives the contracts with cast and checks:
   * every operation of spec §5: its §9 event (topic, caller, fields) and its result handles,
@@ -14,6 +14,10 @@ Deploys with contracts/deploy.py, then drives the contracts with cast and checks
     wrong reverts with its own error (length, handle, type, owner, app, expiry, future,
     signer, domain, high s, v);
   * ConfidentialToken: mint, balanceOf viewable by its holder only, transfer with a proof, burn.
+  * extension operators: the operator registry (setOperator bounds, owner only, OperatorSet),
+    contracts/register_operators.py against this build's nox-eval (idempotent), compute() (the
+    Compute event, outputs re-derived with the uint16-operator formula, transient ACL, every
+    revert), and NoxBindingsApp using the minmax bindings of nox-plugin-check --solidity.
 Revert data is compared whole: selector and arguments (`cast calldata "Error(types)" args`).
 Artifacts: $NOX_CONTRACTS_DIR (default BUILD/contracts) and $NOX_TEST_CONTRACTS_DIR (default
 BUILD/tests/contracts), BUILD being the directory above NOXCTL's bin/.
@@ -894,6 +898,324 @@ def test_token(t):
               ch.view(c, "isViewer(bytes32,address)(bool)", b["newTotalSupply"], t.deployer) == "true")
 
 
+# =============================================================================================
+# Extension operators: the registry, compute(), register_operators.py, generated bindings
+# =============================================================================================
+
+COMPUTE_SIG = "compute(uint16,bytes32[],uint8[])"
+COMPUTE_EVENT = "Compute(address,uint16,bytes32[],bytes32[])"
+OPERATOR_SET_EVENT = "OperatorSet(uint16,uint8,uint8,bool)"
+NOX_EVAL = os.environ.get("NOX_EVAL", os.path.join(BUILD, "bin", "nox-eval"))
+PLUGIN_DIR = os.environ.get("NOX_PLUGIN_DIR", os.path.join(BUILD, "lib", "nox"))
+
+
+def derive_packed(op, op_bytes, inputs, compute, caller, timestamp, index, type_code):
+    """The result handle of spec §2, computed here: keccak256(abi.encodePacked(op as op_bytes bytes, inputs,
+    compute, caller, uint256 timestamp, uint8 index)), first 26 bytes, chain id, type, version 0."""
+    packed = ("%0*x" % (2 * op_bytes, op) + "".join(h[2:] for h in inputs) + compute[2:].lower()
+              + caller[2:].lower() + "%064x" % timestamp + "%02x" % index)
+    digest = cast("keccak", "0x" + packed)
+    return "0x" + digest[2:54] + "%08x%02x00" % (CHAIN_ID, type_code)
+
+
+def arr(items):
+    return "[" + ",".join(str(i) for i in items) + "]"
+
+
+def decode_compute(log):
+    """(operatorId, inputs, outputs, well-formed) of a Compute log's data."""
+    data = bytes.fromhex(log["data"][2:])
+    def w(i):
+        return int.from_bytes(data[32 * i:32 * i + 32], "big")
+    def handles(at):
+        return ["0x" + data[32 * (at + 1 + k):32 * (at + 2 + k)].hex() for k in range(w(at))]
+    ins, outs = handles(w(1) // 32), handles(w(2) // 32)
+    shape = (w(1) == 0x60 and w(2) == 0x60 + 32 * (1 + len(ins))
+             and len(data) == 32 * (3 + 1 + len(ins) + 1 + len(outs)))
+    return w(0), ins, outs, shape
+
+
+def compute_logs(t, receipt):
+    topic = cast("keccak", COMPUTE_EVENT)
+    return [lg for lg in receipt["logs"] if lg["address"].lower() == t.compute and lg["topics"][0] == topic]
+
+
+def check_compute_log(t, label, log, caller, op, inputs, types):
+    """Checks one Compute log (topics, data, every output re-derived); returns its outputs."""
+    got_op, ins, outs, shape = decode_compute(log)
+    check(f"{label}: Compute topics = (keccak({COMPUTE_EVENT}), caller)",
+          log["topics"] == [cast("keccak", COMPUTE_EVENT), word(int(caller, 16))], log["topics"])
+    check(f"{label}: Compute data = (operatorId, inputs, outputs), ABI-encoded", shape and got_op == op
+          and ins == [i.lower() for i in inputs] and len(outs) == len(types), (got_op, ins, outs))
+    ts = t.chain.timestamp(int(log["blockNumber"], 16))
+    want = [derive_packed(op, 2, inputs, t.compute, caller, ts, i, ty) for i, ty in enumerate(types)]
+    check(f"{label}: {len(outs)} output(s) = first 26 bytes of keccak256(abi.encodePacked(uint16 {op}, inputs, "
+          f"noxCompute, caller, timestamp, uint8 i)) ‖ chain ‖ type ‖ 0", outs == want, f"got {outs}, want {want}")
+    check(f"{label}: output types are the declared ones", [type_of(o) for o in outs] == list(types))
+    return outs
+
+
+def test_python_derivation(t, v):
+    """The Python derivation used for compute() agrees with core's (noxctl) on a protocol operation."""
+    ts = t.chain.latest_timestamp()
+    ins = [v["u64a"], v["u64b"]]
+    check("derive_packed(op 1 as uint8) = noxctl handle derive",
+          derive_packed(1, 1, ins, t.compute, t.app, ts, 0, T_UINT64) == t.derive(1, t.app, ts, 0, T_UINT64, ins))
+
+
+def test_extension_abi(t):
+    abi = t.compute_abi
+    def entry(kind, name):
+        e = [x for x in abi if x["type"] == kind and x.get("name") == name]
+        return e[0] if len(e) == 1 else None
+    def types(params):
+        return [(p["name"], p["type"]) + ((p["indexed"],) if "indexed" in p else ()) for p in params]
+    f = entry("function", "compute")
+    check("ABI: compute(uint16 operatorId, bytes32[] inputs, uint8[] outputTypes) returns (bytes32[] outputs)",
+          f and types(f["inputs"]) == [("operatorId", "uint16"), ("inputs", "bytes32[]"), ("outputTypes", "uint8[]")]
+          and types(f["outputs"]) == [("outputs", "bytes32[]")] and f["stateMutability"] == "nonpayable", f)
+    f = entry("function", "setOperator")
+    check("ABI: setOperator(uint16 operatorId, uint8 nInputs, uint8 nOutputs, bool enabled)",
+          f and types(f["inputs"]) == [("operatorId", "uint16"), ("nInputs", "uint8"), ("nOutputs", "uint8"),
+                                       ("enabled", "bool")] and f["outputs"] == [], f)
+    f = entry("function", "operatorInfo")
+    check("ABI: operatorInfo(uint16) view returns (uint8 nInputs, uint8 nOutputs, bool enabled, bool registered)",
+          f and f["stateMutability"] == "view" and types(f["outputs"]) == [("nInputs", "uint8"), ("nOutputs", "uint8"),
+                                                                           ("enabled", "bool"), ("registered", "bool")])
+    e = entry("event", "Compute")
+    check("ABI: event Compute(address indexed caller, uint16 operatorId, bytes32[] inputs, bytes32[] outputs)",
+          e and types(e["inputs"]) == [("caller", "address", True), ("operatorId", "uint16", False),
+                                       ("inputs", "bytes32[]", False), ("outputs", "bytes32[]", False)], e)
+    e = entry("event", "OperatorSet")
+    check("ABI: event OperatorSet(uint16 operatorId, uint8 nInputs, uint8 nOutputs, bool enabled)",
+          e and types(e["inputs"]) == [("operatorId", "uint16", False), ("nInputs", "uint8", False),
+                                       ("nOutputs", "uint8", False), ("enabled", "bool", False)], e)
+    for sig in ["ReservedOperator(uint16)", "UnknownOperator(uint16)", "OperatorDisabled(uint16)",
+                "WrongArity(uint16,uint256,uint256)", "InvalidArity(uint16,uint8,uint8)"]:
+        e = entry("error", sig.split("(")[0])
+        check(f"ABI: error {sig}", e and sig == e["name"] + "(" + ",".join(i["type"] for i in e["inputs"]) + ")", e)
+
+
+def test_registry(t):
+    c, ch = t.compute, t.chain
+    info = "operatorInfo(uint16)(uint8,uint8,bool,bool)"
+    check("operatorInfo of an id never registered: (0, 0, false, false)",
+          ch.call(c, info, 300)[1].split() == ["0", "0", "false", "false"])
+    t.expect_revert("setOperator by a stranger", ch.call(c, "setOperator(uint16,uint8,uint8,bool)", 200, 1, 1, "true",
+                                                         frm=t.stranger), "NotOwner(address)", t.stranger)
+    for op in [0, 18, 63]:
+        t.expect_revert(f"setOperator({op}) (a protocol id)",
+                        ch.call(c, "setOperator(uint16,uint8,uint8,bool)", op, 1, 1, "true", frm=t.deployer),
+                        "ReservedOperator(uint16)", op)
+    for nin, nout in [(0, 1), (9, 1), (1, 0), (1, 9), (0, 0), (255, 255)]:
+        t.expect_revert(f"setOperator(200, {nin} -> {nout})",
+                        ch.call(c, "setOperator(uint16,uint8,uint8,bool)", 200, nin, nout, "true", frm=t.deployer),
+                        "InvalidArity(uint16,uint8,uint8)", 200, nin, nout)
+    r = ch.send(DEPLOYER_KEY, c, "setOperator(uint16,uint8,uint8,bool)", 200, 8, 8, "true")
+    logs = [lg for lg in r["logs"] if lg["address"].lower() == c]
+    check("setOperator(200, 8, 8, true): one OperatorSet(uint16,uint8,uint8,bool) event, nothing indexed",
+          len(logs) == 1 and logs[0]["topics"] == [cast("keccak", OPERATOR_SET_EVENT)]
+          and logs[0]["data"] == "0x" + "%064x%064x%064x%064x" % (200, 8, 8, 1), logs)
+    check("operatorInfo(200) = (8, 8, true, true)", ch.call(c, info, 200)[1].split() == ["8", "8", "true", "true"])
+    ch.send(DEPLOYER_KEY, c, "setOperator(uint16,uint8,uint8,bool)", 65535, 1, 1, "false")
+    check("setOperator(65535, 1, 1, false): registered, disabled",
+          ch.call(c, info, 65535)[1].split() == ["1", "1", "false", "true"])
+
+    # contracts/register_operators.py against this build's nox-eval and plugins
+    work_cfg = os.path.join(t.work, "operators.yaml")
+    with open(os.path.join(ROOT, "config", "operators.yaml")) as f:
+        text = f.read().replace("../build/lib/nox/", PLUGIN_DIR.rstrip("/") + "/")
+    with open(work_cfg, "w") as f:
+        f.write(text)
+    listing = run(NOX_EVAL, "--config", work_cfg, "--list").stdout
+    want = {}
+    for line in listing.splitlines():
+        m = re.match(r"(\w+)\s+id=(\d+)\s+(\d+)->(\d+)", line)
+        if m and int(m.group(2)) >= 64:
+            want[int(m.group(2))] = (m.group(1), int(m.group(3)), int(m.group(4)))
+    check("nox-eval --list: the 13 extension operators 64..76", sorted(want) == list(range(64, 77)), want)
+    script = os.path.join(ROOT, "contracts", "register_operators.py")
+
+    def register(key=DEPLOYER_KEY, config=work_cfg, compute=c):
+        return run(sys.executable, script, "--rpc-url", ch.url, "--private-key", key, "--compute", compute,
+                   "--nox-eval", NOX_EVAL, "--config", config, "--cast", CAST)
+
+    r = register(key=STRANGER_KEY)
+    check("register_operators.py with a key that is not the owner: exit 1, nothing registered",
+          r.returncode == 1 and ch.call(c, info, 64)[1].split()[3] == "false", r.stdout + r.stderr)
+    r = register(compute="0x1234")
+    check("register_operators.py --compute 0x1234: exit 2", r.returncode == 2, r.stderr)
+    bad = os.path.join(t.work, "bad.yaml")
+    with open(bad, "w") as f:
+        f.write("plugins:\n  - path: /nonexistent/plugin.so\n")
+    r = register(config=bad)
+    check("register_operators.py with a configuration nox-eval refuses: exit 1, nox-eval's reason",
+          r.returncode == 1 and "nonexistent" in r.stderr, r.stderr)
+
+    first = int(cast("block-number", "--rpc-url", ch.url))
+    r = register()
+    check("register_operators.py: exit 0, 13 registered", r.returncode == 0 and
+          "13 registered, 0 already registered, 0 left disabled" in r.stdout, r.stdout + r.stderr)
+    check("register_operators.py: one line per operator, with its transaction",
+          all(re.search(rf"^{name}\s+id={i}\s+{nin}->{nout}\s+registered in transaction 0x", r.stdout, re.M)
+              for i, (name, nin, nout) in want.items()), r.stdout)
+    check("register_operators.py: the protocol's ids are not registered",
+          ch.call(c, info, 1)[1].split() == ["0", "0", "false", "false"] and "add " not in r.stdout)
+    got = {i: ch.call(c, info, i)[1].split() for i in want}
+    check("operatorInfo of 64..76 = the arity nox-eval lists, enabled",
+          all(got[i] == [str(nin), str(nout), "true", "true"] for i, (_, nin, nout) in want.items()), got)
+    logs = json.loads(cast("logs", "--json", "--rpc-url", ch.url, "--from-block", first + 1, "--address", c,
+                           cast("keccak", OPERATOR_SET_EVENT)))
+    check("13 OperatorSet events", sorted(int(lg["data"][2:66], 16) for lg in logs) == sorted(want), len(logs))
+    block = int(cast("block-number", "--rpc-url", ch.url))
+    r = register()
+    check("register_operators.py again: exit 0, nothing sent (idempotent)", r.returncode == 0 and
+          "0 registered, 13 already registered" in r.stdout and int(cast("block-number", "--rpc-url", ch.url)) == block,
+          r.stdout + r.stderr)
+    # an operator the owner disabled stays disabled; another arity is re-registered
+    ch.send(DEPLOYER_KEY, c, "setOperator(uint16,uint8,uint8,bool)", 71, 1, 1, "false")
+    ch.send(DEPLOYER_KEY, c, "setOperator(uint16,uint8,uint8,bool)", 65, 3, 2, "true")
+    r = register()
+    check("register_operators.py: a disabled operator is left disabled, another arity re-registered",
+          r.returncode == 0 and re.search(r"^not\s+id=71\s+1->1\s+registered but disabled by the owner", r.stdout, re.M)
+          and re.search(r"^max\s+id=65\s+2->1\s+registered \(was 3->2\)", r.stdout, re.M)
+          and "1 registered, 11 already registered, 1 left disabled" in r.stdout
+          and ch.call(c, info, 71)[1].split() == ["1", "1", "false", "true"]
+          and ch.call(c, info, 65)[1].split() == ["2", "1", "true", "true"], r.stdout + r.stderr)
+
+
+def test_compute(t, v):
+    c, ch = t.compute, t.chain
+    fwd = t.forward_call
+    a, b = v["u64a"], v["u64b"]
+
+    # happy path: min on two uint64, outputs kept by the app
+    r = ch.send(DEPLOYER_KEY, t.app, "computeKeep(uint16,bytes32[],uint8[])", 64, arr([a, b]), arr([T_UINT64]))
+    logs = compute_logs(t, r)
+    outs = []
+    if check("compute(64 min, [u64, u64], [uint64]): one Compute event, no §9 event",
+             r["status"] == "0x1" and len(logs) == 1 and not [lg for lg in r["logs"] if t.decode(lg)], r["status"]):
+        outs = check_compute_log(t, "compute(min)", logs[0], t.app, 64, [a, b], [T_UINT64])
+        ts = ch.timestamp(int(logs[0]["blockNumber"], 16))
+        check("compute(min): the uint16 preimage differs from the uint8 one of §2",
+              outs and outs[0] != derive_packed(64, 1, [a, b], c, t.app, ts, 0, T_UINT64))
+        check("compute(min): the result is a valid handle of this chain, version 0",
+              outs and int(outs[0][-12:-4], 16) == CHAIN_ID and outs[0][-2:] == "00")
+    if outs:
+        check("the app keeps the output (allow after compute)",
+              ch.view(c, "isAllowed(bytes32,address)(bool)", outs[0], t.app) == "true")
+        check("nobody else may use it", ch.view(c, "isAllowed(bytes32,address)(bool)", outs[0], t.stranger) == "false")
+    # 71 (not) was disabled by the owner in test_registry
+    t.expect_revert("compute(71) (disabled by the owner)", fwd(COMPUTE_SIG, 71, arr([a]), arr([T_UINT64])),
+                    "OperatorDisabled(uint16)", 71)
+    ch.send(DEPLOYER_KEY, c, "setOperator(uint16,uint8,uint8,bool)", 71, 1, 1, "true")
+    if outs:
+        r = ch.send(DEPLOYER_KEY, t.app, "computeKeep(uint16,bytes32[],uint8[])", 71, arr([outs[0]]), arr([T_UINT64]))
+        lg = compute_logs(t, r)
+        if check("re-enabled not: a compute output is an operand of a later compute", len(lg) == 1, r["status"]):
+            check_compute_log(t, "compute(not)", lg[0], t.app, 71, [outs[0]], [T_UINT64])
+
+    # eight inputs, eight outputs of eight types (id 200, registered 8 -> 8 above)
+    ins8 = [v["u64a"], v["u64b"], v["u8a"], v["true"], v["addr1"], v["b32a"], v["i8a"], v["u256a"]]
+    types8 = [T_BOOL, T_ADDRESS, T_UINT8, T_UINT64, T_UINT256, T_INT8, T_INT256, 100]
+    r = ch.send(DEPLOYER_KEY, t.app, "computeKeep(uint16,bytes32[],uint8[])", 200, arr(ins8), arr(types8))
+    lg = compute_logs(t, r)
+    if check("compute(200, 8 inputs of 8 types, 8 outputs incl. uint512): one Compute event", len(lg) == 1,
+             r["status"]):
+        check_compute_log(t, "compute(200, 8 -> 8)", lg[0], t.app, 200, ins8, types8)
+
+    # transient ACL: inside the transaction the app may use every output, but is no viewer; after it, nothing
+    # (reversed inputs: the kept outputs above may share this call's timestamp, and so its handles)
+    ok, out = ch.call(t.app, "computeProbe(uint16,bytes32[],uint8[])(bytes32[],bool[],bool[])", 200,
+                      arr(ins8[::-1]), arr(types8))
+    lines = out.splitlines() if ok else []
+    check("compute: every output transiently allowed to the caller, not viewable (inside the transaction)",
+          ok and len(lines) == 3 and lines[1] == "[" + ", ".join(["true"] * 8) + "]"
+          and lines[2] == "[" + ", ".join(["false"] * 8) + "]", repr(out))
+    # (b, a): not the inputs of the kept min above, which may share its block timestamp and so its handle
+    r = t.forward(COMPUTE_SIG, 64, arr([b, a]), arr([T_UINT64]), transient=True)
+    lg = compute_logs(t, r)
+    if check("compute through forwardTransient: one Compute event", len(lg) == 1, r["status"]):
+        o = check_compute_log(t, "compute(min) transient", lg[0], t.app, 64, [b, a], [T_UINT64])
+        check("compute: the transient access ended with the transaction",
+              o and ch.view(c, "isAllowed(bytes32,address)(bool)", o[0], t.app) == "false")
+
+    # every revert, with its named error and arguments
+    er = t.expect_revert
+    for op in [0, 1, 18, 63]:
+        er(f"compute({op}) (a protocol id)", fwd(COMPUTE_SIG, op, arr([a, b]), arr([T_UINT64])),
+           "ReservedOperator(uint16)", op)
+    er("compute(999) (never registered)", fwd(COMPUTE_SIG, 999, arr([a, b]), arr([T_UINT64])),
+       "UnknownOperator(uint16)", 999)
+    er("compute(65535) (registered disabled)", fwd(COMPUTE_SIG, 65535, arr([a]), arr([T_UINT64])),
+       "OperatorDisabled(uint16)", 65535)
+    ch.send(DEPLOYER_KEY, c, "setOperator(uint16,uint8,uint8,bool)", 68, 2, 1, "false")
+    er("compute(68) after setOperator(68, 2, 1, false)", fwd(COMPUTE_SIG, 68, arr([a, b]), arr([T_UINT64])),
+       "OperatorDisabled(uint16)", 68)
+    ch.send(DEPLOYER_KEY, c, "setOperator(uint16,uint8,uint8,bool)", 68, 2, 1, "true")
+    ok, _ = ch.call(t.app, "computeProbe(uint16,bytes32[],uint8[])(bytes32[],bool[],bool[])", 68, arr([a, b]),
+                    arr([T_UINT64]))
+    check("compute(68) after re-enabling", ok)
+    for ins, types in [([a], [T_UINT64]), ([a, b, a], [T_UINT64]), ([a, b], [T_UINT64, T_UINT64]), ([a, b], []),
+                       ([], [T_UINT64]), ([], [])]:
+        er(f"compute(64, {len(ins)} inputs, {len(types)} outputs)", fwd(COMPUTE_SIG, 64, arr(ins), arr(types)),
+           "WrongArity(uint16,uint256,uint256)", 64, len(ins), len(types))
+    er("compute(64) wrong arity is checked before the inputs", fwd(COMPUTE_SIG, 64, arr([ZERO]), arr([T_UINT64])),
+       "WrongArity(uint16,uint256,uint256)", 64, 1, 1)
+    for bad in [106, 255]:
+        er(f"compute(64, output type {bad})", fwd(COMPUTE_SIG, 64, arr([a, b]), arr([bad])), "UnknownType(uint8)", bad)
+    for bad in [2, 3]:
+        er(f"compute(64, output type {bad}: dynamic)", fwd(COMPUTE_SIG, 64, arr([a, b]), arr([bad])),
+           "UnsupportedType(uint8)", bad)
+    er("compute(64, [0, b])", fwd(COMPUTE_SIG, 64, arr([ZERO, b]), arr([T_UINT64])), "InvalidHandle(bytes32)", ZERO)
+    other_chain = make_handle(T_UINT64, chain_id=1)
+    er("compute(64, [a, handle of chain 1])", fwd(COMPUTE_SIG, 64, arr([a, other_chain]), arr([T_UINT64])),
+       "InvalidHandle(bytes32)", other_chain)
+    v1 = make_handle(T_UINT64, version=1)
+    er("compute(64, [version 1, b])", fwd(COMPUTE_SIG, 64, arr([v1, b]), arr([T_UINT64])), "InvalidHandle(bytes32)",
+       v1)
+    t106 = make_handle(106)
+    er("compute(64, [a, type 106])", fwd(COMPUTE_SIG, 64, arr([a, t106]), arr([T_UINT64])), "UnknownType(uint8)", 106)
+    stranger_h = make_handle(T_UINT64)
+    er("compute(64, [a, a handle the app may not use])",
+       fwd(COMPUTE_SIG, 64, arr([a, stranger_h]), arr([T_UINT64])), "NotAllowed(bytes32,address)", stranger_h, t.app)
+    er("compute(64, [a, b]) by the stranger (the app's handles)",
+       ch.call(c, COMPUTE_SIG, 64, arr([a, b]), arr([T_UINT64]), frm=t.stranger), "NotAllowed(bytes32,address)", a,
+       t.stranger)
+    er("compute: inputs are checked before output types", fwd(COMPUTE_SIG, 64, arr([ZERO, b]), arr([255])),
+       "InvalidHandle(bytes32)", ZERO)
+
+
+def test_bindings_app(t):
+    """NoxBindingsApp: the minmax bindings generated by nox-plugin-check --solidity, against anvil."""
+    ch, c = t.chain, t.compute
+    art = load_artifact(TEST_ARTIFACTS, "NoxBindingsApp")
+    receipt = json.loads(cast("send", "--json", "--rpc-url", ch.url, "--private-key", DEPLOYER_KEY, "--create",
+                              art["bytecode"] + cast("abi-encode", "constructor(address)", c)[2:]))
+    app = receipt["contractAddress"].lower()
+    r = ch.send(DEPLOYER_KEY, app, "minOf(uint64,uint64)", 7, 3)
+    ptes = [x for x in t.op_logs(r) if x[0] == "PlaintextToEncrypted"]
+    lg = compute_logs(t, r)
+    if check("bindings: minOf(7, 3) -> two PlaintextToEncrypted, one Compute", len(ptes) == 2 and len(lg) == 1,
+             r["status"]):
+        a, b = ptes[0][2]["handle"], ptes[1][2]["handle"]
+        outs = check_compute_log(t, "bindings NoxMinmax.min(euint64, euint64)", lg[0], app, 64, [a, b], [T_UINT64])
+        check("bindings: the result is kept by the app",
+              outs and ch.view(c, "isAllowed(bytes32,address)(bool)", outs[0], app) == "true")
+    r = ch.send(DEPLOYER_KEY, app, "clampedMin(uint64,uint64,uint64)", 5, 9, 7)
+    ptes = [x for x in t.op_logs(r) if x[0] == "PlaintextToEncrypted"]
+    lg = compute_logs(t, r)
+    if check("bindings: clampedMin -> three PlaintextToEncrypted, two Compute", len(ptes) == 3 and len(lg) == 2,
+             r["status"]):
+        x, y, z = (p[2]["handle"] for p in ptes)
+        low = check_compute_log(t, "bindings min", lg[0], app, 64, [x, y], [T_UINT64])
+        if low:
+            res = check_compute_log(t, "bindings max(min result, z)", lg[1], app, 65, [low[0], z], [T_UINT64])
+            check("bindings: the transient min result was not kept; the max result was",
+                  ch.view(c, "isAllowed(bytes32,address)(bool)", low[0], app) == "false"
+                  and res and ch.view(c, "isAllowed(bytes32,address)(bool)", res[0], app) == "true")
+
+
 def main():
     work = tempfile.mkdtemp(prefix="nox-contracts-")
     anvil = noxtest.start_anvil(work)
@@ -925,6 +1247,11 @@ def main():
         test_admin(t)
         values = make_values(t)
         test_operations(t, values)
+        test_python_derivation(t, values)
+        test_extension_abi(t)
+        test_registry(t)
+        test_compute(t, values)
+        test_bindings_app(t)
         test_type_errors(t, values)
         test_acl(t, values)
         test_input_proofs(t, values)

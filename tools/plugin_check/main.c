@@ -3,6 +3,7 @@
  *
  *   nox-plugin-check PLUGIN.so [--seed N] [--iterations N] [--timeout S]
  *                    [--option KEY=VALUE]... [--json]
+ *   nox-plugin-check --solidity OUT.sol PLUGIN.so [--check ...] [--option KEY=VALUE]...
  *
  * 1. Loads the plugin through the engine's own loader (nox_plugin_inspect: the
  *    same dlopen, ABI check and descriptor validation as nox-eval and the
@@ -21,6 +22,10 @@
  *    a crash, a sanitizer abort or a timeout is reported with the operator,
  *    the types and the inputs (hex: they are test values) that caused it, and
  *    checking goes on with the next type combination.
+ *
+ * 4. --solidity OUT.sol writes typed Solidity bindings of the plugin's extension
+ *    operators (library Nox<Name>, calling NoxCompute.compute) after the
+ *    descriptor checks; the evaluation (2, 3) runs only with --check too.
  *
  * Exit status: 0 clean, 1 problems found, 2 bad usage or the plugin cannot be
  * loaded at all (missing file, other ABI, init failed).
@@ -89,6 +94,8 @@ typedef struct options {
     unsigned long iterations;
     unsigned timeout;
     int json;
+    const char *solidity; /* --solidity OUT.sol */
+    int check;            /* --check: evaluate as well */
     size_t n_opts;
     const char *opt_keys[MAX_OPTS], *opt_values[MAX_OPTS];
     char *opt_buf[MAX_OPTS];
@@ -743,6 +750,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: nox-plugin-check PLUGIN.so [--seed N] [--iterations N] [--timeout S]\n"
             "                        [--option KEY=VALUE]... [--json]\n"
+            "       nox-plugin-check --solidity OUT.sol PLUGIN.so [--check [options above]]\n"
             "\n"
             "Loads an operator plugin through the engine's loader, reports every descriptor\n"
             "problem, then evaluates every operator on every type combination its signature\n"
@@ -753,6 +761,13 @@ static void usage(FILE *f) {
             "  --timeout S     seconds allowed per type combination (default 60)\n"
             "  --option K=V    a plugin option, as under options: in operators.yaml\n"
             "  --json          machine-readable report on stdout\n"
+            "  --solidity OUT.sol\n"
+            "                  write typed Solidity bindings of the plugin's extension operators\n"
+            "                  (ids >= 64): library Nox<PluginName>, one function per operator and\n"
+            "                  type combination among Nox.sol's types, calling NoxCompute.compute.\n"
+            "                  Only the descriptors are checked (a plugin with descriptor problems\n"
+            "                  gets no bindings, exit 1); the evaluation is skipped unless --check\n"
+            "  --check         with --solidity: run every check above too (exit status as without)\n"
             "Exit status: 0 clean, 1 problems found, 2 bad usage or the plugin cannot be loaded.\n");
 }
 
@@ -768,6 +783,14 @@ static int parse_args(int argc, char **argv, options *o) {
             exit(EXIT_CLEAN);
         } else if (!strcmp(a, "--json")) {
             o->json = 1;
+        } else if (!strcmp(a, "--check")) {
+            o->check = 1;
+        } else if (!strcmp(a, "--solidity")) {
+            if (i + 1 == argc || !argv[i + 1][0]) {
+                fprintf(stderr, "nox-plugin-check: --solidity needs an output file\n");
+                return -1;
+            }
+            o->solidity = argv[++i];
         } else if (!strcmp(a, "--seed") || !strcmp(a, "--iterations") || !strcmp(a, "--timeout") ||
                    !strcmp(a, "--option")) {
             if (i + 1 == argc) {
@@ -812,6 +835,10 @@ static int parse_args(int argc, char **argv, options *o) {
         fprintf(stderr, "nox-plugin-check: which plugin? (a .so file)\n");
         return -1;
     }
+    if (o->check && !o->solidity) {
+        fprintf(stderr, "nox-plugin-check: --check goes with --solidity (the checks run anyway without it)\n");
+        return -1;
+    }
     return 0;
 }
 
@@ -844,6 +871,336 @@ static const char *fmt_count(uint64_t x, char *buf, size_t cap) {
     }
     buf[o] = '\0';
     return buf;
+}
+
+/* ---- --solidity: typed Solidity bindings of the plugin's extension operators ---- */
+
+/* The encrypted types Nox.sol defines (contracts/src/Nox.sol): bindings are written for these only. */
+static const struct {
+    uint8_t code;
+    const char *name;
+} sol_types[] = {{NOX_TYPE_BOOL, "ebool"},       {NOX_TYPE_ADDRESS, "eaddress"}, {NOX_TYPE_UINT8, "euint8"},
+                 {NOX_TYPE_UINT16, "euint16"},   {NOX_TYPE_UINT32, "euint32"},   {NOX_TYPE_UINT64, "euint64"},
+                 {NOX_TYPE_UINT128, "euint128"}, {NOX_TYPE_UINT256, "euint256"}, {NOX_TYPE_INT8, "eint8"},
+                 {NOX_TYPE_INT16, "eint16"},     {NOX_TYPE_INT32, "eint32"},     {NOX_TYPE_INT64, "eint64"},
+                 {NOX_TYPE_INT128, "eint128"},   {NOX_TYPE_INT256, "eint256"}};
+#define N_SOL_TYPES (sizeof sol_types / sizeof sol_types[0])
+
+static const char *sol_type(unsigned code) {
+    for (size_t i = 0; i < N_SOL_TYPES; i++)
+        if (sol_types[i].code == code) return sol_types[i].name;
+    return NULL;
+}
+
+/* Solidity keywords, reserved words and names the generated code uses itself: an identifier equal
+ * to one of these gets a trailing '_'. */
+static const char *const sol_reserved[] = {
+    "abstract", "address", "after", "alias", "anonymous", "apply", "as", "assembly", "auto", "bool", "break", "byte",
+    "bytes", "calldata", "case", "catch", "constant", "constructor", "continue", "contract", "copyof", "days",
+    "default", "define", "delete", "do", "else", "emit", "enum", "error", "ether", "event", "external", "fallback",
+    "false", "final", "finney", "fixed", "for", "function", "global", "gwei", "hex", "hours", "if", "immutable",
+    "implements", "import", "in", "indexed", "inline", "interface", "internal", "is", "layout", "let", "library",
+    "macro", "mapping", "match", "memory", "minutes", "modifier", "mutable", "new", "null", "of", "override",
+    "partial", "payable", "pragma", "private", "promise", "public", "pure", "receive", "reference", "relocatable",
+    "return", "returns", "revert", "sealed", "seconds", "selfdestruct", "sizeof", "static", "storage", "string",
+    "struct", "super", "supports", "switch", "szabo", "this", "throw", "transient", "true", "try", "type", "typedef",
+    "typeof", "ufixed", "unchecked", "unicode", "using", "var", "view", "virtual", "weeks", "wei", "while", "years",
+    "block", "msg", "tx", "abi", "now", "assert", "require", "keccak256", "sha256", "ripemd160", "ecrecover",
+    "addmod", "mulmod", "gasleft", "blockhash", "blobhash", "_", "Nox", "INoxCompute",
+    /* the generated functions' own names */
+    "nox", "ins_", "types_", "outs_"};
+
+static int sol_is_reserved(const char *s) {
+    for (size_t i = 0; i < sizeof sol_reserved / sizeof sol_reserved[0]; i++)
+        if (!strcmp(s, sol_reserved[i])) return 1;
+    for (size_t i = 0; i < N_SOL_TYPES; i++)
+        if (!strcmp(s, sol_types[i].name)) return 1;
+    /* uintN, intN, bytesN, fixedMxN, ufixedMxN, externalE... */
+    const char *digits = NULL;
+    if (!strncmp(s, "uint", 4)) digits = s + 4;
+    else if (!strncmp(s, "int", 3)) digits = s + 3;
+    else if (!strncmp(s, "bytes", 5)) digits = s + 5;
+    else if (!strncmp(s, "fixed", 5)) digits = s + 5;
+    else if (!strncmp(s, "ufixed", 6)) digits = s + 6;
+    if (digits && *digits && strspn(digits, "0123456789x") == strlen(digits)) return 1;
+    return !strncmp(s, "externalE", 9);
+}
+
+/* A valid, non-reserved Solidity identifier from a descriptor name (NULL: `fallback`), distinct
+ * from the `n_taken` names already used. */
+static void sol_ident(const char *name, const char *fallback, char taken[][72], size_t n_taken, char *out) {
+    char buf[72];
+    size_t o = 0;
+    if (!name || !*name) name = fallback;
+    for (const char *s = name; *s && o < 60; s++) {
+        unsigned char c = (unsigned char)*s;
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        buf[o++] = ok ? (char)c : '_';
+    }
+    buf[o] = '\0';
+    if (buf[0] >= '0' && buf[0] <= '9') {
+        memmove(buf + 1, buf, o + 1);
+        buf[0] = '_';
+    }
+    if (!buf[0] || sol_is_reserved(buf)) strcat(buf, "_");
+    /* buf, else buf_ (unless it ends with '_' already), else buf2, buf3, ... */
+    snprintf(out, 72, "%s", buf);
+    for (unsigned k = 1;; k++) {
+        int clash = 0;
+        for (size_t i = 0; i < n_taken; i++) clash |= !strcmp(taken[i], out);
+        if (!clash) break;
+        if (k == 1 && buf[strlen(buf) - 1] != '_') snprintf(out, 72, "%.64s_", buf);
+        else snprintf(out, 72, "%.64s%u", buf, k == 1 ? 2 : k);
+    }
+}
+
+/* "minmax" -> "Minmax", "my-ratios_v2" -> "MyRatiosV2" */
+static void camel(const char *s, char *out, size_t cap) {
+    size_t o = 0;
+    int up = 1;
+    for (; *s && o + 1 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
+            up = 1;
+            continue;
+        }
+        out[o++] = (char)(up && c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+        up = 0;
+    }
+    out[o] = '\0';
+}
+
+/* The id constant of an operator: "min" -> "MIN_ID". */
+static void sol_const(const char *name, char *out, size_t cap) {
+    snprintf(out, cap, "%.60s_ID", name);
+    for (char *q = out; *q; q++) *q = (char)(*q >= 'a' && *q <= 'z' ? *q - 'a' + 'A' : *q);
+}
+
+typedef struct sol_writer {
+    FILE *f;
+    strlist keys;       /* "name(types)" of the functions written: one function per overload */
+    strlist consts;     /* operator names whose id constant is written */
+    size_t n_functions;
+} sol_writer;
+
+static int strlist_has(const strlist *l, const char *s) {
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->items[i], s)) return 1;
+    return 0;
+}
+
+/* The slot's type under `bound`. */
+static uint8_t slot_type(uint16_t slot, const uint8_t *bound) {
+    return NOX_SLOT_IS_VAR(slot) ? bound[NOX_SLOT_VAR_INDEX(slot)] : (uint8_t)slot;
+}
+
+/* One typed function of an operator for one assignment of its type variables. */
+static void sol_function(sol_writer *w, const nox_operator *d, const uint8_t *bound, unsigned out_only) {
+    char fname[160], upper[72], key[1024];
+    /* taken: this function's name and the library's other functions (a parameter named like a
+     * function would shadow it), then the parameters; names[first + i] is input i's */
+    char(*names)[72] = calloc(w->consts.n + NOX_MAX_ARITY + 1, sizeof *names);
+    size_t n_names = 0, first;
+    if (!names) abort();
+
+    sol_ident(d->name, "op", names, 0, fname);
+    for (unsigned k = 0; k < NOX_MAX_TYPEVARS; k++) {
+        if (!(out_only & (1u << k))) continue;
+        char t[32];
+        camel(sol_type(bound[k]), t, sizeof t);
+        strcat(fname, k == (unsigned)__builtin_ctz(out_only) ? "To" : "");
+        strcat(fname, t);
+    }
+    int o = snprintf(key, sizeof key, "%s(", fname);
+    for (unsigned i = 0; i < d->n_inputs; i++)
+        o += snprintf(key + o, sizeof key - (size_t)o, "%s%s", i ? "," : "", sol_type(slot_type(d->inputs[i], bound)));
+    snprintf(key + o, sizeof key - (size_t)o, ")");
+    if (strlist_has(&w->keys, key)) { /* another implementation's overlap: same function */
+        free(names);
+        return;
+    }
+    strlist_add(&w->keys, key);
+    w->n_functions++;
+
+    snprintf(names[n_names++], 72, "%.71s", fname);
+    for (size_t i = 0; i < w->consts.n; i++) sol_ident(w->consts.items[i], "op", NULL, 0, names[n_names++]);
+    first = n_names;
+    for (unsigned i = 0; i < d->n_inputs; i++) {
+        char fb[16];
+        snprintf(fb, sizeof fb, "input%u", i);
+        sol_ident(d->input_names[i], fb, names, n_names, names[n_names]);
+        n_names++;
+    }
+    sol_const(d->name, upper, sizeof upper);
+
+    FILE *f = w->f;
+    fprintf(f, "\n    /// @notice %s(", d->name);
+    for (unsigned i = 0; i < d->n_inputs; i++) fprintf(f, "%s%s", i ? ", " : "", names[first + i]);
+    fprintf(f, ") (operator %u)", d->id);
+    for (unsigned i = 0; i < d->n_outputs; i++) {
+        char fb[16], oname[72];
+        snprintf(fb, sizeof fb, "output%u", i);
+        sol_ident(d->output_names[i], fb, NULL, 0, oname);
+        fprintf(f, "\n    /// @return %s %s", sol_type(slot_type(d->outputs[i], bound)), oname);
+    }
+    char params[1024], rets[256];
+    int po = snprintf(params, sizeof params, "INoxCompute nox"), ro = 0;
+    for (unsigned i = 0; i < d->n_inputs; i++)
+        po += snprintf(params + po, sizeof params - (size_t)po, ", %s %s", sol_type(slot_type(d->inputs[i], bound)),
+                       names[first + i]);
+    rets[0] = '\0';
+    for (unsigned i = 0; i < d->n_outputs; i++)
+        ro += snprintf(rets + ro, sizeof rets - (size_t)ro, "%s%s", i ? ", " : "",
+                       sol_type(slot_type(d->outputs[i], bound)));
+    if (strlen(fname) + strlen(params) + strlen(rets) + 40 <= 120)
+        fprintf(f, "\n    function %s(%s) internal returns (%s) {\n", fname, params, rets);
+    else
+        fprintf(f, "\n    function %s(%s)\n        internal\n        returns (%s)\n    {\n", fname, params, rets);
+    fprintf(f, "        bytes32[] memory ins_ = new bytes32[](%u);\n", d->n_inputs);
+    for (unsigned i = 0; i < d->n_inputs; i++)
+        fprintf(f, "        ins_[%u] = %s.unwrap(%s);\n", i, sol_type(slot_type(d->inputs[i], bound)), names[first + i]);
+    fprintf(f, "        uint8[] memory types_ = new uint8[](%u);\n", d->n_outputs);
+    for (unsigned i = 0; i < d->n_outputs; i++) {
+        uint8_t t = slot_type(d->outputs[i], bound);
+        fprintf(f, "        types_[%u] = %u; // %s\n", i, t, nox_type_name(t));
+    }
+    fprintf(f, "        bytes32[] memory outs_ = nox.compute(%s, ins_, types_);\n", upper);
+    fprintf(f, "        return %s", d->n_outputs > 1 ? "(" : "");
+    for (unsigned i = 0; i < d->n_outputs; i++)
+        fprintf(f, "%s%s.wrap(outs_[%u])", i ? ", " : "", sol_type(slot_type(d->outputs[i], bound)), i);
+    fprintf(f, "%s;\n    }\n", d->n_outputs > 1 ? ")" : "");
+    free(names);
+}
+
+/* Every assignment of Nox.sol types to the variables the operator uses. */
+static void sol_assign(sol_writer *w, const nox_operator *d, unsigned used, unsigned out_only, uint8_t *bound,
+                       unsigned k) {
+    while (k < NOX_MAX_TYPEVARS && !(used & (1u << k))) k++;
+    if (k == NOX_MAX_TYPEVARS) {
+        sol_function(w, d, bound, out_only);
+        return;
+    }
+    for (size_t i = 0; i < N_SOL_TYPES; i++) {
+        if (!nox_typeset_has(&d->typevars[k], sol_types[i].code)) continue;
+        bound[k] = sol_types[i].code;
+        sol_assign(w, d, used, out_only, bound, k + 1);
+    }
+}
+
+/* Why an operator gets no binding, or NULL. */
+static const char *sol_skip_reason(const nox_operator *d) {
+    if (d->id < 64) return "a protocol operation (ids 0..63): use Nox.sol";
+    if (d->n_inputs == 0) return "no inputs (NoxCompute.compute needs 1..8)";
+    for (unsigned i = 0; i < d->n_inputs; i++)
+        if (!NOX_SLOT_IS_VAR(d->inputs[i]) && !sol_type(d->inputs[i])) return "an input type Nox.sol does not define";
+    for (unsigned i = 0; i < d->n_outputs; i++)
+        if (!NOX_SLOT_IS_VAR(d->outputs[i]) && !sol_type(d->outputs[i]))
+            return "an output type Nox.sol does not define";
+    unsigned used = vars_used(d);
+    for (unsigned k = 0; k < NOX_MAX_TYPEVARS; k++) {
+        if (!(used & (1u << k))) continue;
+        int any = 0;
+        for (size_t i = 0; i < N_SOL_TYPES; i++) any |= nox_typeset_has(&d->typevars[k], sol_types[i].code);
+        if (!any) return "only types Nox.sol does not define (e.g. the wide 512..2048-bit types)";
+    }
+    return NULL;
+}
+
+/* Writes OUT.sol: library Nox<PluginName> with one typed function per (operator, Nox.sol type
+ * combination). Returns 0, or -1 with the reason on stderr. */
+static int write_solidity(const nox_plugin *p, const char *path, int quiet) {
+    char lib[128] = "Nox", camelname[120], tmp[4096];
+    camel(nox_plugin_name(p), camelname, sizeof camelname);
+    strcat(lib, camelname);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "nox-plugin-check: %s: %s\n", tmp, strerror(errno));
+        return -1;
+    }
+    sol_writer w = {.f = f};
+    size_t n = nox_plugin_impl_count(p);
+    fprintf(f,
+            "// SPDX-License-Identifier: MIT\n"
+            "pragma solidity 0.8.28;\n"
+            "\n"
+            "// GENERATED by nox-plugin-check --solidity from plugin %s %s (plugin ABI %u) -- do not edit.\n"
+            "//\n"
+            "// Typed calls of the plugin's extension operators (ids >= 64) through NoxCompute.compute, for\n"
+            "// every type combination the operator's signature admits among the types Nox.sol defines\n"
+            "// (ebool, eaddress, euint8..euint256, eint8..eint256; not the wide 512..2048-bit types). An\n"
+            "// operator whose output type is chosen by the caller (a type variable that appears only among\n"
+            "// its outputs, like cast's) gets one function per choice, named <op>To<OutputType>, e.g.\n"
+            "// castToEuint16. Every result is transiently allowed to the calling contract, as with Nox.sol.\n"
+            "// NoxCompute must have the operators registered (contracts/register_operators.py), and the\n"
+            "// Runners must load this plugin.\n"
+            "//\n"
+            "//     using %s for INoxCompute;\n"
+            "\n"
+            "import {INoxCompute} from \"./INoxCompute.sol\";\n"
+            "import {ebool, eaddress, euint8, euint16, euint32, euint64, euint128, euint256, eint8, eint16, eint32,\n"
+            "    eint64, eint128, eint256} from \"./Nox.sol\";\n"
+            "\n",
+            nox_plugin_name(p), nox_plugin_version(p), NOX_PLUGIN_ABI_VERSION, lib);
+    /* operators with bindings (from at least one implementation) */
+    for (size_t i = 0; i < n; i++) {
+        const nox_operator *d = nox_impl_descriptor(nox_plugin_impl_at(p, i));
+        if (!sol_skip_reason(d) && !strlist_has(&w.consts, d->name)) strlist_add(&w.consts, d->name);
+    }
+    /* operators without, said once each */
+    strlist skipped = {0};
+    for (size_t i = 0; i < n; i++) {
+        const nox_operator *d = nox_impl_descriptor(nox_plugin_impl_at(p, i));
+        const char *why = sol_skip_reason(d);
+        char line[512];
+        if (!why || strlist_has(&w.consts, d->name)) continue;
+        snprintf(line, sizeof line, "%s (id %u): %s", d->name, d->id, why);
+        if (!strlist_has(&skipped, line)) strlist_add(&skipped, line);
+    }
+    for (size_t i = 0; i < skipped.n; i++)
+        fprintf(f, "%s %s\n", i ? "//  " : "// No binding:", skipped.items[i]);
+    if (skipped.n) fprintf(f, "\n");
+    fprintf(f, "library %s {\n", lib);
+    fprintf(f, "    // Operator ids: the first argument of NoxCompute.compute, and part of every result handle.\n");
+    strlist written = {0};
+    for (size_t i = 0; i < n; i++) {
+        const nox_operator *d = nox_impl_descriptor(nox_plugin_impl_at(p, i));
+        if (sol_skip_reason(d) || strlist_has(&written, d->name)) continue;
+        strlist_add(&written, d->name);
+        char upper[72];
+        sol_const(d->name, upper, sizeof upper);
+        fprintf(f, "    uint16 internal constant %s = %u;\n", upper, d->id);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const nox_operator *d = nox_impl_descriptor(nox_plugin_impl_at(p, i));
+        if (sol_skip_reason(d)) continue;
+        unsigned used = vars_used(d), in_vars = 0;
+        for (unsigned j = 0; j < d->n_inputs; j++)
+            if (NOX_SLOT_IS_VAR(d->inputs[j])) in_vars |= 1u << NOX_SLOT_VAR_INDEX(d->inputs[j]);
+        uint8_t bound[NOX_MAX_TYPEVARS] = {0};
+        sol_assign(&w, d, used, used & ~in_vars, bound, 0);
+    }
+    fprintf(f, "}\n");
+    int bad = ferror(f);
+    if (fclose(f) || bad) {
+        fprintf(stderr, "nox-plugin-check: %s: write failed\n", tmp);
+        remove(tmp);
+        return -1;
+    }
+    if (rename(tmp, path)) {
+        fprintf(stderr, "nox-plugin-check: %s: %s\n", path, strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    if (!quiet)
+        printf("nox-plugin-check: wrote %s: library %s, %zu function%s for %zu operator%s%s%zu without binding\n",
+               path, lib, w.n_functions, w.n_functions == 1 ? "" : "s", w.consts.n, w.consts.n == 1 ? "" : "s",
+               ", ", skipped.n);
+    strlist_free(&w.keys);
+    strlist_free(&w.consts);
+    strlist_free(&skipped);
+    strlist_free(&written);
+    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -897,6 +1254,24 @@ int main(int argc, char **argv) {
         nox_error aerr = {0};
         if (nox_engine_add_plugin(engine, p, NULL, 0, NULL, &aerr) == NOX_OK) owned_by_engine = 1;
         else if (problems.n == n_desc_problems) strlist_add(&problems, aerr.message);
+    }
+
+    if (o.solidity && !o.check) {
+        /* bindings only: no evaluation */
+        int rc = EXIT_CLEAN;
+        if (problems.n) {
+            fprintf(stderr, "nox-plugin-check: %s: %zu descriptor problem%s; no bindings written\n", o.path, problems.n,
+                    problems.n == 1 ? "" : "s");
+            for (size_t i = 0; i < problems.n; i++) fprintf(stderr, "  PROBLEM: %s\n", problems.items[i]);
+            rc = EXIT_PROBLEMS;
+        } else if (write_solidity(p, o.solidity, 0)) {
+            rc = EXIT_PROBLEMS;
+        }
+        strlist_free(&problems);
+        nox_engine_free(engine);
+        if (!owned_by_engine) nox_plugin_close(p);
+        for (size_t i = 0; i < o.n_opts; i++) free(o.opt_buf[i]);
+        return rc;
     }
 
     shared *sh = mmap(NULL, sizeof(shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -999,6 +1374,15 @@ int main(int argc, char **argv) {
                n_impls, n_impls == 1 ? "" : "s", total_combos, total_combos == 1 ? "" : "s",
                fmt_count(total_evals, b2, sizeof b2), problems.n, problems.n == 1 ? "" : "s", bad_combos,
                bad_combos == 1 ? "" : "s", clean ? "CLEAN" : "PROBLEMS FOUND");
+    }
+
+    if (o.solidity) {
+        if (problems.n) {
+            fprintf(stderr, "nox-plugin-check: %s: descriptor problems; no bindings written\n", o.path);
+            clean = 0;
+        } else if (write_solidity(p, o.solidity, o.json)) {
+            clean = 0;
+        }
     }
 
     for (size_t i = 0; i < n_impls; i++) {
