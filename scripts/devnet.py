@@ -12,6 +12,8 @@ Options and environment:
     NOX_BIN_DIR                  where nox-kms, nox-gateway, nox-runner, nox-ingestor and noxctl are
                                  (default build/bin); the operator plugins are then taken from
                                  NOX_BIN_DIR/../lib/nox through a generated DIR/operators.yaml
+    NOX_DEVNET_OPERATORS         the operators.yaml of the Runner and the Ingestor (default config/operators.yaml);
+                                 its extension operators (ids >= 64) are registered in NoxCompute at `up`
     NOX_DEVNET_TIMEOUT           seconds each component has to become healthy (default 30)
     NOX_CAST                     cast used by contracts/deploy.py (default: the pinned one)
 
@@ -512,6 +514,7 @@ start_block: {d['deployBlock']}           # NoxCompute's deployment block
 confirmations: 0                          # anvil automines: no block comes after a transaction's own
 poll_interval_ms: 200
 state_file: {self.p('ingestor', 'checkpoint.json')}
+operators: {st['operators']}     # names the generic Compute events (docs/PROTOCOL-EXTENSIONS.md)
 nats:
   url: {st['urls']['nats']}
   stream: nox_ingestor
@@ -533,7 +536,13 @@ log_level: info
 """)
 
     def operators_file(self):
-        """config/operators.yaml, or with NOX_BIN_DIR a copy pointing at NOX_BIN_DIR/../lib/nox."""
+        """NOX_DEVNET_OPERATORS as given, else config/operators.yaml, or with NOX_BIN_DIR a copy pointing at
+        NOX_BIN_DIR/../lib/nox."""
+        given = os.environ.get("NOX_DEVNET_OPERATORS")
+        if given:
+            if not os.path.isfile(given):
+                raise DevnetError(f"devnet: NOX_DEVNET_OPERATORS={given}: no such file")
+            return os.path.abspath(given)
         src = os.path.join(ROOT, "config", "operators.yaml")
         if not os.environ.get("NOX_BIN_DIR"):
             return src
@@ -628,7 +637,7 @@ log_level: info
         for d in ("keys", "kms", "logs", "pids", "nats", "ingestor"):
             os.makedirs(self.p(d), mode=0o700 if d in ("keys", "kms") else 0o755, exist_ok=True)
         bin_dir = os.path.abspath(os.environ.get("NOX_BIN_DIR") or os.path.join(ROOT, "build", "bin"))
-        for b in ("nox-kms", "nox-gateway", "nox-runner", "nox-ingestor", "noxctl"):
+        for b in ("nox-kms", "nox-gateway", "nox-runner", "nox-ingestor", "noxctl", "nox-eval"):
             if not os.access(os.path.join(bin_dir, b), os.X_OK):
                 raise DevnetError(f"devnet: {os.path.join(bin_dir, b)} not found (run scripts/setup.sh, or set NOX_BIN_DIR)")
         nats = shutil.which("nats-server") or ("/usr/sbin/nats-server" if os.path.exists("/usr/sbin/nats-server") else None)
@@ -710,6 +719,16 @@ log_level: info
                               f"{shown(self.log_path('deploy'))}\n{tail(self.log_path('deploy')).rstrip()}")
         with open(self.p("deployment.json")) as f:
             st["deployment"] = json.load(f)
+        # the extension operators the Runner loads (ids >= 64), registered so that compute() accepts them
+        r = run([sys.executable, os.path.join(ROOT, "contracts", "register_operators.py"), "--rpc-url",
+                 st["urls"]["anvil"], "--private-key", noxtest.ANVIL_KEYS[0], "--compute",
+                 st["deployment"]["noxCompute"], "--nox-eval", self.bin("nox-eval"), "--config", st["operators"]],
+                check=False)
+        with open(self.log_path("deploy"), "a") as f:
+            f.write(r.stdout + r.stderr)
+        if r.returncode != 0:
+            raise DevnetError(f"devnet: contracts/register_operators.py failed (exit {r.returncode}) — see "
+                              f"{shown(self.log_path('deploy'))}\n{tail(self.log_path('deploy')).rstrip()}")
         say(f"devnet: contracts deployed: NoxCompute {st['deployment']['noxCompute']}, ConfidentialToken "
             f"{st['deployment']['confidentialToken']} (block {st['deployment']['deployBlock']}, {time.time() - t:.1f} s)")
         self.write_configs_late()

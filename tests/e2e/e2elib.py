@@ -25,11 +25,11 @@ def check(name, ok, detail=""):
 class Devnet:
     """scripts/devnet.sh in `work`/devnet with the binaries of bin_dir; its env file as a dict."""
 
-    def __init__(self, bin_dir, work):
+    def __init__(self, bin_dir, work, **extra_env):
         self.bin_dir, self.work = os.path.abspath(bin_dir), work
         self.dir = os.path.join(work, "devnet")
         self.proc_env = {k: v for k, v in os.environ.items() if not k.startswith("NOX_")}
-        self.proc_env.update(NOX_DEVNET_DIR=self.dir, NOX_BIN_DIR=self.bin_dir)
+        self.proc_env.update(NOX_DEVNET_DIR=self.dir, NOX_BIN_DIR=self.bin_dir, **extra_env)
         self.env = {}
 
     def _run(self, *args, timeout=300):
@@ -114,13 +114,14 @@ def wait_stored(gateway_url, handles, timeout=60):
     return pending
 
 
-def run_on_devnet(bin_dir, name, body):
+def run_on_devnet(bin_dir, name, body, prepare=None):
     """Brings up a devnet in a new temporary directory, runs body(devnet, work), always brings it down;
-    keeps the directory (state and logs) when a check failed. Returns the process exit status."""
+    keeps the directory (state and logs) when a check failed. prepare(work) may return extra devnet
+    environment variables. Returns the process exit status."""
     import shutil
     import tempfile
     work = tempfile.mkdtemp(prefix=f"e2e-{name}-")
-    devnet = Devnet(bin_dir, work)
+    devnet = Devnet(bin_dir, work, **(prepare(work) if prepare else {}))
     try:
         devnet.up()
         body(devnet, work)

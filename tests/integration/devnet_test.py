@@ -235,7 +235,7 @@ def main():
         os.makedirs(bins)
         real_bin = os.environ.get("NOX_BIN_DIR", os.path.join(ROOT, "build", "bin"))
         os.symlink(os.path.join(real_bin, "..", "lib"), os.path.join(work, "bin", "lib"))
-        for b in ("nox-kms", "nox-gateway", "nox-ingestor", "noxctl"):
+        for b in ("nox-kms", "nox-gateway", "nox-ingestor", "noxctl", "nox-eval"):
             os.symlink(os.path.join(real_bin, b), os.path.join(bins, b))
         with open(os.path.join(bins, "nox-runner"), "w") as f:
             f.write("#!/bin/sh\necho 'fake runner: refusing to start' >&2\nexit 1\n")
