@@ -185,6 +185,27 @@ nox_status nox_gateway_fetch_operands(nox_gateway_client *c, const nox_gateway_t
     return NOX_OK;
 }
 
+/*
+ * POSTs body (stolen) to path under a ResultPublishingAuthorization for tx over payload (stolen, the
+ * head of tx); on NOX_OK *doc is the answer (json_decref it).
+ */
+static nox_status publish(nox_gateway_client *c, const nox_gateway_tx *tx, const char *tx_hex, json_t *payload,
+                          json_t *body, const char *what, const char *path, json_t **doc, nox_gateway_fault *fault,
+                          nox_error *err) {
+    *doc = NULL;
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    uint8_t hash[32];
+    nox_eip712_hash_result_publishing_authorization(tx->chain_id, tx->block_number, tx->caller, tx_hex, hash);
+    char *auth = text ? authorization(c, tx->chain_id, payload, hash, err) : (json_decref(payload), NULL);
+    nox_status st;
+    if (!text || !auth) st = err->code ? err->code : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    else st = exchange(c, what, path, text, auth, doc, fault, err);
+    free(text);
+    free(auth);
+    return st;
+}
+
 nox_status nox_gateway_post_results(nox_gateway_client *c, const nox_gateway_tx *tx,
                                     const nox_gateway_result *results, size_t n, nox_gateway_counts *counts,
                                     nox_gateway_fault *fault, nox_error *err) {
@@ -207,32 +228,19 @@ nox_status nox_gateway_post_results(nox_gateway_client *c, const nox_gateway_tx 
                             nox_hex_encode(r->public_key, sizeof r->public_key, pk), "nonce",
                             nox_hex_encode(r->nonce, sizeof r->nonce, nonce)));
     }
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    uint8_t hash[32];
-    nox_eip712_hash_result_publishing_authorization(tx->chain_id, tx->block_number, tx->caller, tx_hex, hash);
-    char *auth = text ? authorization(c, tx->chain_id, payload, hash, err) : (json_decref(payload), NULL);
-    nox_status st;
-    if (!text || !auth) {
-        st = err->code ? err->code : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
-    } else {
-        json_t *doc;
-        st = exchange(c, "post results", "/v0/compute/results", text, auth, &doc, fault, err);
-        if (!st) {
-            json_t *a = json_object_get(doc, "created"), *b = json_object_get(doc, "unchanged"),
-                   *d = json_object_get(doc, "conflicted");
-            if (!json_is_integer(a) || !json_is_integer(b) || !json_is_integer(d))
-                st = nox_error_set(err, NOX_ERR_INVALID, "post results: the answer lacks the counts");
-            else if (counts) {
-                counts->created = (uint64_t)json_integer_value(a);
-                counts->unchanged = (uint64_t)json_integer_value(b);
-                counts->conflicted = (uint64_t)json_integer_value(d);
-            }
-            json_decref(doc);
-        }
+    json_t *doc;
+    nox_status st = publish(c, tx, tx_hex, payload, body, "post results", "/v0/compute/results", &doc, fault, err);
+    if (st) return st;
+    json_t *a = json_object_get(doc, "created"), *b = json_object_get(doc, "unchanged"),
+           *d = json_object_get(doc, "conflicted");
+    if (!json_is_integer(a) || !json_is_integer(b) || !json_is_integer(d)) {
+        st = nox_error_set(err, NOX_ERR_INVALID, "post results: the answer lacks the counts");
+    } else if (counts) {
+        counts->created = (uint64_t)json_integer_value(a);
+        counts->unchanged = (uint64_t)json_integer_value(b);
+        counts->conflicted = (uint64_t)json_integer_value(d);
     }
-    free(text);
-    free(auth);
+    json_decref(doc);
     return st;
 }
 
@@ -258,26 +266,13 @@ static nox_status post_failures_chunk(nox_gateway_client *c, const nox_gateway_t
         json_array_append_new(body, json_pack("{s:s, s:s}", "handle", nox_hex_encode(failures[i].handle.bytes, 32, h),
                                               "reason", reason));
     }
-    char *text = json_dumps(body, JSON_COMPACT);
-    json_decref(body);
-    uint8_t hash[32];
-    nox_eip712_hash_result_publishing_authorization(tx->chain_id, tx->block_number, tx->caller, tx_hex, hash);
-    char *auth = text ? authorization(c, tx->chain_id, payload, hash, err) : (json_decref(payload), NULL);
-    nox_status st;
-    if (!text || !auth) {
-        st = err->code ? err->code : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
-    } else {
-        json_t *doc;
-        st = exchange(c, "post failures", "/v0/compute/failures", text, auth, &doc, fault, err);
-        if (!st) {
-            json_t *a = json_object_get(doc, "recorded");
-            if (!json_is_integer(a)) st = nox_error_set(err, NOX_ERR_INVALID, "post failures: the answer lacks recorded");
-            else if (recorded) *recorded += (uint64_t)json_integer_value(a);
-            json_decref(doc);
-        }
-    }
-    free(text);
-    free(auth);
+    json_t *doc;
+    nox_status st = publish(c, tx, tx_hex, payload, body, "post failures", "/v0/compute/failures", &doc, fault, err);
+    if (st) return st;
+    json_t *a = json_object_get(doc, "recorded");
+    if (!json_is_integer(a)) st = nox_error_set(err, NOX_ERR_INVALID, "post failures: the answer lacks recorded");
+    else if (recorded) *recorded += (uint64_t)json_integer_value(a);
+    json_decref(doc);
     return st;
 }
 

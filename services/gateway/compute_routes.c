@@ -242,32 +242,49 @@ static int parse_result(const gw_state *st, const runner_auth *a, json_t *o, siz
     return 1;
 }
 
-void gw_handle_results(void *state, const nox_http_request *req, nox_http_response *resp) {
-    gw_state *st = state;
-    json_t *doc, *p, *body = NULL;
-    uint8_t sig[NOX_EC_SIGNATURE_SIZE], hash[32], tx[GW_TXHASH_SIZE];
-    gw_row *rows = NULL;
-    size_t n = 0;
+/*
+ * What POST /v0/compute/results and /v0/compute/failures share: the ResultPublishingAuthorization of
+ * a configured Runner, the transaction hash as bytes, and a body that is a JSON array of 1..max
+ * items. On success *doc (which a->tx_hash points into) and the returned array are the caller's to
+ * json_decref; NULL after answering 400/401.
+ */
+static json_t *publishing_request(gw_state *st, const nox_http_request *req, nox_http_response *resp, json_t **doc,
+                                  runner_auth *a, uint8_t tx[GW_TXHASH_SIZE], size_t max, const char *items) {
+    json_t *p;
+    uint8_t sig[NOX_EC_SIGNATURE_SIZE], hash[32];
     nox_error err = {0};
-    if (!gw_auth_decode(req, resp, &doc, &p, sig)) return;
-    runner_auth a;
-    memset(&a, 0, sizeof a);
-    if (!read_head(p, &a, resp)) goto out;
-    nox_eip712_hash_result_publishing_authorization(a.chain_id, a.block_number, a.caller, a.tx_hash, hash);
-    if (!check_runner(st, &a, hash, sig, resp)) goto out;
-    if (nox_hex_decode_exact(a.tx_hash, strlen(a.tx_hash), tx, sizeof tx, &err)) {
+    *doc = NULL;
+    if (!gw_auth_decode(req, resp, doc, &p, sig)) return NULL;
+    memset(a, 0, sizeof *a);
+    if (!read_head(p, a, resp)) return NULL;
+    nox_eip712_hash_result_publishing_authorization(a->chain_id, a->block_number, a->caller, a->tx_hash, hash);
+    if (!check_runner(st, a, hash, sig, resp)) return NULL;
+    if (nox_hex_decode_exact(a->tx_hash, strlen(a->tx_hash), tx, GW_TXHASH_SIZE, &err)) {
         nox_http_respond_error(resp, 400, "bad_request", "transactionHash must be 0x + 64 hex digits");
-        goto out;
+        return NULL;
     }
     size_t len;
     const char *text = nox_http_request_body(req, &len);
     json_error_t jerr;
-    body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!body || !json_is_array(body) || json_array_size(body) == 0 || json_array_size(body) > MAX_RESULTS) {
-        nox_http_respond_error(resp, 400, "bad_request", "the body must be a JSON array of 1 to %d results",
-                               MAX_RESULTS);
-        goto out;
+    json_t *body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!body || !json_is_array(body) || json_array_size(body) == 0 || json_array_size(body) > max) {
+        json_decref(body);
+        nox_http_respond_error(resp, 400, "bad_request", "the body must be a JSON array of 1 to %zu %s", max, items);
+        return NULL;
     }
+    return body;
+}
+
+void gw_handle_results(void *state, const nox_http_request *req, nox_http_response *resp) {
+    gw_state *st = state;
+    json_t *doc;
+    uint8_t tx[GW_TXHASH_SIZE];
+    gw_row *rows = NULL;
+    size_t n = 0;
+    nox_error err = {0};
+    runner_auth a;
+    json_t *body = publishing_request(st, req, resp, &doc, &a, tx, MAX_RESULTS, "results");
+    if (!body) goto out;
     n = json_array_size(body);
     if (!(rows = calloc(n, sizeof *rows))) {
         nox_http_respond_error(resp, 500, "storage", "out of memory");
@@ -331,29 +348,13 @@ static int parse_failure(const gw_state *st, const runner_auth *a, json_t *o, si
 
 void gw_handle_failures(void *state, const nox_http_request *req, nox_http_response *resp) {
     gw_state *st = state;
-    json_t *doc, *p, *body = NULL;
-    uint8_t sig[NOX_EC_SIGNATURE_SIZE], hash[32], tx[GW_TXHASH_SIZE];
+    json_t *doc;
+    uint8_t tx[GW_TXHASH_SIZE];
     gw_failure *f = NULL;
     nox_error err = {0};
-    if (!gw_auth_decode(req, resp, &doc, &p, sig)) return;
     runner_auth a;
-    memset(&a, 0, sizeof a);
-    if (!read_head(p, &a, resp)) goto out;
-    nox_eip712_hash_result_publishing_authorization(a.chain_id, a.block_number, a.caller, a.tx_hash, hash);
-    if (!check_runner(st, &a, hash, sig, resp)) goto out;
-    if (nox_hex_decode_exact(a.tx_hash, strlen(a.tx_hash), tx, sizeof tx, &err)) {
-        nox_http_respond_error(resp, 400, "bad_request", "transactionHash must be 0x + 64 hex digits");
-        goto out;
-    }
-    size_t len;
-    const char *text = nox_http_request_body(req, &len);
-    json_error_t jerr;
-    body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!body || !json_is_array(body) || json_array_size(body) == 0 || json_array_size(body) > MAX_FAILURES) {
-        nox_http_respond_error(resp, 400, "bad_request", "the body must be a JSON array of 1 to %d failure records",
-                               MAX_FAILURES);
-        goto out;
-    }
+    json_t *body = publishing_request(st, req, resp, &doc, &a, tx, MAX_FAILURES, "failure records");
+    if (!body) goto out;
     size_t n = json_array_size(body);
     if (!(f = calloc(n, sizeof *f))) {
         nox_http_respond_error(resp, 500, "storage", "out of memory");
