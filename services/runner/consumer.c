@@ -265,8 +265,8 @@ static void *worker(void *arg) {
         if (!sub) {
             nox_error e = {0};
             if (ensure_consumer(st, &e)) { /* e.g. the stream is not there yet: the Ingestor creates it */
-                nox_log(waiting++ ? NOX_LOG_DEBUG : NOX_LOG_WARN, "%s; retrying every 2 s", e.message);
-                for (int i = 0; i < 20 && !atomic_load(&st->stop); i++) nats_Sleep(100);
+                nox_log(waiting++ ? NOX_LOG_DEBUG : NOX_LOG_WARN, "%s; retrying every 0.25 s", e.message);
+                for (int i = 0; i < 5 && !atomic_load(&st->stop); i++) nats_Sleep(50);
                 continue;
             }
             jsSubOptions so;

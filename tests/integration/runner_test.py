@@ -582,7 +582,7 @@ def test_refusals(env, reader):
                           wallet="stranger-wallet.key", operators=ops)
     time.sleep(0.5)
     check("a Runner started before its stream exists waits for it (and says so)",
-          md.proc.poll() is None and "retrying every 2 s" in open(md.log_path).read(), open(md.log_path).read()[-800:])
+          md.proc.poll() is None and "retrying every 0.25 s" in open(md.log_path).read(), open(md.log_path).read()[-800:])
     r = run(JS_DUMP, "--create", env.nats.url, "nox_md", "nox_md.>", "file", "86400", "600")
     check("its stream created afterwards", r.returncode == 0, r.stderr)
     a = secret(env, "uint64", 9)
