@@ -4,8 +4,17 @@
     scripts/devnet.sh up                 start PostgreSQL, nats-server -js, anvil (chain 31337) + the
                                          contracts, nox-kms, nox-gateway, nox-runner and nox-ingestor
     scripts/devnet.sh status             one line per component; exit 0 all running, 1 some, 3 none
-    scripts/devnet.sh restart SERVICE    kms|gateway|runner|ingestor|nats|postgres (same config and port)
-    scripts/devnet.sh down               stop everything `up` started (by recorded pid, never by name)
+    scripts/devnet.sh restart SERVICE    kms|gateway|runner|ingestor|nats|postgres (same config and port);
+                                         also brings back a service that died or was killed
+    scripts/devnet.sh kill SERVICE       SIGKILL, no grace: kms|gateway|runner|ingestor|nats|runnerN (a crash,
+                                         for fault-injection tests); the record stays, so `status` shows it
+                                         exited until `restart SERVICE`
+    scripts/devnet.sh start runnerN      one more Runner, N in 2..9: same stream, consumer, wallet and
+                                         operators as `runner`, its own port, DIR/runnerN.yaml, logs/runnerN.log;
+                                         then shown by `status`, stopped by `down` / `stop runnerN`, and
+                                         accepted by `restart` and `kill`
+    scripts/devnet.sh stop runnerN       stop such an extra Runner (SIGTERM: it finishes the message in hand)
+    scripts/devnet.sh down               stop everything `up` and `start` started (by recorded pid, never by name)
 
 Options and environment:
     --dir DIR / NOX_DEVNET_DIR   state directory (default build/devnet of this checkout)
@@ -15,6 +24,8 @@ Options and environment:
     NOX_DEVNET_OPERATORS         the operators.yaml of the Runner and the Ingestor (default config/operators.yaml);
                                  its extension operators (ids >= 64) are registered in NoxCompute at `up`
     NOX_DEVNET_TIMEOUT           seconds each component has to become healthy (default 30)
+    NOX_DEVNET_EXTRA_RUNNERS     comma-separated addresses added to the Gateway's runner_addresses at `up`
+                                 (e.g. a test's own key reading results through GET /v0/compute/operands)
     NOX_CAST                     cast used by contracts/deploy.py (default: the pinned one)
 
 State directory (everything an operator needs to run or inspect a component by hand):
@@ -29,10 +40,12 @@ State directory (everything an operator needs to run or inspect a component by h
 
 `up` on a running, healthy devnet changes nothing; on a stale one (a recorded process died) it stops the
 survivors and starts a fresh devnet (anvil's chain lives in memory: it cannot be resumed).
-Exit status: 0 ok, 1 failed, 2 bad usage (or a refused restart), 3 `status` with nothing running.
+Exit status: 0 ok, 1 failed, 2 bad usage (or a refused restart), 3 `status` with nothing running
+(`status` exits 0 only when every component and every extra Runner started with `start` runs).
 """
 import argparse
 import errno
+import re
 import fcntl
 import glob
 import json
@@ -57,6 +70,8 @@ COMPONENTS = ["postgres", "nats", "anvil", "kms", "gateway", "runner", "ingestor
 SERVICES = ["kms", "gateway", "ingestor", "runner"]          # ours: --config DIR/<name>.yaml, GET /health
 RESTARTABLE = ["postgres", "nats", "kms", "gateway", "ingestor", "runner"]
 ACCOUNTS = ["owner", "alice", "bob"]                          # anvil's default accounts 0, 1, 2
+KILLABLE = ["kms", "gateway", "runner", "ingestor", "nats"]  # + extra Runners (postgres: use restart)
+EXTRA_RUNNER = re.compile(r"^runner[2-9]$")                  # `start runnerN`: more Runners on the same consumer
 MARKER = ".nox-devnet"
 DB_USER, DB_NAME = "nox", "nox"
 
