@@ -512,7 +512,7 @@ database_url: "{st['urls']['postgres']}"
 kms_url: {st['urls']['kms']}
 kms_address: "{a['kms_wallet']}"          # the KMS wallet that signs its PublicKeyProof
 wallet_key_file: {self.p('keys', 'gateway-wallet.key')}
-runner_addresses: ["{a['runner']}"]       # the devnet Runner's wallet
+runner_addresses: [{", ".join(f'"{x}"' for x in [a['runner'], *extra_runner_addresses()])}]   # the devnet Runner's wallet{" + NOX_DEVNET_EXTRA_RUNNERS" if extra_runner_addresses() else ""}
 default_chain_id: {CHAIN_ID}
 threads: 8                                 # request threads and PostgreSQL connections (nox-bench e2e: 4 -> 8 gave +10 %)
 log_level: info
@@ -539,7 +539,9 @@ log_level: info
 """)
         write_file(self.p("runner.yaml"), f"""# nox-runner of the Nox devnet (scripts/devnet.sh). Run: {self.bin('nox-runner')} --config {self.p('runner.yaml')}
 nats: {{url: {st['urls']['nats']}, stream: nox_ingestor, consumer: nox_ingestor_consumer,
-       dead_letter_subject: nox_dead, ack_wait_s: 30, max_deliver: 10, max_ack_pending: 256, fetch_batch: 32}}
+       dead_letter_subject: nox_dead, ack_wait_s: 30, max_deliver: 10, max_ack_pending: 1024, fetch_batch: 32}}
+# max_ack_pending well above workers x fetch_batch (192) per Runner: a Runner killed with full batches leaves
+# them unacked for ack_wait_s; at 256, two such crashes stopped every delivery for up to 30 s (tests/faults)
 gateway_url: {st['urls']['gateway']}
 kms_url: {st['urls']['kms']}
 kms_address: "{a['kms_wallet']}"          # the KMS wallet that signs its PublicKeyProof
@@ -614,7 +616,7 @@ log_level: info
                 missing = [n for n, v in cls.items() if v is None]
                 why = ", ".join(dead) + " not running" if dead else "incomplete (" + ", ".join(missing) + " never started)"
                 say(f"devnet: stale state in {shown(self.dir)}: {why}; stopping the rest and starting a fresh devnet")
-                for n in reversed(COMPONENTS):
+                for n in list(reversed(self.extra_runners())) + list(reversed(COMPONENTS)):
                     line = self.stop_component(n)
                     if line:
                         say("devnet: " + line)
@@ -773,7 +775,8 @@ log_level: info
                 say(f"{n:<9} stopped   -")
             return 3
         n_running = 0
-        for n in COMPONENTS:
+        extras = self.extra_runners()
+        for n in COMPONENTS + extras:
             pid, _ = self.recorded(n)
             state = self.running(n)
             url = self.state["urls"].get(n, "-")
@@ -784,7 +787,7 @@ log_level: info
             else:
                 note = {"dead": f"(pid {pid} exited)", "foreign": f"(pid {pid} is another program)"}.get(state, "")
                 say(f"{n:<9} stopped   {'-':<11} {url:<58} {note}".rstrip())
-        return 0 if n_running == len(COMPONENTS) else 3 if n_running == 0 else 1
+        return 0 if n_running == len(COMPONENTS) + len(extras) else 3 if n_running == 0 else 1
 
     # -- down, restart
     def down(self):
@@ -793,7 +796,7 @@ log_level: info
         if self.load_state() is None:
             say(f"devnet: nothing to stop in {shown(self.dir)}")
             return 0
-        lines = [self.stop_component(n) for n in reversed(COMPONENTS)]
+        lines = [self.stop_component(n) for n in list(reversed(self.extra_runners())) + list(reversed(COMPONENTS))]
         lines = [ln for ln in lines if ln]
         for ln in lines:
             say("devnet: " + ln)
@@ -805,13 +808,16 @@ log_level: info
             say("devnet: refusing to restart anvil: its chain lives in memory, a restart would lose the deployed "
                 "contracts and every handle. Use `scripts/devnet.sh down` then `up` for a fresh devnet.")
             return 2
-        if name not in RESTARTABLE:
-            say(f"devnet: unknown service {name!r} (one of: {', '.join(RESTARTABLE)})")
+        if name not in RESTARTABLE and not EXTRA_RUNNER.match(name):
+            say(f"devnet: unknown service {name!r} (one of: {', '.join(RESTARTABLE)}, or a runnerN started with `start`)")
             return 2
         self.lock()
         if self.load_state() is None or "runner" not in self.state.get("commands", {}) or not self.state.get("deployment"):
             say(f"devnet: no devnet in {shown(self.dir)} (run scripts/devnet.sh up)")
             return 1
+        if EXTRA_RUNNER.match(name) and name not in self.extra_runners():
+            say(f"devnet: {name} was never started (scripts/devnet.sh start {name})")
+            return 2
         t0 = time.time()
         line = self.stop_component(name)
         if line:
@@ -823,6 +829,88 @@ log_level: info
             return 1
         say(f"devnet: restarted {name} in {time.time() - t0:.1f} s")
         return 0
+
+    # -- fault injection and more Runners
+    def extra_runners(self):
+        return list(self.state.get("extra_runners", [])) if self.state else []
+
+    def kill(self, name):
+        """SIGKILL (a crash: no grace, nothing finished or nak'ed); the record stays for `status` and `restart`."""
+        if name not in KILLABLE and not EXTRA_RUNNER.match(name):
+            say(f"devnet: cannot kill {name!r} (one of: {', '.join(KILLABLE)}, or a runnerN started with `start`; "
+                "PostgreSQL and anvil: use restart / down)")
+            return 2
+        self.lock()
+        if self.load_state() is None:
+            say(f"devnet: no devnet in {shown(self.dir)} (run scripts/devnet.sh up)")
+            return 1
+        pid, _ = self.recorded(name)
+        state = self.running(name)
+        if state != "running":
+            say(f"devnet: {name} is not running" + (f" (pid {pid} is another program; not killed)"
+                                                      if state == "foreign" else ""))
+            return 1
+        os.kill(pid, signal.SIGKILL)
+        wait_gone(pid, 5)
+        say(f"devnet: killed {name} (pid {pid}, SIGKILL); `scripts/devnet.sh restart {name}` brings it back")
+        return 0
+
+    def start_extra(self, name):
+        """`start runnerN`: one more Runner on the same stream and consumer (JetStream shares the messages)."""
+        if not EXTRA_RUNNER.match(name):
+            say(f"devnet: can only start an extra Runner runner2..runner9, not {name!r}")
+            return 2
+        self.lock()
+        if self.load_state() is None or not self.state.get("deployment") or "runner" not in self.state.get("commands", {}):
+            say(f"devnet: no devnet in {shown(self.dir)} (run scripts/devnet.sh up)")
+            return 1
+        st = self.state
+        if name in self.extra_runners() and self.running(name) == "running":
+            say(f"devnet: {name} already runs (pid {self.recorded(name)[0]})")
+            return 0
+        if name not in st.get("ports", {}):
+            port = free_ports([name])[name]
+            st["ports"][name] = port
+            st["urls"][name] = f"http://127.0.0.1:{port}"
+            st["health_urls"][name] = f"http://127.0.0.1:{port}/health"
+            with open(self.p("runner.yaml")) as f:
+                text = f.read()
+            text = re.sub(r"(?m)^listen: .*$", f"listen: 127.0.0.1:{port}", text)
+            text = text.replace("# nox-runner of the Nox devnet", f"# {name}, an extra nox-runner of the Nox devnet "
+                                "(scripts/devnet.sh start); copied from runner.yaml:", 1)
+            write_file(self.p(name + ".yaml"), text)
+            st["commands"][name] = [self.bin("nox-runner"), "--config", self.p(name + ".yaml")]
+        st["extra_runners"] = sorted(set(self.extra_runners()) | {name})
+        self.save_state()
+        line = self.stop_component(name)    # a dead record of an earlier one
+        if line:
+            say("devnet: " + line)
+        try:
+            self.start_component(name)
+        except (DevnetError, OSError) as e:
+            say(str(e))
+            return 1
+        return 0
+
+    def stop_extra(self, name):
+        self.lock()
+        if self.load_state() is None or name not in self.extra_runners():
+            say(f"devnet: no extra Runner {name!r} in {shown(self.dir)}")
+            return 2 if not EXTRA_RUNNER.match(name) else 1
+        line = self.stop_component(name)
+        self.state["extra_runners"] = [n for n in self.extra_runners() if n != name]
+        self.save_state()
+        say("devnet: " + (line or f"{name} was not running"))
+        return 0
+
+
+def extra_runner_addresses():
+    """NOX_DEVNET_EXTRA_RUNNERS: more addresses for the Gateway's runner_addresses (checked: 0x + 40 hex)."""
+    out = [x.strip().lower() for x in os.environ.get("NOX_DEVNET_EXTRA_RUNNERS", "").split(",") if x.strip()]
+    for x in out:
+        if not re.fullmatch(r"0x[0-9a-f]{40}", x):
+            raise DevnetError(f"devnet: NOX_DEVNET_EXTRA_RUNNERS: {x!r} is not an address (0x + 40 hex digits)")
+    return out
 
 
 def default_dir():
@@ -836,13 +924,19 @@ def main(argv):
                         "else build/devnet)")
     p = argparse.ArgumentParser(prog="scripts/devnet.sh", parents=[common],
                                 description="The Nox devnet on 127.0.0.1 (see the top of scripts/devnet.py).")
-    sub = p.add_subparsers(dest="cmd", metavar="up|down|status|restart SERVICE")
+    sub = p.add_subparsers(dest="cmd", metavar="up|down|status|restart SERVICE|kill SERVICE|start runnerN|stop runnerN")
     sub.required = True
     sub.add_parser("up", parents=[common], help="start every component (nothing when already up)")
     sub.add_parser("down", parents=[common], help="stop every component")
     sub.add_parser("status", parents=[common], help="one line per component; exit 0 all, 1 some, 3 none running")
     r = sub.add_parser("restart", parents=[common], help="restart one service with the same config and port")
-    r.add_argument("service", metavar="SERVICE", help="|".join(RESTARTABLE))
+    r.add_argument("service", metavar="SERVICE", help="|".join(RESTARTABLE) + "|runnerN")
+    k = sub.add_parser("kill", parents=[common], help="SIGKILL one service (a crash); `restart` brings it back")
+    k.add_argument("service", metavar="SERVICE", help="|".join(KILLABLE) + "|runnerN")
+    for verb, what in (("start", "start one more Runner runner2..runner9 (same consumer, own port)"),
+                       ("stop", "stop an extra Runner started with `start`")):
+        x = sub.add_parser(verb, parents=[common], help=what)
+        x.add_argument("service", metavar="runnerN")
     a = p.parse_args(argv)
     directory = getattr(a, "dir", None) or os.environ.get("NOX_DEVNET_DIR") or default_dir()
     net = Devnet(directory)
@@ -853,6 +947,12 @@ def main(argv):
             return net.down()
         if a.cmd == "status":
             return net.status()
+        if a.cmd == "kill":
+            return net.kill(a.service)
+        if a.cmd == "start":
+            return net.start_extra(a.service)
+        if a.cmd == "stop":
+            return net.stop_extra(a.service)
         return net.restart(a.service)
     except DevnetError as e:
         say(str(e))

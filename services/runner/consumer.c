@@ -313,6 +313,12 @@ nox_status run_nats_start(run_state *st, nox_error *err) {
         return nox_error_set(err, NOX_ERR_IO, "no JetStream context: %s", nox_nats_why(s, 0, w, sizeof w));
     nox_status r = ensure_dead_stream(st, err);
     /* the consumer is made (or found) by each worker before it binds: a missing stream is waited for */
+    if (st->cfg.max_ack_pending < 2 * st->cfg.workers * st->cfg.fetch_batch)
+        nox_log(NOX_LOG_WARN,
+                "nats.max_ack_pending %" PRIu64 " is below 2 x workers x fetch_batch (%" PRIu64 "): a Runner killed "
+                "without warning leaves its fetched batches unacked for ack_wait_s, and two such crashes can "
+                "stop every delivery until then; raise it or lower fetch_batch",
+                st->cfg.max_ack_pending, 2 * st->cfg.workers * st->cfg.fetch_batch);
     if (r) return r;
     n_workers = (size_t)st->cfg.workers;
     workers = calloc(n_workers, sizeof *workers);
