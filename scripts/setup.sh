@@ -21,6 +21,7 @@ PACKAGES=(
   nats-server                        # the queue, started by the tests and the devnet (-js)
   libpq-dev                          # PostgreSQL client library (the Gateway's store)
   postgresql                         # PostgreSQL server: initdb/pg_ctl in a temporary directory by the integration tests
+  clang                              # libFuzzer (-fsanitize=fuzzer) for tests/fuzz: scripts/fuzz.sh, build-fuzz/
 )
 # npm packages, pinned, installed into build/tools (node_modules/.bin is not used: see tests/CMakeLists.txt)
 NPM_PACKAGES=(

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: the whole ctest suite on the normal
-# build, then the unit, CLI, integration and e2e tests again in a second build tree
+# build, then the unit, CLI, integration, e2e and security tests again in a second build tree
 # compiled with AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/),
-# LeakSanitizer on — so the services themselves run sanitized too.
+# LeakSanitizer on — so the services themselves run sanitized too; then every libFuzzer
+# target of tests/fuzz for FUZZ_SECONDS (default 20) each in build-fuzz/ (scripts/fuzz.sh).
 # Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,4 +19,7 @@ cmake -S . -B build-asan -DNOX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_RULE
 cmake --build build-asan -j"$jobs" -- --no-print-directory -s 2>&1 | { grep -v '] Built target' || true; }  # warnings and errors still show
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan -L 'unit|cli|integration|e2e' --output-on-failure -j"$jobs"
+  ctest --test-dir build-asan -L 'unit|cli|integration|e2e|security' --output-on-failure -j"$jobs"
+
+echo "== test: fuzzing (build-fuzz/, clang -fsanitize=fuzzer,address,undefined; ${FUZZ_SECONDS:-20} s per target)"
+scripts/fuzz.sh all "${FUZZ_SECONDS:-20}"

@@ -128,6 +128,10 @@ static nox_status build(builder *b, yaml_node_t *y, nox_cfg_node *out, int depth
         return at(b, &y->start_mark, NOX_ERR_CONFIG, "more than %d nodes (alias expansion?)", MAX_NODES);
     switch (y->type) {
     case YAML_SCALAR_NODE:
+        /* A "\0" escape would silently cut the text short (every reader sees a C string): refuse it. */
+        if (memchr(y->data.scalar.value, '\0', y->data.scalar.length))
+            return at(b, &y->start_mark, NOX_ERR_CONFIG, "a %s must not contain a NUL character (\\0)",
+                      is_key ? "key" : "value");
         if (!is_key && is_null_scalar(y)) {
             out->kind = NOX_CFG_NULL;
             return NOX_OK;

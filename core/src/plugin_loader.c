@@ -27,6 +27,7 @@ static const char *level_name(int level) {
     }
 }
 
+static void host_log(nox_plugin_ctx *ctx, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void host_log(nox_plugin_ctx *ctx, int level, const char *fmt, ...) {
     char msg[1024];
     va_list ap;
@@ -36,11 +37,13 @@ static void host_log(nox_plugin_ctx *ctx, int level, const char *fmt, ...) {
     fprintf(stderr, "nox plugin %s: %s: %s\n", ctx->plugin->info->name, level_name(level), msg);
 }
 
+static void record_failure(nox_plugin *p, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void record_failure(nox_plugin *p, const char *fmt, va_list ap) {
     if (p->failure[0]) return; /* keep the first cause */
     vsnprintf(p->failure, sizeof p->failure, fmt, ap);
 }
 
+static void host_fail(nox_plugin_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void host_fail(nox_plugin_ctx *ctx, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

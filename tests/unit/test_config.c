@@ -479,6 +479,23 @@ static void test_env_errors(void) {
     }
 }
 
+/* Found by tests/fuzz (fuzz_config, fuzz_kms_config): a "\0" escape used to cut a value short silently,
+ * so `listen: "127.0.0.1:9000\0garbage"` loaded as 127.0.0.1:9000. Keys and values with a NUL are refused. */
+static void test_nul_in_scalar(void) {
+    nox_error err = {0};
+    CU_ASSERT_EQUAL(parse_error("listen: \"127.0.0.1:9000\\0garbage\"\n", &err), NOX_ERR_CONFIG);
+    CU_ASSERT_STRING_EQUAL(err.message, NAME ":1:9: a value must not contain a NUL character (\\0)");
+    CU_ASSERT_EQUAL(parse_error("a: 1\nb: [ok, \"\\0\"]\n", &err), NOX_ERR_CONFIG);
+    CU_ASSERT_TRUE(starts_with(err.message, NAME ":2:9: "));
+    CU_ASSERT_EQUAL(parse_error("\"chains\\0\": 1\n", &err), NOX_ERR_CONFIG);
+    CU_ASSERT_STRING_EQUAL(err.message, NAME ":1:1: a key must not contain a NUL character (\\0)");
+    /* the same text without the escape, and other escapes, still load */
+    nox_cfg_doc *doc = parse("listen: \"127.0.0.1:9000\\x41\"\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_STRING_EQUAL(nox_cfg_str(nox_cfg_get(nox_cfg_root(doc), "listen")), "127.0.0.1:9000A");
+    nox_cfg_free(doc);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Files                                                                     */
 /* ------------------------------------------------------------------------ */
@@ -656,6 +673,7 @@ int main(void) {
         {"get_bool", test_get_bool},
         {"env expansion", test_env_expansion},
         {"env errors", test_env_errors},
+        {"NUL in a key or value", test_nul_in_scalar},
         {"load", test_load},
         {"deep nesting", test_deep_nesting},
         {"alias bomb", test_alias_bomb},
