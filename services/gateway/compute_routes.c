@@ -198,8 +198,9 @@ static int hex_field(json_t *o, size_t i, const char *name, uint8_t *out, size_t
     return 1;
 }
 
-static int parse_result(const gw_state *st, const runner_auth *a, json_t *o, size_t i, gw_row *row,
-                        nox_http_response *resp) {
+/* Item i of a publishing body: an object whose "handle" is valid and of the authorization's chain; 0 after a 400. */
+static int item_handle(const gw_state *st, const runner_auth *a, json_t *o, size_t i, nox_handle *out,
+                       nox_http_response *resp) {
     if (!json_is_object(o)) {
         nox_http_respond_error(resp, 400, "bad_request", "[%zu] must be an object", i);
         return 0;
@@ -207,16 +208,23 @@ static int parse_result(const gw_state *st, const runner_auth *a, json_t *o, siz
     const char *h = gw_json_string(o, "handle", 400, "bad_request", resp);
     nox_error err = {0};
     if (!h) return 0;
-    if (nox_handle_parse(&row->handle, h, strlen(h), &err) ||
-        nox_handle_validate(&row->handle, st->cfg.chain_ids, st->cfg.n_chains, &err)) {
+    if (nox_handle_parse(out, h, strlen(h), &err) ||
+        nox_handle_validate(out, st->cfg.chain_ids, st->cfg.n_chains, &err)) {
         nox_http_respond_error(resp, 400, "bad_request", "[%zu].handle: %s", i, err.message);
         return 0;
     }
-    if (nox_handle_chain_id(&row->handle) != a->chain_id) {
+    if (nox_handle_chain_id(out) != a->chain_id) {
         nox_http_respond_error(resp, 400, "bad_request", "[%zu].handle is not a handle of chain %llu", i,
                                (unsigned long long)a->chain_id);
         return 0;
     }
+    return 1;
+}
+
+static int parse_result(const gw_state *st, const runner_auth *a, json_t *o, size_t i, gw_row *row,
+                        nox_http_response *resp) {
+    if (!item_handle(st, a, o, i, &row->handle, resp)) return 0;
+    nox_error err = {0};
     if (!hex_field(o, i, "handleValueTag", row->value_tag, GW_TAG_SIZE, resp) ||
         !hex_field(o, i, "publicKey", row->public_key, GW_PUBKEY_SIZE, resp) ||
         !hex_field(o, i, "nonce", row->nonce, GW_NONCE_SIZE, resp))
@@ -315,23 +323,7 @@ enum { MAX_FAILURES = NOX_GATEWAY_MAX_FAILURES_PER_REQUEST };
 
 static int parse_failure(const gw_state *st, const runner_auth *a, json_t *o, size_t i, gw_failure *f,
                          nox_http_response *resp) {
-    if (!json_is_object(o)) {
-        nox_http_respond_error(resp, 400, "bad_request", "[%zu] must be an object", i);
-        return 0;
-    }
-    const char *h = gw_json_string(o, "handle", 400, "bad_request", resp);
-    nox_error err = {0};
-    if (!h) return 0;
-    if (nox_handle_parse(&f->handle, h, strlen(h), &err) ||
-        nox_handle_validate(&f->handle, st->cfg.chain_ids, st->cfg.n_chains, &err)) {
-        nox_http_respond_error(resp, 400, "bad_request", "[%zu].handle: %s", i, err.message);
-        return 0;
-    }
-    if (nox_handle_chain_id(&f->handle) != a->chain_id) {
-        nox_http_respond_error(resp, 400, "bad_request", "[%zu].handle is not a handle of chain %llu", i,
-                               (unsigned long long)a->chain_id);
-        return 0;
-    }
+    if (!item_handle(st, a, o, i, &f->handle, resp)) return 0;
     const char *r = gw_json_string(o, "reason", 400, "bad_request", resp);
     if (!r) return 0;
     size_t len = strlen(r);
