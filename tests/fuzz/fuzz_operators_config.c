@@ -10,7 +10,6 @@
  * has consistent lookups; no leak.
  */
 #include <dirent.h>
-#include <dlfcn.h>
 #include <unistd.h>
 
 #include "fuzz_util.h"
@@ -33,32 +32,10 @@ static void cleanup(void) {
     rmdir(dir);
 }
 
-/*
- * libFuzzer keeps pointers to the coverage counters of every instrumented
- * module it has seen, so a plugin must never be unmapped: each one is opened
- * here once with RTLD_NODELETE (the engine's dlopen/dlclose then only count
- * references to the same object).
- */
-static void pin_plugins(void) {
-    DIR *d = opendir(NOX_PLUGIN_DIR);
-    FUZZ_CHECK(d != NULL);
-    for (struct dirent *e; (e = readdir(d));) {
-        size_t n = strlen(e->d_name);
-        if (n < 4 || strcmp(e->d_name + n - 3, ".so")) continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", NOX_PLUGIN_DIR, e->d_name);
-        if (!dlopen(path, RTLD_NOW | RTLD_NODELETE)) {
-            fprintf(stderr, "pin_plugins: %s\n", dlerror());
-            abort();
-        }
-    }
-    closedir(d);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
-    pin_plugins();
+    fuzz_pin_plugins(NOX_PLUGIN_DIR);
     FUZZ_CHECK(mkdtemp(dir) != NULL);
     atexit(cleanup);
     DIR *d = opendir(NOX_PLUGIN_DIR);

@@ -1,6 +1,8 @@
 /* tests/fuzz: helpers shared by the libFuzzer targets (see fuzz_util.h). */
 #include "fuzz_util.h"
 
+#include <dirent.h>
+#include <dlfcn.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -55,4 +57,26 @@ const char *fuzz_split(const char *text, const char *sep, char **first) {
     size_t k = at ? (size_t)(at - text) : strlen(text);
     *first = fuzz_strndup((const uint8_t *)text, k);
     return at ? at + strlen(sep) : NULL;
+}
+
+/*
+ * libFuzzer keeps pointers to the coverage counters of every instrumented
+ * module it has seen, so a plugin must never be unmapped: each one is opened
+ * here once with RTLD_NODELETE (the engine's dlopen/dlclose then only count
+ * references to the same object).
+ */
+void fuzz_pin_plugins(const char *dir) {
+    DIR *d = opendir(dir);
+    FUZZ_CHECK(d != NULL);
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        if (n < 4 || strcmp(e->d_name + n - 3, ".so")) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (!dlopen(path, RTLD_NOW | RTLD_NODELETE)) {
+            fprintf(stderr, "fuzz_pin_plugins: %s\n", dlerror());
+            abort();
+        }
+    }
+    closedir(d);
 }

@@ -33,6 +33,10 @@ char *fuzz_strndup(const uint8_t *data, size_t size);
  */
 const char *fuzz_memfile(const uint8_t *data, size_t size);
 
+/* Opens every *.so of dir once with RTLD_NODELETE: libFuzzer keeps pointers into each instrumented
+ * module it has seen, so a plugin must never be unmapped. Aborts when one cannot be opened. */
+void fuzz_pin_plugins(const char *dir);
+
 /* A byte reader over the fuzz input; reads past the end give zeros. */
 typedef struct fuzz_reader {
     const uint8_t *p;
