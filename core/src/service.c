@@ -60,17 +60,22 @@ nox_status nox_service_write_ready_file(const char *path, const char *text, nox_
     return NOX_OK;
 }
 
-nox_status nox_service_serve(struct nox_http_server *server, const char *listen, const char *ready_file,
-                             nox_error *err) {
-    nox_status s = nox_http_server_start(server, err);
-    if (s) return s;
-    char host[64], url[128];
+nox_status nox_service_announce(const struct nox_http_server *server, const char *listen, const char *what,
+                                const char *ready_file, nox_error *err) {
+    char host[128], url[192];
     snprintf(host, sizeof host, "%s", listen);
     char *colon = strrchr(host, ':');
     if (colon) *colon = '\0';
     snprintf(url, sizeof url, "http://%s:%u", host, nox_http_server_port(server));
-    nox_log(NOX_LOG_INFO, "listening on %s", url);
-    if (ready_file) s = nox_service_write_ready_file(ready_file, url, err);
+    nox_log(NOX_LOG_INFO, "%s on %s", what, url);
+    return ready_file ? nox_service_write_ready_file(ready_file, url, err) : NOX_OK;
+}
+
+nox_status nox_service_serve(struct nox_http_server *server, const char *listen, const char *ready_file,
+                             nox_error *err) {
+    nox_status s = nox_http_server_start(server, err);
+    if (s) return s;
+    s = nox_service_announce(server, listen, "listening", ready_file, err);
     if (!s) {
         int sig = nox_service_wait_for_shutdown();
         nox_log(NOX_LOG_INFO, "%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -90,13 +90,7 @@ static nox_status start_http(ing_state *st, const char *ready_file, nox_http_ser
         nox_http_server_free(server);
         return s;
     }
-    char host[64], url[128];
-    snprintf(host, sizeof host, "%s", st->cfg.listen);
-    char *colon = strrchr(host, ':');
-    if (colon) *colon = '\0';
-    snprintf(url, sizeof url, "http://%s:%u", host, nox_http_server_port(server));
-    nox_log(NOX_LOG_INFO, "serving /health and /metrics on %s", url);
-    if (ready_file && (s = nox_service_write_ready_file(ready_file, url, err))) {
+    if ((s = nox_service_announce(server, st->cfg.listen, "serving /health and /metrics", ready_file, err))) {
         nox_http_server_stop(server);
         nox_http_server_free(server);
         return s;

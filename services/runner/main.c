@@ -124,15 +124,8 @@ static nox_status start_http(run_state *st, const char *ready_file, nox_http_ser
         nox_http_server_free(server);
         return s;
     }
-    char host[128], url[192];
-    snprintf(host, sizeof host, "%s", st->cfg.listen);
-    char *colon = strrchr(host, ':');
-    if (colon) *colon = '\0';
-    snprintf(url, sizeof url, "http://%s:%u", host, nox_http_server_port(server));
-    nox_log(NOX_LOG_INFO, "serving /health and /metrics on %s", url);
     *out = server;
-    if (ready_file) return nox_service_write_ready_file(ready_file, url, err);
-    return NOX_OK;
+    return nox_service_announce(server, st->cfg.listen, "serving /health and /metrics", ready_file, err);
 }
 
 int main(int argc, char **argv) {

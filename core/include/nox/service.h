@@ -41,6 +41,13 @@ struct nox_http_server;
 nox_status nox_service_serve(struct nox_http_server *server, const char *listen, const char *ready_file,
                              nox_error *err);
 
+/**
+ * For a started `server`: logs "<what> on http://HOST:PORT" (HOST from `listen`, PORT the one bound)
+ * and writes that URL to `ready_file` when given (nox_service_write_ready_file).
+ */
+nox_status nox_service_announce(const struct nox_http_server *server, const char *listen, const char *what,
+                                const char *ready_file, nox_error *err);
+
 /** Waits until SIGTERM or SIGINT arrives (SIGHUP is ignored for now); returns the signal number. */
 int nox_service_wait_for_shutdown(void);
 
