@@ -250,12 +250,15 @@ static void on_notice(void *arg, const char *message) {
 
 static PGconn *connect_db(const gw_store *st) {
     /* Defaults first: the URL's own settings override them.
-     * plan_cache_mode: our statements are prepared once per connection, often on an empty table; a
-     * generic plan chosen then (a sequential scan) would stay for the connection's life, making
-     * every read O(table) — found by nox-bench e2e: PostgreSQL was a fifth of the CPU at 6,000 rows.
-     * A custom plan per execution sees the table's real size and uses the primary key. */
+     * Every statement of ours reads or writes by primary key. A generic plan, chosen by PostgreSQL
+     * after five executions while the table is still small, may be a sequential scan that then
+     * stays for the connection's life (every read O(table): found by nox-bench e2e, PostgreSQL at a
+     * fifth of the CPU at 6,000 rows); a custom plan per execution avoids that but replans every
+     * statement (a third of PostgreSQL's CPU). enable_seqscan=off makes the one generic plan use the
+     * index whatever the table's size, so it is planned once per connection. */
     const char *keys[] = {"connect_timeout", "application_name", "options", "dbname", NULL};
-    const char *vals[] = {"5", "nox-gateway", "-c plan_cache_mode=force_custom_plan", st->url, NULL};
+    const char *vals[] = {"5", "nox-gateway", "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off", st->url,
+                          NULL};
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
     if (pg) PQsetNoticeProcessor(pg, on_notice, NULL);
     return pg;
@@ -725,7 +728,7 @@ static nox_status op_publish(op *o, void *vctx, nox_error *err) {
         fmts[k] = 1;
     }
 
-    if ((s = exec_simple(o, "BEGIN", PGRES_COMMAND_OK, "begin", err))) goto out;
+    /* One statement: one database transaction, all or nothing (spec §7.4). */
     r = PQexecPrepared(o->c->pg, STATEMENTS[ST_PUB_INSERT].name, 8, vals, lens, fmts, 1);
     if ((s = check_result(o, &r, PGRES_TUPLES_OK, "insert results", err))) goto out;
     /* The handles this transaction inserted. */
@@ -737,6 +740,7 @@ static nox_status op_publish(op *o, void *vctx, nox_error *err) {
         goto out;
     }
     int nr = 0;
+    size_t n_created = 0;
     for (int i = 0; i < nt; i++)
         if (col_is(r, i, 0, NOX_HANDLE_SIZE)) refs[nr++] = (sorted_ref){(const uint8_t *)PQgetvalue(r, i, 0), 0};
     qsort(refs, (size_t)nr, sizeof *refs, cmp_ref);
@@ -745,14 +749,19 @@ static nox_status op_publish(op *o, void *vctx, nox_error *err) {
         sorted_ref *hit = bsearch(&key, refs, (size_t)nr, sizeof *refs, cmp_ref);
         if (hit && hit->row == 0) {
             created[i] = true;
+            n_created++;
             hit->row = 1; /* a handle repeated in the batch is created once */
         }
     }
     PQclear(r);
+    r = NULL;
     free(refs);
     refs = NULL;
+    gw_publish_counts c = {n_created, 0, 0};
+    if (n_created == n) goto done; /* the usual case: nothing was there */
 
-    /* The stored tags of the others (a new snapshot: sees rows other publishers committed). */
+    /* The stored tags of the others: committed rows (ON CONFLICT waited for any in progress), and
+     * handles are never deleted, so each one not created is found here. */
     r = PQexecPrepared(o->c->pg, STATEMENTS[ST_PUB_TAGS].name, 1, vals, lens, fmts, 1);
     if ((s = check_result(o, &r, PGRES_TUPLES_OK, "read stored tags", err))) goto out;
     nt = PQntuples(r);
@@ -766,15 +775,11 @@ static nox_status op_publish(op *o, void *vctx, nox_error *err) {
         if (col_is(r, i, 0, NOX_HANDLE_SIZE) && col_is(r, i, 1, GW_TAG_SIZE))
             refs[nr++] = (sorted_ref){(const uint8_t *)PQgetvalue(r, i, 0), i};
     qsort(refs, (size_t)nr, sizeof *refs, cmp_ref);
-    gw_publish_counts c = {0, 0, 0};
     for (size_t i = 0; i < n; i++) {
-        if (created[i]) {
-            c.created++;
-            continue;
-        }
+        if (created[i]) continue;
         sorted_ref key = {ctx->rows[i].handle.bytes, 0};
         const sorted_ref *hit = bsearch(&key, refs, (size_t)nr, sizeof *refs, cmp_ref);
-        if (!hit) { /* not inserted and not there: cannot happen inside a transaction */
+        if (!hit) { /* not inserted and not there: cannot happen, rows are never deleted */
             s = nox_error_set(err, NOX_ERR_IO, "database: result row vanished during publication");
             goto out;
         }
@@ -787,16 +792,14 @@ static nox_status op_publish(op *o, void *vctx, nox_error *err) {
                     nox_handle_format(&ctx->rows[i].handle, text));
         }
     }
-    PQclear(r);
-    r = NULL;
-    if ((s = exec_simple(o, "COMMIT", PGRES_COMMAND_OK, "commit results", err))) goto out;
+done:
     ctx->counts = c;
 out:
     PQclear(r);
     free(refs);
     free(created);
     for (int k = 0; k < 8; k++) free(arr[k].buf);
-    return s; /* a failed transaction is rolled back by checkin */
+    return s;
 }
 
 nox_status gw_store_publish(gw_store *st, const gw_row *rows, size_t n, gw_publish_counts *counts, nox_error *err) {
