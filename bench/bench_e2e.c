@@ -87,6 +87,7 @@ typedef struct run {
     size_t window; /* only the oldest `window` pending handles are polled */
     size_t sample; /* every sample-th message is tracked (and the last one) */
     _Atomic size_t tracked_stored, verified;
+    _Atomic size_t runner_seen; /* the Runner's stored result sets since the run began (progress only) */
     natsConnection *nc;
     jsCtx *js;
     _Atomic size_t published;
@@ -372,7 +373,8 @@ static void usage(void) {
             "  --type T         the type of mix entries without /type (default uint64)\n"
             "  --rate R         publish R messages per second (default: as fast as possible)\n"
             "  --pool P         input handles per input type, made with POST /v0/secrets (default 64)\n"
-            "  --poll-rate Q    at most Q status requests per second (default 1000)\n"
+            "  --poll-rate Q    at most Q status requests per second (default 1000 with --rate, 200 at full load:\n"
+            "                   each request is Gateway and PostgreSQL work taken from the measured system)\n"
             "  --poll-min-ms M  shortest re-poll interval of one handle (default 2)\n"
             "  --poll-window W  poll only the W oldest pending tracked handles (default 128)\n"
             "  --sample K       track every K-th message (default: 1 when --rate R <= poll-rate/4, else enough\n"
@@ -471,7 +473,16 @@ static void progress(const run *r, double t0, int final) {
     int tty = isatty(2);
     if (!tty && !final && bench_now_s() - last_line < 2) return;
     last_line = bench_now_s();
+    /* While polling, only every K-th message is asked for: estimate from the tracked ones, or take
+     * the Runner's own count when it is known, whichever is higher (the final line is exact). */
     size_t pub = atomic_load(&r->published), st = atomic_load(&r->stored);
+    size_t est = atomic_load(&r->tracked_stored) * r->sample, seen = atomic_load(&r->runner_seen);
+    if (!final) {
+        if (est > pub) est = pub;
+        if (seen > pub) seen = pub;
+        if (est > st) st = est;
+        if (seen > st) st = seen;
+    }
     double el = bench_now_s() - t0;
     int width = 30, done = r->n ? (int)((double)st / (double)r->n * width) : 0;
     char bar[64];
@@ -484,7 +495,7 @@ static void progress(const run *r, double t0, int final) {
 
 int bench_e2e_main(int argc, char **argv) {
     const char *env_path = NULL, *csv_path = NULL, *plot_dir = NULL, *mix_spec = "add:1", *config = NULL;
-    double messages = 6000, rate = 0, pool_d = 64, poll_rate = 1000, poll_min_ms = 2, timeout = 120, window = 128, sample = 0;
+    double messages = 6000, rate = 0, pool_d = 64, poll_rate = 0, poll_min_ms = 2, timeout = 120, window = 128, sample = 0;
     uint8_t default_type = NOX_TYPE_UINT64;
     int devnet = 0;
     nox_error err = {0};
@@ -680,6 +691,7 @@ int bench_e2e_main(int argc, char **argv) {
     r.rate = rate;
     r.poll_min_s = poll_min_ms / 1e3;
     r.poll_frac = 0.05;
+    if (poll_rate == 0) poll_rate = rate > 0 ? 1000 : 200;
     r.poll_rate = poll_rate;
     r.window = (size_t)window;
     if (sample == 0) sample = rate > 0 ? ceil(rate * 4 / poll_rate) : 8;
@@ -713,6 +725,7 @@ int bench_e2e_main(int argc, char **argv) {
                 }
                 samp_t[n_samp] = bench_now_s();
                 samp_v[n_samp++] = v;
+                atomic_store(&r.runner_seen, (size_t)(v - samp_v[0]));
             }
         }
         struct timespec d = {0, 100 * 1000 * 1000};
