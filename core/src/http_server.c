@@ -40,6 +40,7 @@ enum {
     MAX_REQUEST_ID = 64,
     LOG_FIELD_MAX = 200,       /* longest path/message copied into a log line */
     DRAIN_MAX = 16 << 20,      /* a declared body at most this much over max_body is read (and dropped) before the 413 */
+    SWEEP_MS = 250,            /* how often connections are checked against request_timeout */
 };
 static const size_t MAX_BODY = (size_t)1 << 30;
 
@@ -59,6 +60,19 @@ typedef struct route {
 
 enum server_state { STATE_NEW, STATE_RUNNING, STATE_STOPPED };
 
+/*
+ * One open connection, for request_timeout. `waiting_since` is when it became ready for a request
+ * (0 while a request's handler runs or its response is being sent). Listed from MHD's "started"
+ * to its "closed" notification, which comes before MHD closes the socket: the sweeper, holding
+ * conn_mu, only ever shuts down a socket that is still this connection's.
+ */
+typedef struct conn_track {
+    int fd;
+    _Atomic int64_t waiting_since; /* CLOCK_MONOTONIC ns, 0 = not waiting */
+    int shut;                      /* shut down by the sweeper (under conn_mu) */
+    struct conn_track *prev, *next;
+} conn_track;
+
 struct nox_http_server {
     nox_http_options opt;     /* .service and .listen point into the copies below */
     char *service, *listen;
@@ -76,6 +90,12 @@ struct nox_http_server {
     enum server_state state;
     atomic_int in_flight;     /* requests between their first handler call and their completion */
     atomic_int stopping;      /* set by stop: responses then carry "Connection: close" */
+    pthread_mutex_t conn_mu;  /* guards conns and each track's shut */
+    pthread_cond_t sweep_cv;
+    conn_track *conns;        /* open connections (request_timeout) */
+    pthread_t sweeper;
+    int sweeping;             /* the sweeper thread runs (under conn_mu: 0 asks it to end) */
+    nox_counter *request_timeouts;
 };
 
 struct nox_http_request {
@@ -115,6 +135,7 @@ void nox_http_options_default(nox_http_options *o) {
     o->max_body = 64 * 1024;
     o->max_header = 16 * 1024;
     o->connection_timeout = 30;
+    o->request_timeout = 30;
     o->max_connections = 1024;
     o->access_log = 1;
 }
@@ -167,6 +188,9 @@ static nox_status check_options(const nox_http_options *o, nox_error *err) {
                              MAX_HEADER);
     if (o->connection_timeout < 1)
         return nox_error_set(err, NOX_ERR_INVALID, "connection_timeout must be at least 1 second");
+    if (o->request_timeout < 1 || o->request_timeout > 3600)
+        return nox_error_set(err, NOX_ERR_INVALID, "request_timeout = %u: must be 1 to 3600 seconds",
+                             o->request_timeout);
     /* MHD splits the connection limit between its pool threads: each needs at least one. */
     if (o->max_connections < o->threads)
         return nox_error_set(err, NOX_ERR_INVALID, "max_connections = %u: must be at least threads (%u)",
@@ -247,6 +271,13 @@ static nox_status init_metrics(nox_http_server *s, nox_error *err) {
     nox_status st = nox_metrics_add_counter(s->metrics, name, "HTTP requests answered, by route, method and status.",
                                             counter_labels, 3, &s->requests_total, err);
     if (st) return st;
+    nox_metric_family *timeouts;
+    snprintf(name, sizeof name, "nox_%s_http_request_timeouts_total", s->service);
+    st = nox_metrics_add_counter(s->metrics, name,
+                                 "Connections closed because a request did not arrive within request_timeout.", NULL,
+                                 0, &timeouts, err);
+    if (st) return st;
+    s->request_timeouts = nox_metric_counter(timeouts, NULL);
     snprintf(name, sizeof name, "nox_%s_http_request_duration_seconds", s->service);
     return nox_metrics_add_histogram(s->metrics, name,
                                      "Time from the end of the request headers to the response, by route.",
@@ -265,6 +296,12 @@ nox_status nox_http_server_new(const nox_http_options *o, nox_http_server **out,
     s->addr = addr;
     s->port = ntohs(addr.sin_port);
     s->listen_fd = -1;
+    pthread_mutex_init(&s->conn_mu, NULL);
+    pthread_condattr_t ca; /* the sweeper's deadlines are on CLOCK_MONOTONIC */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->sweep_cv, &ca);
+    pthread_condattr_destroy(&ca);
     s->service = strdup(o->service);
     s->listen = strdup(o->listen);
     if (!s->service || !s->listen) st = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
@@ -406,6 +443,91 @@ static double seconds_since(const struct timespec *t0) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static int64_t monotonic_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* The connection's track (NULL when MHD did not give one: then request_timeout does not apply to it). */
+static conn_track *track_of(struct MHD_Connection *conn) {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* The request has fully arrived (or been answered early): its handler's time does not count. */
+static void track_busy(struct MHD_Connection *conn) {
+    conn_track *t = track_of(conn);
+    if (t) atomic_store(&t->waiting_since, 0);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+    nox_http_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        conn_track *t = ci ? calloc(1, sizeof *t) : NULL;
+        *socket_context = t;
+        if (!t) return; /* out of memory: served, without a request deadline */
+        t->fd = ci->connect_fd;
+        atomic_store(&t->waiting_since, monotonic_ns());
+        pthread_mutex_lock(&s->conn_mu);
+        t->next = s->conns;
+        if (s->conns) s->conns->prev = t;
+        s->conns = t;
+        pthread_mutex_unlock(&s->conn_mu);
+        return;
+    }
+    conn_track *t = *socket_context; /* MHD_CONNECTION_NOTIFY_CLOSED: before MHD closes the socket */
+    if (!t) return;
+    pthread_mutex_lock(&s->conn_mu);
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        s->conns = t->next;
+    if (t->next) t->next->prev = t->prev;
+    pthread_mutex_unlock(&s->conn_mu);
+    free(t);
+    *socket_context = NULL;
+}
+
+/*
+ * Every SWEEP_MS, shuts down the sockets of connections that have waited longer than
+ * request_timeout for a complete request. shutdown(), not close(): MHD then reads the end of the
+ * stream, closes the connection itself and reports it closed (which unlists it).
+ */
+static void *sweep(void *arg) {
+    nox_http_server *s = arg;
+    const int64_t limit = (int64_t)s->opt.request_timeout * 1000000000;
+    pthread_mutex_lock(&s->conn_mu);
+    while (s->sweeping) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += SWEEP_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->sweep_cv, &s->conn_mu, &until);
+        int64_t now = monotonic_ns();
+        unsigned shut = 0;
+        for (conn_track *t = s->conns; t && s->sweeping; t = t->next) {
+            int64_t since = atomic_load(&t->waiting_since);
+            if (t->shut || since == 0 || now - since <= limit) continue;
+            t->shut = 1;
+            shutdown(t->fd, SHUT_RDWR);
+            shut++;
+        }
+        if (shut) {
+            nox_counter_add(s->request_timeouts, shut);
+            nox_log(NOX_LOG_INFO, "closed %u connection(s) whose request did not arrive within %u s", shut,
+                    s->opt.request_timeout);
+        }
+    }
+    pthread_mutex_unlock(&s->conn_mu);
+    return NULL;
 }
 
 static int valid_request_id(const char *v) {
@@ -661,7 +783,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     nox_http_server *s = cls;
     nox_http_request *r = *con_cls;
-    if (!r) return begin_request(s, conn, url, method, con_cls);
+    if (!r) {
+        enum MHD_Result ret = begin_request(s, conn, url, method, con_cls);
+        r = *con_cls;
+        if (r && r->answered) track_busy(conn); /* answered early: only a body to drop remains */
+        return ret;
+    }
     if (r->answered) {
         /* answered early (413/431): MHD may still hand us body bytes, which are dropped */
         *upload_data_size = 0;
@@ -679,14 +806,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    track_busy(conn);
     return finish_request(r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-    (void)conn;
     nox_http_server *s = cls;
     nox_http_request *r = *con_cls;
+    conn_track *t = track_of(conn);
+    if (t) atomic_store(&t->waiting_since, monotonic_ns()); /* ready for the next request */
     if (!r) return;
     if (!r->answered && s->opt.access_log) {
         char method[40], path[LOG_FIELD_MAX + 20];
@@ -796,11 +925,21 @@ nox_status nox_http_server_start(nox_http_server *s, nox_error *err) {
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->opt.max_connections,
                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                                 MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                                  MHD_OPTION_END);
     if (!s->daemon) {
         close(s->listen_fd);
         s->listen_fd = -1;
         return nox_error_set(err, NOX_ERR_IO, "cannot start the HTTP server on %s: libmicrohttpd refused to start",
+                             s->listen);
+    }
+    s->sweeping = 1;
+    if (pthread_create(&s->sweeper, NULL, sweep, s) != 0) {
+        s->sweeping = 0;
+        MHD_stop_daemon(s->daemon);
+        s->daemon = NULL;
+        s->listen_fd = -1; /* closed by MHD_stop_daemon */
+        return nox_error_set(err, NOX_ERR_IO, "cannot start the HTTP server on %s: no thread for request timeouts",
                              s->listen);
     }
     s->state = STATE_RUNNING;
@@ -818,6 +957,11 @@ void nox_http_server_stop(nox_http_server *s) {
     struct timespec t0, tick = {0, 1000000};
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (atomic_load(&s->in_flight) > 0 && seconds_since(&t0) < DRAIN_SECONDS) nanosleep(&tick, NULL);
+    pthread_mutex_lock(&s->conn_mu);
+    s->sweeping = 0;
+    pthread_cond_signal(&s->sweep_cv);
+    pthread_mutex_unlock(&s->conn_mu);
+    pthread_join(s->sweeper, NULL);
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
     /* A quiesced socket is ours to close (only after MHD_stop_daemon); otherwise MHD closed it. */
@@ -835,6 +979,8 @@ void nox_http_server_free(nox_http_server *s) {
     }
     free(s->routes);
     nox_metrics_free(s->metrics);
+    pthread_cond_destroy(&s->sweep_cv);
+    pthread_mutex_destroy(&s->conn_mu);
     free(s->service);
     free(s->listen);
     free(s);

@@ -46,6 +46,7 @@ CAST = e2elib.cast_path()
 CHAIN = 31337
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141  # secp256k1 group order
 CONNECTION_TIMEOUT = 30  # core/src/http_server.c: nox_http_options_default
+REQUEST_TIMEOUT = 30     # the same: a request must arrive within this many seconds of its connection being ready
 
 MINTED = 987654321987654321            # public (mint amount), but distinctive
 SECRET_AMOUNT = 123456789123           # Alice -> Bob, encrypted
@@ -485,9 +486,32 @@ def request_ids(c):
 
 
 def slow_clients(c):
-    """Connections that send their headers slower than the connection timeout are closed; meanwhile, and with
+    """Connections that send their headers slower than the connection timeout, or trickle them faster but take
+    longer than the request timeout, are closed; meanwhile, and with
     200 idle connections open on each service, every legitimate request is answered."""
     results, idle = {}, []
+
+    def trickle(name, url):
+        """One header byte every 5 s: never idle long enough for connection_timeout."""
+        s = socket.create_connection(hostport(url), timeout=REQUEST_TIMEOUT + 30)
+        req = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 64 + b"\r\n\r\n"
+        t0, sent, closed_after = time.time(), 0, None
+        try:
+            for i in range(len(req)):
+                s.sendall(req[i:i + 1])
+                sent += 1
+                s.settimeout(5)
+                try:
+                    if s.recv(1) == b"":
+                        closed_after = time.time() - t0
+                        break
+                except socket.timeout:
+                    pass
+        except OSError:
+            closed_after = time.time() - t0
+        finally:
+            s.close()
+        results["trickle " + name] = (closed_after, sent)
 
     def slow(name, url):
         s = socket.create_connection(hostport(url), timeout=CONNECTION_TIMEOUT + 30)
@@ -519,7 +543,8 @@ def slow_clients(c):
             except OSError:
                 break
     check("400 idle half-sent connections opened", len(idle) == 400, len(idle))
-    threads = [threading.Thread(target=slow, args=(n, u)) for n, u in (("gateway", c.gw), ("kms", c.kms))]
+    threads = [threading.Thread(target=f, args=(n, u)) for n, u in (("gateway", c.gw), ("kms", c.kms))
+               for f in (slow, trickle)]
     for t in threads:
         t.start()
     served = rounds = 0
@@ -535,6 +560,11 @@ def slow_clients(c):
         check(f"{name}: a client sending one header byte per {CONNECTION_TIMEOUT + 5} s is closed after the timeout",
               closed_after is not None and CONNECTION_TIMEOUT - 1 <= closed_after <= CONNECTION_TIMEOUT + 10 and sent == 1,
               f"closed after {closed_after} s, {sent} bytes sent")
+    for name in ("gateway", "kms"):
+        closed_after, sent = results.get("trickle " + name, (None, 0))
+        check(f"{name}: a client trickling one header byte per 5 s is closed after the {REQUEST_TIMEOUT} s request "
+              "timeout", closed_after is not None and REQUEST_TIMEOUT - 1 <= closed_after <= REQUEST_TIMEOUT + 7
+              and 5 <= sent < 80, f"closed after {closed_after} s, {sent} bytes sent")
     check(f"every legitimate request meanwhile answered ({rounds} rounds, with 400 idle connections)",
           rounds > 10 and served == rounds, f"{served}/{rounds}")
     gone = 0

@@ -997,6 +997,60 @@ static void test_slow_client_times_out(void) {
     stop(s);
 }
 
+/* A client trickling its header faster than connection_timeout is closed at request_timeout. */
+static void test_trickling_client_times_out(void) {
+    nox_http_options o;
+    test_options(&o);
+    o.connection_timeout = 30;
+    o.request_timeout = 2;
+    char base[64];
+    nox_http_server *s = start_with(&o, base);
+    int fd = connect_raw(nox_http_server_port(s));
+    CU_ASSERT_FATAL(fd >= 0);
+    const char req[] = "GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    double t0 = now_seconds(), closed = -1;
+    size_t sent = 0;
+    while (sent < sizeof req - 1 && closed < 0) {
+        if (send(fd, req + sent, 1, MSG_NOSIGNAL) != 1) {
+            closed = now_seconds() - t0;
+            break;
+        }
+        sent++;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 200) > 0) { /* one byte per 0.2 s: never idle for a second */
+            char c;
+            if (recv(fd, &c, 1, 0) <= 0) closed = now_seconds() - t0;
+        }
+    }
+    close(fd);
+    if (closed < 1.9 || closed > 3.5) fprintf(stderr, "\n  trickling client closed after %.3f s, %zu bytes\n", closed, sent);
+    CU_ASSERT(closed >= 1.9 && closed <= 3.5);
+    CU_ASSERT(sent < sizeof req - 1);
+    /* counted in /metrics */
+    reply m = get(base, "/metrics");
+    CU_ASSERT_PTR_NOT_NULL(strstr(m.body, "nox_test_http_request_timeouts_total 1"));
+    free(m.body);
+    /* a kept-alive connection: the deadline runs from each response, not from the accept */
+    fd = connect_raw(nox_http_server_port(s));
+    CU_ASSERT_FATAL(fd >= 0);
+    const char one[] = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    int answered = 0;
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL(send(fd, one, sizeof one - 1, MSG_NOSIGNAL), (ssize_t)(sizeof one - 1));
+        char buf[1024];
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 2000) > 0 && recv(fd, buf, sizeof buf, 0) > 12 && !memcmp(buf, "HTTP/1.1 200", 12)) answered++;
+        struct timespec d = {1, 200000000}; /* 3 x 1.2 s > request_timeout in all, < it each time */
+        nanosleep(&d, NULL);
+    }
+    CU_ASSERT_EQUAL(answered, 3);
+    /* and an idle kept-alive connection is closed request_timeout after its last response */
+    double waited = wait_closed(fd, 5);
+    CU_ASSERT(waited >= 0 && waited <= 2.5);
+    close(fd);
+    stop(s);
+}
+
 static void test_stop_idle(void) {
     char base[64];
     double t0 = now_seconds();
@@ -1083,6 +1137,7 @@ int main(void) {
         {"concurrency", test_concurrency},
         {"worker threads run in parallel", test_workers_run_in_parallel},
         {"slow client times out", test_slow_client_times_out},
+        {"trickling client times out (request_timeout)", test_trickling_client_times_out},
         {"stop while idle", test_stop_idle},
         {"stop after requests", test_stop_after_requests},
         {"stop waits for requests in progress", test_stop_waits_for_requests_in_progress},

@@ -46,6 +46,12 @@ typedef struct nox_http_options {
     size_t max_body;                /**< larger request bodies get 413; default 64 KiB */
     size_t max_header;              /**< larger request headers are refused (431 or a closed connection); default 16 KiB */
     unsigned connection_timeout;    /**< seconds of inactivity before a connection is closed; default 30 */
+    unsigned request_timeout;       /**< seconds a request may take to arrive, headers and body, counted from the
+                                         moment its connection is ready for it (accepted, or the previous response
+                                         sent); a connection past it is closed, so that a client trickling a byte
+                                         now and then (which resets the inactivity timer) cannot hold it. It also
+                                         bounds how long a kept-alive connection waits for its next request.
+                                         Default 30 */
     unsigned max_connections;       /**< concurrent connections; default 1024 */
     int access_log;                 /**< 1: one log line per request (nox_log, INFO); default 1 */
 } nox_http_options;
