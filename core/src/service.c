@@ -1,5 +1,6 @@
 #include "nox/service.h"
 
+#include "nox/config.h"
 #include "nox/http_server.h"
 #include "nox/log.h"
 
@@ -82,4 +83,42 @@ nox_status nox_service_serve(struct nox_http_server *server, const char *listen,
     }
     nox_http_server_stop(server);
     return s;
+}
+
+/* ---- HTTP settings from YAML ---------------------------------------------------------- */
+
+void nox_service_http_limits_default(nox_service_http_limits *l) {
+    nox_http_options o;
+    nox_http_options_default(&o);
+    l->threads = o.threads;
+    l->max_body = o.max_body;
+    l->max_header = o.max_header;
+    l->connection_timeout_s = o.connection_timeout;
+    l->request_timeout_s = o.request_timeout;
+}
+
+nox_status nox_service_load_http_limits(const struct nox_cfg_doc *doc, const struct nox_cfg_node *root,
+                                        nox_service_http_limits *l, nox_error *err) {
+    uint64_t threads = l->threads, body = l->max_body, header = l->max_header, idle = l->connection_timeout_s,
+             request = l->request_timeout_s;
+    nox_status st = nox_cfg_get_uint(doc, root, "threads", 0, 1, 256, "", &threads, err);
+    if (!st) st = nox_cfg_get_uint(doc, root, "max_body", 0, 1024, 16u << 20, "", &body, err);
+    if (!st) st = nox_cfg_get_uint(doc, root, "max_header", 0, 4096, 1024 * 1024, "", &header, err);
+    if (!st) st = nox_cfg_get_uint(doc, root, "connection_timeout_s", 0, 1, 3600, "", &idle, err);
+    if (!st) st = nox_cfg_get_uint(doc, root, "request_timeout_s", 0, 1, 3600, "", &request, err);
+    if (st) return st;
+    l->threads = (unsigned)threads;
+    l->max_body = (size_t)body;
+    l->max_header = (size_t)header;
+    l->connection_timeout_s = (unsigned)idle;
+    l->request_timeout_s = (unsigned)request;
+    return NOX_OK;
+}
+
+void nox_service_http_apply(const nox_service_http_limits *l, struct nox_http_options *o) {
+    o->threads = l->threads;
+    o->max_body = l->max_body;
+    o->max_header = l->max_header;
+    o->connection_timeout = l->connection_timeout_s;
+    o->request_timeout = l->request_timeout_s;
 }

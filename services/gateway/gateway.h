@@ -8,6 +8,7 @@
 
 #include "nox/ec.h"
 #include "nox/error.h"
+#include "nox/service.h"
 #include "nox/http_server.h"
 #include "nox/kms_client.h"
 #include "nox/rpc.h"
@@ -33,8 +34,7 @@ typedef struct gw_config {
     size_t n_runners;
     uint8_t (*runners)[NOX_ADDRESS_SIZE];
     uint32_t default_chain_id;
-    unsigned threads;
-    size_t max_body, max_header;
+    nox_service_http_limits http; /* threads (also the PostgreSQL pool), limits, timeouts */
     int log_level;
     size_t n_chains;
     gw_chain *chains;

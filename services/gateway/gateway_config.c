@@ -9,7 +9,7 @@
 #include "nox/log.h"
 
 static const char *const top_keys[] = {"listen", "database_url", "kms_url", "kms_address", "wallet_key_file",
-                                       "runner_addresses", "default_chain_id", "threads", "max_body", "max_header",
+                                       "runner_addresses", "default_chain_id", NOX_SERVICE_HTTP_KEYS,
                                        "log_level", "chains", NULL};
 static const char *const chain_keys[] = {"chain_id", "rpc_url", "nox_compute", NULL};
 
@@ -59,9 +59,10 @@ static nox_status load_runners(const nox_cfg_doc *doc, const nox_cfg_node *root,
 
 nox_status gw_config_load(const char *path, gw_config *cfg, nox_error *err) {
     memset(cfg, 0, sizeof *cfg);
-    cfg->threads = 8;
-    cfg->max_body = 1024 * 1024;
-    cfg->max_header = 128 * 1024;
+    nox_service_http_limits_default(&cfg->http);
+    cfg->http.threads = 8;
+    cfg->http.max_body = 1024 * 1024;
+    cfg->http.max_header = 128 * 1024;
     cfg->log_level = NOX_LOG_INFO;
     nox_cfg_doc *doc;
     const nox_cfg_node *root;
@@ -75,14 +76,9 @@ nox_status gw_config_load(const char *path, gw_config *cfg, nox_error *err) {
     if (!st) st = nox_cfg_get_address(doc, root, "kms_address", "", "an address", cfg->kms_address, err);
     if (!st) st = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "", cfg->wallet_key_file, sizeof cfg->wallet_key_file, err);
     if (!st) st = load_runners(doc, root, cfg, err);
-    uint64_t n = cfg->threads, body = cfg->max_body, hdr = cfg->max_header, def = 0;
-    if (!st) st = nox_cfg_get_uint(doc, root, "threads", 0, 1, 256, "", &n, err);
-    if (!st) st = nox_cfg_get_uint(doc, root, "max_body", 0, 1024, 16u << 20, "", &body, err);
-    if (!st) st = nox_cfg_get_uint(doc, root, "max_header", 0, 4096, 1024 * 1024, "", &hdr, err);
+    uint64_t def = 0;
+    if (!st) st = nox_service_load_http_limits(doc, root, &cfg->http, err);
     if (!st) st = nox_cfg_get_uint(doc, root, "default_chain_id", 0, 1, UINT32_MAX, "", &def, err);
-    cfg->threads = (unsigned)n;
-    cfg->max_body = (size_t)body;
-    cfg->max_header = (size_t)hdr;
     if (!st) st = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);
     const nox_cfg_node *chains = st ? NULL : nox_cfg_get(root, "chains");
     if (!st && !chains) st = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'chains'");

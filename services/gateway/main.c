@@ -91,7 +91,7 @@ static nox_status connect_all(gw_state *st, nox_error *err) {
         if (s) nox_error_prefix(err, "chain %u: KMS public key: ", c->chain_id);
         else cross_check(st, c);
     }
-    if (!s) s = gw_store_open(&st->store, st->cfg.database_url, st->cfg.threads < 64 ? st->cfg.threads : 64, err);
+    if (!s) s = gw_store_open(&st->store, st->cfg.database_url, st->cfg.http.threads < 64 ? st->cfg.http.threads : 64, err);
     return s;
 }
 
@@ -115,9 +115,7 @@ static nox_status serve(gw_state *st, const char *ready_file, nox_error *err) {
     nox_http_options_default(&o);
     o.service = "gateway";
     o.listen = st->cfg.listen;
-    o.threads = st->cfg.threads;
-    o.max_body = st->cfg.max_body;
-    o.max_header = st->cfg.max_header;
+    nox_service_http_apply(&st->cfg.http, &o);
     nox_http_server *server = NULL;
     nox_status s = nox_http_server_new(&o, &server, err);
     if (!s) s = nox_http_route(server, "POST", "/v0/secrets", gw_handle_post_secret, st, err);
@@ -128,7 +126,7 @@ static nox_status serve(gw_state *st, const char *ready_file, nox_error *err) {
     if (!s) s = nox_http_route(server, "POST", "/v0/compute/failures", gw_handle_failures, st, err);
     if (!s) nox_http_set_health(server, health, st);
     if (!s) {
-        nox_log(NOX_LOG_INFO, "%u threads, %zu chain(s)", st->cfg.threads, st->cfg.n_chains);
+        nox_log(NOX_LOG_INFO, "%u threads, %zu chain(s)", st->cfg.http.threads, st->cfg.n_chains);
         s = nox_service_serve(server, st->cfg.listen, ready_file, err);
     }
     nox_http_server_free(server);

@@ -7,6 +7,7 @@
 
 #include "nox/ec.h"
 #include "nox/error.h"
+#include "nox/service.h"
 #include "nox/http_server.h"
 #include "nox/rsa_cache.h"
 
@@ -22,8 +23,7 @@ typedef struct kms_config {
     char listen[64];
     char key_file[4096];        /* the protocol secp256k1 key */
     char wallet_key_file[4096]; /* signs PublicKeyProof */
-    unsigned threads;
-    size_t max_body;
+    nox_service_http_limits http; /* threads, limits, timeouts */
     int log_level;
     size_t n_chains;
     kms_chain *chains;

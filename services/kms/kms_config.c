@@ -8,7 +8,7 @@
 #include "nox/hex.h"
 #include "nox/log.h"
 
-static const char *const top_keys[] = {"listen", "key_file", "wallet_key_file", "threads", "max_body",
+static const char *const top_keys[] = {"listen", "key_file", "wallet_key_file", NOX_SERVICE_HTTP_KEYS,
                                        "log_level", "chains", NULL};
 static const char *const chain_keys[] = {"chain_id", "gateway_address", NULL};
 
@@ -40,8 +40,9 @@ static nox_status load_chain(const nox_cfg_doc *doc, const nox_cfg_node *item, s
 
 nox_status kms_config_load(const char *path, kms_config *cfg, nox_error *err) {
     memset(cfg, 0, sizeof *cfg);
-    cfg->threads = 4;
-    cfg->max_body = 64 * 1024;
+    nox_service_http_limits_default(&cfg->http);
+    cfg->http.threads = 4;
+    cfg->http.max_body = 64 * 1024;
     cfg->log_level = NOX_LOG_INFO;
     nox_cfg_doc *doc;
     const nox_cfg_node *root;
@@ -50,11 +51,7 @@ nox_status kms_config_load(const char *path, kms_config *cfg, nox_error *err) {
     st = nox_cfg_get_text(doc, root, "listen", 1, NULL, "", cfg->listen, sizeof cfg->listen, err);
     if (!st) st = nox_cfg_get_path(doc, root, "key_file", 1, "", cfg->key_file, sizeof cfg->key_file, err);
     if (!st) st = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "", cfg->wallet_key_file, sizeof cfg->wallet_key_file, err);
-    uint64_t n = cfg->threads, body = cfg->max_body;
-    if (!st) st = nox_cfg_get_uint(doc, root, "threads", 0, 1, 256, "", &n, err);
-    if (!st) st = nox_cfg_get_uint(doc, root, "max_body", 0, 1024, 16u << 20, "", &body, err);
-    cfg->threads = (unsigned)n;
-    cfg->max_body = (size_t)body;
+    if (!st) st = nox_service_load_http_limits(doc, root, &cfg->http, err);
     if (!st) st = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);
     const nox_cfg_node *chains = st ? NULL : nox_cfg_get(root, "chains");
     if (!st && !chains) st = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'chains'");

@@ -78,8 +78,7 @@ static nox_status serve(kms_state *st, const char *ready_file, nox_error *err) {
     nox_http_options_default(&o);
     o.service = "kms";
     o.listen = st->cfg.listen;
-    o.threads = st->cfg.threads;
-    o.max_body = st->cfg.max_body;
+    nox_service_http_apply(&st->cfg.http, &o);
     nox_http_server *server = NULL;
     nox_status s = nox_http_server_new(&o, &server, err);
     if (!s) s = nox_http_histogram(server, "nox_kms_delegation_seconds", "Time to serve one POST /v0/delegate",
@@ -88,7 +87,7 @@ static nox_status serve(kms_state *st, const char *ready_file, nox_error *err) {
     if (!s) s = nox_http_route(server, "GET", "/v0/public-key", kms_handle_public_key, st, err);
     if (!s) s = nox_http_route(server, "POST", "/v0/delegate", kms_handle_delegate, st, err);
     if (!s) {
-        nox_log(NOX_LOG_INFO, "%u threads, %zu chain(s)", st->cfg.threads, st->cfg.n_chains);
+        nox_log(NOX_LOG_INFO, "%u threads, %zu chain(s)", st->cfg.http.threads, st->cfg.n_chains);
         s = nox_service_serve(server, st->cfg.listen, ready_file, err);
     }
     nox_http_server_free(server);

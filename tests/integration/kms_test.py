@@ -215,12 +215,26 @@ def main():
         ("an unset ${VAR}", config.replace(f'"{gw_addr}"', '"${NOX_TEST_UNSET_GATEWAY}"'),
          "env.yaml:7:22: environment variable NOX_TEST_UNSET_GATEWAY is not set"),
         ("threads out of range", config.replace("threads: 4", "threads: 0"), "range.yaml:4:10: threads: expected an integer in [1, 256]"),
+        ("request_timeout_s out of range", config.replace("threads: 4", "threads: 4\nrequest_timeout_s: 0"),
+         "rto.yaml:5:20: request_timeout_s: expected an integer in [1, 3600]"),
     ]:
         tag = needle.split(".yaml")[0]
         proc, url = start_kms(work, text, tag)
         rc = proc.wait(timeout=10)
         log = open(os.path.join(work, f"{tag}.log")).read()
         check(f"{name} stops start-up with file:line:col", rc != 0 and needle in log, log)
+    # request_timeout_s from the YAML: a client trickling its header (never idle for a second) is closed after 2 s
+    proc, url = start_kms(work, config.replace("threads: 4", "threads: 4\nrequest_timeout_s: 2"), "trickle")
+    closed_after = None
+    if url:
+        host, port = url.split("//")[1].split(":")
+        closed_after, _ = noxtest.trickle(host, int(port), b"GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: "
+                                          + b"a" * 40 + b"\r\n\r\n", 0.25)
+    check("request_timeout_s: 2 closes a trickling client after 2 s", closed_after is not None and 1.9 <= closed_after <= 3.5,
+          closed_after)
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(timeout=10)
     r = run(NOX_KMS, "keygen", "--out", os.path.join(work, "made.key"))
     check("keygen writes a 0600 key and prints its public key",
           r.returncode == 0 and r.stdout.startswith("public key: 0x0")

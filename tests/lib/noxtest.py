@@ -50,6 +50,31 @@ def http(method, url, body=None, headers=None, timeout=10):
         return status, raw.decode(errors="replace"), hdrs
 
 
+def trickle(host, port, data, every_s, connect_timeout=60):
+    """Sends `data` one byte at a time, waiting up to every_s for the peer between bytes (a slow client);
+    returns (seconds until the peer closed the connection, or None when it never did; bytes sent)."""
+    import socket
+    import time
+    s = socket.create_connection((host, port), timeout=connect_timeout)
+    t0, sent, closed_after = time.time(), 0, None
+    try:
+        for i in range(len(data)):
+            s.sendall(data[i:i + 1])
+            sent += 1
+            s.settimeout(every_s)
+            try:
+                if s.recv(1) == b"":
+                    closed_after = time.time() - t0
+                    break
+            except socket.timeout:
+                pass
+    except OSError:
+        closed_after = time.time() - t0
+    finally:
+        s.close()
+    return closed_after, sent
+
+
 def is_error_shape(body, code):
     """The protocol's error body: {"error": code, "message": text} (spec §7)."""
     return isinstance(body, dict) and body.get("error") == code and isinstance(body.get("message"), str)

@@ -493,46 +493,13 @@ def slow_clients(c):
 
     def trickle(name, url):
         """One header byte every 5 s: never idle long enough for connection_timeout."""
-        s = socket.create_connection(hostport(url), timeout=REQUEST_TIMEOUT + 30)
         req = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 64 + b"\r\n\r\n"
-        t0, sent, closed_after = time.time(), 0, None
-        try:
-            for i in range(len(req)):
-                s.sendall(req[i:i + 1])
-                sent += 1
-                s.settimeout(5)
-                try:
-                    if s.recv(1) == b"":
-                        closed_after = time.time() - t0
-                        break
-                except socket.timeout:
-                    pass
-        except OSError:
-            closed_after = time.time() - t0
-        finally:
-            s.close()
-        results["trickle " + name] = (closed_after, sent)
+        results["trickle " + name] = noxtest.trickle(*hostport(url), req, 5)
 
     def slow(name, url):
-        s = socket.create_connection(hostport(url), timeout=CONNECTION_TIMEOUT + 30)
-        req = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
-        t0, sent, closed_after = time.time(), 0, None
-        try:
-            for i in range(len(req)):
-                s.sendall(req[i:i + 1])
-                sent += 1
-                s.settimeout(CONNECTION_TIMEOUT + 5)  # wait longer than the timeout before the next byte
-                try:
-                    if s.recv(1) == b"":
-                        closed_after = time.time() - t0
-                        break
-                except socket.timeout:
-                    pass
-        except OSError:
-            closed_after = time.time() - t0
-        finally:
-            s.close()
-        results[name] = (closed_after, sent)
+        """One header byte per CONNECTION_TIMEOUT + 5 s: idle longer than the timeout."""
+        results[name] = noxtest.trickle(*hostport(url), b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+                                        CONNECTION_TIMEOUT + 5)
 
     for url in (c.gw, c.kms):
         for _ in range(200):

@@ -31,6 +31,35 @@ typedef enum nox_service_args { NOX_ARGS_RUN = 0, NOX_ARGS_HELP = 1, NOX_ARGS_US
 nox_service_args nox_service_parse_args(int argc, char **argv, const char **config, const char **ready_file);
 
 struct nox_http_server;
+struct nox_http_options;
+struct nox_cfg_doc;
+struct nox_cfg_node;
+
+/** The HTTP server settings a service's YAML may set (all optional; see nox_service_load_http_limits). */
+typedef struct nox_service_http_limits {
+    unsigned threads;              /**< `threads`: request threads, 1..256 */
+    size_t max_body;               /**< `max_body`: bytes, 1 KiB..16 MiB (413 above) */
+    size_t max_header;             /**< `max_header`: bytes, 4 KiB..1 MiB (431 above) */
+    unsigned connection_timeout_s; /**< `connection_timeout_s`: idle seconds before a connection is closed, 1..3600 */
+    unsigned request_timeout_s;    /**< `request_timeout_s`: seconds for a request to arrive, 1..3600 */
+} nox_service_http_limits;
+
+/** The keys nox_service_load_http_limits reads, for a loader's list of known top-level keys. */
+#define NOX_SERVICE_HTTP_KEYS "threads", "max_body", "max_header", "connection_timeout_s", "request_timeout_s"
+
+/**
+ * Reads the NOX_SERVICE_HTTP_KEYS present in the YAML map `root` into `l`, whose values on entry
+ * are the service's defaults (keys absent keep them). NOX_ERR_CONFIG with file:line:col for a
+ * value of the wrong kind or out of range.
+ */
+nox_status nox_service_load_http_limits(const struct nox_cfg_doc *doc, const struct nox_cfg_node *root,
+                                        nox_service_http_limits *l, nox_error *err);
+
+/** Fills `l` with the HTTP server's own defaults (nox_http_options_default), for a service to adjust. */
+void nox_service_http_limits_default(nox_service_http_limits *l);
+
+/** Copies `l` into the server options `o`. */
+void nox_service_http_apply(const nox_service_http_limits *l, struct nox_http_options *o);
 
 /**
  * The tail of every HTTP service's main(): starts `server` (routes already
