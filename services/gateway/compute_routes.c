@@ -62,6 +62,27 @@ static int check_runner(const gw_state *st, runner_auth *a, const uint8_t hash[3
 
 /* ---- operands ------------------------------------------------------------------ */
 
+/*
+ * A missing operand with a failure record will never be stored: answers 400 operand_failed with
+ * its reason and returns 1, so that the Runner fails the dependent message now instead of waiting
+ * operand_wait_s (docs/PROTOCOL-EXTENSIONS.md §3). 0 when none has a record (or the lookup fails:
+ * then the usual not_found, and the Runner asks again later).
+ */
+static int answer_failed_operand(gw_state *st, const char *const *texts, const nox_handle *handles,
+                                 const size_t *missing, size_t n_missing, nox_http_response *resp) {
+    for (size_t k = 0; k < n_missing; k++) {
+        gw_status_info info;
+        nox_error err = {0};
+        if (gw_store_status(st->store, &handles[missing[k]], &info, &err)) return 0;
+        if (!info.stored && info.failed) {
+            nox_http_respond_error(resp, 400, "operand_failed", "operands[%zu] %s failed and will not be stored: %s",
+                                   missing[k], texts[missing[k]], info.reason);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void answer_operands(gw_state *st, const runner_auth *a, const char *rsa_key, const char *const *texts,
                             const nox_handle *handles, size_t n, nox_http_response *resp) {
     gw_row *rows = calloc(n, sizeof *rows);
@@ -75,6 +96,7 @@ static void answer_operands(gw_state *st, const runner_auth *a, const char *rsa_
         goto out;
     }
     nox_status s = gw_store_read(st->store, handles, n, rows, missing, &n_missing, &err);
+    if (s == NOX_ERR_NOT_FOUND && answer_failed_operand(st, texts, handles, missing, n_missing, resp)) goto out;
     if (s == NOX_ERR_NOT_FOUND) {
         char msg[1024];
         size_t used = (size_t)snprintf(msg, sizeof msg, "%zu operand(s) not found:", n_missing);

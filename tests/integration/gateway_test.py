@@ -390,6 +390,15 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
     st, body, _ = http("POST", gw.url + "/v0/compute/failures", json.dumps([dict(f0, reason="r" * 256)]),
                        result_auth(work))
     check("failures: a reason of 256 characters is accepted", st == 200 and body == {"recorded": 1}, body)
+    # an operand with a failure record will never be stored: 400 operand_failed with its reason, not not_found
+    st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, [handles[0], fh], rk_hex))
+    check("operands: a failed operand -> 400 operand_failed naming it, with its reason",
+          st == 400 and is_error_shape(body, "operand_failed") and fh.lower() in body["message"].lower()
+          and "operands[1]" in body["message"] and "r" * 256 in body["message"], f"{st} {body}"[:300])
+    missing2 = handles[0][:2] + "68" * 26 + handles[0][-12:]
+    st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, [missing2], rk_hex))
+    check("operands: a missing operand without a record -> still 400 not_found", st == 400 and
+          is_error_shape(body, "not_found"), f"{st} {body}"[:300])
     ct, k, nonce = ecies_encrypt(kms_pub, b"\x07")
     st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(
         [{"handle": fh, "handleValueTag": "0x" + "07" * 32, "ciphertext": ct, "publicKey": k, "nonce": nonce}]),
@@ -398,6 +407,9 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
     st, body, _ = http("GET", url_status)
     check("failures: a stored ciphertext wins -> stored", st == 200 and body == {"handle": fh.lower(), "status": "stored"},
           body)
+    st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, [fh], rk_hex))
+    check("operands: once stored, a formerly failed operand is served", st == 200 and len(body.get("operands", [])) == 1,
+          f"{st} {body}"[:300])
 
     # (3) user decryption: the token's balance handle (addViewer'd to the user on mint)
     user_key = STRANGER

@@ -428,6 +428,17 @@ def test_generic(env, reader):
         check(f"generic event with {name}: the reason names the problem",
               ("unknown operator id 999" in reason) if "unknown" in name else
               ("differs from the name min" in reason) if "engine" in name else ("events[1] (min)" in reason), reason)
+    # a message consuming a failed handle fails at once (Gateway 400 operand_failed), not after operand_wait_s,
+    # and its own outputs are recorded failed in turn
+    after = new_handle("uint64")
+    t0 = time.time()
+    publish(env, [message([event(0, "add", [unk, a], [after])])])
+    statuses = wait_failed(env, [after], timeout=20)
+    took = time.time() - t0
+    reason = statuses.get(after, {}).get("reason", "")
+    check("a message consuming a failed handle fails within seconds, its output 'failed' naming the cause",
+          statuses.get(after, {}).get("status") == "failed" and "operand_failed" in reason and took < 15,
+          f"{took:.1f} s {statuses}")
 
 
 def test_retry(env, reader):
