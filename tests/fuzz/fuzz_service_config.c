@@ -23,6 +23,15 @@
 #error "FUZZ_LOADER must be 1..4"
 #endif
 
+#if FUZZ_LOADER == 2 || FUZZ_LOADER == 3
+/* What nox_service_load_http_limits promises about a loaded configuration. */
+static int http_limits_ok(const nox_service_http_limits *l) {
+    return l->threads >= 1 && l->threads <= 256 && l->max_body >= 1024 && l->max_body <= (16u << 20) &&
+           l->max_header >= 4096 && l->max_header <= 1024 * 1024 && l->connection_timeout_s >= 1 &&
+           l->connection_timeout_s <= 3600 && l->request_timeout_s >= 1 && l->request_timeout_s <= 3600;
+}
+#endif
+
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
@@ -49,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     st = gw_config_load(path, &cfg, &err);
     if (!st) {
         FUZZ_CHECK(cfg.n_chains >= 1 && cfg.chains && cfg.chain_ids && cfg.n_runners >= 1 && cfg.runners);
-        FUZZ_CHECK(cfg.threads >= 1 && cfg.threads <= 256);
+        FUZZ_CHECK(http_limits_ok(&cfg.http));
         int found = 0;
         for (size_t i = 0; i < cfg.n_chains; i++) {
             FUZZ_CHECK(cfg.chains[i].chain_id != 0 && cfg.chain_ids[i] == cfg.chains[i].chain_id);
@@ -64,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     st = kms_config_load(path, &cfg, &err);
     if (!st) {
         FUZZ_CHECK(cfg.n_chains >= 1 && cfg.chains);
-        FUZZ_CHECK(cfg.max_body >= 1024 && cfg.max_body <= (16u << 20));
+        FUZZ_CHECK(http_limits_ok(&cfg.http));
         for (size_t i = 0; i < cfg.n_chains; i++) {
             FUZZ_CHECK(cfg.chains[i].chain_id != 0);
             for (size_t j = 0; j < i; j++) FUZZ_CHECK(cfg.chains[j].chain_id != cfg.chains[i].chain_id);
