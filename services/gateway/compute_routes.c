@@ -66,21 +66,22 @@ static int check_runner(const gw_state *st, runner_auth *a, const uint8_t hash[3
  * A missing operand with a failure record will never be stored: answers 400 operand_failed with
  * its reason and returns 1, so that the Runner fails the dependent message now instead of waiting
  * operand_wait_s (docs/PROTOCOL-EXTENSIONS.md §3). 0 when none has a record (or the lookup fails:
- * then the usual not_found, and the Runner asks again later).
+ * then the usual not_found, and the Runner asks again later). One query for all the missing ones.
  */
 static int answer_failed_operand(gw_state *st, const char *const *texts, const nox_handle *handles,
                                  const size_t *missing, size_t n_missing, nox_http_response *resp) {
-    for (size_t k = 0; k < n_missing; k++) {
-        gw_status_info info;
-        nox_error err = {0};
-        if (gw_store_status(st->store, &handles[missing[k]], &info, &err)) return 0;
-        if (!info.stored && info.failed) {
-            nox_http_respond_error(resp, 400, "operand_failed", "operands[%zu] %s failed and will not be stored: %s",
-                                   missing[k], texts[missing[k]], info.reason);
-            return 1;
-        }
-    }
-    return 0;
+    nox_handle *absent = calloc(n_missing ? n_missing : 1, sizeof *absent);
+    if (!absent) return 0;
+    for (size_t k = 0; k < n_missing; k++) absent[k] = handles[missing[k]];
+    size_t k = 0;
+    char reason[GW_REASON_MAX + 1];
+    nox_error err = {0};
+    int failed = gw_store_first_failed(st->store, absent, n_missing, &k, reason, &err) == NOX_OK;
+    free(absent);
+    if (failed)
+        nox_http_respond_error(resp, 400, "operand_failed", "operands[%zu] %s failed and will not be stored: %s",
+                               missing[k], texts[missing[k]], reason);
+    return failed;
 }
 
 static void answer_operands(gw_state *st, const runner_auth *a, const char *rsa_key, const char *const *texts,

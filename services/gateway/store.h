@@ -128,6 +128,13 @@ typedef struct gw_status_info {
 /** Looks both tables up for one handle in one query. */
 nox_status gw_store_status(gw_store *st, const nox_handle *h, gw_status_info *out, nox_error *err);
 
+/**
+ * Of handles[0..n), finds one in a single query that has a failure record and no stored row: NOX_OK
+ * with its position in *index and its reason; NOX_ERR_NOT_FOUND when there is none.
+ */
+nox_status gw_store_first_failed(gw_store *st, const nox_handle *handles, size_t n, size_t *index,
+                                 char reason[GW_REASON_MAX + 1], nox_error *err);
+
 /** Checks the database answers (SELECT 1) — for /health. */
 nox_status gw_store_ping(gw_store *st, nox_error *err);
 

@@ -2,7 +2,8 @@
  * tests/fuzz: the Gateway's store (services/gateway/store.h) for the fuzz
  * targets: no database; every call checks what the handlers pass it.
  * gw_store_read finds every handle except those whose first byte is 0xee;
- * gw_store_status reports by the first byte (even: stored, 0x01: failed, else pending).
+ * gw_store_status reports by the first byte (even: stored, 0x01: failed, else pending);
+ * gw_store_first_failed finds the first handle whose second byte is 0x01 (a missing operand with a record).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -92,4 +93,18 @@ nox_status gw_store_status(gw_store *st, const nox_handle *h, gw_status_info *ou
     out->failed = h->bytes[0] == 1;
     if (out->failed) strcpy(out->reason, "operand missing");
     return NOX_OK;
+}
+
+nox_status gw_store_first_failed(gw_store *st, const nox_handle *handles, size_t n, size_t *index,
+                                 char reason[GW_REASON_MAX + 1], nox_error *err) {
+    (void)st;
+    for (size_t i = 0; i < n; i++) {
+        check_handle(&handles[i]);
+        if (handles[i].bytes[1] == 1) {
+            *index = i;
+            strcpy(reason, "operand missing");
+            return NOX_OK;
+        }
+    }
+    return nox_error_set(err, NOX_ERR_NOT_FOUND, "no failure record");
 }
