@@ -205,6 +205,17 @@ void nox_eip712_hash_delegate_authorization(const char *ephemeral_pub_key, const
     enc_end(&e, out);
 }
 
+void nox_eip712_hash_delegate_batch_authorization(const char *const *ephemeral_pub_keys, size_t n,
+                                                  const char *target_pub_key, uint8_t out[NOX_EIP712_HASH_SIZE]) {
+    uint8_t keys[NOX_EIP712_HASH_SIZE];
+    nox_eip712_hash_string_array(ephemeral_pub_keys, n, keys);
+    encoder e;
+    enc_begin(&e, NOX_EIP712_TYPE_DELEGATE_BATCH_AUTHORIZATION);
+    enc_word(&e, keys);
+    enc_string(&e, target_pub_key);
+    enc_end(&e, out);
+}
+
 void nox_eip712_hash_public_key_proof(const char *public_key, uint8_t out[NOX_EIP712_HASH_SIZE]) {
     encoder e;
     enc_begin(&e, NOX_EIP712_TYPE_PUBLIC_KEY_PROOF);

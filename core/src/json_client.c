@@ -72,6 +72,8 @@ const char *nox_json_client_display_url(const nox_json_client *c) { return c->di
 
 size_t nox_json_client_max_connections(const nox_json_client *c) { return c->max_connections; }
 
+size_t nox_json_client_max_response(const nox_json_client *c) { return c->max_response; }
+
 /* ---- the pool ------------------------------------------------------------------ */
 
 static CURL *new_handle(const nox_json_client *c) {

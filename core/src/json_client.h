@@ -38,6 +38,7 @@ void nox_json_client_free(nox_json_client *c);
 const char *nox_json_client_display_url(const nox_json_client *c);
 
 size_t nox_json_client_max_connections(const nox_json_client *c);
+size_t nox_json_client_max_response(const nox_json_client *c);
 
 /*
  * Performs one request (body NULL = GET, else POST of that JSON text) to

@@ -9,15 +9,18 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nox/eip712.h"
 #include "nox/hex.h"
+#include "nox/log.h"
 
 struct nox_kms_client {
     nox_json_client *http;
+    atomic_int warned_no_batch;
     const char *display; /* the KMS URL reduced to scheme://host[:port], owned by http */
 };
 
@@ -204,9 +207,114 @@ static void *batch_worker(void *arg) {
     }
 }
 
+/*
+ * POST /v0/delegate/batch (docs/PROTOCOL-EXTENSIONS.md §4) for items[0..n), which share one target key:
+ * one request, one DelegateBatchAuthorization signature. NOX_OK with every item filled; else the
+ * request's error (items untouched), NOX_ERR_REMOTE with fault->http_status 404 from a KMS without
+ * the endpoint.
+ */
+static nox_status delegate_many(nox_kms_client *c, uint64_t chain_id, const nox_ec_privkey *gateway_key,
+                                nox_kms_delegation *items, size_t n, nox_kms_fault *fault, nox_error *err) {
+    static const char what[] = "KMS batch delegation";
+    const char *target = items[0].target_pub_key;
+    const char **keys = calloc(n, sizeof *keys);
+    json_t *list = json_array(), *req = NULL, *doc = NULL;
+    char *body = NULL;
+    nox_status st = NOX_OK;
+    for (size_t i = 0; keys && list && i < n; i++)
+        if (json_array_append_new(list, json_string((keys[i] = items[i].ephemeral_pub_key)))) {
+            json_decref(list);
+            list = NULL;
+        }
+    if (!keys || !list || !(req = json_pack("{s:o, s:s}", "ephemeralPubKeys", list, "targetPubKey", target)) ||
+        !(body = json_dumps(req, JSON_COMPACT))) {
+        if (!req) json_decref(list);
+        st = nox_error_set(err, NOX_ERR_INVALID, "%s: cannot build the request (out of memory, or keys that are "
+                           "not UTF-8 text)", what);
+        goto out;
+    }
+    uint8_t hash[NOX_EIP712_HASH_SIZE], sig[NOX_EC_SIGNATURE_SIZE];
+    nox_eip712_domain domain = nox_eip712_domain_kms_delegate(chain_id);
+    nox_eip712_hash_delegate_batch_authorization(keys, n, target, hash);
+    nox_error e2;
+    if (nox_eip712_sign(gateway_key, &domain, hash, sig, &e2)) {
+        st = nox_error_set(err, NOX_ERR_INVALID, "%s: cannot sign the authorisation: %s", what, e2.message);
+        goto out;
+    }
+    char auth[sizeof "Authorization: Bearer " + 2 * NOX_EC_SIGNATURE_SIZE + 2];
+    memcpy(auth, "Authorization: Bearer ", sizeof "Authorization: Bearer " - 1);
+    nox_hex_encode(sig, sizeof sig, auth + sizeof "Authorization: Bearer " - 1);
+    char pq[64];
+    snprintf(pq, sizeof pq, "/v0/delegate/batch?chainId=%llu", (unsigned long long)chain_id);
+    if ((st = exchange(c, what, pq, body, auth, &doc, fault, err))) goto out;
+    json_t *secrets = json_object_get(doc, "encryptedSharedSecrets");
+    if (!json_is_array(secrets) || json_array_size(secrets) != n) {
+        st = nox_error_set(err, NOX_ERR_INVALID, "%s: the KMS's (%s) answer lacks an array of %zu "
+                           "encryptedSharedSecrets", what, c->display, n);
+        goto out;
+    }
+    for (size_t i = 0; i < n && !st; i++) {
+        json_t *v = json_array_get(secrets, i);
+        const char *hex = json_string_value(v);
+        size_t len = hex ? strlen(hex) : 0, out_len = 0;
+        if (!hex || len < 4 || (len - 2) / 2 > items[i].cap ||
+            nox_hex_decode(hex, len, items[i].out, items[i].cap, &out_len, &e2))
+            st = nox_error_set(err, NOX_ERR_INVALID, "%s: encryptedSharedSecrets[%zu] from %s is not 0x hex of 1 "
+                               "to %zu bytes", what, i, c->display, items[i].cap);
+        items[i].out_len = out_len;
+    }
+out:
+    for (size_t i = 0; i < n; i++) {
+        items[i].status = st;
+        nox_error_clear(&items[i].error);
+        memset(&items[i].fault, 0, sizeof items[i].fault);
+        if (st) {
+            items[i].out_len = 0;
+            nox_error_set(&items[i].error, st, "%s", err ? err->message : what);
+            if (fault) items[i].fault = *fault;
+        }
+    }
+    json_decref(doc);
+    json_decref(req);
+    free(body);
+    free(keys);
+    return st;
+}
+
+/* Items per POST /v0/delegate/batch: bounded by the answer (each secret's hex is shorter than its target key's). */
+static size_t batch_chunk(const nox_kms_client *c, const char *target) {
+    size_t room = nox_json_client_max_response(c->http), per = strlen(target) + 8, k = room > 4096 ? (room - 4096) / per : 0;
+    return k < NOX_KMS_MAX_BATCH ? k : NOX_KMS_MAX_BATCH;
+}
+
 nox_status nox_kms_delegate_batch(nox_kms_client *c, uint64_t chain_id, const nox_ec_privkey *gateway_key,
                                   nox_kms_delegation *items, size_t n, unsigned parallelism, nox_error *err) {
     if (n == 0) return NOX_OK;
+    /* One target (a Runner's operands, always): batch requests. A 4xx there (a bad key in the lot, or a
+     * KMS without the endpoint) falls through to one request per item, so that each item gets its own
+     * outcome; a transport failure is the answer. */
+    int one_target = gateway_key && items[0].target_pub_key;
+    for (size_t i = 1; i < n && one_target; i++)
+        one_target = items[i].target_pub_key && !strcmp(items[i].target_pub_key, items[0].target_pub_key);
+    size_t chunk = one_target && n > 1 ? batch_chunk(c, items[0].target_pub_key) : 0;
+    if (chunk > 1) {
+        nox_status st = NOX_OK;
+        nox_kms_fault fault;
+        size_t off = 0;
+        for (; off < n && !st; off += chunk) {
+            memset(&fault, 0, sizeof fault);
+            st = delegate_many(c, chain_id, gateway_key, items + off, n - off < chunk ? n - off : chunk, &fault, err);
+        }
+        for (; off < n && st; off++) { /* the chunks not attempted */
+            items[off].status = st;
+            items[off].out_len = 0;
+            nox_error_set(&items[off].error, st, "KMS batch: not attempted after an earlier chunk failed");
+        }
+        if (st != NOX_ERR_REMOTE) return st;
+        if (fault.http_status == 404 && !atomic_exchange(&c->warned_no_batch, 1))
+            nox_log(NOX_LOG_WARN, "the KMS at %s has no POST /v0/delegate/batch (404): one request per delegation",
+                    c->display);
+    }
     size_t max_connections = nox_json_client_max_connections(c->http);
     size_t workers = parallelism ? parallelism : max_connections;
     if (workers > max_connections) workers = max_connections;

@@ -39,7 +39,7 @@ typedef struct kms_state {
     nox_ec_privkey key;         /* protocol key: performs the delegation ECDH */
     nox_ec_privkey wallet;      /* signs the public-key proof */
     uint8_t public_key[NOX_EC_PUBKEY_COMPRESSED_SIZE];
-    nox_histogram *delegation_seconds;
+    nox_histogram *delegation_seconds, *batch_seconds;
     nox_rsa_cache *target_keys; /* parsed requester keys: a Runner sends the same one every time */
 } kms_state;
 
@@ -51,5 +51,11 @@ void kms_handle_public_key(void *state, const nox_http_request *req, nox_http_re
 
 /** POST /v0/delegate?chainId=N (spec §8). */
 void kms_handle_delegate(void *state, const nox_http_request *req, nox_http_response *resp);
+
+/** Most delegations in one POST /v0/delegate/batch. */
+enum { KMS_MAX_BATCH = 1024 };
+
+/** POST /v0/delegate/batch?chainId=N (docs/PROTOCOL-EXTENSIONS.md §4). */
+void kms_handle_delegate_batch(void *state, const nox_http_request *req, nox_http_response *resp);
 
 #endif

@@ -2,6 +2,7 @@
  * The KMS API of spec §8:
  *   GET  /v0/public-key?chainId=N  -> {"publicKey", "proof"}
  *   POST /v0/delegate?chainId=N    -> {"encryptedSharedSecret"}
+ *   POST /v0/delegate/batch?chainId=N -> {"encryptedSharedSecrets": [...]} (docs/PROTOCOL-EXTENSIONS.md §4)
  * The KMS never decrypts data: a delegation is one ECDH (its key · the
  * stored ephemeral key) and one RSA-OAEP encryption of the x-coordinate to
  * the requester's key, for the configured Gateway only.
@@ -97,63 +98,152 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Validates, authenticates and performs one delegation; answers every outcome. */
-static void delegate(const kms_state *st, const nox_http_request *req, nox_http_response *resp) {
-    const kms_chain *c = chain_of(st, req, resp);
-    uint8_t sig[NOX_EC_SIGNATURE_SIZE];
-    if (!c || !bearer_signature(req, resp, sig)) return;
-
+/* The JSON object body of a POST, or NULL after answering 400. */
+static json_t *object_body(const nox_http_request *req, nox_http_response *resp) {
     size_t len;
     const char *text = nox_http_request_body(req, &len);
     json_error_t jerr;
     json_t *body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!body || !json_is_object(body)) {
-        nox_http_respond_error(resp, 400, "bad_request", "the body must be a JSON object%s%s", body ? "" : ": ",
-                               body ? "" : jerr.text);
-        json_decref(body);
-        return;
-    }
-    const char *eph = string_field(body, "ephemeralPubKey", resp);
-    const char *target = eph ? string_field(body, "targetPubKey", resp) : NULL;
-    if (!eph || !target) {
-        json_decref(body);
-        return;
-    }
+    if (body && json_is_object(body)) return body;
+    nox_http_respond_error(resp, 400, "bad_request", "the body must be a JSON object%s%s", body ? "" : ": ",
+                           body ? "" : jerr.text);
+    json_decref(body);
+    return NULL;
+}
 
-    /* The signature covers the strings exactly as sent: check it before looking inside them. */
-    uint8_t hash[32], signer[NOX_ADDRESS_SIZE];
+/* 1 when `sig` over the struct hash recovers to chain c's Gateway; else answers 401. */
+static int from_gateway(const kms_chain *c, const uint8_t hash[32], const uint8_t sig[NOX_EC_SIGNATURE_SIZE],
+                        nox_http_response *resp) {
+    uint8_t signer[NOX_ADDRESS_SIZE];
     nox_eip712_domain domain = nox_eip712_domain_kms_delegate(c->chain_id);
     nox_error err = {0};
-    nox_eip712_hash_delegate_authorization(eph, target, hash);
-    if (nox_eip712_recover(&domain, hash, sig, sizeof sig, signer, &err)) {
+    if (nox_eip712_recover(&domain, hash, sig, NOX_EC_SIGNATURE_SIZE, signer, &err)) {
         nox_http_respond_error(resp, 401, "unauthorized", "bad signature: %s", err.message);
-    } else if (memcmp(signer, c->gateway, NOX_ADDRESS_SIZE) != 0) {
+        return 0;
+    }
+    if (memcmp(signer, c->gateway, NOX_ADDRESS_SIZE) != 0) {
         nox_http_respond_error(resp, 401, "unauthorized",
                                "the signature is not from the Gateway configured for chain %u", c->chain_id);
-    } else {
-        uint8_t eph_bytes[NOX_EC_PUBKEY_COMPRESSED_SIZE], out[MAX_RSA_BYTES];
-        char out_hex[2 * MAX_RSA_BYTES + 3];
-        size_t out_len = 0;
-        nox_rsa_key *rsa = NULL;
-        if (nox_hex_decode_exact(eph, strlen(eph), eph_bytes, sizeof eph_bytes, &err)) {
-            nox_http_respond_error(resp, 400, "bad_request",
-                                   "ephemeralPubKey must be a compressed secp256k1 point (0x + 66 hex digits): %s",
-                                   err.message);
-        } else if (nox_rsa_cache_get(st->target_keys, target, &rsa, &err)) {
-            nox_http_respond_error(resp, 400, "bad_request", "targetPubKey: %s", err.message);
-        } else if (nox_delegation_delegate(&st->key, eph_bytes, sizeof eph_bytes, rsa, out, sizeof out, &out_len,
-                                           &err)) {
-            nox_http_respond_error(resp, 400, "bad_request", "%s", err.message);
-        } else {
-            json_t *answer = json_pack("{s:s}", "encryptedSharedSecret", nox_hex_encode(out, out_len, out_hex));
-            char *json = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
-            if (json) nox_http_respond_json(resp, 200, json);
-            else nox_http_respond_error(resp, 500, "storage", "out of memory");
-            free(json);
-            json_decref(answer);
-        }
-        nox_rsa_free(rsa);
+        return 0;
     }
+    return 1;
+}
+
+/*
+ * One delegation of ephemeral key `eph` (0x + 66 hex) to `rsa`: its encryptedSharedSecret as 0x hex
+ * in out_hex (2 * MAX_RSA_BYTES + 3); 0 after answering 400 (`what` names the field).
+ */
+static int delegate_one(const kms_state *st, const char *what, const char *eph, const nox_rsa_key *rsa,
+                        char *out_hex, nox_http_response *resp) {
+    uint8_t eph_bytes[NOX_EC_PUBKEY_COMPRESSED_SIZE], out[MAX_RSA_BYTES];
+    size_t out_len = 0;
+    nox_error err = {0};
+    if (nox_hex_decode_exact(eph, strlen(eph), eph_bytes, sizeof eph_bytes, &err)) {
+        nox_http_respond_error(resp, 400, "bad_request",
+                               "%s must be a compressed secp256k1 point (0x + 66 hex digits): %s", what, err.message);
+        return 0;
+    }
+    if (nox_delegation_delegate(&st->key, eph_bytes, sizeof eph_bytes, rsa, out, sizeof out, &out_len, &err)) {
+        nox_http_respond_error(resp, 400, "bad_request", "%s: %s", what, err.message);
+        return 0;
+    }
+    nox_hex_encode(out, out_len, out_hex);
+    return 1;
+}
+
+static void respond(nox_http_response *resp, json_t *answer) {
+    char *json = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
+    if (json) nox_http_respond_json(resp, 200, json);
+    else nox_http_respond_error(resp, 500, "storage", "out of memory");
+    free(json);
+    json_decref(answer);
+}
+
+/* Validates, authenticates and performs one delegation; answers every outcome. */
+static void delegate(const kms_state *st, const nox_http_request *req, nox_http_response *resp) {
+    const kms_chain *c = chain_of(st, req, resp);
+    uint8_t sig[NOX_EC_SIGNATURE_SIZE];
+    json_t *body;
+    if (!c || !bearer_signature(req, resp, sig) || !(body = object_body(req, resp))) return;
+    const char *eph = string_field(body, "ephemeralPubKey", resp);
+    const char *target = eph ? string_field(body, "targetPubKey", resp) : NULL;
+    /* The signature covers the strings exactly as sent: check it before looking inside them. */
+    uint8_t hash[32];
+    if (target) nox_eip712_hash_delegate_authorization(eph, target, hash);
+    nox_rsa_key *rsa = NULL;
+    nox_error err = {0};
+    char out_hex[2 * MAX_RSA_BYTES + 3];
+    if (!target || !from_gateway(c, hash, sig, resp)) {
+        /* answered */
+    } else if (nox_rsa_cache_get(st->target_keys, target, &rsa, &err)) {
+        nox_http_respond_error(resp, 400, "bad_request", "targetPubKey: %s", err.message);
+    } else if (delegate_one(st, "ephemeralPubKey", eph, rsa, out_hex, resp)) {
+        respond(resp, json_pack("{s:s}", "encryptedSharedSecret", out_hex));
+    }
+    nox_rsa_free(rsa);
+    json_decref(body);
+}
+
+/*
+ * POST /v0/delegate/batch (docs/PROTOCOL-EXTENSIONS.md §4): n delegations to one target key, one
+ * DelegateBatchAuthorization signature; all or nothing (a 400 names the first bad key).
+ */
+static void delegate_batch(const kms_state *st, const nox_http_request *req, nox_http_response *resp) {
+    const kms_chain *c = chain_of(st, req, resp);
+    uint8_t sig[NOX_EC_SIGNATURE_SIZE];
+    json_t *body;
+    if (!c || !bearer_signature(req, resp, sig) || !(body = object_body(req, resp))) return;
+    json_t *keys = json_object_get(body, "ephemeralPubKeys");
+    const char *target = string_field(body, "targetPubKey", resp);
+    size_t n = json_array_size(keys);
+    const char **eph = NULL;
+    json_t *answer = NULL, *list = NULL;
+    nox_rsa_key *rsa = NULL;
+    nox_error err = {0};
+    if (!target) goto out;
+    if (!json_is_array(keys) || n == 0 || n > KMS_MAX_BATCH) {
+        nox_http_respond_error(resp, 400, "bad_request", "ephemeralPubKeys must be an array of 1 to %d strings",
+                               KMS_MAX_BATCH);
+        goto out;
+    }
+    if (!(eph = calloc(n, sizeof *eph))) {
+        nox_http_respond_error(resp, 500, "storage", "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(keys, i);
+        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+            nox_http_respond_error(resp, 400, "bad_request", "ephemeralPubKeys[%zu] must be a string", i);
+            goto out;
+        }
+        eph[i] = json_string_value(v);
+    }
+    uint8_t hash[32];
+    nox_eip712_hash_delegate_batch_authorization(eph, n, target, hash);
+    if (!from_gateway(c, hash, sig, resp)) goto out;
+    if (nox_rsa_cache_get(st->target_keys, target, &rsa, &err)) {
+        nox_http_respond_error(resp, 400, "bad_request", "targetPubKey: %s", err.message);
+        goto out;
+    }
+    if (!(answer = json_object()) || !(list = json_array()) || json_object_set_new(answer, "encryptedSharedSecrets", list)) {
+        nox_http_respond_error(resp, 500, "storage", "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char what[48], out_hex[2 * MAX_RSA_BYTES + 3];
+        snprintf(what, sizeof what, "ephemeralPubKeys[%zu]", i);
+        if (!delegate_one(st, what, eph[i], rsa, out_hex, resp)) goto out;
+        if (json_array_append_new(list, json_string(out_hex))) {
+            nox_http_respond_error(resp, 500, "storage", "out of memory");
+            goto out;
+        }
+    }
+    respond(resp, answer);
+    answer = NULL;
+out:
+    json_decref(answer);
+    nox_rsa_free(rsa);
+    free(eph);
     json_decref(body);
 }
 
@@ -162,4 +252,11 @@ void kms_handle_delegate(void *state, const nox_http_request *req, nox_http_resp
     double t0 = now_seconds();
     delegate(st, req, resp);
     nox_histogram_observe(st->delegation_seconds, now_seconds() - t0);
+}
+
+void kms_handle_delegate_batch(void *state, const nox_http_request *req, nox_http_response *resp) {
+    const kms_state *st = state;
+    double t0 = now_seconds();
+    delegate_batch(st, req, resp);
+    nox_histogram_observe(st->batch_seconds, now_seconds() - t0);
 }

@@ -84,8 +84,12 @@ static nox_status serve(kms_state *st, const char *ready_file, nox_error *err) {
     if (!s) s = nox_http_histogram(server, "nox_kms_delegation_seconds", "Time to serve one POST /v0/delegate",
                                    delegation_buckets, sizeof delegation_buckets / sizeof delegation_buckets[0],
                                    &st->delegation_seconds, err);
+    if (!s) s = nox_http_histogram(server, "nox_kms_delegation_batch_seconds",
+                                   "Time to serve one POST /v0/delegate/batch", delegation_buckets,
+                                   sizeof delegation_buckets / sizeof delegation_buckets[0], &st->batch_seconds, err);
     if (!s) s = nox_http_route(server, "GET", "/v0/public-key", kms_handle_public_key, st, err);
     if (!s) s = nox_http_route(server, "POST", "/v0/delegate", kms_handle_delegate, st, err);
+    if (!s) s = nox_http_route(server, "POST", "/v0/delegate/batch", kms_handle_delegate_batch, st, err);
     if (!s) {
         nox_log(NOX_LOG_INFO, "%u threads, %zu chain(s)", st->cfg.http.threads, st->cfg.n_chains);
         s = nox_service_serve(server, st->cfg.listen, ready_file, err);

@@ -73,6 +73,7 @@ DAA='[{"name":"userAddress","type":"address"},{"name":"encryptionPubKey","type":
 OAA='[{"name":"chainId","type":"uint256"},{"name":"blockNumber","type":"uint256"},{"name":"caller","type":"address"},{"name":"transactionHash","type":"string"},{"name":"operands","type":"string[]"},{"name":"rsaPublicKey","type":"string"}]'
 RPA='[{"name":"chainId","type":"uint256"},{"name":"blockNumber","type":"uint256"},{"name":"caller","type":"address"},{"name":"transactionHash","type":"string"}]'
 DA='[{"name":"ephemeralPubKey","type":"string"},{"name":"targetPubKey","type":"string"}]'
+DBA='[{"name":"ephemeralPubKeys","type":"string[]"},{"name":"targetPubKey","type":"string"}]'
 PKP='[{"name":"publicKey","type":"string"}]'
 
 # cast_verify FILE ADDRESS SIGNATURE prints "yes" when cast says ADDRESS signed
@@ -165,6 +166,11 @@ sign_case "ResultPublishingAuthorization (chain id 2^64-1)" runner-gateway Resul
 domain name=ProtocolDelegate version=1 chainId=$CHAIN
 sign_case "DelegateAuthorization" kms-delegate DelegateAuthorization "$DA" \
   "{\"ephemeralPubKey\":\"$EPH\",\"targetPubKey\":\"$RSA\"}" "$EPH" "$RSA"
+EPH2=0x03$(rep a5 32)
+sign_case "DelegateBatchAuthorization (extension, two keys)" kms-delegate DelegateBatchAuthorization "$DBA" \
+  "{\"ephemeralPubKeys\":[\"$EPH\",\"$EPH2\"],\"targetPubKey\":\"$RSA\"}" "$RSA" "$EPH" "$EPH2"
+sign_case "DelegateBatchAuthorization (extension, one key)" kms-delegate DelegateBatchAuthorization "$DBA" \
+  "{\"ephemeralPubKeys\":[\"$EPH2\"],\"targetPubKey\":\"$RSA\"}" "$RSA" "$EPH2"
 
 domain name=ProtocolPublicKey version=1 chainId=1
 sign_case "PublicKeyProof" kms-public-key PublicKeyProof "$PKP" "{\"publicKey\":\"$EPH\"}" "$EPH"

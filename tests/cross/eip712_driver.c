@@ -135,6 +135,9 @@ static void struct_hash(int argc, char **argv, int i, uint8_t out[32]) {
     } else if (!strcmp(type, "DelegateAuthorization")) {
         NEED(2);
         nox_eip712_hash_delegate_authorization(f[0], f[1], out);
+    } else if (!strcmp(type, "DelegateBatchAuthorization")) { /* TARGET EPHEMERAL... */
+        if (n < 1) die("%s: wrong number of fields", type);
+        nox_eip712_hash_delegate_batch_authorization((const char *const *)(f + 1), (size_t)(n - 1), f[0], out);
     } else if (!strcmp(type, "PublicKeyProof")) {
         NEED(1);
         nox_eip712_hash_public_key_proof(f[0], out);

@@ -367,6 +367,32 @@ static void test_fake_answers(void) {
     CU_ASSERT_EQUAL(nox_kms_fetch_public_key(client, 6, kms_wallet, key, NULL, &err), NOX_ERR_AUTH);
 }
 
+/* chain 7: a KMS without POST /v0/delegate/batch (404), whose /v0/delegate answers 0xabab...:
+ * a batch falls back to one request per item */
+static void test_fake_no_batch_endpoint(void) {
+    enum { N = 5 };
+    uint8_t outs[N][512];
+    nox_kms_delegation items[N];
+    nox_error err;
+    memset(items, 0, sizeof items);
+    for (int i = 0; i < N; i++) {
+        items[i].ephemeral_pub_key = "0x02aa";
+        items[i].target_pub_key = "0xbb";
+        items[i].out = outs[i];
+        items[i].cap = sizeof outs[i];
+    }
+    CU_ASSERT_EQUAL(nox_kms_delegate_batch(client, 7, &gateway_key, items, N, 0, &err), NOX_OK);
+    for (int i = 0; i < N; i++) {
+        CU_ASSERT_EQUAL(items[i].status, NOX_OK);
+        CU_ASSERT_EQUAL(items[i].out_len, 256);
+        CU_ASSERT_EQUAL(outs[i][0], 0xab);
+        CU_ASSERT_EQUAL(outs[i][255], 0xab);
+    }
+    /* chain 3 (503 everywhere): a failed batch request is every item's answer, not a fallback */
+    CU_ASSERT_EQUAL(nox_kms_delegate_batch(client, 3, &gateway_key, items, N, 0, &err), NOX_ERR_IO);
+    for (int i = 0; i < N; i++) CU_ASSERT_EQUAL(items[i].status, NOX_ERR_IO);
+}
+
 int main(int argc, char **argv) {
     int restart = argc > 1 && strcmp(argv[1], "restart") == 0;
     int fake = argc > 1 && strcmp(argv[1], "fake") == 0;
@@ -388,6 +414,7 @@ int main(int argc, char **argv) {
     };
     CU_TestInfo fake_tests[] = {
         {"malformed 2xx -> INVALID, 5xx -> IO, 4xx -> REMOTE, bad proof -> AUTH", test_fake_answers},
+        {"a KMS without the batch endpoint: one request per item", test_fake_no_batch_endpoint},
         CU_TEST_INFO_NULL,
     };
     CU_SuiteInfo suites[] = {

@@ -35,7 +35,8 @@ def env_for(url, wallet, gw_key_file):
 
 class FakeKms(http.server.BaseHTTPRequestHandler):
     """Answers by chainId: 1 not JSON, 2 JSON of the wrong shape, 3 a 503, 4 a redirect, 5 a bare 429,
-    6 a well-formed public key whose proof is a valid signature by some other key."""
+    6 a well-formed public key whose proof is a valid signature by some other key, 7 no batch endpoint
+    (404) but POST /v0/delegate answers a fixed 256-byte secret (counted in FAKE_CALLS)."""
 
     def answer(self):
         chain = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query).get("chainId", ["0"])[0]
@@ -50,6 +51,10 @@ class FakeKms(http.server.BaseHTTPRequestHandler):
             "5": (429, b"slow down", {}),
             "6": (200, json.dumps(FAKE_KEY_ANSWER).encode(), {}),
         }.get(chain, (404, b'{"error":"not_found","message":"no"}', {}))
+        if chain == "7" and urllib.parse.urlparse(self.path).path == "/v0/delegate":
+            status, body = 200, json.dumps({"encryptedSharedSecret": "0x" + "ab" * 256}).encode()
+        if chain == "7":
+            FAKE_CALLS.append(urllib.parse.urlparse(self.path).path)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -65,6 +70,7 @@ class FakeKms(http.server.BaseHTTPRequestHandler):
 
 
 FAKE_KEY_ANSWER = {}
+FAKE_CALLS = []
 
 
 def main():
@@ -83,6 +89,14 @@ def main():
         r = subprocess.run([PROGRAM], env=env_for(kms.url, wallet, gw_key_file), capture_output=True, text=True,
                            timeout=240)
         check("main suite passes", r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:])
+        # the batches went out as POST /v0/delegate/batch: the good ones answered 200, the one with a
+        # malformed key 400 (then one request per item)
+        status, text, _ = noxtest.http("GET", kms.url + "/metrics")
+        text = text if isinstance(text, str) else ""
+        batch_ok = 'route="/v0/delegate/batch",method="POST",status="200"'
+        batch_bad = 'route="/v0/delegate/batch",method="POST",status="400"'
+        check("batches used POST /v0/delegate/batch", batch_ok in text and batch_bad in text,
+              "\n".join(l for l in text.splitlines() if "delegate" in l)[:2000])
     finally:
         kms.stop()
 
@@ -127,6 +141,9 @@ def main():
         env["NOX_KMS_FAKE"] = "1"
         r = subprocess.run([PROGRAM, "fake"], env=env, capture_output=True, text=True, timeout=120)
         check("fake KMS suite passes", r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:])
+        check("without the batch endpoint: one 404, then one request per item",
+              FAKE_CALLS[:6] == ["/v0/delegate/batch"] + ["/v0/delegate"] * 5 and
+              "no POST /v0/delegate/batch (404)" in r.stderr, f"{FAKE_CALLS} {r.stderr[-1000:]}")
     finally:
         server.shutdown()
     return noxtest.summary()

@@ -40,6 +40,12 @@ def delegate_auth(eph_hex, target_hex):
                       {"ephemeralPubKey": eph_hex, "targetPubKey": target_hex})
 
 
+def delegate_batch_auth(ephs, target_hex):
+    return typed_data("DelegateBatchAuthorization", [("ephemeralPubKeys", "string[]"), ("targetPubKey", "string")],
+                      noxtest.CHAIN_DOMAIN, {"name": "ProtocolDelegate", "version": "1", "chainId": CHAIN},
+                      {"ephemeralPubKeys": ephs, "targetPubKey": target_hex})
+
+
 def spki_hex(key):
     der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return "0x" + der.hex()
@@ -169,6 +175,39 @@ def main():
     status, body, _ = http("GET", f"{url}/v0/nothing")
     check("unknown path -> 404", status == 404 and is_error_shape(body, "not_found"), f"{status} {body}")
 
+    # POST /v0/delegate/batch (docs/PROTOCOL-EXTENSIONS.md §4), signed by cast over DelegateBatchAuthorization
+    def batch(ephs, target_hex, key=gw_key, body=None, signed=None):
+        sig = cast_sign(work, delegate_batch_auth(signed if signed is not None else ephs, target_hex), key)
+        text = body if body is not None else json.dumps({"ephemeralPubKeys": ephs, "targetPubKey": target_hex})
+        return http("POST", f"{url}/v0/delegate/batch?chainId={CHAIN}", text,
+                    {"Content-Type": "application/json", "Authorization": "Bearer " + sig})
+
+    ks = [ec.generate_private_key(ec.SECP256K1()) for _ in range(4)]
+    ephs = ["0x" + k.public_key().public_bytes(serialization.Encoding.X962,
+                                               serialization.PublicFormat.CompressedPoint).hex() for k in ks]
+    status, body, _ = batch(ephs, target)
+    secrets = body.get("encryptedSharedSecrets") if status == 200 and isinstance(body, dict) else None
+    check("batch of 4 answers 4 secrets in order", isinstance(secrets, list) and len(secrets) == 4, f"{status} {body}")
+    xs = [rsa_key.decrypt(bytes.fromhex(e[2:]), oaep) for e in secrets] if isinstance(secrets, list) else []
+    check("batch: each secret is RSA-OAEP(x) with x = k_i·P", xs == [k.exchange(ec.ECDH(), kms_point) for k in ks])
+    status, body, _ = batch(ephs, target, key=other_key)
+    check("batch signed by another key -> 401", status == 401 and is_error_shape(body, "unauthorized"), f"{status} {body}")
+    status, body, _ = batch(ephs, target, signed=list(reversed(ephs)))
+    check("batch signed over another order -> 401", status == 401 and is_error_shape(body, "unauthorized"),
+          f"{status} {body}")
+    status, body, _ = batch([ephs[0], eph_uncompressed], target)
+    check("batch with a bad key -> 400 naming it", status == 400 and is_error_shape(body, "bad_request")
+          and "ephemeralPubKeys[1]" in body.get("message", ""), f"{status} {body}")
+    status, body, _ = batch(ephs, small)
+    check("batch to an RSA key under 2048 bits -> 400", status == 400 and is_error_shape(body, "bad_request"),
+          f"{status} {body}")
+    for name, text in [("empty list", json.dumps({"ephemeralPubKeys": [], "targetPubKey": target})),
+                       ("not a list", json.dumps({"ephemeralPubKeys": ephs[0], "targetPubKey": target})),
+                       ("a key not a string", json.dumps({"ephemeralPubKeys": [5], "targetPubKey": target})),
+                       ("over 1024 keys", json.dumps({"ephemeralPubKeys": ["0x02"] * 1025, "targetPubKey": target}))]:
+        status, body, _ = batch([], target, body=text)
+        check(f"batch: {name} -> 400", status == 400 and is_error_shape(body, "bad_request"), f"{status} {body}")
+
     # Metrics: requests by route and status, the delegation latency histogram
     status, text, _ = http("GET", url + "/metrics")
     check("/metrics answers", status == 200 and isinstance(text, str), f"{status}")
@@ -177,6 +216,7 @@ def main():
           'nox_kms_http_requests_total{route="/v0/delegate",method="POST",status="200"} 3' in text, text[:2000])
     check("/metrics has the delegation histogram", "nox_kms_delegation_seconds_bucket{le=" in text
           and "nox_kms_delegation_seconds_count" in text)
+    check("/metrics has the batch histogram", "nox_kms_delegation_batch_seconds_count 9" in text, text[-3000:])
 
     # Graceful shutdown, and no secret in the log
     proc.send_signal(signal.SIGTERM)

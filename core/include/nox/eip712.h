@@ -45,6 +45,9 @@ extern "C" {
     "ResultPublishingAuthorization(uint256 chainId,uint256 blockNumber,address caller,string transactionHash)"
 #define NOX_EIP712_TYPE_DELEGATE_AUTHORIZATION "DelegateAuthorization(string ephemeralPubKey,string targetPubKey)"
 #define NOX_EIP712_TYPE_PUBLIC_KEY_PROOF "PublicKeyProof(string publicKey)"
+/* docs/PROTOCOL-EXTENSIONS.md §4: several delegations to one target key in one KMS request */
+#define NOX_EIP712_TYPE_DELEGATE_BATCH_AUTHORIZATION \
+    "DelegateBatchAuthorization(string[] ephemeralPubKeys,string targetPubKey)"
 
 /** Writes keccak256(type_string) — the typeHash of a type string such as NOX_EIP712_TYPE_HANDLE_PROOF — into out. */
 void nox_eip712_typehash(const char *type_string, uint8_t out[NOX_EIP712_HASH_SIZE]);
@@ -156,6 +159,14 @@ void nox_eip712_hash_result_publishing_authorization(uint64_t chain_id, uint64_t
 /** DelegateAuthorization(string ephemeralPubKey, string targetPubKey) — the Gateway asking the KMS to delegate. */
 void nox_eip712_hash_delegate_authorization(const char *ephemeral_pub_key, const char *target_pub_key,
                                             uint8_t out[NOX_EIP712_HASH_SIZE]);
+
+/**
+ * DelegateBatchAuthorization(string[] ephemeralPubKeys, string targetPubKey) — the Gateway asking the
+ * KMS for n delegations to one key in one request (docs/PROTOCOL-EXTENSIONS.md §4; domain as
+ * DelegateAuthorization).
+ */
+void nox_eip712_hash_delegate_batch_authorization(const char *const *ephemeral_pub_keys, size_t n,
+                                                  const char *target_pub_key, uint8_t out[NOX_EIP712_HASH_SIZE]);
 
 /** PublicKeyProof(string publicKey) — the KMS vouching for its public key. */
 void nox_eip712_hash_public_key_proof(const char *public_key, uint8_t out[NOX_EIP712_HASH_SIZE]);

@@ -121,11 +121,20 @@ typedef struct nox_kms_delegation {
     nox_error error;     /**< this item's error text */
 } nox_kms_delegation;
 
+/** Most delegations the client puts in one POST /v0/delegate/batch (fewer when max_response is small). */
+#define NOX_KMS_MAX_BATCH 256u
+
 /**
- * Delegates items[0..n) in parallel: min(n, parallelism, max_connections)
- * worker threads (parallelism 0 = max_connections) take items in order and
- * call nox_kms_delegate for each; every item gets its own status, fault and
- * error, and results stay with their items (request order). Returns NOX_OK
+ * Delegates items[0..n). When they share one target_pub_key (a Runner's
+ * operands), in POST /v0/delegate/batch requests of up to NOX_KMS_MAX_BATCH
+ * items (docs/PROTOCOL-EXTENSIONS.md §4: one DelegateBatchAuthorization
+ * signature each); a transport failure or 5xx there is the answer for every
+ * item. When that request is refused with a 4xx (a bad key in the lot, or a
+ * KMS without the endpoint: 404, logged once), or the targets differ: in
+ * parallel, min(n, parallelism, max_connections) worker threads (parallelism
+ * 0 = max_connections) take items in order and call nox_kms_delegate for
+ * each. Every item gets its own status, fault and error, and results stay
+ * with their items (request order). Returns NOX_OK
  * when every item succeeded, else the status of the first failed item (in
  * request order), with *err saying how many failed and the first one's error;
  * NOX_ERR_NOMEM / NOX_ERR_IO when the workers cannot be started (no item is
