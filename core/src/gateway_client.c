@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ enum { GW_POOL = 64, GW_MAX_RESPONSE = 4u << 20, GW_CONNECT_TIMEOUT_MS = 3000 };
 
 struct nox_gateway_client {
     nox_json_client *http;
+    atomic_int no_batch; /* the Gateway answered 404 to POST /v0/compute/operands/batch */
     nox_ec_privkey wallet;
 };
 
@@ -72,9 +74,9 @@ static nox_status exchange(nox_gateway_client *c, const char *what, const char *
     return st;
 }
 
-/* "Authorization: EIP712 <base64(JSON)>" over payload (stolen) signed for struct_hash. NULL when out of memory. */
-static char *authorization(nox_gateway_client *c, uint64_t chain_id, json_t *payload, const uint8_t hash[32],
-                           nox_error *err) {
+/* {"payload": payload (stolen), "signature"} signed for struct_hash; NULL (err set) on failure. */
+static json_t *signed_doc(nox_gateway_client *c, uint64_t chain_id, json_t *payload, const uint8_t hash[32],
+                          nox_error *err) {
     uint8_t sig[NOX_EC_SIGNATURE_SIZE];
     char sig_hex[2 * NOX_EC_SIGNATURE_SIZE + 3];
     nox_eip712_domain d = nox_eip712_domain_runner_gateway(chain_id);
@@ -83,7 +85,16 @@ static char *authorization(nox_gateway_client *c, uint64_t chain_id, json_t *pay
         return NULL;
     }
     json_t *doc = json_pack("{s:o, s:s}", "payload", payload, "signature", nox_hex_encode(sig, sizeof sig, sig_hex));
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    if (!doc) nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    return doc;
+}
+
+/* "Authorization: EIP712 <base64(JSON)>" over payload (stolen) signed for struct_hash. NULL when out of memory. */
+static char *authorization(nox_gateway_client *c, uint64_t chain_id, json_t *payload, const uint8_t hash[32],
+                           nox_error *err) {
+    json_t *doc = signed_doc(c, chain_id, payload, hash, err);
+    if (!doc) return NULL;
+    char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     if (!text) {
         nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
@@ -116,19 +127,17 @@ static int hex_member(json_t *o, const char *name, uint8_t *out, size_t cap, siz
     return nox_hex_decode(json_string_value(v), json_string_length(v), out, cap, len, &e) == NOX_OK;
 }
 
-/* One GET /v0/compute/operands for handles[0..n), n <= NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST. */
-static nox_status fetch_chunk(nox_gateway_client *c, const nox_gateway_tx *tx, const nox_handle *handles, size_t n,
-                              const char *rsa_spki_hex, nox_gateway_operand *out, nox_gateway_fault *fault,
-                              nox_error *err) {
+/* The signed OperandAccessAuthorization {payload, signature} for handles[0..n); NULL (err set) on failure. */
+static json_t *operand_request(nox_gateway_client *c, const nox_gateway_tx *tx, const nox_handle *handles, size_t n,
+                               const char *rsa_spki_hex, nox_error *err) {
     char tx_hex[67];
     char(*texts)[67] = calloc(n, sizeof *texts);
     const char **ptrs = calloc(n, sizeof *ptrs);
-    json_t *payload = head(tx, tx_hex), *ops = json_array();
-    nox_status st = NOX_OK;
+    json_t *payload = head(tx, tx_hex), *ops = json_array(), *doc = NULL;
     if (!texts || !ptrs || !payload || !ops) {
         json_decref(payload);
         json_decref(ops);
-        st = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+        nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
@@ -141,35 +150,54 @@ static nox_status fetch_chunk(nox_gateway_client *c, const nox_gateway_tx *tx, c
     uint8_t hash[32];
     nox_eip712_hash_operand_access_authorization(tx->chain_id, tx->block_number, tx->caller, tx_hex, ptrs, n,
                                                  rsa_spki_hex, hash);
-    char *auth = authorization(c, tx->chain_id, payload, hash, err);
-    if (!auth) {
-        st = err->code ? err->code : NOX_ERR_NOMEM;
-        goto done;
-    }
-    json_t *doc;
-    st = exchange(c, "fetch operands", "/v0/compute/operands", NULL, auth, &doc, fault, err);
-    free(auth);
-    if (st) goto done;
-    json_t *list = json_object_get(doc, "operands");
-    if (!json_is_array(list) || json_array_size(list) != n) {
-        st = nox_error_set(err, NOX_ERR_INVALID, "fetch operands: the answer lacks %zu operands", n);
-    } else {
-        for (size_t i = 0; i < n && !st; i++) {
-            json_t *o = json_array_get(list, i), *h = json_object_get(o, "handle");
-            size_t iv_len = 0;
-            if (!json_is_string(h) || strcasecmp(json_string_value(h), texts[i]) != 0 ||
-                !hex_member(o, "ciphertext", out[i].ciphertext, sizeof out[i].ciphertext, &out[i].ciphertext_len) ||
-                !hex_member(o, "encryptedSharedSecret", out[i].encrypted_secret, sizeof out[i].encrypted_secret,
-                            &out[i].encrypted_secret_len) ||
-                !hex_member(o, "iv", out[i].iv, sizeof out[i].iv, &iv_len) || iv_len != NOX_ECIES_NONCE_SIZE ||
-                out[i].ciphertext_len < NOX_ECIES_TAG_SIZE)
-                st = nox_error_set(err, NOX_ERR_INVALID, "fetch operands: operands[%zu] is malformed", i);
-        }
-    }
-    json_decref(doc);
+    doc = signed_doc(c, tx->chain_id, payload, hash, err);
 done:
     free(texts);
     free(ptrs);
+    return doc;
+}
+
+/* Reads an answer {"operands": [...]} for handles[0..n) into out. */
+static nox_status read_operands(json_t *answer, const nox_handle *handles, size_t n, nox_gateway_operand *out,
+                                nox_error *err) {
+    json_t *list = json_object_get(answer, "operands");
+    if (!json_is_array(list) || json_array_size(list) != n)
+        return nox_error_set(err, NOX_ERR_INVALID, "fetch operands: the answer lacks %zu operands", n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(list, i), *h = json_object_get(o, "handle");
+        size_t iv_len = 0;
+        char text[67];
+        nox_hex_encode(handles[i].bytes, 32, text);
+        if (!json_is_string(h) || strcasecmp(json_string_value(h), text) != 0 ||
+            !hex_member(o, "ciphertext", out[i].ciphertext, sizeof out[i].ciphertext, &out[i].ciphertext_len) ||
+            !hex_member(o, "encryptedSharedSecret", out[i].encrypted_secret, sizeof out[i].encrypted_secret,
+                        &out[i].encrypted_secret_len) ||
+            !hex_member(o, "iv", out[i].iv, sizeof out[i].iv, &iv_len) || iv_len != NOX_ECIES_NONCE_SIZE ||
+            out[i].ciphertext_len < NOX_ECIES_TAG_SIZE)
+            return nox_error_set(err, NOX_ERR_INVALID, "fetch operands: operands[%zu] is malformed", i);
+    }
+    return NOX_OK;
+}
+
+/* One GET /v0/compute/operands for handles[0..n), n <= NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST. */
+static nox_status fetch_chunk(nox_gateway_client *c, const nox_gateway_tx *tx, const nox_handle *handles, size_t n,
+                              const char *rsa_spki_hex, nox_gateway_operand *out, nox_gateway_fault *fault,
+                              nox_error *err) {
+    json_t *req = operand_request(c, tx, handles, n, rsa_spki_hex, err), *doc = NULL;
+    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL, *auth = NULL;
+    json_decref(req);
+    if (!text) return err->code ? err->code : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    size_t len = strlen(text);
+    if ((auth = malloc(NOX_BASE64_ENCODED_SIZE(len) + 32))) {
+        strcpy(auth, "Authorization: EIP712 ");
+        nox_base64_encode((const uint8_t *)text, len, auth + strlen(auth));
+    }
+    free(text);
+    if (!auth) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    nox_status st = exchange(c, "fetch operands", "/v0/compute/operands", NULL, auth, &doc, fault, err);
+    free(auth);
+    if (!st) st = read_operands(doc, handles, n, out, err);
+    json_decref(doc);
     return st;
 }
 
@@ -183,6 +211,92 @@ nox_status nox_gateway_fetch_operands(nox_gateway_client *c, const nox_gateway_t
         if (st) return st;
     }
     return NOX_OK;
+}
+
+/* Request i's outcome from its entry of a batch answer: operands, or {"status", "error", "message"}. */
+static void read_entry(json_t *e, nox_gateway_fetch *r) {
+    json_t *status = json_object_get(e, "status"), *code = json_object_get(e, "error"),
+           *msg = json_object_get(e, "message");
+    if (!json_is_integer(status)) {
+        r->status = read_operands(e, r->handles, r->n, r->out, &r->error);
+        return;
+    }
+    r->fault.http_status = (long)json_integer_value(status);
+    snprintf(r->fault.code, sizeof r->fault.code, "%s", json_is_string(code) ? json_string_value(code) : "");
+    snprintf(r->fault.message, sizeof r->fault.message, "%s", json_is_string(msg) ? json_string_value(msg) : "");
+    for (char *p = r->fault.message; *p; p++) /* remote text: printable only */
+        if (*p < 0x20 || *p > 0x7e) *p = '?';
+    long hs = r->fault.http_status;
+    nox_status st = hs == 400 && !strcmp(r->fault.code, "not_found") ? NOX_ERR_NOT_FOUND
+                    : hs >= 400 && hs < 500                          ? NOX_ERR_REMOTE
+                    : hs >= 500                                      ? NOX_ERR_IO
+                                                                     : NOX_ERR_INVALID;
+    r->status = nox_error_set(&r->error, st, "fetch operands: the Gateway answered %ld %s: %s", hs, r->fault.code,
+                              r->fault.message);
+}
+
+/* One POST /v0/compute/operands/batch for reqs[0..n). */
+static nox_status fetch_batch(nox_gateway_client *c, nox_gateway_fetch *reqs, size_t n, const char *rsa_spki_hex,
+                              nox_gateway_fault *fault, nox_error *err) {
+    json_t *list = json_array(), *doc = NULL;
+    nox_status st = list ? NOX_OK : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n && !st; i++) {
+        json_t *one = operand_request(c, &reqs[i].tx, reqs[i].handles, reqs[i].n, rsa_spki_hex, err);
+        if (!one || json_array_append_new(list, one)) st = err->code ? err->code : NOX_ERR_NOMEM;
+    }
+    json_t *body = st ? NULL : json_pack("{s:O}", "requests", list);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    json_decref(list);
+    if (!st && !text) st = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    if (!st) st = exchange(c, "fetch operands (batch)", "/v0/compute/operands/batch", text, NULL, &doc, fault, err);
+    free(text);
+    json_t *answers = json_object_get(doc, "responses");
+    if (!st && (!json_is_array(answers) || json_array_size(answers) != n))
+        st = nox_error_set(err, NOX_ERR_INVALID, "fetch operands (batch): the answer lacks %zu responses", n);
+    for (size_t i = 0; i < n; i++) {
+        nox_error_clear(&reqs[i].error);
+        memset(&reqs[i].fault, 0, sizeof reqs[i].fault);
+        if (st) {
+            reqs[i].status = nox_error_set(&reqs[i].error, st, "%s", err->message);
+            if (fault) reqs[i].fault = *fault;
+        } else {
+            read_entry(json_array_get(answers, i), &reqs[i]);
+        }
+    }
+    json_decref(doc);
+    return st;
+}
+
+nox_status nox_gateway_fetch_operands_batch(nox_gateway_client *c, nox_gateway_fetch *reqs, size_t n,
+                                            const char *rsa_spki_hex, nox_error *err) {
+    nox_status first = NOX_OK;
+    size_t at = 0;
+    while (at < n) {
+        nox_gateway_fetch *r = &reqs[at];
+        if (r->n == 0 || r->n > NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST || atomic_load(&c->no_batch)) { /* alone */
+            nox_error_clear(&r->error);
+            memset(&r->fault, 0, sizeof r->fault);
+            r->status = nox_gateway_fetch_operands(c, &r->tx, r->handles, r->n, rsa_spki_hex, r->out, &r->fault,
+                                                   &r->error);
+            at++;
+            continue;
+        }
+        size_t k = 0, total = 0; /* the most that fit one batch */
+        while (at + k < n && k < NOX_GATEWAY_MAX_BATCH && reqs[at + k].n > 0 &&
+               total + reqs[at + k].n <= NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST &&
+               reqs[at + k].tx.chain_id == r->tx.chain_id)
+            total += reqs[at + k++].n;
+        nox_gateway_fault fault = {0};
+        nox_status st = fetch_batch(c, r, k, rsa_spki_hex, &fault, err);
+        if (st == NOX_ERR_REMOTE && fault.http_status == 404) { /* a Gateway without it: one request each */
+            atomic_store(&c->no_batch, 1);
+            continue;
+        }
+        if (st && !first) first = st;
+        at += k;
+    }
+    return first;
 }
 
 /*

@@ -1068,3 +1068,18 @@ void nox_http_respond_error(nox_http_response *resp, unsigned status, const char
     copy_text(resp->error_code, sizeof resp->error_code, code);
     copy_text(resp->error_msg, sizeof resp->error_msg, msg);
 }
+
+nox_http_response *nox_http_response_new(void) { return calloc(1, sizeof(nox_http_response)); }
+
+void nox_http_response_free(nox_http_response *resp) {
+    if (!resp) return;
+    response_clear(resp);
+    free(resp);
+}
+
+unsigned nox_http_response_status(const nox_http_response *resp) { return resp->set ? resp->status : 0; }
+
+const char *nox_http_response_body(const nox_http_response *resp, size_t *len) {
+    *len = resp->body ? resp->len : 0;
+    return resp->body;
+}

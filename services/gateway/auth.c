@@ -90,8 +90,19 @@ int gw_auth_decode(const nox_http_request *req, nox_http_response *resp, json_t 
     json_error_t jerr;
     json_t *j = json_loadb((const char *)raw, out_len, JSON_REJECT_DUPLICATES, &jerr);
     free(raw);
+    if (!gw_auth_parts(j, payload, sig, resp)) {
+        json_decref(j);
+        return 0;
+    }
+    *doc = j;
+    return 1;
+}
+
+int gw_auth_parts(json_t *j, json_t **payload, uint8_t sig[NOX_EC_SIGNATURE_SIZE], nox_http_response *resp) {
     json_t *p = j ? json_object_get(j, "payload") : NULL;
     const char *s = NULL;
+    nox_error err = {0};
+    *payload = NULL;
     if (!j || !json_is_object(j)) {
         nox_http_respond_error(resp, 401, "unauthorized", "Authorization: the decoded value must be a JSON object");
     } else if (!p || !json_is_object(p)) {
@@ -101,11 +112,9 @@ int gw_auth_decode(const nox_http_request *req, nox_http_response *resp, json_t 
             nox_http_respond_error(resp, 401, "unauthorized",
                                    "Authorization: signature must be 0x + 130 hex digits (65 bytes)");
         } else {
-            *doc = j;
             *payload = p;
             return 1;
         }
     }
-    json_decref(j);
     return 0;
 }

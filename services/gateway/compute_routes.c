@@ -6,7 +6,10 @@
  *                              ciphertext, publicKey, nonce}] -> {"created","unchanged","conflicted"}
  *   POST /v0/compute/failures  ResultPublishingAuthorization, body [{handle, reason}] -> {"recorded"}
  *                              (docs/PROTOCOL-EXTENSIONS.md)
+ *   POST /v0/compute/operands/batch  {"requests": [{payload, signature}, ...]} -> {"responses": [...]}:
+ *                              several transactions' operand requests in one exchange (§4 there)
  */
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,50 +87,87 @@ static int answer_failed_operand(gw_state *st, const char *const *texts, const n
     return failed;
 }
 
-static void answer_operands(gw_state *st, const runner_auth *a, const char *rsa_key, const char *const *texts,
-                            const nox_handle *handles, size_t n, nox_http_response *resp) {
-    gw_row *rows = calloc(n, sizeof *rows);
-    size_t *missing = calloc(n, sizeof *missing), n_missing = 0;
-    nox_kms_delegation *items = calloc(n, sizeof *items);
-    uint8_t *ess = malloc(n * MAX_RSA_BYTES);
-    char (*eph)[2 * GW_PUBKEY_SIZE + 3] = calloc(n, sizeof *eph);
-    nox_error err = {0};
-    if (!rows || !missing || !items || !ess || !eph) {
+/* One OperandAccessAuthorization, checked by parse_operand_request. */
+typedef struct op_req {
+    runner_auth a;
+    const char *rsa_key;
+    const char **texts; /* point into the payload */
+    nox_handle *handles;
+    size_t n;
+} op_req;
+
+static void op_req_free(op_req *r) {
+    free(r->texts);
+    free(r->handles);
+}
+
+/* Checks payload p, signed with sig, as spec §7.3 says; 1 when good, else 0 after answering 401 / 400. */
+static int parse_operand_request(gw_state *st, json_t *p, const uint8_t sig[NOX_EC_SIGNATURE_SIZE], op_req *r,
+                                 nox_http_response *resp) {
+    uint8_t hash[32];
+    memset(r, 0, sizeof *r);
+    json_t *ops = json_object_get(p, "operands");
+    if (!read_head(p, &r->a, resp) || !(r->rsa_key = gw_json_string(p, "rsaPublicKey", 401, "unauthorized", resp)))
+        return 0;
+    if (!ops || !json_is_array(ops)) {
+        nox_http_respond_error(resp, 401, "unauthorized", "operands must be an array of handle strings");
+        return 0;
+    }
+    size_t n = r->n = json_array_size(ops);
+    r->texts = calloc(n ? n : 1, sizeof *r->texts);
+    r->handles = calloc(n ? n : 1, sizeof *r->handles);
+    if (!r->texts || !r->handles) {
         nox_http_respond_error(resp, 500, "storage", "out of memory");
-        goto out;
-    }
-    nox_status s = gw_store_read(st->store, handles, n, rows, missing, &n_missing, &err);
-    if (s == NOX_ERR_NOT_FOUND && answer_failed_operand(st, texts, handles, missing, n_missing, resp)) goto out;
-    if (s == NOX_ERR_NOT_FOUND) {
-        char msg[1024];
-        size_t used = (size_t)snprintf(msg, sizeof msg, "%zu operand(s) not found:", n_missing);
-        for (size_t i = 0; i < n_missing && used < sizeof msg; i++)
-            used += (size_t)snprintf(msg + used, sizeof msg - used, "%s%s", i ? ", " : " ", texts[missing[i]]);
-        nox_http_respond_error(resp, 400, "not_found", "%s", msg);
-        goto out;
-    }
-    if (s) {
-        nox_http_respond_error(resp, 500, "storage", "%s", err.message);
-        goto out;
+        return 0;
     }
     for (size_t i = 0; i < n; i++) {
-        nox_hex_encode(rows[i].public_key, GW_PUBKEY_SIZE, eph[i]);
-        items[i].ephemeral_pub_key = eph[i];
-        items[i].target_pub_key = rsa_key;
-        items[i].out = ess + i * MAX_RSA_BYTES;
-        items[i].cap = MAX_RSA_BYTES;
+        json_t *v = json_array_get(ops, i);
+        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+            nox_http_respond_error(resp, 401, "unauthorized", "operands[%zu] must be a string", i);
+            return 0;
+        }
+        r->texts[i] = json_string_value(v);
     }
-    s = nox_kms_delegate_batch(st->kms, a->chain_id, &st->wallet, items, n, 0, &err);
-    if (s) {
-        size_t i = 0;
-        while (i + 1 < n && !items[i].status) i++;
-        gw_respond_kms_error(resp, s, &items[i].fault, &err);
-        goto out;
+    nox_eip712_hash_operand_access_authorization(r->a.chain_id, r->a.block_number, r->a.caller, r->a.tx_hash,
+                                                 r->texts, n, r->rsa_key, hash);
+    if (!check_runner(st, &r->a, hash, sig, resp)) return 0;
+    if (n == 0 || n > MAX_OPERANDS) {
+        nox_http_respond_error(resp, 400, "bad_request", "operands must list 1 to %d handles", MAX_OPERANDS);
+        return 0;
     }
+    for (size_t i = 0; i < n; i++) {
+        nox_error err = {0};
+        if (nox_handle_parse(&r->handles[i], r->texts[i], strlen(r->texts[i]), &err) ||
+            nox_handle_validate(&r->handles[i], NULL, 0, &err)) {
+            nox_http_respond_error(resp, 400, "bad_request", "operands[%zu]: %s", i, err.message);
+            return 0;
+        }
+        if (nox_handle_chain_id(&r->handles[i]) != r->a.chain_id) {
+            nox_http_respond_error(resp, 400, "bad_request", "operands[%zu] is not a handle of chain %llu", i,
+                                   (unsigned long long)r->a.chain_id);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Answers 400 not_found (or operand_failed) for request r, whose handles missing[0..n_missing) are not stored. */
+static void answer_missing(gw_state *st, const op_req *r, const size_t *missing, size_t n_missing,
+                           nox_http_response *resp) {
+    if (answer_failed_operand(st, r->texts, r->handles, missing, n_missing, resp)) return;
+    char msg[1024];
+    size_t used = (size_t)snprintf(msg, sizeof msg, "%zu operand(s) not found:", n_missing);
+    for (size_t i = 0; i < n_missing && used < sizeof msg; i++)
+        used += (size_t)snprintf(msg + used, sizeof msg - used, "%s%s", i ? ", " : " ", r->texts[missing[i]]);
+    nox_http_respond_error(resp, 400, "not_found", "%s", msg);
+}
+
+/* {"operands": [...]} for r from its rows and delegations, or NULL (out of memory). */
+static json_t *operands_json(const op_req *r, const gw_row *rows, const nox_kms_delegation *items) {
     json_t *list = json_array();
-    for (size_t i = 0; list && i < n; i++) {
+    for (size_t i = 0; list && i < r->n; i++) {
         char *ct = malloc(2 * rows[i].ciphertext_len + 3), *e = malloc(2 * items[i].out_len + 3), iv[2 * GW_NONCE_SIZE + 3];
-        json_t *o = ct && e ? json_pack("{s:s, s:s, s:s, s:s}", "handle", texts[i], "ciphertext",
+        json_t *o = ct && e ? json_pack("{s:s, s:s, s:s, s:s}", "handle", r->texts[i], "ciphertext",
                                         nox_hex_encode(rows[i].ciphertext, rows[i].ciphertext_len, ct),
                                         "encryptedSharedSecret", nox_hex_encode(items[i].out, items[i].out_len, e),
                                         "iv", nox_hex_encode(rows[i].nonce, GW_NONCE_SIZE, iv))
@@ -139,72 +179,208 @@ static void answer_operands(gw_state *st, const runner_auth *a, const char *rsa_
             list = NULL;
         }
     }
-    gw_respond_json(resp, list ? json_pack("{s:o}", "operands", list) : NULL);
+    return list ? json_pack("{s:o}", "operands", list) : NULL;
+}
+
+/*
+ * Answers the checked requests reqs[0..n_reqs) with one store read for all their handles and the
+ * KMS delegations of all of them in one batch: out[i] = {"operands": [...]} for request i, or NULL
+ * with its error answered in each[i] (400 not_found / operand_failed, a KMS refusal or failure).
+ * 0 when the store failed or memory ran out: then only `whole` is answered (500).
+ */
+static int answer_operands(gw_state *st, const op_req *reqs, size_t n_reqs, nox_http_response *const *each,
+                           json_t **out, nox_http_response *whole) {
+    size_t total = 0;
+    for (size_t r = 0; r < n_reqs; r++) total += reqs[r].n;
+    nox_handle *handles = calloc(total, sizeof *handles);
+    gw_row *rows = calloc(total, sizeof *rows);
+    size_t *missing = calloc(total, sizeof *missing), n_missing = 0;
+    nox_kms_delegation *items = calloc(total, sizeof *items);
+    uint8_t *ess = malloc(total * MAX_RSA_BYTES);
+    char (*eph)[2 * GW_PUBKEY_SIZE + 3] = calloc(total, sizeof *eph);
+    int *failed = calloc(n_reqs, sizeof *failed), done = 0;
+    nox_error err = {0};
+    if (!handles || !rows || !missing || !items || !ess || !eph || !failed) {
+        nox_http_respond_error(whole, 500, "storage", "out of memory");
+        goto out;
+    }
+    for (size_t r = 0, k = 0; r < n_reqs; k += reqs[r++].n) memcpy(handles + k, reqs[r].handles, reqs[r].n * sizeof *handles);
+    nox_status s = gw_store_read(st->store, handles, total, rows, missing, &n_missing, &err);
+    if (s && s != NOX_ERR_NOT_FOUND) {
+        nox_http_respond_error(whole, 500, "storage", "%s", err.message);
+        goto out;
+    }
+    /* requests with a missing operand: not_found / operand_failed, each with its own list */
+    for (size_t r = 0, k = 0, m = 0; r < n_reqs && n_missing; k += reqs[r++].n) {
+        size_t first = m;
+        while (m < n_missing && missing[m] < k + reqs[r].n) missing[m++] -= k;
+        if (m > first) {
+            failed[r] = 1;
+            answer_missing(st, &reqs[r], missing + first, m - first, each[r]);
+        }
+    }
+    size_t n_items = 0;
+    for (size_t r = 0, k = 0; r < n_reqs; k += reqs[r++].n)
+        for (size_t i = 0; !failed[r] && i < reqs[r].n; i++) {
+            nox_hex_encode(rows[k + i].public_key, GW_PUBKEY_SIZE, eph[k + i]);
+            nox_kms_delegation *it = &items[n_items++];
+            it->ephemeral_pub_key = eph[k + i];
+            it->target_pub_key = reqs[r].rsa_key;
+            it->out = ess + (k + i) * MAX_RSA_BYTES;
+            it->cap = MAX_RSA_BYTES;
+        }
+    /* all on one chain: the Runner's requests are batched per chain */
+    nox_kms_delegate_batch(st->kms, reqs[0].a.chain_id, &st->wallet, items, n_items, 0, &err);
+    for (size_t r = 0, k = 0, it = 0; r < n_reqs; k += reqs[r++].n) {
+        if (failed[r]) continue;
+        const nox_kms_delegation *mine = &items[it];
+        it += reqs[r].n;
+        size_t bad = 0;
+        while (bad < reqs[r].n && mine[bad].status == NOX_OK) bad++;
+        if (bad < reqs[r].n) gw_respond_kms_error(each[r], mine[bad].status, &mine[bad].fault, &mine[bad].error);
+        else if (!(out[r] = operands_json(&reqs[r], rows + k, mine)))
+            nox_http_respond_error(each[r], 500, "storage", "out of memory");
+    }
+    done = 1;
 out:
-    if (rows) gw_rows_free(rows, n);
+    if (rows) gw_rows_free(rows, total);
+    if (ess) OPENSSL_cleanse(ess, total * MAX_RSA_BYTES);
+    free(handles);
     free(rows);
     free(missing);
     free(items);
     free(ess);
     free(eph);
+    free(failed);
+    return done;
 }
 
 void gw_handle_operands(void *state, const nox_http_request *req, nox_http_response *resp) {
     gw_state *st = state;
-    json_t *doc, *p;
-    uint8_t sig[NOX_EC_SIGNATURE_SIZE], hash[32];
+    json_t *doc, *p, *out = NULL;
+    uint8_t sig[NOX_EC_SIGNATURE_SIZE];
     if (!gw_auth_decode(req, resp, &doc, &p, sig)) return;
-    runner_auth a;
-    memset(&a, 0, sizeof a);
-    const char *rsa_key = NULL, **texts = NULL;
-    nox_handle *handles = NULL;
-    json_t *ops = json_object_get(p, "operands");
-    if (!read_head(p, &a, resp) || !(rsa_key = gw_json_string(p, "rsaPublicKey", 401, "unauthorized", resp)))
-        goto out;
-    if (!ops || !json_is_array(ops)) {
-        nox_http_respond_error(resp, 401, "unauthorized", "operands must be an array of handle strings");
+    op_req r;
+    if (parse_operand_request(st, p, sig, &r, resp) && answer_operands(st, &r, 1, &resp, &out, resp) && out)
+        gw_respond_json(resp, out);
+    op_req_free(&r);
+    json_decref(doc);
+}
+
+/* ---- operands, batched (docs/PROTOCOL-EXTENSIONS.md §4) -------------------------------- */
+
+enum { MAX_BATCH = NOX_GATEWAY_MAX_BATCH };
+
+/* {"status", "error", "message"} from a detached response holding an error answer. */
+static json_t *entry_error(const nox_http_response *e) {
+    size_t len;
+    const char *body = nox_http_response_body(e, &len);
+    json_error_t jerr;
+    json_t *o = body ? json_loadb(body, len, 0, &jerr) : NULL;
+    if (!json_is_object(o)) {
+        json_decref(o);
+        o = json_pack("{s:s, s:s}", "error", "storage", "message", "internal error");
+    }
+    if (o) json_object_set_new(o, "status", json_integer(nox_http_response_status(e)));
+    return o;
+}
+
+/* Answers 401 for the whole batch: entry i's own 401 answer, its message prefixed with requests[i]. */
+static void whole_401(nox_http_response *resp, size_t i, const nox_http_response *e) {
+    json_t *o = entry_error(e);
+    nox_http_respond_error(resp, 401, "unauthorized", "requests[%zu]: %s", i,
+                           json_string_value(json_object_get(o, "message")) ? json_string_value(json_object_get(o, "message")) : "");
+    json_decref(o);
+}
+
+void gw_handle_operands_batch(void *state, const nox_http_request *req, nox_http_response *resp) {
+    gw_state *st = state;
+    size_t len, n = 0, n_ok = 0, total = 0;
+    const char *text = nox_http_request_body(req, &len);
+    json_error_t jerr;
+    json_t *body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr), *list = json_object_get(body, "requests");
+    json_t **out = NULL, *answers = NULL;
+    nox_http_response **each = NULL;
+    op_req *reqs = NULL;
+    size_t *index = NULL; /* reqs[j] is requests[index[j]] */
+    if (!json_is_object(body) || !json_is_array(list) || (n = json_array_size(list)) == 0 || n > MAX_BATCH) {
+        nox_http_respond_error(resp, 400, "bad_request", "the body must be {\"requests\": [1 to %d authorizations]}",
+                               MAX_BATCH);
         goto out;
     }
-    size_t n = json_array_size(ops);
-    texts = calloc(n ? n : 1, sizeof *texts);
-    handles = calloc(n ? n : 1, sizeof *handles);
-    if (!texts || !handles) {
+    out = calloc(n, sizeof *out);
+    each = calloc(n, sizeof *each);
+    reqs = calloc(n, sizeof *reqs);
+    index = calloc(n, sizeof *index);
+    if (!out || !each || !reqs || !index) {
         nox_http_respond_error(resp, 500, "storage", "out of memory");
         goto out;
     }
+    uint64_t chain = 0;
     for (size_t i = 0; i < n; i++) {
-        json_t *v = json_array_get(ops, i);
-        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-            nox_http_respond_error(resp, 401, "unauthorized", "operands[%zu] must be a string", i);
+        json_t *p;
+        uint8_t sig[NOX_EC_SIGNATURE_SIZE];
+        if (!(each[i] = nox_http_response_new())) {
+            nox_http_respond_error(resp, 500, "storage", "out of memory");
             goto out;
         }
-        texts[i] = json_string_value(v);
+        op_req *r = &reqs[n_ok];
+        int ok = gw_auth_parts(json_array_get(list, i), &p, sig, each[i]) &&
+                 parse_operand_request(st, p, sig, r, each[i]);
+        if (!ok) op_req_free(r);
+        if (nox_http_response_status(each[i]) == 401) { /* not from a Runner: nothing is answered */
+            whole_401(resp, i, each[i]);
+            goto out;
+        }
+        if (ok && n_ok && r->a.chain_id != chain) {
+            op_req_free(r);
+            nox_http_respond_error(resp, 400, "bad_request", "requests[%zu] is for chain %llu, requests[%zu] for %llu: "
+                                   "one batch serves one chain", i, (unsigned long long)r->a.chain_id, index[0],
+                                   (unsigned long long)chain);
+            goto out;
+        }
+        if (ok) {
+            chain = r->a.chain_id;
+            total += r->n;
+            index[n_ok++] = i;
+        }
     }
-    nox_eip712_hash_operand_access_authorization(a.chain_id, a.block_number, a.caller, a.tx_hash, texts, n, rsa_key,
-                                                 hash);
-    if (!check_runner(st, &a, hash, sig, resp)) goto out;
-    if (n == 0 || n > MAX_OPERANDS) {
-        nox_http_respond_error(resp, 400, "bad_request", "operands must list 1 to %d handles", MAX_OPERANDS);
+    if (total > MAX_OPERANDS) {
+        nox_http_respond_error(resp, 400, "bad_request", "a batch may hold at most %d operands in all, not %zu",
+                               MAX_OPERANDS, total);
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        nox_error err = {0};
-        if (nox_handle_parse(&handles[i], texts[i], strlen(texts[i]), &err) ||
-            nox_handle_validate(&handles[i], NULL, 0, &err)) {
-            nox_http_respond_error(resp, 400, "bad_request", "operands[%zu]: %s", i, err.message);
-            goto out;
-        }
-        if (nox_handle_chain_id(&handles[i]) != a.chain_id) {
-            nox_http_respond_error(resp, 400, "bad_request", "operands[%zu] is not a handle of chain %llu", i,
-                                   (unsigned long long)a.chain_id);
-            goto out;
+    nox_http_response **mine = calloc(n_ok ? n_ok : 1, sizeof *mine);
+    json_t **mine_out = calloc(n_ok ? n_ok : 1, sizeof *mine_out);
+    int answered = mine && mine_out;
+    for (size_t j = 0; answered && j < n_ok; j++) mine[j] = each[index[j]];
+    if (!answered) nox_http_respond_error(resp, 500, "storage", "out of memory");
+    else if (n_ok) answered = answer_operands(st, reqs, n_ok, mine, mine_out, resp);
+    for (size_t j = 0; mine_out && j < n_ok; j++) out[index[j]] = mine_out[j];
+    free(mine);
+    free(mine_out);
+    if (!answered) goto out;
+    answers = json_array();
+    for (size_t i = 0; answers && i < n; i++) {
+        json_t *a = out[i] ? out[i] : entry_error(each[i]);
+        out[i] = NULL;
+        if (!a || json_array_append_new(answers, a)) {
+            json_decref(answers);
+            answers = NULL;
         }
     }
-    answer_operands(st, &a, rsa_key, texts, handles, n, resp);
+    gw_respond_json(resp, answers ? json_pack("{s:o}", "responses", answers) : NULL);
 out:
-    free(texts);
-    free(handles);
-    json_decref(doc);
+    for (size_t j = 0; reqs && j < n_ok; j++) op_req_free(&reqs[j]);
+    for (size_t i = 0; i < n && out && each; i++) {
+        json_decref(out[i]);
+        nox_http_response_free(each[i]);
+    }
+    free(out);
+    free(each);
+    free(reqs);
+    free(index);
+    json_decref(body);
 }
 
 /* ---- results ------------------------------------------------------------------- */

@@ -65,6 +65,9 @@ gw_chain *gw_chain_of(const gw_state *st, uint64_t id);
 int gw_auth_decode(const nox_http_request *req, nox_http_response *resp, json_t **doc, json_t **payload,
                    uint8_t sig[NOX_EC_SIGNATURE_SIZE]);
 
+/** The {payload, signature} object j (borrowed) checked as gw_auth_decode does; 0 after answering 401. */
+int gw_auth_parts(json_t *j, json_t **payload, uint8_t sig[NOX_EC_SIGNATURE_SIZE], nox_http_response *resp);
+
 /** A string member of obj, refused when absent, not a string or holding a NUL; NULL after answering `status`. */
 const char *gw_json_string(json_t *obj, const char *name, unsigned status, const char *code, nox_http_response *resp);
 
@@ -87,6 +90,7 @@ void gw_handle_post_secret(void *state, const nox_http_request *req, nox_http_re
 void gw_handle_get_secret(void *state, const nox_http_request *req, nox_http_response *resp);
 void gw_handle_status(void *state, const nox_http_request *req, nox_http_response *resp);
 void gw_handle_operands(void *state, const nox_http_request *req, nox_http_response *resp);
+void gw_handle_operands_batch(void *state, const nox_http_request *req, nox_http_response *resp);
 void gw_handle_results(void *state, const nox_http_request *req, nox_http_response *resp);
 void gw_handle_failures(void *state, const nox_http_request *req, nox_http_response *resp);
 

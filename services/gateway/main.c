@@ -122,6 +122,7 @@ static nox_status serve(gw_state *st, const char *ready_file, nox_error *err) {
     if (!s) s = nox_http_route(server, "GET", "/v0/secrets/{handle}", gw_handle_get_secret, st, err);
     if (!s) s = nox_http_route(server, "GET", "/v0/handles/{handle}/status", gw_handle_status, st, err);
     if (!s) s = nox_http_route(server, "GET", "/v0/compute/operands", gw_handle_operands, st, err);
+    if (!s) s = nox_http_route(server, "POST", "/v0/compute/operands/batch", gw_handle_operands_batch, st, err);
     if (!s) s = nox_http_route(server, "POST", "/v0/compute/results", gw_handle_results, st, err);
     if (!s) s = nox_http_route(server, "POST", "/v0/compute/failures", gw_handle_failures, st, err);
     if (!s) nox_http_set_health(server, health, st);

@@ -179,7 +179,12 @@ static int64_t backoff_ms(uint64_t attempt, int64_t first, int64_t cap) {
     return d < cap ? d : cap;
 }
 
-static void handle(run_state *st, natsMsg *m) {
+/*
+ * Finishes one message whose first attempt (begun when progress was at `seen`) gave `r` with
+ * `reason`: a wait is tried again as results get stored, for at most HOLD_MS; then ack, nak with a
+ * delay, or dead-letter.
+ */
+static void handle(run_state *st, natsMsg *m, uint64_t seen, enum run_outcome r, char reason[RUN_REASON_MAX]) {
     uint64_t delivered = 1, seq = 0;
     int64_t published_ns = 0;
     jsMsgMetaData *meta = NULL;
@@ -192,7 +197,7 @@ static void handle(run_state *st, natsMsg *m) {
     if (delivered > 1) nox_counter_add(st->m.redeliveries, 1);
     atomic_fetch_add(&st->in_flight, 1);
     nox_gauge_set(st->m.in_flight, atomic_load(&st->in_flight));
-    char reason[512] = "", r2[sizeof reason];
+    char r2[RUN_REASON_MAX];
     struct timespec hold_until;
     clock_gettime(CLOCK_REALTIME, &hold_until);
     hold_until.tv_sec += HOLD_MS / 1000;
@@ -201,11 +206,9 @@ static void handle(run_state *st, natsMsg *m) {
         hold_until.tv_sec++;
         hold_until.tv_nsec -= 1000000000L;
     }
-    enum run_outcome r;
-    for (;;) {
-        uint64_t seen = progress_now();
-        r = run_process(st, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), reason, sizeof reason);
-        if (r != RUN_WAIT || atomic_load(&st->stop) || !progress_wait(seen, &hold_until)) break;
+    while (r == RUN_WAIT && !atomic_load(&st->stop) && progress_wait(seen, &hold_until)) {
+        seen = progress_now();
+        r = run_process(st, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), reason, RUN_REASON_MAX);
     }
     if (r == RUN_OK) progress_announce();
     uint64_t failures = 0;
@@ -213,12 +216,12 @@ static void handle(run_state *st, natsMsg *m) {
     if (r == RUN_WAIT && waited >= (double)st->cfg.operand_wait_s) {
         snprintf(r2, sizeof r2, "operand(s) still not stored %.0f s after the message was queued: %.400s", waited,
                  reason);
-        memcpy(reason, r2, sizeof reason);
+        memcpy(reason, r2, sizeof r2);
         r = RUN_DEAD;
     }
     if (r == RUN_RETRY && (failures = tally_bump(seq)) >= st->cfg.max_deliver) {
         snprintf(r2, sizeof r2, "gave up after %" PRIu64 " attempts: %.400s", failures, reason);
-        memcpy(reason, r2, sizeof reason);
+        memcpy(reason, r2, sizeof r2);
         r = RUN_DEAD;
     }
     switch (r) {
@@ -257,6 +260,46 @@ static void handle(run_state *st, natsMsg *m) {
     nox_gauge_set(st->m.in_flight, atomic_load(&st->in_flight));
 }
 
+/* A fetched batch: the first attempt of all its messages together (run_process_batch), then each finished. */
+static void handle_list(run_state *st, natsMsg **msgs, size_t n) {
+    const char **data = calloc(n, sizeof *data);
+    size_t *lens = calloc(n, sizeof *lens);
+    enum run_outcome *outcomes = calloc(n, sizeof *outcomes);
+    char(*reasons)[RUN_REASON_MAX] = calloc(n, sizeof *reasons);
+    uint64_t seen = progress_now();
+    int batched = data && lens && outcomes && reasons && !atomic_load(&st->stop);
+    if (batched) {
+        for (size_t i = 0; i < n; i++) {
+            data[i] = natsMsg_GetData(msgs[i]);
+            lens[i] = (size_t)natsMsg_GetDataLength(msgs[i]);
+        }
+        run_process_batch(st, data, lens, n, outcomes, reasons);
+        for (size_t i = 0; i < n; i++) /* stored results: a message of the batch waiting for one goes again now */
+            if (outcomes[i] == RUN_OK) {
+                progress_announce();
+                break;
+            }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (atomic_load(&st->stop) && !batched) {
+            natsMsg_Nak(msgs[i], NULL); /* shutting down: hand it back */
+        } else if (batched) {
+            handle(st, msgs[i], seen, outcomes[i], reasons[i]);
+        } else { /* out of memory for the batch: one at a time */
+            char reason[RUN_REASON_MAX] = "";
+            uint64_t now = progress_now();
+            handle(st, msgs[i], now,
+                   run_process(st, natsMsg_GetData(msgs[i]), (size_t)natsMsg_GetDataLength(msgs[i]), reason,
+                               sizeof reason),
+                   reason);
+        }
+    }
+    free(data);
+    free(lens);
+    free(outcomes);
+    free(reasons);
+}
+
 static void *worker(void *arg) {
     run_state *st = arg;
     natsSubscription *sub = NULL;
@@ -287,10 +330,7 @@ static void *worker(void *arg) {
         natsMsgList list = {0};
         natsStatus s = natsSubscription_Fetch(&list, sub, (int)st->cfg.fetch_batch, 1000, NULL);
         if (s != NATS_OK && s != NATS_TIMEOUT) nats_Sleep(200);
-        for (int i = 0; i < list.Count; i++) {
-            if (atomic_load(&st->stop)) natsMsg_Nak(list.Msgs[i], NULL); /* shutting down: hand it back */
-            else handle(st, list.Msgs[i]);
-        }
+        if (list.Count > 0) handle_list(st, list.Msgs, (size_t)list.Count);
         natsMsgList_Destroy(&list);
     }
     if (sub) {

@@ -149,29 +149,50 @@ static enum run_outcome gateway_failure(nox_status s, const nox_gateway_fault *f
     return RUN_RETRY;
 }
 
-static enum run_outcome fetch_and_decrypt(run_state *st, job *j, char *reason, size_t cap) {
+/* The outcome of a failed operand fetch: wait for an operand not stored yet, else as gateway_failure. */
+static enum run_outcome fetch_failure(nox_status s, const nox_gateway_fault *f, const nox_error *err, char *reason,
+                                      size_t cap) {
+    if (s == NOX_ERR_NOT_FOUND) { /* produced by a transaction still in flight: wait for it */
+        snprintf(reason, cap, "%s", err->message);
+        return RUN_WAIT;
+    }
+    return gateway_failure(s, f, err, reason, cap);
+}
+
+static nox_gateway_tx tx_of(const nox_message *m) {
+    nox_gateway_tx tx = {.chain_id = m->chain_id, .block_number = m->block_number};
+    memcpy(tx.caller, m->caller, NOX_ADDRESS_SIZE);
+    memcpy(tx.tx_hash, m->tx_hash, 32);
+    return tx;
+}
+
+/* The external operands' handles (slots[0..n_ext)) as one array, or NULL when out of memory. */
+static nox_handle *ext_handles(const job *j) {
+    nox_handle *hs = calloc(j->n_ext ? j->n_ext : 1, sizeof *hs);
+    for (size_t i = 0; hs && i < j->n_ext; i++) hs[i] = j->slots[i].h;
+    return hs;
+}
+
+static enum run_outcome fetch(run_state *st, job *j, char *reason, size_t cap) {
     if (j->n_ext == 0) return RUN_OK;
     nox_error err = {0};
-    nox_gateway_tx tx = {.chain_id = j->msg.chain_id, .block_number = j->msg.block_number};
-    memcpy(tx.caller, j->msg.caller, NOX_ADDRESS_SIZE);
-    memcpy(tx.tx_hash, j->msg.tx_hash, 32);
-    nox_handle *hs = calloc(j->n_ext, sizeof *hs);
+    nox_gateway_tx tx = tx_of(&j->msg);
+    nox_handle *hs = ext_handles(j);
     if (!hs) {
         snprintf(reason, cap, "out of memory");
         return RUN_RETRY;
     }
-    for (size_t i = 0; i < j->n_ext; i++) hs[i] = j->slots[i].h;
     double t0 = now_s();
     nox_gateway_fault fault = {0};
     nox_status s = nox_gateway_fetch_operands(st->gw, &tx, hs, j->n_ext, st->rsa_spki_hex, j->operands, &fault, &err);
     free(hs);
     nox_histogram_observe(st->m.stage[ST_FETCH], now_s() - t0);
-    if (s == NOX_ERR_NOT_FOUND) { /* produced by a transaction still in flight: wait for it */
-        snprintf(reason, cap, "%s", err.message);
-        return RUN_WAIT;
-    }
-    if (s) return gateway_failure(s, &fault, &err, reason, cap);
-    t0 = now_s();
+    return s ? fetch_failure(s, &fault, &err, reason, cap) : RUN_OK;
+}
+
+static enum run_outcome decrypt(run_state *st, job *j, char *reason, size_t cap) {
+    nox_error err = {0};
+    double t0 = now_s();
     enum run_outcome r = RUN_OK;
     for (size_t i = 0; i < j->n_ext && r == RUN_OK; i++) {
         nox_gateway_operand *o = &j->operands[i];
@@ -187,7 +208,7 @@ static enum run_outcome fetch_and_decrypt(run_state *st, job *j, char *reason, s
         j->slots[i].known = r == RUN_OK;
         OPENSSL_cleanse(pt, sizeof pt);
     }
-    nox_histogram_observe(st->m.stage[ST_DECRYPT], now_s() - t0);
+    if (j->n_ext) nox_histogram_observe(st->m.stage[ST_DECRYPT], now_s() - t0);
     return r;
 }
 
@@ -272,9 +293,7 @@ static enum run_outcome encrypt_and_publish(run_state *st, job *j, char *reason,
         }
     }
     nox_histogram_observe(st->m.stage[ST_ENCRYPT], now_s() - t0);
-    nox_gateway_tx tx = {.chain_id = j->msg.chain_id, .block_number = j->msg.block_number};
-    memcpy(tx.caller, j->msg.caller, NOX_ADDRESS_SIZE);
-    memcpy(tx.tx_hash, j->msg.tx_hash, 32);
+    nox_gateway_tx tx = tx_of(&j->msg);
     nox_gateway_counts counts = {0};
     t0 = now_s();
     nox_gateway_fault fault = {0};
@@ -286,40 +305,92 @@ static enum run_outcome encrypt_and_publish(run_state *st, job *j, char *reason,
     return RUN_OK;
 }
 
-enum run_outcome run_process(run_state *st, const char *data, size_t len, char *reason, size_t cap) {
-    job j;
-    memset(&j, 0, sizeof j);
+/* Parses, allocates, resolves and lists the external operands of one message. */
+static enum run_outcome prepare(run_state *st, job *j, const char *data, size_t len, char *reason, size_t cap) {
+    memset(j, 0, sizeof *j);
     nox_error err = {0};
-    if (nox_message_parse(data, len, &j.msg, &err)) {
+    if (nox_message_parse(data, len, &j->msg, &err)) {
         snprintf(reason, cap, "%s", err.message);
         return err.code == NOX_ERR_NOMEM ? RUN_RETRY : RUN_DEAD;
     }
     size_t n_in = 0, n_out = 0;
-    for (size_t i = 0; i < j.msg.n_events; i++) {
-        n_in += nox_message_event_n_inputs(&j.msg.events[i]);
-        n_out += nox_message_event_n_outputs(&j.msg.events[i]);
+    for (size_t i = 0; i < j->msg.n_events; i++) {
+        n_in += nox_message_event_n_inputs(&j->msg.events[i]);
+        n_out += nox_message_event_n_outputs(&j->msg.events[i]);
     }
-    j.cap_slots = n_in + n_out;
-    j.calls = calloc(j.msg.n_events, sizeof *j.calls);
-    j.op_index = calloc(j.msg.n_events, sizeof *j.op_index);
-    j.slots = calloc(j.cap_slots ? j.cap_slots : 1, sizeof *j.slots);
-    j.operands = calloc(n_in ? n_in : 1, sizeof *j.operands);
-    j.results = calloc(n_out ? n_out : 1, sizeof *j.results);
-    enum run_outcome r;
-    if (!j.calls || !j.op_index || !j.slots || !j.operands || !j.results) {
+    j->cap_slots = n_in + n_out;
+    j->calls = calloc(j->msg.n_events, sizeof *j->calls);
+    j->op_index = calloc(j->msg.n_events, sizeof *j->op_index);
+    j->slots = calloc(j->cap_slots ? j->cap_slots : 1, sizeof *j->slots);
+    j->operands = calloc(n_in ? n_in : 1, sizeof *j->operands);
+    j->results = calloc(n_out ? n_out : 1, sizeof *j->results);
+    if (!j->calls || !j->op_index || !j->slots || !j->operands || !j->results) {
         snprintf(reason, cap, "out of memory");
-        r = RUN_RETRY;
-    } else {
-        r = resolve(st, &j, reason, cap);
-        if (r == RUN_OK) {
-            collect(&j);
-            r = fetch_and_decrypt(st, &j, reason, cap);
-        }
-        if (r == RUN_OK) r = evaluate(st, &j, reason, cap);
-        if (r == RUN_OK) r = encrypt_and_publish(st, &j, reason, cap);
+        return RUN_RETRY;
     }
+    enum run_outcome r = resolve(st, j, reason, cap);
+    if (r == RUN_OK) collect(j);
+    return r;
+}
+
+/* What follows the fetch: decrypt, evaluate, encrypt, publish. */
+static enum run_outcome finish(run_state *st, job *j, char *reason, size_t cap) {
+    enum run_outcome r = decrypt(st, j, reason, cap);
+    if (r == RUN_OK) r = evaluate(st, j, reason, cap);
+    if (r == RUN_OK) r = encrypt_and_publish(st, j, reason, cap);
+    return r;
+}
+
+enum run_outcome run_process(run_state *st, const char *data, size_t len, char *reason, size_t cap) {
+    job j;
+    enum run_outcome r = prepare(st, &j, data, len, reason, cap);
+    if (r == RUN_OK) r = fetch(st, &j, reason, cap);
+    if (r == RUN_OK) r = finish(st, &j, reason, cap);
     job_free(&j);
     return r;
+}
+
+void run_process_batch(run_state *st, const char *const *data, const size_t *lens, size_t n,
+                       enum run_outcome *outcomes, char (*reasons)[RUN_REASON_MAX]) {
+    job *jobs = calloc(n, sizeof *jobs);
+    nox_gateway_fetch *fetches = calloc(n, sizeof *fetches);
+    size_t *of = calloc(n, sizeof *of), n_fetch = 0; /* fetches[k] is jobs[of[k]]'s */
+    if (!jobs || !fetches || !of) {
+        for (size_t i = 0; i < n; i++) outcomes[i] = run_process(st, data[i], lens[i], reasons[i], RUN_REASON_MAX);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        outcomes[i] = prepare(st, &jobs[i], data[i], lens[i], reasons[i], RUN_REASON_MAX);
+        if (outcomes[i] != RUN_OK || jobs[i].n_ext == 0) continue;
+        nox_gateway_fetch *f = &fetches[n_fetch];
+        f->tx = tx_of(&jobs[i].msg);
+        f->n = jobs[i].n_ext;
+        f->out = jobs[i].operands;
+        if (!(f->handles = ext_handles(&jobs[i]))) {
+            snprintf(reasons[i], RUN_REASON_MAX, "out of memory");
+            outcomes[i] = RUN_RETRY;
+            continue;
+        }
+        of[n_fetch++] = i;
+    }
+    if (n_fetch) {
+        nox_error err = {0};
+        double t0 = now_s();
+        nox_gateway_fetch_operands_batch(st->gw, fetches, n_fetch, st->rsa_spki_hex, &err);
+        nox_histogram_observe(st->m.stage[ST_FETCH], now_s() - t0);
+        for (size_t k = 0; k < n_fetch; k++)
+            if (fetches[k].status)
+                outcomes[of[k]] = fetch_failure(fetches[k].status, &fetches[k].fault, &fetches[k].error, reasons[of[k]],
+                                                RUN_REASON_MAX);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (outcomes[i] == RUN_OK) outcomes[i] = finish(st, &jobs[i], reasons[i], RUN_REASON_MAX);
+out:
+    for (size_t k = 0; fetches && k < n_fetch; k++) free((void *)fetches[k].handles);
+    for (size_t i = 0; jobs && i < n; i++) job_free(&jobs[i]);
+    free(jobs);
+    free(fetches);
+    free(of);
 }
 
 void run_report_failures(run_state *st, const char *data, size_t len, const char *reason) {

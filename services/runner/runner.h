@@ -63,6 +63,16 @@ typedef struct run_state {
  */
 enum run_outcome run_process(run_state *st, const char *data, size_t len, char *reason, size_t cap);
 
+enum { RUN_REASON_MAX = 512 };
+
+/*
+ * Processes messages data[i] (lens[i] bytes), i < n, as run_process would each, but with the operand
+ * requests of all of them in batched Gateway exchanges (docs/PROTOCOL-EXTENSIONS.md §4): outcomes[i]
+ * and reasons[i] are message i's.
+ */
+void run_process_batch(run_state *st, const char *const *data, const size_t *lens, size_t n,
+                       enum run_outcome *outcomes, char (*reasons)[RUN_REASON_MAX]);
+
 /*
  * Before a message is dead-lettered: when it parses, records `reason` at the Gateway
  * (POST /v0/compute/failures) for every output handle of the message, so that GET

@@ -83,6 +83,15 @@ def operand_auth(work, handles, rsa_hex, key=RUNNER):
                                           RUNNER_DOMAIN, p), p, key)
 
 
+def operand_entry(work, handles, rsa_hex, key=RUNNER, tx=TX):
+    """One {payload, signature} of POST /v0/compute/operands/batch (docs/PROTOCOL-EXTENSIONS.md §4)."""
+    p = {"chainId": CHAIN, "blockNumber": 7, "caller": "0x" + "11" * 20, "transactionHash": tx,
+         "operands": handles, "rsaPublicKey": rsa_hex}
+    sig = noxtest.cast_sign(CAST, work, typed_data("OperandAccessAuthorization", OPERAND_FIELDS, noxtest.CHAIN_DOMAIN,
+                                                   RUNNER_DOMAIN, p), key)
+    return {"payload": p, "signature": sig}
+
+
 def result_auth(work, key=RUNNER):
     p = {"chainId": CHAIN, "blockNumber": 7, "caller": "0x" + "11" * 20, "transactionHash": TX}
     return eip712_header(work, typed_data("ResultPublishingAuthorization", RESULT_FIELDS, noxtest.CHAIN_DOMAIN,
@@ -399,6 +408,43 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
     st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, [missing2], rk_hex))
     check("operands: a missing operand without a record -> still 400 not_found", st == 400 and
           is_error_shape(body, "not_found"), f"{st} {body}"[:300])
+    # the same requests batched (docs/PROTOCOL-EXTENSIONS.md §4): each answered on its own, in order
+    batch_url = gw.url + "/v0/compute/operands/batch"
+    entries = [operand_entry(work, handles, rk_hex), operand_entry(work, [handles[0], missing2], rk_hex, tx="0x" + "cd" * 32),
+               operand_entry(work, [fh], rk_hex), operand_entry(work, ["0x12"], rk_hex),
+               operand_entry(work, handles[:2], rk_hex)]
+    st, body, _ = http("POST", batch_url, json.dumps({"requests": entries}))
+    rs = body.get("responses") if st == 200 and isinstance(body, dict) else None
+    check("operands batch: 200 with one response per request", isinstance(rs, list) and len(rs) == 5, f"{st} {body}"[:300])
+    if isinstance(rs, list) and len(rs) == 5:
+        ok = [o.get("handle") for o in rs[0].get("operands", [])] == handles
+        check("operands batch: [0] in request order and decrypts to the inputs", ok and all(
+            unwrap(rk, o).hex() == hexv for (typ, hexv), o in zip(SAMPLES, rs[0]["operands"])), str(rs[0])[:300])
+        check("operands batch: [1] a missing handle -> its own 400 not_found naming it",
+              rs[1].get("status") == 400 and rs[1].get("error") == "not_found" and missing2 in rs[1].get("message", ""),
+              rs[1])
+        check("operands batch: [2] a failed operand -> its own 400 operand_failed",
+              rs[2].get("status") == 400 and rs[2].get("error") == "operand_failed", rs[2])
+        check("operands batch: [3] a malformed handle -> its own 400 bad_request",
+              rs[3].get("status") == 400 and rs[3].get("error") == "bad_request", rs[3])
+        check("operands batch: [4] answered after the failed ones",
+              [o.get("handle") for o in rs[4].get("operands", [])] == handles[:2] and
+              unwrap(rk, rs[4]["operands"][1]).hex() == SAMPLES[1][1], str(rs[4])[:300])
+    st, body, _ = http("POST", batch_url, json.dumps({"requests": [entries[0], operand_entry(work, handles, rk_hex, STRANGER)]}))
+    check("operands batch: a request not from a Runner -> 401 for the whole batch, naming it",
+          st == 401 and is_error_shape(body, "unauthorized") and "requests[1]" in body["message"], f"{st} {body}"[:300])
+    forged = dict(entries[0], payload=dict(entries[0]["payload"], blockNumber=8))
+    st, body, _ = http("POST", batch_url, json.dumps({"requests": [forged]}))
+    check("operands batch: a payload changed after signing -> 401", st == 401 and is_error_shape(body, "unauthorized"),
+          f"{st} {body}"[:300])
+    for name, b in [("not JSON", "{"), ("no requests", "{}"), ("empty", json.dumps({"requests": []})),
+                    ("65 requests", json.dumps({"requests": [{"payload": {}, "signature": "0x"}] * 65}))]:
+        st, body, _ = http("POST", batch_url, b)
+        check(f"operands batch: {name} -> 400", st == 400 and is_error_shape(body, "bad_request"), f"{st} {body}"[:300])
+    st, body, _ = http("POST", batch_url, json.dumps({"requests": [{"payload": 5, "signature": "0x"}]}))
+    check("operands batch: an entry without a payload object -> 401", st == 401 and is_error_shape(body, "unauthorized"),
+          f"{st} {body}"[:300])
+
     ct, k, nonce = ecies_encrypt(kms_pub, b"\x07")
     st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(
         [{"handle": fh, "handleValueTag": "0x" + "07" * 32, "ciphertext": ct, "publicKey": k, "nonce": nonce}]),

@@ -79,6 +79,9 @@ const char *nox_gateway_client_display_url(const nox_gateway_client *c);
  */
 #define NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST 1024u
 
+/** Transactions per POST /v0/compute/operands/batch (docs/PROTOCOL-EXTENSIONS.md §4): the Gateway's limit. */
+#define NOX_GATEWAY_MAX_BATCH 64u
+
 /**
  * GET /v0/compute/operands for handles[0..n); out[i] receives handle i.
  * rsa_spki_hex: the Runner's key. One request when n <= NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST
@@ -87,6 +90,32 @@ const char *nox_gateway_client_display_url(const nox_gateway_client *c);
 nox_status nox_gateway_fetch_operands(nox_gateway_client *c, const nox_gateway_tx *tx, const nox_handle *handles,
                                       size_t n, const char *rsa_spki_hex, nox_gateway_operand *out,
                                       nox_gateway_fault *fault, nox_error *err);
+
+/** One transaction's operand request in a batch: inputs, output, and its own outcome. */
+typedef struct nox_gateway_fetch {
+    /* in */
+    nox_gateway_tx tx;
+    const nox_handle *handles;
+    size_t n;
+    nox_gateway_operand *out; /**< n entries */
+    /* out */
+    nox_status status;       /**< as nox_gateway_fetch_operands would return for this request alone */
+    nox_gateway_fault fault; /**< on NOX_ERR_REMOTE (and a 5xx) */
+    nox_error error;
+} nox_gateway_fetch;
+
+/**
+ * The operand requests of several transactions (reqs[0..n), one Runner key) in POST
+ * /v0/compute/operands/batch exchanges (docs/PROTOCOL-EXTENSIONS.md §4) of up to
+ * NOX_GATEWAY_MAX_BATCH consecutive requests of one chain, NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST
+ * operands in all; a request with more operands goes alone. Each request gets its own status
+ * (NOX_ERR_NOT_FOUND for operands not stored yet, NOX_ERR_REMOTE with its fault, ...); a failed
+ * exchange (transport, 5xx, 401) is the status of every request in it. A Gateway that answers 404
+ * (no batch endpoint) is asked one request at a time from then on. Returns the first failed
+ * exchange's status, NOX_OK when every exchange was answered (check each request's status).
+ */
+nox_status nox_gateway_fetch_operands_batch(nox_gateway_client *c, nox_gateway_fetch *reqs, size_t n,
+                                            const char *rsa_spki_hex, nox_error *err);
 
 /** POST /v0/compute/results with results[0..n) in one call. */
 nox_status nox_gateway_post_results(nox_gateway_client *c, const nox_gateway_tx *tx,

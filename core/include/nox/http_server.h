@@ -176,6 +176,18 @@ void nox_http_respond_json(nox_http_response *resp, unsigned status, const char 
 void nox_http_respond_error(nox_http_response *resp, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/*
+ * A detached response, for a handler answering several items in one body
+ * (a batch): the item's code fills it with the functions above as it would
+ * a real response, and the handler reads back what was set.
+ */
+nox_http_response *nox_http_response_new(void); /* NULL when out of memory */
+void nox_http_response_free(nox_http_response *resp);
+/** The status set so far, 0 when none. */
+unsigned nox_http_response_status(const nox_http_response *resp);
+/** The body set so far (not NUL-terminated), NULL with *len 0 when none. */
+const char *nox_http_response_body(const nox_http_response *resp, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif
