@@ -23,7 +23,8 @@ enum { GW_POOL = 64, GW_MAX_RESPONSE = 4u << 20, GW_CONNECT_TIMEOUT_MS = 3000 };
 
 struct nox_gateway_client {
     nox_json_client *http;
-    atomic_int no_batch; /* the Gateway answered 404 to POST /v0/compute/operands/batch */
+    atomic_int no_batch;         /* the Gateway answered 404 to POST /v0/compute/operands/batch */
+    atomic_int no_results_batch; /* ... to POST /v0/compute/results/batch */
     nox_ec_privkey wallet;
 };
 
@@ -213,26 +214,28 @@ nox_status nox_gateway_fetch_operands(nox_gateway_client *c, const nox_gateway_t
     return NOX_OK;
 }
 
-/* Request i's outcome from its entry of a batch answer: operands, or {"status", "error", "message"}. */
-static void read_entry(json_t *e, nox_gateway_fetch *r) {
-    json_t *status = json_object_get(e, "status"), *code = json_object_get(e, "error"),
-           *msg = json_object_get(e, "message");
-    if (!json_is_integer(status)) {
-        r->status = read_operands(e, r->handles, r->n, r->out, &r->error);
-        return;
-    }
-    r->fault.http_status = (long)json_integer_value(status);
-    snprintf(r->fault.code, sizeof r->fault.code, "%s", json_is_string(code) ? json_string_value(code) : "");
-    snprintf(r->fault.message, sizeof r->fault.message, "%s", json_is_string(msg) ? json_string_value(msg) : "");
-    for (char *p = r->fault.message; *p; p++) /* remote text: printable only */
+/* Fills a request's fault and status from a batch entry {"status", "error", "message"}; 0 when e is no such entry. */
+static int entry_fault(json_t *e, nox_http_fault *fault, nox_status *status, nox_error *error, const char *what) {
+    json_t *hs = json_object_get(e, "status"), *code = json_object_get(e, "error"), *msg = json_object_get(e, "message");
+    if (!json_is_integer(hs)) return 0;
+    fault->http_status = (long)json_integer_value(hs);
+    snprintf(fault->code, sizeof fault->code, "%s", json_is_string(code) ? json_string_value(code) : "");
+    snprintf(fault->message, sizeof fault->message, "%s", json_is_string(msg) ? json_string_value(msg) : "");
+    for (char *p = fault->message; *p; p++) /* remote text: printable only */
         if (*p < 0x20 || *p > 0x7e) *p = '?';
-    long hs = r->fault.http_status;
-    nox_status st = hs == 400 && !strcmp(r->fault.code, "not_found") ? NOX_ERR_NOT_FOUND
-                    : hs >= 400 && hs < 500                          ? NOX_ERR_REMOTE
-                    : hs >= 500                                      ? NOX_ERR_IO
-                                                                     : NOX_ERR_INVALID;
-    r->status = nox_error_set(&r->error, st, "fetch operands: the Gateway answered %ld %s: %s", hs, r->fault.code,
-                              r->fault.message);
+    long s = fault->http_status;
+    nox_status st = s == 400 && !strcmp(fault->code, "not_found") ? NOX_ERR_NOT_FOUND
+                    : s >= 400 && s < 500                          ? NOX_ERR_REMOTE
+                    : s >= 500                                     ? NOX_ERR_IO
+                                                                   : NOX_ERR_INVALID;
+    *status = nox_error_set(error, st, "%s: the Gateway answered %ld %s: %s", what, s, fault->code, fault->message);
+    return 1;
+}
+
+/* Request r's outcome from its entry of a batch answer: operands, or {"status", "error", "message"}. */
+static void read_entry(json_t *e, nox_gateway_fetch *r) {
+    if (!entry_fault(e, &r->fault, &r->status, &r->error, "fetch operands"))
+        r->status = read_operands(e, r->handles, r->n, r->out, &r->error);
 }
 
 /* One POST /v0/compute/operands/batch for reqs[0..n). */
@@ -320,42 +323,130 @@ static nox_status publish(nox_gateway_client *c, const nox_gateway_tx *tx, const
     return st;
 }
 
+/* The body of a result set: [{handle, handleValueTag, ciphertext, publicKey, nonce}, ...]; NULL when out of memory. */
+static json_t *results_json(const nox_gateway_result *results, size_t n) {
+    json_t *body = json_array();
+    for (size_t i = 0; body && i < n; i++) {
+        const nox_gateway_result *r = &results[i];
+        char h[67], tag[67], pk[2 * NOX_ECIES_EPHEMERAL_SIZE + 3], nonce[2 * NOX_ECIES_NONCE_SIZE + 3];
+        char ct[2 * NOX_GATEWAY_MAX_CIPHERTEXT + 3];
+        if (json_array_append_new(
+                body, json_pack("{s:s, s:s, s:s, s:s, s:s}", "handle", nox_hex_encode(r->handle.bytes, 32, h),
+                                "handleValueTag", nox_hex_encode(r->value_tag, 32, tag), "ciphertext",
+                                nox_hex_encode(r->ciphertext, r->ciphertext_len, ct), "publicKey",
+                                nox_hex_encode(r->public_key, sizeof r->public_key, pk), "nonce",
+                                nox_hex_encode(r->nonce, sizeof r->nonce, nonce)))) {
+            json_decref(body);
+            body = NULL;
+        }
+    }
+    return body;
+}
+
+static nox_status read_counts(json_t *doc, nox_gateway_counts *counts, nox_error *err) {
+    json_t *a = json_object_get(doc, "created"), *b = json_object_get(doc, "unchanged"),
+           *d = json_object_get(doc, "conflicted");
+    if (!json_is_integer(a) || !json_is_integer(b) || !json_is_integer(d))
+        return nox_error_set(err, NOX_ERR_INVALID, "post results: the answer lacks the counts");
+    if (counts) {
+        counts->created = (uint64_t)json_integer_value(a);
+        counts->unchanged = (uint64_t)json_integer_value(b);
+        counts->conflicted = (uint64_t)json_integer_value(d);
+    }
+    return NOX_OK;
+}
+
 nox_status nox_gateway_post_results(nox_gateway_client *c, const nox_gateway_tx *tx,
                                     const nox_gateway_result *results, size_t n, nox_gateway_counts *counts,
                                     nox_gateway_fault *fault, nox_error *err) {
     if (n == 0) return nox_error_set(err, NOX_ERR_INVALID, "no results to post");
     char tx_hex[67];
-    json_t *payload = head(tx, tx_hex), *body = json_array();
+    json_t *payload = head(tx, tx_hex), *body = results_json(results, n);
     if (!payload || !body) {
         json_decref(payload);
         json_decref(body);
         return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
     }
-    for (size_t i = 0; i < n; i++) {
-        const nox_gateway_result *r = &results[i];
-        char h[67], tag[67], pk[2 * NOX_ECIES_EPHEMERAL_SIZE + 3], nonce[2 * NOX_ECIES_NONCE_SIZE + 3];
-        char ct[2 * NOX_GATEWAY_MAX_CIPHERTEXT + 3];
-        json_array_append_new(
-            body, json_pack("{s:s, s:s, s:s, s:s, s:s}", "handle", nox_hex_encode(r->handle.bytes, 32, h),
-                            "handleValueTag", nox_hex_encode(r->value_tag, 32, tag), "ciphertext",
-                            nox_hex_encode(r->ciphertext, r->ciphertext_len, ct), "publicKey",
-                            nox_hex_encode(r->public_key, sizeof r->public_key, pk), "nonce",
-                            nox_hex_encode(r->nonce, sizeof r->nonce, nonce)));
-    }
     json_t *doc;
     nox_status st = publish(c, tx, tx_hex, payload, body, "post results", "/v0/compute/results", &doc, fault, err);
     if (st) return st;
-    json_t *a = json_object_get(doc, "created"), *b = json_object_get(doc, "unchanged"),
-           *d = json_object_get(doc, "conflicted");
-    if (!json_is_integer(a) || !json_is_integer(b) || !json_is_integer(d)) {
-        st = nox_error_set(err, NOX_ERR_INVALID, "post results: the answer lacks the counts");
-    } else if (counts) {
-        counts->created = (uint64_t)json_integer_value(a);
-        counts->unchanged = (uint64_t)json_integer_value(b);
-        counts->conflicted = (uint64_t)json_integer_value(d);
+    st = read_counts(doc, counts, err);
+    json_decref(doc);
+    return st;
+}
+
+/* One POST /v0/compute/results/batch for reqs[0..n). */
+static nox_status publish_batch(nox_gateway_client *c, nox_gateway_publish *reqs, size_t n, nox_gateway_fault *fault,
+                                nox_error *err) {
+    json_t *list = json_array(), *doc = NULL;
+    nox_status st = list ? NOX_OK : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n && !st; i++) {
+        char tx_hex[67];
+        uint8_t hash[32];
+        const nox_gateway_tx *tx = &reqs[i].tx;
+        json_t *payload = head(tx, tx_hex), *auth = NULL, *results = results_json(reqs[i].results, reqs[i].n);
+        nox_eip712_hash_result_publishing_authorization(tx->chain_id, tx->block_number, tx->caller, tx_hex, hash);
+        if (payload) auth = signed_doc(c, tx->chain_id, payload, hash, err);
+        if (!auth || !results || json_array_append_new(list, json_pack("{s:o, s:o}", "authorization", auth,
+                                                                       "results", results))) {
+            if (!auth) json_decref(results);
+            st = err->code ? err->code : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+        }
+    }
+    json_t *body = st ? NULL : json_pack("{s:O}", "transactions", list);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    json_decref(list);
+    if (!st && !text) st = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    if (!st) st = exchange(c, "post results (batch)", "/v0/compute/results/batch", text, NULL, &doc, fault, err);
+    free(text);
+    json_t *answers = json_object_get(doc, "responses");
+    if (!st && (!json_is_array(answers) || json_array_size(answers) != n))
+        st = nox_error_set(err, NOX_ERR_INVALID, "post results (batch): the answer lacks %zu responses", n);
+    for (size_t i = 0; i < n; i++) {
+        nox_gateway_publish *r = &reqs[i];
+        nox_error_clear(&r->error);
+        memset(&r->fault, 0, sizeof r->fault);
+        memset(&r->counts, 0, sizeof r->counts);
+        json_t *e = st ? NULL : json_array_get(answers, i);
+        if (st) {
+            r->status = nox_error_set(&r->error, st, "%s", err->message);
+            if (fault) r->fault = *fault;
+        } else if (!entry_fault(e, &r->fault, &r->status, &r->error, "post results")) {
+            r->status = read_counts(e, &r->counts, &r->error);
+        }
     }
     json_decref(doc);
     return st;
+}
+
+nox_status nox_gateway_post_results_batch(nox_gateway_client *c, nox_gateway_publish *reqs, size_t n,
+                                          nox_error *err) {
+    nox_status first = NOX_OK;
+    size_t at = 0;
+    while (at < n) {
+        nox_gateway_publish *r = &reqs[at];
+        if (r->n == 0 || r->n > NOX_GATEWAY_MAX_RESULTS_PER_REQUEST || atomic_load(&c->no_results_batch)) {
+            nox_error_clear(&r->error);
+            memset(&r->fault, 0, sizeof r->fault);
+            r->status = nox_gateway_post_results(c, &r->tx, r->results, r->n, &r->counts, &r->fault, &r->error);
+            at++;
+            continue;
+        }
+        size_t k = 0, total = 0;
+        while (at + k < n && k < NOX_GATEWAY_MAX_BATCH && reqs[at + k].n > 0 &&
+               total + reqs[at + k].n <= NOX_GATEWAY_MAX_RESULTS_PER_REQUEST)
+            total += reqs[at + k++].n;
+        nox_gateway_fault fault = {0};
+        nox_status st = publish_batch(c, r, k, &fault, err);
+        if (st == NOX_ERR_REMOTE && fault.http_status == 404) {
+            atomic_store(&c->no_results_batch, 1);
+            continue;
+        }
+        if (st && !first) first = st;
+        at += k;
+    }
+    return first;
 }
 
 /* One POST /v0/compute/failures of n <= NOX_GATEWAY_MAX_FAILURES_PER_REQUEST records. */

@@ -285,10 +285,10 @@ static json_t *entry_error(const nox_http_response *e) {
     return o;
 }
 
-/* Answers 401 for the whole batch: entry i's own 401 answer, its message prefixed with requests[i]. */
-static void whole_401(nox_http_response *resp, size_t i, const nox_http_response *e) {
+/* Answers 401 for the whole batch: entry i's own 401 answer, its message prefixed with list[i]. */
+static void whole_401(nox_http_response *resp, const char *list, size_t i, const nox_http_response *e) {
     json_t *o = entry_error(e);
-    nox_http_respond_error(resp, 401, "unauthorized", "requests[%zu]: %s", i,
+    nox_http_respond_error(resp, 401, "unauthorized", "%s[%zu]: %s", list, i,
                            json_string_value(json_object_get(o, "message")) ? json_string_value(json_object_get(o, "message")) : "");
     json_decref(o);
 }
@@ -329,7 +329,7 @@ void gw_handle_operands_batch(void *state, const nox_http_request *req, nox_http
                  parse_operand_request(st, p, sig, r, each[i]);
         if (!ok) op_req_free(r);
         if (nox_http_response_status(each[i]) == 401) { /* not from a Runner: nothing is answered */
-            whole_401(resp, i, each[i]);
+            whole_401(resp, "requests", i, each[i]);
             goto out;
         }
         if (ok && n_ok && r->a.chain_id != chain) {
@@ -449,6 +449,22 @@ static int parse_result(const gw_state *st, const runner_auth *a, json_t *o, siz
     return 1;
 }
 
+/* A ResultPublishingAuthorization (payload p, signature sig) of a configured Runner, the tx hash as bytes; 0 after 400/401. */
+static int check_publishing(gw_state *st, json_t *p, const uint8_t sig[NOX_EC_SIGNATURE_SIZE], runner_auth *a,
+                            uint8_t tx[GW_TXHASH_SIZE], nox_http_response *resp) {
+    uint8_t hash[32];
+    nox_error err = {0};
+    memset(a, 0, sizeof *a);
+    if (!read_head(p, a, resp)) return 0;
+    nox_eip712_hash_result_publishing_authorization(a->chain_id, a->block_number, a->caller, a->tx_hash, hash);
+    if (!check_runner(st, a, hash, sig, resp)) return 0;
+    if (nox_hex_decode_exact(a->tx_hash, strlen(a->tx_hash), tx, GW_TXHASH_SIZE, &err)) {
+        nox_http_respond_error(resp, 400, "bad_request", "transactionHash must be 0x + 64 hex digits");
+        return 0;
+    }
+    return 1;
+}
+
 /*
  * What POST /v0/compute/results and /v0/compute/failures share: the ResultPublishingAuthorization of
  * a configured Runner, the transaction hash as bytes, and a body that is a JSON array of 1..max
@@ -458,18 +474,9 @@ static int parse_result(const gw_state *st, const runner_auth *a, json_t *o, siz
 static json_t *publishing_request(gw_state *st, const nox_http_request *req, nox_http_response *resp, json_t **doc,
                                   runner_auth *a, uint8_t tx[GW_TXHASH_SIZE], size_t max, const char *items) {
     json_t *p;
-    uint8_t sig[NOX_EC_SIGNATURE_SIZE], hash[32];
-    nox_error err = {0};
+    uint8_t sig[NOX_EC_SIGNATURE_SIZE];
     *doc = NULL;
-    if (!gw_auth_decode(req, resp, doc, &p, sig)) return NULL;
-    memset(a, 0, sizeof *a);
-    if (!read_head(p, a, resp)) return NULL;
-    nox_eip712_hash_result_publishing_authorization(a->chain_id, a->block_number, a->caller, a->tx_hash, hash);
-    if (!check_runner(st, a, hash, sig, resp)) return NULL;
-    if (nox_hex_decode_exact(a->tx_hash, strlen(a->tx_hash), tx, GW_TXHASH_SIZE, &err)) {
-        nox_http_respond_error(resp, 400, "bad_request", "transactionHash must be 0x + 64 hex digits");
-        return NULL;
-    }
+    if (!gw_auth_decode(req, resp, doc, &p, sig) || !check_publishing(st, p, sig, a, tx, resp)) return NULL;
     size_t len;
     const char *text = nox_http_request_body(req, &len);
     json_error_t jerr;
@@ -482,38 +489,126 @@ static json_t *publishing_request(gw_state *st, const nox_http_request *req, nox
     return body;
 }
 
+/* Reads and stores the result set `list` of the checked authorization a (one database transaction); the
+ * counts as JSON, or NULL after answering 400 / 500. */
+static json_t *store_results(gw_state *st, const runner_auth *a, const uint8_t tx[GW_TXHASH_SIZE], json_t *list,
+                             nox_http_response *resp) {
+    size_t n = json_array_size(list);
+    gw_row *rows = calloc(n ? n : 1, sizeof *rows);
+    json_t *out = NULL;
+    nox_error err = {0};
+    if (!rows) {
+        nox_http_respond_error(resp, 500, "storage", "out of memory");
+        return NULL;
+    }
+    size_t i = 0;
+    for (; i < n; i++) {
+        if (!parse_result(st, a, json_array_get(list, i), i, &rows[i], resp)) break;
+        memcpy(rows[i].tx_hash, tx, GW_TXHASH_SIZE);
+    }
+    gw_publish_counts counts;
+    if (i < n) {
+        i++; /* the failed one may hold a buffer */
+    } else if (gw_store_publish(st->store, rows, n, &counts, &err)) {
+        nox_http_respond_error(resp, 500, "storage", "%s", err.message);
+    } else {
+        if (counts.conflicted) nox_log(NOX_LOG_WARN, "results of %s: %zu conflicted", a->tx_hash, counts.conflicted);
+        out = json_pack("{s:I, s:I, s:I}", "created", (json_int_t)counts.created, "unchanged",
+                        (json_int_t)counts.unchanged, "conflicted", (json_int_t)counts.conflicted);
+        if (!out) nox_http_respond_error(resp, 500, "storage", "out of memory");
+    }
+    for (size_t k = 0; k < i && k < n; k++) free(rows[k].ciphertext);
+    free(rows);
+    return out;
+}
+
 void gw_handle_results(void *state, const nox_http_request *req, nox_http_response *resp) {
     gw_state *st = state;
-    json_t *doc;
+    json_t *doc, *out;
     uint8_t tx[GW_TXHASH_SIZE];
-    gw_row *rows = NULL;
-    size_t n = 0;
-    nox_error err = {0};
     runner_auth a;
     json_t *body = publishing_request(st, req, resp, &doc, &a, tx, MAX_RESULTS, "results");
-    if (!body) goto out;
-    n = json_array_size(body);
-    if (!(rows = calloc(n, sizeof *rows))) {
+    if (body && (out = store_results(st, &a, tx, body, resp))) gw_respond_json(resp, out);
+    json_decref(body);
+    json_decref(doc);
+}
+
+/*
+ * POST /v0/compute/results/batch (docs/PROTOCOL-EXTENSIONS.md §4): {"transactions": [{"authorization":
+ * {payload, signature}, "results": [...]}, ...]}; each transaction's set stored in its own database
+ * transaction and answered on its own ({"created", ...} or {"status", "error", "message"}).
+ */
+void gw_handle_results_batch(void *state, const nox_http_request *req, nox_http_response *resp) {
+    gw_state *st = state;
+    size_t len, n = 0, total = 0;
+    const char *text = nox_http_request_body(req, &len);
+    json_error_t jerr;
+    json_t *body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr), *list = json_object_get(body, "transactions");
+    json_t *answers = NULL;
+    runner_auth *auths = NULL;
+    uint8_t(*txs)[GW_TXHASH_SIZE] = NULL;
+    nox_http_response *e = nox_http_response_new();
+    if (!e) {
         nox_http_respond_error(resp, 500, "storage", "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (!parse_result(st, &a, json_array_get(body, i), i, &rows[i], resp)) goto out;
-        memcpy(rows[i].tx_hash, tx, sizeof tx);
-    }
-    gw_publish_counts counts;
-    if (gw_store_publish(st->store, rows, n, &counts, &err)) {
-        nox_http_respond_error(resp, 500, "storage", "%s", err.message);
+    if (!json_is_object(body) || !json_is_array(list) || (n = json_array_size(list)) == 0 || n > MAX_BATCH) {
+        nox_http_respond_error(resp, 400, "bad_request",
+                               "the body must be {\"transactions\": [1 to %d {authorization, results}]}", MAX_BATCH);
         goto out;
     }
-    if (counts.conflicted) nox_log(NOX_LOG_WARN, "results of %s: %zu conflicted", a.tx_hash, counts.conflicted);
-    gw_respond_json(resp, json_pack("{s:I, s:I, s:I}", "created", (json_int_t)counts.created, "unchanged",
-                                    (json_int_t)counts.unchanged, "conflicted", (json_int_t)counts.conflicted));
+    auths = calloc(n, sizeof *auths);
+    txs = calloc(n, sizeof *txs);
+    if (!auths || !txs || !(answers = json_array())) {
+        nox_http_respond_error(resp, 500, "storage", "out of memory");
+        goto out;
+    }
+    /* every authorization first: with one not from a Runner, nothing is stored; a refused one answers for its tx */
+    for (size_t i = 0; i < n; i++) {
+        json_t *t = json_array_get(list, i), *p, *r = json_object_get(t, "results"), *a = json_null();
+        uint8_t sig[NOX_EC_SIGNATURE_SIZE];
+        if (!gw_auth_parts(json_object_get(t, "authorization"), &p, sig, e) ||
+            !check_publishing(st, p, sig, &auths[i], txs[i], e)) {
+            if (nox_http_response_status(e) == 401) {
+                whole_401(resp, "transactions", i, e);
+                goto out;
+            }
+            a = entry_error(e);
+        } else if (!json_is_array(r) || json_array_size(r) == 0) {
+            nox_http_respond_error(e, 400, "bad_request", "results must be a JSON array of 1 to %d results",
+                                   MAX_RESULTS);
+            a = entry_error(e);
+        }
+        if (!a || json_array_append_new(answers, a)) {
+            nox_http_respond_error(resp, 500, "storage", "out of memory");
+            goto out;
+        }
+        total += json_array_size(r);
+    }
+    if (total > MAX_RESULTS) {
+        nox_http_respond_error(resp, 400, "bad_request", "a batch may hold at most %d results in all, not %zu",
+                               MAX_RESULTS, total);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!json_is_null(json_array_get(answers, i))) continue; /* refused above */
+        nox_http_response_free(e);
+        json_t *a = (e = nox_http_response_new()) != NULL
+                        ? store_results(st, &auths[i], txs[i], json_object_get(json_array_get(list, i), "results"), e)
+                        : NULL;
+        if (!a && e) a = entry_error(e);
+        if (!a || json_array_set_new(answers, i, a)) {
+            nox_http_respond_error(resp, 500, "storage", "out of memory");
+            goto out;
+        }
+    }
+    gw_respond_json(resp, json_pack("{s:O}", "responses", answers));
 out:
-    for (size_t i = 0; rows && i < n; i++) free(rows[i].ciphertext);
-    free(rows);
+    nox_http_response_free(e);
+    json_decref(answers);
+    free(auths);
+    free(txs);
     json_decref(body);
-    json_decref(doc);
 }
 
 /* ---- failures (docs/PROTOCOL-EXTENSIONS.md) ------------------------------------------------ */

@@ -92,6 +92,7 @@ void gw_handle_status(void *state, const nox_http_request *req, nox_http_respons
 void gw_handle_operands(void *state, const nox_http_request *req, nox_http_response *resp);
 void gw_handle_operands_batch(void *state, const nox_http_request *req, nox_http_response *resp);
 void gw_handle_results(void *state, const nox_http_request *req, nox_http_response *resp);
+void gw_handle_results_batch(void *state, const nox_http_request *req, nox_http_response *resp);
 void gw_handle_failures(void *state, const nox_http_request *req, nox_http_response *resp);
 
 #endif

@@ -265,7 +265,7 @@ static enum run_outcome evaluate(run_state *st, job *j, char *reason, size_t cap
     return RUN_OK;
 }
 
-static enum run_outcome encrypt_and_publish(run_state *st, job *j, char *reason, size_t cap) {
+static enum run_outcome encrypt(run_state *st, job *j, char *reason, size_t cap) {
     nox_error err = {0};
     size_t n = j->n_slots - j->n_ext;
     nox_ec_pubkey kms;
@@ -293,15 +293,25 @@ static enum run_outcome encrypt_and_publish(run_state *st, job *j, char *reason,
         }
     }
     nox_histogram_observe(st->m.stage[ST_ENCRYPT], now_s() - t0);
+    return RUN_OK;
+}
+
+static void log_conflicts(const nox_gateway_counts *counts) {
+    if (counts->conflicted)
+        nox_log(NOX_LOG_WARN, "%llu result(s) conflicted with stored ones", (unsigned long long)counts->conflicted);
+}
+
+static enum run_outcome publish(run_state *st, job *j, char *reason, size_t cap) {
+    nox_error err = {0};
+    size_t n = j->n_slots - j->n_ext;
     nox_gateway_tx tx = tx_of(&j->msg);
     nox_gateway_counts counts = {0};
-    t0 = now_s();
+    double t0 = now_s();
     nox_gateway_fault fault = {0};
     nox_status s = nox_gateway_post_results(st->gw, &tx, j->results, n, &counts, &fault, &err);
     nox_histogram_observe(st->m.stage[ST_PUBLISH], now_s() - t0);
     if (s) return gateway_failure(s, &fault, &err, reason, cap);
-    if (counts.conflicted)
-        nox_log(NOX_LOG_WARN, "%llu result(s) conflicted with stored ones", (unsigned long long)counts.conflicted);
+    log_conflicts(&counts);
     return RUN_OK;
 }
 
@@ -333,11 +343,11 @@ static enum run_outcome prepare(run_state *st, job *j, const char *data, size_t 
     return r;
 }
 
-/* What follows the fetch: decrypt, evaluate, encrypt, publish. */
-static enum run_outcome finish(run_state *st, job *j, char *reason, size_t cap) {
+/* What follows the fetch, up to the publication: decrypt, evaluate, encrypt. */
+static enum run_outcome compute(run_state *st, job *j, char *reason, size_t cap) {
     enum run_outcome r = decrypt(st, j, reason, cap);
     if (r == RUN_OK) r = evaluate(st, j, reason, cap);
-    if (r == RUN_OK) r = encrypt_and_publish(st, j, reason, cap);
+    if (r == RUN_OK) r = encrypt(st, j, reason, cap);
     return r;
 }
 
@@ -345,7 +355,8 @@ enum run_outcome run_process(run_state *st, const char *data, size_t len, char *
     job j;
     enum run_outcome r = prepare(st, &j, data, len, reason, cap);
     if (r == RUN_OK) r = fetch(st, &j, reason, cap);
-    if (r == RUN_OK) r = finish(st, &j, reason, cap);
+    if (r == RUN_OK) r = compute(st, &j, reason, cap);
+    if (r == RUN_OK) r = publish(st, &j, reason, cap);
     job_free(&j);
     return r;
 }
@@ -384,7 +395,33 @@ void run_process_batch(run_state *st, const char *const *data, const size_t *len
                                                 RUN_REASON_MAX);
     }
     for (size_t i = 0; i < n; i++)
-        if (outcomes[i] == RUN_OK) outcomes[i] = finish(st, &jobs[i], reasons[i], RUN_REASON_MAX);
+        if (outcomes[i] == RUN_OK) outcomes[i] = compute(st, &jobs[i], reasons[i], RUN_REASON_MAX);
+    /* the result sets, batched too (of[] now maps publications to jobs) */
+    nox_gateway_publish *pubs = calloc(n, sizeof *pubs);
+    size_t n_pub = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (outcomes[i] != RUN_OK) continue;
+        if (!pubs) {
+            outcomes[i] = publish(st, &jobs[i], reasons[i], RUN_REASON_MAX);
+            continue;
+        }
+        pubs[n_pub] = (nox_gateway_publish){.tx = tx_of(&jobs[i].msg), .results = jobs[i].results,
+                                            .n = jobs[i].n_slots - jobs[i].n_ext};
+        of[n_pub++] = i;
+    }
+    if (n_pub) {
+        nox_error err = {0};
+        double t0 = now_s();
+        nox_gateway_post_results_batch(st->gw, pubs, n_pub, &err);
+        nox_histogram_observe(st->m.stage[ST_PUBLISH], now_s() - t0);
+        for (size_t k = 0; k < n_pub; k++) {
+            if (pubs[k].status)
+                outcomes[of[k]] = gateway_failure(pubs[k].status, &pubs[k].fault, &pubs[k].error, reasons[of[k]],
+                                                  RUN_REASON_MAX);
+            else log_conflicts(&pubs[k].counts);
+        }
+    }
+    free(pubs);
 out:
     for (size_t k = 0; fetches && k < n_fetch; k++) free((void *)fetches[k].handles);
     for (size_t i = 0; jobs && i < n; i++) job_free(&jobs[i]);

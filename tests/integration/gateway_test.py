@@ -341,6 +341,41 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
     check("results: other tag conflicted", st == 200 and body == {"created": 0, "unchanged": 0, "conflicted": 1}, body)
     st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, [new_handle], rk_hex))
     check("results: the conflict did not overwrite", st == 200 and unwrap(rk, body["operands"][0]) == plain, body)
+    # result sets batched (docs/PROTOCOL-EXTENSIONS.md §4): each stored on its own, answered in order
+    def result_entry(results, key=RUNNER, tx=TX):
+        p = {"chainId": CHAIN, "blockNumber": 7, "caller": "0x" + "11" * 20, "transactionHash": tx}
+        sig = noxtest.cast_sign(CAST, work, typed_data("ResultPublishingAuthorization", RESULT_FIELDS,
+                                                       noxtest.CHAIN_DOMAIN, RUNNER_DOMAIN, p), key)
+        return {"authorization": {"payload": p, "signature": sig}, "results": results}
+    bh = handles[0][:2] + "56" * 26 + handles[0][-12:]
+    ct3, k3, nonce3 = ecies_encrypt(kms_pub, b"\x05")
+    res3 = [{"handle": bh, "handleValueTag": "0x" + "05" * 32, "ciphertext": ct3, "publicKey": k3, "nonce": nonce3}]
+    results_batch = gw.url + "/v0/compute/results/batch"
+    st, body, _ = http("POST", results_batch, json.dumps({"transactions": [
+        result_entry(res3, tx="0x" + "ce" * 32), result_entry(res), result_entry([dict(res3[0], handle="0x12")]),
+        result_entry(res2)]}))
+    rs = body.get("responses") if st == 200 and isinstance(body, dict) else None
+    check("results batch: 200 with one response per transaction", isinstance(rs, list) and len(rs) == 4,
+          f"{st} {body}"[:300])
+    if isinstance(rs, list) and len(rs) == 4:
+        check("results batch: [0] created, [1] a replay unchanged",
+              rs[0] == {"created": 1, "unchanged": 0, "conflicted": 0} and
+              rs[1] == {"created": 0, "unchanged": 1, "conflicted": 0}, rs)
+        check("results batch: [2] a bad handle -> its own 400, the others stored",
+              rs[2].get("status") == 400 and rs[2].get("error") == "bad_request", rs[2])
+        check("results batch: [3] another tag -> conflicted", rs[3] == {"created": 0, "unchanged": 0, "conflicted": 1},
+              rs[3])
+    st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, [bh], rk_hex))
+    check("results batch: the stored result is served", st == 200 and unwrap(rk, body["operands"][0]) == b"\x05",
+          f"{st} {body}"[:300])
+    st, body, _ = http("POST", results_batch, json.dumps({"transactions": [result_entry(res),
+                                                                           result_entry(res, STRANGER)]}))
+    check("results batch: a stranger's set -> 401 for the whole batch, naming it",
+          st == 401 and is_error_shape(body, "unauthorized") and "transactions[1]" in body["message"], f"{st} {body}"[:300])
+    for name, b in [("not JSON", "{"), ("no transactions", "{}"), ("empty", json.dumps({"transactions": []})),
+                    ("65 transactions", json.dumps({"transactions": [result_entry(res)] * 65}))]:
+        st, body, _ = http("POST", results_batch, b)
+        check(f"results batch: {name} -> 400", st == 400 and is_error_shape(body, "bad_request"), f"{st} {body}"[:300])
     st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(res), result_auth(work, STRANGER))
     check("results: a stranger gets 401", st == 401 and is_error_shape(body, "unauthorized"), body)
     r0 = res[0]

@@ -122,6 +122,33 @@ nox_status nox_gateway_post_results(nox_gateway_client *c, const nox_gateway_tx 
                                     const nox_gateway_result *results, size_t n, nox_gateway_counts *counts,
                                     nox_gateway_fault *fault, nox_error *err);
 
+/** Results per POST /v0/compute/results (and in all per batch): the Gateway's own limit. */
+#define NOX_GATEWAY_MAX_RESULTS_PER_REQUEST 1024u
+
+/** One transaction's result set in a batch: inputs, and its own outcome. */
+typedef struct nox_gateway_publish {
+    /* in */
+    nox_gateway_tx tx;
+    const nox_gateway_result *results;
+    size_t n;
+    /* out */
+    nox_gateway_counts counts;
+    nox_status status;       /**< as nox_gateway_post_results would return for this set alone */
+    nox_gateway_fault fault; /**< on NOX_ERR_REMOTE (and a 5xx) */
+    nox_error error;
+} nox_gateway_publish;
+
+/**
+ * The result sets of several transactions (reqs[0..n)) in POST /v0/compute/results/batch exchanges
+ * (docs/PROTOCOL-EXTENSIONS.md §4) of up to NOX_GATEWAY_MAX_BATCH consecutive sets,
+ * NOX_GATEWAY_MAX_RESULTS_PER_REQUEST results in all; each set is still stored in its own database
+ * transaction and gets its own counts and status. A failed exchange (transport, 5xx, 401) is the
+ * status of every set in it; a Gateway that answers 404 is sent one set at a time from then on.
+ * Returns the first failed exchange's status, NOX_OK when every exchange was answered.
+ */
+nox_status nox_gateway_post_results_batch(nox_gateway_client *c, nox_gateway_publish *reqs, size_t n,
+                                          nox_error *err);
+
 /** One failure record: a result handle that will never be stored, and why. */
 typedef struct nox_gateway_failure {
     nox_handle handle;
