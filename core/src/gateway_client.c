@@ -60,6 +60,13 @@ const char *nox_gateway_client_display_url(const nox_gateway_client *c) {
     return nox_json_client_display_url(c->http);
 }
 
+/* A refusal 400 "not_found" (operands not stored yet) becomes NOX_ERR_NOT_FOUND. */
+static nox_status not_found(nox_status st, const nox_gateway_fault *f, const char *what, nox_error *err) {
+    if (st == NOX_ERR_REMOTE && f->http_status == 400 && strcmp(f->code, "not_found") == 0)
+        return nox_error_set(err, NOX_ERR_NOT_FOUND, "%s: %s", what, f->message);
+    return st;
+}
+
 /*
  * One exchange; on NOX_OK *json is the parsed 2xx body (json_decref it). auth may be NULL.
  * HTTP 400 "not_found" (operands not stored yet) becomes NOX_ERR_NOT_FOUND.
@@ -70,9 +77,7 @@ static nox_status exchange(nox_gateway_client *c, const char *what, const char *
     memset(&f, 0, sizeof f);
     nox_status st = nox_json_exchange(c->http, what, path, body, auth, json, &f, err);
     if (fault && f.http_status) *fault = f;
-    if (st == NOX_ERR_REMOTE && f.http_status == 400 && strcmp(f.code, "not_found") == 0)
-        st = nox_error_set(err, NOX_ERR_NOT_FOUND, "%s: %s", what, f.message);
-    return st;
+    return not_found(st, &f, what, err);
 }
 
 /* {"payload": payload (stolen), "signature"} signed for struct_hash; NULL (err set) on failure. */
@@ -90,10 +95,8 @@ static json_t *signed_doc(nox_gateway_client *c, uint64_t chain_id, json_t *payl
     return doc;
 }
 
-/* "Authorization: EIP712 <base64(JSON)>" over payload (stolen) signed for struct_hash. NULL when out of memory. */
-static char *authorization(nox_gateway_client *c, uint64_t chain_id, json_t *payload, const uint8_t hash[32],
-                           nox_error *err) {
-    json_t *doc = signed_doc(c, chain_id, payload, hash, err);
+/* "Authorization: EIP712 <base64(JSON of doc)>"; doc (may be NULL: err already set) is consumed. */
+static char *auth_header(json_t *doc, nox_error *err) {
     if (!doc) return NULL;
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
@@ -111,6 +114,12 @@ static char *authorization(nox_gateway_client *c, uint64_t chain_id, json_t *pay
     }
     free(text);
     return h;
+}
+
+/* "Authorization: EIP712 <base64(JSON)>" over payload (stolen) signed for struct_hash. NULL when out of memory. */
+static char *authorization(nox_gateway_client *c, uint64_t chain_id, json_t *payload, const uint8_t hash[32],
+                           nox_error *err) {
+    return auth_header(signed_doc(c, chain_id, payload, hash, err), err);
 }
 
 static json_t *head(const nox_gateway_tx *tx, char tx_hex[67]) {
@@ -184,17 +193,9 @@ static nox_status read_operands(json_t *answer, const nox_handle *handles, size_
 static nox_status fetch_chunk(nox_gateway_client *c, const nox_gateway_tx *tx, const nox_handle *handles, size_t n,
                               const char *rsa_spki_hex, nox_gateway_operand *out, nox_gateway_fault *fault,
                               nox_error *err) {
-    json_t *req = operand_request(c, tx, handles, n, rsa_spki_hex, err), *doc = NULL;
-    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL, *auth = NULL;
-    json_decref(req);
-    if (!text) return err->code ? err->code : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
-    size_t len = strlen(text);
-    if ((auth = malloc(NOX_BASE64_ENCODED_SIZE(len) + 32))) {
-        strcpy(auth, "Authorization: EIP712 ");
-        nox_base64_encode((const uint8_t *)text, len, auth + strlen(auth));
-    }
-    free(text);
-    if (!auth) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    char *auth = auth_header(operand_request(c, tx, handles, n, rsa_spki_hex, err), err);
+    if (!auth) return err->code ? err->code : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    json_t *doc = NULL;
     nox_status st = exchange(c, "fetch operands", "/v0/compute/operands", NULL, auth, &doc, fault, err);
     free(auth);
     if (!st) st = read_operands(doc, handles, n, out, err);
@@ -214,27 +215,46 @@ nox_status nox_gateway_fetch_operands(nox_gateway_client *c, const nox_gateway_t
     return NOX_OK;
 }
 
-/* Fills a request's fault and status from a batch entry {"status", "error", "message"}; 0 when e is no such entry. */
-static int entry_fault(json_t *e, nox_http_fault *fault, nox_status *status, nox_error *error, const char *what) {
-    json_t *hs = json_object_get(e, "status"), *code = json_object_get(e, "error"), *msg = json_object_get(e, "message");
+/*
+ * A batch entry {"status", "error", "message"} (what the Gateway would have answered for that item
+ * alone): its status and fault, classified like an answer of its own; 0 when e is no such entry.
+ */
+static int entry_fault(nox_gateway_client *c, json_t *e, nox_gateway_fault *fault, nox_status *status,
+                       nox_error *error, const char *what) {
+    json_t *hs = json_object_get(e, "status");
     if (!json_is_integer(hs)) return 0;
-    fault->http_status = (long)json_integer_value(hs);
-    snprintf(fault->code, sizeof fault->code, "%s", json_is_string(code) ? json_string_value(code) : "");
-    snprintf(fault->message, sizeof fault->message, "%s", json_is_string(msg) ? json_string_value(msg) : "");
-    for (char *p = fault->message; *p; p++) /* remote text: printable only */
-        if (*p < 0x20 || *p > 0x7e) *p = '?';
-    long s = fault->http_status;
-    nox_status st = s == 400 && !strcmp(fault->code, "not_found") ? NOX_ERR_NOT_FOUND
-                    : s >= 400 && s < 500                          ? NOX_ERR_REMOTE
-                    : s >= 500                                     ? NOX_ERR_IO
-                                                                   : NOX_ERR_INVALID;
-    *status = nox_error_set(error, st, "%s: the Gateway answered %ld %s: %s", what, s, fault->code, fault->message);
+    nox_gateway_fault f;
+    memset(&f, 0, sizeof f);
+    nox_status st = nox_json_refusal(c->http, what, (long)json_integer_value(hs), e, &f, error);
+    *fault = f;
+    *status = not_found(st, &f, what, error);
     return 1;
 }
 
+/*
+ * POSTs {key: list} (list borrowed) to path; on NOX_OK *answers is the answer's array of exactly n
+ * "responses", owned by *doc (json_decref it).
+ */
+static nox_status batch_exchange(nox_gateway_client *c, const char *what, const char *path, const char *key,
+                                 json_t *list, size_t n, json_t **doc, json_t **answers, nox_gateway_fault *fault,
+                                 nox_error *err) {
+    *doc = *answers = NULL;
+    json_t *body = json_pack("{s:O}", key, list);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    nox_status st = text ? exchange(c, what, path, text, NULL, doc, fault, err)
+                         : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    free(text);
+    if (st) return st;
+    *answers = json_object_get(*doc, "responses");
+    if (!json_is_array(*answers) || json_array_size(*answers) != n)
+        return nox_error_set(err, NOX_ERR_INVALID, "%s: the answer lacks %zu responses", what, n);
+    return NOX_OK;
+}
+
 /* Request r's outcome from its entry of a batch answer: operands, or {"status", "error", "message"}. */
-static void read_entry(json_t *e, nox_gateway_fetch *r) {
-    if (!entry_fault(e, &r->fault, &r->status, &r->error, "fetch operands"))
+static void read_entry(nox_gateway_client *c, json_t *e, nox_gateway_fetch *r) {
+    if (!entry_fault(c, e, &r->fault, &r->status, &r->error, "fetch operands"))
         r->status = read_operands(e, r->handles, r->n, r->out, &r->error);
 }
 
@@ -247,16 +267,11 @@ static nox_status fetch_batch(nox_gateway_client *c, nox_gateway_fetch *reqs, si
         json_t *one = operand_request(c, &reqs[i].tx, reqs[i].handles, reqs[i].n, rsa_spki_hex, err);
         if (!one || json_array_append_new(list, one)) st = err->code ? err->code : NOX_ERR_NOMEM;
     }
-    json_t *body = st ? NULL : json_pack("{s:O}", "requests", list);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
+    json_t *answers = NULL;
+    if (!st)
+        st = batch_exchange(c, "fetch operands (batch)", "/v0/compute/operands/batch", "requests", list, n, &doc,
+                            &answers, fault, err);
     json_decref(list);
-    if (!st && !text) st = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
-    if (!st) st = exchange(c, "fetch operands (batch)", "/v0/compute/operands/batch", text, NULL, &doc, fault, err);
-    free(text);
-    json_t *answers = json_object_get(doc, "responses");
-    if (!st && (!json_is_array(answers) || json_array_size(answers) != n))
-        st = nox_error_set(err, NOX_ERR_INVALID, "fetch operands (batch): the answer lacks %zu responses", n);
     for (size_t i = 0; i < n; i++) {
         nox_error_clear(&reqs[i].error);
         memset(&reqs[i].fault, 0, sizeof reqs[i].fault);
@@ -264,7 +279,7 @@ static nox_status fetch_batch(nox_gateway_client *c, nox_gateway_fetch *reqs, si
             reqs[i].status = nox_error_set(&reqs[i].error, st, "%s", err->message);
             if (fault) reqs[i].fault = *fault;
         } else {
-            read_entry(json_array_get(answers, i), &reqs[i]);
+            read_entry(c, json_array_get(answers, i), &reqs[i]);
         }
     }
     json_decref(doc);
@@ -393,16 +408,11 @@ static nox_status publish_batch(nox_gateway_client *c, nox_gateway_publish *reqs
             st = err->code ? err->code : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
         }
     }
-    json_t *body = st ? NULL : json_pack("{s:O}", "transactions", list);
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
+    json_t *answers = NULL;
+    if (!st)
+        st = batch_exchange(c, "post results (batch)", "/v0/compute/results/batch", "transactions", list, n, &doc,
+                            &answers, fault, err);
     json_decref(list);
-    if (!st && !text) st = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
-    if (!st) st = exchange(c, "post results (batch)", "/v0/compute/results/batch", text, NULL, &doc, fault, err);
-    free(text);
-    json_t *answers = json_object_get(doc, "responses");
-    if (!st && (!json_is_array(answers) || json_array_size(answers) != n))
-        st = nox_error_set(err, NOX_ERR_INVALID, "post results (batch): the answer lacks %zu responses", n);
     for (size_t i = 0; i < n; i++) {
         nox_gateway_publish *r = &reqs[i];
         nox_error_clear(&r->error);
@@ -412,7 +422,7 @@ static nox_status publish_batch(nox_gateway_client *c, nox_gateway_publish *reqs
         if (st) {
             r->status = nox_error_set(&r->error, st, "%s", err->message);
             if (fault) r->fault = *fault;
-        } else if (!entry_fault(e, &r->fault, &r->status, &r->error, "post results")) {
+        } else if (!entry_fault(c, e, &r->fault, &r->status, &r->error, "post results")) {
             r->status = read_counts(e, &r->counts, &r->error);
         }
     }

@@ -1052,6 +1052,14 @@ void nox_http_respond_json(nox_http_response *resp, unsigned status, const char 
     nox_http_respond(resp, status, "application/json", json ? json : "", json ? strlen(json) : 0);
 }
 
+void nox_http_respond_value(nox_http_response *resp, json_t *value) {
+    char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
+    if (text) nox_http_respond_json(resp, 200, text);
+    else nox_http_respond_error(resp, 500, "storage", "out of memory");
+    free(text);
+    json_decref(value);
+}
+
 void nox_http_respond_error(nox_http_response *resp, unsigned status, const char *code, const char *fmt, ...) {
     char msg[512];
     va_list ap;

@@ -123,6 +123,31 @@ static void give_handle(nox_json_client *c, CURL *e, int healthy) {
 
 /* ---- one HTTP exchange ------------------------------------------------------------ */
 
+nox_status nox_json_refusal(const nox_json_client *c, const char *what, long http, json_t *doc, nox_http_fault *fault,
+                            nox_error *err) {
+    const char *peer = c->name;
+    nox_http_fault f;
+    memset(&f, 0, sizeof f);
+    f.http_status = http;
+    json_t *code = json_object_get(doc, "error"), *msg = json_object_get(doc, "message");
+    if (json_is_string(code)) nox_printable(json_string_value(code), sizeof f.code - 4, f.code, sizeof f.code);
+    if (json_is_string(msg)) nox_printable(json_string_value(msg), sizeof f.message - 4, f.message, sizeof f.message);
+    if (http >= 400 && http < 500) {
+        if (fault) *fault = f;
+        char excerpt[160 + 4];
+        nox_printable(f.message, 160, excerpt, sizeof excerpt);
+        return nox_error_set(err, NOX_ERR_REMOTE, "%s: the %s (%s) refused: HTTP %ld %s%s%s", what, peer, c->display,
+                             http, f.code[0] ? f.code : "(no error code)", excerpt[0] ? ": " : "", excerpt);
+    }
+    if (http >= 500 && http < 600) {
+        if (fault) *fault = f;
+        return nox_error_set(err, NOX_ERR_IO, "%s: the %s (%s) failed: HTTP %ld%s%s", what, peer, c->display, http,
+                             f.code[0] ? " " : "", f.code);
+    }
+    return nox_error_set(err, NOX_ERR_INVALID, "%s: the %s (%s) answered an unexpected HTTP status %ld", what, peer,
+                         c->display, http);
+}
+
 nox_status nox_json_exchange(nox_json_client *c, const char *what, const char *path_query, const char *body,
                              const char *header, json_t **json, nox_http_fault *fault, nox_error *err) {
     *json = NULL;
@@ -195,27 +220,8 @@ nox_status nox_json_exchange(nox_json_client *c, const char *what, const char *p
         }
         goto out;
     }
-    nox_http_fault f;
-    memset(&f, 0, sizeof f);
-    f.http_status = http;
-    json_t *code = json_object_get(doc, "error"), *msg = json_object_get(doc, "message");
-    if (json_is_string(code)) nox_printable(json_string_value(code), sizeof f.code - 4, f.code, sizeof f.code);
-    if (json_is_string(msg)) nox_printable(json_string_value(msg), sizeof f.message - 4, f.message, sizeof f.message);
+    st = nox_json_refusal(c, what, http, doc, fault, err);
     json_decref(doc);
-    if (http >= 400 && http < 500) {
-        if (fault) *fault = f;
-        char excerpt[160 + 4];
-        nox_printable(f.message, 160, excerpt, sizeof excerpt);
-        st = nox_error_set(err, NOX_ERR_REMOTE, "%s: the %s (%s) refused: HTTP %ld %s%s%s", what, peer, c->display,
-                           http, f.code[0] ? f.code : "(no error code)", excerpt[0] ? ": " : "", excerpt);
-    } else if (http >= 500 && http < 600) {
-        if (fault) *fault = f;
-        st = nox_error_set(err, NOX_ERR_IO, "%s: the %s (%s) failed: HTTP %ld%s%s", what, peer, c->display, http,
-                           f.code[0] ? " " : "", f.code);
-    } else {
-        st = nox_error_set(err, NOX_ERR_INVALID, "%s: the %s (%s) answered an unexpected HTTP status %ld", what, peer,
-                           c->display, http);
-    }
 out:
     free(a.buf);
     return st;

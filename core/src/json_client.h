@@ -53,4 +53,12 @@ size_t nox_json_client_max_response(const nox_json_client *c);
 nox_status nox_json_exchange(nox_json_client *c, const char *what, const char *path_query, const char *body,
                              const char *header, json_t **json, nox_http_fault *fault, nox_error *err);
 
+/*
+ * Classifies a non-2xx answer: HTTP status `http` with body `doc` (its {"error", "message"}, may be
+ * NULL) — NOX_ERR_REMOTE for a 4xx, NOX_ERR_IO for a 5xx (fault filled for both), else
+ * NOX_ERR_INVALID. nox_json_exchange uses it for its answers; a batch uses it for each item's.
+ */
+nox_status nox_json_refusal(const nox_json_client *c, const char *what, long http, json_t *doc, nox_http_fault *fault,
+                            nox_error *err);
+
 #endif

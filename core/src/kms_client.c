@@ -125,6 +125,21 @@ nox_status nox_kms_fetch_public_key(nox_kms_client *c, uint64_t chain_id,
     return st;
 }
 
+enum { BEARER_SIZE = sizeof "Authorization: Bearer " + 2 * NOX_EC_SIGNATURE_SIZE + 2 };
+
+/* "Authorization: Bearer 0x<signature>" over a ProtocolDelegate struct hash, signed with gateway_key. */
+static nox_status bearer(const nox_ec_privkey *gateway_key, uint64_t chain_id, const uint8_t hash[NOX_EIP712_HASH_SIZE],
+                         char auth[BEARER_SIZE], const char *what, nox_error *err) {
+    uint8_t sig[NOX_EC_SIGNATURE_SIZE];
+    nox_eip712_domain domain = nox_eip712_domain_kms_delegate(chain_id);
+    nox_error e2;
+    if (nox_eip712_sign(gateway_key, &domain, hash, sig, &e2))
+        return nox_error_set(err, NOX_ERR_INVALID, "%s: cannot sign the authorisation: %s", what, e2.message);
+    memcpy(auth, "Authorization: Bearer ", sizeof "Authorization: Bearer " - 1);
+    nox_hex_encode(sig, sizeof sig, auth + sizeof "Authorization: Bearer " - 1);
+    return NOX_OK;
+}
+
 nox_status nox_kms_delegate(nox_kms_client *c, uint64_t chain_id, const nox_ec_privkey *gateway_key,
                             const char *ephemeral_pub_key, const char *target_pub_key, uint8_t *out, size_t cap,
                             size_t *out_len, nox_kms_fault *fault, nox_error *err) {
@@ -132,15 +147,12 @@ nox_status nox_kms_delegate(nox_kms_client *c, uint64_t chain_id, const nox_ec_p
     *out_len = 0;
     if (!gateway_key || !ephemeral_pub_key || !target_pub_key || (!out && cap))
         return nox_error_set(err, NOX_ERR_INVALID, "%s: missing argument", what);
-    uint8_t hash[NOX_EIP712_HASH_SIZE], sig[NOX_EC_SIGNATURE_SIZE];
-    nox_eip712_domain domain = nox_eip712_domain_kms_delegate(chain_id);
+    uint8_t hash[NOX_EIP712_HASH_SIZE];
     nox_eip712_hash_delegate_authorization(ephemeral_pub_key, target_pub_key, hash);
+    char auth[BEARER_SIZE];
     nox_error e2;
-    if (nox_eip712_sign(gateway_key, &domain, hash, sig, &e2))
-        return nox_error_set(err, NOX_ERR_INVALID, "%s: cannot sign the authorisation: %s", what, e2.message);
-    char auth[sizeof "Authorization: Bearer " + 2 * NOX_EC_SIGNATURE_SIZE + 2];
-    memcpy(auth, "Authorization: Bearer ", sizeof "Authorization: Bearer " - 1);
-    nox_hex_encode(sig, sizeof sig, auth + sizeof "Authorization: Bearer " - 1);
+    nox_status bs = bearer(gateway_key, chain_id, hash, auth, what, err);
+    if (bs) return bs;
 
     json_t *req = json_pack("{s:s, s:s}", "ephemeralPubKey", ephemeral_pub_key, "targetPubKey", target_pub_key);
     char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
@@ -233,17 +245,11 @@ static nox_status delegate_many(nox_kms_client *c, uint64_t chain_id, const nox_
                            "not UTF-8 text)", what);
         goto out;
     }
-    uint8_t hash[NOX_EIP712_HASH_SIZE], sig[NOX_EC_SIGNATURE_SIZE];
-    nox_eip712_domain domain = nox_eip712_domain_kms_delegate(chain_id);
+    uint8_t hash[NOX_EIP712_HASH_SIZE];
     nox_eip712_hash_delegate_batch_authorization(keys, n, target, hash);
+    char auth[BEARER_SIZE];
     nox_error e2;
-    if (nox_eip712_sign(gateway_key, &domain, hash, sig, &e2)) {
-        st = nox_error_set(err, NOX_ERR_INVALID, "%s: cannot sign the authorisation: %s", what, e2.message);
-        goto out;
-    }
-    char auth[sizeof "Authorization: Bearer " + 2 * NOX_EC_SIGNATURE_SIZE + 2];
-    memcpy(auth, "Authorization: Bearer ", sizeof "Authorization: Bearer " - 1);
-    nox_hex_encode(sig, sizeof sig, auth + sizeof "Authorization: Bearer " - 1);
+    if ((st = bearer(gateway_key, chain_id, hash, auth, what, err))) goto out;
     char pq[64];
     snprintf(pq, sizeof pq, "/v0/delegate/batch?chainId=%llu", (unsigned long long)chain_id);
     if ((st = exchange(c, what, pq, body, auth, &doc, fault, err))) goto out;

@@ -48,14 +48,6 @@ int gw_json_address(json_t *obj, const char *name, unsigned status, const char *
     return 1;
 }
 
-void gw_respond_json(nox_http_response *resp, json_t *json) {
-    char *text = json ? json_dumps(json, JSON_COMPACT) : NULL;
-    if (text) nox_http_respond_json(resp, 200, text);
-    else nox_http_respond_error(resp, 500, "storage", "out of memory");
-    free(text);
-    json_decref(json);
-}
-
 void gw_respond_kms_error(nox_http_response *resp, nox_status s, const nox_kms_fault *fault, const nox_error *err) {
     if (s == NOX_ERR_REMOTE && fault->http_status == 400)
         nox_http_respond_error(resp, 400, "bad_request", "the KMS refused the delegation: %s", fault->message);

@@ -262,7 +262,7 @@ void gw_handle_operands(void *state, const nox_http_request *req, nox_http_respo
     if (!gw_auth_decode(req, resp, &doc, &p, sig)) return;
     op_req r;
     if (parse_operand_request(st, p, sig, &r, resp) && answer_operands(st, &r, 1, &resp, &out, resp) && out)
-        gw_respond_json(resp, out);
+        nox_http_respond_value(resp, out);
     op_req_free(&r);
     json_decref(doc);
 }
@@ -369,7 +369,7 @@ void gw_handle_operands_batch(void *state, const nox_http_request *req, nox_http
             answers = NULL;
         }
     }
-    gw_respond_json(resp, answers ? json_pack("{s:o}", "responses", answers) : NULL);
+    nox_http_respond_value(resp, answers ? json_pack("{s:o}", "responses", answers) : NULL);
 out:
     for (size_t j = 0; reqs && j < n_ok; j++) op_req_free(&reqs[j]);
     for (size_t i = 0; i < n && out && each; i++) {
@@ -528,7 +528,7 @@ void gw_handle_results(void *state, const nox_http_request *req, nox_http_respon
     uint8_t tx[GW_TXHASH_SIZE];
     runner_auth a;
     json_t *body = publishing_request(st, req, resp, &doc, &a, tx, MAX_RESULTS, "results");
-    if (body && (out = store_results(st, &a, tx, body, resp))) gw_respond_json(resp, out);
+    if (body && (out = store_results(st, &a, tx, body, resp))) nox_http_respond_value(resp, out);
     json_decref(body);
     json_decref(doc);
 }
@@ -602,7 +602,7 @@ void gw_handle_results_batch(void *state, const nox_http_request *req, nox_http_
             goto out;
         }
     }
-    gw_respond_json(resp, json_pack("{s:O}", "responses", answers));
+    nox_http_respond_value(resp, json_pack("{s:O}", "responses", answers));
 out:
     nox_http_response_free(e);
     json_decref(answers);
@@ -653,7 +653,7 @@ void gw_handle_failures(void *state, const nox_http_request *req, nox_http_respo
         goto out;
     }
     nox_log(NOX_LOG_INFO, "recorded %zu failed result handle(s) of %s: %s", n, a.tx_hash, f[0].reason);
-    gw_respond_json(resp, json_pack("{s:I}", "recorded", (json_int_t)n));
+    nox_http_respond_value(resp, json_pack("{s:I}", "recorded", (json_int_t)n));
 out:
     free(f);
     json_decref(body);

@@ -79,8 +79,6 @@ int gw_json_uint(json_t *obj, const char *name, unsigned status, const char *cod
 int gw_json_address(json_t *obj, const char *name, unsigned status, const char *code, nox_http_response *resp,
                     uint8_t out[NOX_ADDRESS_SIZE]);
 
-/** Answers `json` (a JSON value, consumed) with 200, or 500 when it cannot be serialised. */
-void gw_respond_json(nox_http_response *resp, json_t *json);
 
 /** Answers a KMS failure: 400 when the KMS refused the requester's key, else 502 kms. */
 void gw_respond_kms_error(nox_http_response *resp, nox_status s, const nox_kms_fault *fault, const nox_error *err);

@@ -79,7 +79,7 @@ static void store_secret(gw_state *st, const gw_chain *c, uint8_t type, const ui
         return;
     }
     char htext[NOX_HANDLE_TEXT_LEN + 1], ptext[2 * PROOF_SIZE + 3];
-    gw_respond_json(resp, json_pack("{s:s, s:s}", "handle", nox_handle_format(&row.handle, htext), "proof",
+    nox_http_respond_value(resp, json_pack("{s:s, s:s}", "handle", nox_handle_format(&row.handle, htext), "proof",
                                     nox_hex_encode(proof, sizeof proof, ptext)));
 }
 
@@ -234,7 +234,7 @@ void gw_handle_get_secret(void *state, const nox_http_request *req, nox_http_res
                  htext[NOX_HANDLE_TEXT_LEN + 1];
             if (!ct) nox_http_respond_error(resp, 500, "storage", "out of memory");
             else
-                gw_respond_json(resp, json_pack("{s:s, s:s, s:s, s:s}", "handle", nox_handle_format(&h, htext),
+                nox_http_respond_value(resp, json_pack("{s:s, s:s, s:s, s:s}", "handle", nox_handle_format(&h, htext),
                                                 "ciphertext", nox_hex_encode(row.ciphertext, row.ciphertext_len, ct),
                                                 "encryptedSharedSecret", nox_hex_encode(ess, ess_len, ess_hex), "iv",
                                                 nox_hex_encode(row.nonce, sizeof row.nonce, iv)));
@@ -259,9 +259,9 @@ void gw_handle_status(void *state, const nox_http_request *req, nox_http_respons
     if (s)
         nox_http_respond_error(resp, 500, "storage", "%s", err.message);
     else if (info.stored) /* a ciphertext wins: a later successful replay supersedes a failure record */
-        gw_respond_json(resp, json_pack("{s:s, s:s}", "handle", htext, "status", "stored"));
+        nox_http_respond_value(resp, json_pack("{s:s, s:s}", "handle", htext, "status", "stored"));
     else if (info.failed)
-        gw_respond_json(resp, json_pack("{s:s, s:s, s:s}", "handle", htext, "status", "failed", "reason", info.reason));
+        nox_http_respond_value(resp, json_pack("{s:s, s:s, s:s}", "handle", htext, "status", "failed", "reason", info.reason));
     else
-        gw_respond_json(resp, json_pack("{s:s, s:s}", "handle", htext, "status", "pending"));
+        nox_http_respond_value(resp, json_pack("{s:s, s:s}", "handle", htext, "status", "pending"));
 }

@@ -151,14 +151,6 @@ static int delegate_one(const kms_state *st, const char *what, const char *eph, 
     return 1;
 }
 
-static void respond(nox_http_response *resp, json_t *answer) {
-    char *json = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
-    if (json) nox_http_respond_json(resp, 200, json);
-    else nox_http_respond_error(resp, 500, "storage", "out of memory");
-    free(json);
-    json_decref(answer);
-}
-
 /* Validates, authenticates and performs one delegation; answers every outcome. */
 static void delegate(const kms_state *st, const nox_http_request *req, nox_http_response *resp) {
     const kms_chain *c = chain_of(st, req, resp);
@@ -178,7 +170,7 @@ static void delegate(const kms_state *st, const nox_http_request *req, nox_http_
     } else if (nox_rsa_cache_get(st->target_keys, target, &rsa, &err)) {
         nox_http_respond_error(resp, 400, "bad_request", "targetPubKey: %s", err.message);
     } else if (delegate_one(st, "ephemeralPubKey", eph, rsa, out_hex, resp)) {
-        respond(resp, json_pack("{s:s}", "encryptedSharedSecret", out_hex));
+        nox_http_respond_value(resp, json_pack("{s:s}", "encryptedSharedSecret", out_hex));
     }
     nox_rsa_free(rsa);
     json_decref(body);
@@ -238,7 +230,7 @@ static void delegate_batch(const kms_state *st, const nox_http_request *req, nox
             goto out;
         }
     }
-    respond(resp, answer);
+    nox_http_respond_value(resp, answer);
     answer = NULL;
 out:
     json_decref(answer);

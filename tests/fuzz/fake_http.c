@@ -25,6 +25,11 @@ void __wrap_nox_http_respond(nox_http_response *resp, unsigned status, const cha
 void __wrap_nox_http_respond_json(nox_http_response *resp, unsigned status, const char *json);
 void __wrap_nox_http_respond_error(nox_http_response *resp, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+void __wrap_nox_http_respond_value(nox_http_response *resp, json_t *value);
+nox_http_response *__wrap_nox_http_response_new(void);
+void __wrap_nox_http_response_free(nox_http_response *resp);
+unsigned __wrap_nox_http_response_status(const nox_http_response *resp);
+const char *__wrap_nox_http_response_body(const nox_http_response *resp, size_t *len);
 
 const char *__wrap_nox_http_request_method(const nox_http_request *r) { return REQ(r)->method ? REQ(r)->method : "GET"; }
 const char *__wrap_nox_http_request_path(const nox_http_request *r) { return REQ(r)->path ? REQ(r)->path : "/"; }
@@ -87,6 +92,34 @@ void __wrap_nox_http_respond_error(nox_http_response *resp, unsigned status, con
     __wrap_nox_http_respond_json(resp, status, text);
     free(text);
     json_decref(o);
+}
+
+void __wrap_nox_http_respond_value(nox_http_response *resp, json_t *value) { /* as http_server.c */
+    char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
+    if (text) __wrap_nox_http_respond_json(resp, 200, text);
+    else __wrap_nox_http_respond_error(resp, 500, "storage", "out of memory");
+    free(text);
+    json_decref(value);
+}
+
+/* Detached responses (a batch's items) are fake responses too. */
+nox_http_response *__wrap_nox_http_response_new(void) { return fake_resp(calloc(1, sizeof(fake_response))); }
+
+void __wrap_nox_http_response_free(nox_http_response *resp) {
+    if (!resp) return;
+    free(RESP(resp)->body);
+    free(RESP(resp));
+}
+
+unsigned __wrap_nox_http_response_status(const nox_http_response *resp) {
+    const fake_response *r = (const fake_response *)(const void *)resp;
+    return r->set ? r->status : 0;
+}
+
+const char *__wrap_nox_http_response_body(const nox_http_response *resp, size_t *len) {
+    const fake_response *r = (const fake_response *)(const void *)resp;
+    *len = r->body ? r->len : 0;
+    return r->body;
 }
 
 void fake_response_check(fake_response *r) {

@@ -169,6 +169,11 @@ void nox_http_respond(nox_http_response *resp, unsigned status, const char *cont
 /** Responds with a JSON text (copied), content type application/json. */
 void nox_http_respond_json(nox_http_response *resp, unsigned status, const char *json);
 
+struct json_t; /* jansson */
+
+/** Responds 200 with `value` (a jansson value, consumed) as compact JSON; 500 when it cannot be serialised. */
+void nox_http_respond_value(nox_http_response *resp, struct json_t *value);
+
 /**
  * Responds {"error": code, "message": message} (spec §7) with `status`.
  * The message must not contain secrets; it is also written to the access log.
