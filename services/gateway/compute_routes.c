@@ -96,9 +96,11 @@ typedef struct op_req {
     size_t n;
 } op_req;
 
+/* Frees what parse_operand_request allocated and leaves r empty (so a second call is harmless). */
 static void op_req_free(op_req *r) {
     free(r->texts);
     free(r->handles);
+    memset(r, 0, sizeof *r);
 }
 
 /* Checks payload p, signed with sig, as spec §7.3 says; 1 when good, else 0 after answering 401 / 400. */

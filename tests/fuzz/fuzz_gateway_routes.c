@@ -122,6 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     else if (!strcmp(route, "operands")) h = gw_handle_operands;
     else if (!strcmp(route, "results")) h = gw_handle_results;
     else if (!strcmp(route, "failures")) h = gw_handle_failures;
+    else if (!strcmp(route, "operands_batch")) h = gw_handle_operands_batch;
+    else if (!strcmp(route, "results_batch")) h = gw_handle_results_batch;
     if (h && *req.param) { /* the router never hands over an empty {handle} */
         h(&state, fake_req(&req), fake_resp(&resp));
         if (h == gw_handle_post_secret && resp.status >= 400) check_no_plaintext(body, body_len, resp.body);

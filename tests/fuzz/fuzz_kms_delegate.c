@@ -1,5 +1,5 @@
 /*
- * The KMS's POST /v0/delegate?chainId=N (services/kms/kms_routes.c) and GET
+ * The KMS's POST /v0/delegate?chainId=N, POST /v0/delegate/batch (the same input) and GET
  * /v0/public-key?chainId=N, through the real handlers: the query, the Bearer
  * header, the JSON body, the point and the RSA SPKI key (the real ECDH and
  * RSA-OAEP run). A Bearer signature starting with 0x00 is accepted as the
@@ -68,6 +68,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fake_response resp = {0};
     kms_handle_delegate(&state, fake_req(&req), fake_resp(&resp));
     if (resp.status == 200) FUZZ_CHECK(strstr(resp.body, "\"encryptedSharedSecret\"") != NULL);
+    fake_response_check(&resp);
+    kms_handle_delegate_batch(&state, fake_req(&req), fake_resp(&resp)); /* the same input as a batch */
+    if (resp.status == 200) FUZZ_CHECK(strstr(resp.body, "\"encryptedSharedSecrets\"") != NULL);
     fake_response_check(&resp);
     kms_handle_public_key(&state, fake_req(&req), fake_resp(&resp));
     fake_response_check(&resp);

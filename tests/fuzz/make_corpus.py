@@ -191,6 +191,13 @@ res = {"handle": HC, "handleValueTag": "0x" + "77" * 32, "ciphertext": "0x" + "5
 put("fuzz_gateway_routes", "results", route("results", "x", auth_json(head), json.dumps([res, dict(res, handle=HD)])))
 put("fuzz_gateway_routes", "failures", route("failures", "x", auth_json(head),
                                              json.dumps([{"handle": HC, "reason": "operand missing"}])))
+entry = lambda payload, sig=SIG0: {"payload": payload, "signature": sig}
+put("fuzz_gateway_routes", "operands_batch", route("operands_batch", body=json.dumps({"requests": [
+    entry(opa), entry(dict(opa, operands=[handle(0xee)])), entry(dict(opa, operands=["0x12"]))]})))
+put("fuzz_gateway_routes", "operands_batch-badsig", route("operands_batch", body=json.dumps({"requests": [
+    entry(opa), entry(opa, SIGR)]})))
+put("fuzz_gateway_routes", "results_batch", route("results_batch", body=json.dumps({"transactions": [
+    {"authorization": entry(head), "results": [res]}, {"authorization": entry(head), "results": [dict(res, handle="0x")]}]})))
 put("fuzz_gateway_routes", "failures-badsig", route("failures", "x", auth_json(head, SIGR), "[]"))
 
 # ---- fuzz_kms_delegate -----------------------------------------------------------------------------
@@ -210,5 +217,7 @@ put("fuzz_kms_delegate", "not-on-curve", kms("31337", "Bearer " + SIG0, json.dum
 put("fuzz_kms_delegate", "small-rsa", kms("31337", "Bearer " + SIG0, json.dumps({"ephemeralPubKey": "0x" + point.hex(),
     "targetPubKey": "0x" + rsa.generate_private_key(public_exponent=3, key_size=1024).public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo).hex()})))
+put("fuzz_kms_delegate", "batch", kms("31337", "Bearer " + SIG0, json.dumps({
+    "ephemeralPubKeys": ["0x" + point.hex(), "0x02" + "ff" * 32], "targetPubKey": "0x" + spki.hex()})))
 put("fuzz_kms_delegate", "no-query", kms("-", "-", "{}"))
 put("fuzz_kms_delegate", "bad-chain", kms("0x10", "Bearer 0x", "[]"))

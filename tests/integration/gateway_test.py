@@ -479,6 +479,10 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
     st, body, _ = http("POST", batch_url, json.dumps({"requests": [{"payload": 5, "signature": "0x"}]}))
     check("operands batch: an entry without a payload object -> 401", st == 401 and is_error_shape(body, "unauthorized"),
           f"{st} {body}"[:300])
+    # found by fuzz_gateway_routes: a refused entry, then one without a payload (was a double free)
+    st, body, _ = http("POST", batch_url, json.dumps({"requests": [entries[3], {"payload": 5, "signature": "0x"}]}))
+    check("operands batch: a bad entry, then one without a payload -> 401 naming it", st == 401 and
+          is_error_shape(body, "unauthorized") and "requests[1]" in body["message"], f"{st} {body}"[:300])
 
     ct, k, nonce = ecies_encrypt(kms_pub, b"\x07")
     st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(
