@@ -179,6 +179,11 @@ static int64_t backoff_ms(uint64_t attempt, int64_t first, int64_t cap) {
     return d < cap ? d : cap;
 }
 
+/* The in-flight gauge: a fetched batch counts from its fetch until each message is acked, nak-ed or dead. */
+static void in_flight_add(run_state *st, int d) {
+    nox_gauge_set(st->m.in_flight, atomic_fetch_add(&st->in_flight, d) + d);
+}
+
 /*
  * Finishes one message whose first attempt (begun when progress was at `seen`) gave `r` with
  * `reason`: a wait is tried again as results get stored, for at most HOLD_MS; then ack, nak with a
@@ -195,8 +200,6 @@ static void handle(run_state *st, natsMsg *m, uint64_t seen, enum run_outcome r,
         jsMsgMetaData_Destroy(meta);
     }
     if (delivered > 1) nox_counter_add(st->m.redeliveries, 1);
-    atomic_fetch_add(&st->in_flight, 1);
-    nox_gauge_set(st->m.in_flight, atomic_load(&st->in_flight));
     char r2[RUN_REASON_MAX];
     struct timespec hold_until;
     clock_gettime(CLOCK_REALTIME, &hold_until);
@@ -256,8 +259,7 @@ static void handle(run_state *st, natsMsg *m, uint64_t seen, enum run_outcome r,
         }
         break;
     }
-    atomic_fetch_sub(&st->in_flight, 1);
-    nox_gauge_set(st->m.in_flight, atomic_load(&st->in_flight));
+    in_flight_add(st, -1);
 }
 
 /* A fetched batch: the first attempt of all its messages together (run_process_batch), then each finished. */
@@ -267,6 +269,7 @@ static void handle_list(run_state *st, natsMsg **msgs, size_t n) {
     enum run_outcome *outcomes = calloc(n, sizeof *outcomes);
     char(*reasons)[RUN_REASON_MAX] = calloc(n, sizeof *reasons);
     uint64_t seen = progress_now();
+    in_flight_add(st, (int)n);
     int batched = data && lens && outcomes && reasons && !atomic_load(&st->stop);
     if (batched) {
         for (size_t i = 0; i < n; i++) {
@@ -283,6 +286,7 @@ static void handle_list(run_state *st, natsMsg **msgs, size_t n) {
     for (size_t i = 0; i < n; i++) {
         if (atomic_load(&st->stop) && !batched) {
             natsMsg_Nak(msgs[i], NULL); /* shutting down: hand it back */
+            in_flight_add(st, -1);
         } else if (batched) {
             handle(st, msgs[i], seen, outcomes[i], reasons[i]);
         } else { /* out of memory for the batch: one at a time */
