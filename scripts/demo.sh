@@ -12,7 +12,7 @@ case "${1:-}" in
   *) echo "usage: scripts/demo.sh [--keep]" >&2; exit 2 ;;
 esac
 
-scripts/setup.sh >/dev/null
+scripts/setup.sh
 scripts/devnet.sh up | sed -n '/^devnet: up in/p'
 if [ "$keep" = 0 ]; then trap 'scripts/devnet.sh down >/dev/null' EXIT; fi
 # shellcheck disable=SC1091

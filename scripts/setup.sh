@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Sets everything up: installs the Debian and npm packages the project needs
-# (only the missing ones; quiet), then configures and builds into build/.
+# Sets everything up, one line per stage with its time: installs the Debian and npm packages the
+# project needs (only the missing ones), checks that every tool the commands and tests run works
+# (scripts/check-tools.sh), then configures and builds into build/. Idempotent: on a machine that
+# has everything it installs nothing and only rebuilds what changed. A failed stage prints its log.
 # Usage: scripts/setup.sh            (as root, or with sudo available)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/tools.sh
+source scripts/tools.sh
 
 PACKAGES=(
   build-essential cmake pkg-config   # toolchain (CMake >= 3.25)
@@ -13,60 +17,105 @@ PACKAGES=(
   libsecp256k1-dev                   # secp256k1: ECDH, recoverable ECDSA
   libjansson-dev                     # JSON (the queue message, HTTP bodies)
   libmicrohttpd-dev                  # HTTP server (KMS, Gateway)
-  libcurl4-openssl-dev               # HTTP client (tests now; Gateway -> KMS, Runner -> Gateway later)
+  libcurl4-openssl-dev               # HTTP client (Gateway -> KMS, Runner -> Gateway, noxctl)
+  curl                               # the curl command (scripts/soak.sh)
   libcunit1-dev                      # unit tests
   valgrind                           # the constant-time test (tests/ctime)
-  python3-cryptography               # cross-implementation tests of ECIES / RSA-OAEP (Debian's python3)
+  python3 python3-cryptography       # Debian's python3: test drivers, cross tests of ECIES / RSA-OAEP
   libnats-dev                        # NATS JetStream client (Ingestor, Runner)
   nats-server                        # the queue, started by the tests and the devnet (-js)
   libpq-dev                          # PostgreSQL client library (the Gateway's store)
-  postgresql                         # PostgreSQL server: initdb/pg_ctl in a temporary directory by the integration tests
-  clang                              # libFuzzer (-fsanitize=fuzzer) for tests/fuzz: scripts/fuzz.sh, build-fuzz/
+  postgresql                         # PostgreSQL server: initdb/pg_ctl in a temporary directory by the tests and the devnet
+  clang libclang-rt-14-dev           # libFuzzer + sanitizer runtimes for tests/fuzz (the runtimes are only a Recommends of clang)
 )
-# npm packages, pinned, installed into build/tools (node_modules/.bin is not used: see tests/CMakeLists.txt)
-NPM_PACKAGES=(
-  "@foundry-rs/cast@1.7.1"           # independent keccak / EIP-712 / ECDSA checks, contract calls
-  "@foundry-rs/anvil@1.7.1"          # the local chain for contract and integration tests
-  "solc@0.8.28"                      # the Solidity compiler (solcjs: the compiler ships in the package)
-)
+# Node itself is Debian's (nodejs 18 on Debian 12; a newer one already on the machine is kept).
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
+setup_t0=$(date +%s)
+stage_t0=0 stage_name="" stage_log=""
 
+# stage NAME: starts a stage (its output goes to a log shown only when the stage fails)
+stage() {
+  stage_name=$1 stage_t0=$(date +%s)
+  stage_log=$(mktemp /tmp/nox-setup.XXXXXX)
+}
+# done_stage TEXT: the stage's one line
+done_stage() {
+  printf 'setup: %-13s %s (%s s)\n' "$stage_name:" "$1" "$(( $(date +%s) - stage_t0 ))"
+  rm -f "$stage_log"
+}
+# fail_stage TEXT: the stage's log, then what failed, and exit 1
+fail_stage() {
+  if [ -s "$stage_log" ]; then
+    echo "---- log of the $stage_name stage ----" >&2
+    tail -n 200 "$stage_log" >&2
+    echo "----" >&2
+  fi
+  rm -f "$stage_log"
+  echo "setup: $stage_name failed: $1" >&2
+  exit 1
+}
+
+# 1. Debian packages
+stage "apt packages"
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
-  log=$(mktemp)
-  if ! { $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
-    cat "$log" >&2
-    echo "setup: apt-get failed (log above)" >&2
-    exit 1
-  fi
-  rm -f "$log"
+  echo "setup: $stage_name: installing ${#missing[@]}: ${missing[*]} ..."
+  { $SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"; } \
+    >"$stage_log" 2>&1 || fail_stage "apt-get install ${missing[*]} (log above)"
+  done_stage "installed ${#missing[@]}"
+else
+  done_stage "all ${#PACKAGES[@]} present"
 fi
 
-npm_missing=()
-for spec in "${NPM_PACKAGES[@]}"; do
-  name=${spec%@*} version=${spec##*@}
-  have=$(node -p "require('./build/tools/node_modules/$name/package.json').version" 2>/dev/null || true)
-  [ "$have" = "$version" ] || npm_missing+=("$spec")
-done
-if [ ${#npm_missing[@]} -gt 0 ]; then
-  echo "setup: installing ${npm_missing[*]} (npm) into build/tools"
-  mkdir -p build/tools
-  log=$(mktemp)
-  if ! npm install --no-audit --no-fund --prefix build/tools "${npm_missing[@]}" >"$log" 2>&1; then
-    cat "$log" >&2
-    echo "setup: npm install failed (log above)" >&2
-    exit 1
-  fi
-  rm -f "$log"
+# 2. npm packages, pinned in build/tools/package.json. The Foundry platform packages are named
+# directly: they declare engines node >= 20 and npm silently drops them as optional dependencies of
+# @foundry-rs/cast on Debian 12's Node 18, while as direct dependencies it installs them with a
+# warning (EBADENGINE) — the binaries are native and do not use Node at all.
+stage "npm packages"
+tools_pinned >"$stage_log" 2>&1 || fail_stage "$(tail -n 1 "$stage_log")"
+mkdir -p "$NOX_TOOLS_DIR"
+tools_package_json >"$NOX_TOOLS_DIR/package.json.new"
+if cmp -s "$NOX_TOOLS_DIR/package.json.new" "$NOX_TOOLS_DIR/package.json"; then
+  rm "$NOX_TOOLS_DIR/package.json.new"
+else
+  mv "$NOX_TOOLS_DIR/package.json.new" "$NOX_TOOLS_DIR/package.json"
+fi
+broken=()
+while read -r name version; do
+  why=$(tool_package_problem "$name" "$version") || { broken+=("$name"); echo "setup: $stage_name: $why"; }
+done < <(tools_pinned)
+if [ ${#broken[@]} -gt 0 ]; then
+  echo "setup: $stage_name: installing ${broken[*]} into ${NOX_TOOLS_DIR#"$PWD/"} ..."
+  for name in "${broken[@]}"; do rm -rf "${NOX_TOOLS_DIR:?}/node_modules/$name"; done
+  (cd "$NOX_TOOLS_DIR" && npm install --no-audit --no-fund --engine-strict=false) >"$stage_log" 2>&1 \
+    || fail_stage "npm install in ${NOX_TOOLS_DIR#"$PWD/"} (log above); check that the npm registry is reachable"
+  while read -r name version; do
+    why=$(tool_package_problem "$name" "$version") || fail_stage "after npm install, $why"
+  done < <(tools_pinned)
+  done_stage "installed ${#broken[@]}"
+else
+  done_stage "all $(tools_pinned | wc -l) present ($(tools_pinned | tr ' ' '@' | tr '\n' ' ' | sed 's/ $//'))"
 fi
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_RULE_MESSAGES=OFF >/dev/null
-cmake --build build -j"$(nproc)" -- --no-print-directory -s 2>&1 | { grep -v '] Built target' || true; }  # warnings and errors still show
-echo "setup: built into build/ (tools in build/bin, plugins in build/lib/nox)"
+# 3. every tool the commands and tests run, run once
+stage "tools"
+scripts/check-tools.sh >"$stage_log" 2>&1 || { cat "$stage_log" >&2; rm -f "$stage_log"; exit 1; }
+done_stage "$(tail -n 1 "$stage_log")"
+
+# 4. configure, 5. build
+stage "configure"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_RULE_MESSAGES=OFF >"$stage_log" 2>&1 \
+  || fail_stage "cmake -S . -B build (log above)"
+done_stage "build/ (RelWithDebInfo)"
+stage "build"
+cmake --build build -j"$(nproc)" -- --no-print-directory -s >"$stage_log" 2>&1 \
+  || fail_stage "cmake --build build (log above)"
+done_stage "tools in build/bin, plugins in build/lib/nox"
+echo "setup: ready in $(( $(date +%s) - setup_t0 )) s"

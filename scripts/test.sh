@@ -8,18 +8,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
+t0=$(date +%s)
+stage() { echo "== test: $* [$(( $(date +%s) - t0 )) s]"; }
 
 scripts/setup.sh
 
-echo "== test: ctest (build/)"
+stage "ctest (build/)"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
-echo "== test: sanitizers (build-asan/, -fsanitize=address,undefined -fno-sanitize-recover=all)"
+stage "sanitizers (build-asan/, -fsanitize=address,undefined -fno-sanitize-recover=all)"
 cmake -S . -B build-asan -DNOX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_RULE_MESSAGES=OFF >/dev/null
 cmake --build build-asan -j"$jobs" -- --no-print-directory -s 2>&1 | { grep -v '] Built target' || true; }  # warnings and errors still show
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan -L 'unit|cli|integration|e2e|security' --output-on-failure -j"$jobs"
 
-echo "== test: fuzzing (build-fuzz/, clang -fsanitize=fuzzer,address,undefined; ${FUZZ_SECONDS:-20} s per target)"
+stage "fuzzing (build-fuzz/, clang -fsanitize=fuzzer,address,undefined; ${FUZZ_SECONDS:-20} s per target)"
 scripts/fuzz.sh all "${FUZZ_SECONDS:-20}"
+echo "== test: all stages passed in $(( $(date +%s) - t0 )) s"
