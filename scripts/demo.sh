@@ -13,7 +13,16 @@ case "${1:-}" in
 esac
 
 scripts/setup.sh
-scripts/devnet.sh up | sed -n '/^devnet: up in/p'
+echo "demo: starting the devnet (scripts/devnet.sh up: PostgreSQL, NATS, anvil + contracts, KMS, Gateway, Runner, Ingestor) ..."
+devnet_out=$(mktemp)
+if ! scripts/devnet.sh up >"$devnet_out" 2>&1; then
+  cat "$devnet_out" >&2
+  rm -f "$devnet_out"
+  echo "demo: the devnet did not start (its output above; logs in build/devnet/logs)" >&2
+  exit 1
+fi
+sed -n 's/^devnet: up in/demo: devnet up in/p' "$devnet_out"
+rm -f "$devnet_out"
 if [ "$keep" = 0 ]; then trap 'scripts/devnet.sh down >/dev/null' EXIT; fi
 # shellcheck disable=SC1091
 source build/devnet/env

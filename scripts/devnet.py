@@ -320,25 +320,57 @@ class Devnet:
         code, text = http_get(url)
         return code == 200, (f"{code} {text}" if code else text)
 
+    @staticmethod
+    def port_names(name):
+        """The keys of state["ports"] a component listens on."""
+        return {"postgres": ["postgres"], "nats": ["nats", "nats_monitor"], "anvil": ["anvil"]}.get(name, [name])
+
+    def ports_of(self, name):
+        return [self.state["ports"][k] for k in self.port_names(name)]
+
+    def taken_port(self, name, pid):
+        """(port, holder) for a port of the component that another process listens on, else None."""
+        for port in self.ports_of(name):
+            holder = noxtest.port_holder(pid, port)
+            if isinstance(holder, tuple):
+                return port, holder[1]
+        return None
+
     def wait_healthy(self, name, pid):
+        """(True, text) once the process pid is alive, listens on every port of the component itself and
+        answers its health check; (False, why) as soon as it exited or another process holds one of its
+        ports (a health answer from that process must not count), or at the deadline."""
         deadline = time.time() + timeout_s()
         while True:
-            ok, text = self.health(name)
-            if ok:
-                return True, text
             if pid is not None and not proc_alive(pid):
                 reap(pid)
                 return False, "exited"
+            if pid is not None:
+                taken = self.taken_port(name, pid)
+                if taken:
+                    return False, f"port {taken[0]} is held by another program: {noxtest.describe_pid(taken[1])}"
+                ours = all(noxtest.port_holder(pid, port) in ("self", "unknown") for port in self.ports_of(name))
+            else:
+                ours = True
+            if ours:
+                ok, text = self.health(name)
+                if ok:
+                    return True, text
+            else:
+                text = "not listening yet"
             if time.time() >= deadline:
                 return False, text
             time.sleep(0.1)
 
     def fail_start(self, name, why):
         limit = timeout_s()
-        msg = (f"devnet: {name} did not become healthy within {limit:g} s — see {shown(self.log_path(name))}"
-               + (f" (it exited)" if why == "exited" else f" (last answer: {why})" if why else ""))
-        raise DevnetError(msg + "\n--- last 20 lines of " + shown(self.log_path(name)) + " ---\n"
-                          + tail(self.log_path(name)).rstrip("\n"))
+        if why == "exited" or why.startswith(("port ", "it exited")):
+            msg = f"devnet: {name} failed to start" + (" (it exited)" if why == "exited" else f": {why}")
+        else:
+            msg = (f"devnet: {name} did not become healthy within {limit:g} s"
+                   + (f" (last answer: {why})" if why else ""))
+        raise DevnetError(msg + f" — see {shown(self.log_path(name))}\n--- last 20 lines of "
+                          + shown(self.log_path(name)) + " ---\n" + tail(self.log_path(name)).rstrip("\n"))
 
     # -- starting one component (first start and restart share this)
     def spawn(self, name):
@@ -364,16 +396,37 @@ class Devnet:
         self.record(name, proc.pid, argv)
         return proc.pid
 
-    def start_component(self, name):
-        t0 = time.time()
-        if name == "postgres":
-            pid = self.pg_start()
-        else:
-            pid = self.spawn(name)
-        self.started.append(name)
-        ok, text = self.wait_healthy(name, pid)
-        if not ok:
-            self.fail_start(name, text)
+    def start_component(self, name, movable=False):
+        """Starts a component and waits until it is healthy. Its ports were free when chosen, but another
+        program may have taken one since: then a `movable` component (a first start, which nothing else
+        reaches yet) gets new ports and another try; otherwise the failure names the port and its holder."""
+        for attempt in range(5):
+            t0 = time.time()
+            offset = noxtest.file_size(self.log_path(name))
+            if name == "postgres":
+                pid, text = self.pg_start()
+            else:
+                pid, text = self.spawn(name), None
+            if name not in self.started:
+                self.started.append(name)
+            if pid is not None:
+                ok, text = self.wait_healthy(name, pid)
+                if ok:
+                    break
+            conflict = text.startswith("port ") or noxtest.bind_failed(noxtest.log_since(self.log_path(name), offset))
+            if conflict and not text.startswith("port "):
+                taken = self.taken_port(name, None)     # it exited on a taken port: whose is it
+                text = (f"port {taken[0]} is held by another program: {noxtest.describe_pid(taken[1])}" if taken
+                        else f"it exited: a port of {', '.join(map(str, self.ports_of(name)))} was taken")
+            if not (conflict and movable and attempt < 4):
+                self.fail_start(name, text)
+            if pid is not None and proc_alive(pid):
+                terminate(pid)
+            self.forget(name)
+            old = self.ports_of(name)
+            self.move(name)
+            say(f"devnet: {name}: port {'/'.join(map(str, old))} was taken by another program since it was chosen; "
+                f"trying {'/'.join(map(str, self.ports_of(name)))}")
         cmdline = proc_cmdline(pid)
         if cmdline:                 # what /proc shows from now on (a wrapper script may have exec'd)
             self.record(name, pid, cmdline)
@@ -423,6 +476,7 @@ class Devnet:
         return bool(pg) and os.path.isdir(pg["datadir"]) and self.pg_ctl("status", check=False).returncode == 0
 
     def pg_start(self):
+        """(pid, None) once pg_ctl started the postmaster, else (None, why)."""
         pg = self.state["postgres"]
         r = self.pg_ctl("start", "-w", "-t", str(int(timeout_s())), "-l", self.log_path("postgres"),
                         "-o", f"-c listen_addresses=127.0.0.1 -p {self.state['ports']['postgres']} "
@@ -435,9 +489,32 @@ class Devnet:
             pass
         if r.returncode != 0 or pid is None or not proc_alive(pid):
             lines = (r.stderr or r.stdout).strip().splitlines()
-            self.fail_start("postgres", "exited" if pid is None else lines[-1] if lines else "pg_ctl start failed")
+            return None, "exited" if pid is None else lines[-1] if lines else "pg_ctl start failed"
         self.record("postgres", pid, proc_cmdline(pid))
-        return pid
+        return pid, None
+
+    def set_urls(self):
+        """state's urls, health URLs and anvil's command, from state's ports."""
+        st, ports = self.state, self.state["ports"]
+        st["urls"] = {"postgres": f"postgresql://{DB_USER}:{st['postgres']['password']}@127.0.0.1:{ports['postgres']}/{DB_NAME}",
+                      "nats": f"nats://127.0.0.1:{ports['nats']}", "anvil": f"http://127.0.0.1:{ports['anvil']}",
+                      **{s: f"http://127.0.0.1:{ports[s]}" for s in SERVICES + self.extra_runners()}}
+        st["health_urls"] = {"nats": f"http://127.0.0.1:{ports['nats_monitor']}/healthz",
+                             **{s: f"http://127.0.0.1:{ports[s]}/health" for s in SERVICES + self.extra_runners()}}
+        st["commands"]["anvil"] = [noxtest.ANVIL, "--host", "127.0.0.1", "--port", str(ports["anvil"]),
+                                   "--hardfork", "cancun", "--chain-id", str(CHAIN_ID)]
+
+    def move(self, name):
+        """New free ports for a component that has not started yet, and every configuration that names them."""
+        self.state["ports"].update(free_ports(self.port_names(name)))
+        self.set_urls()
+        if name in ("nats", "kms"):
+            self.write_configs_early()
+        elif name in ("gateway", "runner", "ingestor"):
+            self.write_configs_late()
+        elif EXTRA_RUNNER.match(name):
+            self.write_extra_runner_config(name)
+        self.save_state()
 
     def pg_stop(self):
         self.pg_ctl("stop", "-w", "-t", "10", "-m", "fast")
@@ -664,32 +741,27 @@ log_level: info
             raise DevnetError("devnet: nats-server not found (scripts/setup.sh installs it)")
         if not os.access(noxtest.ANVIL, os.X_OK):
             raise DevnetError(f"devnet: {noxtest.ANVIL} not found (scripts/setup.sh installs it)")
+        # every port chosen now (the configurations name them); one taken meanwhile is moved by start_component
         ports = free_ports(["postgres", "nats", "nats_monitor", "anvil", "kms", "gateway", "ingestor", "runner"])
         pgbin = self.pg_bindir()
-        password = secrets.token_hex(12)
         self.state = st = {
             "version": 1, "dir": self.dir, "bin_dir": bin_dir, "chain_id": CHAIN_ID, "ports": ports,
             "created": time.strftime("%Y-%m-%d %H:%M:%S"),
             "postgres": {"bindir": pgbin, "sockdir": self.p("postgres"), "datadir": self.p("postgres", "data"),
-                         "password": password, "run_as": ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []},
-            "urls": {"postgres": f"postgresql://{DB_USER}:{password}@127.0.0.1:{ports['postgres']}/{DB_NAME}",
-                     "nats": f"nats://127.0.0.1:{ports['nats']}", "anvil": f"http://127.0.0.1:{ports['anvil']}",
-                     **{s: f"http://127.0.0.1:{ports[s]}" for s in SERVICES}},
-            "health_urls": {"nats": f"http://127.0.0.1:{ports['nats_monitor']}/healthz",
-                            **{s: f"http://127.0.0.1:{ports[s]}/health" for s in SERVICES}},
+                         "password": secrets.token_hex(12),
+                         "run_as": ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []},
             "commands": {
                 "nats": [nats, "-js", "-c", self.p("nats.conf")],
-                "anvil": [noxtest.ANVIL, "--host", "127.0.0.1", "--port", str(ports["anvil"]),
-                          "--hardfork", "cancun", "--chain-id", str(CHAIN_ID)],
                 **{s: [os.path.join(bin_dir, "nox-" + s), "--config", self.p(s + ".yaml")] for s in SERVICES}},
             "addresses": {}, "deployment": {},
         }
+        self.set_urls()
         self.save_state()
         say(f"devnet: starting in {shown(self.dir)} (binaries {shown(bin_dir)})")
 
         # 1. PostgreSQL
         self.pg_init()
-        self.start_component("postgres")
+        self.start_component("postgres", movable=True)
         self.pg_create_db()
 
         # 4 (first: the KMS configuration needs the Gateway's address). Keys.
@@ -714,11 +786,11 @@ log_level: info
         self.save_state()
 
         # 2. nats-server -js, 3. anvil
-        self.start_component("nats")
-        self.start_component("anvil")
+        self.start_component("nats", movable=True)
+        self.start_component("anvil", movable=True)
 
         # 5. the KMS, its public key and wallet
-        self.start_component("kms")
+        self.start_component("kms", movable=True)
         code, text = http_get(st["urls"]["kms"] + f"/v0/public-key?chainId={CHAIN_ID}", timeout=10)
         if code != 200:
             raise DevnetError(f"devnet: GET /v0/public-key of the KMS: {code} {text}")
@@ -755,7 +827,7 @@ log_level: info
 
         # 7. the Gateway; 8. the Runner (it waits for the stream the Ingestor creates); 9. the Ingestor
         for s in ("gateway", "runner", "ingestor"):
-            self.start_component(s)
+            self.start_component(s, movable=True)
         self.write_env()
 
     # -- reports
@@ -870,29 +942,32 @@ log_level: info
         if name in self.extra_runners() and self.running(name) == "running":
             say(f"devnet: {name} already runs (pid {self.recorded(name)[0]})")
             return 0
-        if name not in st.get("ports", {}):
-            port = free_ports([name])[name]
-            st["ports"][name] = port
-            st["urls"][name] = f"http://127.0.0.1:{port}"
-            st["health_urls"][name] = f"http://127.0.0.1:{port}/health"
-            with open(self.p("runner.yaml")) as f:
-                text = f.read()
-            text = re.sub(r"(?m)^listen: .*$", f"listen: 127.0.0.1:{port}", text)
-            text = text.replace("# nox-runner of the Nox devnet", f"# {name}, an extra nox-runner of the Nox devnet "
-                                "(scripts/devnet.sh start); copied from runner.yaml:", 1)
-            write_file(self.p(name + ".yaml"), text)
-            st["commands"][name] = [self.bin("nox-runner"), "--config", self.p(name + ".yaml")]
+        first = name not in st.get("ports", {})
         st["extra_runners"] = sorted(set(self.extra_runners()) | {name})
+        if first:
+            st["ports"][name] = free_ports([name])[name]
+            self.set_urls()
+            self.write_extra_runner_config(name)
+            st["commands"][name] = [self.bin("nox-runner"), "--config", self.p(name + ".yaml")]
         self.save_state()
         line = self.stop_component(name)    # a dead record of an earlier one
         if line:
             say("devnet: " + line)
         try:
-            self.start_component(name)
+            self.start_component(name, movable=first)
         except (DevnetError, OSError) as e:
             say(str(e))
             return 1
         return 0
+
+    def write_extra_runner_config(self, name):
+        """DIR/runnerN.yaml: runner.yaml on the extra Runner's own port."""
+        with open(self.p("runner.yaml")) as f:
+            text = f.read()
+        text = re.sub(r"(?m)^listen: .*$", f"listen: 127.0.0.1:{self.state['ports'][name]}", text)
+        text = text.replace("# nox-runner of the Nox devnet", f"# {name}, an extra nox-runner of the Nox devnet "
+                            "(scripts/devnet.sh start); copied from runner.yaml:", 1)
+        write_file(self.p(name + ".yaml"), text)
 
     def stop_extra(self, name):
         self.lock()

@@ -101,8 +101,8 @@ def main():
         kms.stop()
 
     # The restart phase, on a fixed port so the client's URL stays valid
-    port = noxtest.free_port()
-    kms = noxtest.start_kms(work, gw_addr, threads=4, port=port)
+    kms = noxtest.start_kms(work, gw_addr, threads=4)         # port 0: the port it bound is then reused
+    port = noxtest.url_port(kms.url)
     proc = subprocess.Popen([PROGRAM, "restart"], env=env_for(kms.url, wallet, gw_key_file), stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out = []

@@ -166,9 +166,8 @@ class Env:
         if r.returncode != 0:
             raise RuntimeError("deploy.py: " + r.stdout + r.stderr)
         nox = json.load(open(dep_path))["noxCompute"]
-        self.gw_port = noxtest.free_port()
         with open(os.path.join(w, "gateway.yaml"), "w") as f:
-            f.write(f"""listen: 127.0.0.1:{self.gw_port}
+            f.write(f"""listen: 127.0.0.1:0
 database_url: "{self.pg.url}"
 kms_url: {self.kms.url}
 kms_address: "{self.kms_addr}"
@@ -183,6 +182,13 @@ chains:
     nox_compute: "{nox}"
 """)
         self.gw = self.start_gateway()
+        # a restart comes back on the port it bound (port 0 first: no other program can take it in between)
+        self.gw_port = noxtest.url_port(self.gw.url)
+        path = os.path.join(w, "gateway.yaml")
+        with open(path) as f:
+            text = f.read().replace("listen: 127.0.0.1:0\n", f"listen: 127.0.0.1:{self.gw_port}\n", 1)
+        with open(path, "w") as f:
+            f.write(text)
         self.nats = noxtest.start_nats(w)
         self.servers.append(self.nats)
         r = run(JS_DUMP, "--create", self.nats.url, "nox_ingestor", "nox_ingestor.>", "file", "86400", "600")

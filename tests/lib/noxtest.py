@@ -187,11 +187,107 @@ NOX_KMS = os.environ.get("NOX_KMS", os.path.join(ROOT, "build", "bin", "nox-kms"
 
 
 def free_port():
-    """A loopback TCP port that was free a moment ago (for a server that must come back on the same port)."""
+    """A loopback TCP port that was free a moment ago. Another program may take it before a server binds it:
+    start a server on port 0 instead and reuse the port it bound (its ready file or log) for a restart."""
     import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def url_port(url):
+    """The port of a URL such as http://127.0.0.1:PORT."""
+    return int(url.rsplit(":", 1)[1].split("/", 1)[0])
+
+
+# ---- who listens on a port: /proc, so that a health check counts only our own process's answer ----------
+
+def listening_inodes(port):
+    """Inodes of the TCP sockets listening on `port` (any local address, IPv4 or IPv6) in this network namespace."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f, None)
+                for line in f:
+                    fields = line.split()
+                    if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        inodes.add(fields[9])
+        except OSError:
+            pass
+    return inodes
+
+
+def _socket_inodes(pid):
+    """Inodes of the sockets process pid holds; None when its descriptors cannot be read (gone, or not ours)."""
+    try:
+        names = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return None
+    out = set()
+    for n in names:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{n}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            out.add(target[8:-1])
+    return out
+
+
+def port_holder(pid, port):
+    """Who listens on `port`, as seen from process pid: 'self' (pid does), 'none' (nobody yet),
+    ('other', pid2 or None) (another process: the one found, or None when it is not readable), or
+    'unknown' (pid's descriptors cannot be read). pid None: is it anybody's, and whose."""
+    inodes = listening_inodes(port)
+    if not inodes:
+        return "none"
+    if pid is not None:
+        mine = _socket_inodes(pid)
+        if mine is None:
+            return "unknown"
+        if inodes & mine:
+            return "self"
+    for d in os.listdir("/proc"):
+        if d.isdigit() and int(d) != pid:
+            theirs = _socket_inodes(int(d))
+            if theirs and inodes & theirs:
+                return ("other", int(d))
+    return ("other", None)
+
+
+def describe_pid(pid):
+    """'pid N (command line)' for a message, as far as /proc tells."""
+    if pid is None:
+        return "a process this user cannot see"
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        cmd = "?"
+    return f"pid {pid} ({cmd[:100]})"
+
+
+def bind_failed(text):
+    """True when a server's log says that its port was taken (ours, nats-server, anvil and PostgreSQL all say so)."""
+    return "address already in use" in text.lower()
+
+
+def log_since(path, offset):
+    """The text appended to a log file after `offset` bytes ("" when there is none)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def file_size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def start_kms(work, gateway_address, threads=4, port=0, chain_id=31337, name="kms", timeout=30):
@@ -265,7 +361,6 @@ def start_postgres(work, user="nox", password="nox-test-pw"):
     runs as the `postgres` system user (initdb refuses root). Returns a Postgres (url, stop, restart)."""
     import glob
     import shutil
-    import socket
     bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
                   key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
     if not bins:
@@ -300,12 +395,18 @@ def start_postgres(work, user="nox", password="nox-test-pw"):
     os.remove(pwfile)
     if r.returncode != 0:
         raise RuntimeError("initdb: " + r.stdout + r.stderr)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"postgresql://{user}:{password}@127.0.0.1:{port}/nox"
-    pg = Postgres(bindir, datadir, port, url, run_as)
-    pg.start()
+    # PostgreSQL cannot bind port 0: a port free a moment ago may be taken before it starts; then take another
+    for attempt in range(5):
+        port = free_port()
+        url = f"postgresql://{user}:{password}@127.0.0.1:{port}/nox"
+        pg = Postgres(bindir, datadir, port, url, run_as)
+        offset = file_size(pg.log_path)
+        try:
+            pg.start()
+            break
+        except RuntimeError:
+            if attempt == 4 or not bind_failed(log_since(pg.log_path, offset)):
+                raise
     psql = [*run_as, os.path.join(bindir, "psql"), "-h", base, "-p", str(port), "-U", "postgres", "-d", "postgres",
             "-v", "ON_ERROR_STOP=1", "-q"]
     r = run(*psql, "-c", f"CREATE ROLE {user} LOGIN PASSWORD '{password}'", "-c", f"CREATE DATABASE nox OWNER {user}")
