@@ -532,12 +532,7 @@ class Devnet:
             os.chown(base, pw.pw_uid, pw.pw_gid)
             os.chown(logf, pw.pw_uid, pw.pw_gid)
             os.chmod(base, 0o700)
-            d = os.path.dirname(base)       # the postgres user must traverse (not list) the parents
-            while d not in ("/", ""):
-                st = os.stat(d)
-                if not st.st_mode & 0o001:
-                    os.chmod(d, st.st_mode | 0o001)
-                d = os.path.dirname(d)
+            noxtest.let_others_traverse(os.path.dirname(base))   # the postgres user must reach it
         pwfile = os.path.join(base, "pw")
         with open(pwfile, "w") as f:
             f.write(secrets.token_hex(16) + "\n")   # the superuser's password: nobody needs it

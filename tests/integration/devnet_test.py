@@ -251,7 +251,7 @@ def main():
                 os.environ["NOX_BIN_DIR"] = saved
         check("up with a failing runner exits 1", r.returncode == 1, r.stdout)
         check("the failure names the component and its log",
-              re.search(r"devnet: runner did not become healthy within \d+ s — see \S*broken/logs/runner\.log", r.stdout)
+              re.search(r"devnet: runner failed to start \(it exited\) — see \S*broken/logs/runner\.log", r.stdout)
               is not None, r.stdout)
         check("the failure shows the log's tail", "fake runner: refusing to start" in r.stdout, r.stdout)
         check("the failure stops what it started", "stopping what this `up` started" in r.stdout

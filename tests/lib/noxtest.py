@@ -323,6 +323,20 @@ def start_kms(work, gateway_address, threads=4, port=0, chain_id=31337, name="km
         raise RuntimeError(f"{NOX_KMS} did not start: {f.read()[-2000:]}")
 
 
+def let_others_traverse(path):
+    """Gives others search permission (x, not read) on `path` and each directory above it, up to and including /,
+    where it lacks it: PostgreSQL, run as the postgres user when we are root, must reach its data directory under
+    ours and its own binaries (a root made by mktemp, such as a chroot's, has mode 0700)."""
+    d = os.path.abspath(path)
+    while True:
+        st = os.stat(d)
+        if not st.st_mode & 0o001:
+            os.chmod(d, st.st_mode | 0o001)
+        if d == os.path.dirname(d):
+            return
+        d = os.path.dirname(d)
+
+
 class Postgres:
     """A PostgreSQL cluster under work/pg started by start_postgres: url, stop(), start(), restart()."""
 
@@ -377,13 +391,7 @@ def start_postgres(work, user="nox", password="nox-test-pw"):
         pw = pwd.getpwnam("postgres")
         os.chown(base, pw.pw_uid, pw.pw_gid)
         os.chmod(base, 0o700)
-        # the postgres user must be able to reach work/pg: let it traverse (not list) the parents
-        d = os.path.dirname(base)
-        while d not in ("/", ""):
-            st = os.stat(d)
-            if not st.st_mode & 0o001:
-                os.chmod(d, st.st_mode | 0o001)
-            d = os.path.dirname(d)
+        let_others_traverse(os.path.dirname(base))
         run_as = ["runuser", "-u", "postgres", "--"]
     pwfile = os.path.join(base, "pw")
     with open(pwfile, "w") as f:
