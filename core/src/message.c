@@ -186,6 +186,23 @@ unsigned nox_message_event_operator_id(const nox_message_event *e) { return e->o
 unsigned nox_message_event_n_inputs(const nox_message_event *e) { return e->op ? e->op->n_inputs : e->n_inputs; }
 unsigned nox_message_event_n_outputs(const nox_message_event *e) { return e->op ? e->op->n_outputs : e->n_outputs; }
 
+/* One element `at` of a handle array inside `base`: a string of 0x + 64 hex digits. */
+static nox_status decode_handle_element(const json_t *h, const char *base, const char *at, nox_handle *out,
+                                        nox_error *err) {
+    if (!json_is_string(h))
+        return field_error(err, NOX_ERR_INVALID, base, at, "expected a string of 0x + 64 hex digits, got %s",
+                           json_kind(h));
+    const char *s = json_string_value(h);
+    size_t len = json_string_length(h);
+    if (len < 2 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+        return field_error(err, NOX_ERR_INVALID, base, at, "expected 0x + 64 hex digits, got no 0x prefix");
+    if (len - 2 != 2 * NOX_HANDLE_SIZE)
+        return field_error(err, NOX_ERR_INVALID, base, at, "expected 0x + 64 hex digits, got %zu", len - 2);
+    nox_status st = nox_hex_decode_exact(s, len, out->bytes, NOX_HANDLE_SIZE, err);
+    if (st) nox_error_prefix(err, "%s.%s: ", base, at);
+    return st;
+}
+
 /* `inputs` / `outputs` of a generic event: 1..NOX_MESSAGE_MAX_ARITY handle strings. */
 static nox_status decode_handle_array(const json_t *obj, const char *base, const char *key, nox_handle *out,
                                       uint8_t *n_out, nox_error *err) {
@@ -198,23 +215,9 @@ static nox_status decode_handle_array(const json_t *obj, const char *base, const
     if (n == 0 || n > NOX_MESSAGE_MAX_ARITY)
         return field_error(err, NOX_ERR_INVALID, base, key, "%zu handles, expected 1..%u", n, NOX_MESSAGE_MAX_ARITY);
     for (size_t k = 0; k < n; k++) {
-        json_t *h = json_array_get(v, k);
         char at[PATH_CAP];
         snprintf(at, sizeof at, "%s[%zu]", key, k);
-        if (!json_is_string(h))
-            return field_error(err, NOX_ERR_INVALID, base, at, "expected a string of 0x + 64 hex digits, got %s",
-                               json_kind(h));
-        const char *s = json_string_value(h);
-        size_t len = json_string_length(h);
-        if (len < 2 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
-            return field_error(err, NOX_ERR_INVALID, base, at, "expected 0x + 64 hex digits, got no 0x prefix");
-        if (len - 2 != 2 * NOX_HANDLE_SIZE)
-            return field_error(err, NOX_ERR_INVALID, base, at, "expected 0x + 64 hex digits, got %zu", len - 2);
-        st = nox_hex_decode_exact(s, len, out[k].bytes, NOX_HANDLE_SIZE, err);
-        if (st) {
-            nox_error_prefix(err, "%s.%s: ", base, at);
-            return st;
-        }
+        if ((st = decode_handle_element(json_array_get(v, k), base, at, &out[k], err))) return st;
     }
     *n_out = (uint8_t)n;
     return NOX_OK;
@@ -303,7 +306,9 @@ static nox_status decode_events(const json_t *root, nox_message *m, nox_error *e
     if (!json_is_array(v))
         return field_error(err, NOX_ERR_INVALID, "", "events", "expected an array, got %s", json_kind(v));
     size_t n = json_array_size(v);
-    if (n == 0) return field_error(err, NOX_ERR_INVALID, "", "events", "empty; a message carries at least one event");
+    if (n == 0 && !json_object_get(root, "failed"))
+        return field_error(err, NOX_ERR_INVALID, "", "events", "empty; a message carries at least one event");
+    if (n == 0) return NOX_OK;
     if (n > NOX_MESSAGE_MAX_EVENTS)
         return field_error(err, NOX_ERR_INVALID, "", "events", "%zu events, more than the maximum of %u", n,
                            NOX_MESSAGE_MAX_EVENTS);
@@ -312,6 +317,50 @@ static nox_status decode_events(const json_t *root, nox_message *m, nox_error *e
     m->n_events = n;
     for (size_t i = 0; i < n; i++)
         if ((st = decode_event(json_array_get(v, i), i, &m->events[i], err))) return st;
+    return NOX_OK;
+}
+
+/* 1 when s[0..len) is printable ASCII (a failure reason becomes a NATS header and a record). */
+static int printable(const char *s, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f) return 0;
+    return 1;
+}
+
+/*
+ * `failed` (docs/PROTOCOL-EXTENSIONS.md §6), when present: {"reason": text, "outputs": [handles]}.
+ * Distinctness and the handles' values are checked by validation.
+ */
+static nox_status decode_failed(const json_t *root, nox_message *m, nox_error *err) {
+    json_t *f = json_object_get(root, "failed"), *reason, *outs;
+    if (!f) return NOX_OK;
+    if (!json_is_object(f))
+        return field_error(err, NOX_ERR_INVALID, "", "failed", "expected an object, got %s", json_kind(f));
+    nox_status st = member(f, "failed", "reason", &reason, err);
+    if (st) return st;
+    if (!json_is_string(reason))
+        return field_error(err, NOX_ERR_INVALID, "failed", "reason", "expected a string, got %s", json_kind(reason));
+    size_t len = json_string_length(reason);
+    if (len == 0 || len > NOX_MESSAGE_MAX_REASON || !printable(json_string_value(reason), len))
+        return field_error(err, NOX_ERR_INVALID, "failed", "reason", "expected 1..%u printable ASCII characters",
+                           NOX_MESSAGE_MAX_REASON);
+    memcpy(m->failure_reason, json_string_value(reason), len + 1);
+    if ((st = member(f, "failed", "outputs", &outs, err))) return st;
+    if (!json_is_array(outs))
+        return field_error(err, NOX_ERR_INVALID, "failed", "outputs", "expected an array of handles, got %s",
+                           json_kind(outs));
+    size_t n = json_array_size(outs);
+    if (n == 0 || n > NOX_MESSAGE_MAX_FAILED)
+        return field_error(err, NOX_ERR_INVALID, "failed", "outputs", "%zu handles, expected 1..%u", n,
+                           NOX_MESSAGE_MAX_FAILED);
+    m->failed = calloc(n, sizeof *m->failed);
+    if (!m->failed) return nox_error_set(err, NOX_ERR_NOMEM, "failed.outputs: out of memory for %zu handles", n);
+    m->n_failed = n;
+    for (size_t k = 0; k < n; k++) {
+        char at[PATH_CAP];
+        snprintf(at, sizeof at, "outputs[%zu]", k);
+        if ((st = decode_handle_element(json_array_get(outs, k), "failed", at, &m->failed[k], err))) return st;
+    }
     return NOX_OK;
 }
 
@@ -326,7 +375,8 @@ static nox_status decode_message(const json_t *root, nox_message *m, nox_error *
         (st = decode_uint(root, "", "blockNumber", 0, NOX_MESSAGE_MAX_INTEGER, &m->block_number, err)) ||
         (st = decode_word(root, "", "transactionHash", m->tx_hash, err)))
         return st;
-    return decode_events(root, m, err);
+    if ((st = decode_events(root, m, err))) return st;
+    return decode_failed(root, m, err);
 }
 
 nox_status nox_message_parse(const char *json, size_t len, nox_message *out, nox_error *err) {
@@ -432,6 +482,35 @@ static nox_status validate_event(const nox_message *m, size_t i, nox_error *err)
     return NOX_OK;
 }
 
+static int by_handle(const void *a, const void *b) { return memcmp(a, b, NOX_HANDLE_SIZE); }
+
+/* The failed list: 0..NOX_MESSAGE_MAX_FAILED valid handles of the chain, distinct, with a reason. */
+static nox_status validate_failed(const nox_message *m, nox_error *err) {
+    if (m->n_failed == 0) return NOX_OK;
+    if (!m->failed || m->n_failed > NOX_MESSAGE_MAX_FAILED)
+        return nox_error_set(err, NOX_ERR_INVALID, "failed.outputs: %zu handles, expected 1..%u", m->n_failed,
+                             NOX_MESSAGE_MAX_FAILED);
+    size_t len = strnlen(m->failure_reason, sizeof m->failure_reason);
+    if (len == 0 || len > NOX_MESSAGE_MAX_REASON || !printable(m->failure_reason, len))
+        return nox_error_set(err, NOX_ERR_INVALID, "failed.reason: expected 1..%u printable ASCII characters",
+                             NOX_MESSAGE_MAX_REASON);
+    char key[PATH_CAP];
+    for (size_t k = 0; k < m->n_failed; k++) {
+        snprintf(key, sizeof key, "outputs[%zu]", k);
+        nox_status st = validate_handle(&m->failed[k], m->chain_id, "failed", key, err);
+        if (st) return st;
+    }
+    nox_handle *sorted = malloc(m->n_failed * sizeof *sorted);
+    if (!sorted) return nox_error_set(err, NOX_ERR_NOMEM, "failed.outputs: out of memory");
+    memcpy(sorted, m->failed, m->n_failed * sizeof *sorted);
+    qsort(sorted, m->n_failed, sizeof *sorted, by_handle);
+    int dup = 0;
+    for (size_t k = 1; k < m->n_failed && !dup; k++) dup = !memcmp(sorted[k - 1].bytes, sorted[k].bytes, NOX_HANDLE_SIZE);
+    free(sorted);
+    if (dup) return nox_error_set(err, NOX_ERR_INVALID, "failed.outputs: a handle is listed twice");
+    return NOX_OK;
+}
+
 nox_status nox_message_validate(const nox_message *m, nox_error *err) {
     if (!m) return nox_error_set(err, NOX_ERR_INVALID, "message: NULL");
     if (m->chain_id == 0)
@@ -439,16 +518,16 @@ nox_status nox_message_validate(const nox_message *m, nox_error *err) {
     if (m->block_number > NOX_MESSAGE_MAX_INTEGER)
         return nox_error_set(err, NOX_ERR_INVALID, "blockNumber: %" PRIu64 " is out of range 0..%" PRIu64,
                              m->block_number, NOX_MESSAGE_MAX_INTEGER);
-    if (m->n_events == 0 || !m->events)
+    if ((m->n_events == 0 || !m->events) && m->n_failed == 0)
         return nox_error_set(err, NOX_ERR_INVALID, "events: empty; a message carries at least one event");
     if (m->n_events > NOX_MESSAGE_MAX_EVENTS)
         return nox_error_set(err, NOX_ERR_INVALID, "events: %zu events, more than the maximum of %u", m->n_events,
                              NOX_MESSAGE_MAX_EVENTS);
-    for (size_t i = 0; i < m->n_events; i++) {
+    for (size_t i = 0; m->events && i < m->n_events; i++) {
         nox_status st = validate_event(m, i, err);
         if (st) return st;
     }
-    return NOX_OK;
+    return validate_failed(m, err);
 }
 
 /* ---- serialisation ------------------------------------------------------ */
@@ -510,6 +589,12 @@ static json_t *message_json(const nox_message *m) {
     bad |= json_object_set_new(o, "events", events); /* o owns `events` now; we keep appending to it */
     for (size_t i = 0; !bad && i < m->n_events; i++)
         bad |= json_array_append_new(events, event_json(&m->events[i]));
+    if (!bad && m->n_failed) {
+        json_t *outs = json_array();
+        bad |= json_object_set_new(o, "failed", json_pack("{s:s, s:o}", "reason", m->failure_reason, "outputs", outs));
+        for (size_t k = 0; !bad && k < m->n_failed; k++)
+            bad |= json_array_append_new(outs, hex_json(m->failed[k].bytes, NOX_HANDLE_SIZE));
+    }
     if (bad) {
         json_decref(o);
         return NULL;
@@ -546,6 +631,7 @@ nox_status nox_message_to_json(const nox_message *m, char **json, nox_error *err
 void nox_message_free(nox_message *m) {
     if (!m) return;
     free(m->events);
+    free(m->failed);
     memset(m, 0, sizeof *m);
 }
 
@@ -574,10 +660,13 @@ int nox_message_equal(const nox_message *a, const nox_message *b) {
     if (!a || !b) return a == b;
     if (a->chain_id != b->chain_id || memcmp(a->caller, b->caller, NOX_ADDRESS_SIZE) ||
         a->block_number != b->block_number || memcmp(a->tx_hash, b->tx_hash, NOX_WORD_SIZE) ||
-        a->n_events != b->n_events)
+        a->n_events != b->n_events || a->n_failed != b->n_failed)
         return 0;
     for (size_t i = 0; i < a->n_events; i++)
         if (!events_equal(&a->events[i], &b->events[i])) return 0;
+    if (a->n_failed && (strncmp(a->failure_reason, b->failure_reason, sizeof a->failure_reason) ||
+                        !handles_equal(a->failed, b->failed, (unsigned)a->n_failed)))
+        return 0;
     return 1;
 }
 

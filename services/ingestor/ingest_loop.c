@@ -8,6 +8,10 @@
  * is retried with capped exponential backoff, at the same place (a failed
  * publish is retried alone, not the whole range, so that a long NATS outage
  * does not re-publish messages older than JetStream's duplicate window).
+ * A refusal that no retry can fix (a message larger than NATS accepts) is
+ * not retried: the transaction is dead-lettered, the outputs the Ingestor
+ * knows of are sent to the Runners as failed, and the loop goes on, so that
+ * no transaction can hold up the ones after it.
  *
  * Delivery is at-least-once: a crash between a publish and the checkpoint
  * publishes the range again on restart, and JetStream drops the repeats by
@@ -113,92 +117,143 @@ static int save_checkpoint(ing_state *st) {
 /* ---- publishing ------------------------------------------------------------------------------ */
 
 /*
- * The dead letter of a transaction that cannot become a message: its raw
- * logs (so that an operator can inspect and replay them) and the reason.
+ * One publish, retried across transient failures until JetStream acks it (*duplicate: it had it
+ * already). NOX_OK when acked; NOX_ERR_INVALID when NATS refuses it for good (err says why: counted
+ * and logged by the caller); NOX_ERR_IO when a stop was requested first; NOX_ERR_CONFIG or
+ * NOX_ERR_NOMEM (fatal, err set).
  */
-static char *dead_letter_body(const ing_state *st, const nox_event_tx *tx) {
-    char h[67], a[2 * NOX_ADDRESS_SIZE + 3];
-    json_t *logs = json_array();
-    for (size_t i = 0; logs && i < tx->n_logs; i++) {
-        const nox_rpc_log *l = tx->logs[i];
-        json_t *topics = json_array();
-        for (size_t t = 0; topics && t < l->n_topics; t++) json_array_append_new(topics, json_string(nox_hex_encode(l->topics[t], 32, h)));
-        char *data = malloc(2 * l->data_len + 3);
-        if (data) nox_hex_encode(l->data, l->data_len, data);
-        json_t *o = topics && data ? json_pack("{s:I, s:s, s:o, s:s}", "logIndex", (json_int_t)l->log_index, "address",
-                                               nox_hex_encode(l->address, NOX_ADDRESS_SIZE, a), "topics", topics,
-                                               "data", data)
-                                   : NULL;
-        free(data);
-        if (!o || json_array_append_new(logs, o)) {
-            json_decref(logs);
-            logs = NULL;
-        }
-    }
-    char bh[67];
-    json_t *body = logs ? json_pack("{s:I, s:I, s:s, s:s, s:s, s:o}", "chainId", (json_int_t)st->cfg.chain_id,
-                                    "blockNumber", (json_int_t)tx->block_number, "blockHash",
-                                    nox_hex_encode(tx->block_hash, 32, bh), "transactionHash",
-                                    nox_hex_encode(tx->tx_hash, 32, h), "reason", tx->error.message, "logs", logs)
-                        : NULL;
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    return text;
-}
-
-/*
- * Publishes one transaction — its message, or its dead letter — retrying
- * until JetStream acks it (*was_duplicate: the ack said JetStream had it already). Returns NOX_OK when acked, NOX_ERR_CONFIG (fatal)
- * or NOX_ERR_NOMEM with err set, or NOX_ERR_IO when a stop was requested
- * before the ack (nothing more is published).
- */
-static nox_status publish_tx(ing_state *st, const nox_event_tx *tx, int *was_duplicate, nox_error *err) {
-    char hash[67], subject[256], id[NOX_MESSAGE_ID_LEN + 1];
-    nox_hex_encode(tx->tx_hash, 32, hash);
-    nox_message_id(st->cfg.chain_id, tx->tx_hash, id);
-    int dead = tx->status != NOX_OK;
-    char *body = NULL;
-    if (!dead) {
-        /* the message was validated when it was built: only memory can fail here */
-        nox_status js = nox_message_to_json(&tx->msg, &body, err);
-        if (js) return js;
-        snprintf(subject, sizeof subject, "%s.%s", st->cfg.subject, hash);
-    } else {
-        body = dead_letter_body(st, tx);
-        if (!body) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory building a dead letter");
-        snprintf(subject, sizeof subject, "%s.%s", ING_DEAD_SUBJECT, hash);
-        nox_log(NOX_LOG_ERROR, "transaction %s (block %" PRIu64 ", %zu NoxCompute log(s)) cannot become a queue "
-                "message: %s; publishing its logs to %s for an operator (spec §6: never silently dropped)", hash,
-                tx->block_number, tx->n_logs, tx->error.message, subject);
-    }
-    const char *stream = dead ? ING_DEAD_STREAM : st->cfg.stream;
-    nox_status s = NOX_ERR_IO;
+static nox_status publish_retrying(ing_state *st, const char *stream, const char *subject, const char *id,
+                                   const char *dead_reason, const char *body, int *duplicate, nox_error *err) {
     while (!stopping(st)) {
         nox_error e;
-        int duplicate = 0;
-        s = ing_nats_ready(st->nats, &e);
-        if (!s) s = ing_nats_publish(st->nats, stream, subject, id, dead ? tx->error.message : NULL, body,
-                                     strlen(body), &duplicate, &e);
+        *duplicate = 0;
+        nox_status s = ing_nats_ready(st->nats, &e);
+        if (!s) s = ing_nats_publish(st->nats, stream, subject, id, dead_reason, body, strlen(body), duplicate, &e);
         if (!s) {
             ing_outage_ok(&st->nats_outage);
             ing_backoff_reset(&st->backoff);
-            nox_counter_add(dead ? st->m.dead_letters : st->m.published, 1);
-            if (duplicate) nox_counter_add(st->m.duplicates, 1);
-            *was_duplicate = duplicate;
-            nox_log(NOX_LOG_DEBUG, "published %s (block %" PRIu64 ", %zu event(s), %zu bytes, id %s)%s", subject,
-                    tx->block_number, tx->n_logs, strlen(body), id, duplicate ? ": a duplicate, JetStream kept the first" : "");
-            break;
+            if (*duplicate) nox_counter_add(st->m.duplicates, 1);
+            nox_log(NOX_LOG_DEBUG, "published %s (%zu bytes, id %s)%s", subject, strlen(body), id,
+                    *duplicate ? ": a duplicate, JetStream kept the first" : "");
+            return NOX_OK;
         }
-        if (s == NOX_ERR_CONFIG || s == NOX_ERR_NOMEM) {
+        if (s == NOX_ERR_INVALID || s == NOX_ERR_CONFIG || s == NOX_ERR_NOMEM) {
+            if (s == NOX_ERR_INVALID) ing_outage_ok(&st->nats_outage); /* NATS answered */
             *err = e;
-            break;
+            return s;
         }
         nox_counter_add(st->m.publish_errors, 1);
         ing_outage_fail(&st->nats_outage, e.code, e.message);
         back_off(st);
-        s = NOX_ERR_IO;
     }
+    return NOX_ERR_IO;
+}
+
+/* A permanent refusal: one ERROR line, counted; the caller goes on. */
+static void refused(ing_state *st, const char *what, const char *hash, const nox_error *e) {
+    nox_counter_add(st->m.refusals, 1);
+    nox_log(NOX_LOG_ERROR, "transaction %s: %s refused for good, skipped: %s", hash, what, e->message);
+}
+
+/* The bounded dead letter of tx on nox_dead.<txHash> with `reason`. Same statuses as publish_retrying, but a
+ * permanent refusal is counted, logged and answered NOX_OK. */
+static nox_status publish_dead_letter(ing_state *st, const nox_event_tx *tx, const char *hash, const char *id,
+                                      const char *reason, nox_error *err) {
+    char subject[256];
+    snprintf(subject, sizeof subject, "%s.%s", ING_DEAD_SUBJECT, hash);
+    char *body = ing_dead_letter_body(st->cfg.chain_id, tx, reason);
+    if (!body) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory building a dead letter");
+    int duplicate = 0;
+    nox_status s = publish_retrying(st, ING_DEAD_STREAM, subject, id, reason, body, &duplicate, err);
     free(body);
+    if (!s) nox_counter_add(st->m.dead_letters, 1);
+    if (s == NOX_ERR_INVALID) {
+        refused(st, "its dead letter", hash, err);
+        s = NOX_OK;
+    }
+    return s;
+}
+
+/*
+ * Failure notices for every output of tx that the Ingestor knows of, on the work subject of tx
+ * (docs/PROTOCOL-EXTENSIONS.md §6): as many as the server's max_payload requires, the first with the
+ * transaction's message id (it replaces the message that could not be queued), the k-th with "<id>/k".
+ * A Runner records a failure with `reason` for each handle. Statuses as publish_dead_letter.
+ */
+static nox_status publish_failure_notices(ing_state *st, const nox_event_tx *tx, const char *hash, const char *id,
+                                          const char *reason, nox_error *err) {
+    nox_handle *outs = NULL;
+    size_t n = ing_known_outputs(tx, st->cfg.chain_id, &outs);
+    if (!outs) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory listing the outputs of transaction %s", hash);
+    char subject[256];
+    snprintf(subject, sizeof subject, "%s.%s", st->cfg.subject, hash);
+    /* ~69 bytes of JSON a handle; 1 KiB for the rest of the notice */
+    int64_t room = (ing_nats_max_payload(st->nats) - 1024) / 69;
+    size_t per = room < 1 ? 1 : room > NOX_MESSAGE_MAX_FAILED ? NOX_MESSAGE_MAX_FAILED : (size_t)room;
+    nox_status s = NOX_OK;
+    size_t sent = 0;
+    for (size_t at = 0, k = 0; !s && at < n; at += per, k++) {
+        char *body = NULL, kid[NOX_MESSAGE_ID_LEN + 24];
+        size_t count = n - at < per ? n - at : per;
+        snprintf(kid, sizeof kid, k ? "%s/%zu" : "%s", id, k);
+        if ((s = ing_failure_notice(st->cfg.chain_id, tx, reason, outs + at, count, &body, err))) break;
+        int duplicate = 0;
+        s = publish_retrying(st, st->cfg.stream, subject, kid, NULL, body, &duplicate, err);
+        free(body);
+        if (!s) {
+            nox_counter_add(st->m.failure_notices, 1);
+            sent += count;
+        } else if (s == NOX_ERR_INVALID) {
+            refused(st, "a failure notice", hash, err);
+            s = NOX_OK;
+        }
+    }
+    free(outs);
+    if (!s && n)
+        nox_log(NOX_LOG_ERROR, "transaction %s: %zu of its %zu known output handle(s) sent to the Runners as failed "
+                "(%s)", hash, sent, n, reason);
+    return s;
+}
+
+/*
+ * Publishes one transaction: its message; or, when it cannot become one, its dead letter and failure
+ * notices for the outputs the Ingestor knows of. A message that NATS refuses for good (larger than
+ * max_payload, or than the stream's maximum message size) is treated the same way: the refusal is
+ * logged at ERROR and counted, and the loop goes on, so that no transaction can hold up the others.
+ * Returns NOX_OK when done (*was_duplicate: the message was in JetStream already), NOX_ERR_CONFIG
+ * (fatal) or NOX_ERR_NOMEM with err set, or NOX_ERR_IO when a stop was requested first.
+ */
+static nox_status publish_tx(ing_state *st, const nox_event_tx *tx, int *was_duplicate, int *was_dead,
+                             nox_error *err) {
+    char hash[67], subject[256], id[NOX_MESSAGE_ID_LEN + 1], reason[NOX_ERROR_MAX + 128];
+    nox_hex_encode(tx->tx_hash, 32, hash);
+    nox_message_id(st->cfg.chain_id, tx->tx_hash, id);
+    *was_dead = 1;
+    if (tx->status == NOX_OK) {
+        char *body = NULL;
+        /* the message was validated when it was built: only memory can fail here */
+        nox_status s = nox_message_to_json(&tx->msg, &body, err);
+        if (s) return s;
+        snprintf(subject, sizeof subject, "%s.%s", st->cfg.subject, hash);
+        s = publish_retrying(st, st->cfg.stream, subject, id, NULL, body, was_duplicate, err);
+        free(body);
+        if (s != NOX_ERR_INVALID) {
+            if (!s) {
+                *was_dead = 0;
+                nox_counter_add(st->m.published, 1);
+            }
+            return s;
+        }
+        refused(st, "its message", hash, err);
+        snprintf(reason, sizeof reason, "the Ingestor could not queue transaction %s: %s", hash, err->message);
+    } else {
+        nox_log(NOX_LOG_ERROR, "transaction %s (block %" PRIu64 ", %zu NoxCompute log(s)) cannot become a queue "
+                "message: %s; publishing its logs to %s.%s for an operator (spec §6: never silently dropped)", hash,
+                tx->block_number, tx->n_logs, tx->error.message, ING_DEAD_SUBJECT, hash);
+        snprintf(reason, sizeof reason, "%s", tx->error.message);
+    }
+    nox_status s = publish_dead_letter(st, tx, hash, id, reason, err);
+    if (!s) s = publish_failure_notices(st, tx, hash, id, reason, err);
     return s;
 }
 
@@ -283,10 +338,10 @@ static nox_status process_range(ing_state *st, uint64_t from, uint64_t to, const
 
     size_t done = 0, dead = 0, repeats = 0;
     for (; done < n_txs; done++) {
-        int duplicate = 0;
-        s = publish_tx(st, &txs[done], &duplicate, err);
+        int duplicate = 0, was_dead = 0;
+        s = publish_tx(st, &txs[done], &duplicate, &was_dead, err);
         if (s) break;
-        dead += txs[done].status != NOX_OK;
+        dead += (size_t)was_dead;
         repeats += (size_t)duplicate;
     }
     if (s == NOX_ERR_IO) { /* stopped before the ack */

@@ -104,12 +104,17 @@ int ing_nats_healthy(ing_nats *n);
  * Publishes data to `subject` in `stream` with header Nats-Msg-Id = msg_id
  * (and Nox-Dead-Reason = dead_reason when not NULL), and waits for the
  * stream's ack. *duplicate is set to 1 when JetStream already had a message
- * with that id (the publish is then a no-op). NOX_ERR_IO on any failure
- * (the publish may be retried: the id makes it idempotent); NOX_ERR_CONFIG
- * when the ack comes from another stream.
+ * with that id (the publish is then a no-op). NOX_ERR_INVALID when the
+ * message is refused for good, whatever the retries: larger than the
+ * server's max_payload, or than the stream's max message size;
+ * NOX_ERR_IO on any other failure (the publish may be retried: the id
+ * makes it idempotent); NOX_ERR_CONFIG when the ack comes from another stream.
  */
 nox_status ing_nats_publish(ing_nats *n, const char *stream, const char *subject, const char *msg_id,
                             const char *dead_reason, const char *data, size_t len, int *duplicate, nox_error *err);
+
+/** The server's max_payload (bytes) of the current connection, or 1 MiB (NATS's default) when not connected. */
+int64_t ing_nats_max_payload(ing_nats *n);
 
 /** Closes the connection and frees the publisher (NULL is fine). */
 void ing_nats_free(ing_nats *n);
@@ -151,6 +156,7 @@ void ing_outage_ok(ing_outage *o);
 typedef struct ing_metrics {
     nox_gauge *head_block, *checkpoint_block, *lag_blocks;
     nox_counter *published, *duplicates, *dead_letters, *publish_errors, *rpc_errors, *reorgs;
+    nox_counter *refusals, *failure_notices;
 } ing_metrics;
 
 /** Everything the loop needs; the health check reads rpc_ok and nats. */
@@ -170,6 +176,35 @@ typedef struct ing_state {
     uint64_t range;             /* current eth_getLogs range (shrinks when the node refuses) */
     int head_behind;            /* the node's head is below the checkpoint (warned once) */
 } ing_state;
+
+/* ---- what is published for a transaction that cannot be queued as it is (dead_letter.c) ------------ */
+
+/** Raw logs a dead letter carries at most (the rest are counted in logsOmitted). */
+#define ING_DEAD_LETTER_MAX_LOGS 16
+/** Data bytes of one raw log a dead letter carries at most (dataLength gives the whole size). */
+#define ING_DEAD_LETTER_MAX_DATA 2048
+
+/**
+ * The dead letter of tx (compact JSON to free, or NULL when out of memory): chainId, blockNumber,
+ * blockHash, transactionHash, reason, logCount, logsOmitted, and the first ING_DEAD_LETTER_MAX_LOGS
+ * raw logs, each one's data cut at ING_DEAD_LETTER_MAX_DATA bytes: at most ~75 KiB, whatever tx holds.
+ */
+char *ing_dead_letter_body(uint32_t chain_id, const nox_event_tx *tx, const char *reason);
+
+/**
+ * The output handles of tx that the Ingestor knows of, sorted and distinct, valid handles of chain_id:
+ * its message's outputs, or for a transaction that did not become a message those of the logs that
+ * decode. *out is set to an array to free (NULL when out of memory: then 0 is returned).
+ */
+size_t ing_known_outputs(const nox_event_tx *tx, uint32_t chain_id, nox_handle **out);
+
+/**
+ * A failure notice (docs/PROTOCOL-EXTENSIONS.md §6): tx's message with no event and failed =
+ * {reason (made printable, cut at NOX_MESSAGE_MAX_REASON), outputs[0..n)}, n in 1..NOX_MESSAGE_MAX_FAILED.
+ * *json receives the compact JSON to free.
+ */
+nox_status ing_failure_notice(uint32_t chain_id, const nox_event_tx *tx, const char *reason, const nox_handle *outs,
+                              size_t n, char **json, nox_error *err);
 
 /**
  * Names the generic (Compute) events of the transactions that became messages: `type` = the name the

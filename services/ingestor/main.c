@@ -63,6 +63,12 @@ static nox_status add_metrics(nox_http_server *s, ing_metrics *m, nox_error *err
     if (!st) st = nox_http_counter(s, "nox_ingestor_dead_letters_total",
                                    "Transactions that could not become a message, published to nox_dead.",
                                    &m->dead_letters, err);
+    if (!st) st = nox_http_counter(s, "nox_ingestor_refusals_total",
+                                   "Messages, dead letters or failure notices NATS refused for good (skipped).",
+                                   &m->refusals, err);
+    if (!st) st = nox_http_counter(s, "nox_ingestor_failure_notices_total",
+                                   "Failure notices published for the outputs of transactions that could not be queued.",
+                                   &m->failure_notices, err);
     if (!st) st = nox_http_counter(s, "nox_ingestor_publish_errors_total", "Failed publish attempts (retried).",
                                    &m->publish_errors, err);
     if (!st) st = nox_http_counter(s, "nox_ingestor_rpc_errors_total", "Failed JSON-RPC calls (retried).",

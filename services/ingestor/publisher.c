@@ -234,12 +234,23 @@ nox_status ing_nats_publish(ing_nats *n, const char *stream, const char *subject
         jsPubAck_Destroy(pa);
         return NOX_OK;
     }
+    if (s == NATS_MAX_PAYLOAD || jerr == JSStreamMessageExceedsMaximumErr)
+        return nox_error_set(err, NOX_ERR_INVALID, "NATS refuses the message of %zu bytes for %s for good: %s "
+                             "(the server's max_payload is %lld bytes)", len, subject, nox_nats_why(s, jerr, w, sizeof w),
+                             (long long)ing_nats_max_payload(n));
     if (jerr == JSStreamNotMatchErr)
         return nox_error_set(err, NOX_ERR_CONFIG, "subject %s is stored by another JetStream stream than %s; remove "
                              "the overlapping stream or configure another nats.subject", subject, stream);
     atomic_store(&n->streams_ok, 0); /* check the streams again before the retry */
     return nox_error_set(err, NOX_ERR_IO, "publish to %s at %s: %s", subject, n->display,
                          nox_nats_why(s, jerr, w, sizeof w));
+}
+
+int64_t ing_nats_max_payload(ing_nats *n) {
+    pthread_mutex_lock(&n->mu);
+    int64_t max = n->nc ? natsConnection_GetMaxPayload(n->nc) : 0;
+    pthread_mutex_unlock(&n->mu);
+    return max > 0 ? max : 1024 * 1024;
 }
 
 void ing_nats_free(ing_nats *n) {

@@ -62,6 +62,10 @@ EVENTS = [
 ]
 
 
+# The output fields of §6's events (every other field is an input, value or teeType).
+OUTPUT_FIELDS = {"handle", "result", "success", "newBalanceFrom", "newBalanceTo", "newTotalSupply"}
+
+
 def check(name, ok, detail=""):
     ok = bool(ok)
     noxtest.check(name, ok, detail, verbose=VERBOSE)
@@ -251,7 +255,7 @@ def main():
             s.stop()
         # every nox-ingestor process of the test, refusals included (under ASan: no report anywhere)
         logs = {f: open(os.path.join(work, f), errors="replace").read() for f in os.listdir(work)
-                if f.endswith(".log") and f not in ("anvil.log", "nats.log", "nats2.log")}
+                if f.endswith(".log") and f not in ("anvil.log", "nats.log", "nats2.log", "nats-small.log")}
         bad = [f for f, text in logs.items() if "Sanitizer" in text or "runtime error:" in text]
         check(f"no sanitizer report in {len(logs)} Ingestor logs", not bad, bad)
         if noxtest.failed:
@@ -479,6 +483,75 @@ def body(work, anvil, nats, servers, ingestors):
     check("reorg: the checkpoint adopts the new chain", json.load(open(state))["blockHash"] == chain.block_hash(
         fork_block + 1))
     check("reorg: SIGTERM exits 0", ing.stop() == 0)
+
+    # ---- a dead letter is bounded: 20 undecodable logs in one transaction, 16 carried, 4 counted ----
+    log2 = "33" + "7f" + add_topic + "6040" + "6000" + "a2"
+    runtime20 = log2 * 20 + "00"
+    size20 = len(runtime20) // 2
+    initcode20 = "0x" + f"61{size20:04x}" + "600e" + "6000" + "39" + f"61{size20:04x}" + "6000" + "f3" + runtime20
+    fake20 = json.loads(cast("send", "--json", "--rpc-url", anvil.url, "--private-key", DEPLOYER_KEY, "--create",
+                             initcode20))
+    bad20 = chain.send(USER1_KEY, fake20["contractAddress"], "0x")["transactionHash"]
+    ing = Ingestor(work, "fake20", config(anvil.url, nats2.url, fake20["contractAddress"],
+                                          int(fake20["blockNumber"], 16), os.path.join(work, "fake20-state.json"),
+                                          stream="fake20_ingestor", subject="fake20_ingestor")).start()
+    ingestors.append(ing)
+    ing.caught_up(chain.head())
+    letters = [x for x in js(nats2.url, "nox_dead") or [] if x["subject"] == "nox_dead." + bad20]
+    if check("bounded dead letter: published", len(letters) == 1, letters):
+        letter = json.loads(letters[0]["data"])
+        check("bounded dead letter: the first 16 logs, logCount 20, logsOmitted 4",
+              len(letter["logs"]) == 16 and letter["logCount"] == 20 and letter["logsOmitted"] == 4
+              and [x["logIndex"] for x in letter["logs"]] == list(range(16)), {k: v for k, v in letter.items()
+                                                                              if k != "logs"})
+    check("bounded dead letter: nothing on the work stream (no output is known)",
+          js(nats2.url, "fake20_ingestor") == [])
+    check("bounded dead letter: SIGTERM exits 0", ing.stop() == 0)
+
+    # ---- a message NATS refuses for good (max_payload 1 KiB): never retried forever; the transaction's
+    #      outputs go to the Runners as failed (failure notices), and the next transaction is published ----
+    small = noxtest.start_nats(work, name="nats-small", max_payload=1024)
+    servers.append(small)
+    big = chain.send(DEPLOYER_KEY, token, "mint(address,uint64)", user1, "5")
+    nxt = chain.send(USER1_KEY, compute, pte, "0x" + "00" * 31 + "08", str(TYPE_UINT64))
+    big_tx, big_block = big["transactionHash"], int(big["blockNumber"], 16)
+    want = chain.expected(compute, big_block, chain.head())
+    big_size = len(json.dumps(want.get(big_tx), separators=(",", ":")))
+    check("max_payload: the mint's message is over 1 KiB (the test's premise)", big_size > 1024, big_size)
+    outputs = sorted({e[f] for e in want.get(big_tx, {}).get("events", []) for f in e if f in OUTPUT_FIELDS})
+    ing = Ingestor(work, "small", config(anvil.url, small.url, compute, big_block,
+                                         os.path.join(work, "small-state.json"))).start()
+    ingestors.append(ing)
+    m = ing.caught_up(int(nxt["blockNumber"], 16), timeout=60)
+    msgs = js(small.url, "nox_ingestor") or []
+    notices = [x for x in msgs if x["subject"] == "nox_ingestor." + big_tx]
+    bodies = [json.loads(x["data"]) for x in notices]
+    failed = sorted(h for b in bodies for h in b.get("failed", {}).get("outputs", []))
+    check("max_payload: the refused message's outputs are all in failure notices, once each",
+          outputs and failed == outputs, (failed, outputs))
+    check("max_payload: each notice is a message of the transaction with no event and the reason",
+          bodies and all(b["events"] == [] and b["transactionHash"] == big_tx and b["chainId"] == CHAIN
+                         and b["blockNumber"] == big_block and "refuses the message" in b["failed"]["reason"]
+                         and "max_payload is 1024 bytes" in b["failed"]["reason"] for b in bodies), bodies)
+    check("max_payload: each notice fits (<= 1 KiB)", all(len(x["data"]) <= 1024 for x in notices),
+          [len(x["data"]) for x in notices])
+    check("max_payload: the notices' ids are the transaction's, then <id>/k",
+          [x["msgId"] for x in notices] == [msg_id(big_tx)] + [f"{msg_id(big_tx)}/{k}" for k in range(1, len(notices))],
+          [x["msgId"] for x in notices])
+    later = [json.loads(x["data"]) for x in msgs if x["subject"] == "nox_ingestor." + nxt["transactionHash"]]
+    check("max_payload: the next transaction is published as usual", later == [want.get(nxt["transactionHash"])],
+          later)
+    if m:
+        check("max_payload: counted (nox_ingestor_refusals_total, nox_ingestor_failure_notices_total)",
+              m.get("nox_ingestor_refusals_total", 0) >= 1
+              and m.get("nox_ingestor_failure_notices_total") == len(notices)
+              and m.get("nox_ingestor_messages_published_total") == 1, m)
+    check("max_payload: logged as an ERROR, with the transaction",
+          re.search(r"error: transaction " + big_tx + r": its message refused for good, skipped", ing.log()),
+          ing.log()[-2000:])
+    check("max_payload: the checkpoint moved past it", json.load(open(os.path.join(work, "small-state.json")))
+          ["blockNumber"] >= int(nxt["blockNumber"], 16))
+    check("max_payload: SIGTERM exits 0", ing.stop() == 0)
 
 
 try:

@@ -172,12 +172,18 @@ def start_anvil(work, block_time=None):
     return _start(args, os.path.join(work, "anvil.log"), r"Listening on", "http")
 
 
-def start_nats(work):
-    """nats-server with JetStream on a free port, storage under work; returns a Server (url = nats://...)."""
-    store = os.path.join(work, "nats-store")
+def start_nats(work, name="nats", max_payload=None):
+    """nats-server with JetStream on a free port, storage under work/<name>-store; returns a Server (url = nats://...).
+    max_payload (bytes): the server's limit on one message (default NATS's 1 MiB)."""
+    store = os.path.join(work, f"{name}-store" if name != "nats" else "nats-store")
     os.makedirs(store, exist_ok=True)
-    return _start(["nats-server", "-js", "-a", "127.0.0.1", "-p", "-1", "-sd", store],
-                  os.path.join(work, "nats.log"), r"Listening for client connections on", "nats")
+    args = ["nats-server", "-js", "-a", "127.0.0.1", "-p", "-1", "-sd", store]
+    if max_payload is not None:
+        conf = os.path.join(work, f"{name}.conf")
+        with open(conf, "w") as f:
+            f.write(f"max_payload: {int(max_payload)}\n")
+        args += ["-c", conf]
+    return _start(args, os.path.join(work, f"{name}.log"), r"Listening for client connections on", "nats")
 
 
 # ---- nox-kms (spec §8) ---------------------------------------------------------------------

@@ -961,6 +961,115 @@ static void test_generic_malformed(void) {
     CU_ASSERT(!nox_message_valid_generic_name(NULL));
 }
 
+/* ---- failure notices (docs/PROTOCOL-EXTENSIONS.md §6) ------------------------------------------- */
+
+#define MSG_FAILED(events, failed)                                                                 \
+    "{\"chainId\":31337,\"caller\":\"" CALLER "\",\"blockNumber\":123,\"transactionHash\":\"" TXH  \
+    "\",\"events\":[" events "],\"failed\":" failed "}"
+#define FAILED(reason, outs) "{\"reason\":\"" reason "\",\"outputs\":[" outs "]}"
+
+static void test_failed_round_trip(void) {
+    const char *notice = MSG_FAILED("", FAILED("refused by NATS: payload too large", QH(HA) "," QH(HS)));
+    nox_message m, back;
+    nox_error err = {0};
+    CU_ASSERT_EQUAL_FATAL(parse_text(notice, &m, &err), NOX_OK);
+    CU_ASSERT_EQUAL(m.n_events, 0);
+    CU_ASSERT_PTR_NULL(m.events);
+    CU_ASSERT_EQUAL_FATAL(m.n_failed, 2);
+    CU_ASSERT_STRING_EQUAL(m.failure_reason, "refused by NATS: payload too large");
+    nox_handle ha = handle_of(HA), hs = handle_of(HS);
+    CU_ASSERT(!memcmp(m.failed[0].bytes, ha.bytes, NOX_HANDLE_SIZE));
+    CU_ASSERT(!memcmp(m.failed[1].bytes, hs.bytes, NOX_HANDLE_SIZE));
+    char *json = NULL;
+    CU_ASSERT_EQUAL_FATAL(nox_message_to_json(&m, &json, &err), NOX_OK);
+    CU_ASSERT_STRING_EQUAL(json, notice); /* canonical: events, then failed {reason, outputs} */
+    CU_ASSERT_EQUAL_FATAL(parse_text(json, &back, &err), NOX_OK);
+    CU_ASSERT(nox_message_equal(&m, &back));
+    back.failure_reason[0] = 'R';
+    CU_ASSERT(!nox_message_equal(&m, &back));
+    nox_message_free(&back);
+    free(json);
+    nox_message_free(&m);
+    CU_ASSERT_PTR_NULL(m.failed);
+    CU_ASSERT_EQUAL(m.n_failed, 0);
+
+    /* events and failed handles together; no failed key: an ordinary message */
+    const char *both = MSG_FAILED(EV("3", "add", F("leftHandOperand", HA) F("rightHandOperand", HB) F("result", HC)),
+                                  FAILED("log 4 (Compute): data cut short", QH(HD)));
+    CU_ASSERT_EQUAL_FATAL(parse_text(both, &m, &err), NOX_OK);
+    CU_ASSERT_EQUAL(m.n_events, 1);
+    CU_ASSERT_EQUAL(m.n_failed, 1);
+    CU_ASSERT_EQUAL_FATAL(nox_message_to_json(&m, &json, &err), NOX_OK);
+    CU_ASSERT_STRING_EQUAL(json, both);
+    free(json);
+    nox_message_free(&m);
+}
+
+static void test_failed_malformed(void) {
+    expect_generic_error(MSG(""), NOX_ERR_INVALID, "events: empty; a message carries at least one event");
+    expect_generic_error(MSG_FAILED("", "[]"), NOX_ERR_INVALID, "failed: expected an object, got an array");
+    expect_generic_error(MSG_FAILED("", "{\"outputs\":[" QH(HA) "]}"), NOX_ERR_INVALID, "failed.reason: missing");
+    expect_generic_error(MSG_FAILED("", "{\"reason\":\"x\"}"), NOX_ERR_INVALID, "failed.outputs: missing");
+    expect_generic_error(MSG_FAILED("", "{\"reason\":7,\"outputs\":[" QH(HA) "]}"), NOX_ERR_INVALID,
+                         "failed.reason: expected a string, got an integer");
+    expect_generic_error(MSG_FAILED("", FAILED("", QH(HA))), NOX_ERR_INVALID,
+                         "failed.reason: expected 1..400 printable ASCII characters");
+    expect_generic_error(MSG_FAILED("", FAILED("line\\nbreak", QH(HA))), NOX_ERR_INVALID,
+                         "failed.reason: expected 1..400 printable ASCII");
+    expect_generic_error(MSG_FAILED("", FAILED(R16(R16("x")) R16(R8("x")) R16("x") "x", QH(HA))), NOX_ERR_INVALID,
+                         "failed.reason: expected 1..400"); /* 401 characters */
+    expect_generic_error(MSG_FAILED("", FAILED("x", "")), NOX_ERR_INVALID, "failed.outputs: 0 handles, expected 1..4096");
+    expect_generic_error(MSG_FAILED("", "{\"reason\":\"x\",\"outputs\":" QH(HA) "}"), NOX_ERR_INVALID,
+                         "failed.outputs: expected an array of handles, got a string");
+    expect_generic_error(MSG_FAILED("", FAILED("x", QH(HA) ",1")), NOX_ERR_INVALID,
+                         "failed.outputs[1]: expected a string of 0x + 64 hex digits, got an integer");
+    expect_generic_error(MSG_FAILED("", FAILED("x", "\"0x12\"")), NOX_ERR_INVALID,
+                         "failed.outputs[0]: expected 0x + 64 hex digits, got 2");
+    expect_generic_error(MSG_FAILED("", FAILED("x", QH(HA) "," QH(HANDLE_X("a1", "00000001", T_UINT256, "00")))),
+                         NOX_ERR_INVALID, "failed.outputs[1]:");
+    expect_generic_error(MSG_FAILED("", FAILED("x", QH(HA) "," QH(HB) "," QH(HA))), NOX_ERR_INVALID,
+                         "failed.outputs: a handle is listed twice");
+    /* 4096 accepted, 4097 refused */
+    for (size_t n = NOX_MESSAGE_MAX_FAILED; n <= NOX_MESSAGE_MAX_FAILED + 1; n++) {
+        size_t cap = 256 + n * 70;
+        char *text = malloc(cap), *p = text;
+        p += sprintf(p, "{\"chainId\":31337,\"caller\":\"%s\",\"blockNumber\":1,\"transactionHash\":\"%s\","
+                     "\"events\":[],\"failed\":{\"reason\":\"r\",\"outputs\":[", CALLER, TXH);
+        for (size_t k = 0; k < n; k++)
+            p += sprintf(p, "%s\"0x%052zx%s\"", k ? "," : "", k + 1, CHAIN T_UINT256 "00");
+        strcpy(p, "]}}");
+        nox_message m;
+        nox_error err = {0};
+        nox_status want = n <= NOX_MESSAGE_MAX_FAILED ? NOX_OK : NOX_ERR_INVALID;
+        CU_ASSERT_EQUAL(parse_text(text, &m, &err), want);
+        if (want == NOX_OK) {
+            CU_ASSERT_EQUAL(m.n_failed, NOX_MESSAGE_MAX_FAILED);
+        } else {
+            ASSERT_CONTAINS(err.message, "failed.outputs: 4097 handles, expected 1..4096");
+        }
+        nox_message_free(&m);
+        free(text);
+    }
+    /* validation of a built struct */
+    nox_message m = {.chain_id = 31337};
+    nox_handle h[2] = {handle_of(HA), handle_of(HB)};
+    nox_error err = {0};
+    char *json = NULL;
+    m.failed = h;
+    m.n_failed = 2;
+    CU_ASSERT_EQUAL(nox_message_to_json(&m, &json, &err), NOX_ERR_INVALID);
+    ASSERT_CONTAINS(err.message, "failed.reason: expected 1..400");
+    memset(m.failure_reason, 'a', sizeof m.failure_reason); /* no NUL */
+    CU_ASSERT_EQUAL(nox_message_to_json(&m, &json, &err), NOX_ERR_INVALID);
+    strcpy(m.failure_reason, "ok");
+    CU_ASSERT_EQUAL(nox_message_to_json(&m, &json, &err), NOX_OK);
+    free(json);
+    m.n_failed = 0;
+    CU_ASSERT_EQUAL(nox_message_to_json(&m, &json, &err), NOX_ERR_INVALID);
+    ASSERT_CONTAINS(err.message, "events: empty");
+    CU_ASSERT_PTR_NULL(json);
+}
+
 int main(void) {
     CU_TestInfo tests[] = {
         {"round trip of every protocol operation", test_round_trip_every_operation},
@@ -982,6 +1091,8 @@ int main(void) {
         {"NATS message id", test_message_id},
         {"generic events: round trips, mixed with protocol events", test_generic_round_trip},
         {"generic events: every malformed field", test_generic_malformed},
+        {"failure notices: round trips, with and without events", test_failed_round_trip},
+        {"failure notices: every malformed field, the 4096 limit", test_failed_malformed},
         CU_TEST_INFO_NULL,
     };
     return nox_test_main("message", tests);

@@ -107,14 +107,35 @@ unsigned nox_message_event_n_outputs(const nox_message_event *e);
  */
 int nox_message_valid_generic_name(const char *name);
 
-/** A TransactionMessage. Owns `events`; release with nox_message_free. */
+/**
+ * Most output handles a message's `failed` list may carry (docs/PROTOCOL-EXTENSIONS.md §6): every output
+ * of a transaction at NoxCompute's per-transaction budget (256 events of at most 8 outputs: 2048) twice over,
+ * and still ~280 KiB of JSON, well under NOX_MESSAGE_MAX_SIZE.
+ */
+#define NOX_MESSAGE_MAX_FAILED 4096u
+
+/** Longest `failed.reason`, in bytes (printable ASCII): it becomes each handle's failure record. */
+#define NOX_MESSAGE_MAX_REASON 400u
+
+/**
+ * A TransactionMessage. Owns `events` and `failed`; release with nox_message_free.
+ *
+ * A message carries events to compute, or — docs/PROTOCOL-EXTENSIONS.md §6, a failure notice — output
+ * handles of the transaction that the Ingestor knows can never be computed (its message was refused for
+ * good by NATS, or some of its logs could not be decoded), with one reason: the Runner records a failure
+ * for each, so that no handle of an accepted transaction stays pending forever. At least one of the two
+ * lists is non-empty.
+ */
 typedef struct nox_message {
     uint32_t chain_id;                     /**< `chainId`, 1..2^32-1 (handles carry a uint32 chain id) */
     uint8_t caller[NOX_ADDRESS_SIZE];      /**< top-level `caller` (spec §6 gives only its form) */
     uint64_t block_number;                 /**< `blockNumber`, at most NOX_MESSAGE_MAX_INTEGER */
     uint8_t tx_hash[NOX_WORD_SIZE];        /**< `transactionHash` */
-    size_t n_events;                       /**< 1..NOX_MESSAGE_MAX_EVENTS */
+    size_t n_events;                       /**< 0..NOX_MESSAGE_MAX_EVENTS (0 only with a failed list) */
     nox_message_event *events;             /**< in strictly increasing log_index order */
+    size_t n_failed;                       /**< `failed.outputs`: 0..NOX_MESSAGE_MAX_FAILED handles */
+    nox_handle *failed;                    /**< valid handles of chain_id, distinct */
+    char failure_reason[NOX_MESSAGE_MAX_REASON + 1]; /**< `failed.reason` (n_failed > 0): printable ASCII, non-empty */
 } nox_message;
 
 /**
@@ -127,9 +148,12 @@ typedef struct nox_message {
  *                     bytes, a missing field, a wrong JSON type, a number out
  *                     of range (or a real such as 1.0 where an integer is
  *                     expected), bad hex or a wrong hex length, an empty or
- *                     too long `events`, logIndex not strictly increasing, a
+ *                     too long `events` (empty is allowed only beside a
+ *                     `failed` object), logIndex not strictly increasing, a
  *                     zero handle, a handle of version != 0 or of another
- *                     chain than `chainId`;
+ *                     chain than `chainId`; a `failed` object that is not
+ *                     {"reason": 1..400 printable ASCII characters,
+ *                     "outputs": 1..NOX_MESSAGE_MAX_FAILED distinct handles};
  *   NOX_ERR_TYPE      a handle with a reserved type code, or a `teeType` that
  *                     is not a fixed-size type of at most 32 bytes or differs
  *                     from the type byte of its `handle`;
@@ -148,9 +172,11 @@ nox_status nox_message_parse(const char *json, size_t len, nox_message *out, nox
 
 /**
  * Checks the rules of nox_message_parse that concern values rather than JSON
- * syntax: chain id and integer ranges, 1..NOX_MESSAGE_MAX_EVENTS events in
+ * syntax: chain id and integer ranges, 0..NOX_MESSAGE_MAX_EVENTS events in
  * strictly increasing logIndex order, each event's operation taken from the
- * protocol table, every handle valid for m->chain_id, and teeType. Parse
+ * protocol table, every handle valid for m->chain_id, and teeType; the
+ * failed list (0..NOX_MESSAGE_MAX_FAILED distinct valid handles, a reason
+ * when not empty); and that the message carries an event or a failed handle. Parse
  * calls it; it is public so that a producer (the Ingestor) can check a
  * message it built. Same statuses and messages as nox_message_parse.
  */
@@ -160,7 +186,8 @@ nox_status nox_message_validate(const nox_message *m, nox_error *err);
  * Serialises m as compact JSON (spec §6): camelCase keys in the spec's
  * order, lowercase `0x` hex, events in order, inputs then outputs in the
  * order of the operation table (plaintext_to_encrypted: value, teeType,
- * handle). m is validated first (nox_message_validate), so that
+ * handle), then `failed` when the message has failed handles. m is validated
+ * first (nox_message_validate), so that
  * nox_message_parse(nox_message_to_json(m)) always gives back m.
  * On success *json receives a NUL-terminated string to release with free().
  * On failure *json is NULL and the status is that of the validation, or
