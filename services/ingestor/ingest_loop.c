@@ -245,7 +245,7 @@ static nox_status publish_tx(ing_state *st, const nox_event_tx *tx, int *was_dup
             return s;
         }
         refused(st, "its message", hash, err);
-        snprintf(reason, sizeof reason, "the Ingestor could not queue transaction %s: %s", hash, err->message);
+        snprintf(reason, sizeof reason, "the Ingestor could not queue the transaction: %s", err->message);
     } else {
         nox_log(NOX_LOG_ERROR, "transaction %s (block %" PRIu64 ", %zu NoxCompute log(s)) cannot become a queue "
                 "message: %s; publishing its logs to %s.%s for an operator (spec §6: never silently dropped)", hash,

@@ -235,9 +235,9 @@ nox_status ing_nats_publish(ing_nats *n, const char *stream, const char *subject
         return NOX_OK;
     }
     if (s == NATS_MAX_PAYLOAD || jerr == JSStreamMessageExceedsMaximumErr)
-        return nox_error_set(err, NOX_ERR_INVALID, "NATS refuses the message of %zu bytes for %s for good: %s "
-                             "(the server's max_payload is %lld bytes)", len, subject, nox_nats_why(s, jerr, w, sizeof w),
-                             (long long)ing_nats_max_payload(n));
+        return nox_error_set(err, NOX_ERR_INVALID, "NATS refuses its message of %zu bytes for good (the server's "
+                             "max_payload is %lld bytes): %s", len, (long long)ing_nats_max_payload(n),
+                             nox_nats_why(s, jerr, w, sizeof w));
     if (jerr == JSStreamNotMatchErr)
         return nox_error_set(err, NOX_ERR_CONFIG, "subject %s is stored by another JetStream stream than %s; remove "
                              "the overlapping stream or configure another nats.subject", subject, stream);

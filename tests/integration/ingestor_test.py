@@ -531,7 +531,7 @@ def body(work, anvil, nats, servers, ingestors):
           outputs and failed == outputs, (failed, outputs))
     check("max_payload: each notice is a message of the transaction with no event and the reason",
           bodies and all(b["events"] == [] and b["transactionHash"] == big_tx and b["chainId"] == CHAIN
-                         and b["blockNumber"] == big_block and "refuses the message" in b["failed"]["reason"]
+                         and b["blockNumber"] == big_block and "NATS refuses its message" in b["failed"]["reason"]
                          and "max_payload is 1024 bytes" in b["failed"]["reason"] for b in bodies), bodies)
     check("max_payload: each notice fits (<= 1 KiB)", all(len(x["data"]) <= 1024 for x in notices),
           [len(x["data"]) for x in notices])

@@ -1013,11 +1013,11 @@ static void test_failed_malformed(void) {
     expect_generic_error(MSG_FAILED("", "{\"reason\":7,\"outputs\":[" QH(HA) "]}"), NOX_ERR_INVALID,
                          "failed.reason: expected a string, got an integer");
     expect_generic_error(MSG_FAILED("", FAILED("", QH(HA))), NOX_ERR_INVALID,
-                         "failed.reason: expected 1..400 printable ASCII characters");
+                         "failed.reason: expected 1..256 printable ASCII characters");
     expect_generic_error(MSG_FAILED("", FAILED("line\\nbreak", QH(HA))), NOX_ERR_INVALID,
-                         "failed.reason: expected 1..400 printable ASCII");
-    expect_generic_error(MSG_FAILED("", FAILED(R16(R16("x")) R16(R8("x")) R16("x") "x", QH(HA))), NOX_ERR_INVALID,
-                         "failed.reason: expected 1..400"); /* 401 characters */
+                         "failed.reason: expected 1..256 printable ASCII");
+    expect_generic_error(MSG_FAILED("", FAILED(R16(R16("x")) "x", QH(HA))), NOX_ERR_INVALID,
+                         "failed.reason: expected 1..256"); /* 257 characters */
     expect_generic_error(MSG_FAILED("", FAILED("x", "")), NOX_ERR_INVALID, "failed.outputs: 0 handles, expected 1..4096");
     expect_generic_error(MSG_FAILED("", "{\"reason\":\"x\",\"outputs\":" QH(HA) "}"), NOX_ERR_INVALID,
                          "failed.outputs: expected an array of handles, got a string");
@@ -1058,7 +1058,7 @@ static void test_failed_malformed(void) {
     m.failed = h;
     m.n_failed = 2;
     CU_ASSERT_EQUAL(nox_message_to_json(&m, &json, &err), NOX_ERR_INVALID);
-    ASSERT_CONTAINS(err.message, "failed.reason: expected 1..400");
+    ASSERT_CONTAINS(err.message, "failed.reason: expected 1..256");
     memset(m.failure_reason, 'a', sizeof m.failure_reason); /* no NUL */
     CU_ASSERT_EQUAL(nox_message_to_json(&m, &json, &err), NOX_ERR_INVALID);
     strcpy(m.failure_reason, "ok");

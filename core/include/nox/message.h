@@ -115,7 +115,7 @@ int nox_message_valid_generic_name(const char *name);
 #define NOX_MESSAGE_MAX_FAILED 4096u
 
 /** Longest `failed.reason`, in bytes (printable ASCII): it becomes each handle's failure record. */
-#define NOX_MESSAGE_MAX_REASON 400u
+#define NOX_MESSAGE_MAX_REASON 256u
 
 /**
  * A TransactionMessage. Owns `events` and `failed`; release with nox_message_free.
@@ -135,7 +135,7 @@ typedef struct nox_message {
     nox_message_event *events;             /**< in strictly increasing log_index order */
     size_t n_failed;                       /**< `failed.outputs`: 0..NOX_MESSAGE_MAX_FAILED handles */
     nox_handle *failed;                    /**< valid handles of chain_id, distinct */
-    char failure_reason[NOX_MESSAGE_MAX_REASON + 1]; /**< `failed.reason` (n_failed > 0): printable ASCII, non-empty */
+    char failure_reason[NOX_MESSAGE_MAX_REASON + 1]; /**< `failed.reason` (n_failed > 0): printable ASCII, non-empty (a failure record holds 256) */
 } nox_message;
 
 /**
@@ -152,7 +152,7 @@ typedef struct nox_message {
  *                     `failed` object), logIndex not strictly increasing, a
  *                     zero handle, a handle of version != 0 or of another
  *                     chain than `chainId`; a `failed` object that is not
- *                     {"reason": 1..400 printable ASCII characters,
+ *                     {"reason": 1..256 printable ASCII characters,
  *                     "outputs": 1..NOX_MESSAGE_MAX_FAILED distinct handles};
  *   NOX_ERR_TYPE      a handle with a reserved type code, or a `teeType` that
  *                     is not a fixed-size type of at most 32 bytes or differs
