@@ -5,6 +5,7 @@
  */
 #include "nox/gateway_client.h"
 
+#include "http_body.h"
 #include "json_client.h"
 
 #include <jansson.h>
@@ -252,10 +253,80 @@ static nox_status batch_exchange(nox_gateway_client *c, const char *what, const 
     return NOX_OK;
 }
 
-/* Request r's outcome from its entry of a batch answer: operands, or {"status", "error", "message"}. */
+/* A 400 "operand_failed": operands of the request that have a failure record (docs/PROTOCOL-EXTENSIONS.md §3). */
+static int is_operand_failed(nox_status st, const nox_gateway_fault *f) {
+    return st == NOX_ERR_REMOTE && f->http_status == 400 && strcmp(f->code, "operand_failed") == 0;
+}
+
+/* Adds request position i with `reason` to r->failed (once per position). */
+static void add_failed(nox_gateway_fetch *r, size_t i, const char *reason) {
+    for (size_t k = 0; k < r->n_failed; k++)
+        if (r->failed[k].index == i) return;
+    nox_gateway_failed_operand *f = &r->failed[r->n_failed++];
+    f->index = i;
+    nox_printable(reason[0] ? reason : "(no reason given)", NOX_GATEWAY_MAX_REASON, f->reason, sizeof f->reason);
+}
+
+/*
+ * The answer's `failed` list, [{"handle": "0x…", "reason": "…"}, ...]: every requested operand it names,
+ * in request order. 0 (nothing added) when the list is absent or not exactly that shape, or names no
+ * requested operand.
+ */
+static int read_failed_list(json_t *doc, nox_gateway_fetch *r) {
+    json_t *list = json_object_get(doc, "failed");
+    size_t n = json_array_size(list);
+    if (!json_is_array(list) || n == 0 || n > NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST) return 0;
+    nox_handle *named = calloc(n, sizeof *named);
+    const char **why = calloc(n, sizeof *why);
+    int ok = named && why;
+    for (size_t k = 0; ok && k < n; k++) {
+        json_t *e = json_array_get(list, k), *h = json_object_get(e, "handle"), *w = json_object_get(e, "reason");
+        nox_error e2 = {0};
+        ok = json_is_string(h) && json_is_string(w) &&
+             nox_hex_decode_exact(json_string_value(h), json_string_length(h), named[k].bytes, NOX_HANDLE_SIZE, &e2) ==
+                 NOX_OK;
+        if (ok) why[k] = json_string_value(w);
+    }
+    for (size_t i = 0; ok && i < r->n; i++)
+        for (size_t k = 0; k < n; k++)
+            if (!memcmp(named[k].bytes, r->handles[i].bytes, NOX_HANDLE_SIZE)) {
+                add_failed(r, i, why[k]);
+                break;
+            }
+    free(named);
+    free(why);
+    return r->n_failed > 0;
+}
+
+/* The one operand the message of an operand_failed answer names: "operands[i] 0x<64> failed and will not be
+ * stored: <reason>" (what every Gateway sends); 0 when the message is not that, or names another handle. */
+static int read_named_operand(const char *msg, nox_gateway_fetch *r) {
+    static const char head[] = "operands[", tail[] = " failed and will not be stored: ";
+    if (strncmp(msg, head, sizeof head - 1)) return 0;
+    const char *p = msg + sizeof head - 1;
+    size_t i = 0, digits = 0;
+    for (; *p >= '0' && *p <= '9' && digits < 7; p++, digits++) i = i * 10 + (size_t)(*p - '0');
+    nox_handle h;
+    nox_error e = {0};
+    if (digits == 0 || p[0] != ']' || p[1] != ' ' || strlen(p + 2) < 66 ||
+        nox_hex_decode_exact(p + 2, 66, h.bytes, NOX_HANDLE_SIZE, &e) || strncmp(p + 68, tail, sizeof tail - 1) ||
+        i >= r->n || memcmp(h.bytes, r->handles[i].bytes, NOX_HANDLE_SIZE))
+        return 0;
+    add_failed(r, i, p + 68 + sizeof tail - 1);
+    return 1;
+}
+
+/* After r's answer: its failed operands when it is an operand_failed refusal (doc: the refusal's body, when read). */
+static void note_failed(json_t *doc, nox_gateway_fetch *r) {
+    r->n_failed = 0;
+    if (!r->failed || !is_operand_failed(r->status, &r->fault)) return;
+    if (!read_failed_list(doc, r)) read_named_operand(r->fault.message, r);
+}
+
+/* Request r's outcome from its entry of a batch answer: operands, or {"status", "error", "message"[, "failed"]}. */
 static void read_entry(nox_gateway_client *c, json_t *e, nox_gateway_fetch *r) {
-    if (!entry_fault(c, e, &r->fault, &r->status, &r->error, "fetch operands"))
-        r->status = read_operands(e, r->handles, r->n, r->out, &r->error);
+    if (entry_fault(c, e, &r->fault, &r->status, &r->error, "fetch operands")) note_failed(e, r);
+    else r->status = read_operands(e, r->handles, r->n, r->out, &r->error);
 }
 
 /* One POST /v0/compute/operands/batch for reqs[0..n). */
@@ -275,6 +346,7 @@ static nox_status fetch_batch(nox_gateway_client *c, nox_gateway_fetch *reqs, si
     for (size_t i = 0; i < n; i++) {
         nox_error_clear(&reqs[i].error);
         memset(&reqs[i].fault, 0, sizeof reqs[i].fault);
+        reqs[i].n_failed = 0;
         if (st) {
             reqs[i].status = nox_error_set(&reqs[i].error, st, "%s", err->message);
             if (fault) reqs[i].fault = *fault;
@@ -286,17 +358,71 @@ static nox_status fetch_batch(nox_gateway_client *c, nox_gateway_fetch *reqs, si
     return st;
 }
 
+/*
+ * Request r alone, in parts of at most NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST operands: each a batch of
+ * one (so that an operand_failed answer lists every failed operand), or a GET when the Gateway has no
+ * batch endpoint. The parts' outcomes make r's: the first error other than not_found / operand_failed
+ * ends it; else operand_failed with every part's failed operands; else not_found; else NOX_OK.
+ */
+static void fetch_alone(nox_gateway_client *c, nox_gateway_fetch *r, const char *rsa_spki_hex) {
+    nox_error_clear(&r->error);
+    memset(&r->fault, 0, sizeof r->fault);
+    r->n_failed = 0;
+    if (r->n == 0) {
+        r->status = nox_error_set(&r->error, NOX_ERR_INVALID, "no operands to fetch");
+        return;
+    }
+    nox_gateway_fetch failed_part = {0}, missing_part = {0};
+    for (size_t at = 0; at < r->n; at += NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST) {
+        size_t k = r->n - at < NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST ? r->n - at : NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST;
+        /* the failed operands of earlier parts have indices < at, so r->failed has room for this part's */
+        nox_gateway_fetch part = {.tx = r->tx, .handles = r->handles + at, .n = k, .out = r->out + at,
+                                  .failed = r->failed ? r->failed + r->n_failed : NULL};
+        nox_status st = NOX_ERR_REMOTE;
+        if (!atomic_load(&c->no_batch)) {
+            nox_gateway_fault fault = {0};
+            nox_error err = {0};
+            st = fetch_batch(c, &part, 1, rsa_spki_hex, &fault, &err);
+            if (st == NOX_ERR_REMOTE && fault.http_status == 404) atomic_store(&c->no_batch, 1);
+        }
+        if (atomic_load(&c->no_batch)) {
+            memset(&part.fault, 0, sizeof part.fault);
+            nox_error_clear(&part.error);
+            part.status = nox_gateway_fetch_operands(c, &part.tx, part.handles, k, rsa_spki_hex, part.out, &part.fault,
+                                                     &part.error);
+            note_failed(NULL, &part);
+        }
+        if (is_operand_failed(part.status, &part.fault)) {
+            for (size_t f = 0; f < part.n_failed; f++) part.failed[f].index += at;
+            r->n_failed += part.n_failed;
+            if (!failed_part.status) failed_part = part;
+        } else if (part.status == NOX_ERR_NOT_FOUND) {
+            if (!missing_part.status) missing_part = part;
+        } else if (part.status) {
+            r->status = part.status;
+            r->fault = part.fault;
+            r->error = part.error;
+            r->n_failed = 0;
+            return;
+        }
+    }
+    const nox_gateway_fetch *why = failed_part.status ? &failed_part : missing_part.status ? &missing_part : NULL;
+    r->status = why ? why->status : NOX_OK;
+    if (why) {
+        r->fault = why->fault;
+        r->error = why->error;
+    }
+    if (!failed_part.status) r->n_failed = 0;
+}
+
 nox_status nox_gateway_fetch_operands_batch(nox_gateway_client *c, nox_gateway_fetch *reqs, size_t n,
                                             const char *rsa_spki_hex, nox_error *err) {
     nox_status first = NOX_OK;
     size_t at = 0;
     while (at < n) {
         nox_gateway_fetch *r = &reqs[at];
-        if (r->n == 0 || r->n > NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST || atomic_load(&c->no_batch)) { /* alone */
-            nox_error_clear(&r->error);
-            memset(&r->fault, 0, sizeof r->fault);
-            r->status = nox_gateway_fetch_operands(c, &r->tx, r->handles, r->n, rsa_spki_hex, r->out, &r->fault,
-                                                   &r->error);
+        if (r->n == 0 || r->n > NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST || atomic_load(&c->no_batch)) {
+            fetch_alone(c, r, rsa_spki_hex);
             at++;
             continue;
         }

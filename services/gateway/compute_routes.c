@@ -65,28 +65,6 @@ static int check_runner(const gw_state *st, runner_auth *a, const uint8_t hash[3
 
 /* ---- operands ------------------------------------------------------------------ */
 
-/*
- * A missing operand with a failure record will never be stored: answers 400 operand_failed with
- * its reason and returns 1, so that the Runner fails the dependent message now instead of waiting
- * operand_wait_s (docs/PROTOCOL-EXTENSIONS.md §3). 0 when none has a record (or the lookup fails:
- * then the usual not_found, and the Runner asks again later). One query for all the missing ones.
- */
-static int answer_failed_operand(gw_state *st, const char *const *texts, const nox_handle *handles,
-                                 const size_t *missing, size_t n_missing, nox_http_response *resp) {
-    nox_handle *absent = calloc(n_missing ? n_missing : 1, sizeof *absent);
-    if (!absent) return 0;
-    for (size_t k = 0; k < n_missing; k++) absent[k] = handles[missing[k]];
-    size_t k = 0;
-    char reason[GW_REASON_MAX + 1];
-    nox_error err = {0};
-    int failed = gw_store_first_failed(st->store, absent, n_missing, &k, reason, &err) == NOX_OK;
-    free(absent);
-    if (failed)
-        nox_http_respond_error(resp, 400, "operand_failed", "operands[%zu] %s failed and will not be stored: %s",
-                               missing[k], texts[missing[k]], reason);
-    return failed;
-}
-
 /* One OperandAccessAuthorization, checked by parse_operand_request. */
 typedef struct op_req {
     runner_auth a;
@@ -153,10 +131,34 @@ static int parse_operand_request(gw_state *st, json_t *p, const uint8_t sig[NOX_
     return 1;
 }
 
-/* Answers 400 not_found (or operand_failed) for request r, whose handles missing[0..n_missing) are not stored. */
-static void answer_missing(gw_state *st, const op_req *r, const size_t *missing, size_t n_missing,
-                           nox_http_response *resp) {
-    if (answer_failed_operand(st, r->texts, r->handles, missing, n_missing, resp)) return;
+/*
+ * A missing operand with a failure record will never be stored: answers 400 operand_failed for request
+ * r, whose missing[0..n_missing) (positions in r) include the failed[0..n_failed) (positions in r too,
+ * ascending): the message names the first (as it always has), and the extension `failed` lists every
+ * one with its reason (docs/PROTOCOL-EXTENSIONS.md §3), so that the Runner fails the events that need
+ * them now, instead of waiting operand_wait_s, and asks again for the others in one more request.
+ */
+static void answer_failed(const op_req *r, const gw_failed_handle *failed, size_t n_failed, nox_http_response *resp) {
+    json_t *list = json_array(), *body = NULL;
+    for (size_t k = 0; list && k < n_failed; k++)
+        if (json_array_append_new(list, json_pack("{s:s, s:s}", "handle", r->texts[failed[k].index], "reason",
+                                                  failed[k].reason))) {
+            json_decref(list);
+            list = NULL;
+        }
+    char msg[2 * GW_REASON_MAX];
+    snprintf(msg, sizeof msg, "operands[%zu] %s failed and will not be stored: %s", failed[0].index,
+             r->texts[failed[0].index], failed[0].reason);
+    if (list) body = json_pack("{s:s, s:s, s:o}", "error", "operand_failed", "message", msg, "failed", list);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (text) nox_http_respond_json(resp, 400, text);
+    else nox_http_respond_error(resp, 500, "storage", "out of memory");
+    free(text);
+}
+
+/* Answers 400 not_found for request r, whose handles missing[0..n_missing) (positions in r) are not stored. */
+static void answer_not_found(const op_req *r, const size_t *missing, size_t n_missing, nox_http_response *resp) {
     char msg[1024];
     size_t used = (size_t)snprintf(msg, sizeof msg, "%zu operand(s) not found:", n_missing);
     for (size_t i = 0; i < n_missing && used < sizeof msg; i++)
@@ -182,6 +184,45 @@ static json_t *operands_json(const op_req *r, const gw_row *rows, const nox_kms_
         }
     }
     return list ? json_pack("{s:o}", "operands", list) : NULL;
+}
+
+/*
+ * Answers every request with a missing operand: handles[] holds all the requests' handles one after
+ * the other, missing[0..n_missing) the positions of the absent ones (ascending), which are rewritten
+ * to positions within their request. failed[r] is set for each request answered. 0 when out of memory.
+ */
+static int answer_missing(gw_state *st, const op_req *reqs, size_t n_reqs, const nox_handle *handles, size_t *missing,
+                          size_t n_missing, nox_http_response *const *each, int *failed) {
+    nox_handle *absent = calloc(n_missing, sizeof *absent);
+    gw_failed_handle *rec = calloc(n_missing, sizeof *rec);
+    size_t n_rec = 0;
+    nox_error err = {0};
+    if (!absent || !rec) {
+        free(absent);
+        free(rec);
+        return 0;
+    }
+    for (size_t m = 0; m < n_missing; m++) absent[m] = handles[missing[m]];
+    if (gw_store_failed(st->store, absent, n_missing, rec, &n_rec, &err)) {
+        nox_log(NOX_LOG_WARN, "cannot look up the failure records of %zu missing operand(s): %s", n_missing,
+                err.message);
+        n_rec = 0;
+    }
+    /* rec[].index are positions in missing[] (ascending); turn both into positions within each request */
+    for (size_t r = 0, k = 0, m = 0, f = 0; r < n_reqs; k += reqs[r++].n) {
+        size_t first = m, first_rec = f;
+        while (m < n_missing && missing[m] < k + reqs[r].n) {
+            while (f < n_rec && rec[f].index == m) rec[f++].index = missing[m] - k;
+            missing[m++] -= k;
+        }
+        if (m == first) continue;
+        failed[r] = 1;
+        if (f > first_rec) answer_failed(&reqs[r], rec + first_rec, f - first_rec, each[r]);
+        else answer_not_found(&reqs[r], missing + first, m - first, each[r]);
+    }
+    free(absent);
+    free(rec);
+    return 1;
 }
 
 /*
@@ -212,14 +253,12 @@ static int answer_operands(gw_state *st, const op_req *reqs, size_t n_reqs, nox_
         nox_http_respond_error(whole, 500, "storage", "%s", err.message);
         goto out;
     }
-    /* requests with a missing operand: not_found / operand_failed, each with its own list */
-    for (size_t r = 0, k = 0, m = 0; r < n_reqs && n_missing; k += reqs[r++].n) {
-        size_t first = m;
-        while (m < n_missing && missing[m] < k + reqs[r].n) missing[m++] -= k;
-        if (m > first) {
-            failed[r] = 1;
-            answer_missing(st, &reqs[r], missing + first, m - first, each[r]);
-        }
+    /* requests with a missing operand: operand_failed when one of its missing ones has a failure record
+     * (one store query for every missing handle of the batch), else not_found; each with its own list.
+     * A failed lookup leaves not_found: the Runner asks again later. */
+    if (n_missing && !answer_missing(st, reqs, n_reqs, handles, missing, n_missing, each, failed)) {
+        nox_http_respond_error(whole, 500, "storage", "out of memory");
+        goto out;
     }
     size_t n_items = 0;
     for (size_t r = 0, k = 0; r < n_reqs; k += reqs[r++].n)

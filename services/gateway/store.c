@@ -61,7 +61,7 @@ static const migration MIGRATIONS[] = {
 #define MIGRATION_LOCK_KEY "4711200611"
 
 /* Prepared on every connection. */
-enum { ST_INSERT_INPUT, ST_READ, ST_PUB_INSERT, ST_PUB_TAGS, ST_VERSION, ST_FAIL_UPSERT, ST_STATUS, ST_FIRST_FAILED,
+enum { ST_INSERT_INPUT, ST_READ, ST_PUB_INSERT, ST_PUB_TAGS, ST_VERSION, ST_FAIL_UPSERT, ST_STATUS, ST_FAILED,
        N_STATEMENTS };
 static const struct {
     const char *name;
@@ -94,10 +94,10 @@ static const struct {
                         " AS f(h, c, r) ORDER BY h"
                         " ON CONFLICT (handle) DO UPDATE SET reason = excluded.reason, chain_id = excluded.chain_id,"
                         " origin_tx = excluded.origin_tx, created_at = now()"},
-    /* Of a list of handles, one with a failure record and no stored row (a stored row wins). */
-    [ST_FIRST_FAILED] = {"gw_first_failed",
-                         "SELECT f.handle, f.reason FROM failures f WHERE f.handle = ANY($1::bytea[])"
-                         " AND NOT EXISTS (SELECT 1 FROM handles h WHERE h.handle = f.handle) LIMIT 1"},
+    /* Of a list of handles, every one with a failure record and no stored row (a stored row wins). */
+    [ST_FAILED] = {"gw_failed",
+                   "SELECT f.handle, f.reason FROM failures f WHERE f.handle = ANY($1::bytea[])"
+                   " AND NOT EXISTS (SELECT 1 FROM handles h WHERE h.handle = f.handle)"},
     [ST_STATUS] = {"gw_status",
                    "SELECT EXISTS (SELECT 1 FROM handles WHERE handle = $1::bytea),"
                    " (SELECT reason FROM failures WHERE handle = $1::bytea)"},
@@ -909,42 +909,58 @@ nox_status gw_store_status(gw_store *st, const nox_handle *h, gw_status_info *ou
     return run(st, op_status, &ctx, err);
 }
 
-typedef struct first_failed_ctx {
+typedef struct failed_ctx {
     const nox_handle *handles;
-    size_t n, *index;
-    char *reason;
-} first_failed_ctx;
+    size_t n;
+    gw_failed_handle *out;
+    size_t n_out;
+} failed_ctx;
 
-static nox_status op_first_failed(op *o, void *vctx, nox_error *err) {
-    first_failed_ctx *ctx = vctx;
+static nox_status op_failed(op *o, void *vctx, nox_error *err) {
+    failed_ctx *ctx = vctx;
     pgarray a;
     if (!handles_array(&a, ctx->handles, sizeof(nox_handle), ctx->n))
         return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
     const char *vals[1] = {(const char *)a.buf};
     int lens[1] = {(int)a.len}, fmts[1] = {1};
-    PGresult *r = PQexecPrepared(o->c->pg, STATEMENTS[ST_FIRST_FAILED].name, 1, vals, lens, fmts, 1);
+    PGresult *r = PQexecPrepared(o->c->pg, STATEMENTS[ST_FAILED].name, 1, vals, lens, fmts, 1);
     free(a.buf);
     nox_status s = check_result(o, &r, PGRES_TUPLES_OK, "failed handles", err);
     if (s) return s;
-    s = nox_error_set(err, NOX_ERR_NOT_FOUND, "no failure record");
-    if (PQntuples(r) == 1 && col_is(r, 0, 0, NOX_HANDLE_SIZE))
-        for (size_t i = 0; i < ctx->n; i++) {
-            if (memcmp(PQgetvalue(r, 0, 0), ctx->handles[i].bytes, NOX_HANDLE_SIZE)) continue;
-            int len = PQgetlength(r, 0, 1);
-            if (len > GW_REASON_MAX) len = GW_REASON_MAX;
-            memcpy(ctx->reason, PQgetvalue(r, 0, 1), (size_t)len);
-            ctx->reason[len] = '\0';
-            *ctx->index = i;
-            s = NOX_OK;
-            break;
-        }
+    int nt = PQntuples(r);
+    sorted_ref *refs = malloc(sizeof *refs * (size_t)(nt ? nt : 1));
+    if (!refs) {
+        PQclear(r);
+        return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    }
+    int nr = 0;
+    for (int i = 0; i < nt; i++)
+        if (col_is(r, i, 0, NOX_HANDLE_SIZE)) refs[nr++] = (sorted_ref){(const uint8_t *)PQgetvalue(r, i, 0), i};
+    qsort(refs, (size_t)nr, sizeof *refs, cmp_ref);
+    ctx->n_out = 0;
+    for (size_t i = 0; i < ctx->n; i++) { /* request order; a handle asked twice is reported twice */
+        sorted_ref key = {ctx->handles[i].bytes, 0};
+        const sorted_ref *hit = bsearch(&key, refs, (size_t)nr, sizeof *refs, cmp_ref);
+        if (!hit) continue;
+        gw_failed_handle *f = &ctx->out[ctx->n_out++];
+        int len = PQgetlength(r, hit->row, 1);
+        if (len > GW_REASON_MAX) len = GW_REASON_MAX;
+        f->index = i;
+        memcpy(f->reason, PQgetvalue(r, hit->row, 1), (size_t)len);
+        f->reason[len] = '\0';
+    }
+    free(refs);
     PQclear(r);
-    return s;
+    return NOX_OK;
 }
 
-nox_status gw_store_first_failed(gw_store *st, const nox_handle *handles, size_t n, size_t *index,
-                                 char reason[GW_REASON_MAX + 1], nox_error *err) {
-    if (n == 0) return nox_error_set(err, NOX_ERR_NOT_FOUND, "no failure record");
-    first_failed_ctx ctx = {handles, n, index, reason};
-    return run(st, op_first_failed, &ctx, err);
+nox_status gw_store_failed(gw_store *st, const nox_handle *handles, size_t n, gw_failed_handle *out, size_t *n_out,
+                           nox_error *err) {
+    *n_out = 0;
+    if (n == 0) return NOX_OK;
+    if (n > 1000000) return nox_error_set(err, NOX_ERR_INVALID, "lookup of %zu handles: too many", n);
+    failed_ctx ctx = {handles, n, out, 0};
+    nox_status s = run(st, op_failed, &ctx, err);
+    *n_out = s ? 0 : ctx.n_out;
+    return s;
 }

@@ -128,12 +128,19 @@ typedef struct gw_status_info {
 /** Looks both tables up for one handle in one query. */
 nox_status gw_store_status(gw_store *st, const nox_handle *h, gw_status_info *out, nox_error *err);
 
+/** A handle that has a failure record and no stored row: its position in a lookup, and the record's reason. */
+typedef struct gw_failed_handle {
+    size_t index;
+    char reason[GW_REASON_MAX + 1];
+} gw_failed_handle;
+
 /**
- * Of handles[0..n), finds one in a single query that has a failure record and no stored row: NOX_OK
- * with its position in *index and its reason; NOX_ERR_NOT_FOUND when there is none.
+ * Of handles[0..n), every one that has a failure record and no stored row (a stored ciphertext wins),
+ * found with a single query: out[0..*n_out) in ascending index order (a handle listed twice is
+ * reported at each of its positions); out has room for n. NOX_OK also when there is none (*n_out 0).
  */
-nox_status gw_store_first_failed(gw_store *st, const nox_handle *handles, size_t n, size_t *index,
-                                 char reason[GW_REASON_MAX + 1], nox_error *err);
+nox_status gw_store_failed(gw_store *st, const nox_handle *handles, size_t n, gw_failed_handle *out, size_t *n_out,
+                           nox_error *err);
 
 /** Checks the database answers (SELECT 1) — for /health. */
 nox_status gw_store_ping(gw_store *st, nox_error *err);

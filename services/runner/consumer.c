@@ -213,7 +213,7 @@ static void handle(run_state *st, natsMsg *m, uint64_t seen, enum run_outcome r,
         seen = progress_now();
         r = run_process(st, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), reason, RUN_REASON_MAX);
     }
-    if (r == RUN_OK) progress_announce();
+    if (r == RUN_OK || r == RUN_PARTIAL) progress_announce(); /* results or failure records stored */
     uint64_t failures = 0;
     double waited = published_ns > 0 ? (double)(nats_NowInNanoSeconds() - published_ns) / 1e9 : 0;
     if (r == RUN_WAIT && waited >= (double)st->cfg.operand_wait_s) {
@@ -249,6 +249,14 @@ static void handle(run_state *st, natsMsg *m, uint64_t seen, enum run_outcome r,
         nox_counter_add(st->m.retried, 1);
         break;
     }
+    case RUN_PARTIAL: /* the results stored, the failures recorded: a dead letter for inspection and replay */
+        if (dead_letter(st, m, reason)) {
+            natsMsg_NakWithDelay(m, 1000, NULL); /* the redelivery recomputes: "unchanged" results, same records */
+        } else {
+            natsMsg_Ack(m, NULL);
+            tally_clear(seq);
+        }
+        break;
     case RUN_DEAD:
         run_report_failures(st, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), reason);
         if (dead_letter(st, m, reason)) {
@@ -278,7 +286,7 @@ static void handle_list(run_state *st, natsMsg **msgs, size_t n) {
         }
         run_process_batch(st, data, lens, n, outcomes, reasons);
         for (size_t i = 0; i < n; i++) /* stored results: a message of the batch waiting for one goes again now */
-            if (outcomes[i] == RUN_OK) {
+            if (outcomes[i] == RUN_OK || outcomes[i] == RUN_PARTIAL) {
                 progress_announce();
                 break;
             }

@@ -85,7 +85,9 @@ static nox_status add_metrics(nox_http_server *s, run_state *st, nox_error *err)
                                  &m->waited, err);
     if (!r) r = nox_http_counter(s, "nox_runner_messages_retried_total",
                                  "Messages nak-ed with a delay after a transient failure.", &m->retried, err);
-    if (!r) r = nox_http_counter(s, "nox_runner_messages_dead_total", "Messages published to the dead-letter stream.",
+    if (!r) r = nox_http_counter(s, "nox_runner_messages_dead_total",
+                                 "Messages published to the dead-letter stream: given up on as a whole, or with "
+                                 "failed events (after their other results were stored).",
                                  &m->dead, err);
     if (!r) r = nox_http_counter(s, "nox_runner_redeliveries_total", "Messages received more than once.",
                                  &m->redeliveries, err);
@@ -95,6 +97,23 @@ static nox_status add_metrics(nox_http_server *s, run_state *st, nox_error *err)
         snprintf(name, sizeof name, "nox_runner_%s_seconds", stages[i]);
         snprintf(help, sizeof help, "Latency of the %s stage per message.", stages[i]);
         r = nox_http_histogram(s, name, help, bounds, sizeof bounds / sizeof bounds[0], &m->stage[i], err);
+    }
+    /* one counter per cause, named like events_by_op (http_server.h registers no labelled counter) */
+    static const char *const why[RUN_CAUSES] = {
+        [RUN_CAUSE_UNKNOWN_OPERATOR] = "its operator (name or id) is not enabled on this Runner",
+        [RUN_CAUSE_NAME_MISMATCH] = "its type is not this Runner's name for its operator id",
+        [RUN_CAUSE_TYPE_ERROR] = "the operator refuses its operand or declared output types",
+        [RUN_CAUSE_UNSUPPORTED_TYPE] = "a plaintext_to_encrypted of a type the Runner cannot encode",
+        [RUN_CAUSE_PLUGIN_ERROR] = "the operator's plugin misbehaved",
+        [RUN_CAUSE_FAILED_OPERAND] = "it consumes a handle that has a failure record",
+        [RUN_CAUSE_DEPENDENCY] = "it consumes an output of a failed event of its message",
+        [RUN_CAUSE_MESSAGE] = "its whole message was dead-lettered",
+    };
+    for (size_t c = 0; !r && c < RUN_CAUSES; c++) {
+        char name[96], help[160];
+        snprintf(name, sizeof name, "nox_runner_failed_events_%s_total", run_cause_names[c]);
+        snprintf(help, sizeof help, "Events whose outputs were recorded failed: %s.", why[c]);
+        r = nox_http_counter(s, name, help, &m->failed_events[c], err);
     }
     size_t n_ops = nox_engine_op_count(st->engine);
     m->events_by_op = calloc(n_ops ? n_ops : 1, sizeof *m->events_by_op);

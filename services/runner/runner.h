@@ -30,11 +30,42 @@ typedef struct run_config {
 nox_status run_config_load(const char *path, run_config *cfg, nox_error *err);
 
 enum { RUN_STAGES = 5 }; /* fetch, decrypt, eval, encrypt, publish */
-enum run_outcome { RUN_OK, RUN_WAIT, RUN_RETRY, RUN_DEAD };
+
+/*
+ * The outcome of one message:
+ *   RUN_OK       every result stored (and the failure records of a failure notice's handles posted);
+ *   RUN_PARTIAL  some events could not be computed: the message's other results are stored and a
+ *                failure record is posted for each output of those events and of the events that
+ *                consume them (the reason summarises them); the message is then dead-lettered for
+ *                inspection and replay, and acked;
+ *   RUN_WAIT     an operand is not stored yet (its transaction is still in flight): nothing stored;
+ *   RUN_RETRY    another transient failure: nothing more is stored (a retry recomputes, and what an
+ *                earlier attempt stored is answered "unchanged");
+ *   RUN_DEAD     the message as a whole can never be processed (it does not parse, a Gateway refusal of
+ *                the whole request, ...).
+ */
+enum run_outcome { RUN_OK, RUN_PARTIAL, RUN_WAIT, RUN_RETRY, RUN_DEAD };
+
+/* Why an event could not be computed (the label of nox_runner_failed_events_<cause>_total). */
+enum run_cause {
+    RUN_CAUSE_UNKNOWN_OPERATOR, /* unknown operator or id: not enabled in this Runner's operators.yaml */
+    RUN_CAUSE_NAME_MISMATCH,    /* a generic event's type is not the engine's name for its id */
+    RUN_CAUSE_TYPE_ERROR,       /* nox_op_resolve refused the operand / declared output types */
+    RUN_CAUSE_UNSUPPORTED_TYPE, /* plaintext_to_encrypted of a type the Runner cannot encode */
+    RUN_CAUSE_PLUGIN_ERROR,     /* the plugin misbehaved (nox_call_eval) */
+    RUN_CAUSE_FAILED_OPERAND,   /* consumes a handle that has a failure record (or a failure notice's) */
+    RUN_CAUSE_DEPENDENCY,       /* consumes an output of a failed event of the same message */
+    RUN_CAUSE_MESSAGE,          /* its whole message was dead-lettered (e.g. an operand never stored) */
+    RUN_CAUSES
+};
+
+/* The metric label of each cause ("unknown_operator", ...). */
+extern const char *const run_cause_names[RUN_CAUSES];
 
 typedef struct run_metrics {
     nox_counter *ok, *waited, *retried, *dead, *redeliveries;
     nox_counter **events_by_op; /* indexed by engine op position */
+    nox_counter *failed_events[RUN_CAUSES]; /* events whose outputs were recorded failed, by cause */
     nox_histogram *stage[RUN_STAGES];
     nox_gauge *in_flight;
 } run_metrics;
@@ -56,28 +87,25 @@ typedef struct run_state {
     jsCtx *js;
 } run_state;
 
-/*
- * Processes one TransactionMessage: RUN_OK when its results are stored,
- * RUN_WAIT when an operand is not stored yet (its transaction is still in flight),
- * RUN_RETRY for another transient failure, RUN_DEAD for a permanent one (reason filled).
- */
+/* Processes one TransactionMessage (see enum run_outcome); reason filled unless RUN_OK. */
 enum run_outcome run_process(run_state *st, const char *data, size_t len, char *reason, size_t cap);
 
 enum { RUN_REASON_MAX = 512 };
 
 /*
  * Processes messages data[i] (lens[i] bytes), i < n, as run_process would each, but with the operand
- * requests of all of them in batched Gateway exchanges (docs/PROTOCOL-EXTENSIONS.md §4): outcomes[i]
- * and reasons[i] are message i's.
+ * requests and the result sets of all of them in batched Gateway exchanges (docs/PROTOCOL-EXTENSIONS.md
+ * §4): outcomes[i] and reasons[i] are message i's.
  */
 void run_process_batch(run_state *st, const char *const *data, const size_t *lens, size_t n,
                        enum run_outcome *outcomes, char (*reasons)[RUN_REASON_MAX]);
 
 /*
- * Before a message is dead-lettered: when it parses, records `reason` at the Gateway
- * (POST /v0/compute/failures) for every output handle of the message, so that GET
- * /v0/handles/{h}/status answers "failed" instead of "pending" forever. A failure to record
- * is logged (WARN) and otherwise ignored: the dead letter goes out anyway.
+ * Before a message is dead-lettered as a whole (RUN_DEAD, or given up on): when it parses, records a
+ * failure at the Gateway (POST /v0/compute/failures) for every output handle of the message — with its
+ * event's own reason when the event itself cannot be computed, else `reason` — and for the handles of
+ * its failure notice, so that GET /v0/handles/{h}/status answers "failed" instead of "pending" forever.
+ * A failure to record is logged (WARN) and otherwise ignored: the dead letter goes out anyway.
  */
 void run_report_failures(run_state *st, const char *data, size_t len, const char *reason);
 

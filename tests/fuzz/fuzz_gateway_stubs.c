@@ -3,7 +3,7 @@
  * targets: no database; every call checks what the handlers pass it.
  * gw_store_read finds every handle except those whose first byte is 0xee;
  * gw_store_status reports by the first byte (even: stored, 0x01: failed, else pending);
- * gw_store_first_failed finds the first handle whose second byte is 0x01 (a missing operand with a record).
+ * gw_store_failed finds every handle whose second byte is 0x01 (a missing operand with a record).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -95,16 +95,16 @@ nox_status gw_store_status(gw_store *st, const nox_handle *h, gw_status_info *ou
     return NOX_OK;
 }
 
-nox_status gw_store_first_failed(gw_store *st, const nox_handle *handles, size_t n, size_t *index,
-                                 char reason[GW_REASON_MAX + 1], nox_error *err) {
-    (void)st;
+nox_status gw_store_failed(gw_store *st, const nox_handle *handles, size_t n, gw_failed_handle *out, size_t *n_out,
+                           nox_error *err) {
+    (void)st, (void)err;
+    *n_out = 0;
     for (size_t i = 0; i < n; i++) {
         check_handle(&handles[i]);
         if (handles[i].bytes[1] == 1) {
-            *index = i;
-            strcpy(reason, "operand missing");
-            return NOX_OK;
+            out[*n_out].index = i;
+            strcpy(out[(*n_out)++].reason, "operand missing");
         }
     }
-    return nox_error_set(err, NOX_ERR_NOT_FOUND, "no failure record");
+    return NOX_OK;
 }

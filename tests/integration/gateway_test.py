@@ -434,12 +434,27 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
     st, body, _ = http("POST", gw.url + "/v0/compute/failures", json.dumps([dict(f0, reason="r" * 256)]),
                        result_auth(work))
     check("failures: a reason of 256 characters is accepted", st == 200 and body == {"recorded": 1}, body)
-    # an operand with a failure record will never be stored: 400 operand_failed with its reason, not not_found
+    # an operand with a failure record will never be stored: 400 operand_failed with its reason, not not_found;
+    # the message names the first, "failed" lists every one (docs/PROTOCOL-EXTENSIONS.md §3)
     st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, [handles[0], fh], rk_hex))
     check("operands: a failed operand -> 400 operand_failed naming it, with its reason",
           st == 400 and is_error_shape(body, "operand_failed") and fh.lower() in body["message"].lower()
           and "operands[1]" in body["message"] and "r" * 256 in body["message"], f"{st} {body}"[:300])
+    check("operands: ... and listing it in 'failed' with its whole reason",
+          st == 400 and body.get("failed") == [{"handle": fh, "reason": "r" * 256}], f"{st} {body}"[:600])
     missing2 = handles[0][:2] + "68" * 26 + handles[0][-12:]
+    fh_any_case = fh2.upper().replace("0X", "0x")
+    r2 = http("GET", gw.url + "/v0/handles/" + fh2 + "/status")[1].get("reason")  # x or y: one body held both
+    asked = [missing2, fh2, handles[1], fh, fh_any_case]
+    st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, asked, rk_hex))
+    check("operands: several failed operands (and a missing one without a record, a stored one, one asked twice) "
+          "-> 400 operand_failed, the message naming the first failed one",
+          st == 400 and is_error_shape(body, "operand_failed") and body["message"].startswith(
+              f"operands[1] {fh2} failed and will not be stored: {r2}"), f"{st} {body}"[:300])
+    check("operands: 'failed' lists every failed operand in request order, as asked, each with its own reason",
+          st == 400 and r2 in ("x", "y") and body.get("failed") == [
+              {"handle": fh2, "reason": r2}, {"handle": fh, "reason": "r" * 256},
+              {"handle": fh_any_case, "reason": r2}], f"{st} {body}"[:800])
     st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, [missing2], rk_hex))
     check("operands: a missing operand without a record -> still 400 not_found", st == 400 and
           is_error_shape(body, "not_found"), f"{st} {body}"[:300])
@@ -447,11 +462,17 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
     batch_url = gw.url + "/v0/compute/operands/batch"
     entries = [operand_entry(work, handles, rk_hex), operand_entry(work, [handles[0], missing2], rk_hex, tx="0x" + "cd" * 32),
                operand_entry(work, [fh], rk_hex), operand_entry(work, ["0x12"], rk_hex),
-               operand_entry(work, handles[:2], rk_hex)]
+               operand_entry(work, handles[:2], rk_hex), operand_entry(work, [fh2, handles[0], fh], rk_hex)]
     st, body, _ = http("POST", batch_url, json.dumps({"requests": entries}))
     rs = body.get("responses") if st == 200 and isinstance(body, dict) else None
-    check("operands batch: 200 with one response per request", isinstance(rs, list) and len(rs) == 5, f"{st} {body}"[:300])
-    if isinstance(rs, list) and len(rs) == 5:
+    check("operands batch: 200 with one response per request", isinstance(rs, list) and len(rs) == 6, f"{st} {body}"[:300])
+    if isinstance(rs, list) and len(rs) == 6:
+        check("operands batch: each request with failed operands gets its own 'failed' list",
+              rs[2].get("failed") == [{"handle": fh, "reason": "r" * 256}] and
+              rs[5].get("failed") == [{"handle": fh2, "reason": r2}, {"handle": fh, "reason": "r" * 256}] and
+              rs[5].get("message", "").startswith(f"operands[0] {fh2} failed"), (rs[2], rs[5]))
+        check("operands batch: a request with a missing operand and no failed one has no 'failed' list",
+              "failed" not in rs[1], rs[1])
         ok = [o.get("handle") for o in rs[0].get("operands", [])] == handles
         check("operands batch: [0] in request order and decrypts to the inputs", ok and all(
             unwrap(rk, o).hex() == hexv for (typ, hexv), o in zip(SAMPLES, rs[0]["operands"])), str(rs[0])[:300])

@@ -416,7 +416,7 @@ def test_generic(env, reader):
     wrong_out = new_handle("uint16")
     other_out = new_handle("uint64")
     bad["a wrong output type"] = (message([event(0, "add", [a, b], [other_out]),
-                                           generic(1, "min", 64, [a, b], [wrong_out])]), [other_out, wrong_out])
+                                           generic(1, "min", 64, [a, b], [wrong_out])]), [wrong_out])
     unk = new_handle("uint64")
     bad["an unknown operator id"] = (message([generic(0, "operator_999", 999, [a, b], [unk])]), [unk])
     misnamed = new_handle("uint64")
@@ -426,31 +426,282 @@ def test_generic(env, reader):
     for name, (m_, outs) in bad.items():
         statuses = wait_failed(env, outs)
         dead = {d["subject"]: d for d in dead_letters(env)}.get("nox_dead." + m_["transactionHash"])
-        check(f"generic event with {name}: dead-lettered", dead is not None and bool(dead.get("deadReason")), dead)
+        check(f"generic event with {name}: dead-lettered (for inspection)", dead is not None and
+              bool(dead.get("deadReason")), dead)
         ok = all(st.get("status") == "failed" and st.get("reason") and len(st["reason"]) <= 256
                  for st in statuses.values())
-        check(f"generic event with {name}: every output handle of the message 'failed' with a reason", ok, statuses)
+        check(f"generic event with {name}: its output handle 'failed' with a reason", ok, statuses)
         reason = next(iter(statuses.values())).get("reason", "")
         check(f"generic event with {name}: the reason names the problem",
               ("unknown operator id 999" in reason) if "unknown" in name else
               ("differs from the name min" in reason) if "engine" in name else ("events[1] (min)" in reason), reason)
+    got = reader.wait([other_out], timeout=30) or {}
+    check("the add beside the ill-typed min is stored all the same (failure isolation)", got.get(other_out) == 14, got)
     # a message consuming a failed handle fails at once (Gateway 400 operand_failed), not after operand_wait_s,
-    # and its own outputs are recorded failed in turn
+    # and its own outputs are recorded failed in turn, naming the handle they derive from and its reason
     after = new_handle("uint64")
     t0 = time.time()
     publish(env, [message([event(0, "add", [unk, a], [after])])])
     statuses = wait_failed(env, [after], timeout=20)
     took = time.time() - t0
     reason = statuses.get(after, {}).get("reason", "")
-    check("a message consuming a failed handle fails within seconds, its output 'failed' naming the cause",
-          statuses.get(after, {}).get("status") == "failed" and "operand_failed" in reason and took < 15,
-          f"{took:.1f} s {statuses}")
+    check("a message consuming a failed handle fails within seconds, its output 'failed' naming the handle and "
+          "its failure", statuses.get(after, {}).get("status") == "failed" and took < 15 and
+          reason.startswith(f"events[0] (add): derives from failed handle {unk} (") and "unknown operator id 999"
+          in reason, f"{took:.1f} s {statuses}")
+
+
+def reason_of(env, h):
+    return handle_status(env, h).get("reason", "")
+
+
+def test_isolation(env, reader):
+    """An event that cannot be computed fails only its own outputs and those derived from them (transitively, in
+    logIndex order); every other result of the message is stored. Bad events: an unknown operator id, a type
+    error; a handle produced twice (the latest earlier producer wins)."""
+    a, b = secret(env, "uint64", 5), secret(env, "uint64", 9)
+    cases = {}
+    for bad_name in ("an unknown operator id", "a type error"):
+        A, X, Y, Z, B = (new_handle("uint64") for _ in range(5))
+        if bad_name == "a type error":
+            bad = event(1, "lt", [a, b], [X])  # declared uint64: lt produces a bool
+            cause = "events[1] (lt): lt: output result has type uint64, but the operation produces bool"
+        else:
+            bad = generic(1, "operator_4000", 4000, [a], [X])
+            cause = "events[1]: unknown operator id 4000 (type operator_4000): not enabled on this Runner"
+        msg = message([event(0, "add", [a, b], [A]),             # A = 14            independent
+                       bad,                                       # X                 cannot be computed
+                       event(2, "add", [X, b], [Y]),              # Y = X + b         derives from X
+                       event(3, "mul", [Y, a], [Z]),              # Z = Y * a         derives from Y
+                       event(4, "sub", [A, b], [B])])             # B = A - b = 5     independent, reads A
+        cases[bad_name] = (msg, A, X, Y, Z, B, cause)
+    # the latest earlier producer wins: H produced by a failed event, then again by a good one; W reads the good H,
+    # V (before the second producer) reads the failed one
+    H, V, W = new_handle("uint64"), new_handle("uint64"), new_handle("uint64")
+    twice = message([generic(0, "operator_4001", 4001, [a], [H]),  # H: cannot be computed here
+                     event(1, "add", [H, a], [V]),                 # V derives from the failed H
+                     event(2, "add", [a, b], [H]),                 # H = 14 (the same handle, computed)
+                     event(3, "add", [H, a], [W])])                # W = 19 from the computed H
+    before = {c: metric(env.runners[0], f"nox_runner_failed_events_{c}_total") or 0
+              for c in ("unknown_operator", "type_error", "dependency")}
+    publish(env, [m_[0] for m_ in cases.values()] + [twice])
+    for name, (msg, A, X, Y, Z, B, cause) in cases.items():
+        got = reader.wait([A, B], timeout=60) or {}
+        check(f"{name}: the independent results are stored and right (A = 14, B = A - 9 = 5)",
+              got.get(A) == 14 and got.get(B) == 5, got)
+        statuses = wait_failed(env, [X, Y, Z])
+        check(f"{name}: its output and the two derived from it are 'failed'",
+              all(st.get("status") == "failed" for st in statuses.values()), statuses)
+        check(f"{name}: the bad event's output names the cause", reason_of(env, X) == cause, reason_of(env, X))
+        check(f"{name}: the consumer of X names the failed handle it derives from",
+              reason_of(env, Y) == f"events[2] (add): derives from failed handle {X} (events[1])", reason_of(env, Y))
+        check(f"{name}: transitively: the consumer of Y names Y",
+              reason_of(env, Z) == f"events[3] (mul): derives from failed handle {Y} (events[2])", reason_of(env, Z))
+        dead = {d["subject"]: d for d in dead_letters(env)}.get("nox_dead." + msg["transactionHash"]) or {}
+        reason = str(dead.get("deadReason"))
+        check(f"{name}: the message is dead-lettered for inspection, its reason listing the failed events",
+              reason.startswith("3 of 5 event(s) failed (3 output handle(s) recorded failed, 2 result(s) stored):")
+              and cause in reason, reason)
+    got = reader.wait([H, W], timeout=60) or {}
+    check("a handle produced twice: the later good producer's value is stored, and read by the event after it",
+          got.get(H) == 14 and got.get(W) == 19, got)
+    check("... and no failure record for it (a computed result wins)", handle_status(env, H).get("status") == "stored")
+    st_v = wait_failed(env, [V]).get(V, {})
+    check("... the event between the two producers read the failed one: 'failed', naming it",
+          st_v.get("status") == "failed" and st_v.get("reason", "").startswith(
+              f"events[1] (add): derives from failed handle {H} (events[0])"), st_v)
+    want = {"unknown_operator": 2, "type_error": 1, "dependency": 5}
+    after = {c: (wait_metric(env.runners[0], f"nox_runner_failed_events_{c}_total", before[c] + n) or 0) - before[c]
+             for c, n in want.items()}
+    check("failed events are counted by cause in /metrics (unknown operator 2, type error 1, dependency 5)",
+          after == want, after)
+
+
+def gw_batch_requests(env):
+    return gateway_requests(env, "/v0/compute/operands/batch")
+
+
+def test_failed_operands(env, reader):
+    """Operands that have failure records: only the events that consume them (and what derives from those) fail,
+    named with the failed handle and its reason; the Gateway lists every failed operand in one answer, so the
+    Runner needs one more request only; messages fetched together (the batch path) each get their own outcome."""
+    a, b = secret(env, "uint64", 5), secret(env, "uint64", 9)
+    f1, f2 = new_handle("uint64"), new_handle("uint64")
+    publish(env, [message([generic(0, "operator_4002", 4002, [a], [f1]), generic(1, "operator_4003", 4003, [b], [f2])])])
+    check("two handles get failure records", all(s_.get("status") == "failed" for s_ in wait_failed(env, [f1, f2]).values()))
+    r1, r2 = reason_of(env, f1), reason_of(env, f2)
+    P, Q, R, S = (new_handle("uint64") for _ in range(4))
+    msg = message([event(0, "add", [f1, a], [P]),   # P derives from f1 (an operand with a failure record)
+                   event(1, "add", [a, b], [Q]),    # Q = 14: independent
+                   event(2, "mul", [P, b], [R]),    # R derives from P
+                   event(3, "sub", [f2, Q], [S])])  # S derives from f2
+    before = gw_batch_requests(env)
+    publish(env, [msg])
+    got = reader.wait([Q], timeout=60) or {}
+    check("a message consuming two failed operands: the independent event's result is stored", got.get(Q) == 14, got)
+    statuses = wait_failed(env, [P, R, S])
+    check("... the events consuming them, and the one derived, are 'failed'",
+          all(st.get("status") == "failed" for st in statuses.values()), statuses)
+    check("... naming the failed handle and its stored reason",
+          reason_of(env, P) == f"events[0] (add): derives from failed handle {f1} ({r1})" and
+          reason_of(env, S) == f"events[3] (sub): derives from failed handle {f2} ({r2})",
+          (reason_of(env, P), reason_of(env, S), r1, r2))
+    check("... and the one derived names P", reason_of(env, R) == f"events[2] (mul): derives from failed handle {P} "
+          "(events[0])", reason_of(env, R))
+    check("the Runner needed 2 operand requests in all (both failed operands named in the first answer)",
+          gw_batch_requests(env) - before == 2, gw_batch_requests(env) - before)
+    # several messages fetched and stored together (one worker's batch): each its own outcome
+    msgs, want_ok, want_failed = [], {}, {}
+    for i in range(12):
+        good, bad, derived = new_handle("uint64"), new_handle("uint64"), new_handle("uint64")
+        if i % 3 == 0:    # a failed operand
+            evs = [event(0, "add", [a, b], [good]), event(1, "add", [f1, b], [bad]), event(2, "add", [bad, a], [derived])]
+        elif i % 3 == 1:  # an unknown operator
+            evs = [event(0, "add", [a, b], [good]), generic(1, "operator_4004", 4004, [b], [bad]),
+                   event(2, "add", [bad, a], [derived])]
+        else:             # nothing wrong
+            evs = [event(0, "add", [a, b], [good]), event(1, "mul", [a, b], [bad]), event(2, "add", [bad, a], [derived])]
+        msgs.append(message(evs))
+        want_ok[good] = 14
+        if i % 3 == 2:
+            want_ok.update({bad: 45, derived: 50})
+        else:
+            want_failed[bad], want_failed[derived] = i, i
+    publish(env, msgs)
+    got = reader.wait(list(want_ok), timeout=90) or {}
+    check("12 messages published at once (fetched in batches): every computable result stored and right",
+          all(got.get(h) == v for h, v in want_ok.items()), f"{sum(got.get(h) == v for h, v in want_ok.items())} of "
+          f"{len(want_ok)}")
+    statuses = wait_failed(env, list(want_failed), timeout=60)
+    check("... and every output of a bad event, and what derives from it, 'failed' with a reason",
+          all(st.get("status") == "failed" and st.get("reason") for st in statuses.values()),
+          [st for st in statuses.values() if st.get("status") != "failed"][:3])
+
+
+def test_failures_redelivered(env, reader):
+    """Results stored, then recording the failures fails (the Gateway's database refuses them for a while): the
+    message is retried; the retry recomputes, its results are 'unchanged' (never conflicting) and the failure records
+    arrive once the database takes them. A replay of the whole message later changes nothing either."""
+    a, b = secret(env, "uint64", 5), secret(env, "uint64", 9)
+    G, K, L = new_handle("uint64"), new_handle("uint64"), new_handle("uint64")
+    msg = message([event(0, "add", [a, b], [G]), generic(1, "operator_4242", 4242, [a], [K]),
+                   event(2, "add", [K, a], [L])])
+    psql = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", env.pg.url, "-c"]
+    r = run(*psql, "ALTER TABLE failures ADD CONSTRAINT runner_test_block CHECK (reason NOT LIKE '%operator_4242%')")
+    check("the failures table refuses this message's records for now (a CHECK constraint)", r.returncode == 0,
+          r.stderr)
+    retried0 = metric(env.runners[0], "nox_runner_messages_retried_total") or 0
+    publish(env, [msg])
+    got = reader.wait([G], timeout=30) or {}
+    check("the results are stored before the failure records", got.get(G) == 14, got)
+    deadline = time.time() + 20
+    while time.time() < deadline and (metric(env.runners[0], "nox_runner_messages_retried_total") or 0) < retried0 + 2:
+        time.sleep(0.1)
+    retried = (metric(env.runners[0], "nox_runner_messages_retried_total") or 0) - retried0
+    check("recording the failures failed: the message is retried (at least twice so far)", retried >= 2, retried)
+    check("... and meanwhile the failed handles are still 'pending', not lost",
+          [handle_status(env, h).get("status") for h in (K, L)] == ["pending", "pending"])
+    r = run(*psql, "ALTER TABLE failures DROP CONSTRAINT runner_test_block")
+    check("the database takes failure records again", r.returncode == 0, r.stderr)
+    statuses = wait_failed(env, [K, L], timeout=60)
+    check("the retried message records both failures",
+          all(st.get("status") == "failed" for st in statuses.values()) and "unknown operator id 4242" in
+          reason_of(env, K) and reason_of(env, L).startswith(f"events[2] (add): derives from failed handle {K}"),
+          statuses)
+    check("its result, stored by the first attempt, is still the one and right; nothing conflicted",
+          (reader.read([G]) or {}).get(G) == 14 and "conflicting result" not in open(env.gw.log_path).read())
+    # a replay (the same message again, e.g. from nox_dead): recomputed, nothing changes, nothing conflicts
+    dead_before = sum(d["subject"] == "nox_dead." + msg["transactionHash"] for d in dead_letters(env))
+    publish(env, [], raw=[("nox_ingestor." + msg["transactionHash"], json.dumps(msg))])
+    deadline = time.time() + 30
+    while time.time() < deadline and sum(d["subject"] == "nox_dead." + msg["transactionHash"]
+                                         for d in dead_letters(env)) == dead_before:
+        time.sleep(0.3)
+    check("a replay of the message is processed again (dead-lettered again for its failed event)",
+          sum(d["subject"] == "nox_dead." + msg["transactionHash"] for d in dead_letters(env)) == dead_before + 1)
+    check("... its result unchanged, its failures the same, nothing conflicting",
+          (reader.read([G]) or {}).get(G) == 14 and handle_status(env, K).get("status") == "failed" and
+          handle_status(env, G).get("status") == "stored" and "unknown operator id 4242" in reason_of(env, K)
+          and "conflicting result" not in open(env.gw.log_path).read())
+
+
+def test_failure_notice(env, reader):
+    """A failure notice (docs/PROTOCOL-EXTENSIONS.md §6: a message with a `failed` list, which the Ingestor sends for
+    handles of a transaction it cannot queue): each listed handle gets a record with the notice's reason; an event of
+    the same message consuming one fails as derived from it; the others are stored; a notice alone is simply acked."""
+    a, b = secret(env, "uint64", 5), secret(env, "uint64", 9)
+    n1, n2, n3, G, D = (new_handle("uint64") for _ in range(5))
+    why = "the Ingestor could not queue the transaction: log 2 (Add): data is 64 bytes, expected 96"
+    mixed = message([event(0, "add", [a, b], [G]), event(1, "add", [n1, a], [D])])
+    mixed["failed"] = {"reason": why, "outputs": [n1, n2]}
+    alone = message([])
+    alone["failed"] = {"reason": why, "outputs": [n3]}
+    dead_before, ok_before = len(dead_letters(env)), metric(env.runners[0], "nox_runner_messages_ok_total") or 0
+    publish(env, [mixed, alone])
+    got = reader.wait([G], timeout=60) or {}
+    check("failure notice: the message's computable result is stored", got.get(G) == 14, got)
+    statuses = wait_failed(env, [n1, n2, n3, D])
+    check("failure notice: every listed handle 'failed' with the notice's reason",
+          all(statuses.get(h, {}).get("reason") == why for h in (n1, n2, n3)), statuses)
+    check("failure notice: the event consuming a listed handle fails, naming it and the reason",
+          statuses.get(D, {}).get("reason") == f"events[1] (add): derives from failed handle {n1} ({why})", statuses.get(D))
+    deadline = time.time() + 10
+    while time.time() < deadline and (metric(env.runners[0], "nox_runner_messages_ok_total") or 0) < ok_before + 1:
+        time.sleep(0.1)
+    dead = [d["subject"] for d in dead_letters(env)[dead_before:]]
+    check("failure notice: a notice alone is acked (ok), not dead-lettered; the mixed one is, for its failed event",
+          "nox_dead." + alone["transactionHash"] not in dead and "nox_dead." + mixed["transactionHash"] in dead and
+          (metric(env.runners[0], "nox_runner_messages_ok_total") or 0) >= ok_before + 1, dead)
+
+
+def test_misbehaving_plugin(env, reader):
+    """A plugin that misbehaves (tests/unit/plugins/test_plugin.c, good.so: broken_rc returns 7, non_canonical writes
+    bits above its uint8 output): only its event, and what derives from it, fails; twice on the add beside it works."""
+    build = os.path.dirname(os.path.dirname(os.path.abspath(NOX_RUNNER)))
+    plugins, good = os.path.join(build, "lib", "nox"), os.path.join(build, "tests", "plugins", "good.so")
+    ops = os.path.join(env.work, "misbehaving.yaml")
+    with open(ops, "w") as f:
+        f.write(f"plugins:\n  - path: {os.path.join(plugins, 'arithmetic.so')}\n"
+                f"  - path: {good}\n    operators: [twice, broken_rc, non_canonical]\n")
+    r = run(JS_DUMP, "--create", env.nats.url, "nox_plug", "nox_plug.>", "file", "86400", "600")
+    check("a stream for the Runner with the misbehaving plugin", r.returncode == 0, r.stderr)
+    plug = env.start_runner("runner-plug", workers=1, stream="nox_plug", consumer="plug", operators=ops)
+    try:
+        a, b = secret(env, "uint8", 100), secret(env, "uint8", 20)
+        S, E, T, N, U = (new_handle("uint8") for _ in range(5))
+        msg = message([event(0, "add", [a, b], [S]),                    # S = 120
+                       generic(1, "broken_rc", 65, [a], [E]),            # the plugin returns 7
+                       generic(2, "twice", 64, [E], [T]),                # derives from E
+                       generic(3, "non_canonical", 66, [a], [N]),        # a non-canonical uint8
+                       generic(4, "twice", 64, [S], [U])])               # U = 240
+        publish(env, [], raw=[("nox_plug." + msg["transactionHash"], json.dumps(msg))])
+        got = reader.wait([S, U], timeout=60) or {}
+        check("misbehaving plugin: the other events' results are stored and right", got.get(S) == 120 and
+              got.get(U) == 240, got)
+        statuses = wait_failed(env, [E, T, N])
+        check("misbehaving plugin: its events' outputs and the one derived are 'failed'",
+              all(st.get("status") == "failed" for st in statuses.values()), statuses)
+        check("misbehaving plugin: the public reasons name the plugin's fault (not what it returned) and the "
+              "handle derived from",
+              reason_of(env, E) == "events[1] (broken_rc): the operator's plugin failed on it (a bug in the plugin: "
+                                   "see the Runner's log)" and
+              reason_of(env, N).startswith("events[3] (non_canonical): the operator's plugin failed on it") and
+              reason_of(env, T) == f"events[2] (twice): derives from failed handle {E} (events[1])",
+              [reason_of(env, h) for h in (E, N, T)])
+        check("misbehaving plugin: the Runner's log has the engine's words (for the operator)",
+              "operator broken_rc returned 7" in plug.log() and "non-canonical uint8" in plug.log(), plug.log()[-2000:])
+        n = wait_metric(plug, "nox_runner_failed_events_plugin_error_total", 2)
+        check("misbehaving plugin: counted as plugin errors in /metrics", n == 2, n)
+    finally:
+        check("the Runner with the misbehaving plugin exits cleanly", plug.stop() == 0)
 
 
 def test_retry(env, reader):
     """A message whose operand is produced by another message published later: retried, then completes."""
     a = secret(env, "uint16", 1000)
     mid, out = new_handle("uint16"), new_handle("uint16")
+    waited0 = metric(env.runners[0], "nox_runner_messages_waiting_total") or 0
+    retried0 = metric(env.runners[0], "nox_runner_messages_retried_total") or 0
     second = message([event(0, "add", [mid, a], [out])])
     first = message([event(0, "add", [a, a], [mid])])
     publish(env, [second])
@@ -459,9 +710,9 @@ def test_retry(env, reader):
     publish(env, [first])
     got = reader.wait([mid, out], timeout=60) or {}
     check("the dependent message completes once the other is processed", got.get(out) == 3000, got)
-    st, body, _ = http("GET", env.runners[0].url + "/metrics")
-    check("the wait shows in /metrics (waiting, not retried)", "nox_runner_messages_waiting_total 0" not in str(body)
-          and "nox_runner_messages_retried_total 0" in str(body), str(body)[:800])
+    waited = (metric(env.runners[0], "nox_runner_messages_waiting_total") or 0) - waited0
+    retried = (metric(env.runners[0], "nox_runner_messages_retried_total") or 0) - retried0
+    check("the wait shows in /metrics (waiting, not retried)", waited > 0 and retried == 0, (waited, retried))
 
 
 def metric(server, name):
@@ -470,6 +721,17 @@ def metric(server, name):
         if ln.startswith(name + " "):
             return float(ln.split()[1])
     return None
+
+
+def wait_metric(server, name, want, timeout=10):
+    """The metric once it equals want (it is counted just after the Gateway answers), or its last value."""
+    deadline, v = time.time() + timeout, None
+    while time.time() < deadline:
+        v = metric(server, name)
+        if v == want:
+            break
+        time.sleep(0.1)
+    return v
 
 
 def add_batch(env, n, ins):
@@ -520,19 +782,23 @@ def gateway_requests(env, route):
 
 
 def test_many_operands(env, reader, n_events=520):
-    """One message with 1,040 external operands: fetched in 2 requests (1,024 per request), all results right."""
+    """One message with 1,040 external operands: fetched in 2 requests (1,024 per request: each a batch of one, so
+    that an operand_failed answer would list every failed operand), all results right."""
     vals = [(i * 7919) % 100000 for i in range(2 * n_events)]
     hs = [secret(env, "uint32", v) for v in vals]
     outs = [new_handle("uint32") for _ in range(n_events)]
     events = [event(i, "add", [hs[2 * i], hs[2 * i + 1]], [outs[i]]) for i in range(n_events)]
-    before, reads = gateway_requests(env, "/v0/compute/operands"), reader.requests
+    before, gets = gw_batch_requests(env), gateway_requests(env, "/v0/compute/operands")
+    reads = reader.requests
     publish(env, [message(events)])
     got = reader.wait(outs, timeout=120) or {}
     good = sum(got.get(outs[i]) == (vals[2 * i] + vals[2 * i + 1]) % (1 << 32) for i in range(n_events))
     check(f"a message of {n_events} events and {2 * n_events} operands: every result right", good == n_events,
           f"{good} of {n_events}")
-    used = gateway_requests(env, "/v0/compute/operands") - before - (reader.requests - reads)
-    check("the Runner fetched its operands in 2 Gateway requests (1,024 handles per request)", used == 2, used)
+    used = gw_batch_requests(env) - before
+    others = gateway_requests(env, "/v0/compute/operands") - gets - (reader.requests - reads)
+    check("the Runner fetched its operands in 2 Gateway requests (1,024 handles per request)", (used, others) == (2, 0),
+          (used, others))
 
 
 def test_shutdown_in_flight(env, reader, n=400):
@@ -589,8 +855,8 @@ def test_operand_timeout(env, reader):
 
 def test_refusals(env, reader):
     """A Runner started before its stream exists, whose key the Gateway does not know (401 every time) and whose operators.yaml lacks the token
-    plugin, on its own stream with max_deliver 3: the add is retried then dead-lettered after 3 deliveries; the
-    transfer is dead-lettered at once, naming the operator."""
+    plugin, on its own stream with max_deliver 3: the add is retried then dead-lettered after 3 deliveries; so is
+    the transfer (the Gateway refuses its failure records too), naming the operator."""
     keygen(os.path.join(env.work, "stranger-wallet.key"))
     ops = os.path.join(env.work, "arith-only.yaml")
     with open(ops, "w") as f:
@@ -619,10 +885,11 @@ def test_refusals(env, reader):
     check("a 401 from the Gateway is retried, then dead-lettered after max_deliver (3) deliveries",
           "gave up after 3 attempts" in reason and "401" in reason, reason)
     d = by.get("nox_dead." + tr_tx) or {}
-    check("an operator not enabled in operators.yaml is dead-lettered, named",
-          "unknown operator transfer" in str(d.get("deadReason")), d)
-    check("the 401 was retried (2 naks) before giving up", (metric(md, "nox_runner_messages_retried_total") or 0) == 2,
-          metric(md, "nox_runner_messages_retried_total"))
+    check("an operator not enabled in operators.yaml: its failure cannot be recorded either (401), so retried, "
+          "then dead-lettered naming the operator", "gave up after 3 attempts" in str(d.get("deadReason")) and
+          "unknown operator transfer" in str(d.get("deadReason")) and "401" in str(d.get("deadReason")), d)
+    check("the 401s were retried (2 naks for each message) before giving up",
+          (metric(md, "nox_runner_messages_retried_total") or 0) == 4, metric(md, "nox_runner_messages_retried_total"))
     check("that Runner exits cleanly", md.stop() == 0)
 
 
@@ -652,6 +919,11 @@ def main():
         test_operations(env, reader)
         test_dead_letters(env, reader)
         test_generic(env, reader)
+        test_isolation(env, reader)
+        test_failed_operands(env, reader)
+        test_failures_redelivered(env, reader)
+        test_failure_notice(env, reader)
+        test_misbehaving_plugin(env, reader)
         test_retry(env, reader)
         test_gateway_restart(env, reader)
         reader.gw = env.gw

@@ -8,7 +8,8 @@
  * Error classes (as nox/kms_client.h):
  *   NOX_ERR_IO        transport failure or HTTP 5xx: retryable;
  *   NOX_ERR_NOT_FOUND HTTP 400 "not_found": operands not stored (yet): retryable later;
- *   NOX_ERR_REMOTE    any other 4xx (fault filled);
+ *   NOX_ERR_REMOTE    any other 4xx (fault filled) — among them 400 "operand_failed": operands that have
+ *                     a failure record and will never be stored (nox_gateway_fetch lists them);
  *   NOX_ERR_INVALID   an answer that breaks the protocol, or a bad argument.
  * Threads: every call may run from any number of threads (a keep-alive pool of libcurl handles).
  */
@@ -91,28 +92,51 @@ nox_status nox_gateway_fetch_operands(nox_gateway_client *c, const nox_gateway_t
                                       size_t n, const char *rsa_spki_hex, nox_gateway_operand *out,
                                       nox_gateway_fault *fault, nox_error *err);
 
+/** Longest failure reason the Gateway accepts, in characters. */
+#define NOX_GATEWAY_MAX_REASON 256
+
+/**
+ * An operand the Gateway will never serve because it has a failure record (400 "operand_failed",
+ * docs/PROTOCOL-EXTENSIONS.md §3): its position in the request and the record's reason.
+ */
+typedef struct nox_gateway_failed_operand {
+    size_t index;                            /**< in the request's handles */
+    char reason[NOX_GATEWAY_MAX_REASON + 4]; /**< printable ASCII, cut ("...") at NOX_GATEWAY_MAX_REASON */
+} nox_gateway_failed_operand;
+
 /** One transaction's operand request in a batch: inputs, output, and its own outcome. */
 typedef struct nox_gateway_fetch {
     /* in */
     nox_gateway_tx tx;
     const nox_handle *handles;
     size_t n;
-    nox_gateway_operand *out; /**< n entries */
+    nox_gateway_operand *out;           /**< n entries */
+    nox_gateway_failed_operand *failed; /**< room for n entries, or NULL: failed operands are not listed */
     /* out */
     nox_status status;       /**< as nox_gateway_fetch_operands would return for this request alone */
     nox_gateway_fault fault; /**< on NOX_ERR_REMOTE (and a 5xx) */
     nox_error error;
+    /**
+     * With status NOX_ERR_REMOTE and fault.code "operand_failed": failed[0..n_failed) are the operands
+     * of the request that have a failure record, in request order, each index once — every one the
+     * answer's `failed` list names, or, from a Gateway that sends no list, the one its message names.
+     * 0 otherwise, and when no operand can be identified (then treat it as any other refusal).
+     */
+    size_t n_failed;
 } nox_gateway_fetch;
 
 /**
  * The operand requests of several transactions (reqs[0..n), one Runner key) in POST
  * /v0/compute/operands/batch exchanges (docs/PROTOCOL-EXTENSIONS.md §4) of up to
  * NOX_GATEWAY_MAX_BATCH consecutive requests of one chain, NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST
- * operands in all; a request with more operands goes alone. Each request gets its own status
- * (NOX_ERR_NOT_FOUND for operands not stored yet, NOX_ERR_REMOTE with its fault, ...); a failed
- * exchange (transport, 5xx, 401) is the status of every request in it. A Gateway that answers 404
- * (no batch endpoint) is asked one request at a time from then on. Returns the first failed
- * exchange's status, NOX_OK when every exchange was answered (check each request's status).
+ * operands in all; a request with more operands goes alone, in exchanges of that many operands,
+ * whose answers make one (an error other than not_found / operand_failed first, then operand_failed
+ * with the failed operands of every part, then not_found). Each request gets its own status
+ * (NOX_ERR_NOT_FOUND for operands not stored yet, NOX_ERR_REMOTE with its fault and, for
+ * operand_failed, its failed operands, ...); a failed exchange (transport, 5xx, 401) is the status of
+ * every request in it. A Gateway that answers 404 (no batch endpoint) is asked one request at a time
+ * (GET /v0/compute/operands) from then on. Returns the first failed batch exchange's status, NOX_OK
+ * when every batch exchange was answered (check each request's status).
  */
 nox_status nox_gateway_fetch_operands_batch(nox_gateway_client *c, nox_gateway_fetch *reqs, size_t n,
                                             const char *rsa_spki_hex, nox_error *err);
@@ -155,8 +179,6 @@ typedef struct nox_gateway_failure {
     const char *reason; /**< sent as printable ASCII (other bytes become '?'), cut at NOX_GATEWAY_MAX_REASON */
 } nox_gateway_failure;
 
-/** Longest failure reason the Gateway accepts, in characters. */
-#define NOX_GATEWAY_MAX_REASON 256
 /** Failure records per POST /v0/compute/failures: the Gateway's own limit. */
 #define NOX_GATEWAY_MAX_FAILURES_PER_REQUEST 1024u
 

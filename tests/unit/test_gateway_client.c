@@ -1,0 +1,358 @@
+/*
+ * The Runner's Gateway client (nox/gateway_client.h): how it reads the Gateway's 400 operand_failed
+ * answers (docs/PROTOCOL-EXTENSIONS.md §3) into nox_gateway_fetch's failed operands — the `failed`
+ * list of a current Gateway, the operand named in the message of a Gateway that sends no list (the
+ * answer every Gateway sent before the list existed), and anything else ignored rather than guessed —
+ * on the batch endpoint, on GET /v0/compute/operands (a Gateway without the batch endpoint), and for a
+ * request of more than 1024 operands, fetched in parts whose answers make one.
+ *
+ * The peer is an in-process nox/http_server that answers the operand requests the way the Gateway's
+ * wire format says (tests/integration/gateway_test.py checks the real Gateway's answers; runner_test.py
+ * the Runner against it); `answer_style` picks which Gateway it plays. Signatures are not checked here.
+ */
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nox/base64.h"
+#include "nox/gateway_client.h"
+#include "nox/hex.h"
+#include "nox/http_server.h"
+#include "test_util.h"
+
+/* ---- the peer ------------------------------------------------------------------------------ */
+
+enum style {
+    CURRENT,        /* operand_failed with the `failed` list */
+    NO_LIST,        /* operand_failed, the first failed operand named in the message only */
+    BAD_LIST,       /* a `failed` list whose entries lack a reason: to be ignored */
+    OTHER_HANDLES,  /* a list and a message that name handles not asked for: nothing to take */
+    OTHER_CODE,     /* the same body under another error code: not a failed-operand answer */
+};
+static enum style answer_style;
+static atomic_int no_batch_endpoint, batch_calls, get_calls;
+
+enum { N_HANDLES = 1100 };
+static nox_handle handles[N_HANDLES];
+static int failed_at[N_HANDLES], missing_at[N_HANDLES]; /* per handle: has a failure record / is not stored */
+
+static int position(const char *text) {
+    nox_handle h;
+    nox_error err = {0};
+    if (nox_hex_decode_exact(text, strlen(text), h.bytes, NOX_HANDLE_SIZE, &err)) return -1;
+    for (int i = 0; i < N_HANDLES; i++)
+        if (!memcmp(h.bytes, handles[i].bytes, NOX_HANDLE_SIZE)) return i;
+    return -1;
+}
+
+static const char *reason_of(int i) {
+    static char reasons[N_HANDLES][40];
+    snprintf(reasons[i], sizeof reasons[i], "handle %d failed upstream", i);
+    return reasons[i];
+}
+
+/* What the Gateway answers for one request's operand list: {"operands"} or an error object (status in *status). */
+static json_t *answer(json_t *ops, int *status) {
+    size_t n = json_array_size(ops);
+    json_t *failed = json_array(), *list = json_array();
+    size_t first_failed = SIZE_MAX, n_missing = 0;
+    for (size_t k = 0; k < n; k++) {
+        const char *t = json_string_value(json_array_get(ops, k));
+        int i = t ? position(t) : -1;
+        if (i >= 0 && failed_at[i]) {
+            if (first_failed == SIZE_MAX) first_failed = k;
+            json_array_append_new(failed, answer_style == BAD_LIST ? json_pack("{s:s}", "handle", t)
+                                                                    : json_pack("{s:s, s:s}", "handle", t, "reason",
+                                                                                reason_of(i)));
+        } else if (i < 0 || missing_at[i]) {
+            n_missing++;
+        } else {
+            json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "handle", t, "ciphertext",
+                                                  "0x00112233445566778899aabbccddeeff01", "encryptedSharedSecret",
+                                                  "0xabcdef", "iv", "0x000102030405060708090a0b"));
+        }
+    }
+    *status = 400;
+    json_t *out;
+    if (first_failed != SIZE_MAX) {
+        char msg[300], other[67];
+        const char *named = json_string_value(json_array_get(ops, first_failed));
+        size_t index = first_failed;
+        if (answer_style == OTHER_HANDLES) { /* another handle, at a position that exists */
+            memset(other, 'e', sizeof other - 1);
+            other[0] = '0', other[1] = 'x', other[66] = '\0';
+            named = other;
+            json_decref(failed);
+            failed = json_pack("[{s:s, s:s}]", "handle", other, "reason", "not yours");
+        }
+        snprintf(msg, sizeof msg, "operands[%zu] %s failed and will not be stored: %s", index, named,
+                 reason_of(position(json_string_value(json_array_get(ops, first_failed)))));
+        out = json_pack("{s:s, s:s}", "error", answer_style == OTHER_CODE ? "bad_request" : "operand_failed",
+                        "message", msg);
+        if (answer_style != NO_LIST) json_object_set(out, "failed", failed);
+    } else if (n_missing) {
+        out = json_pack("{s:s, s:s}", "error", "not_found", "message", "operand(s) not found");
+    } else {
+        *status = 200;
+        out = json_pack("{s:O}", "operands", list);
+    }
+    json_decref(failed);
+    json_decref(list);
+    return out;
+}
+
+static void respond(nox_http_response *resp, int status, json_t *body) {
+    char *text = json_dumps(body, JSON_COMPACT);
+    nox_http_respond_json(resp, (unsigned)status, text);
+    free(text);
+    json_decref(body);
+}
+
+static void batch(void *user, const nox_http_request *req, nox_http_response *resp) {
+    (void)user;
+    if (atomic_load(&no_batch_endpoint)) {
+        nox_http_respond_error(resp, 404, "not_found", "no route");
+        return;
+    }
+    atomic_fetch_add(&batch_calls, 1);
+    size_t len;
+    const char *text = nox_http_request_body(req, &len);
+    json_error_t jerr;
+    json_t *body = json_loadb(text, len, 0, &jerr), *responses = json_array();
+    json_t *requests = json_object_get(body, "requests");
+    for (size_t r = 0; r < json_array_size(requests); r++) {
+        int status;
+        json_t *a = answer(json_object_get(json_object_get(json_array_get(requests, r), "payload"), "operands"),
+                           &status);
+        if (status != 200) json_object_set_new(a, "status", json_integer(status));
+        json_array_append_new(responses, a);
+    }
+    json_decref(body);
+    respond(resp, 200, json_pack("{s:o}", "responses", responses));
+}
+
+static void single(void *user, const nox_http_request *req, nox_http_response *resp) {
+    (void)user;
+    atomic_fetch_add(&get_calls, 1);
+    const char *auth = nox_http_request_header(req, "Authorization");
+    size_t raw_len = 0, cap = auth ? strlen(auth) : 0;
+    uint8_t *raw = malloc(cap + 1);
+    nox_error err = {0};
+    if (!raw || !auth || strncmp(auth, "EIP712 ", 7) ||
+        nox_base64_decode(auth + 7, strlen(auth + 7), raw, cap, &raw_len, &err)) {
+        free(raw);
+        nox_http_respond_error(resp, 401, "unauthorized", "no authorization");
+        return;
+    }
+    json_error_t jerr;
+    json_t *doc = json_loadb((const char *)raw, raw_len, 0, &jerr);
+    free(raw);
+    int status;
+    json_t *a = answer(json_object_get(json_object_get(doc, "payload"), "operands"), &status);
+    json_decref(doc);
+    respond(resp, status, a);
+}
+
+static nox_http_server *server;
+static nox_gateway_client *client;
+
+static void start(void) {
+    nox_http_options o;
+    nox_http_options_default(&o);
+    o.service = "fakegateway";
+    o.listen = "127.0.0.1:0";
+    o.max_body = 4u << 20;
+    o.max_header = 256u << 10;
+    nox_error err = {0};
+    nox_status st = nox_http_server_new(&o, &server, &err);
+    if (!st) st = nox_http_route(server, "POST", "/v0/compute/operands/batch", batch, NULL, &err);
+    if (!st) st = nox_http_route(server, "GET", "/v0/compute/operands", single, NULL, &err);
+    if (!st) st = nox_http_server_start(server, &err);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", nox_http_server_port(server));
+    nox_ec_privkey wallet;
+    if (!st) st = nox_ec_key_generate(&wallet, &err);
+    if (!st) st = nox_gateway_client_new(url, &wallet, 10000, &client, &err);
+    if (st) fprintf(stderr, "\n  cannot start: %s\n", err.message);
+    CU_ASSERT_EQUAL_FATAL(st, NOX_OK);
+}
+
+static void stop(void) {
+    nox_gateway_client_free(client);
+    nox_http_server_stop(server);
+    nox_http_server_free(server);
+    client = NULL;
+    server = NULL;
+}
+
+static void reset(enum style s) {
+    answer_style = s;
+    memset(failed_at, 0, sizeof failed_at);
+    memset(missing_at, 0, sizeof missing_at);
+    atomic_store(&batch_calls, 0);
+    atomic_store(&get_calls, 0);
+}
+
+/* Fetches handles[first..first+n) as one request of a batch; the request is left in *r (out, failed: caller's). */
+static void fetch(nox_gateway_fetch *r, size_t first, size_t n, nox_gateway_operand *out,
+                  nox_gateway_failed_operand *failed) {
+    memset(r, 0, sizeof *r);
+    r->tx.chain_id = 31337;
+    r->tx.block_number = 5;
+    r->handles = handles + first;
+    r->n = n;
+    r->out = out;
+    r->failed = failed;
+    nox_error err = {0};
+    nox_gateway_fetch_operands_batch(client, r, 1, "0x00", &err);
+}
+
+static int is_operand_failed(const nox_gateway_fetch *r) {
+    return r->status == NOX_ERR_REMOTE && r->fault.http_status == 400 && !strcmp(r->fault.code, "operand_failed");
+}
+
+/* ---- tests ------------------------------------------------------------------------------------ */
+
+static nox_gateway_operand outs[N_HANDLES];
+static nox_gateway_failed_operand failed[N_HANDLES];
+
+static void test_failed_list(void) {
+    start();
+    reset(CURRENT);
+    failed_at[1] = failed_at[3] = 1;
+    missing_at[2] = 1; /* not stored, no record: does not count as failed */
+    nox_gateway_fetch r;
+    fetch(&r, 0, 5, outs, failed);
+    CU_ASSERT(is_operand_failed(&r));
+    CU_ASSERT_EQUAL_FATAL(r.n_failed, 2);
+    CU_ASSERT_EQUAL(failed[0].index, 1);
+    CU_ASSERT_STRING_EQUAL(failed[0].reason, "handle 1 failed upstream");
+    CU_ASSERT_EQUAL(failed[1].index, 3);
+    CU_ASSERT_STRING_EQUAL(failed[1].reason, "handle 3 failed upstream");
+    CU_ASSERT_EQUAL(atomic_load(&batch_calls), 1);
+    /* no room given: nothing listed (and nothing written) */
+    fetch(&r, 0, 5, outs, NULL);
+    CU_ASSERT(is_operand_failed(&r));
+    CU_ASSERT_EQUAL(r.n_failed, 0);
+    /* the operands asked again without the failed ones: not_found for the missing one, then served */
+    nox_handle again[3] = {handles[0], handles[2], handles[4]};
+    memset(&r, 0, sizeof r);
+    r.tx.chain_id = 31337;
+    r.handles = again;
+    r.n = 3;
+    r.out = outs;
+    r.failed = failed;
+    nox_error err = {0};
+    nox_gateway_fetch_operands_batch(client, &r, 1, "0x00", &err);
+    CU_ASSERT_EQUAL(r.status, NOX_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(r.n_failed, 0);
+    missing_at[2] = 0;
+    nox_gateway_fetch_operands_batch(client, &r, 1, "0x00", &err);
+    CU_ASSERT_EQUAL(r.status, NOX_OK);
+    CU_ASSERT_EQUAL(outs[2].iv[11], 0x0b);
+    stop();
+}
+
+static void test_gateway_without_list(void) {
+    start();
+    reset(NO_LIST);
+    failed_at[2] = failed_at[4] = 1;
+    nox_gateway_fetch r;
+    fetch(&r, 0, 6, outs, failed);
+    CU_ASSERT(is_operand_failed(&r));
+    CU_ASSERT_EQUAL_FATAL(r.n_failed, 1); /* the one the message names */
+    CU_ASSERT_EQUAL(failed[0].index, 2);
+    CU_ASSERT_STRING_EQUAL(failed[0].reason, "handle 2 failed upstream");
+    /* a list whose entries lack their reason is not used: the message still names one */
+    reset(BAD_LIST);
+    failed_at[2] = failed_at[4] = 1;
+    fetch(&r, 0, 6, outs, failed);
+    CU_ASSERT_EQUAL_FATAL(r.n_failed, 1);
+    CU_ASSERT_EQUAL(failed[0].index, 2);
+    stop();
+}
+
+static void test_nothing_to_take(void) {
+    start();
+    /* a list and a message about handles that were not asked for: no failed operand, the refusal stays */
+    reset(OTHER_HANDLES);
+    failed_at[1] = 1;
+    nox_gateway_fetch r;
+    fetch(&r, 0, 3, outs, failed);
+    CU_ASSERT(is_operand_failed(&r));
+    CU_ASSERT_EQUAL(r.n_failed, 0);
+    /* the same body under another error code is no failed-operand answer */
+    reset(OTHER_CODE);
+    failed_at[1] = 1;
+    fetch(&r, 0, 3, outs, failed);
+    CU_ASSERT_EQUAL(r.status, NOX_ERR_REMOTE);
+    CU_ASSERT_STRING_EQUAL(r.fault.code, "bad_request");
+    CU_ASSERT_EQUAL(r.n_failed, 0);
+    stop();
+}
+
+static void test_get_fallback(void) {
+    start();
+    reset(CURRENT);
+    atomic_store(&no_batch_endpoint, 1); /* a Gateway without the batch endpoint: GET, message only */
+    failed_at[0] = failed_at[2] = 1;
+    nox_gateway_fetch r;
+    fetch(&r, 0, 3, outs, failed);
+    CU_ASSERT(is_operand_failed(&r));
+    CU_ASSERT_EQUAL(atomic_load(&get_calls), 1);
+    CU_ASSERT_EQUAL_FATAL(r.n_failed, 1);
+    CU_ASSERT_EQUAL(failed[0].index, 0);
+    CU_ASSERT_STRING_EQUAL(failed[0].reason, "handle 0 failed upstream");
+    atomic_store(&no_batch_endpoint, 0);
+    stop();
+}
+
+static void test_parts(void) {
+    start();
+    reset(CURRENT);
+    /* 1100 operands: two parts of 1024 and 76; a failed operand in each, a missing one in the first */
+    failed_at[3] = failed_at[1050] = 1;
+    missing_at[7] = 1;
+    nox_gateway_fetch r;
+    fetch(&r, 0, N_HANDLES, outs, failed);
+    CU_ASSERT_EQUAL(atomic_load(&batch_calls), 2);
+    CU_ASSERT(is_operand_failed(&r)); /* operand_failed wins over not_found: those will never come */
+    CU_ASSERT_EQUAL_FATAL(r.n_failed, 2);
+    CU_ASSERT_EQUAL(failed[0].index, 3);
+    CU_ASSERT_EQUAL(failed[1].index, 1050); /* the second part's position, in the whole request */
+    CU_ASSERT_STRING_EQUAL(failed[1].reason, "handle 1050 failed upstream");
+    /* only a missing one: not_found; none: every part served */
+    reset(CURRENT);
+    missing_at[1099] = 1;
+    fetch(&r, 0, N_HANDLES, outs, failed);
+    CU_ASSERT_EQUAL(r.status, NOX_ERR_NOT_FOUND);
+    CU_ASSERT_EQUAL(r.n_failed, 0);
+    reset(CURRENT);
+    fetch(&r, 0, N_HANDLES, outs, failed);
+    CU_ASSERT_EQUAL(r.status, NOX_OK);
+    CU_ASSERT_EQUAL(outs[1099].ciphertext_len, 17);
+    stop();
+}
+
+int main(void) {
+    for (int i = 0; i < N_HANDLES; i++) { /* distinct valid handles of chain 31337, type uint64 */
+        memset(handles[i].bytes, 0, NOX_HANDLE_SIZE);
+        handles[i].bytes[0] = (uint8_t)(i >> 8);
+        handles[i].bytes[1] = (uint8_t)i;
+        handles[i].bytes[2] = 0x5a;
+        handles[i].bytes[28] = 0x7a;
+        handles[i].bytes[29] = 0x69;
+        handles[i].bytes[30] = 11;
+    }
+    CU_TestInfo tests[] = {
+        {"operand_failed with a failed list: every failed operand, in request order", test_failed_list},
+        {"a Gateway without the list: the operand its message names", test_gateway_without_list},
+        {"a list or message about other handles, another code: nothing taken", test_nothing_to_take},
+        {"GET /v0/compute/operands (no batch endpoint): the named operand", test_get_fallback},
+        {"more than 1024 operands: the parts' answers make one", test_parts},
+        CU_TEST_INFO_NULL,
+    };
+    return nox_test_main("gateway_client", tests);
+}
