@@ -7,8 +7,9 @@
 FILE = {"chainId": N, "rpcUrl": URL, "deployer": "0x…", "noxCompute": "0x…",
         "confidentialToken": "0x…", "deployBlock": N}
 (addresses lowercase; deployBlock = the block of NoxCompute's creation, where an Ingestor starts).
-The deployer owns both contracts. Artifacts come from `node contracts/build.js` (default
-build/contracts); cast is the pinned one of scripts/setup.sh unless --cast or $NOX_CAST says
+The deployer owns both contracts. Artifacts come from `node contracts/build.js`: --artifacts, else
+$NOX_CONTRACTS_DIR, else the contracts/ beside $NOX_BIN_DIR (the build whose binaries a devnet runs,
+when it has one), else build/contracts; cast is the pinned one of scripts/setup.sh unless --cast or $NOX_CAST says
 otherwise (the platform binary: the npm wrapper exits 0 even when cast fails).
 Exit status: 0 deployed, 1 failed (reason on stderr), 2 bad usage.
 """
@@ -32,6 +33,19 @@ def cast(exe, *args):
     if r.returncode != 0:
         raise DeployError(f"cast {args[0]}: {(r.stderr or r.stdout).strip()}")
     return r.stdout.strip()
+
+
+def default_artifacts():
+    """$NOX_CONTRACTS_DIR; else BUILD/contracts when $NOX_BIN_DIR is BUILD/bin of a build that has them (a devnet
+    running another build tree's binaries deploys that tree's contracts); else build/contracts."""
+    if os.environ.get("NOX_CONTRACTS_DIR"):
+        return os.environ["NOX_CONTRACTS_DIR"]
+    bin_dir = os.environ.get("NOX_BIN_DIR")
+    if bin_dir:
+        beside = os.path.join(os.path.dirname(os.path.abspath(bin_dir)), "contracts")
+        if os.path.isfile(os.path.join(beside, "NoxCompute.json")):
+            return beside
+    return os.path.join(ROOT, "build", "contracts")
 
 
 def load_bytecode(artifacts, name):
@@ -62,7 +76,7 @@ def parse_args():
     p.add_argument("--gateway", required=True, help="the Handle Gateway wallet address")
     p.add_argument("--kms-public-key", required=True, help="0x + 33-byte compressed secp256k1 point")
     p.add_argument("--out", required=True, help="the deployment JSON to write")
-    p.add_argument("--artifacts", default=os.path.join(ROOT, "build", "contracts"))
+    p.add_argument("--artifacts", default=default_artifacts())
     p.add_argument("--cast", default=os.environ.get("NOX_CAST", DEFAULT_CAST))
     p.add_argument("--token-name", default="Nox Confidential Token")
     p.add_argument("--token-symbol", default="NCT")

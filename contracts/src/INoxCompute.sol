@@ -48,8 +48,25 @@ interface INoxACL {
 /// @notice Every operation checks its operands (valid handle, allowed for `msg.sender`, §5 type
 ///         rules), derives its result handles deterministically (§2), grants `msg.sender` transient
 ///         access to them and emits exactly one event that the Ingestor forwards to the Runners.
-///         Nothing here ever depends on an encrypted value: only type errors revert.
+///         Nothing here ever depends on an encrypted value: only type errors and the per-transaction
+///         event budget (MAX_EVENTS_PER_TRANSACTION) revert.
 interface INoxCompute is INoxACL {
+    /// @notice One implementation of an extension operator, as the engine's plugin descriptor
+    ///         (`nox_operator` in plugins/include/nox/plugin.h) declares it and `nox-eval
+    ///         --signatures` prints it.
+    /// @param inputs the slot of each input: a type code (spec §3; fixed-size: 0, 1, 4..105), or
+    ///        256 + k for type variable k (`NOX_SLOT_VAR(k)`, k < 4)
+    /// @param outputs the slot of each output, likewise. A variable used only by outputs is bound
+    ///        by the caller's declared output type (e.g. cast's result type).
+    /// @param typeSets typeSets[k]: the types variable k admits, bit c set when code c is admitted
+    ///        (`nox_typeset`); non-zero and fixed-size codes only for a variable the slots use, 0
+    ///        for any other
+    struct Signature {
+        uint16[] inputs;
+        uint16[] outputs;
+        uint256[4] typeSets;
+    }
+
     // ---- operation events (spec §9): field order = the queue message's field order (§6) ----
 
     event PlaintextToEncrypted(address indexed caller, bytes32 value, uint8 teeType, bytes32 handle);
@@ -119,7 +136,8 @@ interface INoxCompute is INoxACL {
     ///         (result handles in output order; each output's type byte is the declared output type).
     ///         The Ingestor forwards it like the §9 operation events.
     event Compute(address indexed caller, uint16 operatorId, bytes32[] inputs, bytes32[] outputs);
-    /// @notice Extension operator `operatorId` is now registered with this arity, enabled or not.
+    /// @notice Extension operator `operatorId` is now registered with this arity, enabled or not
+    ///         (setOperator: with new signatures, read them with operatorSignatures; setOperatorEnabled).
     event OperatorSet(uint16 operatorId, uint8 nInputs, uint8 nOutputs, bool enabled);
 
     // ---- errors: handles and types (§2, §3, §5) ----
@@ -149,8 +167,35 @@ interface INoxCompute is INoxACL {
     /// @notice `compute` got `inputs` input handles and `outputs` output types; the registered
     ///         arity differs (operatorInfo).
     error WrongArity(uint16 operatorId, uint256 inputs, uint256 outputs);
-    /// @notice setOperator: an operator has 1..8 inputs and 1..8 outputs (the engine's NOX_MAX_ARITY).
-    error InvalidArity(uint16 operatorId, uint8 nInputs, uint8 nOutputs);
+    /// @notice `compute`: no registered signature of the operator accepts these input types (the
+    ///         input handles' type bytes, in order) with these declared output types — exactly the
+    ///         calls the Runner's engine (nox_op_resolve) would refuse. Under the rules of every
+    ///         signature: a slot that names a type takes exactly that type; the slots that name one
+    ///         type variable take one type, from the variable's set; an output whose variable an
+    ///         input binds must be declared as that input's type; an output-only variable (cast's
+    ///         result) may be declared as any type of its set. Checked last, after the inputs and
+    ///         output types themselves.
+    error NoMatchingImplementation(uint16 operatorId, uint8[] inputTypes, uint8[] outputTypes);
+    /// @notice setOperator: a signature does not have 1..8 inputs and 1..8 outputs (the engine's
+    ///         NOX_MAX_ARITY), or not the same numbers as the operator's first signature.
+    error InvalidArity(uint16 operatorId, uint256 nInputs, uint256 nOutputs);
+    /// @notice setOperator: 1..16 signatures per operator (the engine's NOX_MAX_IMPLS).
+    error InvalidSignatureCount(uint16 operatorId, uint256 count);
+    /// @notice setOperator: slot `position` (input i: i; output j: 8 + j) of signature `signature`
+    ///         is neither a fixed-size type code (0, 1, 4..105) nor a type variable 256..259.
+    error InvalidSlot(uint16 operatorId, uint256 signature, uint256 position, uint16 slot);
+    /// @notice setOperator: type variable `variable` of signature `signature` is used by a slot but
+    ///         admits no type or a type that is not fixed-size (2, 3, 106..255), or is used by no
+    ///         slot but is not 0.
+    error InvalidTypeSet(uint16 operatorId, uint256 signature, uint256 variable, uint256 typeSet);
+
+    // ---- errors: the per-transaction budget ----
+
+    /// @notice The operation would make NoxCompute emit more than `limit`
+    ///         (MAX_EVENTS_PER_TRANSACTION) events in this transaction: every operation entry point
+    ///         (plaintextToEncrypted, the §5 operations, compute) emits one and counts. Checked
+    ///         first, before anything else.
+    error TransactionBudgetExceeded(uint256 limit);
 
     // ---- errors: input proofs (§7.1), in the order they are checked ----
 
@@ -250,10 +295,14 @@ interface INoxCompute is INoxACL {
     // ---- extension operators (ids >= 64) ----
 
     /// @notice Runs extension operator `operatorId` (a plugin's operator, spec §5: id >= 64) on
-    ///         `inputs`, declaring the type of each output. NoxCompute does not know the operator's
-    ///         type rules: it checks the registered arity, each input (valid handle of this chain,
-    ///         allowed for the caller) and each output type (a known, fixed-size type code); the
-    ///         Runner's engine resolves the operator's signature on these types off-chain.
+    ///         `inputs`, declaring the type of each output. NoxCompute applies the operator's type
+    ///         rules exactly as the Runner's engine will (nox_op_resolve), so that whatever it
+    ///         accepts can be computed. Reverts, in this order: TransactionBudgetExceeded;
+    ///         ReservedOperator, UnknownOperator, OperatorDisabled, WrongArity (the registered
+    ///         arity); per input in order InvalidHandle, UnknownType, NotAllowed; per output type in
+    ///         order UnknownType (106..255), UnsupportedType (bytes, string); then
+    ///         NoMatchingImplementation when no registered signature (operatorSignatures) accepts
+    ///         the input types with the declared output types.
     /// @param operatorId the operator's id (>= 64), registered and enabled (operatorInfo)
     /// @param inputs the operand handles, in the operator's input order
     /// @param outputTypes the type code (§3) of each result, in the operator's output order
@@ -265,16 +314,28 @@ interface INoxCompute is INoxACL {
         external
         returns (bytes32[] memory outputs);
 
-    /// @notice Registers, re-registers or disables extension operator `operatorId` (owner only):
-    ///         id >= 64, 1..8 inputs, 1..8 outputs. An id keeps its meaning forever (README,
-    ///         "Ids"); disabling (enabled = false) makes `compute` refuse it.
-    function setOperator(uint16 operatorId, uint8 nInputs, uint8 nOutputs, bool enabled) external;
+    /// @notice Registers or re-registers extension operator `operatorId` (owner only) with the
+    ///         signatures of all its implementations, in the engine's order — what `nox-eval
+    ///         --signatures` prints for it (contracts/register_operators.py) — replacing any
+    ///         earlier ones. Id >= 64 (ReservedOperator); 1..16 signatures (InvalidSignatureCount),
+    ///         each with the same 1..8 inputs and 1..8 outputs (InvalidArity), valid slots
+    ///         (InvalidSlot) and type sets (InvalidTypeSet). An id keeps its meaning forever
+    ///         (README, "Ids"); enabled = false makes `compute` refuse it. Emits OperatorSet.
+    function setOperator(uint16 operatorId, Signature[] calldata signatures, bool enabled) external;
+
+    /// @notice Enables or disables a registered extension operator (owner only; UnknownOperator
+    ///         when it was never registered), keeping its signatures. Emits OperatorSet.
+    function setOperatorEnabled(uint16 operatorId, bool enabled) external;
 
     /// @notice What the registry holds for `operatorId` (all zero/false when never registered).
     function operatorInfo(uint16 operatorId)
         external
         view
         returns (uint8 nInputs, uint8 nOutputs, bool enabled, bool registered);
+
+    /// @notice The signatures registered for `operatorId`, exactly as setOperator received them
+    ///         (empty when never registered).
+    function operatorSignatures(uint16 operatorId) external view returns (Signature[] memory);
 
     // ---- inputs (spec §7.1) ----
 

@@ -36,6 +36,27 @@ contract NoxCompute is INoxCompute, NoxACL {
     uint16 private constant FIRST_EXTENSION_OPERATOR = 64;
     /// @dev the engine's NOX_MAX_ARITY (nox/plugin.h): most inputs and outputs of an operator
     uint8 private constant MAX_ARITY = 8;
+    /// @dev the engine's NOX_MAX_IMPLS (core/src/engine_internal.h): most implementations of an operator
+    uint256 private constant MAX_SIGNATURES = 16;
+    /// @dev the engine's NOX_MAX_TYPEVARS (nox/plugin.h): most type variables of a signature
+    uint256 private constant MAX_TYPE_VARS = 4;
+    /// @dev a slot >= SLOT_VAR is type variable (slot - SLOT_VAR): the engine's NOX_SLOT_VAR(k)
+    uint16 private constant SLOT_VAR = 0x100;
+    /// @dev bit c set for every fixed-size type code c (bool, address, 4..105): what a signature may name
+    uint256 private constant FIXED_TYPES = ((uint256(1) << 106) - 1) & ~uint256(0xc);
+
+    /// @notice The most events (§9 operation events and Compute events together) NoxCompute emits in
+    ///         one transaction; the operation that would emit one more reverts
+    ///         TransactionBudgetExceeded. The Ingestor publishes one queue message per transaction and a
+    ///         Runner handles it as one unit, so this bounds what one transaction can cost everyone
+    ///         else. Derivation (docs/PROTOCOL-EXTENSIONS.md §7; measured by tests/contracts/
+    ///         budget_sizes.c with core's nox_message_to_json): the largest event — a Compute with 8
+    ///         inputs and 8 outputs, a 63-character type name, the largest log index — takes 1,306
+    ///         bytes of TransactionMessage JSON and 1,592 bytes as a raw log in a dead letter. A message
+    ///         of 256 of them is 334,544 bytes and 256 raw logs 407,808: under NATS's default
+    ///         max_payload (1 MiB) with margins of 3.1x and 2.6x, under the Runner's
+    ///         NOX_MESSAGE_MAX_SIZE (1 MiB), and a quarter of its NOX_MESSAGE_MAX_EVENTS (1024).
+    uint256 public constant MAX_EVENTS_PER_TRANSACTION = 256;
 
     // ---- type codes (spec §3) ----
     uint8 private constant T_BOOL = 0;
@@ -46,6 +67,7 @@ contract NoxCompute is INoxCompute, NoxACL {
     uint8 private constant T_UINT256 = 35;
     uint8 private constant T_INT256 = 67;
     uint8 private constant T_BYTES32 = 99;
+    uint8 private constant T_UINT512 = 100; // the first wide extension type
     uint8 private constant T_LAST_KNOWN = 105; // int2048; 106..255 are reserved
 
     // ---- handle layout (spec §2): prehandle(26) ‖ chain id(4) ‖ type(1) ‖ version(1) ----
@@ -78,15 +100,36 @@ contract NoxCompute is INoxCompute, NoxACL {
     /// @inheritdoc INoxCompute
     uint256 public proofExpiration = DEFAULT_PROOF_EXPIRATION;
 
-    /// @dev the extension-operator registry (setOperator / operatorInfo)
+    /// @dev the extension-operator registry (setOperator / operatorInfo / operatorSignatures): one
+    ///      storage word per operator, then its signatures.
     struct OperatorInfo {
         uint8 nInputs;
         uint8 nOutputs;
         bool enabled;
         bool registered;
+        uint8 nSignatures;
     }
 
     mapping(uint16 operatorId => OperatorInfo) private _operators;
+
+    /// @dev The events emitted in the current transaction (EIP-1153 transient storage, a
+    ///      `transient` state variable since solc 0.8.28: transient slot 0, which none of NoxACL's
+    ///      keccak256-derived transient slots can be).
+    uint256 private transient _eventsInTransaction;
+
+    /// @dev The signatures (the engine's implementations) of each operator, compactly: the set of
+    ///      a type variable needs 106 bits (fixed-size codes are 0..105), a slot 8.
+    ///      word 0: bits 128 + 8i (i < 8): input slot i; bits 192 + 8j: output slot j; a slot byte is
+    ///              a type code (< 0x80) or 0x80 + k for type variable k; bits 0..127: variable 0's set.
+    ///      word 1: variable 1's set (bits 0..127) and variable 2's (bits 128..255); written only
+    ///              when one of them is used.
+    ///      word 2: variable 3's set (bits 0..127); written only when it is used.
+    ///      So `compute` reads one word per signature that uses one type variable (min, neg, and, ...),
+    ///      two for a cast (T -> U).
+    mapping(uint16 operatorId => uint256[3][MAX_SIGNATURES]) private _signatures;
+
+    uint256 private constant SLOT_BYTE_VAR = 0x80;
+    uint256 private constant LOW_128 = type(uint128).max;
 
     modifier onlyOwner() {
         if (msg.sender != owner) revert NotOwner(msg.sender);
@@ -125,13 +168,28 @@ contract NoxCompute is INoxCompute, NoxACL {
     }
 
     /// @inheritdoc INoxCompute
-    function setOperator(uint16 operatorId, uint8 nInputs, uint8 nOutputs, bool enabled) external onlyOwner {
+    /// @dev Checked in this order: ReservedOperator; InvalidSignatureCount; then each signature in
+    ///      order: InvalidArity, each input then output slot (InvalidSlot), each type variable
+    ///      (InvalidTypeSet). Nothing is written unless every signature is valid.
+    function setOperator(uint16 operatorId, Signature[] calldata signatures, bool enabled) external onlyOwner {
         if (operatorId < FIRST_EXTENSION_OPERATOR) revert ReservedOperator(operatorId);
-        if (nInputs == 0 || nInputs > MAX_ARITY || nOutputs == 0 || nOutputs > MAX_ARITY) {
-            revert InvalidArity(operatorId, nInputs, nOutputs);
+        uint256 n = signatures.length;
+        if (n == 0 || n > MAX_SIGNATURES) revert InvalidSignatureCount(operatorId, n);
+        uint256 nInputs = signatures[0].inputs.length;
+        uint256 nOutputs = signatures[0].outputs.length;
+        for (uint256 j = 0; j < n; j++) {
+            _storeSignature(operatorId, j, signatures[j], nInputs, nOutputs);
         }
-        _operators[operatorId] = OperatorInfo(nInputs, nOutputs, enabled, true);
-        emit OperatorSet(operatorId, nInputs, nOutputs, enabled);
+        _operators[operatorId] = OperatorInfo(uint8(nInputs), uint8(nOutputs), enabled, true, uint8(n));
+        emit OperatorSet(operatorId, uint8(nInputs), uint8(nOutputs), enabled);
+    }
+
+    /// @inheritdoc INoxCompute
+    function setOperatorEnabled(uint16 operatorId, bool enabled) external onlyOwner {
+        OperatorInfo storage info = _operators[operatorId];
+        if (!info.registered) revert UnknownOperator(operatorId);
+        info.enabled = enabled;
+        emit OperatorSet(operatorId, info.nInputs, info.nOutputs, enabled);
     }
 
     /// @inheritdoc INoxCompute
@@ -142,6 +200,87 @@ contract NoxCompute is INoxCompute, NoxACL {
     {
         OperatorInfo memory info = _operators[operatorId];
         return (info.nInputs, info.nOutputs, info.enabled, info.registered);
+    }
+
+    /// @inheritdoc INoxCompute
+    function operatorSignatures(uint16 operatorId) external view returns (Signature[] memory signatures) {
+        OperatorInfo memory info = _operators[operatorId];
+        signatures = new Signature[](info.nSignatures);
+        for (uint256 j = 0; j < info.nSignatures; j++) {
+            uint256[3] storage words = _signatures[operatorId][j];
+            uint256 w0 = words[0];
+            Signature memory sig = signatures[j];
+            sig.inputs = new uint16[](info.nInputs);
+            sig.outputs = new uint16[](info.nOutputs);
+            uint256 varsUsed;
+            for (uint256 i = 0; i < info.nInputs + info.nOutputs; i++) {
+                bool output = i >= info.nInputs;
+                uint256 b = (w0 >> (output ? 192 + 8 * (i - info.nInputs) : 128 + 8 * i)) & 0xff;
+                uint16 slot = b < SLOT_BYTE_VAR ? uint16(b) : SLOT_VAR + uint16(b - SLOT_BYTE_VAR);
+                if (b >= SLOT_BYTE_VAR) varsUsed |= uint256(1) << (b - SLOT_BYTE_VAR);
+                if (output) sig.outputs[i - info.nInputs] = slot;
+                else sig.inputs[i] = slot;
+            }
+            for (uint256 k = 0; k < MAX_TYPE_VARS; k++) {
+                if (varsUsed & (uint256(1) << k) != 0) sig.typeSets[k] = _typeSet(words, w0, k);
+            }
+        }
+    }
+
+    /// @dev Checks signature j of setOperator and writes its compact words (see _signatures).
+    function _storeSignature(uint16 operatorId, uint256 j, Signature calldata sig, uint256 nInputs, uint256 nOutputs)
+        private
+    {
+        if (
+            sig.inputs.length != nInputs || sig.outputs.length != nOutputs || nInputs == 0 || nInputs > MAX_ARITY
+                || nOutputs == 0 || nOutputs > MAX_ARITY
+        ) revert InvalidArity(operatorId, sig.inputs.length, sig.outputs.length);
+        (uint256 slotBits, uint256 varsUsed) = _encodeSlots(operatorId, j, sig.inputs, 0);
+        (uint256 outBits, uint256 outVars) = _encodeSlots(operatorId, j, sig.outputs, MAX_ARITY);
+        slotBits |= outBits;
+        varsUsed |= outVars;
+        for (uint256 k = 0; k < MAX_TYPE_VARS; k++) {
+            uint256 set = sig.typeSets[k];
+            bool used = varsUsed & (uint256(1) << k) != 0;
+            // a used variable admits at least one type, and only fixed-size ones (the engine's
+            // descriptor check); an unused one is 0, so operatorSignatures returns what was set
+            if (used ? set == 0 || set & ~FIXED_TYPES != 0 : set != 0) revert InvalidTypeSet(operatorId, j, k, set);
+        }
+        uint256[3] storage words = _signatures[operatorId][j];
+        words[0] = slotBits | sig.typeSets[0];
+        if (varsUsed & 6 != 0) words[1] = sig.typeSets[1] | (sig.typeSets[2] << 128);
+        if (varsUsed & 8 != 0) words[2] = sig.typeSets[3];
+    }
+
+    /// @dev Packs one side's slots into word 0's slot bytes (inputs: offset 0, outputs: offset 8);
+    ///      returns them and the type variables they use.
+    function _encodeSlots(uint16 operatorId, uint256 j, uint16[] calldata slots, uint256 offset)
+        private
+        pure
+        returns (uint256 bits, uint256 varsUsed)
+    {
+        for (uint256 i = 0; i < slots.length; i++) {
+            uint256 slot = slots[i];
+            uint256 b;
+            if (slot >= SLOT_VAR) {
+                uint256 k = slot - SLOT_VAR;
+                if (k >= MAX_TYPE_VARS) revert InvalidSlot(operatorId, j, offset + i, uint16(slot));
+                varsUsed |= uint256(1) << k;
+                b = SLOT_BYTE_VAR + k;
+            } else {
+                if (FIXED_TYPES & (uint256(1) << slot) == 0) revert InvalidSlot(operatorId, j, offset + i, uint16(slot));
+                b = slot;
+            }
+            bits |= b << (128 + 8 * (offset + i));
+        }
+    }
+
+    /// @dev Type variable k's set of a stored signature whose word 0 is w0.
+    function _typeSet(uint256[3] storage words, uint256 w0, uint256 k) private view returns (uint256) {
+        if (k == 0) return w0 & LOW_128;
+        if (k == 1) return words[1] & LOW_128;
+        if (k == 2) return words[1] >> 128;
+        return words[2];
     }
 
     function _setGateway(address gateway_) private {
@@ -165,6 +304,7 @@ contract NoxCompute is INoxCompute, NoxACL {
     /// @dev The value is public, so it needs no ACL. Bytes above the type's size are kept as
     ///      given (they enter the handle derivation and the event) and ignored by the Runner (§3).
     function plaintextToEncrypted(bytes32 value, uint8 teeType) external returns (bytes32 handle) {
+        _countEvent();
         _requireKnownType(teeType);
         if (!_fitsInWord(teeType)) revert UnsupportedType(teeType);
         bytes32[] memory inputs = new bytes32[](1);
@@ -234,11 +374,13 @@ contract NoxCompute is INoxCompute, NoxACL {
     }
 
     /// @inheritdoc INoxCompute
-    /// @dev condition: ebool; branches: one type among bool, address, integers, bytes1..bytes32.
+    /// @dev condition: ebool; branches: one type among bool, address, integers (the wide ones
+    ///      included), bytes1..bytes32.
     function select(bytes32 condition, bytes32 ifTrue, bytes32 ifFalse) external returns (bytes32 result) {
+        _countEvent();
         if (_operandType(condition) != T_BOOL) revert NotBool(condition);
         uint8 t = _sharedType(ifTrue, ifFalse);
-        if (!_fitsInWord(t)) revert UnsupportedType(t);
+        if (!_fitsInWord(t) && !_isWide(t)) revert UnsupportedType(t);
         bytes32[] memory inputs = new bytes32[](3);
         (inputs[0], inputs[1], inputs[2]) = (condition, ifTrue, ifFalse);
         result = _result(OP_SELECT, inputs, 0, t);
@@ -315,13 +457,16 @@ contract NoxCompute is INoxCompute, NoxACL {
     // =========================================================================================
 
     /// @inheritdoc INoxCompute
-    /// @dev Checked in this order: ReservedOperator, UnknownOperator, OperatorDisabled, WrongArity;
-    ///      then each input in order (InvalidHandle, UnknownType, NotAllowed), then each output
-    ///      type in order (UnknownType for 106..255, UnsupportedType for the dynamic bytes/string).
+    /// @dev Checked in this order: TransactionBudgetExceeded; ReservedOperator, UnknownOperator,
+    ///      OperatorDisabled, WrongArity; then each input in order (InvalidHandle, UnknownType,
+    ///      NotAllowed), then each output type in order (UnknownType for 106..255, UnsupportedType
+    ///      for the dynamic bytes/string); last NoMatchingImplementation when no registered
+    ///      signature accepts the input and output types.
     function compute(uint16 operatorId, bytes32[] calldata inputs, uint8[] calldata outputTypes)
         external
         returns (bytes32[] memory outputs)
     {
+        _countEvent();
         if (operatorId < FIRST_EXTENSION_OPERATOR) revert ReservedOperator(operatorId);
         OperatorInfo memory info = _operators[operatorId];
         if (!info.registered) revert UnknownOperator(operatorId);
@@ -329,13 +474,21 @@ contract NoxCompute is INoxCompute, NoxACL {
         if (inputs.length != info.nInputs || outputTypes.length != info.nOutputs) {
             revert WrongArity(operatorId, inputs.length, outputTypes.length);
         }
+        uint256 inTypes; // byte i: the type of input i
         for (uint256 i = 0; i < inputs.length; i++) {
-            _operandType(inputs[i]);
+            inTypes |= uint256(_operandType(inputs[i])) << (8 * i);
         }
         for (uint256 i = 0; i < outputTypes.length; i++) {
             uint8 t = outputTypes[i];
             _requireKnownType(t);
             if (t == T_BYTES || t == T_STRING) revert UnsupportedType(t);
+        }
+        if (!_anySignatureAccepts(operatorId, info, inTypes, outputTypes)) {
+            uint8[] memory inputTypes = new uint8[](inputs.length);
+            for (uint256 i = 0; i < inputs.length; i++) {
+                inputTypes[i] = uint8(inTypes >> (8 * i));
+            }
+            revert NoMatchingImplementation(operatorId, inputTypes, outputTypes);
         }
         bytes32[] memory ins = inputs;
         outputs = new bytes32[](outputTypes.length);
@@ -350,10 +503,78 @@ contract NoxCompute is INoxCompute, NoxACL {
         emit Compute(msg.sender, operatorId, ins, outputs);
     }
 
+    /// @dev The engine's nox_op_resolve on these types (its try_impl per implementation, in the
+    ///      same order): 1 when some signature accepts them. Every type here is a fixed-size code
+    ///      (0, 1, 4..105) — dynamic and reserved inputs and outputs were refused above, and a
+    ///      registered set holds only fixed-size codes — so the 128-bit sets decide membership.
+    function _anySignatureAccepts(
+        uint16 operatorId,
+        OperatorInfo memory info,
+        uint256 inTypes,
+        uint8[] calldata outputTypes
+    ) private view returns (bool) {
+        uint256[3][MAX_SIGNATURES] storage all = _signatures[operatorId];
+        for (uint256 j = 0; j < info.nSignatures; j++) {
+            if (_signatureAccepts(all[j], info.nInputs, inTypes, outputTypes)) return true;
+        }
+        return false;
+    }
+
+    /// @dev One signature (try_impl): an input slot that names a type wants exactly it; an input
+    ///      slot that names variable k binds k to its type when k is unbound (the type must be in
+    ///      k's set), else wants k's type. Then each output in order: a type slot wants exactly
+    ///      it, a bound variable wants its type, and an unbound one (an output-only variable, e.g.
+    ///      cast's U) binds to the declared type, which must be in its set.
+    function _signatureAccepts(uint256[3] storage words, uint256 nInputs, uint256 inTypes, uint8[] calldata outTypes)
+        private
+        view
+        returns (bool)
+    {
+        uint256 w0 = words[0];
+        uint256 bound; // byte k: 1 + the type bound to variable k, 0 while unbound
+        uint256 n = nInputs + outTypes.length;
+        // unchecked: i < 16, types and slot bytes < 256, shifts < 256 bits
+        unchecked {
+            for (uint256 i = 0; i < n; ++i) {
+                uint256 t;
+                uint256 b;
+                if (i < nInputs) {
+                    t = (inTypes >> (8 * i)) & 0xff;
+                    b = (w0 >> (128 + 8 * i)) & 0xff;
+                } else {
+                    t = outTypes[i - nInputs];
+                    b = (w0 >> (192 + 8 * (i - nInputs))) & 0xff;
+                }
+                if (b < SLOT_BYTE_VAR) {
+                    if (t != b) return false;
+                    continue;
+                }
+                uint256 k = b - SLOT_BYTE_VAR;
+                uint256 have = (bound >> (8 * k)) & 0xff;
+                if (have != 0) {
+                    if (t + 1 != have) return false;
+                    continue;
+                }
+                if ((_typeSet(words, w0, k) >> t) & 1 == 0) return false;
+                bound |= (t + 1) << (8 * k);
+            }
+        }
+        return true;
+    }
+
+    /// @dev Counts one event against MAX_EVENTS_PER_TRANSACTION (EIP-1153: the count starts at 0 in
+    ///      every transaction, and an operation that reverts takes its count back with it).
+    function _countEvent() private {
+        uint256 n = _eventsInTransaction + 1;
+        if (n > MAX_EVENTS_PER_TRANSACTION) revert TransactionBudgetExceeded(MAX_EVENTS_PER_TRANSACTION);
+        _eventsInTransaction = n;
+    }
+
     // ---- operation shapes ----
 
-    /// @dev add/sub/mul/div: two integers of one type -> one result of that type.
+    /// @dev add/sub/mul/div: two integers (wide ones included) of one type -> one result of that type.
     function _arithmetic(uint8 op, bytes32 a, bytes32 b) private returns (bytes32) {
+        _countEvent();
         uint8 t = _sharedType(a, b);
         if (!_isInteger(t)) revert UnsupportedType(t);
         return _result(op, _pair(a, b), 0, t);
@@ -361,6 +582,7 @@ contract NoxCompute is INoxCompute, NoxACL {
 
     /// @dev safe ops: two integers of one type -> (success: bool at index 0, result: that type at index 1).
     function _safeArithmetic(uint8 op, bytes32 a, bytes32 b) private returns (bytes32 success, bytes32 result) {
+        _countEvent();
         uint8 t = _sharedType(a, b);
         if (!_isInteger(t)) revert UnsupportedType(t);
         bytes32[] memory inputs = _pair(a, b);
@@ -368,8 +590,9 @@ contract NoxCompute is INoxCompute, NoxACL {
         result = _result(op, inputs, 1, t);
     }
 
-    /// @dev comparisons: two integers (eq/ne: also bools or addresses) of one type -> bool.
+    /// @dev comparisons: two integers, wide ones included (eq/ne: also bools or addresses) of one type -> bool.
     function _comparison(uint8 op, bytes32 a, bytes32 b) private returns (bytes32) {
+        _countEvent();
         uint8 t = _sharedType(a, b);
         bool equality = op == OP_EQ || op == OP_NE;
         if (!_isInteger(t) && !(equality && (t == T_BOOL || t == T_ADDRESS))) revert UnsupportedType(t);
@@ -379,6 +602,7 @@ contract NoxCompute is INoxCompute, NoxACL {
     /// @dev transfer/mint/burn: three unsigned integers of one type -> (success: bool, x', y': that type),
     ///      at output indexes 0, 1, 2.
     function _tokenOperation(uint8 op, bytes32 x, bytes32 y, bytes32 z) private returns (bytes32, bytes32, bytes32) {
+        _countEvent();
         uint8 t = _sharedType(x, y);
         if (_operandType(z) != t) revert TypeMismatch(x, z);
         if (t < T_UINT8 || t > T_UINT256) revert NotUnsigned(x);
@@ -424,9 +648,16 @@ contract NoxCompute is INoxCompute, NoxACL {
         return uint8(uint256(handle) >> 8);
     }
 
-    /// @dev uint8..uint256 and int8..int256 (the wide extension types 100..105 are not accepted on-chain).
+    /// @dev uint8..uint256, int8..int256 and the wide extension types uint512..int2048 (100..105):
+    ///      the types the engine's arithmetic, safe and comparison operators take (spec §5, with the
+    ///      wide plugin of config/operators.yaml).
     function _isInteger(uint8 t) private pure returns (bool) {
-        return t >= T_UINT8 && t <= T_INT256;
+        return (t >= T_UINT8 && t <= T_INT256) || _isWide(t);
+    }
+
+    /// @dev uint512, uint1024, uint2048, int512, int1024, int2048 (100..105).
+    function _isWide(uint8 t) private pure returns (bool) {
+        return t >= T_UINT512 && t <= T_LAST_KNOWN;
     }
 
     /// @dev Types whose values fit a 32-byte word: bool, address, integers up to 256 bits, bytes1..bytes32.

@@ -4,6 +4,9 @@
  *   nox-eval [--config FILE] OP TYPE ARG... [--out TYPE[,TYPE...]]   one operation
  *   nox-eval [--config FILE] --batch            lines "OP TYPE ARG..." on stdin
  *   nox-eval [--config FILE] --list             every loaded operator
+ *   nox-eval [--config FILE] --signatures       every operator's signatures as JSON
+ *   nox-eval [--config FILE] --check-types      lines "ID IN,... -> OUT,..." on stdin:
+ *                                               does nox_op_resolve accept these types?
  *
  * Outputs go on one line, separated by single spaces, in the protocol's field
  * order (success before result). Exit status: 0 ok, 1 an operation or the
@@ -16,6 +19,7 @@
 #include "nox/engine.h"
 #include "nox/types.h"
 #include "nox/value.h"
+#include "signatures.h"
 
 #define DEFAULT_CONFIG "config/operators.yaml"
 #define MAX_LINE 65536
@@ -25,6 +29,8 @@ static void usage(FILE *f) {
             "usage: nox-eval [--config FILE] OP TYPE ARG... [--out TYPE[,TYPE...]]\n"
             "       nox-eval [--config FILE] --batch    (reads 'OP TYPE ARG...' lines from stdin)\n"
             "       nox-eval [--config FILE] --list\n"
+            "       nox-eval [--config FILE] --signatures\n"
+            "       nox-eval [--config FILE] --check-types   (reads 'ID IN,IN,... -> OUT,OUT,...' lines from stdin)\n"
             "\n"
             "Evaluates one operation through the operator plugins declared in FILE\n"
             "(default: $NOX_OPERATORS_CONFIG, else " DEFAULT_CONFIG ").\n"
@@ -33,7 +39,13 @@ static void usage(FILE *f) {
             "ARG is decimal (with - for signed types) or 0x hex (the raw bit pattern of the type).\n"
             "--out declares the output types, as result handles do (needed by cast: cast int8 -1 --out uint16);\n"
             "a --batch line may end with it too.\n"
-            "Outputs print on one line: integers in decimal, bools as true/false.\n");
+            "Outputs print on one line: integers in decimal, bools as true/false.\n"
+            "--signatures prints every operator's implementations as JSON (slots: a type code, or\n"
+            "256 + k for type variable k; typeSets: each variable's set as a 256-bit hex number),\n"
+            "what contracts/register_operators.py registers in NoxCompute.\n"
+            "--check-types answers each line with 'ok OUT,OUT,...' (the resolved output type codes),\n"
+            "'refused: REASON' or 'error: REASON'; types are codes 0..255 or names, an output may be\n"
+            "'?' (infer), '-' is an empty list.\n");
 }
 
 /* Evaluates argv-style words "OP TYPE ARG..." and prints the result line. */
@@ -145,7 +157,7 @@ static void list_ops(const nox_engine *engine) {
 int main(int argc, char **argv) {
     const char *config = getenv("NOX_OPERATORS_CONFIG");
     if (!config || !*config) config = DEFAULT_CONFIG;
-    int batch = 0, list = 0, i = 1;
+    int batch = 0, list = 0, signatures = 0, check_types = 0, i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
         if (!strcmp(argv[i], "--config")) {
             if (++i == argc) {
@@ -157,6 +169,10 @@ int main(int argc, char **argv) {
             batch = 1;
         } else if (!strcmp(argv[i], "--list")) {
             list = 1;
+        } else if (!strcmp(argv[i], "--signatures")) {
+            signatures = 1;
+        } else if (!strcmp(argv[i], "--check-types")) {
+            check_types = 1;
         } else if (!strcmp(argv[i], "--help")) {
             usage(stdout);
             return 0;
@@ -169,7 +185,8 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    if (batch + list > 1 || ((batch || list) && i < argc) || (!batch && !list && i == argc)) {
+    int modes = batch + list + signatures + check_types;
+    if (modes > 1 || (modes && i < argc) || (!modes && i == argc)) {
         usage(stderr);
         return 2;
     }
@@ -185,6 +202,10 @@ int main(int argc, char **argv) {
     if (list) {
         list_ops(engine);
         rc = 0;
+    } else if (signatures) {
+        rc = eval_print_signatures(engine, stdout);
+    } else if (check_types) {
+        rc = eval_check_types(engine, stdin, stdout);
     } else if (batch) {
         rc = run_batch(engine);
     } else {

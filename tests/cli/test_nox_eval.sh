@@ -148,5 +148,51 @@ expect_error 1 "output result has type uint16, but the operation produces uint8"
 got=$(printf 'cast int8 -1 --out uint8\nmin uint8 3 4\n' | "$EVAL" "${ext[@]}" --batch)
 if [ "$got" = "$(printf '255\n3')" ]; then ok; else bad "--batch with --out: got '$got'"; fi
 
+# --signatures: every operator's implementations as JSON (what contracts/register_operators.py registers)
+{ cat "$cfg"; tail -n +2 "$work/ext.yaml"; } >"$work/all.yaml"
+all=(--config "$work/all.yaml")
+if "$EVAL" "${all[@]}" --signatures | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+ops = {o["id"]: o for o in d["operators"]}
+add, cast, rem = ops[1], ops[76], ops[67]
+arith = (((1 << 64) - 1) << 4)  # uint8..int256: codes 4..67
+wide = 0x3f << 100              # uint512..int2048
+assert add["name"] == "add" and (add["nInputs"], add["nOutputs"]) == (2, 1), add
+assert [(m["plugin"], m["inputs"], m["outputs"], [int(x, 16) for x in m["typeSets"]]) for m in add["implementations"]] \
+    == [("arithmetic", [256, 256], [256], [arith, 0, 0, 0]), ("wide", [256, 256], [256], [wide, 0, 0, 0])], add
+assert cast["implementations"][0]["inputs"] == [256] and cast["implementations"][0]["outputs"] == [257], cast
+assert all(len(x) == 66 for m in cast["implementations"] for x in m["typeSets"]), cast
+assert int(cast["implementations"][0]["typeSets"][1], 16) == 1 | arith | wide, cast
+assert len(rem["implementations"]) == 2 and sorted(ops) == sorted(set(ops)) and sorted(ops)[-1] == 76
+'; then ok; else bad "--signatures: unexpected JSON"; fi
+# --check-types: nox_op_resolve on type codes or names, one answer per line
+want=$(cat <<'TXT'
+ok 4
+refused: add: operands must share one type: leftHandOperand is uint8, rightHandOperand is uint16
+ok 100
+ok 0,4,4
+refused: add: input 0 has type bytes, which no operator accepts
+refused: add: input 0 has type (reserved code), which no operator accepts
+refused: no operator has id 999
+refused: output 0 has a reserved type code, which no handle carries
+refused: add: output result has type uint16, but the operation produces uint8
+refused: add takes 2 inputs (leftHandOperand, rightHandOperand), got 3
+ok 5
+refused: cast: the type of output result cannot be inferred; declare it
+refused: neg: output result has type bool, but the operation produces uint64
+ok 4
+error: expected 'ID IN,IN,... -> OUT,OUT,...'
+error: unknown type 'uint9'
+TXT
+)
+got=$(printf '%s\n' '1 uint8,uint8 -> ?' '1 4,5 -> ?' '9 bool,uint512,uint512 -> ?' '16 4,4,4 -> ?,?,?' '1 2,2 -> ?' \
+      '1 200,200 -> ?' '999 4 -> ?' '1 4,4 -> 255' '1 4,4 -> 5' '1 4,4,4 -> ?' '76 int8 -> uint16' '76 36 -> ?' \
+      '66 11 -> 0' '67 4,4 -> 4' 'garbage' '1 uint9,uint8 -> ?' | "$EVAL" "${all[@]}" --check-types); rc=$?
+if [ "$rc" = 1 ] && [ "$got" = "$want" ]; then ok; else bad "--check-types: rc $rc, got '$got'"; fi
+got=$(printf '1 4,4 -> ?\n' | "$EVAL" "${all[@]}" --check-types); rc=$?
+if [ "$rc" = 0 ] && [ "$got" = "ok 4" ]; then ok; else bad "--check-types without an error line: rc $rc, '$got'"; fi
+expect_error 2 "usage" --signatures --list
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

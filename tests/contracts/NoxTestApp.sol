@@ -88,6 +88,21 @@ contract NoxTestApp {
         }
     }
 
+    /// @notice `failures` caught operations that revert (plaintextToEncrypted of the dynamic bytes
+    ///         type: UnsupportedType), then `n` plaintextToEncrypted, then NoxCompute with `data`
+    ///         when it is not empty: the per-transaction event budget (MAX_EVENTS_PER_TRANSACTION).
+    function emitMany(uint256 failures, uint256 n, bytes calldata data) external {
+        for (uint256 i = 0; i < failures; i++) {
+            try nox.plaintextToEncrypted(bytes32(i), 2) returns (bytes32) {
+                revert("plaintextToEncrypted(bytes) was accepted");
+            } catch {}
+        }
+        for (uint256 i = 0; i < n; i++) {
+            nox.plaintextToEncrypted(bytes32(i), 4);
+        }
+        if (data.length != 0) _call(data);
+    }
+
     function _call(bytes calldata data) private returns (bytes memory ret) {
         bool ok;
         (ok, ret) = address(nox).call(data);

@@ -751,8 +751,9 @@ def test_input_proofs(t, v):
                     t.app, user)
     hw = make_handle(100)
     t.forward(fn, hw, user, t.proof(hw, user, t.app, now), 100)
-    t.expect_revert("add on a validated uint512 input", t.forward_call("add(bytes32,bytes32)", hw, hw),
-                    "UnsupportedType(uint8)", 100)
+    outs = t.run_op("Add", hw, hw)
+    check("add on a validated uint512 input: a uint512 result (the engine's wide plugin computes it)",
+          outs and type_of(outs[0]) == 100, outs)
 
 
 def test_token(t):
@@ -922,6 +923,38 @@ def arr(items):
     return "[" + ",".join(str(i) for i in items) + "]"
 
 
+# The operator registry's signatures (INoxCompute.Signature): slots are type codes or 256 + k (type variable k).
+SIGNATURE_TUPLE = "(uint16[],uint16[],uint256[4])"
+SET_OPERATOR = f"setOperator(uint16,{SIGNATURE_TUPLE}[],bool)"
+SET_OPERATOR_ENABLED = "setOperatorEnabled(uint16,bool)"
+OPERATOR_SIGNATURES = f"operatorSignatures(uint16)({SIGNATURE_TUPLE}[])"
+V0, V1, V2, V3 = 256, 257, 258, 259
+FIXED_TYPES = ((1 << 106) - 1) & ~0xc     # bool, address, 4..105
+
+
+def tset(*codes):
+    """A type set (nox_typeset as a 256-bit number) of these codes."""
+    return sum(1 << c for c in set(codes))
+
+
+def sig_arg(sigs):
+    """Signature[] for cast: sigs = [(inputs, outputs, [set0, set1, set2, set3]), ...]."""
+    return arr("(" + arr(ins) + "," + arr(outs) + "," + arr(hex(x) for x in sets) + ")" for ins, outs, sets in sigs)
+
+
+def signatures_of(t, op_id):
+    """operatorSignatures(op_id) as [(inputs, outputs, sets)] of ints."""
+    out = cast("call", "--json", "--rpc-url", t.chain.url, t.compute, OPERATOR_SIGNATURES, op_id)
+    (sigs,) = json.loads(out)
+    return [(tuple(int(str(x), 0) for x in a), tuple(int(str(x), 0) for x in b), tuple(int(str(x), 0) for x in c))
+            for a, b, c in sigs]
+
+
+def unary(*codes):
+    """One signature T -> T with T in {codes}."""
+    return ([V0], [V0], [tset(*codes), 0, 0, 0])
+
+
 def decode_compute(log):
     """(operatorId, inputs, outputs, well-formed) of a Compute log's data."""
     data = bytes.fromhex(log["data"][2:])
@@ -975,9 +1008,23 @@ def test_extension_abi(t):
           f and types(f["inputs"]) == [("operatorId", "uint16"), ("inputs", "bytes32[]"), ("outputTypes", "uint8[]")]
           and types(f["outputs"]) == [("outputs", "bytes32[]")] and f["stateMutability"] == "nonpayable", f)
     f = entry("function", "setOperator")
-    check("ABI: setOperator(uint16 operatorId, uint8 nInputs, uint8 nOutputs, bool enabled)",
-          f and types(f["inputs"]) == [("operatorId", "uint16"), ("nInputs", "uint8"), ("nOutputs", "uint8"),
-                                       ("enabled", "bool")] and f["outputs"] == [], f)
+    sig_components = [{"name": "inputs", "type": "uint16[]", "internalType": "uint16[]"},
+                      {"name": "outputs", "type": "uint16[]", "internalType": "uint16[]"},
+                      {"name": "typeSets", "type": "uint256[4]", "internalType": "uint256[4]"}]
+    check("ABI: setOperator(uint16 operatorId, Signature[] signatures, bool enabled), "
+          "Signature = (uint16[] inputs, uint16[] outputs, uint256[4] typeSets)",
+          f and types(f["inputs"]) == [("operatorId", "uint16"), ("signatures", "tuple[]"), ("enabled", "bool")]
+          and f["inputs"][1]["components"] == sig_components and f["outputs"] == [], f)
+    f = entry("function", "setOperatorEnabled")
+    check("ABI: setOperatorEnabled(uint16 operatorId, bool enabled)",
+          f and types(f["inputs"]) == [("operatorId", "uint16"), ("enabled", "bool")] and f["outputs"] == [], f)
+    f = entry("function", "operatorSignatures")
+    check("ABI: operatorSignatures(uint16) view returns (Signature[])",
+          f and f["stateMutability"] == "view" and [o["type"] for o in f["outputs"]] == ["tuple[]"]
+          and f["outputs"][0]["components"] == sig_components, f)
+    f = entry("function", "MAX_EVENTS_PER_TRANSACTION")
+    check("ABI: MAX_EVENTS_PER_TRANSACTION() view returns (uint256)",
+          f and f["stateMutability"] == "view" and [o["type"] for o in f["outputs"]] == ["uint256"], f)
     f = entry("function", "operatorInfo")
     check("ABI: operatorInfo(uint16) view returns (uint8 nInputs, uint8 nOutputs, bool enabled, bool registered)",
           f and f["stateMutability"] == "view" and types(f["outputs"]) == [("nInputs", "uint8"), ("nOutputs", "uint8"),
@@ -991,35 +1038,98 @@ def test_extension_abi(t):
           e and types(e["inputs"]) == [("operatorId", "uint16", False), ("nInputs", "uint8", False),
                                        ("nOutputs", "uint8", False), ("enabled", "bool", False)], e)
     for sig in ["ReservedOperator(uint16)", "UnknownOperator(uint16)", "OperatorDisabled(uint16)",
-                "WrongArity(uint16,uint256,uint256)", "InvalidArity(uint16,uint8,uint8)"]:
+                "WrongArity(uint16,uint256,uint256)", "InvalidArity(uint16,uint256,uint256)",
+                "InvalidSignatureCount(uint16,uint256)", "InvalidSlot(uint16,uint256,uint256,uint16)",
+                "InvalidTypeSet(uint16,uint256,uint256,uint256)", "NoMatchingImplementation(uint16,uint8[],uint8[])",
+                "TransactionBudgetExceeded(uint256)"]:
         e = entry("error", sig.split("(")[0])
         check(f"ABI: error {sig}", e and sig == e["name"] + "(" + ",".join(i["type"] for i in e["inputs"]) + ")", e)
+
+
+# the 8 -> 8 operator 200 of test_registry and test_compute: two signatures of concrete types, the second
+# with the inputs reversed
+INS8_TYPES = [T_UINT64, T_UINT64, T_UINT8, T_BOOL, T_ADDRESS, T_BYTES32, T_INT8, T_UINT256]
+OUTS8_TYPES = [T_BOOL, T_ADDRESS, T_UINT8, T_UINT64, T_UINT256, T_INT8, T_INT256, 100]
+SIGS_200 = [(INS8_TYPES, OUTS8_TYPES, [0] * 4), (INS8_TYPES[::-1], OUTS8_TYPES, [0] * 4)]
 
 
 def test_registry(t):
     c, ch = t.compute, t.chain
     info = "operatorInfo(uint16)(uint8,uint8,bool,bool)"
+    er = t.expect_revert
     check("operatorInfo of an id never registered: (0, 0, false, false)",
           ch.call(c, info, 300)[1].split() == ["0", "0", "false", "false"])
-    t.expect_revert("setOperator by a stranger", ch.call(c, "setOperator(uint16,uint8,uint8,bool)", 200, 1, 1, "true",
-                                                         frm=t.stranger), "NotOwner(address)", t.stranger)
+    check("operatorSignatures of an id never registered: []", signatures_of(t, 300) == [])
+    one = [unary(T_UINT8)]
+    er("setOperator by a stranger", ch.call(c, SET_OPERATOR, 200, sig_arg(one), "true", frm=t.stranger),
+       "NotOwner(address)", t.stranger)
     for op in [0, 18, 63]:
-        t.expect_revert(f"setOperator({op}) (a protocol id)",
-                        ch.call(c, "setOperator(uint16,uint8,uint8,bool)", op, 1, 1, "true", frm=t.deployer),
-                        "ReservedOperator(uint16)", op)
-    for nin, nout in [(0, 1), (9, 1), (1, 0), (1, 9), (0, 0), (255, 255)]:
-        t.expect_revert(f"setOperator(200, {nin} -> {nout})",
-                        ch.call(c, "setOperator(uint16,uint8,uint8,bool)", 200, nin, nout, "true", frm=t.deployer),
-                        "InvalidArity(uint16,uint8,uint8)", 200, nin, nout)
-    r = ch.send(DEPLOYER_KEY, c, "setOperator(uint16,uint8,uint8,bool)", 200, 8, 8, "true")
+        er(f"setOperator({op}) (a protocol id)", ch.call(c, SET_OPERATOR, op, sig_arg(one), "true", frm=t.deployer),
+           "ReservedOperator(uint16)", op)
+
+    def bad(label, sigs, error, *args):
+        er(f"setOperator(200, {label})", ch.call(c, SET_OPERATOR, 200, sig_arg(sigs), "true", frm=t.deployer),
+           error, *args)
+
+    bad("no signature", [], "InvalidSignatureCount(uint16,uint256)", 200, 0)
+    bad("17 signatures", [unary(4 + i) for i in range(17)], "InvalidSignatureCount(uint16,uint256)", 200, 17)
+    for nin, nout in [(0, 1), (9, 1), (1, 0), (1, 9), (0, 0)]:
+        bad(f"{nin} -> {nout}", [([T_UINT8] * nin, [T_UINT8] * nout, [0] * 4)], "InvalidArity(uint16,uint256,uint256)",
+            200, nin, nout)
+    bad("a second signature of another arity", [unary(T_UINT8), ([V0, V0], [V0], [tset(5), 0, 0, 0])],
+        "InvalidArity(uint16,uint256,uint256)", 200, 2, 1)
+    for label, sig, pos, slot in [("input slot 2 (bytes)", ([2], [T_UINT8], [0] * 4), 0, 2),
+                                  ("output slot 3 (string)", ([T_UINT8], [3], [0] * 4), 8, 3),
+                                  ("input slot 106 (reserved)", ([T_UINT8, 106], [T_UINT8], [0] * 4), 1, 106),
+                                  ("output slot 255", ([T_UINT8], [T_UINT8, 255], [0] * 4), 9, 255),
+                                  ("type variable 4 (slot 260)", ([V0, 260], [V0], [tset(4), 0, 0, 0]), 1, 260),
+                                  ("slot 65535", ([T_UINT8], [65535], [0] * 4), 8, 65535)]:
+        bad(label, [sig], "InvalidSlot(uint16,uint256,uint256,uint16)", 200, 0, pos, slot)
+    bad("a bad slot in signature 1", [unary(T_UINT8), ([V0], [2], [tset(5), 0, 0, 0])],
+        "InvalidSlot(uint16,uint256,uint256,uint16)", 200, 1, 8, 2)
+    for label, sets, k in [("a used variable admitting nothing", [0, 0, 0, 0], 0),
+                           ("a variable admitting bytes", [tset(4, 2), 0, 0, 0], 0),
+                           ("a variable admitting string", [tset(3), 0, 0, 0], 0),
+                           ("a variable admitting reserved 106", [tset(4, 106), 0, 0, 0], 0),
+                           ("a variable admitting 255", [tset(255), 0, 0, 0], 0),
+                           ("an unused variable 1 that is not 0", [tset(4), tset(4), 0, 0], 1),
+                           ("an unused variable 3 that is not 0", [tset(4), 0, 0, 1], 3)]:
+        bad(label, [([V0], [V0], sets)], "InvalidTypeSet(uint16,uint256,uint256,uint256)", 200, 0, k, sets[k])
+    bad("cast's U with an empty set", [([V0], [V1], [tset(4), 0, 0, 0])],
+        "InvalidTypeSet(uint16,uint256,uint256,uint256)", 200, 0, 1, 0)
+    check("nothing was registered by the refused calls", ch.call(c, info, 200)[1].split() == ["0", "0", "false", "false"])
+
+    r = ch.send(DEPLOYER_KEY, c, SET_OPERATOR, 200, sig_arg(SIGS_200), "true")
     logs = [lg for lg in r["logs"] if lg["address"].lower() == c]
-    check("setOperator(200, 8, 8, true): one OperatorSet(uint16,uint8,uint8,bool) event, nothing indexed",
-          len(logs) == 1 and logs[0]["topics"] == [cast("keccak", OPERATOR_SET_EVENT)]
+    check("setOperator(200, two 8 -> 8 signatures, true): one OperatorSet(uint16,uint8,uint8,bool) event, "
+          "nothing indexed", len(logs) == 1 and logs[0]["topics"] == [cast("keccak", OPERATOR_SET_EVENT)]
           and logs[0]["data"] == "0x" + "%064x%064x%064x%064x" % (200, 8, 8, 1), logs)
     check("operatorInfo(200) = (8, 8, true, true)", ch.call(c, info, 200)[1].split() == ["8", "8", "true", "true"])
-    ch.send(DEPLOYER_KEY, c, "setOperator(uint16,uint8,uint8,bool)", 65535, 1, 1, "false")
-    check("setOperator(65535, 1, 1, false): registered, disabled",
+    check("operatorSignatures(200) = what was registered",
+          signatures_of(t, 200) == [(tuple(a), tuple(b), tuple(x)) for a, b, x in SIGS_200], signatures_of(t, 200))
+    # every slot kind and all four variables, round trip; then a re-registration replaces everything
+    four = [([V0, V1, V2, V3, T_BOOL], [V3, V0, T_BYTES32], [tset(4, 5), tset(100, 105), tset(0), tset(1, 99)]),
+            ([V0, V0, V1, V1, V2], [V2, V1, V3], [tset(35), tset(67, 36), FIXED_TYPES, tset(105)])]
+    ch.send(DEPLOYER_KEY, c, SET_OPERATOR, 201, sig_arg(four), "true")
+    check("operatorSignatures(201): four type variables (bit 0 and bit 105 included), two signatures, round trip",
+          signatures_of(t, 201) == [(tuple(a), tuple(b), tuple(x)) for a, b, x in four], signatures_of(t, 201))
+    ch.send(DEPLOYER_KEY, c, SET_OPERATOR, 201, sig_arg([([V0, V0, V0, V0, V0], [V0, V0, V0], [tset(4), 0, 0, 0])]),
+            "false")
+    check("re-registered 201 with one signature using variable 0 only: the earlier variables' words are not "
+          "returned", signatures_of(t, 201) == [((V0,) * 5, (V0,) * 3, (tset(4), 0, 0, 0))], signatures_of(t, 201))
+    ch.send(DEPLOYER_KEY, c, SET_OPERATOR, 65535, sig_arg([unary(T_UINT64)]), "false")
+    check("setOperator(65535, [uint64 -> uint64], false): registered, disabled",
           ch.call(c, info, 65535)[1].split() == ["1", "1", "false", "true"])
+    er("setOperatorEnabled by a stranger", ch.call(c, SET_OPERATOR_ENABLED, 65535, "true", frm=t.stranger),
+       "NotOwner(address)", t.stranger)
+    er("setOperatorEnabled(300) (never registered)", ch.call(c, SET_OPERATOR_ENABLED, 300, "true", frm=t.deployer),
+       "UnknownOperator(uint16)", 300)
+    r = ch.send(DEPLOYER_KEY, c, SET_OPERATOR_ENABLED, 201, "true")
+    logs = [lg for lg in r["logs"] if lg["address"].lower() == c]
+    check("setOperatorEnabled(201, true): enabled, signatures kept, OperatorSet(201, 5, 3, true)",
+          ch.call(c, info, 201)[1].split() == ["5", "3", "true", "true"] and len(logs) == 1
+          and logs[0]["data"] == "0x" + "%064x%064x%064x%064x" % (201, 5, 3, 1)
+          and signatures_of(t, 201) == [((V0,) * 5, (V0,) * 3, (tset(4), 0, 0, 0))], logs)
 
     # contracts/register_operators.py against this build's nox-eval and plugins
     work_cfg = os.path.join(t.work, "operators.yaml")
@@ -1034,6 +1144,14 @@ def test_registry(t):
         if m and int(m.group(2)) >= 64:
             want[int(m.group(2))] = (m.group(1), int(m.group(3)), int(m.group(4)))
     check("nox-eval --list: the 13 extension operators 64..76", sorted(want) == list(range(64, 77)), want)
+    doc = json.loads(run(NOX_EVAL, "--config", work_cfg, "--signatures").stdout)
+    want_sigs = {op["id"]: [(tuple(m["inputs"]), tuple(m["outputs"]), tuple(int(x, 16) for x in m["typeSets"]))
+                            for m in op["implementations"]] for op in doc["operators"] if op["id"] >= 64}
+    check("nox-eval --signatures: the same operators, names and arities as --list",
+          {op["id"]: (op["name"], op["nInputs"], op["nOutputs"]) for op in doc["operators"] if op["id"] >= 64} == want,
+          doc)
+    check("nox-eval --signatures: rem has two implementations (narrow, wide), cast's result is its own variable U",
+          len(want_sigs.get(67, [])) == 2 and want_sigs.get(76, [((), (), ())])[0][:2] == ((V0,), (V1,)), want_sigs)
     script = os.path.join(ROOT, "contracts", "register_operators.py")
 
     def register(key=DEPLOYER_KEY, config=work_cfg, compute=c):
@@ -1064,6 +1182,9 @@ def test_registry(t):
     got = {i: ch.call(c, info, i)[1].split() for i in want}
     check("operatorInfo of 64..76 = the arity nox-eval lists, enabled",
           all(got[i] == [str(nin), str(nout), "true", "true"] for i, (_, nin, nout) in want.items()), got)
+    got = {i: signatures_of(t, i) for i in want}
+    check("operatorSignatures of 64..76 = nox-eval --signatures (every implementation, in order)",
+          got == want_sigs, got)
     logs = json.loads(cast("logs", "--json", "--rpc-url", ch.url, "--from-block", first + 1, "--address", c,
                            cast("keccak", OPERATOR_SET_EVENT)))
     check("13 OperatorSet events", sorted(int(lg["data"][2:66], 16) for lg in logs) == sorted(want), len(logs))
@@ -1072,16 +1193,26 @@ def test_registry(t):
     check("register_operators.py again: exit 0, nothing sent (idempotent)", r.returncode == 0 and
           "0 registered, 13 already registered" in r.stdout and int(cast("block-number", "--rpc-url", ch.url)) == block,
           r.stdout + r.stderr)
-    # an operator the owner disabled stays disabled; another arity is re-registered
-    ch.send(DEPLOYER_KEY, c, "setOperator(uint16,uint8,uint8,bool)", 71, 1, 1, "false")
-    ch.send(DEPLOYER_KEY, c, "setOperator(uint16,uint8,uint8,bool)", 65, 3, 2, "true")
+    # an operator the owner disabled stays disabled; another arity or other signatures are re-registered
+    # (a disabled one stays disabled)
+    ch.send(DEPLOYER_KEY, c, SET_OPERATOR_ENABLED, 71, "false")
+    ch.send(DEPLOYER_KEY, c, SET_OPERATOR, 65, sig_arg([([V0] * 3, [V0] * 2, [tset(T_UINT8), 0, 0, 0])]), "true")
+    ch.send(DEPLOYER_KEY, c, SET_OPERATOR, 69, sig_arg([([V0, V0], [V0], [tset(T_UINT8), 0, 0, 0])]), "true")
+    ch.send(DEPLOYER_KEY, c, SET_OPERATOR, 70, sig_arg([([V0, V0], [V0], [tset(T_UINT8), 0, 0, 0])]), "false")
     r = register()
-    check("register_operators.py: a disabled operator is left disabled, another arity re-registered",
+    check("register_operators.py: a disabled operator is left disabled, another arity re-registered, other "
+          "signatures re-registered (enabled, or left disabled)",
           r.returncode == 0 and re.search(r"^not\s+id=71\s+1->1\s+registered but disabled by the owner", r.stdout, re.M)
-          and re.search(r"^max\s+id=65\s+2->1\s+registered \(was 3->2\)", r.stdout, re.M)
-          and "1 registered, 11 already registered, 1 left disabled" in r.stdout
+          and re.search(r"^max\s+id=65\s+2->1\s+registered \(was 3->2\) in transaction", r.stdout, re.M)
+          and re.search(r"^or\s+id=69\s+2->1\s+registered \(its signatures changed\) in transaction", r.stdout, re.M)
+          and re.search(r"^xor\s+id=70\s+2->1\s+registered \(its signatures changed\), left disabled", r.stdout, re.M)
+          and "3 registered, 9 already registered, 1 left disabled" in r.stdout
           and ch.call(c, info, 71)[1].split() == ["1", "1", "false", "true"]
-          and ch.call(c, info, 65)[1].split() == ["2", "1", "true", "true"], r.stdout + r.stderr)
+          and ch.call(c, info, 65)[1].split() == ["2", "1", "true", "true"]
+          and ch.call(c, info, 69)[1].split() == ["2", "1", "true", "true"]
+          and ch.call(c, info, 70)[1].split() == ["2", "1", "false", "true"]
+          and all(signatures_of(t, i) == want_sigs[i] for i in [65, 69, 70, 71]), r.stdout + r.stderr)
+    ch.send(DEPLOYER_KEY, c, SET_OPERATOR_ENABLED, 70, "true")
 
 
 def test_compute(t, v):
@@ -1108,7 +1239,7 @@ def test_compute(t, v):
     # 71 (not) was disabled by the owner in test_registry
     t.expect_revert("compute(71) (disabled by the owner)", fwd(COMPUTE_SIG, 71, arr([a]), arr([T_UINT64])),
                     "OperatorDisabled(uint16)", 71)
-    ch.send(DEPLOYER_KEY, c, "setOperator(uint16,uint8,uint8,bool)", 71, 1, 1, "true")
+    ch.send(DEPLOYER_KEY, c, SET_OPERATOR_ENABLED, 71, "true")
     if outs:
         r = ch.send(DEPLOYER_KEY, t.app, "computeKeep(uint16,bytes32[],uint8[])", 71, arr([outs[0]]), arr([T_UINT64]))
         lg = compute_logs(t, r)
@@ -1117,7 +1248,7 @@ def test_compute(t, v):
 
     # eight inputs, eight outputs of eight types (id 200, registered 8 -> 8 above)
     ins8 = [v["u64a"], v["u64b"], v["u8a"], v["true"], v["addr1"], v["b32a"], v["i8a"], v["u256a"]]
-    types8 = [T_BOOL, T_ADDRESS, T_UINT8, T_UINT64, T_UINT256, T_INT8, T_INT256, 100]
+    types8 = OUTS8_TYPES
     r = ch.send(DEPLOYER_KEY, t.app, "computeKeep(uint16,bytes32[],uint8[])", 200, arr(ins8), arr(types8))
     lg = compute_logs(t, r)
     if check("compute(200, 8 inputs of 8 types, 8 outputs incl. uint512): one Compute event", len(lg) == 1,
@@ -1149,10 +1280,10 @@ def test_compute(t, v):
        "UnknownOperator(uint16)", 999)
     er("compute(65535) (registered disabled)", fwd(COMPUTE_SIG, 65535, arr([a]), arr([T_UINT64])),
        "OperatorDisabled(uint16)", 65535)
-    ch.send(DEPLOYER_KEY, c, "setOperator(uint16,uint8,uint8,bool)", 68, 2, 1, "false")
-    er("compute(68) after setOperator(68, 2, 1, false)", fwd(COMPUTE_SIG, 68, arr([a, b]), arr([T_UINT64])),
+    ch.send(DEPLOYER_KEY, c, SET_OPERATOR_ENABLED, 68, "false")
+    er("compute(68) after setOperatorEnabled(68, false)", fwd(COMPUTE_SIG, 68, arr([a, b]), arr([T_UINT64])),
        "OperatorDisabled(uint16)", 68)
-    ch.send(DEPLOYER_KEY, c, "setOperator(uint16,uint8,uint8,bool)", 68, 2, 1, "true")
+    ch.send(DEPLOYER_KEY, c, SET_OPERATOR_ENABLED, 68, "true")
     ok, _ = ch.call(t.app, "computeProbe(uint16,bytes32[],uint8[])(bytes32[],bool[],bool[])", 68, arr([a, b]),
                     arr([T_UINT64]))
     check("compute(68) after re-enabling", ok)
@@ -1184,6 +1315,101 @@ def test_compute(t, v):
        t.stranger)
     er("compute: inputs are checked before output types", fwd(COMPUTE_SIG, 64, arr([ZERO, b]), arr([255])),
        "InvalidHandle(bytes32)", ZERO)
+
+
+def test_type_rules(t, v):
+    """compute() applies the registered signatures: what the engine (nox_op_resolve) refuses reverts
+    NoMatchingImplementation; tests/contracts/test_type_conformance.py checks every operator exhaustively."""
+    c, ch, fwd, er = t.compute, t.chain, t.forward_call, t.expect_revert
+    nm = "NoMatchingImplementation(uint16,uint8[],uint8[])"
+    u64a, u64b, u8a = v["u64a"], v["u64b"], v["u8a"]
+    er("compute(66 neg, [uint64], [bool]): the output must be the input's type",
+       fwd(COMPUTE_SIG, 66, arr([u64a]), arr([T_BOOL])), nm, 66, arr([T_UINT64]), arr([T_BOOL]))
+    er("compute(64 min, [uint64, uint8], [uint64]): operands share one type",
+       fwd(COMPUTE_SIG, 64, arr([u64a, u8a]), arr([T_UINT64])), nm, 64, arr([T_UINT64, T_UINT8]), arr([T_UINT64]))
+    er("compute(64 min, [bool, bool], [bool]): min takes no bool",
+       fwd(COMPUTE_SIG, 64, arr([v["true"], v["false"]]), arr([T_BOOL])), nm, 64, arr([T_BOOL, T_BOOL]),
+       arr([T_BOOL]))
+    er("compute(72 shl, [address, address], [address])",
+       fwd(COMPUTE_SIG, 72, arr([v["addr1"], v["addr2"]]), arr([T_ADDRESS])), nm, 72, arr([T_ADDRESS, T_ADDRESS]),
+       arr([T_ADDRESS]))
+    er("compute(76 cast, [uint64], [address]): address is not in cast's U",
+       fwd(COMPUTE_SIG, 76, arr([u64a]), arr([T_ADDRESS])), nm, 76, arr([T_UINT64]), arr([T_ADDRESS]))
+    er("compute(76 cast, [bytes32], [uint8]): bytes32 is not in cast's T",
+       fwd(COMPUTE_SIG, 76, arr([v["b32a"]]), arr([T_UINT8])), nm, 76, arr([T_BYTES32]), arr([T_UINT8]))
+    er("compute(66, [uint64], [bytes]): the output type check (UnsupportedType) comes first",
+       fwd(COMPUTE_SIG, 66, arr([u64a]), arr([2])), "UnsupportedType(uint8)", 2)
+    er("compute(66, [uint64], [reserved 200]): UnknownType comes first",
+       fwd(COMPUTE_SIG, 66, arr([u64a]), arr([200])), "UnknownType(uint8)", 200)
+    for label, op, ins, outs in [("70 xor, [bool, bool] -> bool", 70, [v["true"], v["false"]], [T_BOOL]),
+                                 ("76 cast, uint64 -> int8 (an output-only variable)", 76, [u64a], [T_INT8]),
+                                 ("76 cast, uint64 -> uint2048", 76, [u64a], [102]),
+                                 ("76 cast, bool -> int256", 76, [v["true"]], [T_INT256]),
+                                 ("67 rem, narrow implementation", 67, [u64a, u64b], [T_UINT64])]:
+        ok, out = ch.call(t.app, "computeProbe(uint16,bytes32[],uint8[])(bytes32[],bool[],bool[])", op, arr(ins),
+                          arr(outs))
+        check(f"compute({label}) accepted", ok, out)
+    # a wide handle made on-chain (cast to uint512), then rem's second (wide) implementation
+    r = ch.send(DEPLOYER_KEY, t.app, "computeKeep(uint16,bytes32[],uint8[])", 76, arr([v["u256a"]]), arr([100]))
+    lg = compute_logs(t, r)
+    if check("cast(uint256 -> uint512) kept by the app", len(lg) == 1, r["status"]):
+        w = check_compute_log(t, "compute(cast -> uint512)", lg[0], t.app, 76, [v["u256a"]], [100])[0]
+        ok, out = ch.call(t.app, "computeProbe(uint16,bytes32[],uint8[])(bytes32[],bool[],bool[])", 67, arr([w, w]),
+                          arr([100]))
+        check("compute(67 rem, [uint512, uint512], [uint512]): the wide implementation accepts", ok, out)
+        er("compute(67 rem, [uint512, uint64], [uint512])", fwd(COMPUTE_SIG, 67, arr([w, u64a]), arr([100])), nm, 67,
+           arr([100, T_UINT64]), arr([100]))
+        er("compute(67 rem, [uint512, uint512], [uint1024])", fwd(COMPUTE_SIG, 67, arr([w, w]), arr([101])), nm, 67,
+           arr([100, 100]), arr([101]))
+        for name in ["Add", "SafeMul", "Lt", "Eq"]:
+            outs = t.run_op(name, w, w)
+            check(f"{name}(uint512, uint512) accepted, as the engine's wide plugin", outs is not None)
+        outs = t.run_op("Select", v["true"], w, w)
+        check("Select(bool, uint512, uint512) gives a uint512", outs and type_of(outs[0]) == 100, outs)
+        er("transfer(uint512 x3): token operations take uint8..uint256",
+           fwd("transfer(bytes32,bytes32,bytes32)", w, w, w), "NotUnsigned(bytes32)", w)
+    # the owner narrows an operator: compute follows the registry at once
+    ch.send(DEPLOYER_KEY, c, SET_OPERATOR, 66, sig_arg([unary(T_UINT8)]), "true")
+    er("compute(66, [uint64]) once neg is registered for uint8 only", fwd(COMPUTE_SIG, 66, arr([u64a]),
+                                                                          arr([T_UINT64])),
+       nm, 66, arr([T_UINT64]), arr([T_UINT64]))
+    ok, out = ch.call(t.app, "computeProbe(uint16,bytes32[],uint8[])(bytes32[],bool[],bool[])", 66, arr([u8a]),
+                      arr([T_UINT8]))
+    check("compute(66, [uint8]) still accepted", ok, out)
+
+
+def test_budget(t, v):
+    """MAX_EVENTS_PER_TRANSACTION: 256 events accepted, the 257th reverts, whichever operation it is."""
+    ch, app = t.chain, t.app
+    check("MAX_EVENTS_PER_TRANSACTION() = 256", ch.view(t.compute, "MAX_EVENTS_PER_TRANSACTION()(uint256)") == "256")
+    over = ("TransactionBudgetExceeded(uint256)", 256)
+    sig = "emitMany(uint256,uint256,bytes)"
+    r = ch.send(DEPLOYER_KEY, app, sig, 0, 256, "0x", gas=20_000_000)
+    n = len([lg for lg in r["logs"] if t.decode(lg)])
+    check("256 plaintextToEncrypted in one transaction: mined, 256 events", r["status"] == "0x1" and n == 256,
+          (r["status"], n))
+    r = ch.send(DEPLOYER_KEY, app, sig, 0, 256, "0x", gas=20_000_000)
+    check("another 256 in the next transaction: the count starts again at 0", r["status"] == "0x1", r["status"])
+    t.expect_revert("257 plaintextToEncrypted", ch.call(app, sig, 0, 257, "0x"), *over)
+    r = run(CAST, "send", "--json", "--rpc-url", ch.url, "--private-key", DEPLOYER_KEY, "--gas-limit", "20000000",
+            app, sig, "0", "257", "0x")
+    check("257 plaintextToEncrypted sent anyway (no estimate): mined, reverted",
+          r.returncode != 0 or json.loads(r.stdout)["status"] == "0x0", r.stdout + r.stderr)
+    ok, out = ch.call(app, sig, 40, 256, "0x")
+    check("40 reverted (caught) operations do not count: 256 more are accepted", ok, out)
+    u8a, u8b, u64a, u64b, u64c = v["u8a"], v["u8b"], v["u64a"], v["u64b"], v["u64c"]
+    for label, data in [("add", cast("calldata", "add(bytes32,bytes32)", u8a, u8b)),
+                        ("safeAdd", cast("calldata", "safeAdd(bytes32,bytes32)", u8a, u8b)),
+                        ("eq", cast("calldata", "eq(bytes32,bytes32)", u8a, u8b)),
+                        ("select", cast("calldata", "select(bytes32,bytes32,bytes32)", v["true"], u8a, u8b)),
+                        ("transfer", cast("calldata", "transfer(bytes32,bytes32,bytes32)", u64a, u64b, u64c)),
+                        ("mint", cast("calldata", "mint(bytes32,bytes32,bytes32)", u64a, u64b, u64c)),
+                        ("burn", cast("calldata", "burn(bytes32,bytes32,bytes32)", u64a, u64b, u64c)),
+                        ("compute(min)", cast("calldata", COMPUTE_SIG, 64, arr([u64a, u64b]), arr([T_UINT64]))),
+                        ("plaintextToEncrypted", cast("calldata", "plaintextToEncrypted(bytes32,uint8)", word(1), 4))]:
+        ok, out = ch.call(app, sig, 0, 255, data)
+        check(f"255 plaintextToEncrypted + {label} = 256 events: accepted", ok, out)
+        t.expect_revert(f"256 plaintextToEncrypted + {label} = 257 events", ch.call(app, sig, 0, 256, data), *over)
 
 
 def test_bindings_app(t):
@@ -1251,6 +1477,8 @@ def main():
         test_extension_abi(t)
         test_registry(t)
         test_compute(t, values)
+        test_type_rules(t, values)
+        test_budget(t, values)
         test_bindings_app(t)
         test_type_errors(t, values)
         test_acl(t, values)

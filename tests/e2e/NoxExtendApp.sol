@@ -10,9 +10,8 @@ import {NoxTemplate} from "./NoxTemplate.sol";
 /// @notice NoxMinmax and NoxTemplate are written by `nox-plugin-check --solidity` from the minmax
 ///         plugin and from the template plugin of plugins/template: the app calls `nox.min`,
 ///         `nox.average` and `nox.clamp` on euint64 as if they were built in. `wrongType` asks for
-///         `min` with a uint8 result on uint64 inputs: the chain cannot know the operator's
-///         signature, so the call succeeds and the Runner refuses it — its handle must end `failed`.
-///         It is a transaction of its own: a transaction's results are stored all or none.
+///         `min` with a uint8 result on uint64 inputs: NoxCompute knows the operator's registered
+///         signatures, so the call reverts NoMatchingImplementation — the Runner never sees it.
 contract NoxExtendApp {
     using Nox for INoxCompute;
     using NoxMinmax for INoxCompute;
