@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static sigset_t shutdown_signals(void) {
@@ -24,6 +26,16 @@ void nox_service_block_signals(void) {
     sigset_t set = shutdown_signals();
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN); /* a client that hangs up must not kill the service */
+}
+
+nox_status nox_service_no_core_dumps(nox_error *err) {
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none))
+        return nox_error_set(err, NOX_ERR_IO, "cannot forbid core dumps (setrlimit RLIMIT_CORE 0): %s", strerror(errno));
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+        return nox_error_set(err, NOX_ERR_IO, "cannot forbid core dumps and tracing (prctl PR_SET_DUMPABLE 0): %s",
+                             strerror(errno));
+    return NOX_OK;
 }
 
 nox_service_args nox_service_parse_args(int argc, char **argv, const char **config, const char **ready_file) {

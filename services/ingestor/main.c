@@ -123,6 +123,13 @@ static void log_start(const ing_state *st) {
 
 int main(int argc, char **argv) {
     nox_service_block_signals(); /* before any thread exists */
+    { /* it holds keys or plaintexts: never in a core dump, never traceable by another process */
+        nox_error core_err = {0};
+        if (nox_service_no_core_dumps(&core_err)) {
+            fprintf(stderr, "nox-ingestor: %s\n", core_err.message);
+            return 1;
+        }
+    }
     const char *config, *ready_file;
     switch (nox_service_parse_args(argc, argv, &config, &ready_file)) {
     case NOX_ARGS_HELP: usage(stdout); return 0;

@@ -100,6 +100,13 @@ static nox_status serve(kms_state *st, const char *ready_file, nox_error *err) {
 
 int main(int argc, char **argv) {
     nox_service_block_signals(); /* before any thread exists */
+    { /* it holds keys or plaintexts: never in a core dump, never traceable by another process */
+        nox_error core_err = {0};
+        if (nox_service_no_core_dumps(&core_err)) {
+            fprintf(stderr, "nox-kms: %s\n", core_err.message);
+            return 1;
+        }
+    }
     if (argc >= 2 && !strcmp(argv[1], "keygen")) return keygen(argc - 1, argv + 1);
     const char *config, *ready_file;
     switch (nox_service_parse_args(argc, argv, &config, &ready_file)) {

@@ -11,7 +11,8 @@ usage: security_test.py BIN_DIR        (NOX_CAST: the cast binary, as for the e2
    malleated (high s), bad-v and over-long authorizations; a stranger as Runner; bad handles; oversized
    headers and bodies; slow and idle connections. Each answer is the right 4xx with the JSON error shape,
    and after each attack both services still answer /health 200 and a legitimate request.
-3. Log scan: after `devnet.sh down`, no log of the devnet holds a test plaintext (decimal or hex) or a
+3. No core dumps: /proc/PID/limits of the KMS, the Gateway, the Runner and the Ingestor says RLIMIT_CORE 0.
+4. Log scan: after `devnet.sh down`, no log of the devnet holds a test plaintext (decimal or hex) or a
    private key (owner, Alice, Bob, Gateway and Runner wallets, the KMS protocol and wallet keys).
 
 Signatures are made by cast (an independent implementation); decryption by Python's cryptography.
@@ -649,8 +650,29 @@ def log_scan(c, log_dir):
     check("log scan control: the Gateway's public address is found in gateway.log", c.addr["gateway"][2:] in gw_log)
 
 
+def no_core_dumps(devnet):
+    """Every service that holds keys or plaintexts runs with RLIMIT_CORE 0 (soft and hard), read from
+    /proc/PID/limits; a control: PostgreSQL, started by the devnet itself, has its own (non-zero or unlimited)."""
+    def core_limit(name):
+        with open(os.path.join(devnet.dir, "pids", name + ".pid")) as f:
+            pid = int(f.read().split()[0])
+        with open(f"/proc/{pid}/limits") as f:
+            for line in f:
+                if line.startswith("Max core file size"):
+                    return line.split()[4:6]
+        return None
+    for svc in ("kms", "gateway", "runner", "ingestor"):
+        got = core_limit(svc)
+        check(f"{svc}: no core dump (RLIMIT_CORE 0 0 in /proc/PID/limits)", got == ["0", "0"], got)
+    nats = core_limit("nats")
+    if CORE_RAISED:
+        check("control: nats-server (not ours) keeps the raised limit it inherited from the test",
+              nats is not None and nats != ["0", "0"], nats)
+
+
 def body(devnet, work):
     c = Ctx(devnet, work)
+    no_core_dumps(devnet)
     if not flow(c):
         return
     still_serving(c, "the flow")
@@ -672,5 +694,18 @@ def body(devnet, work):
     log_scan(c, os.path.join(devnet.dir, "logs"))
 
 
+def raise_core_limit():
+    """Raises this process's RLIMIT_CORE (inherited by the devnet) so that a service that forgot to drop it
+    would show it: unlimited as root, else the hard limit. True when the soft limit is then above 0."""
+    import resource
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    except (ValueError, OSError):
+        hard = resource.getrlimit(resource.RLIMIT_CORE)[1]
+        resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_CORE)[0] != 0
+
+
 if __name__ == "__main__":
+    CORE_RAISED = raise_core_limit()
     sys.exit(e2elib.run_on_devnet(BIN, "security", body))

@@ -19,6 +19,14 @@ extern "C" {
  */
 void nox_service_block_signals(void);
 
+/**
+ * For a process that holds keys or plaintexts: no core dump ever (RLIMIT_CORE soft and hard 0, so
+ * not even a child can raise it) and not dumpable (PR_SET_DUMPABLE 0: no core, no ptrace attach or
+ * /proc/PID/mem by other processes of the same user). Call early in main(), before reading a key.
+ * NOX_ERR_IO with the reason when the kernel refuses (the service must then not start).
+ */
+nox_status nox_service_no_core_dumps(nox_error *err);
+
 /** What nox_service_parse_args found. */
 typedef enum nox_service_args { NOX_ARGS_RUN = 0, NOX_ARGS_HELP = 1, NOX_ARGS_USAGE = 2 } nox_service_args;
 
