@@ -49,7 +49,7 @@ contract NoxCompute is INoxCompute, NoxACL {
     ///         one transaction; the operation that would emit one more reverts
     ///         TransactionBudgetExceeded. The Ingestor publishes one queue message per transaction and a
     ///         Runner handles it as one unit, so this bounds what one transaction can cost everyone
-    ///         else. Derivation (docs/PROTOCOL-EXTENSIONS.md §7; measured by tests/contracts/
+    ///         else. Derivation (docs/PROTOCOL-EXTENSIONS.md §6; measured by tests/contracts/
     ///         budget_sizes.c with core's nox_message_to_json): the largest event — a Compute with 8
     ///         inputs and 8 outputs, a 63-character type name, the largest log index — takes 1,306
     ///         bytes of TransactionMessage JSON and 1,592 bytes as a raw log in a dead letter. A message

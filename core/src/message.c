@@ -328,7 +328,7 @@ static int printable(const char *s, size_t len) {
 }
 
 /*
- * `failed` (docs/PROTOCOL-EXTENSIONS.md §6), when present: {"reason": text, "outputs": [handles]}.
+ * `failed` (docs/PROTOCOL-EXTENSIONS.md §5), when present: {"reason": text, "outputs": [handles]}.
  * Distinctness and the handles' values are checked by validation.
  */
 static nox_status decode_failed(const json_t *root, nox_message *m, nox_error *err) {

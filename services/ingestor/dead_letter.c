@@ -1,6 +1,6 @@
 /*
  * What the Ingestor publishes for a transaction it cannot queue as it is
- * (docs/PROTOCOL-EXTENSIONS.md §6):
+ * (docs/PROTOCOL-EXTENSIONS.md §5):
  *
  *   - a dead letter on nox_dead.<txHash>, for an operator: the transaction,
  *     its block, the reason and its first ING_DEAD_LETTER_MAX_LOGS raw logs

@@ -176,7 +176,7 @@ static nox_status publish_dead_letter(ing_state *st, const nox_event_tx *tx, con
 
 /*
  * Failure notices for every output of tx that the Ingestor knows of, on the work subject of tx
- * (docs/PROTOCOL-EXTENSIONS.md §6): as many as the server's max_payload requires, the first with the
+ * (docs/PROTOCOL-EXTENSIONS.md §5): as many as the server's max_payload requires, the first with the
  * transaction's message id (it replaces the message that could not be queued), the k-th with "<id>/k".
  * A Runner records a failure with `reason` for each handle. Statuses as publish_dead_letter.
  */

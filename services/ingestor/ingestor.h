@@ -199,7 +199,7 @@ char *ing_dead_letter_body(uint32_t chain_id, const nox_event_tx *tx, const char
 size_t ing_known_outputs(const nox_event_tx *tx, uint32_t chain_id, nox_handle **out);
 
 /**
- * A failure notice (docs/PROTOCOL-EXTENSIONS.md §6): tx's message with no event and failed =
+ * A failure notice (docs/PROTOCOL-EXTENSIONS.md §5): tx's message with no event and failed =
  * {reason (made printable, cut at NOX_MESSAGE_MAX_REASON), outputs[0..n)}, n in 1..NOX_MESSAGE_MAX_FAILED.
  * *json receives the compact JSON to free.
  */

@@ -626,7 +626,7 @@ def test_failures_redelivered(env, reader):
 
 
 def test_failure_notice(env, reader):
-    """A failure notice (docs/PROTOCOL-EXTENSIONS.md §6: a message with a `failed` list, which the Ingestor sends for
+    """A failure notice (docs/PROTOCOL-EXTENSIONS.md §5: a message with a `failed` list, which the Ingestor sends for
     handles of a transaction it cannot queue): each listed handle gets a record with the notice's reason; an event of
     the same message consuming one fails as derived from it; the others are stored; a notice alone is simply acked."""
     a, b = secret(env, "uint64", 5), secret(env, "uint64", 9)

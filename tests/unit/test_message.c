@@ -961,7 +961,7 @@ static void test_generic_malformed(void) {
     CU_ASSERT(!nox_message_valid_generic_name(NULL));
 }
 
-/* ---- failure notices (docs/PROTOCOL-EXTENSIONS.md §6) ------------------------------------------- */
+/* ---- failure notices (docs/PROTOCOL-EXTENSIONS.md §5) ------------------------------------------- */
 
 #define MSG_FAILED(events, failed)                                                                 \
     "{\"chainId\":31337,\"caller\":\"" CALLER "\",\"blockNumber\":123,\"transactionHash\":\"" TXH  \

@@ -108,7 +108,7 @@ unsigned nox_message_event_n_outputs(const nox_message_event *e);
 int nox_message_valid_generic_name(const char *name);
 
 /**
- * Most output handles a message's `failed` list may carry (docs/PROTOCOL-EXTENSIONS.md §6): every output
+ * Most output handles a message's `failed` list may carry (docs/PROTOCOL-EXTENSIONS.md §5): every output
  * of a transaction at NoxCompute's per-transaction budget (256 events of at most 8 outputs: 2048) twice over,
  * and still ~280 KiB of JSON, well under NOX_MESSAGE_MAX_SIZE.
  */
@@ -120,7 +120,7 @@ int nox_message_valid_generic_name(const char *name);
 /**
  * A TransactionMessage. Owns `events` and `failed`; release with nox_message_free.
  *
- * A message carries events to compute, or — docs/PROTOCOL-EXTENSIONS.md §6, a failure notice — output
+ * A message carries events to compute, or — docs/PROTOCOL-EXTENSIONS.md §5, a failure notice — output
  * handles of the transaction that the Ingestor knows can never be computed (its message was refused for
  * good by NATS, or some of its logs could not be decoded), with one reason: the Runner records a failure
  * for each, so that no handle of an accepted transaction stays pending forever. At least one of the two
