@@ -131,7 +131,11 @@ out:
 
 /* ---- GET /v0/secrets/{handle} ------------------------------------------------- */
 
-/* isViewer(handle, user) by eth_call: 1 yes, 0 no, -1 after answering 503. */
+/* How long a request waits for a free isViewer connection before it answers 503. */
+#define VIEWER_WAIT_MS 50
+
+/* isViewer(handle, user) by eth_call on one of the chain's pooled connections (each call bounded by
+ * viewer_timeout_ms): 1 yes, 0 no, -1 after answering 503. */
 static int is_viewer(const gw_chain *c, const nox_handle *h, const uint8_t user[NOX_ADDRESS_SIZE],
                      nox_http_response *resp) {
     static const char sig[] = "isViewer(bytes32,address)";
@@ -145,7 +149,16 @@ static int is_viewer(const gw_chain *c, const nox_handle *h, const uint8_t user[
     size_t out_len = 0;
     nox_rpc_fault fault;
     nox_error err = {0};
-    if (nox_rpc_eth_call(c->rpc, c->nox_compute, data, sizeof data, NULL, &out, &out_len, &fault, &err)) {
+    /* a free connection now or very soon; else the node is slow and this thread must not queue for it */
+    nox_rpc *rpc = nox_rpc_pool_take(c->viewers, VIEWER_WAIT_MS);
+    if (!rpc) {
+        nox_http_respond_error(resp, 503, "rpc", "isViewer: all %u RPC connections to chain %u are busy (a slow "
+                               "node?); try again", nox_rpc_pool_size(c->viewers), c->chain_id);
+        return -1;
+    }
+    nox_status s = nox_rpc_eth_call(rpc, c->nox_compute, data, sizeof data, NULL, &out, &out_len, &fault, &err);
+    nox_rpc_pool_give(c->viewers, rpc);
+    if (s) {
         nox_http_respond_error(resp, 503, "rpc", "isViewer call failed: %s", err.message);
         return -1;
     }

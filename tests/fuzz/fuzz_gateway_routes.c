@@ -38,6 +38,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         FUZZ_CHECK(nox_ec_key_generate(&kms, &err) == NOX_OK);
         FUZZ_CHECK(nox_ec_pubkey_of(&kms, &chains[i].kms_key, &err) == NOX_OK);
         nox_ec_pubkey_compressed(&chains[i].kms_key, chains[i].kms_public_key);
+        nox_rpc_options ro; /* isViewer's pool: its calls are wrapped (fuzz_services_stubs.c), nothing connects */
+        nox_rpc_options_default(&ro);
+        ro.url = "http://127.0.0.1:9/";
+        FUZZ_CHECK(nox_rpc_pool_new(&ro, 2, &chains[i].viewers, &err) == NOX_OK);
     }
     fuzz_trusted_signer[19] = 1;
     memcpy(runners[0], fuzz_trusted_signer, NOX_ADDRESS_SIZE);
@@ -47,6 +51,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     state.cfg.runners = runners;
     state.cfg.n_runners = 1;
     state.cfg.default_chain_id = 31337;
+    /* both Runner forms: the spec 4.4 seeds reach the body parsers with any body, the bound ones (corpus
+     * bound-*, window around FUZZ_NOW, right digests) the window and content checks (PROTOCOL-EXTENSIONS §7) */
+    state.cfg.accept_legacy_authorizations = 1;
     FUZZ_CHECK(nox_ec_key_generate(&state.wallet, &err) == NOX_OK);
     return 0;
 }

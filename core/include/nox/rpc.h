@@ -62,6 +62,25 @@ nox_status nox_rpc_new(const nox_rpc_options *o, nox_rpc **out, nox_error *err);
 /** Closes the connection and frees the client. NULL is fine. */
 void nox_rpc_free(nox_rpc *c);
 
+/** Most clients in one nox_rpc_pool. */
+#define NOX_RPC_POOL_MAX 64u
+
+/**
+ * A pool of `size` clients (1..NOX_RPC_POOL_MAX) to one node, each a nox_rpc with options `o` (so each call
+ * is bounded by o->timeout_ms): at most `size` calls in flight, each on its own kept-alive connection.
+ * Thread-safe. Errors as nox_rpc_new.
+ */
+typedef struct nox_rpc_pool nox_rpc_pool;
+nox_status nox_rpc_pool_new(const nox_rpc_options *o, unsigned size, nox_rpc_pool **out, nox_error *err);
+/** Frees the pool and its clients (none may be taken). NULL is fine. */
+void nox_rpc_pool_free(nox_rpc_pool *p);
+/** The number of clients. */
+unsigned nox_rpc_pool_size(const nox_rpc_pool *p);
+/** A free client, waiting up to wait_ms for one to come back; NULL when none did (all busy). Give it back. */
+nox_rpc *nox_rpc_pool_take(nox_rpc_pool *p, unsigned wait_ms);
+/** Returns a client taken from p (NULL is fine). */
+void nox_rpc_pool_give(nox_rpc_pool *p, nox_rpc *c);
+
 /** The node's URL reduced to scheme://host[:port] (safe to log), as computed by nox_rpc_redact_url. */
 const char *nox_rpc_display_url(const nox_rpc *c);
 
