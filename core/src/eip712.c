@@ -121,6 +121,14 @@ nox_eip712_domain nox_eip712_domain_runner_gateway(uint64_t chain_id) {
     return protocol_domain("Handle Gateway", chain_id);
 }
 
+nox_eip712_domain nox_eip712_domain_runner_gateway_v2(uint64_t chain_id, const uint8_t gateway[NOX_ADDRESS_SIZE]) {
+    nox_eip712_domain d = protocol_domain("Handle Gateway", chain_id);
+    d.version = "2";
+    d.has_verifying_contract = true;
+    memcpy(d.verifying_contract, gateway, NOX_ADDRESS_SIZE);
+    return d;
+}
+
 nox_eip712_domain nox_eip712_domain_kms_delegate(uint64_t chain_id) {
     return protocol_domain("ProtocolDelegate", chain_id);
 }
@@ -194,6 +202,54 @@ void nox_eip712_hash_result_publishing_authorization(uint64_t chain_id, uint64_t
     enc_address(&e, caller);
     enc_string(&e, transaction_hash);
     enc_end(&e, out);
+}
+
+/* chainId, blockNumber, caller, transactionHash: the head every Runner authorization starts with. */
+static void enc_runner_head(encoder *e, const nox_eip712_runner_scope *s) {
+    enc_uint(e, s->chain_id);
+    enc_uint(e, s->block_number);
+    enc_address(e, s->caller);
+    enc_string(e, s->transaction_hash);
+}
+
+void nox_eip712_hash_operand_access_authorization_v2(const nox_eip712_runner_scope *scope,
+                                                     const char *const *operands, size_t n_operands,
+                                                     const char *rsa_public_key, uint8_t out[NOX_EIP712_HASH_SIZE]) {
+    uint8_t ops[NOX_EIP712_HASH_SIZE];
+    nox_eip712_hash_string_array(operands, n_operands, ops);
+    encoder e;
+    enc_begin(&e, NOX_EIP712_TYPE_OPERAND_ACCESS_AUTHORIZATION_V2);
+    enc_runner_head(&e, scope);
+    enc_word(&e, ops);
+    enc_string(&e, rsa_public_key);
+    enc_uint(&e, scope->not_before);
+    enc_uint(&e, scope->expires_at);
+    enc_end(&e, out);
+}
+
+/* The two content-bound types: head, count, digest, window. */
+static void hash_content_bound(const char *type, const nox_eip712_runner_scope *scope, uint64_t count,
+                               const uint8_t digest[NOX_EIP712_HASH_SIZE], uint8_t out[NOX_EIP712_HASH_SIZE]) {
+    encoder e;
+    enc_begin(&e, type);
+    enc_runner_head(&e, scope);
+    enc_uint(&e, count);
+    enc_word(&e, digest);
+    enc_uint(&e, scope->not_before);
+    enc_uint(&e, scope->expires_at);
+    enc_end(&e, out);
+}
+
+void nox_eip712_hash_result_publishing_authorization_v2(const nox_eip712_runner_scope *scope, uint64_t result_count,
+                                                        const uint8_t results_digest[NOX_EIP712_HASH_SIZE],
+                                                        uint8_t out[NOX_EIP712_HASH_SIZE]) {
+    hash_content_bound(NOX_EIP712_TYPE_RESULT_PUBLISHING_AUTHORIZATION_V2, scope, result_count, results_digest, out);
+}
+
+void nox_eip712_hash_failure_recording_authorization(const nox_eip712_runner_scope *scope, uint64_t record_count,
+                                                     const uint8_t records_digest[NOX_EIP712_HASH_SIZE],
+                                                     uint8_t out[NOX_EIP712_HASH_SIZE]) {
+    hash_content_bound(NOX_EIP712_TYPE_FAILURE_RECORDING_AUTHORIZATION, scope, record_count, records_digest, out);
 }
 
 void nox_eip712_hash_delegate_authorization(const char *ephemeral_pub_key, const char *target_pub_key,

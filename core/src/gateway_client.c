@@ -1,7 +1,9 @@
 /*
  * The Runner's Gateway client (nox/gateway_client.h): the Runner API over the
  * shared keep-alive JSON client (json_client.h), EIP-712 authorizations signed
- * with the Runner wallet, every answer field checked before use.
+ * with the Runner wallet in their bound forms (docs/PROTOCOL-EXTENSIONS.md §7:
+ * a validity window from the clock at signing, the body's count and content
+ * digest, a domain naming the Gateway), every answer field checked before use.
  */
 #include "nox/gateway_client.h"
 
@@ -15,10 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "nox/base64.h"
 #include "nox/eip712.h"
 #include "nox/hex.h"
+#include "nox/runner_auth.h"
 
 enum { GW_POOL = 64, GW_MAX_RESPONSE = 4u << 20, GW_CONNECT_TIMEOUT_MS = 3000 };
 
@@ -27,11 +31,20 @@ struct nox_gateway_client {
     atomic_int no_batch;         /* the Gateway answered 404 to POST /v0/compute/operands/batch */
     atomic_int no_results_batch; /* ... to POST /v0/compute/results/batch */
     nox_ec_privkey wallet;
+    uint8_t gateway[NOX_ADDRESS_SIZE]; /* verifyingContract of the authorizations' domain */
+    unsigned lifetime_s;               /* expiresAt = now + lifetime_s */
 };
 
-nox_status nox_gateway_client_new(const char *url, const nox_ec_privkey *wallet, unsigned timeout_ms,
-                                  nox_gateway_client **out, nox_error *err) {
+nox_status nox_gateway_client_new(const char *url, const nox_ec_privkey *wallet, const nox_gateway_signing *signing,
+                                  unsigned timeout_ms, nox_gateway_client **out, nox_error *err) {
     *out = NULL;
+    unsigned lifetime = signing->lifetime_s ? signing->lifetime_s : NOX_RUNNER_AUTH_DEFAULT_LIFETIME_S;
+    if (lifetime > NOX_RUNNER_AUTH_MAX_LIFETIME_S)
+        return nox_error_set(err, NOX_ERR_INVALID,
+                             "an authorization lifetime of %u s is longer than the %u s a Gateway accepts (a window "
+                             "of at most %u s, %u s of it before the signing time)",
+                             lifetime, NOX_RUNNER_AUTH_MAX_LIFETIME_S, NOX_RUNNER_AUTH_MAX_WINDOW_S,
+                             NOX_RUNNER_AUTH_BACKDATE_S);
     nox_gateway_client *c = calloc(1, sizeof *c);
     if (!c) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
     nox_json_client_options o = {.url = url,
@@ -46,6 +59,8 @@ nox_status nox_gateway_client_new(const char *url, const nox_ec_privkey *wallet,
         return st;
     }
     c->wallet = *wallet;
+    memcpy(c->gateway, signing->gateway_address, NOX_ADDRESS_SIZE);
+    c->lifetime_s = lifetime;
     *out = c;
     return NOX_OK;
 }
@@ -86,7 +101,7 @@ static json_t *signed_doc(nox_gateway_client *c, uint64_t chain_id, json_t *payl
                           nox_error *err) {
     uint8_t sig[NOX_EC_SIGNATURE_SIZE];
     char sig_hex[2 * NOX_EC_SIGNATURE_SIZE + 3];
-    nox_eip712_domain d = nox_eip712_domain_runner_gateway(chain_id);
+    nox_eip712_domain d = nox_eip712_domain_runner_gateway_v2(chain_id, c->gateway);
     if (nox_eip712_sign(&c->wallet, &d, hash, sig, err)) {
         json_decref(payload);
         return NULL;
@@ -117,18 +132,42 @@ static char *auth_header(json_t *doc, nox_error *err) {
     return h;
 }
 
-/* "Authorization: EIP712 <base64(JSON)>" over payload (stolen) signed for struct_hash. NULL when out of memory. */
-static char *authorization(nox_gateway_client *c, uint64_t chain_id, json_t *payload, const uint8_t hash[32],
-                           nox_error *err) {
-    return auth_header(signed_doc(c, chain_id, payload, hash, err), err);
+/*
+ * The scope of an authorization for tx signed now: valid from NOX_RUNNER_AUTH_BACKDATE_S before the
+ * clock (this host's may be a little ahead of the Gateway's) to lifetime_s after it. tx_hex receives
+ * the transaction hash's text, which scope points to.
+ */
+static nox_eip712_runner_scope scope_now(const nox_gateway_client *c, const nox_gateway_tx *tx, char tx_hex[67]) {
+    time_t t = time(NULL);
+    uint64_t now = t > 0 ? (uint64_t)t : 0;
+    nox_eip712_runner_scope s = {.chain_id = tx->chain_id, .block_number = tx->block_number,
+                                 .transaction_hash = nox_hex_encode(tx->tx_hash, 32, tx_hex),
+                                 .not_before = now > NOX_RUNNER_AUTH_BACKDATE_S ? now - NOX_RUNNER_AUTH_BACKDATE_S : 0,
+                                 .expires_at = now + c->lifetime_s};
+    memcpy(s.caller, tx->caller, NOX_ADDRESS_SIZE);
+    return s;
 }
 
-static json_t *head(const nox_gateway_tx *tx, char tx_hex[67]) {
+/* The payload members every authorization has: {chainId, blockNumber, caller, transactionHash, notBefore, expiresAt}. */
+static json_t *head(const nox_eip712_runner_scope *s) {
     char caller[2 * NOX_ADDRESS_SIZE + 3];
-    nox_hex_encode(tx->tx_hash, 32, tx_hex);
-    return json_pack("{s:I, s:I, s:s, s:s}", "chainId", (json_int_t)tx->chain_id, "blockNumber",
-                     (json_int_t)tx->block_number, "caller", nox_hex_encode(tx->caller, NOX_ADDRESS_SIZE, caller),
-                     "transactionHash", tx_hex);
+    return json_pack("{s:I, s:I, s:s, s:s, s:I, s:I}", "chainId", (json_int_t)s->chain_id, "blockNumber",
+                     (json_int_t)s->block_number, "caller", nox_hex_encode(s->caller, NOX_ADDRESS_SIZE, caller),
+                     "transactionHash", s->transaction_hash, "notBefore", (json_int_t)s->not_before, "expiresAt",
+                     (json_int_t)s->expires_at);
+}
+
+/* The payload of a bound publishing authorization: head + count_field + digest_field (docs/PROTOCOL-EXTENSIONS.md §7). */
+static json_t *content_head(const nox_eip712_runner_scope *s, const char *count_field, uint64_t count,
+                            const char *digest_field, const uint8_t digest[32]) {
+    char hex[67];
+    json_t *p = head(s);
+    if (p && (json_object_set_new(p, count_field, json_integer((json_int_t)count)) ||
+              json_object_set_new(p, digest_field, json_string(nox_hex_encode(digest, 32, hex))))) {
+        json_decref(p);
+        p = NULL;
+    }
+    return p;
 }
 
 static int hex_member(json_t *o, const char *name, uint8_t *out, size_t cap, size_t *len) {
@@ -138,13 +177,14 @@ static int hex_member(json_t *o, const char *name, uint8_t *out, size_t cap, siz
     return nox_hex_decode(json_string_value(v), json_string_length(v), out, cap, len, &e) == NOX_OK;
 }
 
-/* The signed OperandAccessAuthorization {payload, signature} for handles[0..n); NULL (err set) on failure. */
+/* The signed OperandAccessAuthorizationV2 {payload, signature} for handles[0..n); NULL (err set) on failure. */
 static json_t *operand_request(nox_gateway_client *c, const nox_gateway_tx *tx, const nox_handle *handles, size_t n,
                                const char *rsa_spki_hex, nox_error *err) {
     char tx_hex[67];
     char(*texts)[67] = calloc(n, sizeof *texts);
     const char **ptrs = calloc(n, sizeof *ptrs);
-    json_t *payload = head(tx, tx_hex), *ops = json_array(), *doc = NULL;
+    nox_eip712_runner_scope scope = scope_now(c, tx, tx_hex);
+    json_t *payload = head(&scope), *ops = json_array(), *doc = NULL;
     if (!texts || !ptrs || !payload || !ops) {
         json_decref(payload);
         json_decref(ops);
@@ -159,8 +199,7 @@ static json_t *operand_request(nox_gateway_client *c, const nox_gateway_tx *tx, 
     json_object_set_new(payload, "operands", ops);
     json_object_set_new(payload, "rsaPublicKey", json_string(rsa_spki_hex));
     uint8_t hash[32];
-    nox_eip712_hash_operand_access_authorization(tx->chain_id, tx->block_number, tx->caller, tx_hex, ptrs, n,
-                                                 rsa_spki_hex, hash);
+    nox_eip712_hash_operand_access_authorization_v2(&scope, ptrs, n, rsa_spki_hex, hash);
     doc = signed_doc(c, tx->chain_id, payload, hash, err);
 done:
     free(texts);
@@ -444,23 +483,19 @@ nox_status nox_gateway_fetch_operands_batch(nox_gateway_client *c, nox_gateway_f
 }
 
 /*
- * POSTs body (stolen) to path under a ResultPublishingAuthorization for tx over payload (stolen, the
- * head of tx); on NOX_OK *doc is the answer (json_decref it).
+ * POSTs body (stolen) to path with the signed authorization auth (stolen; NULL when making it failed,
+ * err set); on NOX_OK *answer is the Gateway's answer (json_decref it).
  */
-static nox_status publish(nox_gateway_client *c, const nox_gateway_tx *tx, const char *tx_hex, json_t *payload,
-                          json_t *body, const char *what, const char *path, json_t **doc, nox_gateway_fault *fault,
-                          nox_error *err) {
-    *doc = NULL;
-    char *text = json_dumps(body, JSON_COMPACT);
+static nox_status publish(nox_gateway_client *c, json_t *auth, json_t *body, const char *what, const char *path,
+                          json_t **answer, nox_gateway_fault *fault, nox_error *err) {
+    *answer = NULL;
+    char *header = auth_header(auth, err), *text = header && body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
-    uint8_t hash[32];
-    nox_eip712_hash_result_publishing_authorization(tx->chain_id, tx->block_number, tx->caller, tx_hex, hash);
-    char *auth = text ? authorization(c, tx->chain_id, payload, hash, err) : (json_decref(payload), NULL);
     nox_status st;
-    if (!text || !auth) st = err->code ? err->code : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
-    else st = exchange(c, what, path, text, auth, doc, fault, err);
+    if (!header || !text) st = err->code ? err->code : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    else st = exchange(c, what, path, text, header, answer, fault, err);
     free(text);
-    free(auth);
+    free(header);
     return st;
 }
 
@@ -484,6 +519,30 @@ static json_t *results_json(const nox_gateway_result *results, size_t n) {
     return body;
 }
 
+/*
+ * The signed ResultPublishingAuthorizationV2 {payload, signature} of the result set results[0..n) of tx,
+ * its window starting now; NULL (err set) on failure.
+ */
+static json_t *results_authorization(nox_gateway_client *c, const nox_gateway_tx *tx,
+                                     const nox_gateway_result *results, size_t n, nox_error *err) {
+    char tx_hex[67];
+    uint8_t digest[32], hash[32];
+    nox_content_digest d;
+    nox_content_digest_init(&d);
+    for (size_t i = 0; i < n; i++)
+        nox_content_digest_add_result(&d, results[i].handle.bytes, results[i].value_tag, results[i].public_key,
+                                      results[i].nonce, results[i].ciphertext, results[i].ciphertext_len);
+    nox_content_digest_final(&d, digest);
+    nox_eip712_runner_scope scope = scope_now(c, tx, tx_hex);
+    json_t *payload = content_head(&scope, "resultCount", d.count, "resultsDigest", digest);
+    if (!payload) {
+        nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    nox_eip712_hash_result_publishing_authorization_v2(&scope, d.count, digest, hash);
+    return signed_doc(c, tx->chain_id, payload, hash, err);
+}
+
 static nox_status read_counts(json_t *doc, nox_gateway_counts *counts, nox_error *err) {
     json_t *a = json_object_get(doc, "created"), *b = json_object_get(doc, "unchanged"),
            *d = json_object_get(doc, "conflicted");
@@ -501,15 +560,9 @@ nox_status nox_gateway_post_results(nox_gateway_client *c, const nox_gateway_tx 
                                     const nox_gateway_result *results, size_t n, nox_gateway_counts *counts,
                                     nox_gateway_fault *fault, nox_error *err) {
     if (n == 0) return nox_error_set(err, NOX_ERR_INVALID, "no results to post");
-    char tx_hex[67];
-    json_t *payload = head(tx, tx_hex), *body = results_json(results, n);
-    if (!payload || !body) {
-        json_decref(payload);
-        json_decref(body);
-        return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
-    }
     json_t *doc;
-    nox_status st = publish(c, tx, tx_hex, payload, body, "post results", "/v0/compute/results", &doc, fault, err);
+    nox_status st = publish(c, results_authorization(c, tx, results, n, err), results_json(results, n), "post results",
+                            "/v0/compute/results", &doc, fault, err);
     if (st) return st;
     st = read_counts(doc, counts, err);
     json_decref(doc);
@@ -522,15 +575,12 @@ static nox_status publish_batch(nox_gateway_client *c, nox_gateway_publish *reqs
     json_t *list = json_array(), *doc = NULL;
     nox_status st = list ? NOX_OK : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n && !st; i++) {
-        char tx_hex[67];
-        uint8_t hash[32];
-        const nox_gateway_tx *tx = &reqs[i].tx;
-        json_t *payload = head(tx, tx_hex), *auth = NULL, *results = results_json(reqs[i].results, reqs[i].n);
-        nox_eip712_hash_result_publishing_authorization(tx->chain_id, tx->block_number, tx->caller, tx_hex, hash);
-        if (payload) auth = signed_doc(c, tx->chain_id, payload, hash, err);
+        json_t *auth = results_authorization(c, &reqs[i].tx, reqs[i].results, reqs[i].n, err);
+        json_t *results = results_json(reqs[i].results, reqs[i].n);
         if (!auth || !results || json_array_append_new(list, json_pack("{s:o, s:o}", "authorization", auth,
                                                                        "results", results))) {
             if (!auth) json_decref(results);
+            else if (!results) json_decref(auth); /* json_pack was not called: nothing stole it */
             st = err->code ? err->code : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
         }
     }
@@ -590,13 +640,11 @@ static nox_status post_failures_chunk(nox_gateway_client *c, const nox_gateway_t
                                       const nox_gateway_failure *failures, size_t n, uint64_t *recorded,
                                       nox_gateway_fault *fault, nox_error *err) {
     char tx_hex[67];
-    json_t *payload = head(tx, tx_hex), *body = json_array();
-    if (!payload || !body) {
-        json_decref(payload);
-        json_decref(body);
-        return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < n; i++) {
+    uint8_t digest[32], hash[32];
+    json_t *body = json_array();
+    nox_content_digest d;
+    nox_content_digest_init(&d);
+    for (size_t i = 0; body && i < n; i++) {
         char h[67], reason[NOX_GATEWAY_MAX_REASON + 1];
         const char *r = failures[i].reason ? failures[i].reason : "";
         size_t k = 0;
@@ -604,11 +652,24 @@ static nox_status post_failures_chunk(nox_gateway_client *c, const nox_gateway_t
             reason[k] = (r[k] >= 0x20 && r[k] < 0x7f) ? r[k] : '?';
         if (k == 0) reason[k++] = '?';
         reason[k] = '\0';
-        json_array_append_new(body, json_pack("{s:s, s:s}", "handle", nox_hex_encode(failures[i].handle.bytes, 32, h),
-                                              "reason", reason));
+        nox_content_digest_add_failure(&d, failures[i].handle.bytes, reason, k); /* the bytes sent */
+        if (json_array_append_new(body, json_pack("{s:s, s:s}", "handle",
+                                                  nox_hex_encode(failures[i].handle.bytes, 32, h), "reason", reason))) {
+            json_decref(body);
+            body = NULL;
+        }
     }
+    nox_content_digest_final(&d, digest);
+    nox_eip712_runner_scope scope = scope_now(c, tx, tx_hex);
+    json_t *payload = body ? content_head(&scope, "recordCount", d.count, "recordsDigest", digest) : NULL;
+    if (!payload) {
+        json_decref(body);
+        return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    }
+    nox_eip712_hash_failure_recording_authorization(&scope, d.count, digest, hash);
     json_t *doc;
-    nox_status st = publish(c, tx, tx_hex, payload, body, "post failures", "/v0/compute/failures", &doc, fault, err);
+    nox_status st = publish(c, signed_doc(c, tx->chain_id, payload, hash, err), body, "post failures",
+                            "/v0/compute/failures", &doc, fault, err);
     if (st) return st;
     json_t *a = json_object_get(doc, "recorded");
     if (!json_is_integer(a)) st = nox_error_set(err, NOX_ERR_INVALID, "post failures: the answer lacks recorded");

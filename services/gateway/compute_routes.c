@@ -1,18 +1,23 @@
 /*
  * The Runner API (spec §7.3, §7.4), authenticated by the Runner wallet's EIP-712 signature:
- *   GET  /v0/compute/operands  OperandAccessAuthorization -> {"operands": [...]} (one store read,
+ *   GET  /v0/compute/operands  OperandAccessAuthorizationV2 -> {"operands": [...]} (one store read,
  *                              KMS delegations of the batch in parallel)
- *   POST /v0/compute/results   ResultPublishingAuthorization, body [{handle, handleValueTag,
+ *   POST /v0/compute/results   ResultPublishingAuthorizationV2, body [{handle, handleValueTag,
  *                              ciphertext, publicKey, nonce}] -> {"created","unchanged","conflicted"}
- *   POST /v0/compute/failures  ResultPublishingAuthorization, body [{handle, reason}] -> {"recorded"}
- *                              (docs/PROTOCOL-EXTENSIONS.md)
+ *   POST /v0/compute/failures  FailureRecordingAuthorization, body [{handle, reason}] -> {"recorded"}
+ *                              (docs/PROTOCOL-EXTENSIONS.md §3)
  *   POST /v0/compute/operands/batch  {"requests": [{payload, signature}, ...]} -> {"responses": [...]}:
  *                              several transactions' operand requests in one exchange (§4 there)
+ *   POST /v0/compute/results/batch   {"transactions": [{authorization, results}, ...]} -> {"responses": [...]}
+ * The authorizations are the bound forms of docs/PROTOCOL-EXTENSIONS.md §7 (a validity window, the
+ * body's count and digest, a domain naming this Gateway); spec §4.4's forms only with
+ * accept_legacy_authorizations: true.
  */
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gateway.h"
 #include "nox/eip712.h"
@@ -20,31 +25,91 @@
 #include "nox/handle.h"
 #include "nox/hex.h"
 #include "nox/log.h"
+#include "nox/runner_auth.h"
 
 enum { MAX_RSA_BYTES = 2048, MAX_OPERANDS = NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST, MAX_RESULTS = 1024 };
 
-/* The common head of both authorizations. */
+/* What a Runner authorization is for: the primary type of its bound form, the legacy one, the body it binds. */
+typedef struct auth_kind {
+    const char *bound_type, *legacy_type;
+    const char *count_field, *digest_field; /* NULL for operand reads: no body */
+    const char *items;                      /* what the body lists, in messages */
+} auth_kind;
+
+static const auth_kind OPERANDS_AUTH = {"OperandAccessAuthorizationV2", "OperandAccessAuthorization", NULL, NULL,
+                                        "operands"};
+static const auth_kind RESULTS_AUTH = {"ResultPublishingAuthorizationV2", "ResultPublishingAuthorization",
+                                       "resultCount", "resultsDigest", "results"};
+static const auth_kind FAILURES_AUTH = {"FailureRecordingAuthorization", "ResultPublishingAuthorization",
+                                        "recordCount", "recordsDigest", "failure records"};
+
+/* The head every Runner authorization starts with, and what its bound form adds. */
 typedef struct runner_auth {
     uint64_t chain_id, block_number;
     uint8_t caller[NOX_ADDRESS_SIZE];
     const char *tx_hash;
     const gw_chain *chain;
+    int bound;                       /* a docs/PROTOCOL-EXTENSIONS.md §7 form; 0: spec §4.4's */
+    uint64_t not_before, expires_at; /* bound: the validity window, checked */
+    uint64_t count;                  /* bound results / failures: the signed resultCount / recordCount */
+    uint8_t digest[32];              /* ... and resultsDigest / recordsDigest */
 } runner_auth;
 
-/* Reads the four fields both authorizations start with; 0 after answering 401. */
-static int read_head(json_t *p, runner_auth *a, nox_http_response *resp) {
-    return gw_json_uint(p, "chainId", 401, "unauthorized", resp, &a->chain_id) &&
-           gw_json_uint(p, "blockNumber", 401, "unauthorized", resp, &a->block_number) &&
-           gw_json_address(p, "caller", 401, "unauthorized", resp, a->caller) &&
-           (a->tx_hash = gw_json_string(p, "transactionHash", 401, "unauthorized", resp)) != NULL;
+/*
+ * Reads the four fields every Runner authorization starts with and, for a bound form (a payload with
+ * notBefore or expiresAt), its window, checked against the clock; the spec §4.4 form is refused unless
+ * accept_legacy_authorizations. 0 after answering 401.
+ */
+static int read_head(gw_state *st, json_t *p, const auth_kind *k, runner_auth *a, nox_http_response *resp) {
+    a->bound = json_object_get(p, "notBefore") || json_object_get(p, "expiresAt");
+    if (!a->bound && !st->cfg.accept_legacy_authorizations) {
+        nox_counter_add(st->legacy_refused, 1);
+        nox_http_respond_error(resp, 401, "unauthorized",
+                               "a %s of spec 4.4 (no notBefore/expiresAt: bound neither to time nor to the "
+                               "request's content) is refused by this Gateway (accept_legacy_authorizations: false): "
+                               "sign a %s (docs/PROTOCOL-EXTENSIONS.md §7)",
+                               k->legacy_type, k->bound_type);
+        return 0;
+    }
+    if (!gw_json_uint(p, "chainId", 401, "unauthorized", resp, &a->chain_id) ||
+        !gw_json_uint(p, "blockNumber", 401, "unauthorized", resp, &a->block_number) ||
+        !gw_json_address(p, "caller", 401, "unauthorized", resp, a->caller) ||
+        !(a->tx_hash = gw_json_string(p, "transactionHash", 401, "unauthorized", resp)))
+        return 0;
+    if (!a->bound) return 1;
+    nox_error err = {0};
+    if (!gw_json_uint(p, "notBefore", 401, "unauthorized", resp, &a->not_before) ||
+        !gw_json_uint(p, "expiresAt", 401, "unauthorized", resp, &a->expires_at))
+        return 0;
+    time_t now = time(NULL);
+    if (nox_runner_auth_check_window(a->not_before, a->expires_at, now > 0 ? (uint64_t)now : 0, &err)) {
+        nox_counter_add(st->window_refused, 1);
+        nox_http_respond_error(resp, 401, "unauthorized", "%s: %s", k->bound_type, err.message);
+        return 0;
+    }
+    return 1;
 }
 
-/* 1 when the signature recovers to a configured Runner; else answers 401. Then checks the chain (400). */
-static int check_runner(const gw_state *st, runner_auth *a, const uint8_t hash[32],
-                        const uint8_t sig[NOX_EC_SIGNATURE_SIZE], nox_http_response *resp) {
+/* The scope of a bound authorization a, for nox/eip712.h. */
+static nox_eip712_runner_scope scope_of(const runner_auth *a) {
+    nox_eip712_runner_scope s = {.chain_id = a->chain_id, .block_number = a->block_number,
+                                 .transaction_hash = a->tx_hash, .not_before = a->not_before,
+                                 .expires_at = a->expires_at};
+    memcpy(s.caller, a->caller, NOX_ADDRESS_SIZE);
+    return s;
+}
+
+/*
+ * 1 when the signature over struct hash `hash` recovers to a configured Runner — in the domain of a's
+ * form: version 2 naming this Gateway for a bound one, spec §4.4's for a legacy one — else answers 401.
+ * Then checks the chain (400).
+ */
+static int check_runner(gw_state *st, runner_auth *a, const uint8_t hash[32], const uint8_t sig[NOX_EC_SIGNATURE_SIZE],
+                        nox_http_response *resp) {
     uint8_t signer[NOX_ADDRESS_SIZE];
     nox_error err = {0};
-    nox_eip712_domain domain = nox_eip712_domain_runner_gateway(a->chain_id);
+    nox_eip712_domain domain = a->bound ? nox_eip712_domain_runner_gateway_v2(a->chain_id, st->address)
+                                        : nox_eip712_domain_runner_gateway(a->chain_id);
     if (nox_eip712_recover(&domain, hash, sig, NOX_EC_SIGNATURE_SIZE, signer, &err)) {
         nox_http_respond_error(resp, 401, "unauthorized", "bad signature: %s", err.message);
         return 0;
@@ -55,9 +120,38 @@ static int check_runner(const gw_state *st, runner_auth *a, const uint8_t hash[3
         nox_http_respond_error(resp, 401, "unauthorized", "the signature is not from a configured Runner");
         return 0;
     }
+    if (!a->bound) nox_counter_add(st->legacy_accepted, 1);
     if (!(a->chain = gw_chain_of(st, a->chain_id))) {
         nox_http_respond_error(resp, 400, "unknown_chain", "chain %llu is not served by this Gateway",
                                (unsigned long long)a->chain_id);
+        return 0;
+    }
+    return 1;
+}
+
+/*
+ * A bound authorization for a body of `count` items whose content digest is `digest`: 1 when they are
+ * what a Runner signed (any legacy one: 1), else 0 after answering 401 naming what differs.
+ */
+static int check_content(gw_state *st, const runner_auth *a, const auth_kind *k, uint64_t count,
+                         const uint8_t digest[32], nox_http_response *resp) {
+    if (!a->bound) return 1;
+    char got[67], want[67];
+    if (count != a->count) {
+        nox_counter_add(st->content_refused, 1);
+        nox_http_respond_error(resp, 401, "unauthorized",
+                               "the body holds %llu %s, the %s signs %s %llu: %s added or dropped after signing",
+                               (unsigned long long)count, k->items, k->bound_type, k->count_field,
+                               (unsigned long long)a->count, k->items);
+        return 0;
+    }
+    if (CRYPTO_memcmp(digest, a->digest, 32) != 0) {
+        nox_counter_add(st->content_refused, 1);
+        nox_http_respond_error(resp, 401, "unauthorized",
+                               "the body's content digest %s differs from the signed %s %s: %s changed or "
+                               "reordered after signing (docs/PROTOCOL-EXTENSIONS.md §7)",
+                               nox_hex_encode(digest, 32, got), k->digest_field, nox_hex_encode(a->digest, 32, want),
+                               k->items);
         return 0;
     }
     return 1;
@@ -87,7 +181,8 @@ static int parse_operand_request(gw_state *st, json_t *p, const uint8_t sig[NOX_
     uint8_t hash[32];
     memset(r, 0, sizeof *r);
     json_t *ops = json_object_get(p, "operands");
-    if (!read_head(p, &r->a, resp) || !(r->rsa_key = gw_json_string(p, "rsaPublicKey", 401, "unauthorized", resp)))
+    if (!read_head(st, p, &OPERANDS_AUTH, &r->a, resp) ||
+        !(r->rsa_key = gw_json_string(p, "rsaPublicKey", 401, "unauthorized", resp)))
         return 0;
     if (!ops || !json_is_array(ops)) {
         nox_http_respond_error(resp, 401, "unauthorized", "operands must be an array of handle strings");
@@ -108,8 +203,13 @@ static int parse_operand_request(gw_state *st, json_t *p, const uint8_t sig[NOX_
         }
         r->texts[i] = json_string_value(v);
     }
-    nox_eip712_hash_operand_access_authorization(r->a.chain_id, r->a.block_number, r->a.caller, r->a.tx_hash,
-                                                 r->texts, n, r->rsa_key, hash);
+    if (r->a.bound) {
+        nox_eip712_runner_scope scope = scope_of(&r->a);
+        nox_eip712_hash_operand_access_authorization_v2(&scope, r->texts, n, r->rsa_key, hash);
+    } else {
+        nox_eip712_hash_operand_access_authorization(r->a.chain_id, r->a.block_number, r->a.caller, r->a.tx_hash,
+                                                     r->texts, n, r->rsa_key, hash);
+    }
     if (!check_runner(st, &r->a, hash, sig, resp)) return 0;
     if (n == 0 || n > MAX_OPERANDS) {
         nox_http_respond_error(resp, 400, "bad_request", "operands must list 1 to %d handles", MAX_OPERANDS);
@@ -472,14 +572,13 @@ static int parse_result(const gw_state *st, const runner_auth *a, json_t *o, siz
     const char *ct = gw_json_string(o, "ciphertext", 400, "bad_request", resp);
     if (!ct) return 0;
     size_t len = strlen(ct);
-    row->ciphertext = malloc(GW_CIPHERTEXT_MAX);
-    if (!row->ciphertext) {
+    if (len <= 2 * GW_CIPHERTEXT_MAX + 2 && !(row->ciphertext = malloc(len / 2 + 1))) { /* >= the decoded size */
         nox_http_respond_error(resp, 500, "storage", "out of memory");
         return 0;
     }
     if (len > 2 * GW_CIPHERTEXT_MAX + 2 ||
-        nox_hex_decode(ct, len, row->ciphertext, GW_CIPHERTEXT_MAX, &row->ciphertext_len, &err) ||
-        row->ciphertext_len < 16) {
+        nox_hex_decode(ct, len, row->ciphertext, len / 2 + 1, &row->ciphertext_len, &err) ||
+        row->ciphertext_len < 16 || row->ciphertext_len > GW_CIPHERTEXT_MAX) {
         nox_http_respond_error(resp, 400, "bad_request", "[%zu].ciphertext must be 0x + hex of 16 to %d bytes", i,
                                GW_CIPHERTEXT_MAX);
         return 0;
@@ -490,14 +589,74 @@ static int parse_result(const gw_state *st, const runner_auth *a, json_t *o, siz
     return 1;
 }
 
-/* A ResultPublishingAuthorization (payload p, signature sig) of a configured Runner, the tx hash as bytes; 0 after 400/401. */
-static int check_publishing(gw_state *st, json_t *p, const uint8_t sig[NOX_EC_SIGNATURE_SIZE], runner_auth *a,
-                            uint8_t tx[GW_TXHASH_SIZE], nox_http_response *resp) {
+/* Frees the ciphertexts parse_results allocated, then rows. */
+static void result_rows_free(gw_row *rows, size_t n) {
+    for (size_t i = 0; rows && i < n; i++) free(rows[i].ciphertext);
+    free(rows);
+}
+
+/*
+ * The rows of the result set `list` (a JSON array) of the checked authorization a, produced by
+ * transaction tx; NULL after answering 400 (or 500). result_rows_free them.
+ */
+static gw_row *parse_results(const gw_state *st, const runner_auth *a, const uint8_t tx[GW_TXHASH_SIZE], json_t *list,
+                             nox_http_response *resp) {
+    size_t n = json_array_size(list);
+    gw_row *rows = calloc(n ? n : 1, sizeof *rows);
+    if (!rows) {
+        nox_http_respond_error(resp, 500, "storage", "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!parse_result(st, a, json_array_get(list, i), i, &rows[i], resp)) {
+            result_rows_free(rows, n);
+            return NULL;
+        }
+        memcpy(rows[i].tx_hash, tx, GW_TXHASH_SIZE);
+    }
+    return rows;
+}
+
+/* The parsed result set rows[0..n) is the one a (bound) authorization signs; else 0 after answering 401. */
+static int check_results_content(gw_state *st, const runner_auth *a, const gw_row *rows, size_t n,
+                                 nox_http_response *resp) {
+    if (!a->bound) return 1;
+    nox_content_digest d;
+    uint8_t digest[32];
+    nox_content_digest_init(&d);
+    for (size_t i = 0; i < n; i++)
+        nox_content_digest_add_result(&d, rows[i].handle.bytes, rows[i].value_tag, rows[i].public_key, rows[i].nonce,
+                                      rows[i].ciphertext, rows[i].ciphertext_len);
+    nox_content_digest_final(&d, digest);
+    return check_content(st, a, &RESULTS_AUTH, d.count, digest, resp);
+}
+
+/*
+ * A Runner authorization for publishing (payload p, signature sig: kind k, results or failures) by a
+ * configured Runner; the tx hash as bytes. A bound one's count and digest are read here and checked
+ * against the body by check_content. 0 after answering 400/401.
+ */
+static int check_publishing(gw_state *st, json_t *p, const uint8_t sig[NOX_EC_SIGNATURE_SIZE], const auth_kind *k,
+                            runner_auth *a, uint8_t tx[GW_TXHASH_SIZE], nox_http_response *resp) {
     uint8_t hash[32];
     nox_error err = {0};
     memset(a, 0, sizeof *a);
-    if (!read_head(p, a, resp)) return 0;
-    nox_eip712_hash_result_publishing_authorization(a->chain_id, a->block_number, a->caller, a->tx_hash, hash);
+    if (!read_head(st, p, k, a, resp)) return 0;
+    if (a->bound) {
+        const char *d;
+        if (!gw_json_uint(p, k->count_field, 401, "unauthorized", resp, &a->count) ||
+            !(d = gw_json_string(p, k->digest_field, 401, "unauthorized", resp)))
+            return 0;
+        if (nox_hex_decode_exact(d, strlen(d), a->digest, sizeof a->digest, &err)) {
+            nox_http_respond_error(resp, 401, "unauthorized", "%s must be 0x + 64 hex digits", k->digest_field);
+            return 0;
+        }
+        nox_eip712_runner_scope scope = scope_of(a);
+        if (k == &RESULTS_AUTH) nox_eip712_hash_result_publishing_authorization_v2(&scope, a->count, a->digest, hash);
+        else nox_eip712_hash_failure_recording_authorization(&scope, a->count, a->digest, hash);
+    } else {
+        nox_eip712_hash_result_publishing_authorization(a->chain_id, a->block_number, a->caller, a->tx_hash, hash);
+    }
     if (!check_runner(st, a, hash, sig, resp)) return 0;
     if (nox_hex_decode_exact(a->tx_hash, strlen(a->tx_hash), tx, GW_TXHASH_SIZE, &err)) {
         nox_http_respond_error(resp, 400, "bad_request", "transactionHash must be 0x + 64 hex digits");
@@ -507,59 +666,42 @@ static int check_publishing(gw_state *st, json_t *p, const uint8_t sig[NOX_EC_SI
 }
 
 /*
- * What POST /v0/compute/results and /v0/compute/failures share: the ResultPublishingAuthorization of
- * a configured Runner, the transaction hash as bytes, and a body that is a JSON array of 1..max
- * items. On success *doc (which a->tx_hash points into) and the returned array are the caller's to
+ * What POST /v0/compute/results and /v0/compute/failures share: the authorization (kind k) of a
+ * configured Runner, the transaction hash as bytes, and a body that is a JSON array of 1..max items.
+ * On success *doc (which a->tx_hash points into) and the returned array are the caller's to
  * json_decref; NULL after answering 400/401.
  */
 static json_t *publishing_request(gw_state *st, const nox_http_request *req, nox_http_response *resp, json_t **doc,
-                                  runner_auth *a, uint8_t tx[GW_TXHASH_SIZE], size_t max, const char *items) {
+                                  const auth_kind *k, runner_auth *a, uint8_t tx[GW_TXHASH_SIZE], size_t max) {
     json_t *p;
     uint8_t sig[NOX_EC_SIGNATURE_SIZE];
     *doc = NULL;
-    if (!gw_auth_decode(req, resp, doc, &p, sig) || !check_publishing(st, p, sig, a, tx, resp)) return NULL;
+    if (!gw_auth_decode(req, resp, doc, &p, sig) || !check_publishing(st, p, sig, k, a, tx, resp)) return NULL;
     size_t len;
     const char *text = nox_http_request_body(req, &len);
     json_error_t jerr;
     json_t *body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!body || !json_is_array(body) || json_array_size(body) == 0 || json_array_size(body) > max) {
         json_decref(body);
-        nox_http_respond_error(resp, 400, "bad_request", "the body must be a JSON array of 1 to %zu %s", max, items);
+        nox_http_respond_error(resp, 400, "bad_request", "the body must be a JSON array of 1 to %zu %s", max,
+                               k->items);
         return NULL;
     }
     return body;
 }
 
-/* Reads and stores the result set `list` of the checked authorization a (one database transaction); the
- * counts as JSON, or NULL after answering 400 / 500. */
-static json_t *store_results(gw_state *st, const runner_auth *a, const uint8_t tx[GW_TXHASH_SIZE], json_t *list,
-                             nox_http_response *resp) {
-    size_t n = json_array_size(list);
-    gw_row *rows = calloc(n ? n : 1, sizeof *rows);
-    json_t *out = NULL;
+/* Stores the checked result set rows[0..n) of a (one database transaction); the counts as JSON, or NULL after a 500. */
+static json_t *store_results(gw_state *st, const runner_auth *a, gw_row *rows, size_t n, nox_http_response *resp) {
+    gw_publish_counts counts;
     nox_error err = {0};
-    if (!rows) {
-        nox_http_respond_error(resp, 500, "storage", "out of memory");
+    if (gw_store_publish(st->store, rows, n, &counts, &err)) {
+        nox_http_respond_error(resp, 500, "storage", "%s", err.message);
         return NULL;
     }
-    size_t i = 0;
-    for (; i < n; i++) {
-        if (!parse_result(st, a, json_array_get(list, i), i, &rows[i], resp)) break;
-        memcpy(rows[i].tx_hash, tx, GW_TXHASH_SIZE);
-    }
-    gw_publish_counts counts;
-    if (i < n) {
-        i++; /* the failed one may hold a buffer */
-    } else if (gw_store_publish(st->store, rows, n, &counts, &err)) {
-        nox_http_respond_error(resp, 500, "storage", "%s", err.message);
-    } else {
-        if (counts.conflicted) nox_log(NOX_LOG_WARN, "results of %s: %zu conflicted", a->tx_hash, counts.conflicted);
-        out = json_pack("{s:I, s:I, s:I}", "created", (json_int_t)counts.created, "unchanged",
-                        (json_int_t)counts.unchanged, "conflicted", (json_int_t)counts.conflicted);
-        if (!out) nox_http_respond_error(resp, 500, "storage", "out of memory");
-    }
-    for (size_t k = 0; k < i && k < n; k++) free(rows[k].ciphertext);
-    free(rows);
+    if (counts.conflicted) nox_log(NOX_LOG_WARN, "results of %s: %zu conflicted", a->tx_hash, counts.conflicted);
+    json_t *out = json_pack("{s:I, s:I, s:I}", "created", (json_int_t)counts.created, "unchanged",
+                            (json_int_t)counts.unchanged, "conflicted", (json_int_t)counts.conflicted);
+    if (!out) nox_http_respond_error(resp, 500, "storage", "out of memory");
     return out;
 }
 
@@ -568,16 +710,31 @@ void gw_handle_results(void *state, const nox_http_request *req, nox_http_respon
     json_t *doc, *out;
     uint8_t tx[GW_TXHASH_SIZE];
     runner_auth a;
-    json_t *body = publishing_request(st, req, resp, &doc, &a, tx, MAX_RESULTS, "results");
-    if (body && (out = store_results(st, &a, tx, body, resp))) nox_http_respond_value(resp, out);
+    json_t *body = publishing_request(st, req, resp, &doc, &RESULTS_AUTH, &a, tx, MAX_RESULTS);
+    size_t n = json_array_size(body);
+    gw_row *rows = body ? parse_results(st, &a, tx, body, resp) : NULL;
+    if (rows && check_results_content(st, &a, rows, n, resp) && (out = store_results(st, &a, rows, n, resp)))
+        nox_http_respond_value(resp, out);
+    result_rows_free(rows, n);
     json_decref(body);
     json_decref(doc);
 }
 
+/* One transaction of a results batch, through the three passes of gw_handle_results_batch. */
+typedef struct batch_set {
+    runner_auth a;
+    uint8_t tx[GW_TXHASH_SIZE];
+    json_t *list; /* its "results" (borrowed from the body) */
+    gw_row *rows; /* parsed */
+    size_t n;
+} batch_set;
+
 /*
  * POST /v0/compute/results/batch (docs/PROTOCOL-EXTENSIONS.md §4): {"transactions": [{"authorization":
  * {payload, signature}, "results": [...]}, ...]}; each transaction's set stored in its own database
- * transaction and answered on its own ({"created", ...} or {"status", "error", "message"}).
+ * transaction and answered on its own ({"created", ...} or {"status", "error", "message"}). Every
+ * authorization and every bound one's body is checked before anything is stored: one that fails
+ * (not from a Runner, its window, its body not the one signed) is a 401 for the whole batch.
  */
 void gw_handle_results_batch(void *state, const nox_http_request *req, nox_http_response *resp) {
     gw_state *st = state;
@@ -586,8 +743,7 @@ void gw_handle_results_batch(void *state, const nox_http_request *req, nox_http_
     json_error_t jerr;
     json_t *body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr), *list = json_object_get(body, "transactions");
     json_t *answers = NULL;
-    runner_auth *auths = NULL;
-    uint8_t(*txs)[GW_TXHASH_SIZE] = NULL;
+    batch_set *sets = NULL;
     nox_http_response *e = nox_http_response_new();
     if (!e) {
         nox_http_respond_error(resp, 500, "storage", "out of memory");
@@ -598,24 +754,24 @@ void gw_handle_results_batch(void *state, const nox_http_request *req, nox_http_
                                "the body must be {\"transactions\": [1 to %d {authorization, results}]}", MAX_BATCH);
         goto out;
     }
-    auths = calloc(n, sizeof *auths);
-    txs = calloc(n, sizeof *txs);
-    if (!auths || !txs || !(answers = json_array())) {
+    sets = calloc(n, sizeof *sets);
+    if (!sets || !(answers = json_array())) {
         nox_http_respond_error(resp, 500, "storage", "out of memory");
         goto out;
     }
-    /* every authorization first: with one not from a Runner, nothing is stored; a refused one answers for its tx */
+    /* 1. every authorization: with one not from a Runner, nothing is stored; a refused one answers for its tx */
     for (size_t i = 0; i < n; i++) {
-        json_t *t = json_array_get(list, i), *p, *r = json_object_get(t, "results"), *a = json_null();
+        json_t *t = json_array_get(list, i), *p, *a = json_null();
         uint8_t sig[NOX_EC_SIGNATURE_SIZE];
+        sets[i].list = json_object_get(t, "results");
         if (!gw_auth_parts(json_object_get(t, "authorization"), &p, sig, e) ||
-            !check_publishing(st, p, sig, &auths[i], txs[i], e)) {
+            !check_publishing(st, p, sig, &RESULTS_AUTH, &sets[i].a, sets[i].tx, e)) {
             if (nox_http_response_status(e) == 401) {
                 whole_401(resp, "transactions", i, e);
                 goto out;
             }
             a = entry_error(e);
-        } else if (!json_is_array(r) || json_array_size(r) == 0) {
+        } else if (!json_is_array(sets[i].list) || json_array_size(sets[i].list) == 0) {
             nox_http_respond_error(e, 400, "bad_request", "results must be a JSON array of 1 to %d results",
                                    MAX_RESULTS);
             a = entry_error(e);
@@ -624,19 +780,39 @@ void gw_handle_results_batch(void *state, const nox_http_request *req, nox_http_
             nox_http_respond_error(resp, 500, "storage", "out of memory");
             goto out;
         }
-        total += json_array_size(r);
+        total += json_array_size(sets[i].list);
     }
     if (total > MAX_RESULTS) {
         nox_http_respond_error(resp, 400, "bad_request", "a batch may hold at most %d results in all, not %zu",
                                MAX_RESULTS, total);
         goto out;
     }
+    /* 2. every set parsed (a bad one answers 400 for its tx) and held to what its authorization signs */
     for (size_t i = 0; i < n; i++) {
         if (!json_is_null(json_array_get(answers, i))) continue; /* refused above */
         nox_http_response_free(e);
-        json_t *a = (e = nox_http_response_new()) != NULL
-                        ? store_results(st, &auths[i], txs[i], json_object_get(json_array_get(list, i), "results"), e)
-                        : NULL;
+        if (!(e = nox_http_response_new())) {
+            nox_http_respond_error(resp, 500, "storage", "out of memory");
+            goto out;
+        }
+        sets[i].n = json_array_size(sets[i].list);
+        sets[i].rows = parse_results(st, &sets[i].a, sets[i].tx, sets[i].list, e);
+        if (sets[i].rows && !check_results_content(st, &sets[i].a, sets[i].rows, sets[i].n, e)) {
+            whole_401(resp, "transactions", i, e);
+            goto out;
+        }
+        json_t *a = sets[i].rows ? NULL : entry_error(e);
+        if (!sets[i].rows && (!a || json_array_set_new(answers, i, a))) {
+            nox_http_respond_error(resp, 500, "storage", "out of memory");
+            goto out;
+        }
+    }
+    /* 3. each checked set stored in its own database transaction */
+    for (size_t i = 0; i < n; i++) {
+        if (!sets[i].rows) continue;
+        nox_http_response_free(e);
+        json_t *a = (e = nox_http_response_new()) != NULL ? store_results(st, &sets[i].a, sets[i].rows, sets[i].n, e)
+                                                          : NULL;
         if (!a && e) a = entry_error(e);
         if (!a || json_array_set_new(answers, i, a)) {
             nox_http_respond_error(resp, 500, "storage", "out of memory");
@@ -647,12 +823,12 @@ void gw_handle_results_batch(void *state, const nox_http_request *req, nox_http_
 out:
     nox_http_response_free(e);
     json_decref(answers);
-    free(auths);
-    free(txs);
+    for (size_t i = 0; sets && i < n; i++) result_rows_free(sets[i].rows, sets[i].n);
+    free(sets);
     json_decref(body);
 }
 
-/* ---- failures (docs/PROTOCOL-EXTENSIONS.md) ------------------------------------------------ */
+/* ---- failures (docs/PROTOCOL-EXTENSIONS.md §3) ------------------------------------------------ */
 
 enum { MAX_FAILURES = NOX_GATEWAY_MAX_FAILURES_PER_REQUEST };
 
@@ -673,6 +849,18 @@ static int parse_failure(const gw_state *st, const runner_auth *a, json_t *o, si
     return 1;
 }
 
+/* The parsed records f[0..n) are the ones a (bound) authorization signs; else 0 after answering 401. */
+static int check_failures_content(gw_state *st, const runner_auth *a, const gw_failure *f, size_t n,
+                                  nox_http_response *resp) {
+    if (!a->bound) return 1;
+    nox_content_digest d;
+    uint8_t digest[32];
+    nox_content_digest_init(&d);
+    for (size_t i = 0; i < n; i++) nox_content_digest_add_failure(&d, f[i].handle.bytes, f[i].reason, strlen(f[i].reason));
+    nox_content_digest_final(&d, digest);
+    return check_content(st, a, &FAILURES_AUTH, d.count, digest, resp);
+}
+
 void gw_handle_failures(void *state, const nox_http_request *req, nox_http_response *resp) {
     gw_state *st = state;
     json_t *doc;
@@ -680,7 +868,7 @@ void gw_handle_failures(void *state, const nox_http_request *req, nox_http_respo
     gw_failure *f = NULL;
     nox_error err = {0};
     runner_auth a;
-    json_t *body = publishing_request(st, req, resp, &doc, &a, tx, MAX_FAILURES, "failure records");
+    json_t *body = publishing_request(st, req, resp, &doc, &FAILURES_AUTH, &a, tx, MAX_FAILURES);
     if (!body) goto out;
     size_t n = json_array_size(body);
     if (!(f = calloc(n, sizeof *f))) {
@@ -689,6 +877,7 @@ void gw_handle_failures(void *state, const nox_http_request *req, nox_http_respo
     }
     for (size_t i = 0; i < n; i++)
         if (!parse_failure(st, &a, json_array_get(body, i), i, &f[i], resp)) goto out;
+    if (!check_failures_content(st, &a, f, n, resp)) goto out;
     if (gw_store_record_failures(st->store, f, n, tx, &err)) {
         nox_http_respond_error(resp, 500, "storage", "%s", err.message);
         goto out;

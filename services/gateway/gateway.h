@@ -19,7 +19,8 @@ typedef struct gw_chain {
     uint32_t chain_id;
     char rpc_url[1024];
     uint8_t nox_compute[NOX_ADDRESS_SIZE];
-    nox_rpc *rpc;                                           /* isViewer eth_call */
+    nox_rpc *rpc;                                           /* the start-up cross-check */
+    nox_rpc_pool *viewers;                                  /* isViewer eth_calls: viewer_rpc_connections */
     uint8_t kms_public_key[NOX_EC_PUBKEY_COMPRESSED_SIZE]; /* fetched and proof-checked at start */
     nox_ec_pubkey kms_key;
 } gw_chain;
@@ -33,9 +34,12 @@ typedef struct gw_config {
     char wallet_key_file[4096];
     size_t n_runners;
     uint8_t (*runners)[NOX_ADDRESS_SIZE];
+    int accept_legacy_authorizations; /* the spec §4.4 Runner forms too (docs/PROTOCOL-EXTENSIONS.md §7) */
     uint32_t default_chain_id;
     nox_service_http_limits http; /* threads (also the PostgreSQL pool), limits, timeouts */
     int log_level;
+    unsigned viewer_rpc_connections; /* isViewer calls in flight per chain, below threads */
+    unsigned viewer_timeout_ms;      /* bound of one isViewer call (503 past it) */
     size_t n_chains;
     gw_chain *chains;
     uint32_t *chain_ids; /* chains[i].chain_id, for nox_handle_validate */
@@ -48,6 +52,9 @@ void gw_config_free(gw_config *cfg);
 typedef struct gw_state {
     gw_config cfg;
     nox_ec_privkey wallet; /* signs HandleProofs and KMS delegation requests */
+    uint8_t address[NOX_ADDRESS_SIZE]; /* the wallet's: verifyingContract of the Runners' domain, version 2 */
+    /* bound Runner authorizations (docs/PROTOCOL-EXTENSIONS.md §7); NULL counters count nothing */
+    nox_counter *legacy_accepted, *legacy_refused, *window_refused, *content_refused;
     gw_store *store;
     nox_kms_client *kms;
 } gw_state;

@@ -9,8 +9,9 @@
 #include "nox/log.h"
 
 static const char *const top_keys[] = {"listen", "database_url", "kms_url", "kms_address", "wallet_key_file",
-                                       "runner_addresses", "default_chain_id", NOX_SERVICE_HTTP_KEYS,
-                                       "log_level", "chains", NULL};
+                                       "runner_addresses", "accept_legacy_authorizations", "default_chain_id",
+                                       NOX_SERVICE_HTTP_KEYS,
+                                       "log_level", "chains", "viewer_rpc_connections", "viewer_timeout_ms", NULL};
 static const char *const chain_keys[] = {"chain_id", "rpc_url", "nox_compute", NULL};
 
 static nox_status load_chain(const nox_cfg_doc *doc, const nox_cfg_node *item, size_t i, gw_config *cfg,
@@ -57,6 +58,27 @@ static nox_status load_runners(const nox_cfg_doc *doc, const nox_cfg_node *root,
     return st;
 }
 
+/*
+ * The isViewer checks of GET /v0/secrets: at most viewer_rpc_connections in flight per chain (default
+ * half the request threads, at most 16), each bounded by viewer_timeout_ms (default 2000), so that a
+ * slow RPC node holds at most that many threads and the others keep serving the Runners.
+ */
+static nox_status load_viewer_limits(const nox_cfg_doc *doc, const nox_cfg_node *root, gw_config *cfg,
+                                     nox_error *err) {
+    uint64_t n = 0, ms = 0;
+    unsigned threads = cfg->http.threads;
+    nox_status st = nox_cfg_get_uint(doc, root, "viewer_rpc_connections", 0, 1, NOX_RPC_POOL_MAX, "", &n, err);
+    if (!st) st = nox_cfg_get_uint(doc, root, "viewer_timeout_ms", 0, 100, 60000, "", &ms, err);
+    if (st) return st;
+    if (n && n >= threads)
+        return nox_cfg_error(doc, nox_cfg_get(root, "viewer_rpc_connections"), "viewer_rpc_connections", err,
+                             NOX_ERR_CONFIG, "%llu is not below threads (%u): a slow RPC node could then hold every "
+                             "request thread, the Runners' too", (unsigned long long)n, threads);
+    cfg->viewer_rpc_connections = n ? (unsigned)n : threads / 2 < 1 ? 1 : threads / 2 > 16 ? 16 : threads / 2;
+    cfg->viewer_timeout_ms = ms ? (unsigned)ms : 2000;
+    return NOX_OK;
+}
+
 nox_status gw_config_load(const char *path, gw_config *cfg, nox_error *err) {
     memset(cfg, 0, sizeof *cfg);
     nox_service_http_limits_default(&cfg->http);
@@ -76,10 +98,14 @@ nox_status gw_config_load(const char *path, gw_config *cfg, nox_error *err) {
     if (!st) st = nox_cfg_get_address(doc, root, "kms_address", "", "an address", cfg->kms_address, err);
     if (!st) st = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "", cfg->wallet_key_file, sizeof cfg->wallet_key_file, err);
     if (!st) st = load_runners(doc, root, cfg, err);
+    /* false by default: only the bound Runner authorizations (docs/PROTOCOL-EXTENSIONS.md §7) */
+    if (!st)
+        st = nox_cfg_get_bool(doc, root, "accept_legacy_authorizations", 0, "", &cfg->accept_legacy_authorizations, err);
     uint64_t def = 0;
     if (!st) st = nox_service_load_http_limits(doc, root, &cfg->http, err);
     if (!st) st = nox_cfg_get_uint(doc, root, "default_chain_id", 0, 1, UINT32_MAX, "", &def, err);
     if (!st) st = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);
+    if (!st) st = load_viewer_limits(doc, root, cfg, err);
     const nox_cfg_node *chains = st ? NULL : nox_cfg_get(root, "chains");
     if (!st && !chains) st = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'chains'");
     if (!st) st = nox_cfg_expect(doc, chains, NOX_CFG_LIST, "chains", err);
@@ -106,7 +132,10 @@ nox_status gw_config_load(const char *path, gw_config *cfg, nox_error *err) {
 }
 
 void gw_config_free(gw_config *cfg) {
-    for (size_t i = 0; i < cfg->n_chains && cfg->chains; i++) nox_rpc_free(cfg->chains[i].rpc);
+    for (size_t i = 0; i < cfg->n_chains && cfg->chains; i++) {
+        nox_rpc_free(cfg->chains[i].rpc);
+        nox_rpc_pool_free(cfg->chains[i].viewers);
+    }
     free(cfg->chains);
     free(cfg->chain_ids);
     free(cfg->runners);

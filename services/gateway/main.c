@@ -37,6 +37,7 @@ static nox_status load_wallet(gw_state *st, nox_error *err) {
     char text[2 * NOX_ADDRESS_SIZE + 3];
     if (!s) s = nox_ec_key_address(&st->wallet, addr, err);
     if (!s) nox_log(NOX_LOG_INFO, "wallet address %s", nox_hex_encode(addr, sizeof addr, text));
+    if (!s) memcpy(st->address, addr, sizeof addr); /* the Runners' authorizations name it */
     return s;
 }
 
@@ -86,6 +87,9 @@ static nox_status connect_all(gw_state *st, nox_error *err) {
         nox_rpc_options_default(&ro);
         ro.url = c->rpc_url;
         s = nox_rpc_new(&ro, &c->rpc, err);
+        ro.timeout_ms = st->cfg.viewer_timeout_ms;
+        ro.connect_timeout_ms = ro.timeout_ms < ro.connect_timeout_ms ? ro.timeout_ms : ro.connect_timeout_ms;
+        if (!s) s = nox_rpc_pool_new(&ro, st->cfg.viewer_rpc_connections, &c->viewers, err);
         if (!s) s = nox_kms_fetch_public_key(st->kms, c->chain_id, st->cfg.kms_address, c->kms_public_key, NULL, err);
         if (!s) s = nox_ec_pubkey_parse_compressed(&c->kms_key, c->kms_public_key, sizeof c->kms_public_key, err);
         if (s) nox_error_prefix(err, "chain %u: KMS public key: ", c->chain_id);
@@ -110,6 +114,28 @@ static int health(void *user, char *reason, size_t cap) {
     return 1;
 }
 
+/* How the Runners' authorizations fare (docs/PROTOCOL-EXTENSIONS.md §7): counters, and a warning for the legacy forms. */
+static nox_status runner_auth_setup(gw_state *st, nox_http_server *server, nox_error *err) {
+    nox_status s = nox_http_counter(server, "nox_gateway_runner_auth_legacy_accepted_total",
+                                    "Spec 4.4 Runner authorizations accepted (accept_legacy_authorizations: true).",
+                                    &st->legacy_accepted, err);
+    if (!s) s = nox_http_counter(server, "nox_gateway_runner_auth_legacy_refused_total",
+                                 "Spec 4.4 Runner authorizations refused (accept_legacy_authorizations: false).",
+                                 &st->legacy_refused, err);
+    if (!s) s = nox_http_counter(server, "nox_gateway_runner_auth_window_refused_total",
+                                 "Runner authorizations refused for their validity window (expired, not yet "
+                                 "valid, empty or too long).",
+                                 &st->window_refused, err);
+    if (!s) s = nox_http_counter(server, "nox_gateway_runner_auth_content_refused_total",
+                                 "Runner authorizations whose signed count or digest differs from the body.",
+                                 &st->content_refused, err);
+    if (!s && st->cfg.accept_legacy_authorizations)
+        nox_log(NOX_LOG_WARN, "accept_legacy_authorizations: true: the spec 4.4 Runner authorizations, bound neither "
+                "to the request's content nor to time, are accepted; set it to false once every Runner signs the "
+                "bound forms (nox_gateway_runner_auth_legacy_accepted_total stays 0)");
+    return s;
+}
+
 static nox_status serve(gw_state *st, const char *ready_file, nox_error *err) {
     nox_http_options o;
     nox_http_options_default(&o);
@@ -126,6 +152,7 @@ static nox_status serve(gw_state *st, const char *ready_file, nox_error *err) {
     if (!s) s = nox_http_route(server, "POST", "/v0/compute/results", gw_handle_results, st, err);
     if (!s) s = nox_http_route(server, "POST", "/v0/compute/results/batch", gw_handle_results_batch, st, err);
     if (!s) s = nox_http_route(server, "POST", "/v0/compute/failures", gw_handle_failures, st, err);
+    if (!s) s = runner_auth_setup(st, server, err);
     if (!s) nox_http_set_health(server, health, st);
     if (!s) {
         nox_log(NOX_LOG_INFO, "%u threads, %zu chain(s)", st->cfg.http.threads, st->cfg.n_chains);

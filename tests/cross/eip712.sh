@@ -3,7 +3,10 @@
 # of the six primary types, cast signs the typed-data JSON and our code (through
 # eip712_driver) signs the same values. Both are RFC 6979 deterministic, so
 # byte-identical signatures prove the digests agree; cast must also accept
-# ours. Then `cast keccak` against ours, across the 136-byte block size.
+# ours. The same for the bound Runner authorizations of
+# docs/PROTOCOL-EXTENSIONS.md §7 (version-2 domain naming the Gateway), whose
+# content digests are also rebuilt here from their documented byte layout with
+# `cast keccak`. Then `cast keccak` against ours, across the 136-byte block size.
 #
 # usage: eip712.sh CAST DRIVER
 # Prints one line per check and ends with "N passed, M failed"; exits 1 on any failure.
@@ -75,6 +78,9 @@ RPA='[{"name":"chainId","type":"uint256"},{"name":"blockNumber","type":"uint256"
 DA='[{"name":"ephemeralPubKey","type":"string"},{"name":"targetPubKey","type":"string"}]'
 DBA='[{"name":"ephemeralPubKeys","type":"string[]"},{"name":"targetPubKey","type":"string"}]'
 PKP='[{"name":"publicKey","type":"string"}]'
+OAA2='[{"name":"chainId","type":"uint256"},{"name":"blockNumber","type":"uint256"},{"name":"caller","type":"address"},{"name":"transactionHash","type":"string"},{"name":"operands","type":"string[]"},{"name":"rsaPublicKey","type":"string"},{"name":"notBefore","type":"uint256"},{"name":"expiresAt","type":"uint256"}]'
+RPA2='[{"name":"chainId","type":"uint256"},{"name":"blockNumber","type":"uint256"},{"name":"caller","type":"address"},{"name":"transactionHash","type":"string"},{"name":"resultCount","type":"uint256"},{"name":"resultsDigest","type":"bytes32"},{"name":"notBefore","type":"uint256"},{"name":"expiresAt","type":"uint256"}]'
+FRA='[{"name":"chainId","type":"uint256"},{"name":"blockNumber","type":"uint256"},{"name":"caller","type":"address"},{"name":"transactionHash","type":"string"},{"name":"recordCount","type":"uint256"},{"name":"recordsDigest","type":"bytes32"},{"name":"notBefore","type":"uint256"},{"name":"expiresAt","type":"uint256"}]'
 
 # cast_verify FILE ADDRESS SIGNATURE prints "yes" when cast says ADDRESS signed
 # the typed data, else cast's output. The output is read, not the exit status:
@@ -162,6 +168,63 @@ domain "name=Handle Gateway" version=1 chainId=$MAX64
 sign_case "ResultPublishingAuthorization (chain id 2^64-1)" runner-gateway ResultPublishingAuthorization "$RPA" \
   "{\"chainId\":\"$MAX64\",\"blockNumber\":\"$MAX64\",\"caller\":\"$ADDR\",\"transactionHash\":\"$TX\"}" \
   "$MAX64" "$MAX64" "$ADDR" "$TX"
+
+# ---- the bound Runner authorizations (docs/PROTOCOL-EXTENSIONS.md §7) --------------
+
+# content digests: keccak256(leaf_0 ‖ leaf_1 ‖ …), each leaf keccak256 of the item's fields, built with cast
+strip() { printf '%s' "${1#0x}"; }
+leaf_result() { "$CAST" keccak "0x$(strip "$1")$(strip "$2")$(strip "$3")$(strip "$4")$(strip "$5")"; }
+leaf_record() { "$CAST" keccak "0x$(strip "$1")$(printf '%s' "$2" | od -An -v -tx1 | tr -d ' \n')"; }
+TAG1=0x$(rep 07 32) PK1=0x02$(rep 33 32) N1=0x$(rep 99 12) CT1=0x$(rep 5a 20)
+TAG2=0x$(rep 08 32) PK2=0x03$(rep 44 32) N2=0x$(rep 98 12) CT2=0x$(pattern_ct=; for ((i = 0; i < 300; i++)); do pattern_ct+=$(printf '%02x' $(((i * 13 + 1) & 255))); done; printf '%s' "$pattern_ct")
+L1=$(leaf_result "$H3" "$TAG1" "$PK1" "$N1" "$CT1")
+L2=$(leaf_result "$H1" "$TAG2" "$PK2" "$N2" "$CT2")
+RD=$("$CAST" keccak "0x$(strip "$L1")$(strip "$L2")")
+same "results digest of two results (a 300-byte ciphertext): ours = cast keccak of the layout" "$RD" \
+  "$("$DRIVER" results-digest "$H3" "$TAG1" "$PK1" "$N1" "$CT1" "$H1" "$TAG2" "$PK2" "$N2" "$CT2")"
+same "results digest of one result = cast keccak(leaf)" "$("$CAST" keccak "$L1")" \
+  "$("$DRIVER" results-digest "$H3" "$TAG1" "$PK1" "$N1" "$CT1")"
+same "results digest, upper-case hex in: the bytes count, not the text" "$RD" \
+  "$("$DRIVER" results-digest "$H3" "$TAG1" "$PK1" "$N1" "0x$(strip "$CT1" | tr a-f A-F)" "$H1" "$TAG2" "$PK2" "$N2" "$CT2")"
+same "results digest of nothing = keccak256(\"\")" "$("$CAST" keccak 0x)" "$("$DRIVER" results-digest)"
+R1="events[0]: unknown operator id 999 (type operator_999)"
+R2="gave up after 10 attempts: Gateway unreachable ~!@#\$%^&*()_+{}|:<>?"
+FD=$("$CAST" keccak "0x$(strip "$(leaf_record "$H3" "$R1")")$(strip "$(leaf_record "$H2" "$R2")")")
+same "records digest of two failure records: ours = cast keccak of the layout" "$FD" \
+  "$("$DRIVER" failures-digest "$H3" "$R1" "$H2" "$R2")"
+RD_OTHER=$("$DRIVER" results-digest "$H1" "$TAG2" "$PK2" "$N2" "$CT2" "$H3" "$TAG1" "$PK1" "$N1" "$CT1")
+if [ "$RD_OTHER" != "$RD" ]; then ok "results digest: the order counts"; else fail "results digest: the order does not count"; fi
+
+GW=0x70997970C51812dc3A010C7d01b50e0d17dc79C8 # the Gateway's wallet: the domain's verifyingContract
+domain "name=Handle Gateway" version=2 chainId=$CHAIN verifyingContract=$GW
+sign_case "OperandAccessAuthorizationV2 (three operands, a 60 s window)" runner-gateway-v2 OperandAccessAuthorizationV2 \
+  "$OAA2" \
+  "{\"chainId\":$CHAIN,\"blockNumber\":123,\"caller\":\"$OTHER\",\"transactionHash\":\"$TX\",\"operands\":[\"$H1\",\"$H2\",\"$H3\"],\"rsaPublicKey\":\"$RSA\",\"notBefore\":1700000000,\"expiresAt\":1700000060}" \
+  "$CHAIN" 123 "$OTHER" "$TX" "$RSA" 1700000000 1700000060 "$H1" "$H2" "$H3"
+sign_case "ResultPublishingAuthorizationV2 (the two results' digest, computed by cast)" runner-gateway-v2 \
+  ResultPublishingAuthorizationV2 "$RPA2" \
+  "{\"chainId\":$CHAIN,\"blockNumber\":987654,\"caller\":\"$OTHER\",\"transactionHash\":\"$TX\",\"resultCount\":2,\"resultsDigest\":\"$RD\",\"notBefore\":1700000000,\"expiresAt\":1700000065}" \
+  "$CHAIN" 987654 "$OTHER" "$TX" 2 "$RD" 1700000000 1700000065
+rpa_file=$last_file rpa_sig=$last_sig
+sign_case "FailureRecordingAuthorization (the two records' digest, computed by cast; 2^64-1 bounds)" runner-gateway-v2 \
+  FailureRecordingAuthorization "$FRA" \
+  "{\"chainId\":$CHAIN,\"blockNumber\":\"$MAX64\",\"caller\":\"$ZERO\",\"transactionHash\":\"$TX\",\"recordCount\":2,\"recordsDigest\":\"$FD\",\"notBefore\":\"$MAX64\",\"expiresAt\":\"$MAX64\"}" \
+  "$CHAIN" "$MAX64" "$ZERO" "$TX" 2 "$FD" "$MAX64" "$MAX64"
+# the same results message for another Gateway (verifyingContract) or under the spec's domain: another signature
+domain "name=Handle Gateway" version=2 chainId=$CHAIN verifyingContract=$NOX
+other_gw=$("$DRIVER" sign "$KEY" "${DOM_ARGS[@]}" ResultPublishingAuthorizationV2 "$CHAIN" 987654 "$OTHER" "$TX" 2 "$RD" 1700000000 1700000065)
+legacy=$("$DRIVER" sign "$KEY" --protocol runner-gateway --chain-id "$CHAIN" ResultPublishingAuthorizationV2 "$CHAIN" 987654 "$OTHER" "$TX" 2 "$RD" 1700000000 1700000065)
+if [ "$other_gw" != "$rpa_sig" ] && [ "$legacy" != "$rpa_sig" ]; then
+  ok "ResultPublishingAuthorizationV2: another Gateway's domain or the spec's domain signs differently"
+else
+  fail "ResultPublishingAuthorizationV2: the signature does not depend on the Gateway named in the domain"
+fi
+out=$(cast_verify "$rpa_file" "$ADDR" "$other_gw")
+if printf '%s' "$out" | grep -q "Validation failed"; then
+  ok "cast wallet verify refuses the signature made for another Gateway"
+else
+  fail "cast wallet verify, for another Gateway's signature, said: $out"
+fi
 
 domain name=ProtocolDelegate version=1 chainId=$CHAIN
 sign_case "DelegateAuthorization" kms-delegate DelegateAuthorization "$DA" \

@@ -7,18 +7,25 @@
  *   eip712_driver address KEY                 the address of private key KEY (0x + 64 hex)
  *   eip712_driver sign KEY DOMAIN... TYPE FIELD...
  *                                             the 65-byte EIP-712 signature
+ *   eip712_driver results-digest [HANDLE TAG PUBKEY NONCE CIPHERTEXT]...
+ *   eip712_driver failures-digest [HANDLE REASON]...
+ *                                             the content digest of docs/PROTOCOL-EXTENSIONS.md §7
  *
  * DOMAIN is any of --name S, --version S, --chain-id N, --contract 0xADDR,
  * --salt 0xBYTES32 (present fields only), or --protocol KIND with --chain-id
  * (and --contract for input-proof and user-decryption) to use the protocol's
  * domain constructor KIND: input-proof, user-decryption, runner-gateway,
- * kms-delegate, kms-public-key.
+ * runner-gateway-v2 (--contract: the Gateway's address), kms-delegate,
+ * kms-public-key.
  *
  * TYPE FIELD... (uint256 fields are decimal and must fit in 64 bits):
  *   HandleProof HANDLE OWNER APP CREATED_AT
  *   DataAccessAuthorization USER_ADDRESS ENCRYPTION_PUB_KEY NOT_BEFORE EXPIRES_AT
  *   OperandAccessAuthorization CHAIN_ID BLOCK CALLER TX_HASH RSA_PUBLIC_KEY [OPERAND...]
  *   ResultPublishingAuthorization CHAIN_ID BLOCK CALLER TX_HASH
+ *   OperandAccessAuthorizationV2 CHAIN_ID BLOCK CALLER TX_HASH RSA_PUBLIC_KEY NOT_BEFORE EXPIRES_AT [OPERAND...]
+ *   ResultPublishingAuthorizationV2 CHAIN_ID BLOCK CALLER TX_HASH RESULT_COUNT RESULTS_DIGEST NOT_BEFORE EXPIRES_AT
+ *   FailureRecordingAuthorization CHAIN_ID BLOCK CALLER TX_HASH RECORD_COUNT RECORDS_DIGEST NOT_BEFORE EXPIRES_AT
  *   DelegateAuthorization EPHEMERAL_PUB_KEY TARGET_PUB_KEY
  *   PublicKeyProof PUBLIC_KEY
  *
@@ -35,6 +42,7 @@
 #include "nox/eip712.h"
 #include "nox/hex.h"
 #include "nox/keccak.h"
+#include "nox/runner_auth.h"
 
 static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static _Noreturn void die(const char *fmt, ...) {
@@ -93,6 +101,10 @@ static nox_eip712_domain parse_domain(int argc, char **argv, int *i) {
     }
     if (!protocol) return d;
     if (!d.has_chain_id) die("%s needs --chain-id", protocol);
+    if (!strcmp(protocol, "runner-gateway-v2")) {
+        if (!d.has_verifying_contract) die("%s needs --contract", protocol);
+        return nox_eip712_domain_runner_gateway_v2(d.chain_id, d.verifying_contract);
+    }
     if (!strcmp(protocol, "input-proof") || !strcmp(protocol, "user-decryption")) {
         if (!d.has_verifying_contract) die("%s needs --contract", protocol);
         return protocol[0] == 'i' ? nox_eip712_domain_input_proof(d.chain_id, d.verifying_contract)
@@ -132,6 +144,22 @@ static void struct_hash(int argc, char **argv, int i, uint8_t out[32]) {
         NEED(4);
         hex_exact(f[2], a1, 20, "caller");
         nox_eip712_hash_result_publishing_authorization(u64(f[0]), u64(f[1]), a1, f[3], out);
+    } else if (!strcmp(type, "OperandAccessAuthorizationV2")) {
+        if (n < 7) die("%s: wrong number of fields", type);
+        hex_exact(f[2], a1, 20, "caller");
+        nox_eip712_runner_scope s = {.chain_id = u64(f[0]), .block_number = u64(f[1]), .transaction_hash = f[3],
+                                     .not_before = u64(f[5]), .expires_at = u64(f[6])};
+        memcpy(s.caller, a1, 20);
+        nox_eip712_hash_operand_access_authorization_v2(&s, (const char *const *)(f + 7), (size_t)(n - 7), f[4], out);
+    } else if (!strcmp(type, "ResultPublishingAuthorizationV2") || !strcmp(type, "FailureRecordingAuthorization")) {
+        NEED(8);
+        hex_exact(f[2], a1, 20, "caller");
+        hex_exact(f[5], b32, 32, "digest");
+        nox_eip712_runner_scope s = {.chain_id = u64(f[0]), .block_number = u64(f[1]), .transaction_hash = f[3],
+                                     .not_before = u64(f[6]), .expires_at = u64(f[7])};
+        memcpy(s.caller, a1, 20);
+        if (type[0] == 'R') nox_eip712_hash_result_publishing_authorization_v2(&s, u64(f[4]), b32, out);
+        else nox_eip712_hash_failure_recording_authorization(&s, u64(f[4]), b32, out);
     } else if (!strcmp(type, "DelegateAuthorization")) {
         NEED(2);
         nox_eip712_hash_delegate_authorization(f[0], f[1], out);
@@ -147,8 +175,41 @@ static void struct_hash(int argc, char **argv, int i, uint8_t out[32]) {
 #undef NEED
 }
 
+/* The content digest of the items in argv[i..argc): results (5 fields each) or failure records (2). */
+static void content_digest(int argc, char **argv, int i, int results, uint8_t out[32]) {
+    int per = results ? 5 : 2;
+    if ((argc - i) % per) die("%s-digest: %d fields per item", results ? "results" : "failures", per);
+    nox_content_digest d;
+    nox_content_digest_init(&d);
+    for (; i < argc; i += per) {
+        uint8_t handle[32], tag[32], pk[33], nonce[12], ct[4096];
+        size_t ct_len = 0;
+        nox_error err = {0};
+        hex_exact(argv[i], handle, 32, "handle");
+        if (!results) {
+            nox_content_digest_add_failure(&d, handle, argv[i + 1], strlen(argv[i + 1]));
+            continue;
+        }
+        hex_exact(argv[i + 1], tag, 32, "handleValueTag");
+        hex_exact(argv[i + 2], pk, 33, "publicKey");
+        hex_exact(argv[i + 3], nonce, 12, "nonce");
+        if (nox_hex_decode(argv[i + 4], strlen(argv[i + 4]), ct, sizeof ct, &ct_len, &err) != NOX_OK)
+            die("ciphertext: %s", err.message);
+        nox_content_digest_add_result(&d, handle, tag, pk, nonce, ct, ct_len);
+    }
+    nox_content_digest_final(&d, out);
+}
+
 int main(int argc, char **argv) {
-    if (argc < 3) die("%s", "usage: keccak-hex 0xHEX | keccak-text TEXT | address KEY | sign KEY DOMAIN... TYPE FIELD...");
+    if (argc >= 2 && (!strcmp(argv[1], "results-digest") || !strcmp(argv[1], "failures-digest"))) {
+        uint8_t d[32];
+        content_digest(argc, argv, 2, argv[1][0] == 'r', d);
+        print_hex(d, 32);
+        return 0;
+    }
+    if (argc < 3)
+        die("%s", "usage: keccak-hex 0xHEX | keccak-text TEXT | address KEY | sign KEY DOMAIN... TYPE FIELD... | "
+                  "results-digest [HANDLE TAG PUBKEY NONCE CIPHERTEXT]... | failures-digest [HANDLE REASON]...");
     const char *cmd = argv[1];
     uint8_t h[32];
     nox_error err = {0};

@@ -7,7 +7,8 @@ On a devnet of its own (scripts/devnet.sh, NOX_DEVNET_EXTRA_RUNNERS = this test'
   1. 24 uint64 values and 2 bools are encrypted through POST /v0/secrets (known plaintexts);
   2. FAULTS_MESSAGES (3,000) TransactionMessages over them — add, sub, mul, lt, select, transfer and a
      two-event add-then-mul — are published straight to JetStream (js_publish, each message with its
-     Nats-Msg-Id, a failed chunk retried: nats-server restarts too) at FAULTS_RATE (50) per second,
+     Nats-Msg-Id and signed with the devnet Ingestor's key as the Ingestor signs, a failed chunk retried:
+     nats-server restarts too) at FAULTS_RATE (50) per second,
      plus a burst of 400 before each Runner crash so that the crash lands mid-batch;
   3. meanwhile, one at a time: a second Runner (`devnet.sh start runner2`) shares the load and is
      killed with SIGKILL while it has messages in flight (`kill runner2`, never restarted: the first
@@ -21,7 +22,6 @@ On a devnet of its own (scripts/devnet.sh, NOX_DEVNET_EXTRA_RUNNERS = this test'
      30 s, and must not hold back the rest), and every component runs.
 Ends with "N passed, M failed"; prints the numbers (messages, time, faults, redeliveries).
 """
-import base64
 import json
 import os
 import random
@@ -125,9 +125,10 @@ class Publisher(threading.Thread):
     """Publishes the messages at RATE per second (a fixed schedule; bursts on request), retrying a chunk
     until js_publish gets every ack (a retried chunk's duplicates are dropped by the Nats-Msg-Id)."""
 
-    def __init__(self, nats_url, messages, work):
+    def __init__(self, nats_url, messages, work, key):
         super().__init__(daemon=True)
         self.url, self.msgs, self.work = nats_url, messages, work
+        self.key = key   # the devnet Ingestor's wallet: the Runners compute only what it signed
         self.sent, self.retries, self.errors = 0, 0, []
         self.extra = 0                                   # messages brought forward by bursts
         self.lock = threading.Lock()
@@ -145,7 +146,8 @@ class Publisher(threading.Thread):
                 f.write(json.dumps({"subject": "nox_ingestor." + tx, "id": f"{CHAIN}:{tx}",
                                     "data": json.dumps(m)}) + "\n")
         try:
-            r = subprocess.run([JS_PUBLISH, self.url, path], capture_output=True, text=True, timeout=30)
+            r = subprocess.run([JS_PUBLISH, "--key", self.key, self.url, path], capture_output=True, text=True,
+                               timeout=30)
             ok, why = r.returncode == 0, r.stderr.strip()
         except subprocess.TimeoutExpired:
             ok, why = False, "timeout"
@@ -176,21 +178,19 @@ class Publisher(threading.Thread):
 class Reader:
     """Reads stored values through GET /v0/compute/operands with the reader key (runner_test.py's Reader)."""
 
-    def __init__(self, work, gw):
-        self.work, self.gw = work, gw
+    def __init__(self, work, gw, gateway_address):
+        self.work, self.gw, self.gateway_address = work, gw, gateway_address
         self.rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         der = self.rsa.public_key().public_bytes(serialization.Encoding.DER,
                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
         self.spki = "0x" + der.hex()
 
     def read(self, handles):
+        nb, ex = noxtest.window()  # the bound form of docs/PROTOCOL-EXTENSIONS.md §7
         p = {"chainId": CHAIN, "blockNumber": 1, "caller": CALLER, "transactionHash": "0x" + "cd" * 32,
-             "operands": handles, "rsaPublicKey": self.spki}
-        data = noxtest.typed_data("OperandAccessAuthorization", OPERAND_FIELDS, noxtest.CHAIN_DOMAIN,
-                                  {"name": "Handle Gateway", "version": "1", "chainId": CHAIN}, p)
-        sig = noxtest.cast_sign(CAST, self.work, data, READER_KEY)
-        auth = "EIP712 " + base64.b64encode(json.dumps({"payload": p, "signature": sig}).encode()).decode()
-        st, body, _ = http("GET", self.gw + "/v0/compute/operands", None, {"Authorization": auth}, timeout=60)
+             "operands": handles, "rsaPublicKey": self.spki, "notBefore": nb, "expiresAt": ex}
+        doc = noxtest.bound_auth(CAST, self.work, READER_KEY, self.gateway_address, "OperandAccessAuthorizationV2", p)
+        st, body, _ = http("GET", self.gw + "/v0/compute/operands", None, noxtest.auth_header(doc), timeout=60)
         if st != 200:
             return None, f"{st} {str(body)[:300]}"
         out = {}
@@ -288,7 +288,7 @@ def faults(devnet, work):
     if not check("a second Runner starts on the same consumer", r.returncode == 0, r.stdout + r.stderr):
         return
     faults_log = []
-    pub = Publisher(devnet["NOX_NATS_URL"], [m for m, _ in plan], work)
+    pub = Publisher(devnet["NOX_NATS_URL"], [m for m, _ in plan], work, devnet["NOX_INGESTOR_KEY"])
     pub.start()
     time.sleep(3)
 
@@ -352,7 +352,7 @@ def faults(devnet, work):
     fails = psql(devnet, "SELECT count(*) FROM failures")[0][0]
     check("no failure record was posted for any handle", fails == "0", fails)
 
-    reader = Reader(work, gw)
+    reader = Reader(work, gw, devnet["NOX_GATEWAY_ADDRESS"])
     handles, values_got, errors = list(expected), {}, []
     for i in range(0, len(handles), 500):
         got, err = reader.read(handles[i:i + 500])

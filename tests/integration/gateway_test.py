@@ -72,19 +72,60 @@ def eip712_header(work, data, payload, key):
 OPERAND_FIELDS = [("chainId", "uint256"), ("blockNumber", "uint256"), ("caller", "address"),
                   ("transactionHash", "string"), ("operands", "string[]"), ("rsaPublicKey", "string")]
 RESULT_FIELDS = OPERAND_FIELDS[:4]
-RUNNER_DOMAIN = {"name": "Handle Gateway", "version": "1", "chainId": CHAIN}
+RUNNER_DOMAIN = {"name": "Handle Gateway", "version": "1", "chainId": CHAIN}  # spec §4.4 (legacy forms)
 TX = "0x" + "ab" * 32
+GW = {}            # "address": the Gateway's wallet, which the bound authorizations name (set by main)
+ZERO_DIGEST = (1, "0x" + "00" * 32)  # for a body the Gateway refuses before it digests it (400)
+
+# ---- the Runner's authorizations: the bound forms of docs/PROTOCOL-EXTENSIONS.md §7 (cast signs, cast digests)
 
 
-def operand_auth(work, handles, rsa_hex, key=RUNNER):
-    p = {"chainId": CHAIN, "blockNumber": 7, "caller": "0x" + "11" * 20, "transactionHash": TX,
-         "operands": handles, "rsaPublicKey": rsa_hex}
-    return eip712_header(work, typed_data("OperandAccessAuthorization", OPERAND_FIELDS, noxtest.CHAIN_DOMAIN,
-                                          RUNNER_DOMAIN, p), p, key)
+def head(tx=TX, win=None):
+    nb, ex = win or noxtest.window()
+    return {"chainId": CHAIN, "blockNumber": 7, "caller": "0x" + "11" * 20, "transactionHash": tx,
+            "notBefore": nb, "expiresAt": ex}
 
 
-def operand_entry(work, handles, rsa_hex, key=RUNNER, tx=TX):
+def operand_doc(work, handles, rsa_hex, key=RUNNER, tx=TX, win=None, gateway=None):
+    p = dict(head(tx, win), operands=handles, rsaPublicKey=rsa_hex)
+    return noxtest.bound_auth(CAST, work, key, gateway or GW["address"], "OperandAccessAuthorizationV2", p)
+
+
+def operand_auth(work, handles, rsa_hex, key=RUNNER, **kw):
+    return noxtest.auth_header(operand_doc(work, handles, rsa_hex, key, **kw))
+
+
+def operand_entry(work, handles, rsa_hex, key=RUNNER, tx=TX, **kw):
     """One {payload, signature} of POST /v0/compute/operands/batch (docs/PROTOCOL-EXTENSIONS.md §4)."""
+    return operand_doc(work, handles, rsa_hex, key, tx, **kw)
+
+
+def result_doc(work, results=None, key=RUNNER, tx=TX, win=None, gateway=None, counted=None):
+    """ResultPublishingAuthorizationV2 over `results` (count and digest by cast), or `counted` = (count, digest)."""
+    n, d = counted or (noxtest.results_digest(CAST, results) if results is not None else ZERO_DIGEST)
+    p = dict(head(tx, win), resultCount=n, resultsDigest=d)
+    return noxtest.bound_auth(CAST, work, key, gateway or GW["address"], "ResultPublishingAuthorizationV2", p)
+
+
+def result_auth(work, results=None, key=RUNNER, **kw):
+    return noxtest.auth_header(result_doc(work, results, key, **kw))
+
+
+def failure_doc(work, records=None, key=RUNNER, tx=TX, win=None, gateway=None, counted=None):
+    """FailureRecordingAuthorization over `records` (count and digest by cast), or `counted`."""
+    n, d = counted or (noxtest.records_digest(CAST, records) if records is not None else ZERO_DIGEST)
+    p = dict(head(tx, win), recordCount=n, recordsDigest=d)
+    return noxtest.bound_auth(CAST, work, key, gateway or GW["address"], "FailureRecordingAuthorization", p)
+
+
+def failure_auth(work, records=None, key=RUNNER, **kw):
+    return noxtest.auth_header(failure_doc(work, records, key, **kw))
+
+
+# ---- spec §4.4's forms: accepted only with accept_legacy_authorizations: true
+
+
+def legacy_operand_doc(work, handles, rsa_hex, key=RUNNER, tx=TX):
     p = {"chainId": CHAIN, "blockNumber": 7, "caller": "0x" + "11" * 20, "transactionHash": tx,
          "operands": handles, "rsaPublicKey": rsa_hex}
     sig = noxtest.cast_sign(CAST, work, typed_data("OperandAccessAuthorization", OPERAND_FIELDS, noxtest.CHAIN_DOMAIN,
@@ -92,10 +133,11 @@ def operand_entry(work, handles, rsa_hex, key=RUNNER, tx=TX):
     return {"payload": p, "signature": sig}
 
 
-def result_auth(work, key=RUNNER):
-    p = {"chainId": CHAIN, "blockNumber": 7, "caller": "0x" + "11" * 20, "transactionHash": TX}
-    return eip712_header(work, typed_data("ResultPublishingAuthorization", RESULT_FIELDS, noxtest.CHAIN_DOMAIN,
-                                          RUNNER_DOMAIN, p), p, key)
+def legacy_result_doc(work, key=RUNNER, tx=TX):
+    p = {"chainId": CHAIN, "blockNumber": 7, "caller": "0x" + "11" * 20, "transactionHash": tx}
+    sig = noxtest.cast_sign(CAST, work, typed_data("ResultPublishingAuthorization", RESULT_FIELDS,
+                                                   noxtest.CHAIN_DOMAIN, RUNNER_DOMAIN, p), key)
+    return {"payload": p, "signature": sig}
 
 
 def user_auth(work, nox_compute, user_key, rsa_hex, not_before, expires_at, signer=None):
@@ -108,11 +150,11 @@ def user_auth(work, nox_compute, user_key, rsa_hex, not_before, expires_at, sign
     return eip712_header(work, data, p, signer or user_key)
 
 
-def start_gateway(work, cfg_text):
-    cfg = os.path.join(work, "gateway.yaml")
+def start_gateway(work, cfg_text, name="gateway"):
+    cfg = os.path.join(work, name + ".yaml")
     with open(cfg, "w") as f:
         f.write(cfg_text)
-    ready, log_path = os.path.join(work, "gateway.ready"), os.path.join(work, "gateway.log")
+    ready, log_path = os.path.join(work, name + ".ready"), os.path.join(work, name + ".log")
     log = open(log_path, "w")
     proc = subprocess.Popen([NOX_GATEWAY, "--config", cfg, "--ready-file", ready], stdout=log, stderr=log)
     log.close()
@@ -165,7 +207,8 @@ def main():
             raise RuntimeError("deploy.py: " + r.stdout + r.stderr)
         dep = json.load(open(dep_path))
         nox, token = dep["noxCompute"], dep["confidentialToken"]
-        gw = start_gateway(work, f"""listen: 127.0.0.1:0
+        GW["address"] = gw_addr
+        gw_cfg = f"""listen: 127.0.0.1:0
 database_url: "{pg.url}"
 kms_url: {kms.url}
 kms_address: "{kms_addr}"
@@ -179,10 +222,12 @@ chains:
   - chain_id: {CHAIN}
     rpc_url: {anvil.url}
     nox_compute: "{nox}"
-""")
+"""
+        gw = start_gateway(work, gw_cfg)
         servers.append(gw)
-        bad_config(work)
+        bad_config(work, gw_cfg)
         run_tests(work, gw, gw_addr, nox, token, anvil, pk["publicKey"])
+        bound_authorizations(work, gw, gw_cfg, pk["publicKey"], servers)
         survive_postgres_restart(gw, pg)
         log = open(gw.log_path).read()
         check("start-up cross-check of NoxCompute found no mismatch", "MISMATCH" not in log and "not checked" not in log, log[-1000:])
@@ -197,7 +242,7 @@ chains:
     return noxtest.summary()
 
 
-def bad_config(work):
+def bad_config(work, good):
     cfg = os.path.join(work, "bad.yaml")
     with open(cfg, "w") as f:
         f.write("listen: 127.0.0.1:0\nthreads: lots\n")
@@ -205,6 +250,224 @@ def bad_config(work):
     check("a bad configuration stops start-up with file:line:col", r.returncode == 1 and
           re.search(r"bad\.yaml:\d+:\d+: ", r.stderr + r.stdout) is not None,
           r.stderr)
+    with open(cfg, "w") as f:
+        f.write(good + "accept_legacy_authorizations: sometimes\n")
+    r = run(NOX_GATEWAY, "--config", cfg)
+    want = f"bad.yaml:{good.count(chr(10)) + 1}:31: accept_legacy_authorizations: expected true or false"
+    check("accept_legacy_authorizations: not a boolean -> start-up refused at file:line:col", r.returncode == 1 and
+          want in r.stderr + r.stdout, r.stderr + r.stdout)
+
+
+def metric(url, name):
+    st, body, _ = http("GET", url + "/metrics")
+    for line in str(body).splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def refused(name, resp, *needles):
+    """A 401 unauthorized whose message holds every needle (the rule that failed)."""
+    st, body, _ = resp
+    return check(f"{name} -> 401 naming the rule", st == 401 and is_error_shape(body, "unauthorized") and
+                 all(n in body["message"] for n in needles), f"{st} {body}"[:500])
+
+
+def bound_authorizations(work, gw, gw_cfg, kms_pub, servers):
+    """The Runner's authorizations bound to their content and to time (docs/PROTOCOL-EXTENSIONS.md §7): every
+    refusal with its 401 reason, single and batched; a replay inside the window is `unchanged`; the spec §4.4
+    forms only at a Gateway with accept_legacy_authorizations: true; a header for this Gateway is refused by
+    another Gateway (another wallet) that trusts the same Runner."""
+    post = lambda route, body, hdr: http("POST", gw.url + "/v0/compute/" + route, json.dumps(body), hdr)
+    status = lambda h: http("GET", gw.url + "/v0/handles/" + h + "/status")[1].get("status")
+    st, body, _ = post_secret(gw, {"value": "0x2a", "solidityType": "uint8", "owner": "0x" + "33" * 20,
+                                   "applicationContract": "0x" + "44" * 20})
+    stored = body["handle"]
+    new = lambda b: stored[:2] + b * 26 + stored[-12:]
+
+    def item(h, plain, tag):
+        ct, k, nonce = ecies_encrypt(kms_pub, plain)
+        return {"handle": h, "handleValueTag": "0x" + tag * 32, "ciphertext": ct, "publicKey": k, "nonce": nonce}
+    r1, r2, r3 = item(new("b1"), b"\x01", "b1"), item(new("b2"), b"\x02", "b2"), item(new("b3"), b"\x03", "b3")
+    now = int(time.time())
+
+    # results: the spec §4.4 form refused, by default
+    hdr = noxtest.auth_header(legacy_result_doc(work))
+    refused("results: the spec 4.4 ResultPublishingAuthorization", post("results", [r1], hdr),
+            "ResultPublishingAuthorization of spec 4.4", "accept_legacy_authorizations: false",
+            "sign a ResultPublishingAuthorizationV2")
+    # a header captured for [r1, r2] reused with another body
+    hdr = result_auth(work, [r1, r2])
+    refused("results: one byte of one ciphertext changed", post("results", [flipped_ct(r1), r2], hdr),
+            "the body's content digest", "differs from the signed resultsDigest")
+    refused("results: a result added", post("results", [r1, r2, r3], hdr),
+            "the body holds 3 results, the ResultPublishingAuthorizationV2 signs resultCount 2")
+    refused("results: a result dropped", post("results", [r1], hdr), "the body holds 1 results", "resultCount 2")
+    refused("results: a handle swapped (the same bytes under another handle)",
+            post("results", [dict(r1, handle=r3["handle"]), r2], hdr), "differs from the signed resultsDigest")
+    refused("results: reordered", post("results", [r2, r1], hdr), "differs from the signed resultsDigest")
+    refused("results: the tag changed", post("results", [dict(r1, handleValueTag="0x" + "ee" * 32), r2], hdr),
+            "differs from the signed resultsDigest")
+    # the window
+    for name, win, needle in [("expired", (now - 100, now - 40), "authorization expired at %d" % (now - 40)),
+                              ("starting 100 s in the future", (now + 100, now + 160),
+                               "authorization not valid before %d" % (now + 100)),
+                              ("301 s long", (now - 10, now + 291), "authorization window of 301 s"),
+                              ("empty", (now, now), "authorization window is empty")]:
+        refused(f"results: a window {name}", post("results", [r1, r2], result_auth(work, [r1, r2], win=win)),
+                "ResultPublishingAuthorizationV2: ", needle)
+    doc = result_doc(work, [r1, r2])
+    hdr = noxtest.auth_header(dict(doc, payload=dict(doc["payload"], expiresAt=doc["payload"]["expiresAt"] + 100)))
+    refused("results: expiresAt extended after signing", post("results", [r1, r2], hdr),
+            "not from a configured Runner")
+    refused("results: signed for another Gateway (verifyingContract)",
+            post("results", [r1, r2], result_auth(work, [r1, r2], gateway="0x" + "5e" * 20)),
+            "not from a configured Runner")
+    refused("results: a FailureRecordingAuthorization on POST results",
+            post("results", [r1], failure_auth(work, counted=noxtest.results_digest(CAST, [r1]))),
+            "missing field resultCount")
+    check("results: nothing of the refused bodies was stored",
+          [status(r["handle"]) for r in (r1, r2, r3)] == ["pending"] * 3)
+    # accepted: starting in the future within the 30 s clock-skew allowance, then replayed inside its window
+    hdr = result_auth(work, [r1, r2], win=(now + 20, now + 80))
+    st, body, _ = post("results", [r1, r2], hdr)
+    check("results: a window starting 20 s ahead (within the 30 s skew) -> created",
+          st == 200 and body == {"created": 2, "unchanged": 0, "conflicted": 0}, f"{st} {body}")
+    st, body, _ = post("results", [r1, r2], hdr)
+    check("results: the same header and body replayed inside the window -> unchanged",
+          st == 200 and body == {"created": 0, "unchanged": 2, "conflicted": 0}, f"{st} {body}")
+    st, body, _ = post("results", [r1, r2], result_auth(work, [r1, r2], win=(now - 10, now + 290)))
+    check("results: a window of exactly 300 s -> accepted (unchanged)", st == 200 and body.get("unchanged") == 2,
+          f"{st} {body}")
+
+    # failure records
+    f1 = {"handle": new("c1"), "reason": "events[0]: unknown operator id 999 (type operator_999)"}
+    f2 = {"handle": new("c2"), "reason": "gave up after 10 attempts"}
+    refused("failures: the spec 4.4 ResultPublishingAuthorization", post("failures", [f1], noxtest.auth_header(
+        legacy_result_doc(work))), "accept_legacy_authorizations: false", "sign a FailureRecordingAuthorization")
+    hdr = failure_auth(work, [f1])
+    refused("failures: a reason changed", post("failures", [dict(f1, reason="forged")], hdr),
+            "differs from the signed recordsDigest")
+    refused("failures: another (pending) handle marked with a captured header",
+            post("failures", [dict(f1, handle=new("c3"))], hdr), "differs from the signed recordsDigest")
+    refused("failures: a record added", post("failures", [f1, f2], hdr),
+            "the body holds 2 failure records, the FailureRecordingAuthorization signs recordCount 1")
+    refused("failures: a ResultPublishingAuthorizationV2 on POST failures",
+            post("failures", [f1], result_auth(work, counted=noxtest.records_digest(CAST, [f1]))),
+            "missing field recordCount")
+    refused("failures: expired", post("failures", [f1], failure_auth(work, [f1], win=(now - 100, now - 40))),
+            "FailureRecordingAuthorization: authorization expired at")
+    check("failures: nothing recorded by the refused ones", [status(f["handle"]) for f in (f1, f2)] == ["pending"] * 2)
+    st, body, _ = post("failures", [f1], hdr)
+    st2, body2, _ = post("failures", [f1], hdr)
+    check("failures: recorded, and the replay inside the window recorded again (idempotent)",
+          (st, body, st2, body2) == (200, {"recorded": 1}, 200, {"recorded": 1}) and status(f1["handle"]) == "failed",
+          f"{st} {body} {st2} {body2}")
+
+    # operand reads
+    rk = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    rk_hex = spki_hex(rk)
+    ops = lambda hdr: http("GET", gw.url + "/v0/compute/operands", headers=hdr)
+    refused("operands: the spec 4.4 OperandAccessAuthorization",
+            ops(noxtest.auth_header(legacy_operand_doc(work, [stored], rk_hex))),
+            "OperandAccessAuthorization of spec 4.4", "sign a OperandAccessAuthorizationV2")
+    refused("operands: expired", ops(operand_auth(work, [stored], rk_hex, win=(now - 100, now - 1))),
+            "OperandAccessAuthorizationV2: authorization expired at")
+    refused("operands: starting 60 s ahead", ops(operand_auth(work, [stored], rk_hex, win=(now + 60, now + 120))),
+            "authorization not valid before")
+    refused("operands: 600 s long", ops(operand_auth(work, [stored], rk_hex, win=(now - 300, now + 300))),
+            "authorization window of 600 s")
+    refused("operands: signed for another Gateway", ops(operand_auth(work, [stored], rk_hex, gateway="0x" + "5e" * 20)),
+            "not from a configured Runner")
+    st, body, _ = ops(operand_auth(work, [stored, r1["handle"]], rk_hex))
+    check("operands: the bound form is served", st == 200 and [unwrap(rk, o) for o in body.get("operands", [])] ==
+          [b"\x2a", b"\x01"], f"{st} {body}"[:300])
+
+    # batches: each entry checked on its own; one refused entry is a 401 for all, naming it, nothing stored
+    batch = lambda route, b: http("POST", gw.url + "/v0/compute/" + route, json.dumps(b))
+    good = operand_entry(work, [stored], rk_hex)
+    refused("operands batch: an expired entry", batch("operands/batch", {"requests": [
+        good, operand_entry(work, [stored], rk_hex, win=(now - 100, now - 40))]}),
+        "requests[1]: OperandAccessAuthorizationV2: authorization expired at")
+    refused("operands batch: a spec 4.4 entry", batch("operands/batch", {"requests": [
+        legacy_operand_doc(work, [stored], rk_hex), good]}), "requests[0]: a OperandAccessAuthorization of spec 4.4")
+    st, body, _ = batch("operands/batch", {"requests": [good, good]})
+    check("operands batch: bound entries served", st == 200 and len(body.get("responses", [])) == 2 and
+          all(unwrap(rk, r["operands"][0]) == b"\x2a" for r in body["responses"]), f"{st} {body}"[:300])
+    r4, r5 = item(new("b4"), b"\x04", "b4"), item(new("b5"), b"\x05", "b5")
+    set_a = {"authorization": result_doc(work, [r4], tx="0x" + "a4" * 32), "results": [r4]}
+    set_b = {"authorization": result_doc(work, [r5], tx="0x" + "a5" * 32), "results": [r5]}
+    refused("results batch: a set whose ciphertext changed after signing", batch("results/batch", {"transactions": [
+        set_a, dict(set_b, results=[flipped_ct(r5)])]}),
+        "transactions[1]: the body's content digest", "differs from the signed resultsDigest")
+    refused("results batch: a set with a result added", batch("results/batch", {"transactions": [
+        set_a, dict(set_b, results=[r5, r3])]}), "transactions[1]: the body holds 2 results")
+    refused("results batch: an expired set", batch("results/batch", {"transactions": [
+        set_a, {"authorization": result_doc(work, [r5], win=(now - 100, now - 40)), "results": [r5]}]}),
+        "transactions[1]: ResultPublishingAuthorizationV2: authorization expired at")
+    refused("results batch: a spec 4.4 set", batch("results/batch", {"transactions": [
+        {"authorization": legacy_result_doc(work), "results": [r5]}, set_a]}),
+        "transactions[0]: a ResultPublishingAuthorization of spec 4.4")
+    check("results batch: nothing of the refused batches was stored", [status(r4["handle"]), status(r5["handle"])] ==
+          ["pending", "pending"])
+    st, body, _ = batch("results/batch", {"transactions": [set_a, set_b]})
+    check("results batch: bound sets stored", st == 200 and body.get("responses") == [
+        {"created": 1, "unchanged": 0, "conflicted": 0}] * 2, f"{st} {body}")
+    st, body, _ = batch("results/batch", {"transactions": [set_a, set_b]})
+    check("results batch: replayed inside the window -> unchanged", st == 200 and body.get("responses") == [
+        {"created": 0, "unchanged": 1, "conflicted": 0}] * 2, f"{st} {body}")
+    check("metrics: legacy, window and content refusals counted",
+          (metric(gw.url, "nox_gateway_runner_auth_legacy_refused_total") or 0) >= 5 and
+          (metric(gw.url, "nox_gateway_runner_auth_window_refused_total") or 0) >= 9 and
+          (metric(gw.url, "nox_gateway_runner_auth_content_refused_total") or 0) >= 10 and
+          metric(gw.url, "nox_gateway_runner_auth_legacy_accepted_total") == 0,
+          [metric(gw.url, f"nox_gateway_runner_auth_{k}_total") for k in
+           ("legacy_refused", "window_refused", "content_refused", "legacy_accepted")])
+
+    # a Gateway with accept_legacy_authorizations: true (same database, same wallet): both forms
+    legacy_gw = start_gateway(work, gw_cfg + "accept_legacy_authorizations: true\n", "gateway-legacy")
+    servers.append(legacy_gw)
+    lpost = lambda route, b, hdr: http("POST", legacy_gw.url + "/v0/compute/" + route, json.dumps(b), hdr)
+    r6 = item(new("b6"), b"\x06", "b6")
+    st, body, _ = lpost("results", [r6], noxtest.auth_header(legacy_result_doc(work)))
+    check("accept_legacy_authorizations: true: a spec 4.4 ResultPublishingAuthorization stores results",
+          st == 200 and body.get("created") == 1, f"{st} {body}")
+    st, body, _ = lpost("failures", [dict(f2, handle=new("c4"))], noxtest.auth_header(legacy_result_doc(work)))
+    check("... records failures", st == 200 and body == {"recorded": 1}, f"{st} {body}")
+    st, body, _ = http("GET", legacy_gw.url + "/v0/compute/operands",
+                       headers=noxtest.auth_header(legacy_operand_doc(work, [r6["handle"]], rk_hex)))
+    check("... serves operands", st == 200 and unwrap(rk, body["operands"][0]) == b"\x06", f"{st} {body}"[:300])
+    st, body, _ = lpost("results", [r6], result_auth(work, [r6]))
+    check("... and still takes the bound forms (replay: unchanged)", st == 200 and body.get("unchanged") == 1,
+          f"{st} {body}")
+    refused("... but not a bound form whose body was changed", lpost("results", [r6], result_auth(work, [r5])),
+            "differs from the signed resultsDigest")
+    check("... legacy acceptances counted", metric(legacy_gw.url, "nox_gateway_runner_auth_legacy_accepted_total") == 3,
+          metric(legacy_gw.url, "nox_gateway_runner_auth_legacy_accepted_total"))
+    check("... and warned about at start", "accept_legacy_authorizations: true" in open(legacy_gw.log_path).read())
+    check("the legacy Gateway exits cleanly", legacy_gw.stop() == 0)
+
+    # another Gateway (another wallet) that trusts the same Runner: this Gateway's headers are refused there
+    other_key = os.path.join(work, "other-gateway-wallet.key")
+    r = run(NOX_KMS, "keygen", "--out", other_key)
+    other_addr = [ln.split()[-1] for ln in r.stdout.splitlines() if ln.startswith("address")][0]
+    other_gw = start_gateway(work, gw_cfg.replace("wallet_key_file: gateway-wallet.key",
+                                                  "wallet_key_file: other-gateway-wallet.key"), "gateway-other")
+    servers.append(other_gw)
+    r7 = item(new("b7"), b"\x07", "b7")
+    hdr = result_auth(work, [r7])
+    refused("another Gateway trusting the same Runner: a header signed for this one",
+            http("POST", other_gw.url + "/v0/compute/results", json.dumps([r7]), hdr), "not from a configured Runner")
+    st, body, _ = http("POST", other_gw.url + "/v0/compute/results", json.dumps([r7]),
+                       result_auth(work, [r7], gateway=other_addr))
+    check("... the same body signed for it (its verifyingContract) -> created", st == 200 and body.get("created") == 1,
+          f"{st} {body}")
+    check("the other Gateway exits cleanly", other_gw.stop() == 0)
+
+
+def flipped_ct(r):
+    """r with the last byte of its ciphertext flipped."""
+    return dict(r, ciphertext=r["ciphertext"][:-2] + "%02x" % (int(r["ciphertext"][-2:], 16) ^ 1))
 
 
 def survive_postgres_restart(gw, pg):
@@ -330,23 +593,24 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
     plain = bytes.fromhex("01")
     ct, k, nonce = ecies_encrypt(kms_pub, plain)
     res = [{"handle": new_handle, "handleValueTag": "0x" + "01" * 32, "ciphertext": ct, "publicKey": k, "nonce": nonce}]
-    st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(res), result_auth(work))
+    st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(res), result_auth(work, res))
     check("results: created", st == 200 and body == {"created": 1, "unchanged": 0, "conflicted": 0}, body)
-    st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(res), result_auth(work))
+    st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(res), result_auth(work, res))
     check("results: replay unchanged", st == 200 and body == {"created": 0, "unchanged": 1, "conflicted": 0}, body)
     ct2, k2, nonce2 = ecies_encrypt(kms_pub, b"\x00")
     res2 = [{"handle": new_handle, "handleValueTag": "0x" + "02" * 32, "ciphertext": ct2, "publicKey": k2,
              "nonce": nonce2}]
-    st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(res2), result_auth(work))
+    st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(res2), result_auth(work, res2))
     check("results: other tag conflicted", st == 200 and body == {"created": 0, "unchanged": 0, "conflicted": 1}, body)
     st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, [new_handle], rk_hex))
     check("results: the conflict did not overwrite", st == 200 and unwrap(rk, body["operands"][0]) == plain, body)
     # result sets batched (docs/PROTOCOL-EXTENSIONS.md §4): each stored on its own, answered in order
     def result_entry(results, key=RUNNER, tx=TX):
-        p = {"chainId": CHAIN, "blockNumber": 7, "caller": "0x" + "11" * 20, "transactionHash": tx}
-        sig = noxtest.cast_sign(CAST, work, typed_data("ResultPublishingAuthorization", RESULT_FIELDS,
-                                                       noxtest.CHAIN_DOMAIN, RUNNER_DOMAIN, p), key)
-        return {"authorization": {"payload": p, "signature": sig}, "results": results}
+        try:
+            auth = result_doc(work, results, key, tx)
+        except ValueError:  # a malformed result (its 400 comes before any digest)
+            auth = result_doc(work, None, key, tx)
+        return {"authorization": auth, "results": results}
     bh = handles[0][:2] + "56" * 26 + handles[0][-12:]
     ct3, k3, nonce3 = ecies_encrypt(kms_pub, b"\x05")
     res3 = [{"handle": bh, "handleValueTag": "0x" + "05" * 32, "ciphertext": ct3, "publicKey": k3, "nonce": nonce3}]
@@ -376,7 +640,7 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
                     ("65 transactions", json.dumps({"transactions": [result_entry(res)] * 65}))]:
         st, body, _ = http("POST", results_batch, b)
         check(f"results batch: {name} -> 400", st == 400 and is_error_shape(body, "bad_request"), f"{st} {body}"[:300])
-    st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(res), result_auth(work, STRANGER))
+    st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(res), result_auth(work, res, STRANGER))
     check("results: a stranger gets 401", st == 401 and is_error_shape(body, "unauthorized"), body)
     r0 = res[0]
     for name, b in [("not JSON", "{"), ("not an array", "{}"), ("empty array", "[]"), ("item not object", "[1]"),
@@ -399,20 +663,20 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
     st, body, _ = http("GET", url_status)
     check("failures: no record yet -> pending", st == 200 and body == {"handle": fh.lower(), "status": "pending"}, body)
     fail = [{"handle": fh, "reason": "events[0]: unknown operator id 999 (type operator_999)"}]
-    st, body, _ = http("POST", gw.url + "/v0/compute/failures", json.dumps(fail), result_auth(work))
+    st, body, _ = http("POST", gw.url + "/v0/compute/failures", json.dumps(fail), failure_auth(work, fail))
     check("failures: recorded", st == 200 and body == {"recorded": 1}, body)
     st, body, _ = http("GET", url_status)
     check("failures: status failed with the reason", st == 200 and body == {
         "handle": fh.lower(), "status": "failed", "reason": fail[0]["reason"]}, body)
     two = [{"handle": fh, "reason": "gave up after 10 attempts: Gateway unreachable"},
            {"handle": fh2, "reason": "x"}, {"handle": fh2.upper().replace("0X", "0x"), "reason": "y"}]
-    st, body, _ = http("POST", gw.url + "/v0/compute/failures", json.dumps(two), result_auth(work))
+    st, body, _ = http("POST", gw.url + "/v0/compute/failures", json.dumps(two), failure_auth(work, two))
     check("failures: a second record (and a handle twice in one body) accepted", st == 200 and body == {"recorded": 3},
           body)
     st, body, _ = http("GET", url_status)
     check("failures: the latest reason wins", st == 200 and body.get("status") == "failed" and
           body.get("reason") == two[0]["reason"], body)
-    st, body, _ = http("POST", gw.url + "/v0/compute/failures", json.dumps(fail), result_auth(work, STRANGER))
+    st, body, _ = http("POST", gw.url + "/v0/compute/failures", json.dumps(fail), failure_auth(work, fail, STRANGER))
     check("failures: a stranger gets 401", st == 401 and is_error_shape(body, "unauthorized"), body)
     st, body, _ = http("POST", gw.url + "/v0/compute/failures", json.dumps(fail))
     check("failures: no Authorization -> 401", st == 401 and is_error_shape(body, "unauthorized"), body)
@@ -426,13 +690,13 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
                     ("reason not ASCII", [dict(f0, reason="caf\u00e9")]),
                     ("1025 records", [{"handle": fh, "reason": "r"}] * 1025)]:
         st, body, _ = http("POST", gw.url + "/v0/compute/failures", b if isinstance(b, str) else json.dumps(b),
-                           result_auth(work))
+                           failure_auth(work))
         ok = st == 400 and is_error_shape(body, "bad_request")
         if name == "1025 records":  # this test's Gateway has a 64 KiB max_body: 413 before the count is read
             ok = ok or st == 413
         check(f"failures: {name} -> 400", ok, f"{st} {body}"[:300])
     st, body, _ = http("POST", gw.url + "/v0/compute/failures", json.dumps([dict(f0, reason="r" * 256)]),
-                       result_auth(work))
+                       failure_auth(work, [dict(f0, reason="r" * 256)]))
     check("failures: a reason of 256 characters is accepted", st == 200 and body == {"recorded": 1}, body)
     # an operand with a failure record will never be stored: 400 operand_failed with its reason, not not_found;
     # the message names the first, "failed" lists every one (docs/PROTOCOL-EXTENSIONS.md §3)
@@ -506,9 +770,8 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
           is_error_shape(body, "unauthorized") and "requests[1]" in body["message"], f"{st} {body}"[:300])
 
     ct, k, nonce = ecies_encrypt(kms_pub, b"\x07")
-    st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(
-        [{"handle": fh, "handleValueTag": "0x" + "07" * 32, "ciphertext": ct, "publicKey": k, "nonce": nonce}]),
-        result_auth(work))
+    later = [{"handle": fh, "handleValueTag": "0x" + "07" * 32, "ciphertext": ct, "publicKey": k, "nonce": nonce}]
+    st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(later), result_auth(work, later))
     check("failures: a later successful publication", st == 200 and body.get("created") == 1, body)
     st, body, _ = http("GET", url_status)
     check("failures: a stored ciphertext wins -> stored", st == 200 and body == {"handle": fh.lower(), "status": "stored"},
@@ -533,9 +796,8 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
     st, body, _ = http("GET", gw.url + "/v0/handles/" + bal + "/status")
     check("status: not stored yet -> pending", st == 200 and body == {"handle": bal.lower(), "status": "pending"}, body)
     ct, k, nonce = ecies_encrypt(kms_pub, (1234).to_bytes(8, "big"))
-    st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(
-        [{"handle": bal, "handleValueTag": "0x" + "03" * 32, "ciphertext": ct, "publicKey": k, "nonce": nonce}]),
-        result_auth(work))
+    bal_res = [{"handle": bal, "handleValueTag": "0x" + "03" * 32, "ciphertext": ct, "publicKey": k, "nonce": nonce}]
+    st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(bal_res), result_auth(work, bal_res))
     check("results: the balance stored", st == 200 and body.get("created") == 1, body)
     st, body, _ = http("GET", gw.url + "/v0/handles/" + bal.upper().replace("0X", "0x") + "/status")
     check("status: stored (handle hex in any case)", st == 200 and body == {"handle": bal.lower(), "status": "stored"},

@@ -3,7 +3,10 @@
  * domain subsets, string/string[] encoding, struct hashes and a digest against
  * values computed independently with cast (`cast keccak`, `cast abi-encode`,
  * `cast wallet sign`), sign/recover for each of the six primary types, and
- * that a signature binds its type, fields, domain and chain id.
+ * that a signature binds its type, fields, domain and chain id; the same for
+ * the bound Runner authorizations of docs/PROTOCOL-EXTENSIONS.md §7 (their
+ * typehashes, the version-2 domain that names the Gateway, struct hashes and a
+ * signature by private key 1, every field, and no use under another domain).
  */
 #include <stdio.h>
 #include <string.h>
@@ -425,6 +428,151 @@ static void test_every_field_counts(void) {
     CU_ASSERT_EQUAL(same, 0);
 }
 
+/* ---- the bound Runner authorizations (docs/PROTOCOL-EXTENSIONS.md §7) ---------------------- */
+
+/* anvil's second account: a Gateway wallet address for the domain */
+#define GATEWAY_HEX "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+/* values computed with cast: the content digests of tests/unit/test_runner_auth.c's two results and two records */
+#define RESULTS_DIGEST "0x92a7d5af32a875cf64960d8d2ba267029182e9383fb34816d015d5c8ba7a9064"
+#define RECORDS_DIGEST "0xc8fabf95b11c75e8838499f596505d2d60ab93cd6d01fcf738f5eb2ef5c83f14"
+
+static nox_eip712_runner_scope sample_scope(uint64_t block, const char *caller_hex, uint64_t nb, uint64_t ex) {
+    nox_eip712_runner_scope s = {.chain_id = SPEC_CHAIN, .block_number = block, .transaction_hash = TX_HASH,
+                                 .not_before = nb, .expires_at = ex};
+    from_hex(caller_hex, s.caller, 20);
+    return s;
+}
+
+static void test_bound_typehashes_and_domain(void) {
+    char h[67];
+    /* cast keccak "<the type string>" */
+    typehash_of(NOX_EIP712_TYPE_OPERAND_ACCESS_AUTHORIZATION_V2, h);
+    CU_ASSERT_STRING_EQUAL(h, "0x95a19f484e87587a479325ce4a44c6a0e34950cb108be27c54d9bdfaec2c588d");
+    typehash_of(NOX_EIP712_TYPE_RESULT_PUBLISHING_AUTHORIZATION_V2, h);
+    CU_ASSERT_STRING_EQUAL(h, "0xaf809750dedb07bb1e869818f8bb672da77fd68214c85d49dc6c17982950e7f2");
+    typehash_of(NOX_EIP712_TYPE_FAILURE_RECORDING_AUTHORIZATION, h);
+    CU_ASSERT_STRING_EQUAL(h, "0x51610a7163bc7c6ec9ac906437f655805c3f14bce2de7d6968ab78b2a04944d8");
+    CU_ASSERT_STRING_EQUAL(NOX_EIP712_TYPE_RESULT_PUBLISHING_AUTHORIZATION_V2,
+                           "ResultPublishingAuthorizationV2(uint256 chainId,uint256 blockNumber,address caller,"
+                           "string transactionHash,uint256 resultCount,bytes32 resultsDigest,uint256 notBefore,"
+                           "uint256 expiresAt)");
+
+    /* {"Handle Gateway", "2", 421614, the Gateway's wallet}: keccak(abi.encode(8b73…, keccak(name),
+       keccak("2"), 421614, gateway)) */
+    uint8_t gw[20], ds[32], legacy[32];
+    char type[NOX_EIP712_DOMAIN_TYPE_MAX];
+    from_hex(GATEWAY_HEX, gw, 20);
+    nox_eip712_domain d = nox_eip712_domain_runner_gateway_v2(SPEC_CHAIN, gw);
+    CU_ASSERT_STRING_EQUAL(d.name, "Handle Gateway");
+    CU_ASSERT_STRING_EQUAL(d.version, "2");
+    CU_ASSERT_EQUAL(memcmp(d.verifying_contract, gw, 20), 0);
+    CU_ASSERT_STRING_EQUAL(nox_eip712_domain_type(&d, type),
+                           "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    nox_eip712_domain_separator(&d, ds);
+    ASSERT_HASH(ds, "0x32be7eba4b697ed3b5faf7cc3794e90785f6ecb32f65908bf139918416e762e7");
+    d = nox_eip712_domain_runner_gateway(SPEC_CHAIN);
+    nox_eip712_domain_separator(&d, legacy);
+    CU_ASSERT_NOT_EQUAL(memcmp(ds, legacy, 32), 0);
+}
+
+static void test_bound_struct_hashes(void) {
+    uint8_t h[32], digest[32];
+    /* keccak(abi.encode(typehash, 421614, 123456789, address(0), keccak(tx), keccak(ops), keccak("0x30820122"),
+       1700000000, 1700000065)) */
+    nox_eip712_runner_scope s = sample_scope(123456789, "0x0000000000000000000000000000000000000000", 1700000000,
+                                             1700000065);
+    nox_eip712_hash_operand_access_authorization_v2(&s, OPERANDS, 2, "0x30820122", h);
+    ASSERT_HASH(h, "0xc028fda6944de3237856faf6722d9abfde5201e6feed089c04919fee54426893");
+    /* ... (typehash, 421614, 123456789, 0x7e5f…, keccak(tx), 2, RESULTS_DIGEST, 1700000000, 1700000065) */
+    s = sample_scope(123456789, "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf", 1700000000, 1700000065);
+    from_hex(RESULTS_DIGEST, digest, 32);
+    nox_eip712_hash_result_publishing_authorization_v2(&s, 2, digest, h);
+    ASSERT_HASH(h, "0xaab775574773aab43a6c15d4b1692e78d8d9c273ac9ec978d89ad71d88b1045d");
+
+    /* what `cast wallet sign --data` gives with private key 1 for that message in the version-2 domain */
+    uint8_t gw[20], one_bytes[32] = {0}, sig[65], got[20];
+    one_bytes[31] = 1;
+    from_hex(GATEWAY_HEX, gw, 20);
+    nox_eip712_domain d = nox_eip712_domain_runner_gateway_v2(SPEC_CHAIN, gw);
+    nox_ec_privkey one;
+    CU_ASSERT_EQUAL_FATAL(nox_ec_key_from_bytes(&one, one_bytes, NULL), NOX_OK);
+    CU_ASSERT_EQUAL(nox_eip712_sign(&one, &d, h, sig, NULL), NOX_OK);
+    char sig_hex[140];
+    CU_ASSERT_STRING_EQUAL(nox_hex_encode(sig, 65, sig_hex),
+                           "0x96340c6c892ddfb60c4985b13591bd71fbd8588e00c6483d3eb3feed0e9851a53b05235fdf3b461da729d1b1"
+                           "18331093265b09b91b4b41cf1a4bba9605870cb31c");
+    /* it recovers to key 1's address there, to another one under the spec 4.4 domain or another Gateway */
+    CU_ASSERT_EQUAL(nox_eip712_recover(&d, h, sig, 65, got, NULL), NOX_OK);
+    char a[43];
+    CU_ASSERT_STRING_EQUAL(nox_hex_encode(got, 20, a), "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf");
+    nox_eip712_domain legacy = nox_eip712_domain_runner_gateway(SPEC_CHAIN), other = d;
+    other.verifying_contract[0] ^= 1;
+    CU_ASSERT_EQUAL(nox_eip712_verify(&legacy, h, sig, 65, got, NULL), NOX_ERR_INVALID);
+    CU_ASSERT_EQUAL(nox_eip712_verify(&other, h, sig, 65, got, NULL), NOX_ERR_INVALID);
+    nox_ec_key_wipe(&one);
+
+    /* FailureRecordingAuthorization: (typehash, 421614, 99, 0x7e5f…, keccak(tx), 2, RECORDS_DIGEST, 1700000000,
+       1700000300) */
+    s = sample_scope(99, "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf", 1700000000, 1700000300);
+    from_hex(RECORDS_DIGEST, digest, 32);
+    nox_eip712_hash_failure_recording_authorization(&s, 2, digest, h);
+    ASSERT_HASH(h, "0x24a0f7789db2e46ca761534b8c8c88aac53ef0709310319b174fb56bfd9f54f9");
+}
+
+/* Every member of the bound types enters the hash; results and failure records never share a hash. */
+static void test_bound_every_field_counts(void) {
+    uint8_t base[32], h[32], dg[32], dg2[32];
+    memset(dg, 0x5c, 32);
+    memcpy(dg2, dg, 32);
+    dg2[31] ^= 1;
+    const char *ops1[] = {"x"}, *ops2[] = {"x", "y"}, *ops2r[] = {"y", "x"};
+    int same = 0;
+    nox_eip712_runner_scope b = sample_scope(2, "0x1111111111111111111111111111111111111111", 10, 70), s;
+#define CHANGED(field_change, call)                 \
+    do {                                            \
+        s = b;                                      \
+        field_change;                               \
+        call;                                       \
+        same += memcmp(h, base, 32) == 0;           \
+    } while (0)
+#define EACH_SCOPE_FIELD(call)                                                                   \
+    CHANGED(s.chain_id = 3, call);                                                               \
+    CHANGED(s.block_number = 3, call);                                                           \
+    CHANGED(s.caller[19] ^= 1, call);                                                            \
+    CHANGED(s.transaction_hash = "u", call);                                                     \
+    CHANGED(s.not_before = 11, call);                                                            \
+    CHANGED(s.expires_at = 71, call);                                                            \
+    CHANGED((s.not_before = 70, s.expires_at = 10), call) /* bounds swapped */
+
+    s = b;
+    nox_eip712_hash_operand_access_authorization_v2(&s, ops2, 2, "r", base);
+    EACH_SCOPE_FIELD(nox_eip712_hash_operand_access_authorization_v2(&s, ops2, 2, "r", h));
+    CHANGED((void)0, nox_eip712_hash_operand_access_authorization_v2(&s, ops1, 1, "r", h));
+    CHANGED((void)0, nox_eip712_hash_operand_access_authorization_v2(&s, ops2r, 2, "r", h));
+    CHANGED((void)0, nox_eip712_hash_operand_access_authorization_v2(&s, ops2, 2, "q", h));
+    /* the spec 4.4 type over the same members is another hash */
+    CHANGED((void)0, nox_eip712_hash_operand_access_authorization(s.chain_id, s.block_number, s.caller,
+                                                                  s.transaction_hash, ops2, 2, "r", h));
+
+    s = b;
+    nox_eip712_hash_result_publishing_authorization_v2(&s, 2, dg, base);
+    EACH_SCOPE_FIELD(nox_eip712_hash_result_publishing_authorization_v2(&s, 2, dg, h));
+    CHANGED((void)0, nox_eip712_hash_result_publishing_authorization_v2(&s, 3, dg, h));
+    CHANGED((void)0, nox_eip712_hash_result_publishing_authorization_v2(&s, 2, dg2, h));
+    CHANGED((void)0, nox_eip712_hash_failure_recording_authorization(&s, 2, dg, h)); /* same members, other type */
+    CHANGED((void)0, nox_eip712_hash_result_publishing_authorization(s.chain_id, s.block_number, s.caller,
+                                                                     s.transaction_hash, h));
+
+    s = b;
+    nox_eip712_hash_failure_recording_authorization(&s, 2, dg, base);
+    EACH_SCOPE_FIELD(nox_eip712_hash_failure_recording_authorization(&s, 2, dg, h));
+    CHANGED((void)0, nox_eip712_hash_failure_recording_authorization(&s, 1, dg, h));
+    CHANGED((void)0, nox_eip712_hash_failure_recording_authorization(&s, 2, dg2, h));
+#undef EACH_SCOPE_FIELD
+#undef CHANGED
+    CU_ASSERT_EQUAL(same, 0);
+}
+
 int main(void) {
     CU_TestInfo tests[] = {
         {"typehashes of spec §4.4", test_spec_typehashes},
@@ -436,6 +584,9 @@ int main(void) {
         {"sign -> recover for each of the six types", test_sign_recover_each_type},
         {"a signature binds its type, domain and chain id", test_signature_binds_type_domain_chain},
         {"every field enters its struct hash", test_every_field_counts},
+        {"bound Runner types: typehashes and the version-2 domain naming the Gateway", test_bound_typehashes_and_domain},
+        {"bound Runner types: struct hashes and a signature known answers", test_bound_struct_hashes},
+        {"bound Runner types: every member enters the hash", test_bound_every_field_counts},
         CU_TEST_INFO_NULL,
     };
     return nox_test_main("eip712", tests);

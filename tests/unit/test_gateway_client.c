@@ -8,18 +8,24 @@
  *
  * The peer is an in-process nox/http_server that answers the operand requests the way the Gateway's
  * wire format says (tests/integration/gateway_test.py checks the real Gateway's answers; runner_test.py
- * the Runner against it); `answer_style` picks which Gateway it plays. Signatures are not checked here.
+ * the Runner against it); `answer_style` picks which Gateway it plays. It also keeps the last
+ * authorizations and bodies it was sent, so that the last test checks what the client signs: the bound
+ * forms of docs/PROTOCOL-EXTENSIONS.md §7 (window, content digest of the body actually sent, the
+ * version-2 domain naming the Gateway) for operand reads, results and failure records, single and batched.
  */
 #include <jansson.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nox/base64.h"
+#include "nox/eip712.h"
 #include "nox/gateway_client.h"
 #include "nox/hex.h"
 #include "nox/http_server.h"
+#include "nox/runner_auth.h"
 #include "test_util.h"
 
 /* ---- the peer ------------------------------------------------------------------------------ */
@@ -110,6 +116,55 @@ static void respond(nox_http_response *resp, int status, json_t *body) {
     json_decref(body);
 }
 
+/* What the peer was sent last (each exchange completes before the client returns): replaced, never freed early. */
+static json_t *seen_auth, *seen_body; /* the decoded Authorization header's JSON, the body's JSON */
+
+static void keep(json_t **slot, json_t *v) {
+    json_decref(*slot);
+    *slot = v;
+}
+
+/* The JSON inside "Authorization: EIP712 <base64>", or NULL. */
+static json_t *auth_json(const nox_http_request *req) {
+    const char *auth = nox_http_request_header(req, "Authorization");
+    size_t raw_len = 0, cap = auth ? strlen(auth) : 0;
+    uint8_t *raw = malloc(cap + 1);
+    nox_error err = {0};
+    json_t *doc = NULL;
+    json_error_t jerr;
+    if (raw && auth && !strncmp(auth, "EIP712 ", 7) &&
+        !nox_base64_decode(auth + 7, strlen(auth + 7), raw, cap, &raw_len, &err))
+        doc = json_loadb((const char *)raw, raw_len, 0, &jerr);
+    free(raw);
+    return doc;
+}
+
+static json_t *body_json(const nox_http_request *req) {
+    size_t len;
+    const char *text = nox_http_request_body(req, &len);
+    json_error_t jerr;
+    return text ? json_loadb(text, len, 0, &jerr) : NULL;
+}
+
+/* POST /v0/compute/results and /v0/compute/failures: kept, answered as stored. */
+static void publish_one(void *user, const nox_http_request *req, nox_http_response *resp) {
+    keep(&seen_auth, auth_json(req));
+    keep(&seen_body, body_json(req));
+    json_int_t n = (json_int_t)json_array_size(seen_body);
+    respond(resp, 200, user ? json_pack("{s:I}", "recorded", n)
+                            : json_pack("{s:I, s:I, s:I}", "created", n, "unchanged", (json_int_t)0, "conflicted",
+                                        (json_int_t)0));
+}
+
+static void publish_batch(void *user, const nox_http_request *req, nox_http_response *resp) {
+    (void)user;
+    keep(&seen_body, body_json(req));
+    json_t *responses = json_array();
+    for (size_t i = 0; i < json_array_size(json_object_get(seen_body, "transactions")); i++)
+        json_array_append_new(responses, json_pack("{s:i, s:i, s:i}", "created", 1, "unchanged", 0, "conflicted", 0));
+    respond(resp, 200, json_pack("{s:o}", "responses", responses));
+}
+
 static void batch(void *user, const nox_http_request *req, nox_http_response *resp) {
     (void)user;
     if (atomic_load(&no_batch_endpoint)) {
@@ -121,6 +176,7 @@ static void batch(void *user, const nox_http_request *req, nox_http_response *re
     const char *text = nox_http_request_body(req, &len);
     json_error_t jerr;
     json_t *body = json_loadb(text, len, 0, &jerr), *responses = json_array();
+    keep(&seen_body, json_incref(body));
     json_t *requests = json_object_get(body, "requests");
     for (size_t r = 0; r < json_array_size(requests); r++) {
         int status;
@@ -136,6 +192,7 @@ static void batch(void *user, const nox_http_request *req, nox_http_response *re
 static void single(void *user, const nox_http_request *req, nox_http_response *resp) {
     (void)user;
     atomic_fetch_add(&get_calls, 1);
+    keep(&seen_auth, auth_json(req));
     const char *auth = nox_http_request_header(req, "Authorization");
     size_t raw_len = 0, cap = auth ? strlen(auth) : 0;
     uint8_t *raw = malloc(cap + 1);
@@ -157,6 +214,7 @@ static void single(void *user, const nox_http_request *req, nox_http_response *r
 
 static nox_http_server *server;
 static nox_gateway_client *client;
+static uint8_t wallet_address[NOX_ADDRESS_SIZE], gateway_address[NOX_ADDRESS_SIZE];
 
 static void start(void) {
     nox_http_options o;
@@ -169,12 +227,20 @@ static void start(void) {
     nox_status st = nox_http_server_new(&o, &server, &err);
     if (!st) st = nox_http_route(server, "POST", "/v0/compute/operands/batch", batch, NULL, &err);
     if (!st) st = nox_http_route(server, "GET", "/v0/compute/operands", single, NULL, &err);
+    if (!st) st = nox_http_route(server, "POST", "/v0/compute/results", publish_one, NULL, &err);
+    if (!st) st = nox_http_route(server, "POST", "/v0/compute/failures", publish_one, (void *)1, &err);
+    if (!st) st = nox_http_route(server, "POST", "/v0/compute/results/batch", publish_batch, NULL, &err);
     if (!st) st = nox_http_server_start(server, &err);
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u", nox_http_server_port(server));
     nox_ec_privkey wallet;
     if (!st) st = nox_ec_key_generate(&wallet, &err);
-    if (!st) st = nox_gateway_client_new(url, &wallet, 10000, &client, &err);
+    nox_gateway_signing signing = {.lifetime_s = 0}; /* the default: 60 s */
+    memset(gateway_address, 0x6a, NOX_ADDRESS_SIZE);
+    memcpy(signing.gateway_address, gateway_address, NOX_ADDRESS_SIZE);
+    if (!st) st = nox_ec_key_address(&wallet, wallet_address, &err);
+    if (!st) st = nox_gateway_client_new(url, &wallet, &signing, 10000, &client, &err);
+    nox_ec_key_wipe(&wallet);
     if (st) fprintf(stderr, "\n  cannot start: %s\n", err.message);
     CU_ASSERT_EQUAL_FATAL(st, NOX_OK);
 }
@@ -185,6 +251,8 @@ static void stop(void) {
     nox_http_server_free(server);
     client = NULL;
     server = NULL;
+    keep(&seen_auth, NULL);
+    keep(&seen_body, NULL);
 }
 
 static void reset(enum style s) {
@@ -336,6 +404,193 @@ static void test_parts(void) {
     stop();
 }
 
+/* ---- what the client signs (docs/PROTOCOL-EXTENSIONS.md §7) ----------------------------------- */
+
+enum kind { OPERANDS, RESULTS, FAILURES };
+
+static void hex_of(json_t *o, const char *name, uint8_t *out, size_t cap, size_t *len) {
+    json_t *v = json_object_get(o, name);
+    size_t got = 0;
+    nox_error err = {0};
+    CU_ASSERT_FATAL(json_is_string(v));
+    CU_ASSERT_EQUAL_FATAL(nox_hex_decode(json_string_value(v), json_string_length(v), out, cap, &got, &err), NOX_OK);
+    if (len) *len = got;
+    else CU_ASSERT_EQUAL(got, cap);
+}
+
+/* The content digest of a body's items, from the JSON the peer received (the bytes the Gateway will see). */
+static void digest_of_items(enum kind k, json_t *items, uint8_t out[32], uint64_t *count) {
+    nox_content_digest d;
+    nox_content_digest_init(&d);
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *o = json_array_get(items, i);
+        uint8_t h[32], tag[32], pk[33], nonce[12], ct[NOX_GATEWAY_MAX_CIPHERTEXT];
+        size_t ct_len;
+        hex_of(o, "handle", h, 32, NULL);
+        if (k == FAILURES) {
+            const char *r = json_string_value(json_object_get(o, "reason"));
+            CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+            nox_content_digest_add_failure(&d, h, r, strlen(r));
+            continue;
+        }
+        hex_of(o, "handleValueTag", tag, 32, NULL);
+        hex_of(o, "publicKey", pk, 33, NULL);
+        hex_of(o, "nonce", nonce, 12, NULL);
+        hex_of(o, "ciphertext", ct, sizeof ct, &ct_len);
+        nox_content_digest_add_result(&d, h, tag, pk, nonce, ct, ct_len);
+    }
+    nox_content_digest_final(&d, out);
+    *count = d.count;
+}
+
+static uint64_t member_uint(json_t *p, const char *name) {
+    json_t *v = json_object_get(p, name);
+    CU_ASSERT_FATAL(json_is_integer(v) && json_integer_value(v) >= 0);
+    return (uint64_t)json_integer_value(v);
+}
+
+/*
+ * Checks one {payload, signature} the client made for a request of kind k with body items `items`
+ * (results, records; operands: NULL): the window it was signed with, the count and digest of the
+ * items actually sent, and a signature by the wallet under the version-2 domain naming the Gateway
+ * (and under no other). Returns 1 when all hold.
+ */
+static int check_signed(json_t *doc, enum kind k, json_t *items) {
+    json_t *p = json_object_get(doc, "payload");
+    const char *sig_hex = json_string_value(json_object_get(doc, "signature"));
+    int failures_before = (int)CU_get_number_of_failures();
+    CU_ASSERT_FATAL(json_is_object(p) && sig_hex);
+    nox_eip712_runner_scope s = {.chain_id = member_uint(p, "chainId"),
+                                 .block_number = member_uint(p, "blockNumber"),
+                                 .transaction_hash = json_string_value(json_object_get(p, "transactionHash")),
+                                 .not_before = member_uint(p, "notBefore"),
+                                 .expires_at = member_uint(p, "expiresAt")};
+    hex_of(p, "caller", s.caller, 20, NULL);
+    uint64_t now = (uint64_t)time(NULL);
+    CU_ASSERT(s.not_before + NOX_RUNNER_AUTH_BACKDATE_S <= now && now <= s.not_before + NOX_RUNNER_AUTH_BACKDATE_S + 5);
+    CU_ASSERT_EQUAL(s.expires_at - s.not_before, NOX_RUNNER_AUTH_BACKDATE_S + NOX_RUNNER_AUTH_DEFAULT_LIFETIME_S);
+    CU_ASSERT_EQUAL(nox_runner_auth_check_window(s.not_before, s.expires_at, now, NULL), NOX_OK);
+    uint8_t hash[32], digest[32], signed_digest[32];
+    uint64_t count = 0;
+    if (k == OPERANDS) {
+        json_t *ops = json_object_get(p, "operands");
+        size_t n = json_array_size(ops);
+        const char **texts = calloc(n ? n : 1, sizeof *texts);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(texts);
+        for (size_t i = 0; i < n; i++) texts[i] = json_string_value(json_array_get(ops, i));
+        nox_eip712_hash_operand_access_authorization_v2(&s, texts, n,
+                                                        json_string_value(json_object_get(p, "rsaPublicKey")), hash);
+        free(texts);
+    } else {
+        digest_of_items(k, items, digest, &count);
+        CU_ASSERT(count > 0);
+        CU_ASSERT_EQUAL(member_uint(p, k == RESULTS ? "resultCount" : "recordCount"), count);
+        hex_of(p, k == RESULTS ? "resultsDigest" : "recordsDigest", signed_digest, 32, NULL);
+        CU_ASSERT_EQUAL(memcmp(signed_digest, digest, 32), 0);
+        if (k == RESULTS) nox_eip712_hash_result_publishing_authorization_v2(&s, count, digest, hash);
+        else nox_eip712_hash_failure_recording_authorization(&s, count, digest, hash);
+    }
+    uint8_t sig[65];
+    nox_error err = {0};
+    CU_ASSERT_EQUAL_FATAL(nox_hex_decode_exact(sig_hex, strlen(sig_hex), sig, 65, &err), NOX_OK);
+    nox_eip712_domain d = nox_eip712_domain_runner_gateway_v2(s.chain_id, gateway_address);
+    CU_ASSERT_EQUAL(nox_eip712_verify(&d, hash, sig, 65, wallet_address, &err), NOX_OK);
+    nox_eip712_domain legacy = nox_eip712_domain_runner_gateway(s.chain_id), other = d;
+    other.verifying_contract[0] ^= 1;
+    CU_ASSERT_EQUAL(nox_eip712_verify(&legacy, hash, sig, 65, wallet_address, NULL), NOX_ERR_INVALID);
+    CU_ASSERT_EQUAL(nox_eip712_verify(&other, hash, sig, 65, wallet_address, NULL), NOX_ERR_INVALID);
+    return (int)CU_get_number_of_failures() == failures_before;
+}
+
+static void sample_results(nox_gateway_result *r, size_t n) {
+    memset(r, 0, n * sizeof *r);
+    for (size_t i = 0; i < n; i++) {
+        r[i].handle = handles[i];
+        memset(r[i].value_tag, (int)(0x10 + i), 32);
+        r[i].ciphertext_len = 17 + i;
+        memset(r[i].ciphertext, (int)(0xc0 + i), r[i].ciphertext_len);
+        r[i].public_key[0] = 0x02;
+        memset(r[i].public_key + 1, (int)(0x30 + i), 32);
+        memset(r[i].nonce, (int)(0x90 + i), 12);
+    }
+}
+
+static void test_signs_bound_forms(void) {
+    start();
+    reset(CURRENT);
+    nox_error err = {0};
+    /* operands: batched (each entry), then one GET (the header) */
+    nox_gateway_fetch r[2];
+    memset(r, 0, sizeof r);
+    for (int i = 0; i < 2; i++) {
+        r[i].tx.chain_id = 31337;
+        r[i].tx.block_number = 7 + (uint64_t)i;
+        r[i].tx.caller[19] = (uint8_t)i;
+        r[i].tx.tx_hash[0] = (uint8_t)(0xa0 + i);
+        r[i].handles = handles + 3 * i;
+        r[i].n = 3;
+        r[i].out = outs + 3 * i;
+    }
+    nox_gateway_fetch_operands_batch(client, r, 2, "0x3082", &err);
+    CU_ASSERT_EQUAL(r[0].status, NOX_OK);
+    json_t *reqs = json_object_get(seen_body, "requests");
+    CU_ASSERT_EQUAL_FATAL(json_array_size(reqs), 2);
+    CU_ASSERT(check_signed(json_array_get(reqs, 0), OPERANDS, NULL));
+    CU_ASSERT(check_signed(json_array_get(reqs, 1), OPERANDS, NULL));
+    nox_gateway_fault fault = {0};
+    CU_ASSERT_EQUAL(nox_gateway_fetch_operands(client, &r[0].tx, handles, 2, "0x3082", outs, &fault, &err), NOX_OK);
+    CU_ASSERT(check_signed(seen_auth, OPERANDS, NULL));
+
+    /* results: one set (the header over the body sent), then two sets batched (each entry over its results) */
+    nox_gateway_result res[3];
+    sample_results(res, 3);
+    nox_gateway_counts counts;
+    CU_ASSERT_EQUAL(nox_gateway_post_results(client, &r[0].tx, res, 3, &counts, &fault, &err), NOX_OK);
+    CU_ASSERT_EQUAL(counts.created, 3);
+    CU_ASSERT(check_signed(seen_auth, RESULTS, seen_body));
+    nox_gateway_publish pubs[2] = {{.tx = r[0].tx, .results = res, .n = 1}, {.tx = r[1].tx, .results = res + 1, .n = 2}};
+    CU_ASSERT_EQUAL(nox_gateway_post_results_batch(client, pubs, 2, &err), NOX_OK);
+    json_t *txs = json_object_get(seen_body, "transactions");
+    CU_ASSERT_EQUAL_FATAL(json_array_size(txs), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *t = json_array_get(txs, i);
+        CU_ASSERT(check_signed(json_object_get(t, "authorization"), RESULTS, json_object_get(t, "results")));
+    }
+    /* ... and the first set's authorization is not the second's: its digest is of its own results */
+    CU_ASSERT(!json_equal(json_object_get(json_object_get(json_object_get(json_array_get(txs, 0), "authorization"),
+                                                           "payload"), "resultsDigest"),
+                          json_object_get(json_object_get(json_object_get(json_array_get(txs, 1), "authorization"),
+                                                          "payload"), "resultsDigest")));
+
+    /* failure records: the digest is over the reasons as sent (cut, non-printable bytes as '?') */
+    char long_reason[400];
+    memset(long_reason, 'r', sizeof long_reason - 1);
+    long_reason[sizeof long_reason - 1] = '\0';
+    nox_gateway_failure f[3] = {{handles[0], "events[0]: bad\ttab"}, {handles[1], long_reason}, {handles[2], ""}};
+    uint64_t recorded = 0;
+    CU_ASSERT_EQUAL(nox_gateway_post_failures(client, &r[0].tx, f, 3, &recorded, &fault, &err), NOX_OK);
+    CU_ASSERT_EQUAL(recorded, 3);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(seen_body, 0), "reason")),
+                           "events[0]: bad?tab");
+    CU_ASSERT_EQUAL(strlen(json_string_value(json_object_get(json_array_get(seen_body, 1), "reason"))),
+                    NOX_GATEWAY_MAX_REASON);
+    CU_ASSERT(check_signed(seen_auth, FAILURES, seen_body));
+    stop();
+
+    /* a lifetime no Gateway accepts is refused when the client is made */
+    nox_ec_privkey k;
+    nox_gateway_client *c = NULL;
+    nox_gateway_signing sg = {.lifetime_s = NOX_RUNNER_AUTH_MAX_LIFETIME_S + 1};
+    CU_ASSERT_EQUAL_FATAL(nox_ec_key_generate(&k, &err), NOX_OK);
+    CU_ASSERT_EQUAL(nox_gateway_client_new("http://127.0.0.1:9", &k, &sg, 0, &c, &err), NOX_ERR_INVALID);
+    ASSERT_CONTAINS(err.message, "longer than the 295 s a Gateway accepts");
+    CU_ASSERT_PTR_NULL(c);
+    sg.lifetime_s = NOX_RUNNER_AUTH_MAX_LIFETIME_S;
+    CU_ASSERT_EQUAL(nox_gateway_client_new("http://127.0.0.1:9", &k, &sg, 0, &c, &err), NOX_OK);
+    nox_gateway_client_free(c);
+    nox_ec_key_wipe(&k);
+}
+
 int main(void) {
     for (int i = 0; i < N_HANDLES; i++) { /* distinct valid handles of chain 31337, type uint64 */
         memset(handles[i].bytes, 0, NOX_HANDLE_SIZE);
@@ -352,6 +607,7 @@ int main(void) {
         {"a list or message about other handles, another code: nothing taken", test_nothing_to_take},
         {"GET /v0/compute/operands (no batch endpoint): the named operand", test_get_fallback},
         {"more than 1024 operands: the parts' answers make one", test_parts},
+        {"the bound forms: window, content digest of the body sent, the Gateway's domain", test_signs_bound_forms},
         CU_TEST_INFO_NULL,
     };
     return nox_test_main("gateway_client", tests);

@@ -1,6 +1,6 @@
 /*
  * nox/eip712.h — EIP-712 typed-data hashing and signing for the six
- * authorisations of spec §4.4:
+ * authorisations of spec §4.4 and the extensions of docs/PROTOCOL-EXTENSIONS.md:
  *
  *   digest = keccak256(0x19 0x01 ‖ domainSeparator ‖ hashStruct(message))
  *   hashStruct(m) = keccak256(typeHash ‖ enc(field 1) ‖ … ‖ enc(field n))
@@ -48,6 +48,19 @@ extern "C" {
 /* docs/PROTOCOL-EXTENSIONS.md §4: several delegations to one target key in one KMS request */
 #define NOX_EIP712_TYPE_DELEGATE_BATCH_AUTHORIZATION \
     "DelegateBatchAuthorization(string[] ephemeralPubKeys,string targetPubKey)"
+/*
+ * docs/PROTOCOL-EXTENSIONS.md §7: the Runner's authorizations bound to their content and to a validity
+ * window, signed in the domain nox_eip712_domain_runner_gateway_v2 (which names the Gateway).
+ */
+#define NOX_EIP712_TYPE_OPERAND_ACCESS_AUTHORIZATION_V2                                                 \
+    "OperandAccessAuthorizationV2(uint256 chainId,uint256 blockNumber,address caller,string transactionHash," \
+    "string[] operands,string rsaPublicKey,uint256 notBefore,uint256 expiresAt)"
+#define NOX_EIP712_TYPE_RESULT_PUBLISHING_AUTHORIZATION_V2                                                  \
+    "ResultPublishingAuthorizationV2(uint256 chainId,uint256 blockNumber,address caller,string transactionHash," \
+    "uint256 resultCount,bytes32 resultsDigest,uint256 notBefore,uint256 expiresAt)"
+#define NOX_EIP712_TYPE_FAILURE_RECORDING_AUTHORIZATION                                                   \
+    "FailureRecordingAuthorization(uint256 chainId,uint256 blockNumber,address caller,string transactionHash," \
+    "uint256 recordCount,bytes32 recordsDigest,uint256 notBefore,uint256 expiresAt)"
 
 /** Writes keccak256(type_string) — the typeHash of a type string such as NOX_EIP712_TYPE_HANDLE_PROOF — into out. */
 void nox_eip712_typehash(const char *type_string, uint8_t out[NOX_EIP712_HASH_SIZE]);
@@ -98,6 +111,14 @@ nox_eip712_domain nox_eip712_domain_user_decryption(uint64_t chain_id, const uin
 
 /** Runner → Gateway (Operand access, Result publishing): {"Handle Gateway", "1", chain_id}, no contract. */
 nox_eip712_domain nox_eip712_domain_runner_gateway(uint64_t chain_id);
+
+/**
+ * Runner → Gateway, the bound authorizations of docs/PROTOCOL-EXTENSIONS.md §7 (OperandAccessAuthorizationV2,
+ * ResultPublishingAuthorizationV2, FailureRecordingAuthorization): {"Handle Gateway", "2", chain_id,
+ * verifyingContract = gateway}, gateway being the Gateway's wallet address, so that a signature made for
+ * one Gateway is worth nothing at another that trusts the same Runner.
+ */
+nox_eip712_domain nox_eip712_domain_runner_gateway_v2(uint64_t chain_id, const uint8_t gateway[NOX_ADDRESS_SIZE]);
 
 /** Gateway → KMS (DelegateAuthorization): {"ProtocolDelegate", "1", chain_id}. */
 nox_eip712_domain nox_eip712_domain_kms_delegate(uint64_t chain_id);
@@ -155,6 +176,45 @@ void nox_eip712_hash_operand_access_authorization(uint64_t chain_id, uint64_t bl
 void nox_eip712_hash_result_publishing_authorization(uint64_t chain_id, uint64_t block_number,
                                                      const uint8_t caller[NOX_ADDRESS_SIZE],
                                                      const char *transaction_hash, uint8_t out[NOX_EIP712_HASH_SIZE]);
+
+/**
+ * What the three bound Runner authorizations (docs/PROTOCOL-EXTENSIONS.md §7) share: the transaction
+ * they are made for and their validity window (seconds since the epoch; valid while
+ * notBefore <= now < expiresAt, see nox/runner_auth.h for the Gateway's rules).
+ */
+typedef struct nox_eip712_runner_scope {
+    uint64_t chain_id, block_number;
+    uint8_t caller[NOX_ADDRESS_SIZE];
+    const char *transaction_hash; /**< the string as sent (`0x` + 64 hex digits) */
+    uint64_t not_before, expires_at;
+} nox_eip712_runner_scope;
+
+/**
+ * OperandAccessAuthorizationV2(uint256 chainId, uint256 blockNumber, address caller, string transactionHash,
+ * string[] operands, string rsaPublicKey, uint256 notBefore, uint256 expiresAt) — spec §4.4's
+ * OperandAccessAuthorization with a validity window.
+ */
+void nox_eip712_hash_operand_access_authorization_v2(const nox_eip712_runner_scope *scope,
+                                                     const char *const *operands, size_t n_operands,
+                                                     const char *rsa_public_key, uint8_t out[NOX_EIP712_HASH_SIZE]);
+
+/**
+ * ResultPublishingAuthorizationV2(uint256 chainId, uint256 blockNumber, address caller, string transactionHash,
+ * uint256 resultCount, bytes32 resultsDigest, uint256 notBefore, uint256 expiresAt) — a Runner storing
+ * exactly the result set whose nox_content_digest (nox/runner_auth.h) is results_digest.
+ */
+void nox_eip712_hash_result_publishing_authorization_v2(const nox_eip712_runner_scope *scope, uint64_t result_count,
+                                                        const uint8_t results_digest[NOX_EIP712_HASH_SIZE],
+                                                        uint8_t out[NOX_EIP712_HASH_SIZE]);
+
+/**
+ * FailureRecordingAuthorization(uint256 chainId, uint256 blockNumber, address caller, string transactionHash,
+ * uint256 recordCount, bytes32 recordsDigest, uint256 notBefore, uint256 expiresAt) — a Runner recording
+ * exactly the failure records whose nox_content_digest is records_digest.
+ */
+void nox_eip712_hash_failure_recording_authorization(const nox_eip712_runner_scope *scope, uint64_t record_count,
+                                                     const uint8_t records_digest[NOX_EIP712_HASH_SIZE],
+                                                     uint8_t out[NOX_EIP712_HASH_SIZE]);
 
 /** DelegateAuthorization(string ephemeralPubKey, string targetPubKey) — the Gateway asking the KMS to delegate. */
 void nox_eip712_hash_delegate_authorization(const char *ephemeral_pub_key, const char *target_pub_key,

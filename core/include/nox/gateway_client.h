@@ -2,8 +2,13 @@
  * nox/gateway_client.h — the Runner's client of the Handle Gateway's Runner API (spec §7.3, §7.4):
  *   GET  /v0/compute/operands  (OperandAccessAuthorization) -> per operand {ciphertext, encryptedSharedSecret, iv}
  *   POST /v0/compute/results   (ResultPublishingAuthorization) -> {created, unchanged, conflicted}
- * Both are authenticated with "Authorization: EIP712 <base64({"payload": ..., "signature": ...})>"
- * signed by the Runner wallet (domain nox_eip712_domain_runner_gateway).
+ * (and POST /v0/compute/failures, the batch endpoints of docs/PROTOCOL-EXTENSIONS.md §4), authenticated
+ * with "Authorization: EIP712 <base64({"payload": ..., "signature": ...})>" (a batch: per entry) signed
+ * by the Runner wallet in the bound forms of docs/PROTOCOL-EXTENSIONS.md §7 — OperandAccessAuthorizationV2,
+ * ResultPublishingAuthorizationV2 (the result set's count and content digest), FailureRecordingAuthorization
+ * (the records' count and digest) — each valid from NOX_RUNNER_AUTH_BACKDATE_S before the signing time to
+ * its lifetime after it, in the domain nox_eip712_domain_runner_gateway_v2 that names the Gateway. Every
+ * request is signed when it is sent (a retry gets a fresh window).
  *
  * Error classes (as nox/kms_client.h):
  *   NOX_ERR_IO        transport failure or HTTP 5xx: retryable;
@@ -65,9 +70,18 @@ typedef struct nox_gateway_counts {
     uint64_t created, unchanged, conflicted;
 } nox_gateway_counts;
 
-/** Creates a client for url (http:// or https://); timeout_ms 0 = 10000. Keeps a copy of wallet. */
-nox_status nox_gateway_client_new(const char *url, const nox_ec_privkey *wallet, unsigned timeout_ms,
-                                  nox_gateway_client **out, nox_error *err);
+/** How the client's authorizations name their verifier and bound their validity. */
+typedef struct nox_gateway_signing {
+    uint8_t gateway_address[NOX_ADDRESS_SIZE]; /**< the Gateway's wallet address: the domain's verifyingContract */
+    unsigned lifetime_s; /**< expiresAt = signing time + lifetime_s, at most NOX_RUNNER_AUTH_MAX_LIFETIME_S; 0 = 60 */
+} nox_gateway_signing;
+
+/**
+ * Creates a client for url (http:// or https://); timeout_ms 0 = 10000. Keeps a copy of wallet and of
+ * signing. NOX_ERR_INVALID for a lifetime longer than a Gateway accepts.
+ */
+nox_status nox_gateway_client_new(const char *url, const nox_ec_privkey *wallet, const nox_gateway_signing *signing,
+                                  unsigned timeout_ms, nox_gateway_client **out, nox_error *err);
 void nox_gateway_client_free(nox_gateway_client *c);
 /** scheme://host[:port] (safe to log). */
 const char *nox_gateway_client_display_url(const nox_gateway_client *c);
@@ -184,9 +198,9 @@ typedef struct nox_gateway_failure {
 
 /**
  * POST /v0/compute/failures (docs/PROTOCOL-EXTENSIONS.md) with failures[0..n), in requests of at
- * most NOX_GATEWAY_MAX_FAILURES_PER_REQUEST, authorized like nox_gateway_post_results
- * (ResultPublishingAuthorization for tx). *recorded (may be NULL) receives the sum of the answers'
- * `recorded`. Reasons must never hold a plaintext.
+ * most NOX_GATEWAY_MAX_FAILURES_PER_REQUEST, each authorized by a FailureRecordingAuthorization for tx
+ * over its records. *recorded (may be NULL) receives the sum of the answers' `recorded`. Reasons must
+ * never hold a plaintext.
  */
 nox_status nox_gateway_post_failures(nox_gateway_client *c, const nox_gateway_tx *tx,
                                      const nox_gateway_failure *failures, size_t n, uint64_t *recorded,
