@@ -12,6 +12,8 @@ int bench_eval_main(int argc, char **argv);
 int bench_pipeline_main(int argc, char **argv);
 /** `nox-bench e2e --devnet ...`: messages through a running devnet. */
 int bench_e2e_main(int argc, char **argv);
+/** `nox-bench queue-sig ...`: signing and verifying one queue message (nox/queue_signature.h). */
+int bench_queue_sig_main(int argc, char **argv);
 
 /* ---- helpers (bench_util.c) ------------------------------------------------------------ */
 

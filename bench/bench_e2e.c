@@ -7,6 +7,11 @@
  * nox_message_to_json) drawn from --mix, each with a random transactionHash
  * and fresh random output handles of the declared types (spec §2).
  *
+ * Each message is signed as the Ingestor signs (nox/queue_signature.h: headers
+ * Nox-Signature and Nox-Signer) with the devnet Ingestor's wallet (NOX_INGESTOR_KEY
+ * of the env file, or --key FILE): the Runners compute nothing else. Signing
+ * is set-up, not timed (bench_queue_sig measures it).
+ *
  * Timed: a publisher thread sends every message to JetStream (subject
  * nox_ingestor.<txHash>, header Nats-Msg-Id = nox_message_id, asynchronous
  * publish) as fast as it can or at --rate R; a poller thread (one keep-alive
@@ -45,6 +50,7 @@
 #include "nox/hex.h"
 #include "nox/message.h"
 #include "nox/operations.h"
+#include "nox/queue_signature.h"
 #include "nox/types.h"
 #include "nox/value.h"
 
@@ -71,6 +77,7 @@ typedef struct msg {
     char *json;
     char subject[96];
     char id[NOX_MESSAGE_ID_LEN + 1];
+    char sig[NOX_QUEUE_SIGNATURE_TEXT_LEN + 1], signer[NOX_QUEUE_SIGNER_TEXT_LEN + 1]; /* Nox-Signature, Nox-Signer */
     char status_url[640];
     int entry;
     /* timing (bench_now_s) */
@@ -219,6 +226,8 @@ static void *publisher(void *arg) {
         natsMsg *nm = NULL;
         natsStatus s = natsMsg_Create(&nm, m->subject, NULL, m->json, (int)strlen(m->json));
         if (s == NATS_OK) s = natsMsgHeader_Set(nm, "Nats-Msg-Id", m->id);
+        if (s == NATS_OK) s = natsMsgHeader_Set(nm, NOX_QUEUE_HEADER_SIGNATURE, m->sig);
+        if (s == NATS_OK) s = natsMsgHeader_Set(nm, NOX_QUEUE_HEADER_SIGNER, m->signer);
         m->t_pub = bench_now_s();
         m->t_prev_req = m->t_pub;
         m->t_next = m->t_pub + 0.001;
@@ -366,8 +375,9 @@ static void usage(void) {
             "usage: nox-bench e2e --devnet [--env FILE] [--messages N] [--mix op[/type][:weight],...] [--type T]\n"
             "                     [--rate R] [--pool P] [--poll-rate Q] [--poll-min-ms M] [--poll-window W]\n"
             "                     [--sample K] [--timeout S]\n"
-            "                     [--config FILE] [--csv FILE|-] [--plot DIR]\n"
+            "                     [--config FILE] [--key FILE] [--csv FILE|-] [--plot DIR]\n"
             "  --env FILE       the devnet's env file (default $NOX_DEVNET_DIR/env, else build/devnet/env)\n"
+            "  --key FILE       the Ingestor wallet that signs the messages (default NOX_INGESTOR_KEY of the env)\n"
             "  --messages N     TransactionMessages to publish, one event each (default 6000)\n"
             "  --mix SPEC       operators and weights, e.g. add:4,transfer:1 or add/uint256:1 (default add:1)\n"
             "  --type T         the type of mix entries without /type (default uint64)\n"
@@ -494,7 +504,8 @@ static void progress(const run *r, double t0, int final) {
 }
 
 int bench_e2e_main(int argc, char **argv) {
-    const char *env_path = NULL, *csv_path = NULL, *plot_dir = NULL, *mix_spec = "add:1", *config = NULL;
+    const char *env_path = NULL, *csv_path = NULL, *plot_dir = NULL, *mix_spec = "add:1", *config = NULL,
+               *key_path = NULL;
     double messages = 6000, rate = 0, pool_d = 64, poll_rate = 0, poll_min_ms = 2, timeout = 120, window = 128, sample = 0;
     uint8_t default_type = NOX_TYPE_UINT64;
     int devnet = 0;
@@ -515,6 +526,7 @@ int bench_e2e_main(int argc, char **argv) {
         else if (!strcmp(a, "--plot")) plot_dir = v;
         else if (!strcmp(a, "--mix")) mix_spec = v;
         else if (!strcmp(a, "--config")) config = v;
+        else if (!strcmp(a, "--key")) key_path = v;
         else if (!strcmp(a, "--type")) {
             if (nox_type_from_name(v, &default_type, &err)) {
                 fprintf(stderr, "nox-bench: %s\n", err.message);
@@ -561,6 +573,18 @@ int bench_e2e_main(int argc, char **argv) {
         return 1;
     }
     uint32_t chain = (uint32_t)strtoul(chain_text, NULL, 10);
+    char key_env[4096];
+    if (!key_path && !env_get(env_path, "NOX_INGESTOR_KEY", key_env, sizeof key_env)) key_path = key_env;
+    if (!key_path) {
+        fprintf(stderr, "nox-bench: %s has no NOX_INGESTOR_KEY and no --key was given: the Runners compute only "
+                        "messages signed by the Ingestor's wallet\n", env_path);
+        return 1;
+    }
+    static nox_ec_privkey wallet; /* wiped before return */
+    if (nox_ec_key_load(&wallet, key_path, &err)) {
+        fprintf(stderr, "nox-bench: --key: %s\n", err.message);
+        return 1;
+    }
     if (!config) {
         const char *c = getenv("NOX_OPERATORS_CONFIG");
         if (c && *c) config = c;
@@ -668,6 +692,11 @@ int bench_e2e_main(int argc, char **argv) {
         char tx[2 * 32 + 3], ht[NOX_HANDLE_TEXT_LEN + 1];
         snprintf(m->subject, sizeof m->subject, "nox_ingestor.%s", nox_hex_encode(nm.tx_hash, 32, tx));
         nox_message_id(chain, nm.tx_hash, m->id);
+        nox_queue_message q = nox_queue_message_of("nox_ingestor", m->subject, NULL, m->json, strlen(m->json));
+        if (nox_queue_sign(&wallet, &q, m->sig, m->signer, &err)) {
+            fprintf(stderr, "nox-bench: signing: %s\n", err.message);
+            goto out;
+        }
         snprintf(m->status_url, sizeof m->status_url, "%s/v0/handles/%s/status", gateway,
                  nox_handle_format(&ev.outputs[mix[e].n_out - 1], ht));
     }
@@ -875,5 +904,6 @@ out:
     free(res);
     free(tst);
     nox_engine_free(engine);
+    nox_ec_key_wipe(&wallet);
     return rc;
 }

@@ -3,6 +3,7 @@
  *   eval      ns/op through the engine (type check + plugin call), per (operator, type)
  *   pipeline  the Runner's per-message work in process (crypto + eval), against its crypto floor
  *   e2e       messages through a running devnet: throughput and publish-to-stored latency
+ *   queue-sig signing (Ingestor) and verifying (Runner) one queue message
  * See bench/README.md.
  */
 #include <stdio.h>
@@ -20,7 +21,9 @@ static void usage(FILE *f) {
             "       the Runner's per-message work without the network, and the crypto floor\n"
             "  e2e --devnet [--env FILE] [--messages N] [--mix op[/type][:weight],...] [--rate R] [--csv FILE|-]\n"
             "      [--plot DIR]\n"
-            "       TransactionMessages through a running devnet: results stored per second, latency p50/p90/p99\n");
+            "       TransactionMessages through a running devnet: results stored per second, latency p50/p90/p99\n"
+            "  queue-sig [--seconds S] [--csv FILE|-]\n"
+            "       signing (Ingestor) and verifying (Runner) one queue message, small and largest\n");
 }
 
 int main(int argc, char **argv) {
@@ -31,6 +34,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "eval")) return bench_eval_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "pipeline")) return bench_pipeline_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "e2e")) return bench_e2e_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "queue-sig")) return bench_queue_sig_main(argc - 1, argv + 1);
     fprintf(stderr, "nox-bench: unknown mode '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -31,7 +31,8 @@ Options and environment:
 State directory (everything an operator needs to run or inspect a component by hand):
     <service>.yaml  nats.conf    the generated configurations
     logs/<component>.log         logs;  pids/<component>.pid (+ .cmdline, checked before any kill)
-    keys/                        owner, alice, bob (anvil's funded accounts 0..2), gateway and runner wallets
+    keys/                        owner, alice, bob (anvil's funded accounts 0..2), gateway, runner and ingestor
+                                 wallets (the Ingestor's signs every queue message; the Runners trust its address)
     kms/                         the KMS protocol and wallet keys (created by nox-kms on first start)
     postgres/  nats/  ingestor/  PostgreSQL data, the JetStream store, the Ingestor's checkpoint
     deployment.json              contracts/deploy.py's output
@@ -585,6 +586,7 @@ kms_url: {st['urls']['kms']}
 kms_address: "{a['kms_wallet']}"          # the KMS wallet that signs its PublicKeyProof
 wallet_key_file: {self.p('keys', 'gateway-wallet.key')}
 runner_addresses: [{", ".join(f'"{x}"' for x in [a['runner'], *extra_runner_addresses()])}]   # the devnet Runner's wallet{" + NOX_DEVNET_EXTRA_RUNNERS" if extra_runner_addresses() else ""}
+accept_legacy_authorizations: false       # Runner authorizations bound to content and time only (docs/PROTOCOL-EXTENSIONS.md §7)
 default_chain_id: {CHAIN_ID}
 threads: 8                                 # request threads and PostgreSQL connections (nox-bench e2e: 4 -> 8 gave +10 %)
 log_level: info
@@ -601,6 +603,7 @@ start_block: {d['deployBlock']}           # NoxCompute's deployment block
 confirmations: 0                          # anvil automines: no block comes after a transaction's own
 poll_interval_ms: 200
 state_file: {self.p('ingestor', 'checkpoint.json')}
+wallet_key_file: {self.p('keys', 'ingestor-wallet.key')}   # signs every message; the Runners' ingestor_addresses
 operators: {st['operators']}     # names the generic Compute events (docs/PROTOCOL-EXTENSIONS.md)
 nats:
   url: {st['urls']['nats']}
@@ -617,9 +620,11 @@ nats: {{url: {st['urls']['nats']}, stream: nox_ingestor, consumer: nox_ingestor_
 # max_ack_pending well above workers x fetch_batch (48) per Runner: a Runner killed with full batches leaves
 # them unacked for ack_wait_s; at 256, two such crashes stopped every delivery for up to 30 s (tests/faults)
 gateway_url: {st['urls']['gateway']}
+gateway_address: "{a['gateway']}"        # the Gateway's wallet: its authorizations name it (docs/PROTOCOL-EXTENSIONS.md §7)
 kms_url: {st['urls']['kms']}
 kms_address: "{a['kms_wallet']}"          # the KMS wallet that signs its PublicKeyProof
 wallet_key_file: {self.p('keys', 'runner-wallet.key')}   # listed in the Gateway's runner_addresses
+ingestor_addresses: ["{a['ingestor']}"]   # computes only messages signed by the devnet Ingestor's wallet
 operators: {st['operators']}
 workers: 6                                 # messages in parallel: each waits on the Gateway most of the time (2 -> 6: +30 % on 2 cores)
 listen: 127.0.0.1:{ports['runner']}
@@ -656,7 +661,8 @@ log_level: info
                ("NOX_COMPUTE_ADDRESS", d["noxCompute"]), ("NOX_TOKEN_ADDRESS", d["confidentialToken"]),
                ("NOX_DEPLOY_BLOCK", str(d["deployBlock"])), ("NOX_DEPLOYMENT", self.p("deployment.json")),
                ("NOX_KMS_PUBLIC_KEY", st["kms_public_key"]), ("NOX_KMS_ADDRESS", a["kms_wallet"]),
-               ("NOX_GATEWAY_ADDRESS", a["gateway"]), ("NOX_RUNNER_ADDRESS", a["runner"])]
+               ("NOX_GATEWAY_ADDRESS", a["gateway"]), ("NOX_RUNNER_ADDRESS", a["runner"]),
+               ("NOX_INGESTOR_ADDRESS", a["ingestor"]), ("NOX_INGESTOR_KEY", self.p("keys", "ingestor-wallet.key"))]
         for acct in ACCOUNTS:
             env += [(f"NOX_{acct.upper()}_KEY", self.p("keys", acct + ".key")),
                     (f"NOX_{acct.upper()}_ADDRESS", a[acct])]
@@ -762,7 +768,7 @@ log_level: info
         # 4 (first: the KMS configuration needs the Gateway's address). Keys.
         noxctl = self.bin("noxctl")
         a = st["addresses"]
-        for who in ("gateway", "runner"):
+        for who in ("gateway", "runner", "ingestor"):   # the Ingestor's signs every queue message
             out = run([noxctl, "key", "new", "--out", self.p("keys", f"{who}-wallet.key")]).stdout.split()
             a[who] = out[-1].lower()
         for who, key in zip(ACCOUNTS, noxtest.ANVIL_KEYS):

@@ -238,9 +238,9 @@ nox_status nox_ec_sign(const nox_ec_privkey *key, const uint8_t digest[32], uint
     return NOX_OK;
 }
 
-nox_status nox_ec_recover(const uint8_t digest[32], const uint8_t *sig, size_t sig_len,
-                          uint8_t address[NOX_ADDRESS_SIZE], nox_error *err) {
-    NEED_CONTEXT(c);
+/* The signature rules of spec §4.3 (see nox_ec_signature_check); *rs receives the parsed signature. */
+static nox_status parse_signature(const secp256k1_context *c, const uint8_t *sig, size_t sig_len,
+                                  secp256k1_ecdsa_recoverable_signature *rs, nox_error *err) {
     if (sig_len != NOX_EC_SIGNATURE_SIZE)
         return nox_error_set(err, NOX_ERR_INVALID, "a signature is 65 bytes (r || s || v), got %zu", sig_len);
     unsigned v = sig[64];
@@ -250,13 +250,27 @@ nox_status nox_ec_recover(const uint8_t digest[32], const uint8_t *sig, size_t s
     static const uint8_t zero[32];
     if (!memcmp(sig, zero, 32) || !memcmp(sig + 32, zero, 32))
         return nox_error_set(err, NOX_ERR_INVALID, "signature r or s is zero");
-    secp256k1_ecdsa_recoverable_signature rs;
-    if (!secp256k1_ecdsa_recoverable_signature_parse_compact(c, &rs, sig, recid))
+    if (!secp256k1_ecdsa_recoverable_signature_parse_compact(c, rs, sig, recid))
         return nox_error_set(err, NOX_ERR_INVALID, "signature r or s is not below the group order");
     secp256k1_ecdsa_signature plain, normalized;
-    secp256k1_ecdsa_recoverable_signature_convert(c, &plain, &rs);
+    secp256k1_ecdsa_recoverable_signature_convert(c, &plain, rs);
     if (secp256k1_ecdsa_signature_normalize(c, &normalized, &plain))
         return nox_error_set(err, NOX_ERR_INVALID, "signature has a high s value (s > n/2); use the low-s form");
+    return NOX_OK;
+}
+
+nox_status nox_ec_signature_check(const uint8_t *sig, size_t sig_len, nox_error *err) {
+    NEED_CONTEXT(c);
+    secp256k1_ecdsa_recoverable_signature rs;
+    return parse_signature(c, sig, sig_len, &rs, err);
+}
+
+nox_status nox_ec_recover(const uint8_t digest[32], const uint8_t *sig, size_t sig_len,
+                          uint8_t address[NOX_ADDRESS_SIZE], nox_error *err) {
+    NEED_CONTEXT(c);
+    secp256k1_ecdsa_recoverable_signature rs;
+    nox_status st = parse_signature(c, sig, sig_len, &rs, err);
+    if (st) return st;
     secp256k1_pubkey pub;
     if (!secp256k1_ecdsa_recover(c, &pub, &rs, digest))
         return nox_error_set(err, NOX_ERR_INVALID, "signature does not recover to a public key");

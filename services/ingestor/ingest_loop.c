@@ -187,8 +187,9 @@ static nox_status publish_failure_notices(ing_state *st, const nox_event_tx *tx,
     if (!outs) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory listing the outputs of transaction %s", hash);
     char subject[256];
     snprintf(subject, sizeof subject, "%s.%s", st->cfg.subject, hash);
-    /* ~69 bytes of JSON a handle; 1 KiB for the rest of the notice */
-    int64_t room = (ing_nats_max_payload(st->nats) - 1024) / 69;
+    /* ~69 bytes of JSON a handle; 1 KiB for the rest of the notice, and room for the signed headers
+     * (max_payload counts headers and data) */
+    int64_t room = (ing_nats_max_payload(st->nats) - 1024 - ING_SIGNED_HEADERS_MAX) / 69;
     size_t per = room < 1 ? 1 : room > NOX_MESSAGE_MAX_FAILED ? NOX_MESSAGE_MAX_FAILED : (size_t)room;
     nox_status s = NOX_OK;
     size_t sent = 0;

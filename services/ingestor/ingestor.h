@@ -39,6 +39,7 @@ typedef struct ing_config {
     char subject[128];          /* subject prefix; messages go to <subject>.<txHash>, default nox_ingestor */
     char listen[64];            /* /health and /metrics */
     char operators[4096];       /* optional operators.yaml naming generic (Compute) events; "" = none */
+    char wallet_key_file[4096]; /* the wallet that signs every published message (docs/PROTOCOL-EXTENSIONS.md §8) */
     int log_level;
 } ing_config;
 
@@ -81,8 +82,11 @@ nox_status ing_checkpoint_save(const char *path, uint32_t chain_id, const uint8_
 
 typedef struct ing_nats ing_nats; /* opaque: the connection and its JetStream context */
 
-/** A publisher for cfg (not connected yet). NOX_ERR_NOMEM when out of memory. */
-nox_status ing_nats_new(const ing_config *cfg, ing_nats **out, nox_error *err);
+/**
+ * A publisher for cfg (not connected yet) that signs every message with wallet (kept by reference: it
+ * must outlive the publisher). NOX_ERR_NOMEM when out of memory.
+ */
+nox_status ing_nats_new(const ing_config *cfg, const nox_ec_privkey *wallet, ing_nats **out, nox_error *err);
 
 /**
  * Connects when not connected, and checks both streams (creating them when
@@ -100,10 +104,18 @@ nox_status ing_nats_ready(ing_nats *n, nox_error *err);
  */
 int ing_nats_healthy(ing_nats *n);
 
+/** Header bytes a signed publish adds at most (NATS/1.0 line, Nats-Msg-Id, Nox-Signature, Nox-Signer, the blank
+ * line; Nox-Dead-Reason not included): what a message sized to max_payload must leave room for. */
+#define ING_SIGNED_HEADERS_MAX 512
+
 /**
  * Publishes data to `subject` in `stream` with header Nats-Msg-Id = msg_id
- * (and Nox-Dead-Reason = dead_reason when not NULL), and waits for the
- * stream's ack. *duplicate is set to 1 when JetStream already had a message
+ * (and Nox-Dead-Reason = dead_reason when not NULL, made a safe header value
+ * by nox_queue_header_text), signed with the publisher's wallet (headers
+ * Nox-Signature and Nox-Signer over stream, subject, that reason and data:
+ * docs/PROTOCOL-EXTENSIONS.md §8), and waits for the stream's ack; the
+ * publish names `stream` as the one expected to store it, so the stream
+ * signed is the stream that stores it. *duplicate is set to 1 when JetStream already had a message
  * with that id (the publish is then a no-op). NOX_ERR_INVALID when the
  * message is refused for good, whatever the retries: larger than the
  * server's max_payload, or than the stream's max message size;
@@ -162,6 +174,7 @@ typedef struct ing_metrics {
 /** Everything the loop needs; the health check reads rpc_ok and nats. */
 typedef struct ing_state {
     ing_config cfg;
+    nox_ec_privkey wallet;      /* signs every published message; wiped at exit */
     nox_engine *engine;         /* operators.yaml's operators (names of generic events), or NULL */
     nox_rpc *rpc;
     ing_nats *nats;

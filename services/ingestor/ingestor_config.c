@@ -1,4 +1,4 @@
-/* config/ingestor.yaml: the chain and contract, polling, the checkpoint, NATS, listen address. */
+/* config/ingestor.yaml: the chain and contract, polling, the checkpoint, the signing wallet, NATS, listen address. */
 #include <stdio.h>
 #include <string.h>
 
@@ -9,7 +9,7 @@
 
 static const char *const top_keys[] = {"rpc_url", "chain_id", "nox_compute", "start_block", "confirmations",
                                        "poll_interval_ms", "max_block_range", "state_file", "nats", "listen",
-                                       "log_level", "operators", NULL};
+                                       "log_level", "operators", "wallet_key_file", NULL};
 static const char *const nats_keys[] = {"url", "stream", "subject", NULL};
 
 /* A stream name: letters, digits, '_' and '-' (JetStream forbids '.', '*', '>' and whitespace). */
@@ -84,6 +84,9 @@ nox_status ing_config_load(const char *path, ing_config *cfg, nox_error *err) {
 
     /* the state file: relative paths are relative to the configuration file */
     if (!st) st = nox_cfg_get_path(doc, root, "state_file", 1, "", cfg->state_file, sizeof cfg->state_file, err);
+    /* the signing wallet, relative to this file like state_file (created 0600 when missing) */
+    if (!st) st = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "", cfg->wallet_key_file,
+                                   sizeof cfg->wallet_key_file, err);
     if (!st) st = load_nats(doc, root, cfg, err);
     if (!st) st = nox_cfg_get_text(doc, root, "listen", 1, NULL, "", cfg->listen, sizeof cfg->listen, err);
     if (!st) st = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);

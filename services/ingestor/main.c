@@ -9,7 +9,10 @@
  * finished (acked or abandoned by its own timeout), the checkpoint saved,
  * and the process exits 0. It exits 1 only for what waiting cannot fix: a
  * bad configuration, a node of another chain, a stream that contradicts
- * spec §6, an unreadable state file.
+ * spec §6, an unreadable state file or wallet key file.
+ *
+ * Every message it publishes is signed with its wallet (wallet_key_file,
+ * created 0600 when missing): docs/PROTOCOL-EXTENSIONS.md §8.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -105,6 +108,21 @@ static nox_status start_http(ing_state *st, const char *ready_file, nox_http_ser
     return NOX_OK;
 }
 
+/* The wallet that signs every published message (docs/PROTOCOL-EXTENSIONS.md §8): loaded, or created (0600)
+ * when its file is missing, as the Gateway's and the Runner's are. Only its address is logged. */
+static nox_status load_wallet(ing_state *st, nox_error *err) {
+    int created = 0;
+    nox_status s = nox_ec_key_load_or_create(&st->wallet, st->cfg.wallet_key_file, &created, err);
+    if (!s && created) nox_log(NOX_LOG_INFO, "created the wallet key file %s (mode 0600)", st->cfg.wallet_key_file);
+    uint8_t addr[NOX_ADDRESS_SIZE];
+    char text[2 * NOX_ADDRESS_SIZE + 3];
+    if (!s) s = nox_ec_key_address(&st->wallet, addr, err);
+    if (!s)
+        nox_log(NOX_LOG_INFO, "wallet address %s: it signs every message published; list it in the Runners' "
+                "ingestor_addresses", nox_hex_encode(addr, sizeof addr, text));
+    return s;
+}
+
 static void log_start(const ing_state *st) {
     char addr[2 * NOX_ADDRESS_SIZE + 3], hash[67], nats[256];
     nox_hex_encode(st->cfg.nox_compute, NOX_ADDRESS_SIZE, addr);
@@ -163,7 +181,8 @@ int main(int argc, char **argv) {
         o.url = st.cfg.rpc_url;
         s = nox_rpc_new(&o, &st.rpc, &err);
     }
-    if (!s) s = ing_nats_new(&st.cfg, &st.nats, &err);
+    if (!s) s = load_wallet(&st, &err);
+    if (!s) s = ing_nats_new(&st.cfg, &st.wallet, &st.nats, &err);
     if (!s) s = start_http(&st, ready_file, &server, &err);
     if (!s) {
         if (pthread_create(&sig_thread, NULL, signal_thread, &st) == 0) sig_started = 1;
@@ -189,6 +208,7 @@ int main(int argc, char **argv) {
     ing_nats_shutdown();
     nox_rpc_free(st.rpc);
     nox_engine_free(st.engine);
+    nox_ec_key_wipe(&st.wallet);
     ing_state_destroy(&st);
     if (!s) nox_log(NOX_LOG_INFO, "stopped");
     return s ? 1 : 0;

@@ -1,6 +1,8 @@
 /*
  * JetStream (nats.c): the connection, the two streams of spec §6, and
- * synchronous publishes that wait for the stream's ack.
+ * synchronous publishes that wait for the stream's ack. Every publish is
+ * signed here, the one place all of them pass (docs/PROTOCOL-EXTENSIONS.md
+ * §8): messages, failure notices and dead letters alike.
  *
  * The connection reconnects by itself forever (max_reconnect -1); while it is
  * down a publish fails (no ack within its wait) and the loop retries it with
@@ -23,7 +25,9 @@
 
 #include "ingestor.h"
 #include "nats_util.h"
+#include "nox/hex.h"
 #include "nox/log.h"
+#include "nox/queue_signature.h"
 
 /* Spec §6: max age 1 day, duplicate window 10 minutes (nats.c takes nanoseconds). */
 #define NS_PER_S INT64_C(1000000000)
@@ -34,6 +38,8 @@
 
 struct ing_nats {
     const ing_config *cfg;
+    const nox_ec_privkey *wallet; /* signs every publish (owned by the caller) */
+    char signer[NOX_QUEUE_SIGNER_TEXT_LEN + 1]; /* its address: the Nox-Signer header */
     char display[256];          /* the URL without user info: safe to log */
     char subjects[160];         /* <subject>.> */
     natsOptions *opts;
@@ -43,11 +49,18 @@ struct ing_nats {
     atomic_int streams_ok;      /* both streams checked since the last failure */
 };
 
-nox_status ing_nats_new(const ing_config *cfg, ing_nats **out, nox_error *err) {
+nox_status ing_nats_new(const ing_config *cfg, const nox_ec_privkey *wallet, ing_nats **out, nox_error *err) {
     *out = NULL;
     struct ing_nats *n = calloc(1, sizeof *n);
     if (!n) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
     n->cfg = cfg;
+    n->wallet = wallet;
+    uint8_t addr[NOX_ADDRESS_SIZE];
+    if (nox_ec_key_address(wallet, addr, err)) {
+        free(n);
+        return err ? err->code : NOX_ERR_INVALID;
+    }
+    nox_hex_encode(addr, sizeof addr, n->signer);
     pthread_mutex_init(&n->mu, NULL);
     nox_rpc_redact_url(cfg->nats_url, n->display, sizeof n->display);
     snprintf(n->subjects, sizeof n->subjects, "%s.>", cfg->subject);
@@ -196,26 +209,35 @@ int ing_nats_healthy(ing_nats *n) {
     return up && atomic_load(&n->streams_ok);
 }
 
-/* A header value: printable ASCII only (no CR/LF injection), at most 400 bytes. */
-static void header_value(const char *in, char *out, size_t cap) {
-    size_t i = 0;
-    for (; in[i] && i + 1 < cap && i < 400; i++) out[i] = in[i] >= 0x20 && in[i] < 0x7f ? in[i] : '?';
-    out[i] = '\0';
+/*
+ * Signs what is about to be published. The chain id comes from the body (nox_queue_chain_id), as every
+ * consumer derives it; a body of another chain than ours would be a bug, refused like a message NATS
+ * refuses for good (logged, dead-lettered, skipped) rather than signed.
+ */
+static nox_status sign(const ing_nats *n, const char *stream, const char *subject, const char *reason,
+                       const char *data, size_t len, char sig[NOX_QUEUE_SIGNATURE_TEXT_LEN + 1], nox_error *err) {
+    nox_queue_message q = nox_queue_message_of(stream, subject, reason, data, len);
+    if (q.chain_id != n->cfg->chain_id)
+        return nox_error_set(err, NOX_ERR_INVALID, "not signed: the body's chainId is %llu, not chain_id %u (a bug "
+                             "in the Ingestor: please report it)", (unsigned long long)q.chain_id, n->cfg->chain_id);
+    return nox_queue_sign(n->wallet, &q, sig, NULL, err); /* Nox-Signer: n->signer, derived once */
 }
 
 nox_status ing_nats_publish(ing_nats *n, const char *stream, const char *subject, const char *msg_id,
                             const char *dead_reason, const char *data, size_t len, int *duplicate, nox_error *err) {
-    char w[256];
+    char w[256], reason[401], sig[NOX_QUEUE_SIGNATURE_TEXT_LEN + 1];
     *duplicate = 0;
     if (!n->js) return nox_error_set(err, NOX_ERR_IO, "NATS at %s: not connected", n->display);
+    /* the reason exactly as the header will carry it: printable, trimmed, at most 400 characters */
+    if (dead_reason) nox_queue_header_text(dead_reason, reason, sizeof reason);
+    nox_status st = sign(n, stream, subject, dead_reason ? reason : NULL, data, len, sig, err);
+    if (st) return st == NOX_ERR_NOMEM ? st : NOX_ERR_INVALID;
     natsMsg *m = NULL;
     natsStatus s = natsMsg_Create(&m, subject, NULL, data, (int)len);
     if (s == NATS_OK) s = natsMsgHeader_Set(m, "Nats-Msg-Id", msg_id);
-    if (s == NATS_OK && dead_reason) {
-        char reason[416];
-        header_value(dead_reason, reason, sizeof reason);
-        s = natsMsgHeader_Set(m, "Nox-Dead-Reason", reason);
-    }
+    if (s == NATS_OK && dead_reason) s = natsMsgHeader_Set(m, NOX_QUEUE_HEADER_REASON, reason);
+    if (s == NATS_OK) s = natsMsgHeader_Set(m, NOX_QUEUE_HEADER_SIGNATURE, sig);
+    if (s == NATS_OK) s = natsMsgHeader_Set(m, NOX_QUEUE_HEADER_SIGNER, n->signer);
     if (s != NATS_OK) {
         natsMsg_Destroy(m);
         return nox_error_set(err, s == NATS_NO_MEMORY ? NOX_ERR_NOMEM : NOX_ERR_IO, "cannot build the message for %s: %s",

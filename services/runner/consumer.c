@@ -1,7 +1,12 @@
 /*
  * JetStream side of the Runner: the durable pull consumer (explicit ack),
  * the dead-letter stream, and the worker threads that fetch in batches,
- * process, and ack / nak with delay / dead-letter.
+ * authenticate, process, and ack / nak with delay / dead-letter.
+ *
+ * A message not signed by a trusted Ingestor over exactly what was delivered
+ * (queue_auth.c, docs/PROTOCOL-EXTENSIONS.md §8) is dead-lettered and acked
+ * before anything else is done with it: nothing is fetched, computed or
+ * recorded. Every dead letter the Runner publishes is signed with its wallet.
  *
  * No connection callbacks (see the Ingestor's publisher.c): health asks
  * natsConnection_Status.
@@ -19,6 +24,8 @@
 #include "runner.h"
 
 #define NS_PER_S INT64_C(1000000000)
+/* The dead-letter stream (spec §6): fixed by the protocol; its subjects are <dead_letter_subject>.> */
+#define DEAD_STREAM "nox_dead"
 
 static pthread_t *workers;
 static size_t n_workers;
@@ -27,7 +34,7 @@ static nox_status ensure_dead_stream(run_state *st, nox_error *err) {
     char w[256], subjects[160];
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
-    if (js_GetStreamInfo(&si, st->js, "nox_dead", NULL, &jerr) == NATS_OK) {
+    if (js_GetStreamInfo(&si, st->js, DEAD_STREAM, NULL, &jerr) == NATS_OK) {
         jsStreamInfo_Destroy(si);
         return NOX_OK;
     }
@@ -35,7 +42,7 @@ static nox_status ensure_dead_stream(run_state *st, nox_error *err) {
     jsStreamConfig sc;
     jsStreamConfig_Init(&sc);
     const char *subj[1] = {subjects};
-    sc.Name = "nox_dead";
+    sc.Name = DEAD_STREAM;
     sc.Subjects = subj;
     sc.SubjectsLen = 1;
     sc.Storage = js_FileStorage;
@@ -80,28 +87,56 @@ static nox_status ensure_consumer(run_state *st, nox_error *err) {
                          st->cfg.consumer, st->cfg.stream, nox_nats_why(s, jerr, w, sizeof w));
 }
 
-/* Publishes the message to <dead_subject>.<last token of its subject> with the reason; 0 on success. */
-static int dead_letter(run_state *st, natsMsg *m, const char *reason) {
+/* Copies m's header `name` (when it has it exactly once) to d as `as`, made a safe header value. */
+static natsStatus copy_header(natsMsg *m, const char *name, natsMsg *d, const char *as) {
+    const char *v = NULL;
+    char clean[256];
+    if (natsMsgHeader_Get(m, name, &v) != NATS_OK || !v) return NATS_OK;
+    return natsMsgHeader_Set(d, as, nox_queue_header_text(v, clean, sizeof clean));
+}
+
+/*
+ * Publishes the message to <dead_subject>.<last token of its subject> with the reason (Nox-Dead-Reason),
+ * signed with the Runner's wallet over the dead-letter stream, that subject, the reason and the body
+ * (docs/PROTOCOL-EXTENSIONS.md §8), so that an operator can tell the Runner's dead letters from planted
+ * ones. The original's subject, signature and signer ride along as Nox-Original-Subject,
+ * Nox-Original-Signature and Nox-Original-Signer (not covered by the Runner's signature: they are the
+ * Ingestor's own proof), so that a genuine message can be replayed from nox_dead as it was signed.
+ * `quiet`: the caller logs the outcome itself. 0 on success.
+ */
+static int dead_letter(run_state *st, natsMsg *m, const char *reason, int quiet) {
     const char *subj = natsMsg_GetSubject(m), *dot = strrchr(subj, '.');
-    char subject[256], clean[512];
+    char subject[256], clean[512], sig[NOX_QUEUE_SIGNATURE_TEXT_LEN + 1], signer[NOX_QUEUE_SIGNER_TEXT_LEN + 1], w[256];
     snprintf(subject, sizeof subject, "%s.%s", st->cfg.dead_subject, dot ? dot + 1 : "unknown");
-    size_t k = 0;
-    for (const char *p = reason; *p && k + 1 < sizeof clean; p++) clean[k++] = (*p >= 32 && *p < 127) ? *p : '?';
-    clean[k] = '\0';
+    nox_queue_header_text(reason, clean, sizeof clean); /* signed exactly as the header carries it */
+    nox_queue_message q = nox_queue_message_of(DEAD_STREAM, subject, clean, natsMsg_GetData(m),
+                                               (size_t)natsMsg_GetDataLength(m));
+    nox_error e = {0};
+    if (nox_queue_sign(&st->wallet, &q, sig, signer, &e)) {
+        nox_log(NOX_LOG_WARN, "dead letter to %s not published: cannot sign it: %s", subject, e.message);
+        return 1;
+    }
     natsMsg *d = NULL;
     jsPubAck *pa = NULL;
     jsErrCode jerr = 0;
     natsStatus s = natsMsg_Create(&d, subject, NULL, natsMsg_GetData(m), natsMsg_GetDataLength(m));
-    if (s == NATS_OK) s = natsMsgHeader_Set(d, "Nox-Dead-Reason", clean);
-    if (s == NATS_OK) s = js_PublishMsg(&pa, st->js, d, NULL, &jerr);
+    if (s == NATS_OK) s = natsMsgHeader_Set(d, NOX_QUEUE_HEADER_REASON, clean);
+    if (s == NATS_OK) s = natsMsgHeader_Set(d, NOX_QUEUE_HEADER_SIGNATURE, sig);
+    if (s == NATS_OK) s = natsMsgHeader_Set(d, NOX_QUEUE_HEADER_SIGNER, signer);
+    if (s == NATS_OK) s = natsMsgHeader_Set(d, "Nox-Original-Subject", nox_queue_header_text(subj, w, sizeof w));
+    if (s == NATS_OK) s = copy_header(m, NOX_QUEUE_HEADER_SIGNATURE, d, "Nox-Original-Signature");
+    if (s == NATS_OK) s = copy_header(m, NOX_QUEUE_HEADER_SIGNER, d, "Nox-Original-Signer");
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.ExpectStream = DEAD_STREAM; /* the stream signed is the stream that stores it */
+    if (s == NATS_OK) s = js_PublishMsg(&pa, st->js, d, &po, &jerr);
     jsPubAck_Destroy(pa);
     natsMsg_Destroy(d);
     if (s != NATS_OK) {
-        char w[256];
         nox_log(NOX_LOG_WARN, "dead-letter publish to %s failed: %s", subject, nox_nats_why(s, jerr, w, sizeof w));
         return 1;
     }
-    nox_log(NOX_LOG_WARN, "dead-lettered %s: %s", subject, clean);
+    if (!quiet) nox_log(NOX_LOG_WARN, "dead-lettered %s: %s", subject, clean);
     nox_counter_add(st->m.dead, 1);
     return 0;
 }
@@ -250,7 +285,7 @@ static void handle(run_state *st, natsMsg *m, uint64_t seen, enum run_outcome r,
         break;
     }
     case RUN_PARTIAL: /* the results stored, the failures recorded: a dead letter for inspection and replay */
-        if (dead_letter(st, m, reason)) {
+        if (dead_letter(st, m, reason, 0)) {
             natsMsg_NakWithDelay(m, 1000, NULL); /* the redelivery recomputes: "unchanged" results, same records */
         } else {
             natsMsg_Ack(m, NULL);
@@ -259,7 +294,7 @@ static void handle(run_state *st, natsMsg *m, uint64_t seen, enum run_outcome r,
         break;
     case RUN_DEAD:
         run_report_failures(st, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), reason);
-        if (dead_letter(st, m, reason)) {
+        if (dead_letter(st, m, reason, 0)) {
             natsMsg_NakWithDelay(m, 1000, NULL);
         } else {
             natsMsg_Ack(m, NULL);
@@ -270,14 +305,38 @@ static void handle(run_state *st, natsMsg *m, uint64_t seen, enum run_outcome r,
     in_flight_add(st, -1);
 }
 
-/* A fetched batch: the first attempt of all its messages together (run_process_batch), then each finished. */
-static void handle_list(run_state *st, natsMsg **msgs, size_t n) {
+/*
+ * A message that failed run_authenticate: counted by verdict, one WARN line (the reason, never the body),
+ * dead-lettered (signed by this Runner) and acked — nothing fetched, computed or recorded. A dead letter
+ * that cannot be published is retried by a redelivery, which is refused again.
+ */
+static void reject(run_state *st, natsMsg *m, nox_queue_verdict v, const char *why) {
+    char reason[RUN_REASON_MAX], subject[256];
+    uint64_t seq = 0;
+    jsMsgMetaData *meta = NULL;
+    if (natsMsg_GetMetaData(&meta, m) == NATS_OK && meta) {
+        seq = meta->Sequence.Stream;
+        jsMsgMetaData_Destroy(meta);
+    }
+    nox_counter_add(st->m.rejected[v], 1);
+    snprintf(reason, sizeof reason, "refused before any work (%s): %.400s", nox_queue_verdict_names[v], why);
+    int failed = dead_letter(st, m, reason, 1);
+    nox_log(NOX_LOG_WARN, "refused message %s (stream sequence %" PRIu64 "), computing nothing: %s: %s; %s",
+            nox_queue_header_text(natsMsg_GetSubject(m), subject, sizeof subject), seq, nox_queue_verdict_names[v],
+            why, failed ? "its dead letter failed, retried in 1 s" : "dead-lettered and acked");
+    if (failed) natsMsg_NakWithDelay(m, 1000, NULL);
+    else natsMsg_Ack(m, NULL);
+    in_flight_add(st, -1);
+}
+
+/* Authenticated messages of a fetched batch: the first attempt of all of them together (run_process_batch), then
+ * each finished (counted in flight already). */
+static void process_list(run_state *st, natsMsg **msgs, size_t n) {
     const char **data = calloc(n, sizeof *data);
     size_t *lens = calloc(n, sizeof *lens);
     enum run_outcome *outcomes = calloc(n, sizeof *outcomes);
     char(*reasons)[RUN_REASON_MAX] = calloc(n, sizeof *reasons);
     uint64_t seen = progress_now();
-    in_flight_add(st, (int)n);
     int batched = data && lens && outcomes && reasons && !atomic_load(&st->stop);
     if (batched) {
         for (size_t i = 0; i < n; i++) {
@@ -310,6 +369,23 @@ static void handle_list(run_state *st, natsMsg **msgs, size_t n) {
     free(lens);
     free(outcomes);
     free(reasons);
+}
+
+/* A fetched batch: every message authenticated first; the refused ones are dead-lettered at once, the others
+ * processed together. */
+static void handle_list(run_state *st, natsMsg **msgs, size_t n) {
+    in_flight_add(st, (int)n);
+    natsMsg **ok = calloc(n, sizeof *ok);
+    size_t n_ok = 0;
+    for (size_t i = 0; i < n; i++) {
+        char why[RUN_REASON_MAX];
+        nox_queue_verdict v = run_authenticate(st, msgs[i], why, sizeof why);
+        if (v != NOX_QUEUE_OK) reject(st, msgs[i], v, why);
+        else if (ok) ok[n_ok++] = msgs[i];
+        else process_list(st, &msgs[i], 1); /* out of memory for the list: one at a time */
+    }
+    if (n_ok) process_list(st, ok, n_ok);
+    free(ok);
 }
 
 static void *worker(void *arg) {

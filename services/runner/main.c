@@ -115,6 +115,29 @@ static nox_status add_metrics(nox_http_server *s, run_state *st, nox_error *err)
         snprintf(help, sizeof help, "Events whose outputs were recorded failed: %s.", why[c]);
         r = nox_http_counter(s, name, help, &m->failed_events[c], err);
     }
+    if (!r) r = nox_http_counter(s, "nox_runner_results_created_total",
+                                 "Results the Gateway stored (POST /v0/compute/results: created).", &m->results_created,
+                                 err);
+    if (!r) r = nox_http_counter(s, "nox_runner_results_unchanged_total",
+                                 "Results the Gateway already had with the same handleValueTag (a redelivery or a "
+                                 "replay: nothing stored).", &m->results_unchanged, err);
+    if (!r) r = nox_http_counter(s, "nox_runner_results_conflicted_total",
+                                 "Results the Gateway refused: another value is stored for the handle.",
+                                 &m->results_conflicted, err);
+    /* messages refused before any work (docs/PROTOCOL-EXTENSIONS.md §8), one counter per verdict */
+    static const char *const refused[NOX_QUEUE_VERDICTS] = {
+        [NOX_QUEUE_UNSIGNED] = "no Nox-Signature header",
+        [NOX_QUEUE_MALFORMED] = "a malformed or repeated signature header (hex, v, r/s, high s), or no Nox-Signer",
+        [NOX_QUEUE_UNKNOWN_SIGNER] = "signed by an address not in ingestor_addresses",
+        [NOX_QUEUE_MISMATCH] = "the signature is not over this body, subject, stream, reason and chain",
+    };
+    for (size_t v = NOX_QUEUE_OK + 1; !r && v < NOX_QUEUE_VERDICTS; v++) {
+        char name[96], help[200];
+        snprintf(name, sizeof name, "nox_runner_rejected_messages_%s_total", nox_queue_verdict_names[v]);
+        snprintf(help, sizeof help, "Messages dead-lettered unprocessed, not signed by a trusted Ingestor: %s.",
+                 refused[v]);
+        r = nox_http_counter(s, name, help, &m->rejected[v], err);
+    }
     size_t n_ops = nox_engine_op_count(st->engine);
     m->events_by_op = calloc(n_ops ? n_ops : 1, sizeof *m->events_by_op);
     if (!m->events_by_op && !r) r = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
@@ -124,6 +147,26 @@ static nox_status add_metrics(nox_http_server *s, run_state *st, nox_error *err)
         r = nox_http_counter(s, name, "Events evaluated by this operator.", &m->events_by_op[i], err);
     }
     return r;
+}
+
+/* Whose signed messages are computed (docs/PROTOCOL-EXTENSIONS.md §8); a warning when this Runner's own wallet is
+ * among them: its dead letters carry the bodies it refused, and one key should not play both roles. */
+static void log_ingestors(const run_state *st) {
+    char list[RUN_MAX_INGESTORS * (2 * NOX_ADDRESS_SIZE + 4)] = "", hex[2 * NOX_ADDRESS_SIZE + 3];
+    uint8_t own[NOX_ADDRESS_SIZE];
+    nox_error err = {0};
+    int own_listed = 0, have_own = nox_ec_key_address(&st->wallet, own, &err) == NOX_OK;
+    for (size_t i = 0; i < st->cfg.n_ingestors; i++) {
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+                 nox_hex_encode(st->cfg.ingestors[i], NOX_ADDRESS_SIZE, hex));
+        own_listed |= have_own && !memcmp(own, st->cfg.ingestors[i], NOX_ADDRESS_SIZE);
+    }
+    nox_log(NOX_LOG_INFO, "computing only messages signed by the Ingestor wallet(s) %s; any other is refused "
+            "unprocessed", list);
+    if (own_listed)
+        nox_log(NOX_LOG_WARN, "ingestor_addresses lists this Runner's own wallet: give the Ingestor a wallet of its "
+                "own (a Runner's key should never be able to queue work)");
 }
 
 static nox_status start_http(run_state *st, const char *ready_file, nox_http_server **out, nox_error *err) {
@@ -177,7 +220,11 @@ int main(int argc, char **argv) {
     if (!s) s = nox_ec_key_load_or_create(&st.wallet, st.cfg.wallet_key_file, NULL, &err);
     if (!s) s = nox_rsa_generate(2048, &st.rsa, &err);
     if (!s) s = nox_rsa_spki_hex(st.rsa, st.rsa_spki_hex, sizeof st.rsa_spki_hex, &err);
-    if (!s) s = nox_gateway_client_new(st.cfg.gateway_url, &st.wallet, 10000, &st.gw, &err);
+    if (!s) {
+        nox_gateway_signing sg = {.lifetime_s = (unsigned)st.cfg.authorization_lifetime_s};
+        memcpy(sg.gateway_address, st.cfg.gateway_address, NOX_ADDRESS_SIZE);
+        s = nox_gateway_client_new(st.cfg.gateway_url, &st.wallet, &sg, 10000, &st.gw, &err);
+    }
     if (!s) {
         nox_kms_options o;
         nox_kms_options_default(&o);
@@ -188,10 +235,14 @@ int main(int argc, char **argv) {
         uint8_t addr[NOX_ADDRESS_SIZE];
         char hex[2 * NOX_ADDRESS_SIZE + 3];
         nox_ec_key_address(&st.wallet, addr, &err);
-        nox_log(NOX_LOG_INFO, "Runner wallet %s; Gateway %s; KMS %s; %zu operator(s)",
-                nox_hex_encode(addr, sizeof addr, hex), nox_gateway_client_display_url(st.gw),
-                nox_kms_client_display_url(st.kms), nox_engine_op_count(st.engine));
+        char gw_hex[2 * NOX_ADDRESS_SIZE + 3];
+        nox_log(NOX_LOG_INFO, "Runner wallet %s; Gateway %s (wallet %s, authorizations valid %llu s); KMS %s; %zu "
+                "operator(s)", nox_hex_encode(addr, sizeof addr, hex), nox_gateway_client_display_url(st.gw),
+                nox_hex_encode(st.cfg.gateway_address, NOX_ADDRESS_SIZE, gw_hex),
+                (unsigned long long)st.cfg.authorization_lifetime_s, nox_kms_client_display_url(st.kms),
+                nox_engine_op_count(st.engine));
     }
+    if (!s) log_ingestors(&st);
     if (!s) s = start_http(&st, ready_file, &server, &err);
     if (!s) s = run_nats_start(&st, &err);
     if (!s) {

@@ -528,7 +528,11 @@ static enum run_outcome compute(run_state *st, job *j, char *reason, size_t cap)
     return r;
 }
 
-static void log_conflicts(const nox_gateway_counts *counts) {
+/* The Gateway's answer for one result set, counted (a replay shows as unchanged); conflicts logged. */
+static void count_answer(run_state *st, const nox_gateway_counts *counts) {
+    nox_counter_add(st->m.results_created, counts->created);
+    nox_counter_add(st->m.results_unchanged, counts->unchanged);
+    nox_counter_add(st->m.results_conflicted, counts->conflicted);
     if (counts->conflicted)
         nox_log(NOX_LOG_WARN, "%llu result(s) conflicted with stored ones", (unsigned long long)counts->conflicted);
 }
@@ -561,7 +565,7 @@ static void publish_all(run_state *st, job *jobs, size_t n, enum run_outcome *ou
             if (pubs[k].status)
                 outcomes[of[k]] = gateway_failure(pubs[k].status, &pubs[k].fault, &pubs[k].error, reasons[of[k]],
                                                   RUN_REASON_MAX);
-            else log_conflicts(&pubs[k].counts);
+            else count_answer(st, &pubs[k].counts);
         }
     }
 out:

@@ -13,14 +13,23 @@
 #include "nox/gateway_client.h"
 #include "nox/http_server.h"
 #include "nox/kms_client.h"
+#include "nox/queue_signature.h"
 #include "nox/rsa.h"
+
+/** Ingestor wallets a Runner may trust at most (ingestor_addresses). */
+#define RUN_MAX_INGESTORS 16
 
 typedef struct run_config {
     char nats_url[512], stream[128], consumer[128], dead_subject[128];
     uint64_t ack_wait_s, max_deliver, max_ack_pending, fetch_batch;
     char gateway_url[512], kms_url[512];
     uint8_t kms_address[NOX_ADDRESS_SIZE];
+    uint8_t gateway_address[NOX_ADDRESS_SIZE]; /* named by its authorizations (docs/PROTOCOL-EXTENSIONS.md §7) */
+    uint64_t authorization_lifetime_s;         /* expiresAt = signing time + this */
     char wallet_key_file[1024], operators[1024];
+    /* the Ingestor wallets whose signatures the Runner accepts on queue messages (docs/PROTOCOL-EXTENSIONS.md §8) */
+    uint8_t ingestors[RUN_MAX_INGESTORS][NOX_ADDRESS_SIZE];
+    size_t n_ingestors;
     uint64_t operand_wait_s; /* how long a message may wait for an operand before it is dead-lettered */
     uint64_t workers;
     char listen[128];
@@ -66,6 +75,8 @@ typedef struct run_metrics {
     nox_counter *ok, *waited, *retried, *dead, *redeliveries;
     nox_counter **events_by_op; /* indexed by engine op position */
     nox_counter *failed_events[RUN_CAUSES]; /* events whose outputs were recorded failed, by cause */
+    nox_counter *rejected[NOX_QUEUE_VERDICTS]; /* messages refused before any work, by verdict ([0] unused) */
+    nox_counter *results_created, *results_unchanged, *results_conflicted; /* the Gateway's answers per result */
     nox_histogram *stage[RUN_STAGES];
     nox_gauge *in_flight;
 } run_metrics;
@@ -111,6 +122,15 @@ void run_report_failures(run_state *st, const char *data, size_t len, const char
 
 /* The KMS public key for chain_id (fetched and proof-checked once per chain); NOX_ERR_IO etc. from the KMS. */
 nox_status run_kms_key(run_state *st, uint32_t chain_id, nox_ec_pubkey *out, nox_error *err);
+
+/*
+ * Checks a delivered message's signature before anything else is done with it (docs/PROTOCOL-EXTENSIONS.md
+ * §8): the Nox-Signature and Nox-Signer headers (each exactly once), the signer among ingestor_addresses,
+ * then the signature over the stream that stored it (JetStream metadata), its subject, its Nox-Dead-Reason
+ * (none on a work message) and its body, under the chain id of the body. NOX_QUEUE_OK, or the verdict with
+ * why[] saying what is wrong (never the body).
+ */
+nox_queue_verdict run_authenticate(const run_state *st, natsMsg *m, char *why, size_t cap);
 
 /* JetStream: connect, ensure the consumer and the dead-letter stream, run the workers until stop. */
 nox_status run_nats_start(run_state *st, nox_error *err);

@@ -5,10 +5,43 @@
 #include "nox/config.h"
 #include "nox/hex.h"
 #include "nox/log.h"
+#include "nox/runner_auth.h"
 #include "runner.h"
 
+/*
+ * ingestor_addresses (required): the Ingestor wallets whose signed messages are computed, 1..RUN_MAX_INGESTORS
+ * distinct non-zero addresses. Without it a Runner would compute whatever anyone who can publish to NATS sends.
+ */
+static nox_status load_ingestors(const nox_cfg_doc *doc, const nox_cfg_node *root, run_config *cfg, nox_error *err) {
+    static const uint8_t zero[NOX_ADDRESS_SIZE];
+    const nox_cfg_node *list = nox_cfg_get(root, "ingestor_addresses");
+    if (!list)
+        return nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'ingestor_addresses' (the "
+                             "Ingestor wallet addresses whose signed messages this Runner computes: `noxctl key "
+                             "address` of the Ingestor's wallet_key_file)");
+    nox_status s = nox_cfg_expect(doc, list, NOX_CFG_LIST, "ingestor_addresses", err);
+    if (!s && (nox_cfg_size(list) == 0 || nox_cfg_size(list) > RUN_MAX_INGESTORS))
+        s = nox_cfg_error(doc, list, "ingestor_addresses", err, NOX_ERR_CONFIG, "list 1 to %d Ingestor addresses, "
+                          "got %zu", RUN_MAX_INGESTORS, nox_cfg_size(list));
+    for (size_t i = 0; !s && i < nox_cfg_size(list); i++) {
+        char w[48];
+        snprintf(w, sizeof w, "ingestor_addresses[%zu]", i);
+        const nox_cfg_node *item = nox_cfg_at(list, i);
+        s = nox_cfg_address(doc, item, w, "an Ingestor's wallet address", cfg->ingestors[i], err);
+        if (!s && !memcmp(cfg->ingestors[i], zero, NOX_ADDRESS_SIZE))
+            s = nox_cfg_error(doc, item, w, err, NOX_ERR_CONFIG, "the zero address signs nothing; put the Ingestor's "
+                              "wallet address (noxctl key address FILE)");
+        for (size_t j = 0; !s && j < i; j++)
+            if (!memcmp(cfg->ingestors[j], cfg->ingestors[i], NOX_ADDRESS_SIZE))
+                s = nox_cfg_error(doc, item, w, err, NOX_ERR_CONFIG, "listed twice (also ingestor_addresses[%zu])", j);
+        cfg->n_ingestors = i + 1;
+    }
+    return s;
+}
+
 nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
-    static const char *const top[] = {"nats", "gateway_url", "kms_url", "kms_address", "wallet_key_file",
+    static const char *const top[] = {"nats", "gateway_url", "gateway_address", "authorization_lifetime_s",
+                                      "kms_url", "kms_address", "wallet_key_file", "ingestor_addresses",
                                       "operators", "operand_wait_s", "workers", "listen", "log_level", NULL};
     static const char *const nats_keys[] = {"url", "stream", "consumer", "dead_letter_subject", "ack_wait_s",
                                             "max_deliver", "max_ack_pending", "fetch_batch", NULL};
@@ -38,10 +71,20 @@ nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
                                  &cfg->max_ack_pending, err);
     if (!s) s = nox_cfg_get_uint(doc, n, "fetch_batch", 0, 1, 1024, "nats.fetch_batch", &cfg->fetch_batch, err);
     if (!s) s = nox_cfg_get_text(doc, root, "gateway_url", 1, NULL, "", cfg->gateway_url, sizeof cfg->gateway_url, err);
+    /* the Gateway's wallet: its authorizations name it (docs/PROTOCOL-EXTENSIONS.md §7) */
+    if (!s && !nox_cfg_get(root, "gateway_address"))
+        s = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'gateway_address' (the Gateway's "
+                          "wallet address, which the Runner's authorizations name)");
+    if (!s) s = nox_cfg_get_address(doc, root, "gateway_address", "", "the Gateway's wallet address",
+                                    cfg->gateway_address, err);
+    cfg->authorization_lifetime_s = NOX_RUNNER_AUTH_DEFAULT_LIFETIME_S;
+    if (!s) s = nox_cfg_get_uint(doc, root, "authorization_lifetime_s", 0, 10, NOX_RUNNER_AUTH_MAX_LIFETIME_S, "",
+                                 &cfg->authorization_lifetime_s, err);
     if (!s) s = nox_cfg_get_text(doc, root, "kms_url", 1, NULL, "", cfg->kms_url, sizeof cfg->kms_url, err);
     if (!s) s = nox_cfg_get_address(doc, root, "kms_address", "", "the KMS wallet address", cfg->kms_address, err);
     if (!s) s = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "wallet_key_file", cfg->wallet_key_file,
                                  sizeof cfg->wallet_key_file, err);
+    if (!s) s = load_ingestors(doc, root, cfg, err);
     if (!s) s = nox_cfg_get_path(doc, root, "operators", 1, "operators", cfg->operators, sizeof cfg->operators, err);
     if (!s) s = nox_cfg_get_uint(doc, root, "operand_wait_s", 0, 1, 7 * 24 * 3600, "operand_wait_s", &cfg->operand_wait_s,
                                  err);

@@ -52,6 +52,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_CHECK(cfg.fetch_batch >= 1 && cfg.fetch_batch <= 1024);
         FUZZ_CHECK(cfg.ack_wait_s >= 1 && cfg.ack_wait_s <= 3600);
         FUZZ_CHECK(cfg.gateway_url[0] && cfg.kms_url[0] && cfg.wallet_key_file[0] && cfg.operators[0]);
+        /* ingestor_addresses: 1..RUN_MAX_INGESTORS distinct non-zero addresses */
+        static const uint8_t zero[NOX_ADDRESS_SIZE];
+        FUZZ_CHECK(cfg.n_ingestors >= 1 && cfg.n_ingestors <= RUN_MAX_INGESTORS);
+        for (size_t i = 0; i < cfg.n_ingestors; i++) {
+            FUZZ_CHECK(memcmp(cfg.ingestors[i], zero, NOX_ADDRESS_SIZE) != 0);
+            for (size_t j = 0; j < i; j++) FUZZ_CHECK(memcmp(cfg.ingestors[i], cfg.ingestors[j], NOX_ADDRESS_SIZE) != 0);
+        }
     }
 #elif FUZZ_LOADER == 2
     gw_config cfg;
@@ -85,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     st = ing_config_load(path, &cfg, &err);
     if (!st) {
         FUZZ_CHECK(cfg.chain_id != 0);
-        FUZZ_CHECK(cfg.rpc_url[0] && cfg.state_file[0] && cfg.stream[0] && cfg.subject[0]);
+        FUZZ_CHECK(cfg.rpc_url[0] && cfg.state_file[0] && cfg.stream[0] && cfg.subject[0] && cfg.wallet_key_file[0]);
     }
 #endif
     if (st) {

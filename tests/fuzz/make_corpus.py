@@ -200,6 +200,40 @@ put("fuzz_gateway_routes", "results_batch", route("results_batch", body=json.dum
     {"authorization": entry(head), "results": [res]}, {"authorization": entry(head), "results": [dict(res, handle="0x")]}]})))
 put("fuzz_gateway_routes", "failures-badsig", route("failures", "x", auth_json(head, SIGR), "[]"))
 
+# the bound Runner authorizations (docs/PROTOCOL-EXTENSIONS.md §7): a window around the fuzzers' clock
+# (FUZZ_NOW) and the right content digests, so that the fuzzer starts past the window and digest checks.
+# Python has no keccak256: cast computes it (NOX_CAST, else the pinned one of build/tools).
+def keccak(data):
+    import subprocess
+    cast = os.environ.get("NOX_CAST", os.path.join(ROOT, "build", "tools", "node_modules", "@foundry-rs",
+                                                   "cast-linux-amd64", "bin", "cast"))
+    return bytes.fromhex(subprocess.run([cast, "keccak", "0x" + data.hex()], capture_output=True, text=True,
+                                        check=True).stdout.strip()[2:])
+def digest(leaves):
+    return "0x" + keccak(b"".join(keccak(x) for x in leaves)).hex()
+def result_leaf(r):
+    return b"".join(bytes.fromhex(r[k][2:]) for k in ("handle", "handleValueTag", "publicKey", "nonce", "ciphertext"))
+bhead = dict(head, notBefore=1700000000 - 5, expiresAt=1700000000 + 60)
+bres = [res, dict(res, handle=HD)]
+bfail = [{"handle": HC, "reason": "operand missing"}]
+bopa = dict(opa, notBefore=bhead["notBefore"], expiresAt=bhead["expiresAt"])
+bpub = dict(bhead, resultCount=2, resultsDigest=digest([result_leaf(r) for r in bres]))
+bpub1 = dict(bhead, resultCount=1, resultsDigest=digest([result_leaf(res)]))
+brec = dict(bhead, recordCount=1, recordsDigest=digest([bytes.fromhex(HC[2:]) + b"operand missing"]))
+put("fuzz_gateway_routes", "bound-operands", route("operands", "x", auth_json(bopa)))
+put("fuzz_gateway_routes", "bound-results", route("results", "x", auth_json(bpub), json.dumps(bres)))
+put("fuzz_gateway_routes", "bound-results-changed", route("results", "x", auth_json(bpub),
+                                                          json.dumps([dict(res, nonce="0x" + "98" * 12), bres[1]])))
+put("fuzz_gateway_routes", "bound-results-expired", route("results", "x", auth_json(
+    dict(bpub, notBefore=1700000000 - 120, expiresAt=1700000000 - 60)), json.dumps(bres)))
+put("fuzz_gateway_routes", "bound-failures", route("failures", "x", auth_json(brec), json.dumps(bfail)))
+put("fuzz_gateway_routes", "bound-operands_batch", route("operands_batch", body=json.dumps({"requests": [
+    entry(bopa), entry(dict(bopa, operands=[handle(0xee)]))]})))
+put("fuzz_gateway_routes", "bound-results_batch", route("results_batch", body=json.dumps({"transactions": [
+    {"authorization": entry(bpub1), "results": [res]}, {"authorization": entry(bpub), "results": bres}]})))
+for name, j in [("bound-operands", auth_json(bopa)), ("bound-results", auth_json(bpub))]:
+    put("fuzz_gateway_auth", name + ".json", j)
+
 # ---- fuzz_kms_delegate -----------------------------------------------------------------------------
 from cryptography.hazmat.primitives.asymmetric import rsa, ec
 from cryptography.hazmat.primitives import serialization

@@ -26,6 +26,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import noxtest  # noqa: E402
+import queue_sig  # noqa: E402  (signatures checked with cast alone)
 from noxtest import http, run  # noqa: E402
 
 if len(sys.argv) != 5:
@@ -204,12 +205,27 @@ class Ingestor:
                              timeout)
 
 
+WALLET = {}  # "path" and "address" of the wallet every Ingestor of the test signs with (set by body())
+
+
 def config(rpc, nats, compute, start, state, extra="", stream="nox_ingestor", subject="nox_ingestor",
            chain=CHAIN, range_=3):
     return (f"rpc_url: {rpc}\nchain_id: {chain}\nnox_compute: \"{compute}\"\nstart_block: {start}\n"
             f"confirmations: 0\npoll_interval_ms: 100\nmax_block_range: {range_}\nstate_file: {state}\n"
             f"nats:\n  url: {nats}\n  stream: {stream}\n  subject: {subject}\nlisten: 127.0.0.1:0\n"
-            f"log_level: info\n{extra}")
+            f"log_level: info\nwallet_key_file: {WALLET['path']}\n{extra}")
+
+
+def check_signed(label, msgs, stream):
+    """Every message carries Nox-Signature and Nox-Signer by the Ingestor's wallet, over its stream, subject,
+    Nox-Dead-Reason and body (docs/PROTOCOL-EXTENSIONS.md): the digest rebuilt and the signature recovered by cast."""
+    bad = []
+    for m in msgs:
+        ok, why = queue_sig.check_message(CAST, m, stream, WALLET["address"])
+        if not ok:
+            bad.append((m["subject"], why))
+    check(f"{label}: all {len(msgs)} message(s) signed by the Ingestor's wallet over what was published (cast)",
+          msgs and not bad, bad[:3])
 
 
 def check_stream(nats_url, chain, compute, deploy_block, head, label):
@@ -237,6 +253,7 @@ def check_stream(nats_url, chain, compute, deploy_block, head, label):
         check(f"{label}: {tx[:10]}: Nats-Msg-Id = keccak256(\"{CHAIN}:<txHash>\")", m["msgId"] == msg_id(tx),
               m["msgId"])
     check(f"{label}: messages in chain order", blocks == sorted(blocks), blocks)
+    check_signed(label, msgs, "nox_ingestor")
     return msgs
 
 
@@ -277,6 +294,8 @@ def body(work, anvil, nats, servers, ingestors):
     compute, token, start = d["noxCompute"], d["confidentialToken"], d["deployBlock"]
     user1 = cast("wallet", "address", "--private-key", USER1_KEY)
     state = os.path.join(work, "state", "checkpoint.json")  # its directory is created at start-up
+    WALLET["path"] = os.path.join(work, "keys", "ingestor-wallet.key")  # created by the first Ingestor that starts
+    os.makedirs(os.path.dirname(WALLET["path"]), mode=0o700)
 
     # ---- start-up refusals (before anything is published) ----
     def refused(name, text, needle, tag):
@@ -286,7 +305,14 @@ def body(work, anvil, nats, servers, ingestors):
         check(f"{name} stops start-up", rc == 1 and needle in ing.log(), f"rc={rc} log: {ing.log()[-1500:]}")
 
     good = config(anvil.url, nats.url, compute, start, state)
-    refused("an unknown key", good + "colour: red\n", "bad-key.yaml:15:1: unknown key 'colour'", "bad-key")
+    refused("an unknown key", good + "colour: red\n", "bad-key.yaml:16:1: unknown key 'colour'", "bad-key")
+    refused("no wallet_key_file (nothing would be signed)", good.replace(f"wallet_key_file: {WALLET['path']}\n", ""),
+            "no-wallet.yaml:1:1: missing required key 'wallet_key_file'", "no-wallet")
+    loose = os.path.join(work, "keys", "loose.key")
+    with open(loose, "w") as f:
+        f.write("0x" + "42" * 32 + "\n")
+    os.chmod(loose, 0o644)
+    refused("a wallet key file readable by others", good.replace(WALLET["path"], loose), "chmod 600", "loose-wallet")
     refused("a bad address", good.replace(compute, "0x1234"), "bad-addr.yaml:3:14: nox_compute: expected the "
             "NoxCompute address", "bad-addr")
     refused("a wildcard subject", good.replace("subject: nox_ingestor", "subject: nox.*"),
@@ -295,6 +321,7 @@ def body(work, anvil, nats, servers, ingestors):
             "bad-env.yaml:10:8: environment variable NOX_TEST_UNSET_NATS is not set", "bad-env")
     refused("confirmations out of range", good.replace("confirmations: 0", "confirmations: -1"),
             "bad-range.yaml:5:16: confirmations", "bad-range")
+    check("configuration refusals created no wallet", not os.path.exists(WALLET["path"]))
     refused("a node of another chain", config(anvil.url, nats.url, compute, start, state, chain=5),
             "serves chain 31337, the configuration says chain_id 5", "bad-chain")
     run(JS_DUMP, "--create", nats.url, "nox_ingestor", "nox_ingestor.>", "memory", "86400", "600")
@@ -312,6 +339,12 @@ def body(work, anvil, nats, servers, ingestors):
     txs = [chain.send(USER1_KEY, compute, pte, "0x" + "00" * 31 + "2a", str(TYPE_UINT64))["transactionHash"]]
     ing = Ingestor(work, "ingestor", good).start()
     ingestors.append(ing)
+    mode = os.stat(WALLET["path"]).st_mode & 0o777 if os.path.exists(WALLET["path"]) else None
+    check("the wallet key file is created at first start, mode 0600", mode == 0o600, oct(mode or 0))
+    WALLET["address"] = cast("wallet", "address", "--private-key", open(WALLET["path"]).read().strip()).lower()
+    check("its address is logged (the Runners' ingestor_addresses), never the key",
+          f"wallet address {WALLET['address']}" in ing.log() and
+          open(WALLET["path"]).read().strip()[2:] not in ing.log().lower(), ing.log()[-1500:])
     status, hb, _ = http("GET", ing.url + "/health")
     txs.append(chain.send(USER2_KEY, compute, pte, "0x" + "00" * 31 + "07", str(TYPE_UINT64))["transactionHash"])
     mint = chain.send(DEPLOYER_KEY, token, "mint(address,uint64)", user1, "1000")
@@ -428,6 +461,7 @@ def body(work, anvil, nats, servers, ingestors):
         check("dead letter: Nox-Dead-Reason says what is wrong",
               "data is 64 bytes, expected 96" in (x["deadReason"] or ""), x["deadReason"])
         check("dead letter: Nats-Msg-Id of the transaction", x["msgId"] == msg_id(bad), x["msgId"])
+        check_signed("dead letter", [x], "nox_dead")
         letter = json.loads(x["data"])
         check("dead letter: carries the raw log for an operator", letter["transactionHash"] == bad
               and letter["chainId"] == CHAIN and len(letter["logs"]) == 1
@@ -535,6 +569,7 @@ def body(work, anvil, nats, servers, ingestors):
                          and "max_payload is 1024 bytes" in b["failed"]["reason"] for b in bodies), bodies)
     check("max_payload: each notice fits (<= 1 KiB)", all(len(x["data"]) <= 1024 for x in notices),
           [len(x["data"]) for x in notices])
+    check_signed("max_payload: failure notices", notices, "nox_ingestor")
     check("max_payload: the notices' ids are the transaction's, then <id>/k",
           [x["msgId"] for x in notices] == [msg_id(big_tx)] + [f"{msg_id(big_tx)}/{k}" for k in range(1, len(notices))],
           [x["msgId"] for x in notices])

@@ -3,7 +3,8 @@
  * no NATS client here).
  *
  *   js_dump URL STREAM            every message of STREAM, one JSON line each:
- *                                 {"seq":N,"subject":"…","msgId":"…","deadReason":"…"|null,"data":"…"}
+ *                                 {"seq":N,"subject":"…","msgId":"…","deadReason":"…"|null,"data":"…",
+ *                                  "headers":{"Name":"value" (or ["v1","v2"] when repeated),…}}
  *   js_dump --info URL STREAM     the stream's configuration and message count, one JSON line:
  *                                 {"name","subjects":[…],"storage":"file"|"memory","retention":…,
  *                                  "maxAgeSeconds":N,"duplicatesSeconds":N,"messages":N}
@@ -37,6 +38,25 @@ static void print_json(json_t *o) {
     json_decref(o);
 }
 
+/* Every header of m: {"Name": "value"}, or {"Name": ["v1", "v2"]} for a header that appears more than once. */
+static json_t *headers_of(natsMsg *m) {
+    json_t *out = json_object();
+    const char **keys = NULL;
+    int n = 0;
+    if (natsMsgHeader_Keys(m, &keys, &n) != NATS_OK) return out;
+    for (int i = 0; i < n; i++) {
+        const char **values = NULL;
+        int count = 0;
+        if (natsMsgHeader_Values(m, keys[i], &values, &count) != NATS_OK) continue;
+        json_t *v = count == 1 ? json_string(values[0]) : json_array();
+        for (int k = 0; count > 1 && k < count; k++) json_array_append_new(v, json_string(values[k]));
+        json_object_set_new(out, keys[i], v ? v : json_null());
+        free((void *)values);
+    }
+    free((void *)keys);
+    return out;
+}
+
 static int dump(jsCtx *js, const char *stream) {
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
@@ -52,10 +72,10 @@ static int dump(jsCtx *js, const char *stream) {
         const char *id = NULL, *reason = NULL;
         natsMsgHeader_Get(m, "Nats-Msg-Id", &id);
         natsMsgHeader_Get(m, "Nox-Dead-Reason", &reason);
-        json_t *o = json_pack("{s:I, s:s, s:o, s:o, s:s%}", "seq", (json_int_t)seq, "subject", natsMsg_GetSubject(m),
-                              "msgId", id ? json_string(id) : json_null(), "deadReason",
+        json_t *o = json_pack("{s:I, s:s, s:o, s:o, s:s%, s:o}", "seq", (json_int_t)seq, "subject",
+                              natsMsg_GetSubject(m), "msgId", id ? json_string(id) : json_null(), "deadReason",
                               reason ? json_string(reason) : json_null(), "data", natsMsg_GetData(m),
-                              (size_t)natsMsg_GetDataLength(m));
+                              (size_t)natsMsg_GetDataLength(m), "headers", headers_of(m));
         natsMsg_Destroy(m);
         if (!o) {
             fprintf(stderr, "js_dump: message %llu is not printable as JSON\n", (unsigned long long)seq);

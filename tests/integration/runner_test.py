@@ -7,7 +7,6 @@ Inputs are encrypted through the Gateway's POST /v0/secrets; TransactionMessages
 to JetStream (js_publish); results are read back through GET /v0/compute/operands as a second, test-only
 Runner key and decrypted here with Python's cryptography. Ends with "N passed, M failed".
 """
-import base64
 import json
 import os
 import shutil
@@ -18,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import noxtest  # noqa: E402
-from noxtest import check, http, run, typed_data  # noqa: E402
+from noxtest import check, http, run  # noqa: E402
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -31,9 +30,7 @@ CHAIN = 31337
 ROOT = noxtest.ROOT
 DEPLOYER, _, READER = noxtest.ANVIL_KEYS
 CALLER = "0x" + "11" * 20
-RUNNER_DOMAIN = {"name": "Handle Gateway", "version": "1", "chainId": CHAIN}
-OPERAND_FIELDS = [("chainId", "uint256"), ("blockNumber", "uint256"), ("caller", "address"),
-                  ("transactionHash", "string"), ("operands", "string[]"), ("rsaPublicKey", "string")]
+GW = {}  # "address": the Gateway's wallet, which the Runners' authorizations name (docs/PROTOCOL-EXTENSIONS.md §7)
 
 TYPES = {"bool": 0, "address": 1}
 TYPES.update({f"uint{8 * k}": 3 + k for k in range(1, 33)})
@@ -86,12 +83,11 @@ class Reader:
 
     def read(self, handles):
         """{handle: value} when every handle is stored, else None."""
+        nb, ex = noxtest.window()
         p = {"chainId": CHAIN, "blockNumber": 1, "caller": CALLER, "transactionHash": "0x" + "cd" * 32,
-             "operands": handles, "rsaPublicKey": self.spki}
-        data = typed_data("OperandAccessAuthorization", OPERAND_FIELDS, noxtest.CHAIN_DOMAIN, RUNNER_DOMAIN, p)
-        sig = noxtest.cast_sign(CAST, self.work, data, READER)
-        auth = "EIP712 " + base64.b64encode(json.dumps({"payload": p, "signature": sig}).encode()).decode()
-        st, body, _ = http("GET", self.gw.url + "/v0/compute/operands", None, {"Authorization": auth})
+             "operands": handles, "rsaPublicKey": self.spki, "notBefore": nb, "expiresAt": ex}
+        doc = noxtest.bound_auth(CAST, self.work, READER, GW["address"], "OperandAccessAuthorizationV2", p)
+        st, body, _ = http("GET", self.gw.url + "/v0/compute/operands", None, noxtest.auth_header(doc))
         self.requests += 1
         if st != 200:
             return None
@@ -149,8 +145,11 @@ class Env:
 
     def start(self):
         w = self.work
-        gw_addr = keygen(os.path.join(w, "gateway-wallet.key"))
+        gw_addr = GW["address"] = keygen(os.path.join(w, "gateway-wallet.key"))
         self.runner_addr = keygen(os.path.join(w, "runner-wallet.key"))
+        # the Ingestor wallet the Runners trust: the test's messages are signed with it (js_publish --key)
+        self.ingestor_key = os.path.join(w, "ingestor-wallet.key")
+        self.ingestor_addr = keygen(self.ingestor_key)
         reader_addr = run(CAST, "wallet", "address", "--private-key", READER).stdout.strip()
         self.pg = noxtest.start_postgres(w)
         self.kms = noxtest.start_kms(w, gw_addr)
@@ -208,9 +207,11 @@ chains:
        dead_letter_subject: nox_dead, ack_wait_s: 30, max_deliver: {max_deliver}, max_ack_pending: 256,
        fetch_batch: 32}}
 gateway_url: http://127.0.0.1:{self.gw_port}
+gateway_address: "{GW['address']}"
 kms_url: {self.kms.url}
 kms_address: "{self.kms_addr}"
 wallet_key_file: {wallet}
+ingestor_addresses: ["{self.ingestor_addr}"]
 operators: {operators}
 operand_wait_s: {operand_wait_s}
 workers: {workers}
@@ -272,7 +273,7 @@ def publish(env, msgs, raw=None):
             f.write(json.dumps({"subject": "nox_ingestor." + tx, "id": f"{CHAIN}:{tx}", "data": json.dumps(m)}) + "\n")
         for subject, data in raw or []:
             f.write(json.dumps({"subject": subject, "id": subject, "data": data}) + "\n")
-    r = run(JS_PUBLISH, env.nats.url, path)
+    r = run(JS_PUBLISH, "--key", env.ingestor_key, env.nats.url, path)  # signed as the Ingestor signs
     if r.returncode != 0:
         raise RuntimeError("js_publish: " + r.stderr)
 
@@ -908,6 +909,53 @@ def test_two_runners(env, reader, n=300):
     check("no conflicting result", "conflicted" not in open(env.gw.log_path).read())
 
 
+def test_ingestor_addresses(env):
+    """ingestor_addresses is required (PROTOCOL-EXTENSIONS, "Signed queue messages"): without it, or with a zero,
+    malformed or repeated address, the Runner does not start, naming file:line:col."""
+    good = open(os.path.join(env.work, "runner.yaml")).read()
+    line = f'ingestor_addresses: ["{env.ingestor_addr}"]\n'
+    n = good[:good.index(line)].count("\n") + 1  # its line number
+    cases = [("missing", good.replace(line, ""), "no-ingestors.yaml:1:1: missing required key 'ingestor_addresses'"),
+             ("empty", good.replace(line, "ingestor_addresses: []\n"),
+              f"empty-ingestors.yaml:{n}:21: ingestor_addresses: list 1 to 16 Ingestor addresses, got 0"),
+             ("the zero address", good.replace(line, 'ingestor_addresses: ["0x' + "00" * 20 + '"]\n'),
+              f"zero-ingestors.yaml:{n}:22: ingestor_addresses[0]: the zero address signs nothing"),
+             ("a malformed address", good.replace(line, 'ingestor_addresses: ["0x1234"]\n'),
+              f"bad-ingestors.yaml:{n}:22: ingestor_addresses[0]: expected"),
+             ("an address twice", good.replace(line, f'ingestor_addresses: ["{env.ingestor_addr}", '
+                                                     f'"{env.ingestor_addr.upper().replace("0X", "0x")}"]\n'),
+              f"twice-ingestors.yaml:{n}:68: ingestor_addresses[1]: listed twice (also ingestor_addresses[0])")]
+    for name, text, want in cases:
+        cfg = os.path.join(env.work, want.split(":", 1)[0])
+        with open(cfg, "w") as f:
+            f.write(text)
+        r = run(NOX_RUNNER, "--config", cfg, timeout=30)
+        check(f"ingestor_addresses {name}: the Runner does not start, naming the place", r.returncode == 1 and
+              want in r.stdout + r.stderr, (r.returncode, (r.stdout + r.stderr)[-400:]))
+
+
+def test_gateway_address(env):
+    """gateway_address is required and authorization_lifetime_s bounded (docs/PROTOCOL-EXTENSIONS.md §7: the
+    Runner's authorizations name the Gateway and must fit its 300 s window): else the Runner does not start."""
+    good = open(os.path.join(env.work, "runner.yaml")).read()
+    line = f'gateway_address: "{GW["address"]}"\n'
+    n = good[:good.index(line)].count("\n") + 1
+    cases = [("missing", good.replace(line, ""), "no-gw.yaml:1:1: missing required key 'gateway_address'"),
+             ("malformed", good.replace(line, 'gateway_address: "0x1234"\n'),
+              f"bad-gw.yaml:{n}:18: gateway_address: expected the Gateway's wallet address"),
+             ("a lifetime of 296 s", good.replace(line, line + "authorization_lifetime_s: 296\n"),
+              f"long-life.yaml:{n + 1}:27: authorization_lifetime_s: expected an integer in [10, 295]"),
+             ("a lifetime of 9 s", good.replace(line, line + "authorization_lifetime_s: 9\n"),
+              f"short-life.yaml:{n + 1}:27: authorization_lifetime_s: expected an integer in [10, 295]")]
+    for name, text, want in cases:
+        cfg = os.path.join(env.work, want.split(":", 1)[0])
+        with open(cfg, "w") as f:
+            f.write(text)
+        r = run(NOX_RUNNER, "--config", cfg, timeout=30)
+        check(f"gateway_address / authorization_lifetime_s {name}: the Runner does not start, naming the place",
+              r.returncode == 1 and want in r.stdout + r.stderr, (r.returncode, (r.stdout + r.stderr)[-400:]))
+
+
 def main():
     work = tempfile.mkdtemp(prefix="runner-test-")
     env = Env(work)
@@ -916,6 +964,10 @@ def main():
         reader = Reader(work, env.gw)
         st, body, _ = http("GET", env.runners[0].url + "/health")
         check("/health 200 with NATS, Gateway and KMS up", st == 200, body)
+        check("the Runner names the Ingestor wallet it trusts", f"signed by the Ingestor wallet(s) {env.ingestor_addr}"
+              in open(env.runners[0].log_path).read(), open(env.runners[0].log_path).read()[-1000:])
+        test_ingestor_addresses(env)
+        test_gateway_address(env)
         test_operations(env, reader)
         test_dead_letters(env, reader)
         test_generic(env, reader)

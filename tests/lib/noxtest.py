@@ -8,6 +8,7 @@ an independent implementation.
 import json
 import os
 import subprocess
+import time
 import urllib.error
 import urllib.request
 
@@ -101,6 +102,14 @@ def cast_sign(cast, work, data, key):
     return r.stdout.strip()
 
 
+def eip712_header(cast, work, data, payload, key):
+    """{"Authorization": "EIP712 <base64(JSON {payload, signature})>"} with cast's signature of the typed data."""
+    import base64
+    sig = cast_sign(cast, work, data, key)
+    return {"Authorization": "EIP712 " + base64.b64encode(json.dumps({"payload": payload, "signature": sig})
+                                                           .encode()).decode()}
+
+
 def cast_verify(cast, work, data, address, sig):
     """True when cast accepts sig as address's signature over the typed data."""
     path = os.path.join(work, "typed.json")
@@ -108,6 +117,72 @@ def cast_verify(cast, work, data, address, sig):
         json.dump(data, f)
     r = run(cast, "wallet", "verify", "--data", "--from-file", path, "--address", address, sig)
     return r.returncode == 0 and "Validation succeeded" in r.stdout
+
+
+# ---- the Runner's bound authorizations (docs/PROTOCOL-EXTENSIONS.md §7), signed and digested with cast ------
+
+RUNNER_HEAD_FIELDS = [("chainId", "uint256"), ("blockNumber", "uint256"), ("caller", "address"),
+                      ("transactionHash", "string")]
+WINDOW_FIELDS = [("notBefore", "uint256"), ("expiresAt", "uint256")]
+BOUND_FIELDS = {
+    "OperandAccessAuthorizationV2": RUNNER_HEAD_FIELDS + [("operands", "string[]"), ("rsaPublicKey", "string")]
+    + WINDOW_FIELDS,
+    "ResultPublishingAuthorizationV2": RUNNER_HEAD_FIELDS + [("resultCount", "uint256"), ("resultsDigest", "bytes32")]
+    + WINDOW_FIELDS,
+    "FailureRecordingAuthorization": RUNNER_HEAD_FIELDS + [("recordCount", "uint256"), ("recordsDigest", "bytes32")]
+    + WINDOW_FIELDS,
+}
+BOUND_DOMAIN_FIELDS = CHAIN_DOMAIN + [("verifyingContract", "address")]
+
+
+def bound_domain(chain, gateway):
+    """{"Handle Gateway", "2", chain, verifyingContract = the Gateway's wallet address}."""
+    return {"name": "Handle Gateway", "version": "2", "chainId": chain, "verifyingContract": gateway}
+
+
+def window(before=5, after=60, now=None):
+    """(notBefore, expiresAt) as a Runner signs them: now - before .. now + after."""
+    now = int(time.time()) if now is None else now
+    return now - before, now + after
+
+
+def cast_keccak(cast, data):
+    """keccak256 of bytes, by cast: 32 bytes."""
+    r = run(cast, "keccak", "0x" + data.hex())
+    if r.returncode != 0:
+        raise RuntimeError("cast keccak: " + r.stderr)
+    return bytes.fromhex(r.stdout.strip()[2:])
+
+
+def _unhex(text):
+    return bytes.fromhex(text[2:] if text[:2] in ("0x", "0X") else text)
+
+
+def results_digest(cast, results):
+    """(resultCount, resultsDigest) of a result set [{handle, handleValueTag, ciphertext, publicKey, nonce}]."""
+    leaves = b"".join(cast_keccak(cast, b"".join(_unhex(r[k]) for k in
+                                                  ("handle", "handleValueTag", "publicKey", "nonce", "ciphertext")))
+                      for r in results)
+    return len(results), "0x" + cast_keccak(cast, leaves).hex()
+
+
+def records_digest(cast, records):
+    """(recordCount, recordsDigest) of failure records [{handle, reason}]."""
+    leaves = b"".join(cast_keccak(cast, _unhex(r["handle"]) + r["reason"].encode()) for r in records)
+    return len(records), "0x" + cast_keccak(cast, leaves).hex()
+
+
+def bound_auth(cast, work, key, gateway, primary, payload):
+    """{"payload", "signature"}: payload signed by key as `primary` (a BOUND_FIELDS type) for Gateway `gateway`."""
+    data = typed_data(primary, BOUND_FIELDS[primary], BOUND_DOMAIN_FIELDS,
+                      bound_domain(payload["chainId"], gateway), payload)
+    return {"payload": payload, "signature": cast_sign(cast, work, data, key)}
+
+
+def auth_header(doc):
+    """{"Authorization": "EIP712 <base64(JSON doc)>"}."""
+    import base64
+    return {"Authorization": "EIP712 " + base64.b64encode(json.dumps(doc).encode()).decode()}
 
 
 # ---- servers for integration tests: real processes on free loopback ports ------------------

@@ -13,7 +13,7 @@ usage: security_test.py BIN_DIR        (NOX_CAST: the cast binary, as for the e2
    and after each attack both services still answer /health 200 and a legitimate request.
 3. No core dumps: /proc/PID/limits of the KMS, the Gateway, the Runner and the Ingestor says RLIMIT_CORE 0.
 4. Log scan: after `devnet.sh down`, no log of the devnet holds a test plaintext (decimal or hex) or a
-   private key (owner, Alice, Bob, Gateway and Runner wallets, the KMS protocol and wallet keys).
+   private key (owner, Alice, Bob, Gateway, Runner and Ingestor wallets, the KMS protocol and wallet keys).
 
 Signatures are made by cast (an independent implementation); decryption by Python's cryptography.
 NOX_TEST_VERBOSE=1 prints passing checks too. Ends with "N passed, M failed".
@@ -56,9 +56,6 @@ SECRET_WORD = int("5ec2e7" * 10 + "5ec2", 16)  # a uint256 input
 
 USER_FIELDS = [("userAddress", "address"), ("encryptionPubKey", "string"), ("notBefore", "uint256"),
                ("expiresAt", "uint256")]
-OPERAND_FIELDS = [("chainId", "uint256"), ("blockNumber", "uint256"), ("caller", "address"),
-                  ("transactionHash", "string"), ("operands", "string[]"), ("rsaPublicKey", "string")]
-RESULT_FIELDS = OPERAND_FIELDS[:4]
 TX = "0x" + "ab" * 32
 OAEP = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
 
@@ -142,6 +139,7 @@ class Ctx:
         self.keyfiles = {w: os.path.join(kd, w + ".key") for w in ("owner", "alice", "bob")}
         self.keyfiles["gateway"] = os.path.join(kd, "gateway-wallet.key")
         self.keyfiles["runner"] = os.path.join(kd, "runner-wallet.key")
+        self.keyfiles["ingestor"] = os.path.join(kd, "ingestor-wallet.key")   # signs every queue message
         self.keyfiles["kms"] = os.path.join(devnet.dir, "kms", "kms.key")
         self.keyfiles["kms-wallet"] = os.path.join(devnet.dir, "kms", "kms-wallet.key")
         self.keys = {w: open(p).read().strip() for w, p in self.keyfiles.items()}
@@ -170,23 +168,32 @@ class Ctx:
         sig = self.sign(self.user_data(p, **dom), signer or user)
         return p, sig, b64auth(p, sig)
 
-    # Runner authorizations (spec §7.3, §7.4)
+    # Runner authorizations (spec §7.3, §7.4) in their bound forms (docs/PROTOCOL-EXTENSIONS.md §7)
     def operand_payload(self, handles, chain=CHAIN):
+        nb, ex = noxtest.window()
         return {"chainId": chain, "blockNumber": 7, "caller": "0x" + "11" * 20, "transactionHash": TX,
-                "operands": handles, "rsaPublicKey": self.rsa_hex}
+                "operands": handles, "rsaPublicKey": self.rsa_hex, "notBefore": nb, "expiresAt": ex}
+
+    def bound_data(self, primary, p, domain_chain):
+        return typed_data(primary, noxtest.BOUND_FIELDS[primary], noxtest.BOUND_DOMAIN_FIELDS,
+                          noxtest.bound_domain(domain_chain, self.addr["gateway"]), p)
 
     def operand_auth(self, handles, who="runner", chain=CHAIN, domain_chain=None, payload=None):
         p = self.operand_payload(handles, chain)
-        data = typed_data("OperandAccessAuthorization", OPERAND_FIELDS, noxtest.CHAIN_DOMAIN,
-                          {"name": "Handle Gateway", "version": "1", "chainId": domain_chain or chain}, p)
-        sig = self.sign(data, who)
+        sig = self.sign(self.bound_data("OperandAccessAuthorizationV2", p, domain_chain or chain), who)
         return b64auth(payload or p, sig)
 
-    def result_auth(self, who="runner", domain_chain=CHAIN):
-        p = {"chainId": CHAIN, "blockNumber": 7, "caller": "0x" + "11" * 20, "transactionHash": TX}
-        data = typed_data("ResultPublishingAuthorization", RESULT_FIELDS, noxtest.CHAIN_DOMAIN,
-                          {"name": "Handle Gateway", "version": "1", "chainId": domain_chain}, p)
-        return b64auth(p, self.sign(data, who))
+    def result_auth(self, who="runner", domain_chain=CHAIN, route="results", items=None):
+        """The route's bound authorization (results or failures) over items (None: a placeholder digest, for a
+        body the Gateway refuses before digesting it)."""
+        nb, ex = noxtest.window()
+        primary, count, digest = {"results": ("ResultPublishingAuthorizationV2", "resultCount", "resultsDigest"),
+                                  "failures": ("FailureRecordingAuthorization", "recordCount", "recordsDigest")}[route]
+        n, d = (1, "0x" + "00" * 32) if items is None else \
+            (noxtest.results_digest if route == "results" else noxtest.records_digest)(CAST, items)
+        p = {"chainId": CHAIN, "blockNumber": 7, "caller": "0x" + "11" * 20, "transactionHash": TX, count: n,
+             digest: d, "notBefore": nb, "expiresAt": ex}
+        return b64auth(p, self.sign(self.bound_data(primary, p, domain_chain), who))
 
     # DelegateAuthorization (spec §8)
     def delegate(self, eph, target, who="gateway", chain=CHAIN, sig=None, body=None, query=None):
@@ -372,16 +379,18 @@ def gateway_runner_attacks(c):
     expect(c, "operands: the Runner's high-s twin", http("GET", ops, headers=b64auth(p["payload"], high_s(p["signature"]))), 401)
     expect(c, "operands: the Runner's signature with v = 29", http(
         "GET", ops, headers=b64auth(p["payload"], with_v(p["signature"], 29))), 401)
-    body = json.dumps([{"handle": c.alice_bal[:-6] + "aa0b00", "handleValueTag": "0x" + "01" * 32,
-                        "ciphertext": "0x" + "00" * 40, "publicKey": "0x02" + "11" * 32, "nonce": "0x" + "00" * 12}])
-    fails = json.dumps([{"handle": c.alice_bal, "reason": "forged"}])
-    for route, b in (("results", body), ("failures", fails)):
-        url = c.gw + "/v0/compute/" + route
+    items = [{"handle": c.alice_bal[:-6] + "aa0b00", "handleValueTag": "0x" + "01" * 32,
+              "ciphertext": "0x" + "00" * 40, "publicKey": "0x02" + "11" * 32, "nonce": "0x" + "00" * 12}]
+    fails = [{"handle": c.alice_bal, "reason": "forged"}]
+    for route, its in (("results", items), ("failures", fails)):
+        url, b = c.gw + "/v0/compute/" + route, json.dumps(its)
         for who in ("alice", "gateway"):
-            expect(c, f"POST {route} signed by {who}", http("POST", url, b, c.result_auth(who)), 401)
+            expect(c, f"POST {route} signed by {who}", http("POST", url, b, c.result_auth(who, route=route, items=its)),
+                   401)
         expect(c, f"POST {route} without Authorization", http("POST", url, b), 401)
-        expect(c, f"POST {route}: Runner signature for chain 5's domain", http("POST", url, b, c.result_auth(domain_chain=5)), 401)
-        hdr = c.result_auth()
+        expect(c, f"POST {route}: Runner signature for chain 5's domain", http(
+            "POST", url, b, c.result_auth(domain_chain=5, route=route, items=its)), 401)
+        hdr = c.result_auth(route=route, items=its)
         p = json.loads(base64.b64decode(hdr["Authorization"][7:]))
         expect(c, f"POST {route}: the Runner's high-s twin", http("POST", url, b, b64auth(p["payload"], high_s(p["signature"]))), 401)
     st, body, _ = http("GET", c.gw + "/v0/handles/" + c.alice_bal + "/status")

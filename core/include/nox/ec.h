@@ -102,6 +102,15 @@ nox_status nox_ec_sign(const nox_ec_privkey *key, const uint8_t digest[32], uint
                        nox_error *err);
 
 /**
+ * Checks the form of a 65-byte signature without a digest, by the rules
+ * nox_ec_recover applies (libsecp256k1 parses and normalises it): v in
+ * {0, 1, 27, 28}, r and s not zero and below the group order, s <= n/2.
+ * NOX_OK, or NOX_ERR_INVALID naming the rule broken (never the bytes). Lets a
+ * verifier refuse a malformed signature before it reads what was signed.
+ */
+nox_status nox_ec_signature_check(const uint8_t *sig, size_t sig_len, nox_error *err);
+
+/**
  * Recovers the signer's address from a digest and a 65-byte signature.
  * Accepts v in {0, 1, 27, 28}; rejects (NOX_ERR_INVALID) any other length or
  * v, r or s of zero or not below the group order, and high s (s > n/2), as
