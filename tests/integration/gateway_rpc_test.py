@@ -21,7 +21,6 @@ import http.server as http_server
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -84,23 +83,11 @@ class SlowProxy(http_server.BaseHTTPRequestHandler):
 
 
 def start_gateway(work, text, name="gateway"):
+    """The Gateway with configuration `text`; url None when it refused to start (its log says why)."""
     cfg = os.path.join(work, name + ".yaml")
     with open(cfg, "w") as f:
         f.write(text)
-    ready, log_path = os.path.join(work, name + ".ready"), os.path.join(work, name + ".log")
-    log = open(log_path, "w")
-    proc = subprocess.Popen([NOX_GATEWAY, "--config", cfg, "--ready-file", ready], stdout=log, stderr=log)
-    log.close()
-    for _ in range(600):
-        if os.path.exists(ready) and open(ready).read().strip():
-            return noxtest.Server(proc, open(ready).read().strip(), log_path)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait()
-    return noxtest.Server(proc, None, log_path)
+    return noxtest.start_ready(name, [NOX_GATEWAY, "--config", cfg], work, timeout=30, must_start=False)
 
 
 def user_get(work, gw, nox, rsa_hex):

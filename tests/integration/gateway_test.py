@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -154,19 +153,7 @@ def start_gateway(work, cfg_text, name="gateway"):
     cfg = os.path.join(work, name + ".yaml")
     with open(cfg, "w") as f:
         f.write(cfg_text)
-    ready, log_path = os.path.join(work, name + ".ready"), os.path.join(work, name + ".log")
-    log = open(log_path, "w")
-    proc = subprocess.Popen([NOX_GATEWAY, "--config", cfg, "--ready-file", ready], stdout=log, stderr=log)
-    log.close()
-    for _ in range(600):
-        if os.path.exists(ready) and open(ready).read().strip():
-            return noxtest.Server(proc, open(ready).read().strip(), log_path)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    raise RuntimeError("nox-gateway did not start: " + open(log_path).read()[-3000:])
+    return noxtest.start_ready(name, [NOX_GATEWAY, "--config", cfg], work, timeout=30)
 
 
 def all_fixed_types():

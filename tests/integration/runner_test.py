@@ -114,22 +114,7 @@ class Reader:
         return None
 
 
-def start_ready(name, args, work, timeout=60):
-    ready, log_path = os.path.join(work, name + ".ready"), os.path.join(work, name + ".log")
-    if os.path.exists(ready):
-        os.unlink(ready)
-    log = open(log_path, "a")
-    proc = subprocess.Popen(args + ["--ready-file", ready], stdout=log, stderr=log)
-    log.close()
-    for _ in range(timeout * 20):
-        if os.path.exists(ready) and open(ready).read().strip():
-            return noxtest.Server(proc, open(ready).read().strip(), log_path)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    raise RuntimeError(f"{name} did not start: " + open(log_path).read()[-3000:])
+start_ready = noxtest.start_ready
 
 
 def keygen(path):

@@ -239,6 +239,32 @@ def _start(args, log_path, pattern, scheme, timeout=30):
         raise RuntimeError(f"{args[0]} did not start: {f.read()[-2000:]}")
 
 
+def start_ready(name, args, work, timeout=60, must_start=True):
+    """Starts one of our services (args: the command without --ready-file) with --ready-file work/<name>.ready,
+    logging to work/<name>.log, and returns a Server once the ready file holds its URL. When it exits first:
+    RuntimeError with its log's tail, or (must_start=False) a Server with url None and the exit status reaped."""
+    import time
+    ready, log_path = os.path.join(work, name + ".ready"), os.path.join(work, name + ".log")
+    if os.path.exists(ready):
+        os.unlink(ready)
+    log = open(log_path, "a")
+    proc = subprocess.Popen(args + ["--ready-file", ready], stdout=log, stderr=log)
+    log.close()
+    for _ in range(timeout * 20):
+        if os.path.exists(ready) and open(ready).read().strip():
+            return Server(proc, open(ready).read().strip(), log_path)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    if not must_start:
+        return Server(proc, None, log_path)
+    with open(log_path) as f:
+        raise RuntimeError(f"{name} did not start: " + f.read()[-3000:])
+
+
 def start_anvil(work, block_time=None):
     """anvil on a free port (Cancun: EIP-1153 transient storage), chain id 31337; returns a Server (url = RPC URL)."""
     args = [ANVIL, "--host", "127.0.0.1", "--port", "0", "--hardfork", "cancun", "--chain-id", "31337"]
