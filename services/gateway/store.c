@@ -592,6 +592,34 @@ static bool col_is(const PGresult *r, int row, int col, int len) {
     return !PQgetisnull(r, row, col) && PQgetlength(r, row, col) == len;
 }
 
+/*
+ * Runs the prepared statement `stmt` over handles[0..n) (one bytea[] parameter) and indexes the rows by
+ * their column 0 (a handle; rows where it is not one are left out): *r and *refs (sorted, *nr of them),
+ * both for the caller to free (PQclear, free). For the lookups that answer in request order.
+ */
+static nox_status query_by_handles(op *o, int stmt, const char *what, const nox_handle *handles, size_t n,
+                                   PGresult **r, sorted_ref **refs, int *nr, nox_error *err) {
+    pgarray a;
+    if (!handles_array(&a, handles, sizeof(nox_handle), n)) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    const char *vals[1] = {(const char *)a.buf};
+    int lens[1] = {(int)a.len}, fmts[1] = {1};
+    *r = PQexecPrepared(o->c->pg, STATEMENTS[stmt].name, 1, vals, lens, fmts, 1);
+    free(a.buf);
+    nox_status s = check_result(o, r, PGRES_TUPLES_OK, what, err);
+    if (s) return s;
+    int nt = PQntuples(*r);
+    *refs = malloc(sizeof **refs * (size_t)(nt ? nt : 1));
+    if (!*refs) {
+        PQclear(*r);
+        return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    }
+    *nr = 0;
+    for (int i = 0; i < nt; i++)
+        if (col_is(*r, i, 0, NOX_HANDLE_SIZE)) (*refs)[(*nr)++] = (sorted_ref){(const uint8_t *)PQgetvalue(*r, i, 0), i};
+    qsort(*refs, (size_t)*nr, sizeof **refs, cmp_ref);
+    return NOX_OK;
+}
+
 static nox_status fill_row(gw_row *out, const PGresult *r, int i, nox_error *err) {
     if (!col_is(r, i, 1, 8) || !col_is(r, i, 2, 2) || !col_is(r, i, 4, GW_PUBKEY_SIZE) ||
         !col_is(r, i, 5, GW_NONCE_SIZE) || !col_is(r, i, 6, GW_TAG_SIZE) || PQgetisnull(r, i, 3) ||
@@ -618,25 +646,11 @@ static nox_status fill_row(gw_row *out, const PGresult *r, int i, nox_error *err
 
 static nox_status op_read(op *o, void *vctx, nox_error *err) {
     read_ctx *ctx = vctx;
-    pgarray a;
-    if (!handles_array(&a, ctx->handles, sizeof(nox_handle), ctx->n))
-        return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
-    const char *vals[1] = {(const char *)a.buf};
-    int lens[1] = {(int)a.len}, fmts[1] = {1};
-    PGresult *r = PQexecPrepared(o->c->pg, STATEMENTS[ST_READ].name, 1, vals, lens, fmts, 1);
-    free(a.buf);
-    nox_status s = check_result(o, &r, PGRES_TUPLES_OK, "read handles", err);
+    PGresult *r;
+    sorted_ref *refs;
+    int nr;
+    nox_status s = query_by_handles(o, ST_READ, "read handles", ctx->handles, ctx->n, &r, &refs, &nr, err);
     if (s) return s;
-    int nt = PQntuples(r);
-    sorted_ref *refs = malloc(sizeof *refs * (size_t)(nt ? nt : 1));
-    if (!refs) {
-        PQclear(r);
-        return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
-    }
-    int nr = 0;
-    for (int i = 0; i < nt; i++)
-        if (col_is(r, i, 0, NOX_HANDLE_SIZE)) refs[nr++] = (sorted_ref){(const uint8_t *)PQgetvalue(r, i, 0), i};
-    qsort(refs, (size_t)nr, sizeof *refs, cmp_ref);
     for (size_t i = 0; !s && i < ctx->n; i++) {
         sorted_ref key = {ctx->handles[i].bytes, 0};
         const sorted_ref *hit = bsearch(&key, refs, (size_t)nr, sizeof *refs, cmp_ref);
@@ -918,25 +932,11 @@ typedef struct failed_ctx {
 
 static nox_status op_failed(op *o, void *vctx, nox_error *err) {
     failed_ctx *ctx = vctx;
-    pgarray a;
-    if (!handles_array(&a, ctx->handles, sizeof(nox_handle), ctx->n))
-        return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
-    const char *vals[1] = {(const char *)a.buf};
-    int lens[1] = {(int)a.len}, fmts[1] = {1};
-    PGresult *r = PQexecPrepared(o->c->pg, STATEMENTS[ST_FAILED].name, 1, vals, lens, fmts, 1);
-    free(a.buf);
-    nox_status s = check_result(o, &r, PGRES_TUPLES_OK, "failed handles", err);
+    PGresult *r;
+    sorted_ref *refs;
+    int nr;
+    nox_status s = query_by_handles(o, ST_FAILED, "failed handles", ctx->handles, ctx->n, &r, &refs, &nr, err);
     if (s) return s;
-    int nt = PQntuples(r);
-    sorted_ref *refs = malloc(sizeof *refs * (size_t)(nt ? nt : 1));
-    if (!refs) {
-        PQclear(r);
-        return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
-    }
-    int nr = 0;
-    for (int i = 0; i < nt; i++)
-        if (col_is(r, i, 0, NOX_HANDLE_SIZE)) refs[nr++] = (sorted_ref){(const uint8_t *)PQgetvalue(r, i, 0), i};
-    qsort(refs, (size_t)nr, sizeof *refs, cmp_ref);
     ctx->n_out = 0;
     for (size_t i = 0; i < ctx->n; i++) { /* request order; a handle asked twice is reported twice */
         sorted_ref key = {ctx->handles[i].bytes, 0};
