@@ -112,23 +112,13 @@ def main():
     work = tempfile.mkdtemp(prefix="gateway-rpc-test-")
     servers, pg, proxy = [], None, None
     try:
-        wallet = os.path.join(work, "gateway-wallet.key")
-        r = run(NOX_KMS, "keygen", "--out", wallet)
-        gw_addr = [ln.split()[-1] for ln in r.stdout.splitlines() if ln.startswith("address")][0]
-        pg = noxtest.start_postgres(work)
-        kms = noxtest.start_kms(work, gw_addr)
-        servers.append(kms)
-        kms_addr = run(NOXCTL, "key", "address", os.path.join(work, "kms-wallet.key")).stdout.strip().split()[-1]
-        _, pk, _ = http("GET", kms.url + f"/v0/public-key?chainId={CHAIN}")
-        anvil = noxtest.start_anvil(work)
-        servers.append(anvil)
-        dep_path = os.path.join(work, "deployment.json")
-        r = run(sys.executable, os.path.join(noxtest.ROOT, "contracts", "deploy.py"), "--rpc-url", anvil.url,
-                "--private-key", DEPLOYER, "--gateway", gw_addr, "--kms-public-key", pk["publicKey"],
-                "--out", dep_path, "--artifacts", CONTRACTS, "--cast", CAST)
-        if not check("contracts deployed", r.returncode == 0, r.stdout + r.stderr):
+        try:
+            b = noxtest.gateway_backends(work, servers, NOXCTL, CAST, CONTRACTS, DEPLOYER, CHAIN)
+        except RuntimeError as e:
+            check("PostgreSQL, the KMS and anvil + the contracts start", False, e)
             return noxtest.summary()
-        nox = json.load(open(dep_path))["noxCompute"]
+        pg, kms, kms_addr, anvil = b["pg"], b["kms"], b["kms_addr"], b["anvil"]
+        nox = b["deployment"]["noxCompute"]
 
         SlowProxy.upstream = anvil.url
         SlowProxy.selector = run(CAST, "sig", "isViewer(bytes32,address)").stdout.strip()

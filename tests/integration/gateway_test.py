@@ -176,23 +176,10 @@ def main():
     work = tempfile.mkdtemp(prefix="gateway-test-")
     servers, pg = [], None
     try:
-        wallet = os.path.join(work, "gateway-wallet.key")
-        r = run(NOX_KMS, "keygen", "--out", wallet)
-        gw_addr = [ln.split()[-1] for ln in r.stdout.splitlines() if ln.startswith("address")][0]
-        pg = noxtest.start_postgres(work)
-        kms = noxtest.start_kms(work, gw_addr)
-        servers.append(kms)
-        kms_addr = run(NOXCTL, "key", "address", os.path.join(work, "kms-wallet.key")).stdout.strip().split()[-1]
-        _, pk, _ = http("GET", kms.url + f"/v0/public-key?chainId={CHAIN}")
-        anvil = noxtest.start_anvil(work)
-        servers.append(anvil)
-        dep_path = os.path.join(work, "deployment.json")
-        r = run(sys.executable, os.path.join(ROOT, "contracts", "deploy.py"), "--rpc-url", anvil.url,
-                "--private-key", DEPLOYER, "--gateway", gw_addr, "--kms-public-key", pk["publicKey"],
-                "--out", dep_path, "--artifacts", CONTRACTS, "--cast", CAST)
-        if r.returncode != 0:
-            raise RuntimeError("deploy.py: " + r.stdout + r.stderr)
-        dep = json.load(open(dep_path))
+        b = noxtest.gateway_backends(work, servers, NOXCTL, CAST, CONTRACTS, DEPLOYER, CHAIN)
+        gw_addr, pg, kms, kms_addr, anvil = b["gw_addr"], b["pg"], b["kms"], b["kms_addr"], b["anvil"]
+        pk = {"publicKey": b["kms_public_key"]}
+        dep = b["deployment"]
         nox, token = dep["noxCompute"], dep["confidentialToken"]
         GW["address"] = gw_addr
         gw_cfg = f"""listen: 127.0.0.1:0

@@ -444,6 +444,38 @@ def let_others_traverse(path):
         d = os.path.dirname(d)
 
 
+def gateway_backends(work, servers, noxctl, cast, contracts, deployer_key, chain_id=31337):
+    """What a Gateway under test needs, started in work: its wallet (work/gateway-wallet.key, made by nox-kms
+    keygen), PostgreSQL, nox-kms for that wallet, anvil with the contracts deployed (contracts/deploy.py).
+    PostgreSQL, the KMS and anvil are appended to `servers` as they start (each has stop()), so that a caller
+    stopping `servers` stops them also when this fails half-way. Returns a dict: gw_addr, pg, kms, kms_addr,
+    kms_public_key, anvil, deployment (deploy.py's JSON). RuntimeError when the deployment fails."""
+    r = run(NOX_KMS, "keygen", "--out", os.path.join(work, "gateway-wallet.key"))
+    gw_addr = [ln.split()[-1] for ln in r.stdout.splitlines() if ln.startswith("address")][0]
+    pg = start_postgres(work)
+    servers.append(pg)
+    out = {"gw_addr": gw_addr, "pg": pg}
+    kms = start_kms(work, gw_addr, chain_id=chain_id)
+    servers.append(kms)
+    out["kms"] = kms
+    out["kms_addr"] = run(noxctl, "key", "address", os.path.join(work, "kms-wallet.key")).stdout.strip().split()[-1]
+    _, pk, _ = http("GET", kms.url + f"/v0/public-key?chainId={chain_id}")
+    out["kms_public_key"] = pk["publicKey"]
+    anvil = start_anvil(work)
+    servers.append(anvil)
+    out["anvil"] = anvil
+    dep_path = os.path.join(work, "deployment.json")
+    import sys
+    r = run(sys.executable, os.path.join(ROOT, "contracts", "deploy.py"), "--rpc-url", anvil.url,
+            "--private-key", deployer_key, "--gateway", gw_addr, "--kms-public-key", pk["publicKey"],
+            "--out", dep_path, "--artifacts", contracts, "--cast", cast)
+    if r.returncode != 0:
+        raise RuntimeError("deploy.py: " + r.stdout + r.stderr)
+    with open(dep_path) as f:
+        out["deployment"] = json.load(f)
+    return out
+
+
 class Postgres:
     """A PostgreSQL cluster under work/pg started by start_postgres: url, stop(), start(), restart()."""
 
