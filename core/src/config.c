@@ -10,6 +10,7 @@
 
 #include "nox/hex.h"
 #include "nox/log.h"
+#include "nox/nkey.h"
 
 struct nox_cfg_node {
     nox_cfg_kind kind;
@@ -465,6 +466,16 @@ nox_status nox_cfg_get_path(const nox_cfg_doc *doc, const nox_cfg_node *map, con
                              *s ? "file path too long" : "expected a file path");
     }
     return NOX_OK;
+}
+
+nox_status nox_cfg_get_nats_credentials(const nox_cfg_doc *doc, const nox_cfg_node *map, const char *key,
+                                        const char *where, char *out, size_t cap, nox_error *err) {
+    nox_status st = nox_cfg_get_path(doc, map, key, 1, where, out, cap, err);
+    char pub[NOX_NKEY_PUBLIC_LEN + 1], path[256];
+    nox_error e = {0};
+    if (st || !nox_nkey_file_public(out, pub, &e)) return st;
+    join_where(path, sizeof path, where, key);
+    return nox_cfg_error(doc, nox_cfg_get(map, key), path, err, NOX_ERR_CONFIG, "%s", e.message);
 }
 
 nox_status nox_cfg_get_log_level(const nox_cfg_doc *doc, const nox_cfg_node *map, int *level, nox_error *err) {

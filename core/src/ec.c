@@ -17,6 +17,7 @@
 
 #include "nox/hex.h"
 #include "nox/keccak.h"
+#include "nox/secret_file.h"
 
 _Static_assert(sizeof(nox_ec_pubkey) == sizeof(secp256k1_pubkey), "nox_ec_pubkey mirrors secp256k1_pubkey");
 
@@ -70,68 +71,23 @@ nox_status nox_ec_key_generate(nox_ec_privkey *key, nox_error *err) {
 }
 
 nox_status nox_ec_key_save(const nox_ec_privkey *key, const char *path, nox_error *err) {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
-        return nox_error_set(err, NOX_ERR_INVALID, "key file path too long");
-    int fd = mkstemp(tmp); /* mode 0600 */
-    if (fd < 0) return nox_error_set(err, NOX_ERR_IO, "cannot create a key file next to %s: %s", path, strerror(errno));
     char text[2 * NOX_EC_PRIVKEY_SIZE + 4];
     nox_hex_encode(key->d, NOX_EC_PRIVKEY_SIZE, text);
     size_t len = strlen(text);
     text[len++] = '\n';
-    nox_status st = NOX_OK;
-    if (fchmod(fd, 0600) != 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0)
-        st = nox_error_set(err, NOX_ERR_IO, "cannot write key file %s: %s", path, strerror(errno));
+    nox_status st = nox_secret_file_write(path, text, len, err);
     OPENSSL_cleanse(text, sizeof text);
-    if (close(fd) != 0 && !st) st = nox_error_set(err, NOX_ERR_IO, "cannot write key file %s: %s", path, strerror(errno));
-    /* link() publishes the complete file under its name atomically, and fails if the name exists. */
-    if (!st && link(tmp, path) != 0)
-        st = nox_error_set(err, NOX_ERR_IO, "cannot create key file %s: %s%s", path, strerror(errno),
-                           errno == EEXIST ? " (refusing to overwrite an existing key)" : "");
-    unlink(tmp);
-    if (!st) {
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%s", path);
-        char *slash = strrchr(dir, '/');
-        if (slash) *slash = '\0';
-        int dfd = open(slash ? (dir[0] ? dir : "/") : ".", O_RDONLY | O_DIRECTORY);
-        if (dfd >= 0) { /* make the new name durable */
-            fsync(dfd);
-            close(dfd);
-        }
-    }
     return st;
 }
 
 nox_status nox_ec_key_load(nox_ec_privkey *key, const char *path, nox_error *err) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return nox_error_set(err, NOX_ERR_IO, "cannot open key file %s: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return nox_error_set(err, NOX_ERR_IO, "key file %s is not a regular file", path);
-    }
-    if (sb.st_mode & 077) {
-        close(fd);
-        return nox_error_set(err, NOX_ERR_IO,
-                             "key file %s has mode %04o: a private key must not be accessible to group or others "
-                             "(chmod 600 %s)",
-                             path, (unsigned)(sb.st_mode & 07777), path);
-    }
-    char buf[256];
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n < 0) return nox_error_set(err, NOX_ERR_IO, "cannot read key file %s: %s", path, strerror(errno));
-    buf[n] = '\0';
-    /* trim whitespace; accept an optional 0x */
-    char *s = buf, *e = buf + n;
-    while (s < e && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) s++;
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) e--;
-    char hex[2 * NOX_EC_PRIVKEY_SIZE + 3] = "0x";
-    size_t len = (size_t)(e - s);
+    char buf[256], hex[2 * NOX_EC_PRIVKEY_SIZE + 3] = "0x";
+    size_t len;
+    nox_status st = nox_secret_file_read(path, "key file", buf, sizeof buf, &len, err);
+    if (st) return st;
+    const char *s = buf; /* an optional 0x */
     if (len >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s += 2, len -= 2;
     uint8_t bytes[NOX_EC_PRIVKEY_SIZE];
-    nox_status st;
     if (len != 2 * NOX_EC_PRIVKEY_SIZE) {
         st = nox_error_set(err, NOX_ERR_INVALID, "key file %s: expected 64 hex digits", path);
     } else {

@@ -1,6 +1,6 @@
 /*
  * noxctl — the command-line client for users and scripts.
- * Offline subcommands (no service needed): keccak, handle, key.
+ * Offline subcommands (no service needed): keccak, handle, key, nats-key.
  * Online subcommands (the Gateway, the chain): encrypt, decrypt, wait, token.
  * Exit status: 0 ok, 1 the operation failed (message on stderr), 2 bad usage.
  */
@@ -20,6 +20,8 @@ static void usage(FILE *f) {
             "                                  the result handle NoxCompute derives (spec §2)\n"
             "  key new --out FILE              a new secp256k1 key in FILE (mode 0600); prints its address\n"
             "  key address FILE                the Ethereum address of the key in FILE\n"
+            "  nats-key new --out FILE         a new NATS user nkey seed in FILE (mode 0600); prints its public key\n"
+            "  nats-key public FILE            the public key (U...) of the NATS credentials in FILE\n"
             "online (--json anywhere: one JSON object instead of text):\n"
             "  encrypt --type T --value V --owner ADDR --app ADDR [--chain-id N]\n"
             "                                  encrypts an input through the Gateway; prints handle and proof\n"
@@ -63,6 +65,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "keccak")) return noxctl_keccak(argc - 1, argv + 1);
     if (!strcmp(cmd, "handle")) return noxctl_handle(argc - 1, argv + 1);
     if (!strcmp(cmd, "key")) return noxctl_key(argc - 1, argv + 1);
+    if (!strcmp(cmd, "nats-key")) return noxctl_nats_key(argc - 1, argv + 1);
     if (!strcmp(cmd, "encrypt")) return noxctl_encrypt(argc - 1, argv + 1);
     if (!strcmp(cmd, "decrypt")) return noxctl_decrypt(argc - 1, argv + 1);
     if (!strcmp(cmd, "wait")) return noxctl_wait(argc - 1, argv + 1);

@@ -17,6 +17,7 @@
 int noxctl_keccak(int argc, char **argv);
 int noxctl_handle(int argc, char **argv);
 int noxctl_key(int argc, char **argv);
+int noxctl_nats_key(int argc, char **argv);
 /* online (cmd_encrypt.c, cmd_decrypt.c, cmd_wait.c, cmd_token.c) */
 int noxctl_encrypt(int argc, char **argv);
 int noxctl_decrypt(int argc, char **argv);

@@ -66,6 +66,21 @@ expect 1 "" "chmod 600" key address "$work/a.key"
 if grep -qF "$(cat "$work/a.key" | cut -c3-)" "$work/err"; then bad "the key appeared in an error message"; else ok; fi
 expect 1 "" "cannot open key file" key address "$work/missing.key"
 expect 2 "" "usage: noxctl key new" key
+
+# NATS credentials: a user nkey seed, 0600, never overwritten; the public key printed and read back
+pub=$("$N" nats-key new --out "$work/a.nk"); rc=$?
+if [ "$rc" = 0 ] && [[ "$pub" =~ ^U[A-Z2-7]{55}$ ]] && [ "$(stat -c %a "$work/a.nk")" = 600 ] && grep -qE '^SU[A-Z2-7]{56}$' "$work/a.nk"; then ok
+else bad "nats-key new: rc $rc pub '$pub' mode $(stat -c %a "$work/a.nk")"; fi
+expect 0 "$pub" "" nats-key public "$work/a.nk"
+expect 1 "" "refusing to overwrite an existing key" nats-key new --out "$work/a.nk"
+printf 'SUACSSL3UAHUDXKFSNVUZRF5UHPMWZ6BFDTJ7M6USDXIEDNPPQYYYCU3VY\n' >"$work/doc.nk"; chmod 600 "$work/doc.nk"
+expect 0 UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4 "" nats-key public "$work/doc.nk"
+chmod 640 "$work/a.nk"
+expect 1 "" "chmod 600" nats-key public "$work/a.nk"
+if grep -qF "$(cat "$work/a.nk")" "$work/err"; then bad "the seed appeared in an error message"; else ok; fi
+printf '%s\n' "$pub" >"$work/pub.nk"; chmod 600 "$work/pub.nk"
+expect 1 "" "no user nkey seed" nats-key public "$work/pub.nk"
+expect 2 "" "usage: noxctl nats-key new" nats-key
 expect 2 "" "unknown command 'frobnicate'" frobnicate
 expect 2 "" "usage: noxctl COMMAND"
 

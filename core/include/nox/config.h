@@ -112,6 +112,15 @@ nox_status nox_cfg_get_path(const nox_cfg_doc *doc, const nox_cfg_node *map, con
                             const char *where, char *out, size_t cap, nox_error *err);
 
 /**
+ * A required file path under `key` (as nox_cfg_get_path) naming NATS credentials:
+ * the file is read and checked now (nox/nkey.h: a regular file of mode 0600
+ * holding a NATS user nkey seed), so that a wrong one stops start-up with the
+ * value's position and what is wrong, before any key is created or connection made.
+ */
+nox_status nox_cfg_get_nats_credentials(const nox_cfg_doc *doc, const nox_cfg_node *map, const char *key,
+                                        const char *where, char *out, size_t cap, nox_error *err);
+
+/**
  * Copies the scalar under `key` into out[cap]. Absent and not required: out =
  * dflt (or "" when dflt is NULL). An empty value or one that does not fit is
  * NOX_ERR_CONFIG at the value's position.
