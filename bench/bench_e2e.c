@@ -9,7 +9,9 @@
  *
  * Each message is signed as the Ingestor signs (nox/queue_signature.h: headers
  * Nox-Signature and Nox-Signer) with the devnet Ingestor's wallet (NOX_INGESTOR_KEY
- * of the env file, or --key FILE): the Runners compute nothing else. Signing
+ * of the env file, or --key FILE): the Runners compute nothing else. It
+ * publishes with the Ingestor's NATS credentials (NOX_INGESTOR_NATS_CREDENTIALS,
+ * or --nats-credentials FILE): only the Ingestor may publish jobs. Signing
  * is set-up, not timed (bench_queue_sig measures it).
  *
  * Timed: a publisher thread sends every message to JetStream (subject
@@ -375,9 +377,11 @@ static void usage(void) {
             "usage: nox-bench e2e --devnet [--env FILE] [--messages N] [--mix op[/type][:weight],...] [--type T]\n"
             "                     [--rate R] [--pool P] [--poll-rate Q] [--poll-min-ms M] [--poll-window W]\n"
             "                     [--sample K] [--timeout S]\n"
-            "                     [--config FILE] [--key FILE] [--csv FILE|-] [--plot DIR]\n"
+            "                     [--config FILE] [--key FILE] [--nats-credentials FILE] [--csv FILE|-] [--plot DIR]\n"
             "  --env FILE       the devnet's env file (default $NOX_DEVNET_DIR/env, else build/devnet/env)\n"
             "  --key FILE       the Ingestor wallet that signs the messages (default NOX_INGESTOR_KEY of the env)\n"
+            "  --nats-credentials FILE  the NATS credentials it publishes with: the Ingestor's, as only it may\n"
+            "                   publish jobs (default NOX_INGESTOR_NATS_CREDENTIALS of the env)\n"
             "  --messages N     TransactionMessages to publish, one event each (default 6000)\n"
             "  --mix SPEC       operators and weights, e.g. add:4,transfer:1 or add/uint256:1 (default add:1)\n"
             "  --type T         the type of mix entries without /type (default uint64)\n"
@@ -505,7 +509,7 @@ static void progress(const run *r, double t0, int final) {
 
 int bench_e2e_main(int argc, char **argv) {
     const char *env_path = NULL, *csv_path = NULL, *plot_dir = NULL, *mix_spec = "add:1", *config = NULL,
-               *key_path = NULL;
+               *key_path = NULL, *creds_path = NULL;
     double messages = 6000, rate = 0, pool_d = 64, poll_rate = 0, poll_min_ms = 2, timeout = 120, window = 128, sample = 0;
     uint8_t default_type = NOX_TYPE_UINT64;
     int devnet = 0;
@@ -527,6 +531,7 @@ int bench_e2e_main(int argc, char **argv) {
         else if (!strcmp(a, "--mix")) mix_spec = v;
         else if (!strcmp(a, "--config")) config = v;
         else if (!strcmp(a, "--key")) key_path = v;
+        else if (!strcmp(a, "--nats-credentials")) creds_path = v;
         else if (!strcmp(a, "--type")) {
             if (nox_type_from_name(v, &default_type, &err)) {
                 fprintf(stderr, "nox-bench: %s\n", err.message);
@@ -580,6 +585,9 @@ int bench_e2e_main(int argc, char **argv) {
                         "messages signed by the Ingestor's wallet\n", env_path);
         return 1;
     }
+    char creds_env[4096];
+    if (!creds_path && !env_get(env_path, "NOX_INGESTOR_NATS_CREDENTIALS", creds_env, sizeof creds_env))
+        creds_path = creds_env;
     static nox_ec_privkey wallet; /* wiped before return */
     if (nox_ec_key_load(&wallet, key_path, &err)) {
         fprintf(stderr, "nox-bench: --key: %s\n", err.message);
@@ -703,8 +711,11 @@ int bench_e2e_main(int argc, char **argv) {
 
     /* JetStream. */
     jsOptions jo;
-    natsStatus s = nox_nats_options(&no, nats_url, "nox-bench");
-    if (s == NATS_OK) s = natsConnection_Connect(&r.nc, no);
+    if (nox_nats_options(&no, nats_url, "nox-bench", creds_path, NULL, &err)) {
+        fprintf(stderr, "nox-bench: %s\n", err.message);
+        goto out;
+    }
+    natsStatus s = natsConnection_Connect(&r.nc, no);
     if (s == NATS_OK) s = jsOptions_Init(&jo);
     if (s == NATS_OK) {
         jo.PublishAsync.MaxPending = 1024;

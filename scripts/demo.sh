@@ -13,19 +13,20 @@ case "${1:-}" in
 esac
 
 scripts/setup.sh
+devnet_dir=${NOX_DEVNET_DIR:-build/devnet}   # where scripts/devnet.sh keeps its state
 echo "demo: starting the devnet (scripts/devnet.sh up: PostgreSQL, NATS, anvil + contracts, KMS, Gateway, Runner, Ingestor) ..."
 devnet_out=$(mktemp)
 if ! scripts/devnet.sh up >"$devnet_out" 2>&1; then
   cat "$devnet_out" >&2
   rm -f "$devnet_out"
-  echo "demo: the devnet did not start (its output above; logs in build/devnet/logs)" >&2
+  echo "demo: the devnet did not start (its output above; logs in $devnet_dir/logs)" >&2
   exit 1
 fi
 sed -n 's/^devnet: up in/demo: devnet up in/p' "$devnet_out"
 rm -f "$devnet_out"
 if [ "$keep" = 0 ]; then trap 'scripts/devnet.sh down >/dev/null' EXIT; fi
 # shellcheck disable=SC1091
-source build/devnet/env
+source "$devnet_dir/env"
 ctl=build/bin/noxctl
 alice=$NOX_ALICE_ADDRESS bob=$NOX_BOB_ADDRESS
 
@@ -78,7 +79,7 @@ echo
 if [ "$keep" = 1 ]; then
   cat <<EOT
 The devnet keeps running. Try:
-  source build/devnet/env
+  source "$devnet_dir/env"
   build/bin/noxctl token balance \$NOX_BOB_ADDRESS --key \$NOX_BOB_KEY
   build/bin/noxctl encrypt --type uint64 --value 42 --owner \$NOX_ALICE_ADDRESS --app \$NOX_TOKEN_ADDRESS
   scripts/devnet.sh status      # and: scripts/devnet.sh down

@@ -32,7 +32,8 @@ State directory (everything an operator needs to run or inspect a component by h
     <service>.yaml  nats.conf    the generated configurations
     logs/<component>.log         logs;  pids/<component>.pid (+ .cmdline, checked before any kill)
     keys/                        owner, alice, bob (anvil's funded accounts 0..2), gateway, runner and ingestor
-                                 wallets (the Ingestor's signs every queue message; the Runners trust its address)
+                                 wallets (the Ingestor's signs every queue message; the Runners trust its address);
+                                 ingestor.nk, runner.nk, admin.nk: the NATS identities (scripts/nats_auth.py)
     kms/                         the KMS protocol and wallet keys (created by nox-kms on first start)
     postgres/  nats/  ingestor/  PostgreSQL data, the JetStream store, the Ingestor's checkpoint
     deployment.json              contracts/deploy.py's output
@@ -65,6 +66,7 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 import noxtest  # noqa: E402  (ANVIL, ANVIL_KEYS)
+import nats_auth  # noqa: E402  (scripts/nats_auth.py: the nats-server users and their permissions)
 
 CHAIN_ID = 31337
 COMPONENTS = ["postgres", "nats", "anvil", "kms", "gateway", "runner", "ingestor"]
@@ -565,7 +567,12 @@ server_name: nox-devnet
 jetstream {{
   store_dir: "{self.p('nats')}"
 }}
-""")
+# Who may connect and what each may do (scripts/nats_auth.py): the Ingestor publishes the jobs, the Runners
+# consume them and publish dead letters, the admin (keys/admin.nk, NOX_NATS_CREDENTIALS of the env) is the
+# operator's. No one else connects.
+""" + nats_auth.authorization([nats_auth.ingestor(st["nats_keys"]["ingestor"]),
+                               nats_auth.runner(st["nats_keys"]["runner"]),
+                               nats_auth.admin(st["nats_keys"]["admin"])]))
         write_file(self.p("kms.yaml"), f"""# nox-kms of the Nox devnet (scripts/devnet.sh). Run: {self.bin('nox-kms')} --config {self.p('kms.yaml')}
 listen: 127.0.0.1:{ports['kms']}
 key_file: {self.p('kms', 'kms.key')}                 # protocol key, created (0600) on first start
@@ -607,13 +614,15 @@ wallet_key_file: {self.p('keys', 'ingestor-wallet.key')}   # signs every message
 operators: {st['operators']}     # names the generic Compute events (docs/PROTOCOL-EXTENSIONS.md)
 nats:
   url: {st['urls']['nats']}
+  credentials_file: {self.p('keys', 'ingestor.nk')}   # the Ingestor's NATS identity: the only one that may publish jobs
   stream: nox_ingestor
   subject: nox_ingestor
 listen: 127.0.0.1:{ports['ingestor']}
 log_level: info
 """)
         write_file(self.p("runner.yaml"), f"""# nox-runner of the Nox devnet (scripts/devnet.sh). Run: {self.bin('nox-runner')} --config {self.p('runner.yaml')}
-nats: {{url: {st['urls']['nats']}, stream: nox_ingestor, consumer: nox_ingestor_consumer,
+nats: {{url: {st['urls']['nats']}, credentials_file: {self.p('keys', 'runner.nk')},
+       stream: nox_ingestor, consumer: nox_ingestor_consumer,
        dead_letter_subject: nox_dead, ack_wait_s: 30, max_deliver: 10, max_ack_pending: 1024, fetch_batch: 8}}
 # fetch_batch: a fetched batch is one Gateway exchange for its operands and one for its results (bench/README.md):
 # 8 gives ~1,300 ops/s with p99 < 20 ms at half load; 16 more throughput, p99 ~45 ms; 32, p99 ~70 ms
@@ -662,7 +671,10 @@ log_level: info
                ("NOX_DEPLOY_BLOCK", str(d["deployBlock"])), ("NOX_DEPLOYMENT", self.p("deployment.json")),
                ("NOX_KMS_PUBLIC_KEY", st["kms_public_key"]), ("NOX_KMS_ADDRESS", a["kms_wallet"]),
                ("NOX_GATEWAY_ADDRESS", a["gateway"]), ("NOX_RUNNER_ADDRESS", a["runner"]),
-               ("NOX_INGESTOR_ADDRESS", a["ingestor"]), ("NOX_INGESTOR_KEY", self.p("keys", "ingestor-wallet.key"))]
+               ("NOX_INGESTOR_ADDRESS", a["ingestor"]), ("NOX_INGESTOR_KEY", self.p("keys", "ingestor-wallet.key")),
+               ("NOX_NATS_CREDENTIALS", self.p("keys", "admin.nk")),
+               ("NOX_INGESTOR_NATS_CREDENTIALS", self.p("keys", "ingestor.nk")),
+               ("NOX_RUNNER_NATS_CREDENTIALS", self.p("keys", "runner.nk"))]
         for acct in ACCOUNTS:
             env += [(f"NOX_{acct.upper()}_KEY", self.p("keys", acct + ".key")),
                     (f"NOX_{acct.upper()}_ADDRESS", a[acct])]
@@ -771,6 +783,9 @@ log_level: info
         for who in ("gateway", "runner", "ingestor"):   # the Ingestor's signs every queue message
             out = run([noxctl, "key", "new", "--out", self.p("keys", f"{who}-wallet.key")]).stdout.split()
             a[who] = out[-1].lower()
+        # NATS identities (scripts/nats_auth.py): the Ingestor's, the Runners' (one for all of them), the operator's
+        st["nats_keys"] = {who: nats_auth.new_identity(noxctl, self.p("keys", f"{who}.nk"))
+                           for who in ("ingestor", "runner", "admin")}
         for who, key in zip(ACCOUNTS, noxtest.ANVIL_KEYS):
             path = self.p("keys", who + ".key")
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -1,10 +1,27 @@
-/* NATS (nats.c) helpers shared by nox-ingestor and nox-runner (nats_util.h). */
+/* NATS (nats.c) helpers shared by nox-ingestor, nox-runner and nox-bench (nats_util.h). */
 #include "nats_util.h"
 
 #include <stdio.h>
 
-natsStatus nox_nats_options(natsOptions **out, const char *url, const char *client_name) {
+#include "nox/log.h"
+
+/* What the server refused after the fact (a publish or subscribe outside the permissions, a slow consumer). */
+static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus s, void *closure) {
+    (void)sub;
+    (void)closure;
+    const char *text = NULL;
+    natsConnection_GetLastError(nc, &text);
+    nox_log(NOX_LOG_ERROR, "NATS: %s", text && *text ? text : natsStatus_GetText(s));
+}
+
+nox_status nox_nats_options(natsOptions **out, const char *url, const char *client_name, const char *credentials_file,
+                            char pub[NOX_NKEY_PUBLIC_LEN + 1], nox_error *err) {
+    char key[NOX_NKEY_PUBLIC_LEN + 1] = "", inbox[NOX_NKEY_PUBLIC_LEN + 16], w[256];
     natsOptions *o = NULL;
+    *out = NULL;
+    if (pub) pub[0] = '\0';
+    if (credentials_file && *credentials_file && nox_nkey_file_public(credentials_file, key, err))
+        return nox_error_prefix(err, "nats.credentials_file: ");
     natsStatus s = natsOptions_Create(&o);
     if (s == NATS_OK) s = natsOptions_SetURL(o, url);
     if (s == NATS_OK) s = natsOptions_SetName(o, client_name);
@@ -13,12 +30,20 @@ natsStatus nox_nats_options(natsOptions **out, const char *url, const char *clie
     if (s == NATS_OK) s = natsOptions_SetReconnectWait(o, 500);
     if (s == NATS_OK) s = natsOptions_SetPingInterval(o, 5000); /* notice a dead server quickly */
     if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(o, 2);
+    if (s == NATS_OK) s = natsOptions_SetErrorHandler(o, on_async_error, NULL);
+    if (s == NATS_OK && key[0]) {
+        snprintf(inbox, sizeof inbox, "_INBOX.%s", key);
+        s = natsOptions_SetNKeyFromSeed(o, key, credentials_file);
+        if (s == NATS_OK) s = natsOptions_SetCustomInboxPrefix(o, inbox);
+    }
     if (s != NATS_OK) {
         natsOptions_Destroy(o);
-        o = NULL;
+        return nox_error_set(err, s == NATS_NO_MEMORY ? NOX_ERR_NOMEM : NOX_ERR_CONFIG, "NATS options for %s: %s", url,
+                             nox_nats_why(s, 0, w, sizeof w));
     }
+    if (pub) snprintf(pub, NOX_NKEY_PUBLIC_LEN + 1, "%s", key);
     *out = o;
-    return s;
+    return NOX_OK;
 }
 
 const char *nox_nats_why(natsStatus s, jsErrCode jerr, char *out, size_t cap) {

@@ -35,6 +35,7 @@ typedef struct ing_config {
     uint64_t max_block_range;   /* blocks per eth_getLogs */
     char state_file[4096];      /* the checkpoint */
     char nats_url[2048];
+    char nats_credentials[4096]; /* nats.credentials_file: the NATS user nkey seed (nox/nkey.h) */
     char stream[64];            /* default nox_ingestor */
     char subject[128];          /* subject prefix; messages go to <subject>.<txHash>, default nox_ingestor */
     char listen[64];            /* /health and /metrics */

@@ -10,7 +10,7 @@
 static const char *const top_keys[] = {"rpc_url", "chain_id", "nox_compute", "start_block", "confirmations",
                                        "poll_interval_ms", "max_block_range", "state_file", "nats", "listen",
                                        "log_level", "operators", "wallet_key_file", NULL};
-static const char *const nats_keys[] = {"url", "stream", "subject", NULL};
+static const char *const nats_keys[] = {"url", "credentials_file", "stream", "subject", NULL};
 
 /* A stream name: letters, digits, '_' and '-' (JetStream forbids '.', '*', '>' and whitespace). */
 static int valid_stream(const char *s) {
@@ -40,6 +40,8 @@ static nox_status load_nats(const nox_cfg_doc *doc, const nox_cfg_node *root, in
     if (!st && strncmp(cfg->nats_url, "nats://", 7) && strncmp(cfg->nats_url, "tls://", 6))
         st = nox_cfg_error(doc, nox_cfg_get(n, "url"), "nats.url", err, NOX_ERR_CONFIG,
                            "expected a nats:// or tls:// URL");
+    if (!st) st = nox_cfg_get_nats_credentials(doc, n, "credentials_file", "nats", cfg->nats_credentials,
+                                               sizeof cfg->nats_credentials, err);
     if (!st) st = nox_cfg_get_text(doc, n, "stream", 0, "nox_ingestor", "nats", cfg->stream, sizeof cfg->stream, err);
     if (!st && !valid_stream(cfg->stream))
         st = nox_cfg_error(doc, nox_cfg_get(n, "stream"), "nats.stream", err, NOX_ERR_CONFIG,

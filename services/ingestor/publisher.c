@@ -64,11 +64,7 @@ nox_status ing_nats_new(const ing_config *cfg, const nox_ec_privkey *wallet, ing
     pthread_mutex_init(&n->mu, NULL);
     nox_rpc_redact_url(cfg->nats_url, n->display, sizeof n->display);
     snprintf(n->subjects, sizeof n->subjects, "%s.>", cfg->subject);
-    natsStatus s = nox_nats_options(&n->opts, cfg->nats_url, "nox-ingestor");
-    if (s != NATS_OK) {
-        char w[256];
-        nox_error_set(err, s == NATS_NO_MEMORY ? NOX_ERR_NOMEM : NOX_ERR_CONFIG, "NATS options for %s: %s",
-                      n->display, nox_nats_why(s, 0, w, sizeof w));
+    if (nox_nats_options(&n->opts, cfg->nats_url, "nox-ingestor", cfg->nats_credentials, NULL, err)) {
         ing_nats_free(n);
         return err ? err->code : NOX_ERR_CONFIG;
     }

@@ -432,8 +432,9 @@ nox_status run_nats_start(run_state *st, nox_error *err) {
     char w[256], display[256];
     natsOptions *o = NULL;
     nox_rpc_redact_url(st->cfg.nats_url, display, sizeof display);
-    natsStatus s = nox_nats_options(&o, st->cfg.nats_url, "nox-runner");
-    if (s == NATS_OK) s = natsConnection_Connect(&st->nc, o);
+    if (nox_nats_options(&o, st->cfg.nats_url, "nox-runner", st->cfg.nats_credentials, NULL, err))
+        return err ? err->code : NOX_ERR_CONFIG;
+    natsStatus s = natsConnection_Connect(&st->nc, o);
     natsOptions_Destroy(o);
     if (s != NATS_OK) return nox_error_set(err, NOX_ERR_IO, "cannot connect to NATS at %s: %s", display,
                                            nox_nats_why(s, 0, w, sizeof w));

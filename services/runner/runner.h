@@ -21,6 +21,7 @@
 
 typedef struct run_config {
     char nats_url[512], stream[128], consumer[128], dead_subject[128];
+    char nats_credentials[1024]; /* nats.credentials_file: the NATS user nkey seed (nox/nkey.h) */
     uint64_t ack_wait_s, max_deliver, max_ack_pending, fetch_batch;
     char gateway_url[512], kms_url[512];
     uint8_t kms_address[NOX_ADDRESS_SIZE];

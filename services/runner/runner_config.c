@@ -43,7 +43,7 @@ nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
     static const char *const top[] = {"nats", "gateway_url", "gateway_address", "authorization_lifetime_s",
                                       "kms_url", "kms_address", "wallet_key_file", "ingestor_addresses",
                                       "operators", "operand_wait_s", "workers", "listen", "log_level", NULL};
-    static const char *const nats_keys[] = {"url", "stream", "consumer", "dead_letter_subject", "ack_wait_s",
+    static const char *const nats_keys[] = {"url", "credentials_file", "stream", "consumer", "dead_letter_subject", "ack_wait_s",
                                             "max_deliver", "max_ack_pending", "fetch_batch", NULL};
     memset(cfg, 0, sizeof *cfg);
     cfg->ack_wait_s = 30;
@@ -62,6 +62,8 @@ nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
     if (!s) s = nox_cfg_expect(doc, n, NOX_CFG_MAP, "nats", err);
     if (!s) s = nox_cfg_check_keys(doc, n, nats_keys, "nats", err);
     if (!s) s = nox_cfg_get_text(doc, n, "url", 0, "nats://127.0.0.1:4222", "nats", cfg->nats_url, sizeof cfg->nats_url, err);
+    if (!s) s = nox_cfg_get_nats_credentials(doc, n, "credentials_file", "nats", cfg->nats_credentials,
+                                             sizeof cfg->nats_credentials, err);
     if (!s) s = nox_cfg_get_text(doc, n, "stream", 0, "nox_ingestor", "nats", cfg->stream, sizeof cfg->stream, err);
     if (!s) s = nox_cfg_get_text(doc, n, "consumer", 0, "nox_ingestor_consumer", "nats", cfg->consumer, sizeof cfg->consumer, err);
     if (!s) s = nox_cfg_get_text(doc, n, "dead_letter_subject", 0, "nox_dead", "nats", cfg->dead_subject, sizeof cfg->dead_subject, err);

@@ -45,6 +45,8 @@ class Devnet:
             if line.startswith("export "):
                 k, _, v = line[len("export "):].partition("=")
                 self.env[k] = v
+        # the test's own NATS tools (js_dump, js_publish) connect as the devnet's admin unless told otherwise
+        os.environ["NOX_NATS_CREDENTIALS"] = self.env.get("NOX_NATS_CREDENTIALS", "")
         return self
 
     def restart(self, service):

@@ -125,10 +125,11 @@ class Publisher(threading.Thread):
     """Publishes the messages at RATE per second (a fixed schedule; bursts on request), retrying a chunk
     until js_publish gets every ack (a retried chunk's duplicates are dropped by the Nats-Msg-Id)."""
 
-    def __init__(self, nats_url, messages, work, key):
+    def __init__(self, nats_url, messages, work, key, creds):
         super().__init__(daemon=True)
         self.url, self.msgs, self.work = nats_url, messages, work
         self.key = key   # the devnet Ingestor's wallet: the Runners compute only what it signed
+        self.creds = creds   # and its NATS identity: the only one that may publish jobs
         self.sent, self.retries, self.errors = 0, 0, []
         self.extra = 0                                   # messages brought forward by bursts
         self.lock = threading.Lock()
@@ -147,7 +148,7 @@ class Publisher(threading.Thread):
                                     "data": json.dumps(m)}) + "\n")
         try:
             r = subprocess.run([JS_PUBLISH, "--key", self.key, self.url, path], capture_output=True, text=True,
-                               timeout=30)
+                               timeout=30, env=dict(os.environ, NOX_NATS_CREDENTIALS=self.creds))
             ok, why = r.returncode == 0, r.stderr.strip()
         except subprocess.TimeoutExpired:
             ok, why = False, "timeout"
@@ -288,7 +289,8 @@ def faults(devnet, work):
     if not check("a second Runner starts on the same consumer", r.returncode == 0, r.stdout + r.stderr):
         return
     faults_log = []
-    pub = Publisher(devnet["NOX_NATS_URL"], [m for m, _ in plan], work, devnet["NOX_INGESTOR_KEY"])
+    pub = Publisher(devnet["NOX_NATS_URL"], [m for m, _ in plan], work, devnet["NOX_INGESTOR_KEY"],
+                    devnet["NOX_INGESTOR_NATS_CREDENTIALS"])
     pub.start()
     time.sleep(3)
 

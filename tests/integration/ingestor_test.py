@@ -17,6 +17,7 @@ NOX_TEST_VERBOSE=1 prints passing checks too. Ends with "N passed, M failed".
 """
 import json
 import os
+import shutil
 import re
 import signal
 import subprocess
@@ -33,6 +34,9 @@ if len(sys.argv) != 5:
     print("usage: ingestor_test.py NOX_INGESTOR JS_DUMP CAST CONTRACTS_DIR", file=sys.stderr)
     sys.exit(2)
 NOX_INGESTOR, JS_DUMP, CAST, CONTRACTS = sys.argv[1:5]
+NOXCTL = os.path.join(os.path.dirname(os.path.abspath(NOX_INGESTOR)), "noxctl")
+# the streams the test's Ingestors publish to: the server's permissions name each one (scripts/nats_auth.py)
+STREAMS = [(s, "nox_ingestor_consumer") for s in ("nox_ingestor", "fake_ingestor", "fake20_ingestor")]
 VERBOSE = os.environ.get("NOX_TEST_VERBOSE") == "1"
 CHAIN = 31337
 DEPLOYER_KEY, USER1_KEY, USER2_KEY = noxtest.ANVIL_KEYS
@@ -212,7 +216,8 @@ def config(rpc, nats, compute, start, state, extra="", stream="nox_ingestor", su
            chain=CHAIN, range_=3):
     return (f"rpc_url: {rpc}\nchain_id: {chain}\nnox_compute: \"{compute}\"\nstart_block: {start}\n"
             f"confirmations: 0\npoll_interval_ms: 100\nmax_block_range: {range_}\nstate_file: {state}\n"
-            f"nats:\n  url: {nats}\n  stream: {stream}\n  subject: {subject}\nlisten: 127.0.0.1:0\n"
+            f"nats:\n  url: {nats}\n  credentials_file: {WALLET['nats']}\n  stream: {stream}\n  subject: {subject}\n"
+            f"listen: 127.0.0.1:0\n"
             f"log_level: info\nwallet_key_file: {WALLET['path']}\n{extra}")
 
 
@@ -260,7 +265,8 @@ def check_stream(nats_url, chain, compute, deploy_block, head, label):
 def main():
     work = tempfile.mkdtemp(prefix="nox-ingestor-test-")
     anvil = noxtest.start_anvil(work)
-    nats = noxtest.start_nats(work)
+    nats = noxtest.start_nats(work, NOXCTL, streams=STREAMS)
+    WALLET["nats"] = nats.creds["ingestor"]   # the Ingestor's NATS identity: may publish to the streams only
     servers = [anvil, nats]
     ingestors = []
     try:
@@ -305,7 +311,7 @@ def body(work, anvil, nats, servers, ingestors):
         check(f"{name} stops start-up", rc == 1 and needle in ing.log(), f"rc={rc} log: {ing.log()[-1500:]}")
 
     good = config(anvil.url, nats.url, compute, start, state)
-    refused("an unknown key", good + "colour: red\n", "bad-key.yaml:16:1: unknown key 'colour'", "bad-key")
+    refused("an unknown key", good + "colour: red\n", "bad-key.yaml:17:1: unknown key 'colour'", "bad-key")
     refused("no wallet_key_file (nothing would be signed)", good.replace(f"wallet_key_file: {WALLET['path']}\n", ""),
             "no-wallet.yaml:1:1: missing required key 'wallet_key_file'", "no-wallet")
     loose = os.path.join(work, "keys", "loose.key")
@@ -313,10 +319,26 @@ def body(work, anvil, nats, servers, ingestors):
         f.write("0x" + "42" * 32 + "\n")
     os.chmod(loose, 0o644)
     refused("a wallet key file readable by others", good.replace(WALLET["path"], loose), "chmod 600", "loose-wallet")
+    refused("no nats.credentials_file (NATS refuses anonymous clients)",
+            good.replace(f"  credentials_file: {WALLET['nats']}\n", ""),
+            "no-creds.yaml:10:3: nats: missing required key 'credentials_file'", "no-creds")
+    loose_nk = os.path.join(work, "keys", "loose.nk")
+    shutil.copy(WALLET["nats"], loose_nk)
+    os.chmod(loose_nk, 0o644)
+    refused("NATS credentials readable by others", good.replace(WALLET["nats"], loose_nk),
+            f"nats.credentials_file: NATS credentials file {loose_nk} has mode 0644", "loose-creds")
+    not_nk = os.path.join(work, "keys", "not-a-seed.nk")
+    with open(not_nk, "w") as f:
+        f.write("SUAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n")   # the right shape, a bad checksum
+    os.chmod(not_nk, 0o600)
+    refused("NATS credentials with a damaged seed", good.replace(WALLET["nats"], not_nk),
+            f"NATS credentials file {not_nk}: nkey seed checksum mismatch", "bad-creds")
+    log = open(os.path.join(work, "bad-creds.log")).read()
+    check("a damaged seed is not quoted in the log", "SUAAAAAAAA" not in log, log)
     refused("a bad address", good.replace(compute, "0x1234"), "bad-addr.yaml:3:14: nox_compute: expected the "
             "NoxCompute address", "bad-addr")
     refused("a wildcard subject", good.replace("subject: nox_ingestor", "subject: nox.*"),
-            "bad-subject.yaml:12:12: nats.subject: expected a subject prefix", "bad-subject")
+            "bad-subject.yaml:13:12: nats.subject: expected a subject prefix", "bad-subject")
     refused("an unset ${VAR}", good.replace(nats.url, "${NOX_TEST_UNSET_NATS}"),
             "bad-env.yaml:10:8: environment variable NOX_TEST_UNSET_NATS is not set", "bad-env")
     refused("confirmations out of range", good.replace("confirmations: 0", "confirmations: -1"),
@@ -425,7 +447,8 @@ def body(work, anvil, nats, servers, ingestors):
     check("NATS down: /health 503 names NATS", status == 503 and "NATS" in str(hb), f"{status} {hb}")
     check("NATS down: the Ingestor keeps running", ing.proc.poll() is None)
     nats2 = noxtest._start(["nats-server", "-js", "-a", "127.0.0.1", "-p", nats_port, "-sd",
-                            os.path.join(work, "nats-store")], os.path.join(work, "nats2.log"),
+                            os.path.join(work, "nats-store"), "-c", os.path.join(work, "nats.conf")],
+                           os.path.join(work, "nats2.log"),
                            r"Listening for client connections on", "nats")
     servers.append(nats2)
     head3 = chain.head()
@@ -544,7 +567,7 @@ def body(work, anvil, nats, servers, ingestors):
 
     # ---- a message NATS refuses for good (max_payload 1 KiB): never retried forever; the transaction's
     #      outputs go to the Runners as failed (failure notices), and the next transaction is published ----
-    small = noxtest.start_nats(work, name="nats-small", max_payload=1024)
+    small = noxtest.start_nats(work, NOXCTL, name="nats-small", max_payload=1024)
     servers.append(small)
     big = chain.send(DEPLOYER_KEY, token, "mint(address,uint64)", user1, "5")
     nxt = chain.send(USER1_KEY, compute, pte, "0x" + "00" * 31 + "08", str(TYPE_UINT64))

@@ -12,6 +12,7 @@
  *                                 creates a stream (to test how the Ingestor meets a wrong one)
  *   js_dump --delete URL STREAM   deletes a stream
  *
+ * NATS credentials: the file NOX_NATS_CREDENTIALS names, when set (nox/nkey.h).
  * Exit status: 0 ok, 3 no such stream, 1 any other failure (reason on stderr), 2 bad usage.
  */
 #include <jansson.h>
@@ -19,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "nats_util.h"
 
 #define NS 1000000000LL
 
@@ -136,7 +139,14 @@ int main(int argc, char **argv) {
     }
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
-    natsStatus s = natsConnection_ConnectTo(&nc, argv[1]);
+    natsOptions *no = NULL;
+    nox_error cerr = {0};
+    if (nox_nats_options(&no, argv[1], "js_dump", getenv("NOX_NATS_CREDENTIALS"), NULL, &cerr)) {
+        fprintf(stderr, "js_dump: %s\n", cerr.message);
+        return 1;
+    }
+    natsStatus s = natsConnection_Connect(&nc, no);
+    natsOptions_Destroy(no);
     if (s == NATS_OK) s = natsConnection_JetStream(&js, nc, NULL);
     int rc;
     if (s != NATS_OK) {

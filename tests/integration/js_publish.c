@@ -17,6 +17,8 @@
  * With a key (--key or "key"), a line is signed as the Ingestor signs (nox/queue_signature.h: Nox-Signature
  * and Nox-Signer over stream, subject, reason, body, and the body's chain id). Key files are read with
  * nox_ec_key_load (mode 0600 or stricter) and wiped after use.
+ * NATS credentials: the file NOX_NATS_CREDENTIALS names, when set (nox/nkey.h; the tests pass the identity
+ * they play: the Ingestor's, a Runner's, an attacker's).
  * Exit 0 when every message was acked.
  */
 #include <jansson.h>
@@ -27,6 +29,7 @@
 #include "nox/ec.h"
 #include "nox/hex.h"
 #include "nox/queue_signature.h"
+#include "nats_util.h"
 
 /* Signs line o's message into m's headers; 0 on success, 1 with a message. */
 static int sign_line(json_t *o, natsMsg *m, const char *key_file, const char *stream, const char *subject,
@@ -85,10 +88,19 @@ int main(int argc, char **argv) {
     }
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
-    natsStatus s = natsConnection_ConnectTo(&nc, argv[1]);
+    natsOptions *no = NULL;
+    nox_error cerr = {0};
+    if (nox_nats_options(&no, argv[1], "js_publish", getenv("NOX_NATS_CREDENTIALS"), NULL, &cerr)) {
+        fprintf(stderr, "js_publish: %s\n", cerr.message);
+        fclose(f);
+        return 1;
+    }
+    natsStatus s = natsConnection_Connect(&nc, no);
+    natsOptions_Destroy(no);
     if (s == NATS_OK) s = natsConnection_JetStream(&js, nc, NULL);
     int rc = s == NATS_OK ? 0 : 1;
-    if (rc) fprintf(stderr, "js_publish: %s: %s\n", argv[1], natsStatus_GetText(s));
+    char why[256];
+    if (rc) fprintf(stderr, "js_publish: %s: %s\n", argv[1], nox_nats_why(s, 0, why, sizeof why));
     static char line[4 << 20];
     while (!rc && fgets(line, sizeof line, f)) {
         json_error_t jerr;

@@ -173,7 +173,8 @@ chains:
             text = f.read().replace("listen: 127.0.0.1:0\n", f"listen: 127.0.0.1:{self.gw_port}\n", 1)
         with open(path, "w") as f:
             f.write(text)
-        self.nats = noxtest.start_nats(w)
+        self.nats = noxtest.start_nats(w, NOXCTL, streams=[("nox_ingestor", "nox_ingestor_consumer"),
+                                                           ("nox_plug", "plug"), ("nox_md", "md")])
         self.servers.append(self.nats)
         r = run(JS_DUMP, "--create", self.nats.url, "nox_ingestor", "nox_ingestor.>", "file", "86400", "600")
         if r.returncode != 0:
@@ -188,7 +189,8 @@ chains:
                      operand_wait_s=600):
         cfg = os.path.join(self.work, name + ".yaml")
         with open(cfg, "w") as f:
-            f.write(f"""nats: {{url: {self.nats.url}, stream: {stream}, consumer: {consumer},
+            f.write(f"""nats: {{url: {self.nats.url}, credentials_file: {self.nats.creds['runner']},
+       stream: {stream}, consumer: {consumer},
        dead_letter_subject: nox_dead, ack_wait_s: 30, max_deliver: {max_deliver}, max_ack_pending: 256,
        fetch_batch: 32}}
 gateway_url: http://127.0.0.1:{self.gw_port}
@@ -258,7 +260,8 @@ def publish(env, msgs, raw=None):
             f.write(json.dumps({"subject": "nox_ingestor." + tx, "id": f"{CHAIN}:{tx}", "data": json.dumps(m)}) + "\n")
         for subject, data in raw or []:
             f.write(json.dumps({"subject": subject, "id": subject, "data": data}) + "\n")
-    r = run(JS_PUBLISH, "--key", env.ingestor_key, env.nats.url, path)  # signed as the Ingestor signs
+    r = run(JS_PUBLISH, "--key", env.ingestor_key, env.nats.url, path,  # signed as the Ingestor signs, and
+            env=dict(os.environ, NOX_NATS_CREDENTIALS=env.nats.creds["ingestor"]))  # published as it publishes
     if r.returncode != 0:
         raise RuntimeError("js_publish: " + r.stderr)
 

@@ -8,9 +8,13 @@ an independent implementation.
 import json
 import os
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+import nats_auth  # noqa: E402  (scripts/nats_auth.py: the nats-server users and permissions)
 
 passed = failed = 0
 
@@ -273,18 +277,41 @@ def start_anvil(work, block_time=None):
     return _start(args, os.path.join(work, "anvil.log"), r"Listening on", "http")
 
 
-def start_nats(work, name="nats", max_payload=None):
-    """nats-server with JetStream on a free port, storage under work/<name>-store; returns a Server (url = nats://...).
-    max_payload (bytes): the server's limit on one message (default NATS's 1 MiB)."""
+def nats_identities(work, noxctl):
+    """The NATS identities of a test's services, shared by every nats-server it starts in `work`: a dict
+    role -> {"path": credentials file (0600, work/nats-keys/<role>.nk), "nkey": public key} for ingestor, runner,
+    admin and attacker (a valid nkey that no server lists). Created on first use (noxctl nats-key new)."""
+    keys = os.path.join(work, "nats-keys")
+    os.makedirs(keys, mode=0o700, exist_ok=True)
+    out = {}
+    for role in ("ingestor", "runner", "admin", "attacker"):
+        path = os.path.join(keys, role + ".nk")
+        out[role] = {"path": path, "nkey": nats_auth.identity(noxctl, path)}
+    return out
+
+
+def start_nats(work, noxctl, name="nats", max_payload=None, streams=(("nox_ingestor", "nox_ingestor_consumer"),)):
+    """nats-server with JetStream on a free port, storage under work/<name>-store, and authentication on
+    (scripts/nats_auth.py): the Ingestor may publish to <stream>.> of each (stream, consumer) in `streams`, the
+    Runner may read each durable `consumer`, the admin may do anything, and nothing else may connect.
+    Returns a Server (url = nats://...) with .creds: role -> credentials file (nats_identities).
+    NOX_NATS_CREDENTIALS is set to the admin's file, so that js_dump and js_publish connect as the admin
+    unless a test names another identity. max_payload (bytes): the server's limit on one message (default 1 MiB)."""
     store = os.path.join(work, f"{name}-store" if name != "nats" else "nats-store")
     os.makedirs(store, exist_ok=True)
-    args = ["nats-server", "-js", "-a", "127.0.0.1", "-p", "-1", "-sd", store]
-    if max_payload is not None:
-        conf = os.path.join(work, f"{name}.conf")
-        with open(conf, "w") as f:
+    ids = nats_identities(work, noxctl)
+    users = [nats_auth.ingestor(ids["ingestor"]["nkey"], [(s, s) for s, _ in streams]),
+             nats_auth.runner(ids["runner"]["nkey"], list(streams)), nats_auth.admin(ids["admin"]["nkey"])]
+    conf = os.path.join(work, f"{name}.conf")
+    with open(conf, "w") as f:
+        if max_payload is not None:
             f.write(f"max_payload: {int(max_payload)}\n")
-        args += ["-c", conf]
-    return _start(args, os.path.join(work, f"{name}.log"), r"Listening for client connections on", "nats")
+        f.write(nats_auth.authorization(users))
+    os.environ["NOX_NATS_CREDENTIALS"] = ids["admin"]["path"]
+    args = ["nats-server", "-js", "-a", "127.0.0.1", "-p", "-1", "-sd", store, "-c", conf]
+    srv = _start(args, os.path.join(work, f"{name}.log"), r"Listening for client connections on", "nats")
+    srv.creds = {role: v["path"] for role, v in ids.items()}
+    return srv
 
 
 # ---- nox-kms (spec §8) ---------------------------------------------------------------------

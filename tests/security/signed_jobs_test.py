@@ -8,7 +8,12 @@ The attack: anyone who can publish to NATS queues a TransactionMessage
     {"type": "max", "operatorId": 65, "inputs": [bobBalance, bobBalance], "outputs": [r]}
 where r is a handle the attacker may view; a Runner that computes it stores max(bob, bob) — Bob's balance —
 under r, and the attacker decrypts it. After a genuine flow (the owner mints to Alice, Alice sends Bob a secret
-amount) the test publishes, straight to JetStream:
+amount) the test first tries the queue's door (docs/PROTOCOL-EXTENSIONS.md §9): the forged message, signed with the
+Ingestor's very key, published with no NATS credentials, with an nkey the server does not list, and with the Runner's
+genuine credentials, is refused and never reaches the stream (its r stays pending, the Runner sees nothing, and
+nats-server's log names each offender's key); the Runner's credentials cannot delete the stream, read it through a
+consumer of their own or create a stream, and the Ingestor's cannot consume. Then, as the Ingestor's NATS identity
+(an attacker who stole its NATS credentials, so that what is tested is the signature), it publishes:
   a. the forged message unsigned;
   b. signed by the attacker's own key;
   c. a genuine Ingestor-signed message taken from the stream (js_dump) with its outputs swapped for the
@@ -94,14 +99,27 @@ def js_dump(nats, stream):
     return [json.loads(ln) for ln in r.stdout.splitlines()] if r.returncode == 0 else []
 
 
-def publish(work, nats, lines):
+NATS_AS = {}   # role -> NATS credentials file: "ingestor" (the devnet's), set by body()
+
+
+def publish(work, nats, lines, creds=None, must=True):
+    """js_publish the lines as the NATS identity `creds` (default: the Ingestor's, i.e. an attacker who got past
+    NATS with its stolen credentials, so that what is tested is the signature; "" for none)."""
     path = os.path.join(work, "attack.jsonl")
     with open(path, "w") as f:
         for ln in lines:
             f.write(json.dumps(ln) + "\n")
-    r = subprocess.run([JS_PUBLISH, nats, path], capture_output=True, text=True, timeout=60)
-    if r.returncode != 0:
+    env = dict(os.environ, NOX_NATS_CREDENTIALS=NATS_AS["ingestor"] if creds is None else creds)
+    r = subprocess.run([JS_PUBLISH, nats, path], capture_output=True, text=True, timeout=60, env=env)
+    if must and r.returncode != 0:
         raise RuntimeError("js_publish: " + r.stderr)
+    return r
+
+
+def js_as(creds, *args):
+    """js_dump ARGS as the NATS identity `creds`."""
+    return subprocess.run([JS_DUMP, *args], capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, NOX_NATS_CREDENTIALS=creds))
 
 
 def compact(obj):
@@ -144,6 +162,7 @@ def body(devnet, work):
     ingestor_addr, runner_addr = devnet["NOX_INGESTOR_ADDRESS"], devnet["NOX_RUNNER_ADDRESS"]
     ingestor_key_file = devnet["NOX_INGESTOR_KEY"]
     ingestor_key = open(ingestor_key_file).read().strip()
+    NATS_AS["ingestor"] = devnet["NOX_INGESTOR_NATS_CREDENTIALS"]
     ctl = e2elib.Noxctl(os.path.join(BIN, "noxctl"), work, os.path.join(devnet.dir, "env"))
     mode = os.stat(ingestor_key_file).st_mode & 0o777
     check("the devnet gives the Ingestor a wallet of its own, mode 0600", mode == 0o600 and
@@ -180,6 +199,59 @@ def body(devnet, work):
                      if e.get("type") == "transfer" and e.get("newBalanceTo") == bob), None)
     if not check("the transfer's genuine message is in the stream", transfer, [m["subject"] for m in genuine]):
         return
+
+    # ---- the queue's door (NATS authentication and permissions): a job from anyone but the Ingestor's NATS
+    #      identity never reaches the stream; the server refuses it and logs who tried ----
+    attacker_nk = os.path.join(work, "attacker.nk")
+    r = subprocess.run([os.path.join(BIN, "noxctl"), "nats-key", "new", "--out", attacker_nk], capture_output=True,
+                       text=True, timeout=60)
+    attacker_nkey = r.stdout.strip()
+    runner_creds = devnet["NOX_RUNNER_NATS_CREDENTIALS"]
+    runner_nkey = subprocess.run([os.path.join(BIN, "noxctl"), "nats-key", "public", runner_creds],
+                                 capture_output=True, text=True, timeout=60).stdout.strip()
+    check("the attacker has an nkey of its own, the Runner another", attacker_nkey.startswith("U") and
+          runner_nkey.startswith("U") and attacker_nkey != runner_nkey, (attacker_nkey, runner_nkey))
+    stream0 = js_dump(nats, "nox_ingestor")
+    nats_log = os.path.join(devnet.dir, "logs", "nats.log")
+    nats_log0 = noxtest.file_size(nats_log)
+    rdead0, rmsgs0 = metric(runner, "nox_runner_messages_dead_total"), rejected(runner)
+    door = []
+    for who, creds, refusal in (("no credentials", "", "Authorization Violation"),
+                                ("an nkey the server does not list (the attacker's own)", attacker_nk,
+                                 "Authorization Violation"),
+                                ("the Runner's genuine credentials (a compromised Runner host)", runner_creds,
+                                 "Permissions Violation for Publish to \"nox_ingestor.")):
+        rr, tx = handle_like(bob), rand_tx()
+        res = publish(work, nats, [{"subject": "nox_ingestor." + tx, "id": "door-" + tx,
+                                    "data": compact(forged_max(bob, rr, tx)), "key": ingestor_key_file}],
+                      creds=creds, must=False)
+        door.append((who, rr))
+        check(f"NATS door, {who}: a job signed with the Ingestor's very key is refused ({refusal.split(' for')[0]})",
+              res.returncode != 0 and refusal in res.stderr, res.stderr[-400:])
+    for what, args in (("delete the work stream", ("--delete", nats, "nox_ingestor")),
+                       ("read the work stream through a consumer of its own", (nats, "nox_ingestor")),
+                       ("create a stream", ("--create", nats, "evil", "nox_ingestor_evil.>", "file", "60", "60"))):
+        res = js_as(runner_creds, *args)
+        check(f"NATS door: the Runner's credentials cannot {what}", res.returncode != 0 and
+              "Permissions Violation" in res.stderr and not res.stdout.strip(), res.stderr[-300:])
+    res = js_as(NATS_AS["ingestor"], nats, "nox_ingestor")
+    check("NATS door: the Ingestor's credentials cannot consume the work stream", res.returncode != 0 and
+          "Permissions Violation" in res.stderr, res.stderr[-300:])
+    time.sleep(1)
+    check("NATS door: the work stream is unchanged (nothing refused reached it)",
+          js_dump(nats, "nox_ingestor") == stream0, len(js_dump(nats, "nox_ingestor")) - len(stream0))
+    for who, rr in door:
+        check(f"NATS door, {who}: nothing computed, its output stays pending", status(gw, rr) == "pending")
+    check("NATS door: the Runner saw nothing (no dead letter, no rejection: the queue never held them)",
+          metric(runner, "nox_runner_messages_dead_total") == rdead0 and rejected(runner) == rmsgs0)
+    nlog = noxtest.log_since(nats_log, nats_log0)
+    check("NATS door: nats-server logged each refused connection with the nkey it offered (authentication error)",
+          f'authentication error - Nkey "{attacker_nkey}"' in nlog and 'authentication error - Nkey ""' in nlog,
+          nlog[-1500:])
+    check("NATS door: nats-server logged the Runner's attempts, naming its nkey and the subject (Publish Violation)",
+          f'Publish Violation - Nkey "{runner_nkey}", Subject "nox_ingestor.' in nlog and
+          f'Publish Violation - Nkey "{runner_nkey}", Subject "$JS.API.STREAM.DELETE.nox_ingestor"' in nlog,
+          nlog[-1500:])
 
     # ---- the attacks ----
     attacker_key = os.path.join(work, "attacker.key")
