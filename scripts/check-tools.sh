@@ -37,6 +37,7 @@ else
 fi
 need node "apt-get install --reinstall nodejs" node --version
 need curl "apt-get install --reinstall curl" curl --version
+need openssl "apt-get install --reinstall openssl" openssl version
 need nats-server "apt-get install --reinstall nats-server" nats-server --version
 initdb=$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1)
 need initdb "apt-get install --reinstall postgresql (the server binaries under /usr/lib/postgresql/*/bin)" \

@@ -16,9 +16,11 @@ PACKAGES=(
   libssl-dev                         # OpenSSL 3: HKDF, AES-GCM, RSA-OAEP, CSPRNG
   libsecp256k1-dev                   # secp256k1: ECDH, recoverable ECDSA
   libjansson-dev                     # JSON (the queue message, HTTP bodies)
-  libmicrohttpd-dev                  # HTTP server (KMS, Gateway)
+  libmicrohttpd-dev                  # HTTP server (KMS, Gateway), with TLS over GnuTLS
+  libgnutls28-dev                    # the verified client certificate of a TLS session (mutual TLS)
   libcurl4-openssl-dev               # HTTP client (Gateway -> KMS, Runner -> Gateway, noxctl)
   curl                               # the curl command (scripts/soak.sh)
+  openssl                            # the openssl command: scripts/pki.sh makes the devnet's and the tests' certificates
   libcunit1-dev                      # unit tests
   valgrind                           # the constant-time test (tests/ctime)
   python3 python3-cryptography       # Debian's python3: test drivers, cross tests of ECIES / RSA-OAEP

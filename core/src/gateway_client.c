@@ -22,12 +22,17 @@
 #include "nox/base64.h"
 #include "nox/eip712.h"
 #include "nox/hex.h"
+#include "nox/log.h"
 #include "nox/runner_auth.h"
 
 enum { GW_POOL = 64, GW_MAX_RESPONSE = 4u << 20, GW_CONNECT_TIMEOUT_MS = 3000 };
 
 struct nox_gateway_client {
-    nox_json_client *http;
+    nox_json_client *gws[NOX_GATEWAY_MAX_URLS]; /* one pool per Gateway URL; all are the same Gateway */
+    size_t n_gws;
+    atomic_uint current;         /* the Gateway requests go to; moved on a transport failure or a 5xx */
+    atomic_ulong failovers;      /* moves so far */
+    nox_json_client *http;       /* gws[0]: names the peer in messages about batch entries */
     atomic_int no_batch;         /* the Gateway answered 404 to POST /v0/compute/operands/batch */
     atomic_int no_results_batch; /* ... to POST /v0/compute/results/batch */
     nox_ec_privkey wallet;
@@ -35,7 +40,7 @@ struct nox_gateway_client {
     unsigned lifetime_s;               /* expiresAt = now + lifetime_s */
 };
 
-nox_status nox_gateway_client_new(const char *url, const nox_ec_privkey *wallet, const nox_gateway_signing *signing,
+nox_status nox_gateway_client_new(const char *url, const nox_tls_client *tls, const nox_ec_privkey *wallet, const nox_gateway_signing *signing,
                                   unsigned timeout_ms, nox_gateway_client **out, nox_error *err) {
     *out = NULL;
     unsigned lifetime = signing->lifetime_s ? signing->lifetime_s : NOX_RUNNER_AUTH_DEFAULT_LIFETIME_S;
@@ -47,17 +52,35 @@ nox_status nox_gateway_client_new(const char *url, const nox_ec_privkey *wallet,
                              NOX_RUNNER_AUTH_BACKDATE_S);
     nox_gateway_client *c = calloc(1, sizeof *c);
     if (!c) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
-    nox_json_client_options o = {.url = url,
-                                 .name = "Gateway",
-                                 .timeout_ms = timeout_ms ? timeout_ms : 10000,
-                                 .connect_timeout_ms = GW_CONNECT_TIMEOUT_MS,
-                                 .max_connections = GW_POOL,
-                                 .max_response = GW_MAX_RESPONSE};
-    nox_status st = nox_json_client_new(&o, &c->http, err);
+    nox_status st = NOX_OK;
+    for (const char *p = url; !st && p && *p;) { /* "u1,u2,...": the same Gateway behind several URLs */
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char one[1024];
+        if (c->n_gws == NOX_GATEWAY_MAX_URLS || len == 0 || len >= sizeof one) {
+            st = nox_error_set(err, NOX_ERR_INVALID, "at most %d Gateway URLs, each non-empty and shorter than %zu "
+                               "bytes", NOX_GATEWAY_MAX_URLS, sizeof one);
+            break;
+        }
+        memcpy(one, p, len);
+        one[len] = '\0';
+        nox_json_client_options o = {.url = one,
+                                     .name = "Gateway",
+                                     .timeout_ms = timeout_ms ? timeout_ms : 10000,
+                                     .connect_timeout_ms = GW_CONNECT_TIMEOUT_MS,
+                                     .max_connections = GW_POOL,
+                                     .max_response = GW_MAX_RESPONSE,
+                                     .tls = tls};
+        if (!(st = nox_json_client_new(&o, &c->gws[c->n_gws], err))) c->n_gws++;
+        p = comma ? comma + 1 : NULL;
+    }
+    if (!st && c->n_gws == 0) st = nox_error_set(err, NOX_ERR_INVALID, "no Gateway URL");
     if (st) {
+        for (size_t i = 0; i < c->n_gws; i++) nox_json_client_free(c->gws[i]);
         free(c);
         return st;
     }
+    c->http = c->gws[0];
     c->wallet = *wallet;
     memcpy(c->gateway, signing->gateway_address, NOX_ADDRESS_SIZE);
     c->lifetime_s = lifetime;
@@ -67,14 +90,16 @@ nox_status nox_gateway_client_new(const char *url, const nox_ec_privkey *wallet,
 
 void nox_gateway_client_free(nox_gateway_client *c) {
     if (!c) return;
-    nox_json_client_free(c->http);
+    for (size_t i = 0; i < c->n_gws; i++) nox_json_client_free(c->gws[i]);
     nox_ec_key_wipe(&c->wallet);
     free(c);
 }
 
 const char *nox_gateway_client_display_url(const nox_gateway_client *c) {
-    return nox_json_client_display_url(c->http);
+    return nox_json_client_display_url(c->gws[atomic_load(&c->current) % c->n_gws]);
 }
+
+uint64_t nox_gateway_client_failovers(const nox_gateway_client *c) { return atomic_load(&c->failovers); }
 
 /* A refusal 400 "not_found" (operands not stored yet) becomes NOX_ERR_NOT_FOUND. */
 static nox_status not_found(nox_status st, const nox_gateway_fault *f, const char *what, nox_error *err) {
@@ -91,7 +116,22 @@ static nox_status exchange(nox_gateway_client *c, const char *what, const char *
                            const char *auth, json_t **json, nox_gateway_fault *fault, nox_error *err) {
     nox_gateway_fault f;
     memset(&f, 0, sizeof f);
-    nox_status st = nox_json_exchange(c->http, what, path, body, auth, json, &f, err);
+    /* A transport failure or a 5xx: the same request to the next Gateway URL, each at most once. Safe: every
+     * Runner request is idempotent (a result stored twice is `unchanged`, a record re-recorded). */
+    unsigned first = atomic_load(&c->current) % (unsigned)c->n_gws;
+    nox_status st = NOX_OK;
+    for (size_t k = 0; k < c->n_gws; k++) {
+        unsigned i = (first + (unsigned)k) % (unsigned)c->n_gws;
+        memset(&f, 0, sizeof f);
+        st = nox_json_exchange(c->gws[i], what, path, body, auth, json, &f, err);
+        if (st != NOX_ERR_IO || c->n_gws == 1) break;
+        unsigned next = (i + 1) % (unsigned)c->n_gws, expected = i;
+        if (atomic_compare_exchange_strong(&c->current, &expected, next)) {
+            atomic_fetch_add(&c->failovers, 1);
+            nox_log(NOX_LOG_WARN, "%s: %s; moving to %s", what, err ? err->message : "failed",
+                    nox_json_client_display_url(c->gws[next]));
+        }
+    }
     if (fault && f.http_status) *fault = f;
     return not_found(st, &f, what, err);
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "nox/error.h"
+#include "nox/tls.h"
 
 /* An answer body read into a buffer that grows up to `max` bytes (NUL-terminated). */
 typedef struct nox_http_body {
@@ -29,9 +30,12 @@ nox_status nox_curl_prepare(const char *name, const char *url, nox_error *err);
 
 /*
  * The settings every client's handle gets: no signals (threads), the timeouts,
- * no redirects, http and https only, TCP keep-alive. 0 when all were accepted.
+ * no redirects, http and https only, TCP keep-alive, TLS 1.2 or later with the
+ * peer's certificate and host name always verified (no switch turns that off),
+ * and tls's files when given (NULL: the system's trust store, no client
+ * certificate). 0 when all were accepted.
  */
-int nox_curl_defaults(void *curl_handle, unsigned timeout_ms, unsigned connect_timeout_ms);
+int nox_curl_defaults(void *curl_handle, unsigned timeout_ms, unsigned connect_timeout_ms, const nox_tls_client *tls);
 
 /* A printable-ASCII copy of s for an error message, cut to `max` bytes ("..." appended). */
 void nox_printable(const char *s, size_t max, char *out, size_t cap);

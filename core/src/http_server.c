@@ -14,6 +14,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -55,6 +57,7 @@ typedef struct route {
     const char *suffix;       /* "{name}" routes: what follows the '}' ("" or "/status") */
     nox_http_handler handler;
     void *user;
+    int public_route;         /* served without a client certificate even when the server asks for them */
     nox_histogram *duration;  /* its child of the duration histogram, set at start */
 } route;
 
@@ -70,6 +73,7 @@ typedef struct conn_track {
     int fd;
     _Atomic int64_t waiting_since; /* CLOCK_MONOTONIC ns, 0 = not waiting */
     int shut;                      /* shut down by the sweeper (under conn_mu) */
+    int peer;                      /* client certificate: 0 not checked yet, 1 verified, -1 none or not verified */
     struct conn_track *prev, *next;
 } conn_track;
 
@@ -96,6 +100,9 @@ struct nox_http_server {
     pthread_t sweeper;
     int sweeping;             /* the sweeper thread runs (under conn_mu: 0 asks it to end) */
     nox_counter *request_timeouts;
+    nox_counter *connections;  /* accepted connections: TCP (and TLS) handshakes; keep-alive keeps them rare */
+    nox_tls_server tls;        /* copied from the options; all "" = plaintext */
+    int mutual;                /* tls.client_ca_file set: routes not public need a verified client certificate */
 };
 
 struct nox_http_request {
@@ -112,6 +119,7 @@ struct nox_http_request {
     char *body;
     size_t len, cap;
     int too_large;            /* the body passed max_body: it is discarded and the answer is 413 */
+    int no_client_cert;       /* mutual TLS required and not given: the body is discarded and the answer is 401 */
     int answered;             /* a response has been queued */
 };
 
@@ -191,6 +199,9 @@ static nox_status check_options(const nox_http_options *o, nox_error *err) {
     if (o->request_timeout < 1 || o->request_timeout > 3600)
         return nox_error_set(err, NOX_ERR_INVALID, "request_timeout = %u: must be 1 to 3600 seconds",
                              o->request_timeout);
+    if (o->tls && (!o->tls->cert_file[0] != !o->tls->key_file[0] || (o->tls->client_ca_file[0] && !o->tls->cert_file[0])))
+        return nox_error_set(err, NOX_ERR_INVALID, "tls: cert_file and key_file go together, and client_ca_file "
+                                                   "needs them (never a plaintext server that was meant to be TLS)");
     /* MHD splits the connection limit between its pool threads: each needs at least one. */
     if (o->max_connections < o->threads)
         return nox_error_set(err, NOX_ERR_INVALID, "max_connections = %u: must be at least threads (%u)",
@@ -278,6 +289,14 @@ static nox_status init_metrics(nox_http_server *s, nox_error *err) {
                                  0, &timeouts, err);
     if (st) return st;
     s->request_timeouts = nox_metric_counter(timeouts, NULL);
+    nox_metric_family *conns;
+    snprintf(name, sizeof name, "nox_%s_http_connections_total", s->service);
+    st = nox_metrics_add_counter(s->metrics, name,
+                                 "Connections accepted (each a TCP and, with TLS, a TLS handshake): with keep-alive "
+                                 "clients this grows far slower than the requests.",
+                                 NULL, 0, &conns, err);
+    if (st) return st;
+    s->connections = nox_metric_counter(conns, NULL);
     snprintf(name, sizeof name, "nox_%s_http_request_duration_seconds", s->service);
     return nox_metrics_add_histogram(s->metrics, name,
                                      "Time from the end of the request headers to the response, by route.",
@@ -293,6 +312,9 @@ nox_status nox_http_server_new(const nox_http_options *o, nox_http_server **out,
     nox_http_server *s = calloc(1, sizeof *s);
     if (!s) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
     s->opt = *o;
+    s->opt.tls = NULL;
+    if (o->tls) s->tls = *o->tls;
+    s->mutual = nox_tls_server_enabled(&s->tls) && s->tls.client_ca_file[0];
     s->addr = addr;
     s->port = ntohs(addr.sin_port);
     s->listen_fd = -1;
@@ -310,7 +332,8 @@ nox_status nox_http_server_new(const nox_http_options *o, nox_http_server **out,
         s->opt.listen = s->listen;
         st = init_metrics(s, err);
     }
-    if (!st) st = add_route(s, "GET", "/health", health_endpoint, s, err);
+    if (!st && (st = add_route(s, "GET", "/health", health_endpoint, s, err)) == NOX_OK)
+        s->routes[s->n_routes - 1].public_route = 1; /* health checks need no client certificate */
     if (!st) st = add_route(s, "GET", "/metrics", metrics_endpoint, s, err);
     if (st) {
         nox_http_server_free(s);
@@ -402,6 +425,15 @@ nox_status nox_http_route(nox_http_server *s, const char *method, const char *pa
     return add_route(s, method, path, handler, user, err);
 }
 
+nox_status nox_http_route_public(nox_http_server *s, const char *method, const char *path, nox_http_handler handler,
+                                 void *user, nox_error *err) {
+    nox_status st = nox_http_route(s, method, path, handler, user, err);
+    if (!st) s->routes[s->n_routes - 1].public_route = 1;
+    return st;
+}
+
+const char *nox_http_server_scheme(const nox_http_server *s) { return nox_tls_server_enabled(&s->tls) ? "https" : "http"; }
+
 nox_status nox_http_histogram(nox_http_server *s, const char *name, const char *help, const double *bounds,
                               size_t n_bounds, nox_histogram **out, nox_error *err) {
     if (s->state != STATE_NEW)
@@ -472,6 +504,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         *socket_context = t;
         if (!t) return; /* out of memory: served, without a request deadline */
         t->fd = ci->connect_fd;
+        nox_counter_add(s->connections, 1);
         atomic_store(&t->waiting_since, monotonic_ns());
         pthread_mutex_lock(&s->conn_mu);
         t->next = s->conns;
@@ -716,6 +749,28 @@ static enum MHD_Result body_too_large(nox_http_request *r) {
     return answer_error(r, 413, "bad_request", msg);
 }
 
+/*
+ * Mutual TLS: did the client present a certificate that the server's client CA verifies (chain, validity
+ * dates, a client purpose)? MHD asks for one (MHD_OPTION_HTTPS_MEM_TRUST) but lets a client without one in: the routes that
+ * need one check here. Cached for the connection: its certificate cannot change.
+ */
+static int peer_verified(struct MHD_Connection *conn) {
+    conn_track *t = track_of(conn);
+    if (t && t->peer) return t->peer > 0;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    gnutls_session_t session = ci ? (gnutls_session_t)ci->tls_session : NULL;
+    unsigned status = 1, n = 0;
+    /* the chain, the dates, and an extended key usage (when the certificate has one) that allows clients */
+    gnutls_typed_vdata_st purpose = {GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT, 0};
+    int ok = session && gnutls_certificate_get_peers(session, &n) && n > 0 &&
+             gnutls_certificate_verify_peers(session, &purpose, 1, &status) == GNUTLS_E_SUCCESS && status == 0;
+    if (t) t->peer = ok ? 1 : -1;
+    return ok;
+}
+
+static const char NO_CLIENT_CERT[] =
+    "this endpoint requires mutual TLS: a client certificate signed by the server's client CA";
+
 /* The first call: the headers are in, the body (if any) is not. */
 static enum MHD_Result begin_request(nox_http_server *s, struct MHD_Connection *conn, const char *url,
                                      const char *method, void **con_cls) {
@@ -739,6 +794,17 @@ static enum MHD_Result begin_request(nox_http_server *s, struct MHD_Connection *
         char msg[96];
         snprintf(msg, sizeof msg, "request header larger than %zu bytes", s->opt.max_header);
         return answer_error(r, 431, "bad_request", msg);
+    }
+    /* Mutual TLS required and no verified client certificate: 401 now when there is no body to wait for (or
+     * one the client asked permission for, or one over max_body); a small declared body is read and dropped
+     * first, as for 413, so that a client still writing it gets the answer rather than a reset. */
+    if (s->mutual && !(r->rt && r->rt->public_route) && !peer_verified(conn)) {
+        r->no_client_cert = 1;
+        const char *len = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (!len || MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT) ||
+            strtoull(len, NULL, 10) > s->opt.max_body)
+            return answer_error(r, 401, "unauthorized", NO_CLIENT_CERT);
+        return MHD_YES;
     }
     /* A declared length over the limit is refused before reading any of the body when the client
      * sent "Expect: 100-continue" (it then never sends it) or the body is huge. Otherwise the body is
@@ -765,6 +831,7 @@ static enum MHD_Result begin_request(nox_http_server *s, struct MHD_Connection *
 static enum MHD_Result finish_request(nox_http_request *r) {
     nox_http_response resp = {0};
     if (r->too_large) return body_too_large(r);
+    if (r->no_client_cert) return answer_error(r, 401, "unauthorized", NO_CLIENT_CERT);
     if (!r->rt && r->known)
         return answer_error(r, 405, "bad_request", "method not allowed for this path");
     if (!r->rt) return answer_error(r, 404, "not_found", "no such path");
@@ -795,7 +862,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_data_size) {
-        if (!r->too_large && !append_body(r, s->opt.max_body, upload_data, *upload_data_size)) {
+        if (!r->too_large && !r->no_client_cert && !append_body(r, s->opt.max_body, upload_data, *upload_data_size)) {
             /* MHD 0.9.75 only accepts a response once the body is complete: keep reading and
              * dropping it, and answer 413 at the end. The buffer never grows past max_body. */
             r->too_large = 1;
@@ -916,6 +983,29 @@ nox_status nox_http_server_start(nox_http_server *s, nox_error *err) {
      * index, the response headers and the read buffer: twice max_header plus slack fits any header
      * block our own check (in begin_request) accepts, and MHD refuses far larger ones itself. */
     size_t pool = 2 * s->opt.max_header + 4096;
+    /* TLS: libmicrohttpd takes the PEM texts in memory and loads them into GnuTLS while it starts; the
+     * buffers (the key wiped) are released right after. TLS 1.2 and 1.3 only. */
+    char *cert = NULL, *key = NULL, *trust = NULL;
+    struct MHD_OptionItem tls_opts[5];
+    size_t n_tls = 0;
+    if (nox_tls_server_enabled(&s->tls)) {
+        if ((st = nox_tls_read_pem(s->tls.cert_file, 0, &cert, err)) ||
+            (st = nox_tls_read_pem(s->tls.key_file, 1, &key, err)) ||
+            (s->mutual && (st = nox_tls_read_pem(s->tls.client_ca_file, 0, &trust, err)))) {
+            nox_tls_pem_free(cert, 0);
+            nox_tls_pem_free(key, 1);
+            close(s->listen_fd);
+            s->listen_fd = -1;
+            return st;
+        }
+        flags |= MHD_USE_TLS;
+        tls_opts[n_tls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, cert};
+        tls_opts[n_tls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, key};
+        tls_opts[n_tls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+                                                    (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"};
+        if (trust) tls_opts[n_tls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, trust};
+    }
+    tls_opts[n_tls] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                                  /* first, or MHD logs the options before it on its own */
                                  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
@@ -926,7 +1016,11 @@ nox_status nox_http_server_start(nox_http_server *s, nox_error *err) {
                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                                  MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+                                 MHD_OPTION_ARRAY, tls_opts,
                                  MHD_OPTION_END);
+    nox_tls_pem_free(cert, 0);
+    nox_tls_pem_free(key, 1);
+    nox_tls_pem_free(trust, 0);
     if (!s->daemon) {
         close(s->listen_fd);
         s->listen_fd = -1;

@@ -27,6 +27,7 @@ struct nox_json_client {
     char name[32];
     unsigned timeout_ms, connect_timeout_ms;
     size_t max_response;
+    nox_tls_client tls;
 };
 
 nox_status nox_json_client_new(const nox_json_client_options *o, nox_json_client **out, nox_error *err) {
@@ -44,6 +45,7 @@ nox_status nox_json_client_new(const nox_json_client_options *o, nox_json_client
     c->timeout_ms = o->timeout_ms;
     c->connect_timeout_ms = o->connect_timeout_ms;
     c->max_response = o->max_response;
+    if (o->tls) c->tls = *o->tls;
     snprintf(c->name, sizeof c->name, "%s", o->name);
     nox_rpc_redact_url(o->url, c->display, sizeof c->display);
     c->url = strdup(o->url);
@@ -79,7 +81,7 @@ size_t nox_json_client_max_response(const nox_json_client *c) { return c->max_re
 static CURL *new_handle(const nox_json_client *c) {
     CURL *e = curl_easy_init();
     if (!e) return NULL;
-    if (nox_curl_defaults(e, c->timeout_ms, c->connect_timeout_ms)) {
+    if (nox_curl_defaults(e, c->timeout_ms, c->connect_timeout_ms, &c->tls)) {
         curl_easy_cleanup(e);
         return NULL;
     }

@@ -16,6 +16,7 @@
 
 #include "nox/error.h"
 #include "nox/http_fault.h"
+#include "nox/tls.h"
 
 typedef struct nox_json_client nox_json_client;
 
@@ -26,6 +27,7 @@ typedef struct nox_json_client_options {
     unsigned connect_timeout_ms; /* TCP (+TLS) connection */
     unsigned max_connections;    /* pooled handles, in [1, 1024] */
     size_t max_response;         /* largest accepted answer in bytes, at least 1024 */
+    const nox_tls_client *tls;   /* CA, client certificate (copied); NULL = the system's trust store, none */
 } nox_json_client_options;
 
 /* NOX_ERR_INVALID for a URL that is not http(s):// or bad options; NOX_ERR_NOMEM / NOX_ERR_IO. */

@@ -41,7 +41,8 @@ nox_status nox_kms_client_new(const nox_kms_options *o, nox_kms_client **out, no
                                   .timeout_ms = o->timeout_ms,
                                   .connect_timeout_ms = o->connect_timeout_ms,
                                   .max_connections = o->max_connections,
-                                  .max_response = o->max_response};
+                                  .max_response = o->max_response,
+                                  .tls = o->tls};
     nox_status st = nox_json_client_new(&jo, &c->http, err);
     if (st) {
         free(c);

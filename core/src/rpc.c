@@ -92,7 +92,7 @@ nox_status nox_rpc_new(const nox_rpc_options *o, nox_rpc **out, nox_error *err) 
     int bad = 0;
     bad |= curl_easy_setopt(e, CURLOPT_URL, c->url) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers) != CURLE_OK;
-    bad |= nox_curl_defaults(e, o->timeout_ms, o->connect_timeout_ms);
+    bad |= nox_curl_defaults(e, o->timeout_ms, o->connect_timeout_ms, o->tls);
     bad |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK; /* whatever libcurl can decode */
     bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->curl_error) != CURLE_OK;
     if (bad) {

@@ -3,7 +3,9 @@
 #include "nox/config.h"
 #include "nox/http_server.h"
 #include "nox/log.h"
+#include "nox/tls.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -79,7 +81,7 @@ nox_status nox_service_announce(const struct nox_http_server *server, const char
     snprintf(host, sizeof host, "%s", listen);
     char *colon = strrchr(host, ':');
     if (colon) *colon = '\0';
-    snprintf(url, sizeof url, "http://%s:%u", host, nox_http_server_port(server));
+    snprintf(url, sizeof url, "%s://%s:%u", nox_http_server_scheme(server), host, nox_http_server_port(server));
     nox_log(NOX_LOG_INFO, "%s on %s", what, url);
     return ready_file ? nox_service_write_ready_file(ready_file, url, err) : NOX_OK;
 }
@@ -97,7 +99,26 @@ nox_status nox_service_serve(struct nox_http_server *server, const char *listen,
     return s;
 }
 
-/* ---- HTTP settings from YAML ---------------------------------------------------------- */
+/* ---- the listener and HTTP settings from YAML ----------------------------------------------- */
+
+nox_status nox_service_load_listener(const struct nox_cfg_doc *doc, const struct nox_cfg_node *root, const char *dflt,
+                                     char *listen, size_t cap, nox_tls_server *tls, nox_error *err) {
+    int allow = 0;
+    nox_status st = nox_cfg_get_text(doc, root, "listen", !dflt, dflt, "", listen, cap, err);
+    if (!st) st = nox_cfg_get_tls_server(doc, root, "tls", tls, err);
+    if (!st) st = nox_cfg_get_bool(doc, root, "allow_plaintext", 0, "", &allow, err);
+    if (st || nox_tls_server_enabled(tls) || allow) return st;
+    struct in_addr a;
+    char host[64];
+    snprintf(host, sizeof host, "%s", listen);
+    char *colon = strrchr(host, ':');
+    if (colon) *colon = '\0';
+    if (inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127) return NOX_OK;
+    const struct nox_cfg_node *at = nox_cfg_get(root, "listen");
+    return nox_cfg_error(doc, at ? at : root, "listen", err, NOX_ERR_CONFIG,
+                         "%s is not a loopback address and there is no tls: set tls {cert_file, key_file} (or, "
+                         "knowingly, allow_plaintext: true)", listen);
+}
 
 void nox_service_http_limits_default(nox_service_http_limits *l) {
     nox_http_options o;

@@ -239,7 +239,7 @@ static void start(void) {
     memset(gateway_address, 0x6a, NOX_ADDRESS_SIZE);
     memcpy(signing.gateway_address, gateway_address, NOX_ADDRESS_SIZE);
     if (!st) st = nox_ec_key_address(&wallet, wallet_address, &err);
-    if (!st) st = nox_gateway_client_new(url, &wallet, &signing, 10000, &client, &err);
+    if (!st) st = nox_gateway_client_new(url, NULL, &wallet, &signing, 10000, &client, &err);
     nox_ec_key_wipe(&wallet);
     if (st) fprintf(stderr, "\n  cannot start: %s\n", err.message);
     CU_ASSERT_EQUAL_FATAL(st, NOX_OK);
@@ -582,11 +582,11 @@ static void test_signs_bound_forms(void) {
     nox_gateway_client *c = NULL;
     nox_gateway_signing sg = {.lifetime_s = NOX_RUNNER_AUTH_MAX_LIFETIME_S + 1};
     CU_ASSERT_EQUAL_FATAL(nox_ec_key_generate(&k, &err), NOX_OK);
-    CU_ASSERT_EQUAL(nox_gateway_client_new("http://127.0.0.1:9", &k, &sg, 0, &c, &err), NOX_ERR_INVALID);
+    CU_ASSERT_EQUAL(nox_gateway_client_new("http://127.0.0.1:9", NULL, &k, &sg, 0, &c, &err), NOX_ERR_INVALID);
     ASSERT_CONTAINS(err.message, "longer than the 295 s a Gateway accepts");
     CU_ASSERT_PTR_NULL(c);
     sg.lifetime_s = NOX_RUNNER_AUTH_MAX_LIFETIME_S;
-    CU_ASSERT_EQUAL(nox_gateway_client_new("http://127.0.0.1:9", &k, &sg, 0, &c, &err), NOX_OK);
+    CU_ASSERT_EQUAL(nox_gateway_client_new("http://127.0.0.1:9", NULL, &k, &sg, 0, &c, &err), NOX_OK);
     nox_gateway_client_free(c);
     nox_ec_key_wipe(&k);
 }

@@ -11,6 +11,10 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -1117,6 +1121,441 @@ static void test_stop_waits_for_requests_in_progress(void) {
     nox_http_server_free(s);
 }
 
+/* ---- tests: TLS and mutual TLS (nox_http_options.tls) ----------------------------------- */
+
+/* A throwaway PKI from scripts/pki.sh, made once and removed at exit: CA a (server "srv", client "cli") and
+ * CA b (the same names, another authority). */
+static char tls_dir[] = "/tmp/nox-test-http-tls-XXXXXX";
+static int tls_dir_made;
+
+static void tls_pki_cleanup(void) { nox_test_rmtree(tls_dir); }
+
+static void tls_path(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", tls_dir, name); }
+
+static const char *tls_pki(void) {
+    if (tls_dir_made) return tls_dir;
+    CU_ASSERT_FATAL(mkdtemp(tls_dir) != NULL);
+    tls_dir_made = 1;
+    atexit(tls_pki_cleanup);
+    /* the repository's root, from this file's path (".../tests/unit/test_http_server.c") */
+    const char *f = __FILE__, *at = strstr(f, "tests/unit/test_http_server.c");
+    char root[1024], cmd[3000];
+    snprintf(root, sizeof root, "%.*s", at && at > f ? (int)(at - f - 1) : 1, at && at > f ? f : ".");
+    static const char *const runs[] = {"a server srv", "a client cli", "b server srv", "b client cli"};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        snprintf(cmd, sizeof cmd, "d='%s'; set -- %s; '%s/scripts/pki.sh' \"$d/$1\" $2 $3", tls_dir, runs[i], root);
+        int rc = system(cmd);
+        if (rc != 0) fprintf(stderr, "\n  failed: %s\n", cmd);
+        CU_ASSERT_EQUAL_FATAL(rc, 0);
+    }
+    return tls_dir;
+}
+
+/* A client certificate signed by CA a (the C API: pki.sh makes neither past dates nor certificates without an
+ * extended key usage): <pki>/a/<name>.pem and .key, valid from now + from_s to now + to_s seconds, with the
+ * extended key usage `eku` ("clientAuth", ...) or none when NULL. */
+static void make_client_cert(const char *name, long from_s, long to_s, const char *eku) {
+    char path[1100], file[128];
+    tls_pki();
+    tls_path(path, sizeof path, "a/ca.pem");
+    FILE *f = fopen(path, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    X509 *ca = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    tls_path(path, sizeof path, "a/ca.key");
+    f = fopen(path, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    EVP_PKEY *ca_key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    EVP_PKEY *key = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    CU_ASSERT_FATAL(ca && ca_key && key && x);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1000 + (long)strlen(name));
+    X509_gmtime_adj(X509_getm_notBefore(x), from_s);
+    X509_gmtime_adj(X509_getm_notAfter(x), to_s);
+    X509_set_pubkey(x, key);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)name, -1, -1, 0);
+    X509_set_issuer_name(x, X509_get_subject_name(ca));
+    if (eku) {
+        X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, NULL, NID_ext_key_usage, eku);
+        CU_ASSERT_FATAL(ext && X509_add_ext(x, ext, -1) == 1);
+        X509_EXTENSION_free(ext);
+    }
+    CU_ASSERT_FATAL(X509_sign(x, ca_key, EVP_sha256()) > 0);
+    snprintf(file, sizeof file, "a/%s.pem", name);
+    tls_path(path, sizeof path, file);
+    f = fopen(path, "w");
+    CU_ASSERT_FATAL(f && PEM_write_X509(f, x) == 1);
+    fclose(f);
+    snprintf(file, sizeof file, "a/%s.key", name);
+    tls_path(path, sizeof path, file);
+    unlink(path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    CU_ASSERT_FATAL(f && PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1);
+    fclose(f);
+    X509_free(x);
+    X509_free(ca);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(ca_key);
+}
+
+static atomic_int tls_hits, tls_public_hits;
+
+static void tls_counted(void *user, const nox_http_request *req, nox_http_response *resp) {
+    (void)user, (void)req;
+    atomic_fetch_add(&tls_hits, 1);
+    nox_http_respond(resp, 200, "text/plain", "counted", 7);
+}
+
+static void tls_public(void *user, const nox_http_request *req, nox_http_response *resp) {
+    (void)user, (void)req;
+    atomic_fetch_add(&tls_public_hits, 1);
+    nox_http_respond(resp, 200, "text/plain", "public", 6);
+}
+
+/* A started TLS server (files under the PKI: cert, key, client CA or NULL) with the usual routes, GET
+ * /counted and the public GET /open; base gets "https://127.0.0.1:<port>". Fatal on failure. */
+static nox_http_server *start_tls(nox_tls_server *tls, const char *cert, const char *key, const char *ca,
+                                  char base[64]) {
+    tls_pki();
+    memset(tls, 0, sizeof *tls);
+    tls_path(tls->cert_file, sizeof tls->cert_file, cert);
+    tls_path(tls->key_file, sizeof tls->key_file, key);
+    if (ca) tls_path(tls->client_ca_file, sizeof tls->client_ca_file, ca);
+    nox_http_options o;
+    test_options(&o);
+    o.access_log = 0;
+    o.tls = tls;
+    nox_http_server *s = NULL;
+    nox_error err = {0};
+    nox_status st = nox_http_server_new(&o, &s, &err);
+    if (!st) st = add_routes(s, &err);
+    if (!st) st = nox_http_route(s, "GET", "/counted", tls_counted, NULL, &err);
+    if (!st) st = nox_http_route_public(s, "GET", "/open", tls_public, NULL, &err);
+    if (!st) st = nox_http_server_start(s, &err);
+    if (st) fprintf(stderr, "\n  cannot start the TLS test server: %s\n", err.message);
+    CU_ASSERT_EQUAL_FATAL(st, NOX_OK);
+    snprintf(base, 64, "https://127.0.0.1:%u", nox_http_server_port(s));
+    return s;
+}
+
+/* The client's side: CA to trust (NULL: curl's default store) and a certificate + key (NULL: none). */
+typedef struct {
+    const char *ca, *cert, *key;
+} tls_client;
+
+/* Performs GET (or POST with body) `path` on `curl` over TLS; *connects gets curl's count of new connections. */
+static reply perform_tls(CURL *curl, const char *base, const char *path, const char *body, size_t body_len,
+                         const tls_client *c, long *connects) {
+    reply r = {0};
+    char url[2048], ca[1100], cert[1100], key[1100];
+    snprintf(url, sizeof url, "%s%s", base, path);
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r);
+    if (c && c->ca) {
+        tls_path(ca, sizeof ca, c->ca);
+        curl_easy_setopt(curl, CURLOPT_CAINFO, ca);
+        curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
+    }
+    if (c && c->cert) {
+        tls_path(cert, sizeof cert, c->cert);
+        tls_path(key, sizeof key, c->key);
+        curl_easy_setopt(curl, CURLOPT_SSLCERT, cert);
+        curl_easy_setopt(curl, CURLOPT_SSLKEY, key);
+    }
+    if (body) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    }
+    r.rc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+    if (connects) {
+        *connects = -1;
+        curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, connects);
+    }
+    if (!r.body) r.body = calloc(1, 1);
+    return r;
+}
+
+/* perform_tls on a fresh handle (its own connection). */
+static reply call_tls(const char *base, const char *path, const char *body, size_t body_len, const tls_client *c) {
+    CURL *curl = curl_easy_init();
+    reply r = perform_tls(curl, base, path, body, body_len, c, NULL);
+    curl_easy_cleanup(curl);
+    return r;
+}
+
+/* Asserts a transfer that got no HTTP answer at all. */
+static void assert_no_answer(const reply *r, const char *what) {
+    if (r->rc == CURLE_OK || r->status != 0)
+        fprintf(stderr, "\n  %s: expected no HTTP answer, got curl %d, status %ld\n", what, (int)r->rc, r->status);
+    CU_ASSERT_NOT_EQUAL(r->rc, CURLE_OK);
+    CU_ASSERT_EQUAL(r->status, 0);
+    CU_ASSERT_EQUAL(r->len, 0);
+}
+
+static void test_tls_server(void) {
+    char base[64], plain[64];
+    nox_tls_server tls;
+    const tls_client trusting = {"a/ca.pem", NULL, NULL}, other = {"b/ca.pem", NULL, NULL};
+    /* a plaintext server says "http" */
+    nox_http_options o;
+    test_options(&o);
+    nox_http_server *s;
+    nox_error err = {0};
+    CU_ASSERT_EQUAL_FATAL(nox_http_server_new(&o, &s, &err), NOX_OK);
+    CU_ASSERT_STRING_EQUAL(nox_http_server_scheme(s), "http");
+    nox_http_server_free(s);
+
+    s = start_tls(&tls, "a/srv.pem", "a/srv.key", NULL, base);
+    CU_ASSERT_STRING_EQUAL(nox_http_server_scheme(s), "https");
+    reply r = call_tls(base, "/health", NULL, 0, &trusting);
+    if (r.rc != CURLE_OK) fprintf(stderr, "\n  https /health: curl %d\n", (int)r.rc);
+    CU_ASSERT_EQUAL(r.rc, CURLE_OK);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(r.body, "{\"status\":\"ok\"}");
+    free(r.body);
+    /* routes and bodies as over plaintext; no client certificate needed without a client CA */
+    r = call_tls(base, "/items/abc", NULL, 0, &trusting);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(r.body, "item param=abc");
+    free(r.body);
+    int calls = atomic_load(&echo_calls);
+    r = call_tls(base, "/echo", "over tls", 8, &trusting);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(r.body, "over tls");
+    CU_ASSERT_EQUAL(atomic_load(&echo_calls), calls + 1);
+    free(r.body);
+    const tls_client with_cert = {"a/ca.pem", "a/cli.pem", "a/cli.key"};
+    r = call_tls(base, "/counted", NULL, 0, &with_cert); /* a certificate nobody asked for is harmless */
+    CU_ASSERT_EQUAL(r.status, 200);
+    free(r.body);
+
+    /* plaintext to the TLS port: no HTTP answer */
+    snprintf(plain, sizeof plain, "http://127.0.0.1:%u", nox_http_server_port(s));
+    r = get(plain, "/health");
+    assert_no_answer(&r, "http:// to a TLS port");
+    free(r.body);
+    /* a client that does not trust the server's CA fails verification */
+    r = call_tls(base, "/health", NULL, 0, &other);
+    assert_no_answer(&r, "a client trusting another CA");
+    CU_ASSERT_EQUAL(r.rc, CURLE_PEER_FAILED_VERIFICATION);
+    free(r.body);
+    r = call_tls(base, "/health", NULL, 0, NULL); /* curl's default store: not our CA either */
+    assert_no_answer(&r, "a client with the default trust store");
+    free(r.body);
+    /* and the server is unharmed by them */
+    r = call_tls(base, "/health", NULL, 0, &trusting);
+    CU_ASSERT_EQUAL(r.status, 200);
+    free(r.body);
+    stop(s);
+
+    /* files that cannot be read stop the start, naming the file */
+    nox_tls_server bad;
+    memset(&bad, 0, sizeof bad);
+    tls_path(bad.cert_file, sizeof bad.cert_file, "a/srv.pem");
+    tls_path(bad.key_file, sizeof bad.key_file, "a/absent.key");
+    test_options(&o);
+    o.tls = &bad;
+    CU_ASSERT_EQUAL_FATAL(nox_http_server_new(&o, &s, &err), NOX_OK);
+    CU_ASSERT_STRING_EQUAL(nox_http_server_scheme(s), "https");
+    CU_ASSERT_NOT_EQUAL(nox_http_server_start(s, &err), NOX_OK);
+    ASSERT_CONTAINS(err.message, "a/absent.key");
+    nox_http_server_free(s);
+}
+
+static void test_tls_mutual(void) {
+    char base[64];
+    nox_tls_server tls;
+    const tls_client none = {"a/ca.pem", NULL, NULL}, good = {"a/ca.pem", "a/cli.pem", "a/cli.key"},
+                     foreign = {"a/ca.pem", "b/cli.pem", "b/cli.key"},
+                     server_cert = {"a/ca.pem", "a/srv.pem", "a/srv.key"};
+    nox_http_server *s = start_tls(&tls, "a/srv.pem", "a/srv.key", "a/ca.pem", base);
+    CU_ASSERT_STRING_EQUAL(nox_http_server_scheme(s), "https");
+    atomic_store(&tls_hits, 0);
+    atomic_store(&tls_public_hits, 0);
+
+    /* no client certificate: 401, and the handler does not run */
+    reply r = call_tls(base, "/counted", NULL, 0, &none);
+    CU_ASSERT_EQUAL(r.rc, CURLE_OK);
+    CU_ASSERT_EQUAL(r.status, 401);
+    assert_json_error(&r, "unauthorized");
+    CU_ASSERT_EQUAL(atomic_load(&tls_hits), 0);
+    free(r.body);
+    /* a client certificate of the client CA: served */
+    r = call_tls(base, "/counted", NULL, 0, &good);
+    if (r.rc != CURLE_OK) fprintf(stderr, "\n  mutual TLS with a good certificate: curl %d\n", (int)r.rc);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(r.body, "counted");
+    CU_ASSERT_EQUAL(atomic_load(&tls_hits), 1);
+    free(r.body);
+    /* a client certificate of another CA: 401 */
+    r = call_tls(base, "/counted", NULL, 0, &foreign);
+    CU_ASSERT_EQUAL(r.status, 401);
+    assert_json_error(&r, "unauthorized");
+    CU_ASSERT_EQUAL(atomic_load(&tls_hits), 1);
+    free(r.body);
+    /* a server certificate of the right CA (extended key usage serverAuth only): 401 */
+    r = call_tls(base, "/counted", NULL, 0, &server_cert);
+    CU_ASSERT_EQUAL(r.status, 401);
+    assert_json_error(&r, "unauthorized");
+    CU_ASSERT_EQUAL(atomic_load(&tls_hits), 1);
+    free(r.body);
+    /* the client CA's certificates are checked for dates and, when they have one, an extended key usage */
+    make_client_cert("noeku", -60, 86400, NULL);
+    make_client_cert("expired", -2 * 86400L, -86400L, "clientAuth");
+    make_client_cert("future", 86400L, 2 * 86400L, "clientAuth");
+    make_client_cert("codesign", -60, 86400, "codeSigning");
+    make_client_cert("dual", -60, 86400, "serverAuth,clientAuth");
+    static const struct {
+        const char *name;
+        long status;
+    } more[] = {{"noeku", 200}, {"expired", 401}, {"future", 401}, {"codesign", 401}, {"dual", 200}};
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+        char cert[64], key[64];
+        snprintf(cert, sizeof cert, "a/%s.pem", more[i].name);
+        snprintf(key, sizeof key, "a/%s.key", more[i].name);
+        const tls_client c = {"a/ca.pem", cert, key};
+        int hits = atomic_load(&tls_hits);
+        r = call_tls(base, "/counted", NULL, 0, &c);
+        if (r.status != more[i].status)
+            fprintf(stderr, "\n  client certificate %s: status %ld, curl %d\n", more[i].name, r.status, (int)r.rc);
+        CU_ASSERT_EQUAL(r.status, more[i].status);
+        CU_ASSERT_EQUAL(atomic_load(&tls_hits), hits + (more[i].status == 200));
+        free(r.body);
+    }
+    /* public routes and /health need none; /metrics and unknown paths do */
+    r = call_tls(base, "/open", NULL, 0, &none);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(r.body, "public");
+    CU_ASSERT_EQUAL(atomic_load(&tls_public_hits), 1);
+    free(r.body);
+    r = call_tls(base, "/open", NULL, 0, &foreign); /* nor does a foreign one hurt there */
+    CU_ASSERT_EQUAL(r.status, 200);
+    free(r.body);
+    r = call_tls(base, "/health", NULL, 0, &none);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(r.body, "{\"status\":\"ok\"}");
+    free(r.body);
+    r = call_tls(base, "/metrics", NULL, 0, &none);
+    CU_ASSERT_EQUAL(r.status, 401);
+    CU_ASSERT_PTR_NULL(strstr(r.body, "nox_test_http"));
+    free(r.body);
+    r = call_tls(base, "/no/such/path", NULL, 0, &none);
+    CU_ASSERT_EQUAL(r.status, 401);
+    free(r.body);
+    r = call_tls(base, "/metrics", NULL, 0, &good);
+    CU_ASSERT_EQUAL(r.status, 200);
+    ASSERT_CONTAINS(r.body, "nox_test_http_connections_total");
+    free(r.body);
+
+    /* a POST with a body, without a certificate: 401 and the handler never sees the body */
+    int calls = atomic_load(&echo_calls);
+    r = call_tls(base, "/echo", "not for you", 11, &none);
+    CU_ASSERT_EQUAL(r.status, 401);
+    assert_json_error(&r, "unauthorized");
+    CU_ASSERT_PTR_NULL(strstr(r.body, "not for you"));
+    CU_ASSERT_EQUAL(atomic_load(&echo_calls), calls);
+    free(r.body);
+    char *big = malloc(3 * BODY_MAX);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+    memset(big, 'q', 3 * BODY_MAX);
+    r = call_tls(base, "/echo", big, 3 * BODY_MAX, &none); /* over max_body too: still 401 first */
+    CU_ASSERT_EQUAL(r.status, 401);
+    assert_json_error(&r, "unauthorized");
+    CU_ASSERT_EQUAL(atomic_load(&echo_calls), calls);
+    free(r.body);
+    r = call_tls(base, "/echo", big, 3 * BODY_MAX, &good); /* with one, the limit applies */
+    CU_ASSERT_EQUAL(r.status, 413);
+    CU_ASSERT_EQUAL(atomic_load(&echo_calls), calls);
+    free(r.body);
+    free(big);
+    r = call_tls(base, "/echo", "for you", 7, &good); /* and with one the body is delivered */
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(r.body, "for you");
+    CU_ASSERT_EQUAL(atomic_load(&echo_calls), calls + 1);
+    free(r.body);
+
+    /* on one connection: a public request first does not let the next, protected one through */
+    int hits = atomic_load(&tls_hits);
+    CURL *curl = curl_easy_init();
+    long connects = 0, total = 0;
+    r = perform_tls(curl, base, "/open", NULL, 0, &none, &connects);
+    CU_ASSERT_EQUAL(r.status, 200);
+    total += connects;
+    free(r.body);
+    r = perform_tls(curl, base, "/counted", NULL, 0, &none, &connects);
+    CU_ASSERT_EQUAL(r.status, 401);
+    total += connects;
+    free(r.body);
+    CU_ASSERT_EQUAL(total, 1);
+    curl_easy_cleanup(curl);
+    CU_ASSERT_EQUAL(atomic_load(&tls_hits), hits);
+    stop(s);
+}
+
+/* The value of the sample `name` (no labels) in a metrics text, or -1. */
+static long long metric_value(const char *text, const char *name) {
+    char want[160];
+    snprintf(want, sizeof want, "\n%s ", name);
+    const char *at = strstr(text, want);
+    return at ? strtoll(at + strlen(want), NULL, 10) : -1;
+}
+
+static void test_tls_keep_alive(void) {
+    char base[64];
+    nox_tls_server tls;
+    const tls_client good = {"a/ca.pem", "a/cli.pem", "a/cli.key"};
+    nox_http_server *s = start_tls(&tls, "a/srv.pem", "a/srv.key", "a/ca.pem", base);
+    CURL *metrics = curl_easy_init(), *curl = curl_easy_init();
+    long connects = 0;
+    reply r = perform_tls(metrics, base, "/metrics", NULL, 0, &good, &connects);
+    CU_ASSERT_EQUAL(r.status, 200);
+    long long before = metric_value(r.body, "nox_test_http_connections_total");
+    CU_ASSERT(before >= 1); /* this scrape's own connection */
+    free(r.body);
+    /* 20 requests on one handle: one connection, one handshake */
+    int ok = 0;
+    long total = 0;
+    for (int i = 0; i < 20; i++) {
+        r = perform_tls(curl, base, "/counted", NULL, 0, &good, &connects);
+        ok += r.rc == CURLE_OK && r.status == 200;
+        total += connects;
+        free(r.body);
+    }
+    CU_ASSERT_EQUAL(ok, 20);
+    CU_ASSERT_EQUAL(total, 1); /* curl's side: it opened one connection */
+    r = perform_tls(metrics, base, "/metrics", NULL, 0, &good, &connects);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_EQUAL(connects, 0); /* the scrape's connection was reused too */
+    long long after = metric_value(r.body, "nox_test_http_connections_total");
+    if (after - before != 1) fprintf(stderr, "\n  connections: %lld before, %lld after 20 requests\n", before, after);
+    CU_ASSERT_EQUAL(after - before, 1);
+    assert_line(r.body, "nox_test_http_requests_total{route=\"/counted\",method=\"GET\",status=\"200\"} 20");
+    free(r.body);
+    /* the counter does count: three fresh handles are three connections */
+    for (int i = 0; i < 3; i++) {
+        r = call_tls(base, "/counted", NULL, 0, &good);
+        CU_ASSERT_EQUAL(r.status, 200);
+        free(r.body);
+    }
+    r = perform_tls(metrics, base, "/metrics", NULL, 0, &good, &connects);
+    CU_ASSERT_EQUAL(metric_value(r.body, "nox_test_http_connections_total"), after + 3);
+    free(r.body);
+    curl_easy_cleanup(curl);
+    curl_easy_cleanup(metrics);
+    stop(s);
+}
+
 int main(void) {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return 2;
     CU_TestInfo tests[] = {
@@ -1141,6 +1580,9 @@ int main(void) {
         {"stop while idle", test_stop_idle},
         {"stop after requests", test_stop_after_requests},
         {"stop waits for requests in progress", test_stop_waits_for_requests_in_progress},
+        {"TLS: https, scheme, plaintext and untrusted clients refused", test_tls_server},
+        {"mutual TLS: client certificates, public routes, 401", test_tls_mutual},
+        {"TLS keep-alive: one connection for 20 requests", test_tls_keep_alive},
         CU_TEST_INFO_NULL,
     };
     int rc = nox_test_main("http_server", tests);

@@ -27,6 +27,7 @@
 #include "nox/error.h"
 #include "nox/handle.h"
 #include "nox/http_fault.h"
+#include "nox/tls.h"
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -76,13 +77,21 @@ typedef struct nox_gateway_signing {
     unsigned lifetime_s; /**< expiresAt = signing time + lifetime_s, at most NOX_RUNNER_AUTH_MAX_LIFETIME_S; 0 = 60 */
 } nox_gateway_signing;
 
+/** Gateway URLs a client may fail over between. */
+#define NOX_GATEWAY_MAX_URLS 8
+
 /**
- * Creates a client for url (http:// or https://); timeout_ms 0 = 10000. Keeps a copy of wallet and of
- * signing. NOX_ERR_INVALID for a lifetime longer than a Gateway accepts.
+ * Creates a client for url (http:// or https://, or several comma-separated: the same Gateway — one
+ * database, one wallet — behind several URLs; a transport failure or a 5xx moves the client to the next,
+ * and the request is retried there, every Runner request being idempotent; tls: its CA and the Runner's client certificate, which a
+ * Gateway's Runner endpoints require under mutual TLS — NULL for none); timeout_ms 0 = 10000. Keeps a copy
+ * of wallet, of signing and of tls. NOX_ERR_INVALID for a lifetime longer than a Gateway accepts.
  */
-nox_status nox_gateway_client_new(const char *url, const nox_ec_privkey *wallet, const nox_gateway_signing *signing,
+nox_status nox_gateway_client_new(const char *url, const nox_tls_client *tls, const nox_ec_privkey *wallet, const nox_gateway_signing *signing,
                                   unsigned timeout_ms, nox_gateway_client **out, nox_error *err);
 void nox_gateway_client_free(nox_gateway_client *c);
+/** How many times the client moved to another Gateway URL. */
+uint64_t nox_gateway_client_failovers(const nox_gateway_client *c);
 /** scheme://host[:port] (safe to log). */
 const char *nox_gateway_client_display_url(const nox_gateway_client *c);
 

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "nox/error.h"
+#include "nox/tls.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -54,6 +55,12 @@ typedef struct nox_http_options {
                                          Default 30 */
     unsigned max_connections;       /**< concurrent connections; default 1024 */
     int access_log;                 /**< 1: one log line per request (nox_log, INFO); default 1 */
+    /**
+     * TLS (libmicrohttpd over GnuTLS), or NULL / no certificate for plaintext. With a client CA, every route
+     * needs a client certificate that CA verifies (mutual TLS) — 401 `unauthorized` without one — except the
+     * routes registered with nox_http_route_public and GET /health. Files are read at nox_http_server_start.
+     */
+    const struct nox_tls_server *tls;
 } nox_http_options;
 
 /** Fills `o` with the defaults above (listen "127.0.0.1:0"). */
@@ -80,6 +87,17 @@ typedef void (*nox_http_handler)(void *user, const nox_http_request *req, nox_ht
  */
 nox_status nox_http_route(nox_http_server *s, const char *method, const char *path, nox_http_handler handler,
                           void *user, nox_error *err);
+
+/**
+ * Like nox_http_route, for a route that needs no client certificate even when the
+ * server asks for them (tls.client_ca_file): the Gateway's user endpoints, next to
+ * its Runner endpoints, which do. Without a client CA it is nox_http_route.
+ */
+nox_status nox_http_route_public(nox_http_server *s, const char *method, const char *path, nox_http_handler handler,
+                                 void *user, nox_error *err);
+
+/** "https" when the server has TLS, else "http". */
+const char *nox_http_server_scheme(const nox_http_server *s);
 
 /**
  * Health check for GET /health: returns 1 when the service's dependencies

@@ -34,6 +34,7 @@
 
 #include "nox/ec.h"
 #include "nox/error.h"
+#include "nox/tls.h"
 #include "nox/http_fault.h"
 
 #ifdef __cplusplus
@@ -49,6 +50,7 @@ typedef struct nox_kms_options {
     unsigned connect_timeout_ms; /**< TCP (+TLS) connection timeout; default 3000 */
     unsigned max_connections;    /**< most pooled handles (parallel requests); default 16 */
     size_t max_response;         /**< largest accepted answer in bytes; default 64 KiB */
+    const nox_tls_client *tls; /**< https: CA and client certificate (nox/tls.h; copied); NULL: system trust, none */
 } nox_kms_options;
 
 /** Fills `o` with the defaults above and url = NULL. */

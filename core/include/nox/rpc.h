@@ -34,6 +34,7 @@
 
 #include "nox/ec.h" /* NOX_ADDRESS_SIZE */
 #include "nox/error.h"
+#include "nox/tls.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -47,6 +48,7 @@ typedef struct nox_rpc_options {
     unsigned timeout_ms;          /**< whole-call timeout; default 10000 */
     unsigned connect_timeout_ms;  /**< TCP (+TLS) connection timeout; default 3000 */
     size_t max_response;          /**< largest accepted answer in bytes; default 64 MiB */
+    const nox_tls_client *tls; /**< https: CA and client certificate (nox/tls.h); NULL: the system's trust store */
 } nox_rpc_options;
 
 /** Fills `o` with the defaults above and url = NULL. */

@@ -52,6 +52,21 @@ typedef struct nox_service_http_limits {
     unsigned request_timeout_s;    /**< `request_timeout_s`: seconds for a request to arrive, 1..3600 */
 } nox_service_http_limits;
 
+struct nox_tls_server;
+
+/** The keys nox_service_load_listener reads, for a loader's list of known top-level keys. */
+#define NOX_SERVICE_LISTEN_KEYS "listen", "tls", "allow_plaintext"
+
+/**
+ * A service's listener from the YAML map `root`: `listen` ("IPv4:port"; when absent, `dflt`, or an error
+ * when dflt is NULL) into listen[cap]; `tls` (optional {cert_file, key_file, client_ca_file}, paths
+ * relative to the file, each file checked now: nox/tls.h) into *tls; `allow_plaintext` (default false).
+ * Secure by default: a listen address outside 127.0.0.0/8 without tls stops the configuration at `listen`
+ * unless allow_plaintext: true. NOX_ERR_CONFIG with file:line:col.
+ */
+nox_status nox_service_load_listener(const struct nox_cfg_doc *doc, const struct nox_cfg_node *root, const char *dflt,
+                                     char *listen, size_t cap, struct nox_tls_server *tls, nox_error *err);
+
 /** The keys nox_service_load_http_limits reads, for a loader's list of known top-level keys. */
 #define NOX_SERVICE_HTTP_KEYS "threads", "max_body", "max_header", "connection_timeout_s", "request_timeout_s"
 
