@@ -132,6 +132,9 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *arg) {
     return len;
 }
 
+/* The devnet's CA (NOX_CA_FILE of its env) for its https:// services; "" = plaintext or the system's store. */
+static char bench_ca[1024];
+
 /* One request on a keep-alive handle; the parsed JSON answer in *reply (NULL when not JSON). -1 on transport failure. */
 static int http_json(CURL *h, const char *url, const char *post_body, long *status, json_t **reply, char *why,
                      size_t cap) {
@@ -142,6 +145,7 @@ static int http_json(CURL *h, const char *url, const char *post_body, long *stat
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (bench_ca[0]) curl_easy_setopt(h, CURLOPT_CAINFO, bench_ca);
     if (post_body) {
         hdr = curl_slist_append(NULL, "Content-Type: application/json");
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
@@ -360,6 +364,7 @@ static double runner_ok_total(CURL *h, const char *url) {
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (bench_ca[0]) curl_easy_setopt(h, CURLOPT_CAINFO, bench_ca);
     double v = -1;
     if (curl_easy_perform(h) == CURLE_OK && b.p) {
         const char *k = "\nnox_runner_messages_ok_total ";
@@ -585,6 +590,7 @@ int bench_e2e_main(int argc, char **argv) {
                         "messages signed by the Ingestor's wallet\n", env_path);
         return 1;
     }
+    if (env_get(env_path, "NOX_CA_FILE", bench_ca, sizeof bench_ca)) bench_ca[0] = '\0';
     char creds_env[4096];
     if (!creds_path && !env_get(env_path, "NOX_INGESTOR_NATS_CREDENTIALS", creds_env, sizeof creds_env))
         creds_path = creds_env;
@@ -711,7 +717,9 @@ int bench_e2e_main(int argc, char **argv) {
 
     /* JetStream. */
     jsOptions jo;
-    if (nox_nats_options(&no, nats_url, "nox-bench", creds_path, NULL, &err)) {
+    nox_tls_client nats_tls = {0}; /* the devnet's CA when its NATS speaks TLS */
+    snprintf(nats_tls.ca_file, sizeof nats_tls.ca_file, "%s", bench_ca);
+    if (nox_nats_options(&no, nats_url, "nox-bench", creds_path, &nats_tls, NULL, &err)) {
         fprintf(stderr, "nox-bench: %s\n", err.message);
         goto out;
     }
@@ -916,5 +924,6 @@ out:
     free(tst);
     nox_engine_free(engine);
     nox_ec_key_wipe(&wallet);
+    nox_nats_shutdown(2000);
     return rc;
 }

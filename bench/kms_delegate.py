@@ -61,7 +61,8 @@ def main():
     gw_addr = subprocess.run([os.path.join(BIN, "noxctl"), "key", "address", os.path.join(work, "gw.key")],
                              check=True, capture_output=True, text=True).stdout.strip()
     with open(os.path.join(work, "kms.yaml"), "w") as f:
-        f.write(f"listen: 127.0.0.1:0\nkey_file: k.key\nwallet_key_file: w.key\nthreads: {a.threads}\n"
+        f.write(f"listen: 127.0.0.1:0\nkey_file: k.key\nwallet_key_file: w.key\ncreate_if_missing: true\n"
+                f"threads: {a.threads}\n"
                 f"log_level: warn\nchains:\n  - chain_id: 31337\n    gateway_address: \"{gw_addr}\"\n")
     ready = os.path.join(work, "ready")
     kms = subprocess.Popen([os.path.join(BIN, "nox-kms"), "--config", os.path.join(work, "kms.yaml"),

@@ -34,7 +34,7 @@ State directory (everything an operator needs to run or inspect a component by h
     keys/                        owner, alice, bob (anvil's funded accounts 0..2), gateway, runner and ingestor
                                  wallets (the Ingestor's signs every queue message; the Runners trust its address);
                                  ingestor.nk, runner.nk, admin.nk: the NATS identities (scripts/nats_auth.py)
-    kms/                         the KMS protocol and wallet keys (created by nox-kms on first start)
+    kms/                         the KMS protocol and wallet keys (made by `nox-kms keygen` at `up`)
     postgres/  nats/  ingestor/  PostgreSQL data, the JetStream store, the Ingestor's checkpoint
     deployment.json              contracts/deploy.py's output
     state.json                   ports, commands, addresses
@@ -173,10 +173,16 @@ def terminate(pid, grace=10.0):
     return "SIGKILL"
 
 
+CA_FILE = None   # the devnet's CA once its state is known (tls/ca.pem), for https:// health checks
+
+
 def http_get(url, timeout=2.0):
-    """(status, text) — status 0 with the reason when there is no HTTP answer."""
+    """(status, text) — status 0 with the reason when there is no HTTP answer. https:// is verified against the
+    devnet's CA."""
+    import ssl
+    ctx = ssl.create_default_context(cafile=CA_FILE) if url.startswith("https://") else None
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with urllib.request.urlopen(url, timeout=timeout, context=ctx) as r:
             return r.status, r.read().decode(errors="replace").strip()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode(errors="replace").strip()
@@ -241,12 +247,49 @@ class Devnet:
         return self.p("logs", name + ".log")
 
     def load_state(self):
+        global CA_FILE
         try:
             with open(self.state_path) as f:
                 self.state = json.load(f)
         except (OSError, ValueError):
             self.state = None
+        CA_FILE = self.p("tls", "ca.pem") if self.state and self.state.get("tls") else None
         return self.state
+
+    def tls(self):
+        return bool(self.state.get("tls"))
+
+    def make_pki(self):
+        """tls/: a throwaway CA (scripts/pki.sh) and a server certificate for 127.0.0.1 per component; two more
+        CAs for the clients that mutual TLS admits: kms-clients/ (the Gateway's, for the KMS) and runner-clients/
+        (the Runners', for the Gateway's Runner endpoints) — a Runner's certificate cannot call the KMS."""
+        global CA_FILE
+        pki, d = os.path.join(ROOT, "scripts", "pki.sh"), self.p("tls")
+        run([pki, d])
+        for name in ("kms", "gateway", "runner", "ingestor", "nats", "postgres"):
+            run([pki, d, "server", name])
+        run([pki, os.path.join(d, "kms-clients"), "client", "gateway"])
+        run([pki, os.path.join(d, "runner-clients"), "client", "runner"])
+        pg = self.state["postgres"]
+        if pg["run_as"]:   # PostgreSQL reads its key as the postgres user, and wants it 0600 and its own
+            import pwd
+            pw = pwd.getpwnam("postgres")
+            os.chown(os.path.join(d, "postgres.key"), pw.pw_uid, pw.pw_gid)
+        CA_FILE = os.path.join(d, "ca.pem")
+
+    def tls_server(self, name, clients=None):
+        """The YAML tls block of a component (clients: the CA directory whose certificates mutual TLS admits)."""
+        if not self.tls():
+            return ""
+        ca = f", client_ca_file: {self.p('tls', clients, 'ca.pem')}" if clients else ""
+        return f"tls: {{cert_file: {self.p('tls', name + '.pem')}, key_file: {self.p('tls', name + '.key')}{ca}}}\n"
+
+    def tls_client(self, key, cert=None):
+        """A client's `<key>: {ca_file, cert_file, key_file}` towards the devnet's servers (cert: 'dir/name')."""
+        if not self.tls():
+            return ""
+        c = f", cert_file: {self.p('tls', cert + '.pem')}, key_file: {self.p('tls', cert + '.key')}" if cert else ""
+        return f"{key}: {{ca_file: {self.p('tls', 'ca.pem')}{c}}}\n"
 
     def save_state(self):
         write_file(self.state_path, json.dumps(self.state, indent=2) + "\n", 0o600)
@@ -483,7 +526,9 @@ class Devnet:
         pg = self.state["postgres"]
         r = self.pg_ctl("start", "-w", "-t", str(int(timeout_s())), "-l", self.log_path("postgres"),
                         "-o", f"-c listen_addresses=127.0.0.1 -p {self.state['ports']['postgres']} "
-                              f"-k {pg['sockdir']} -c fsync=off", check=False)
+                              f"-k {pg['sockdir']} -c fsync=off" +
+                              (f" -c ssl=on -c ssl_cert_file={self.p('tls', 'postgres.pem')} "
+                               f"-c ssl_key_file={self.p('tls', 'postgres.key')}" if self.tls() else ""), check=False)
         pid = None
         try:
             with open(os.path.join(pg["datadir"], "postmaster.pid")) as f:
@@ -499,11 +544,14 @@ class Devnet:
     def set_urls(self):
         """state's urls, health URLs and anvil's command, from state's ports."""
         st, ports = self.state, self.state["ports"]
-        st["urls"] = {"postgres": f"postgresql://{DB_USER}:{st['postgres']['password']}@127.0.0.1:{ports['postgres']}/{DB_NAME}",
-                      "nats": f"nats://127.0.0.1:{ports['nats']}", "anvil": f"http://127.0.0.1:{ports['anvil']}",
-                      **{s: f"http://127.0.0.1:{ports[s]}" for s in SERVICES + self.extra_runners()}}
+        web, ssl = ("https", f"?sslmode=verify-full&sslrootcert={self.p('tls', 'ca.pem')}") if self.tls() else ("http", "")
+        st["urls"] = {"postgres": f"postgresql://{DB_USER}:{st['postgres']['password']}@127.0.0.1:{ports['postgres']}/"
+                                  f"{DB_NAME}{ssl}",
+                      "nats": f"{'tls' if self.tls() else 'nats'}://127.0.0.1:{ports['nats']}",
+                      "anvil": f"http://127.0.0.1:{ports['anvil']}",   # anvil has no TLS: loopback only
+                      **{s: f"{web}://127.0.0.1:{ports[s]}" for s in SERVICES + self.extra_runners()}}
         st["health_urls"] = {"nats": f"http://127.0.0.1:{ports['nats_monitor']}/healthz",
-                             **{s: f"http://127.0.0.1:{ports[s]}/health" for s in SERVICES + self.extra_runners()}}
+                             **{s: f"{web}://127.0.0.1:{ports[s]}/health" for s in SERVICES + self.extra_runners()}}
         st["commands"]["anvil"] = [noxtest.ANVIL, "--host", "127.0.0.1", "--port", str(ports["anvil"]),
                                    "--hardfork", "cancun", "--chain-id", str(CHAIN_ID)]
 
@@ -567,6 +615,11 @@ server_name: nox-devnet
 jetstream {{
   store_dir: "{self.p('nats')}"
 }}
+""" + (f"""tls {{   # every client over TLS (the nkeys below say who it is)
+  cert_file: "{self.p('tls', 'nats.pem')}"
+  key_file: "{self.p('tls', 'nats.key')}"
+}}
+""" if self.tls() else "") + """
 # Who may connect and what each may do (scripts/nats_auth.py): the Ingestor publishes the jobs, the Runners
 # consume them and publish dead letters, the admin (keys/admin.nk, NOX_NATS_CREDENTIALS of the env) is the
 # operator's. No one else connects.
@@ -575,8 +628,9 @@ jetstream {{
                                nats_auth.admin(st["nats_keys"]["admin"])]))
         write_file(self.p("kms.yaml"), f"""# nox-kms of the Nox devnet (scripts/devnet.sh). Run: {self.bin('nox-kms')} --config {self.p('kms.yaml')}
 listen: 127.0.0.1:{ports['kms']}
-key_file: {self.p('kms', 'kms.key')}                 # protocol key, created (0600) on first start
-wallet_key_file: {self.p('kms', 'kms-wallet.key')}   # signs PublicKeyProof, created (0600) on first start
+{self.tls_server("kms", "kms-clients")}key_file: {self.p('kms', 'kms.key')}                 # protocol key, made by `nox-kms keygen` at `devnet up`
+wallet_key_file: {self.p('kms', 'kms-wallet.key')}   # signs PublicKeyProof, made by `nox-kms keygen` at `devnet up`
+# no create_if_missing (default false): a KMS whose key_file is gone stops instead of serving a new protocol key
 threads: 4
 log_level: info
 chains:
@@ -588,9 +642,9 @@ chains:
         st, ports, a, d = self.state, self.state["ports"], self.state["addresses"], self.state["deployment"]
         write_file(self.p("gateway.yaml"), f"""# nox-gateway of the Nox devnet (scripts/devnet.sh). Run: {self.bin('nox-gateway')} --config {self.p('gateway.yaml')}
 listen: 127.0.0.1:{ports['gateway']}
-database_url: "{st['urls']['postgres']}"
+{self.tls_server("gateway", "runner-clients")}database_url: "{st['urls']['postgres']}"
 kms_url: {st['urls']['kms']}
-kms_address: "{a['kms_wallet']}"          # the KMS wallet that signs its PublicKeyProof
+{self.tls_client("kms_tls", "kms-clients/gateway")}kms_address: "{a['kms_wallet']}"          # the KMS wallet that signs its PublicKeyProof
 wallet_key_file: {self.p('keys', 'gateway-wallet.key')}
 runner_addresses: [{", ".join(f'"{x}"' for x in [a['runner'], *extra_runner_addresses()])}]   # the devnet Runner's wallet{" + NOX_DEVNET_EXTRA_RUNNERS" if extra_runner_addresses() else ""}
 accept_legacy_authorizations: false       # Runner authorizations bound to content and time only (docs/PROTOCOL-EXTENSIONS.md §7)
@@ -615,13 +669,13 @@ operators: {st['operators']}     # names the generic Compute events (docs/PROTOC
 nats:
   url: {st['urls']['nats']}
   credentials_file: {self.p('keys', 'ingestor.nk')}   # the Ingestor's NATS identity: the only one that may publish jobs
-  stream: nox_ingestor
+{"  " + self.tls_client("tls") if self.tls() else ""}  stream: nox_ingestor
   subject: nox_ingestor
 listen: 127.0.0.1:{ports['ingestor']}
-log_level: info
+{self.tls_server("ingestor")}log_level: info
 """)
         write_file(self.p("runner.yaml"), f"""# nox-runner of the Nox devnet (scripts/devnet.sh). Run: {self.bin('nox-runner')} --config {self.p('runner.yaml')}
-nats: {{url: {st['urls']['nats']}, credentials_file: {self.p('keys', 'runner.nk')},
+nats: {{url: {st['urls']['nats']}, credentials_file: {self.p('keys', 'runner.nk')},{" " + self.tls_client("tls").strip() + "," if self.tls() else ""}
        stream: nox_ingestor, consumer: nox_ingestor_consumer,
        dead_letter_subject: nox_dead, ack_wait_s: 30, max_deliver: 10, max_ack_pending: 1024, fetch_batch: 8}}
 # fetch_batch: a fetched batch is one Gateway exchange for its operands and one for its results (bench/README.md):
@@ -629,15 +683,15 @@ nats: {{url: {st['urls']['nats']}, credentials_file: {self.p('keys', 'runner.nk'
 # max_ack_pending well above workers x fetch_batch (48) per Runner: a Runner killed with full batches leaves
 # them unacked for ack_wait_s; at 256, two such crashes stopped every delivery for up to 30 s (tests/faults)
 gateway_url: {st['urls']['gateway']}
-gateway_address: "{a['gateway']}"        # the Gateway's wallet: its authorizations name it (docs/PROTOCOL-EXTENSIONS.md §7)
+{self.tls_client("gateway_tls", "runner-clients/runner")}gateway_address: "{a['gateway']}"        # the Gateway's wallet: its authorizations name it (docs/PROTOCOL-EXTENSIONS.md §7)
 kms_url: {st['urls']['kms']}
-kms_address: "{a['kms_wallet']}"          # the KMS wallet that signs its PublicKeyProof
+{self.tls_client("kms_tls")}kms_address: "{a['kms_wallet']}"          # the KMS wallet that signs its PublicKeyProof
 wallet_key_file: {self.p('keys', 'runner-wallet.key')}   # listed in the Gateway's runner_addresses
 ingestor_addresses: ["{a['ingestor']}"]   # computes only messages signed by the devnet Ingestor's wallet
 operators: {st['operators']}
 workers: 6                                 # messages in parallel: each waits on the Gateway most of the time (2 -> 6: +30 % on 2 cores)
 listen: 127.0.0.1:{ports['runner']}
-log_level: info
+{self.tls_server("runner")}log_level: info
 """)
 
     def operators_file(self):
@@ -675,6 +729,12 @@ log_level: info
                ("NOX_NATS_CREDENTIALS", self.p("keys", "admin.nk")),
                ("NOX_INGESTOR_NATS_CREDENTIALS", self.p("keys", "ingestor.nk")),
                ("NOX_RUNNER_NATS_CREDENTIALS", self.p("keys", "runner.nk"))]
+        if self.tls():   # noxctl and nox-bench verify the devnet's https:// and tls:// endpoints with its CA
+            env += [("NOX_CA_FILE", self.p("tls", "ca.pem")),
+                    ("NOX_RUNNER_TLS_CERT", self.p("tls", "runner-clients", "runner.pem")),
+                    ("NOX_RUNNER_TLS_KEY", self.p("tls", "runner-clients", "runner.key")),
+                    ("NOX_GATEWAY_TLS_CERT", self.p("tls", "kms-clients", "gateway.pem")),
+                    ("NOX_GATEWAY_TLS_KEY", self.p("tls", "kms-clients", "gateway.key"))]
         for acct in ACCOUNTS:
             env += [(f"NOX_{acct.upper()}_KEY", self.p("keys", acct + ".key")),
                     (f"NOX_{acct.upper()}_ADDRESS", a[acct])]
@@ -767,7 +827,12 @@ log_level: info
                 "nats": [nats, "-js", "-c", self.p("nats.conf")],
                 **{s: [os.path.join(bin_dir, "nox-" + s), "--config", self.p(s + ".yaml")] for s in SERVICES}},
             "addresses": {}, "deployment": {},
+            # every hop over TLS, mutual where a service trusts its caller (NOX_DEVNET_TLS=0: plaintext, for an
+            # A/B benchmark of what TLS costs)
+            "tls": os.environ.get("NOX_DEVNET_TLS", "1") != "0",
         }
+        if st["tls"]:
+            self.make_pki()
         self.set_urls()
         self.save_state()
         say(f"devnet: starting in {shown(self.dir)} (binaries {shown(bin_dir)})")
@@ -783,6 +848,9 @@ log_level: info
         for who in ("gateway", "runner", "ingestor"):   # the Ingestor's signs every queue message
             out = run([noxctl, "key", "new", "--out", self.p("keys", f"{who}-wallet.key")]).stdout.split()
             a[who] = out[-1].lower()
+        # the KMS's keys, made as an operator would: neither service creates a missing key (create_if_missing: false)
+        for f in ("kms.key", "kms-wallet.key"):
+            run([self.bin("nox-kms"), "keygen", "--out", self.p("kms", f)])
         # NATS identities (scripts/nats_auth.py): the Ingestor's, the Runners' (one for all of them), the operator's
         st["nats_keys"] = {who: nats_auth.new_identity(noxctl, self.p("keys", f"{who}.nk"))
                            for who in ("ingestor", "runner", "admin")}

@@ -6,8 +6,8 @@ with that identity's permissions. Nothing else may connect: the block has no ano
 
     ingestor   publishes jobs to <subject>.> of its streams and dead letters to nox_dead.>; creates or inspects
                those streams. Nothing else: no consumer, no deletion, no purge.
-    runner     reads its durable consumer of each stream (create/inspect it, fetch the next messages, ack them)
-               and publishes dead letters; creates or inspects nox_dead. It cannot publish a job, read another
+    runner     reads its durable consumer of each stream (create/inspect it, fetch the next messages, ack them),
+               inspects the stream (its /health: a leader?) and publishes dead letters; creates or inspects nox_dead. It cannot publish a job, read another
                consumer or touch a stream's configuration or content.
     admin      everything: the operator's tools (js_dump in the tests, `nats` CLI); never given to a service.
 
@@ -51,7 +51,8 @@ def runner(nkey, consumers=(("nox_ingestor", "nox_ingestor_consumer"),), dead_su
     """A Runner's user: consumers is a list of (stream, durable consumer) it reads."""
     pub = [dead_subject + ".>", *_api(f"STREAM.INFO.{DEAD_STREAM}", f"STREAM.CREATE.{DEAD_STREAM}")]
     for stream, consumer in consumers:
-        pub += _api(f"CONSUMER.INFO.{stream}.{consumer}", f"CONSUMER.CREATE.{stream}.{consumer}",
+        pub += _api(f"STREAM.INFO.{stream}",   # its /health: does the stream have a leader?
+                    f"CONSUMER.INFO.{stream}.{consumer}", f"CONSUMER.CREATE.{stream}.{consumer}",
                     f"CONSUMER.CREATE.{stream}.{consumer}.>", f"CONSUMER.DURABLE.CREATE.{stream}.{consumer}",
                     f"CONSUMER.MSG.NEXT.{stream}.{consumer}")
         pub.append(f"$JS.ACK.{stream}.{consumer}.>")

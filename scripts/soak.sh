@@ -87,12 +87,13 @@ fi
 work_dir=${work:-$(mktemp -d /tmp/nox-soak-load.XXXXXX)}
 [ -n "$work" ] || trap 'finish; rm -rf "$work_dir"' EXIT
 runner_url=$(. "$dir/env" && echo "$NOX_RUNNER_URL")
+ca_file=$(. "$dir/env" && echo "${NOX_CA_FILE:-}")   # the devnet's CA: its services speak TLS
 
 pid_of() { cat "$dir/pids/$1.pid" 2>/dev/null | head -1; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 ok_total() {  # the Runner's stored-message counter (a restart of the Runner would reset it: none happens here)
-  curl -s --max-time 2 "$runner_url/metrics" | awk '$1 == "nox_runner_messages_ok_total" {printf "%d", $2; f=1} END {if (!f) print 0}'
+  curl -s --max-time 2 ${ca_file:+--cacert "$ca_file"} "$runner_url/metrics" | awk '$1 == "nox_runner_messages_ok_total" {printf "%d", $2; f=1} END {if (!f) print 0}'
 }
 declare -A pid base_rss base_fd
 for c in $COMPONENTS; do pid[$c]=$(pid_of "$c"); done

@@ -1,6 +1,7 @@
 /* NATS (nats.c) helpers shared by nox-ingestor, nox-runner and nox-bench (nats_util.h). */
 #include "nats_util.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 
 #include "nox/log.h"
@@ -15,7 +16,7 @@ static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus
 }
 
 nox_status nox_nats_options(natsOptions **out, const char *url, const char *client_name, const char *credentials_file,
-                            char pub[NOX_NKEY_PUBLIC_LEN + 1], nox_error *err) {
+                            const nox_tls_client *tls, char pub[NOX_NKEY_PUBLIC_LEN + 1], nox_error *err) {
     char key[NOX_NKEY_PUBLIC_LEN + 1] = "", inbox[NOX_NKEY_PUBLIC_LEN + 16], w[256];
     natsOptions *o = NULL;
     *out = NULL;
@@ -31,6 +32,11 @@ nox_status nox_nats_options(natsOptions **out, const char *url, const char *clie
     if (s == NATS_OK) s = natsOptions_SetPingInterval(o, 5000); /* notice a dead server quickly */
     if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(o, 2);
     if (s == NATS_OK) s = natsOptions_SetErrorHandler(o, on_async_error, NULL);
+    if (s == NATS_OK && tls && (tls->ca_file[0] || tls->cert_file[0])) {
+        s = natsOptions_SetSecure(o, true); /* verifies the server's certificate and host name */
+        if (s == NATS_OK && tls->ca_file[0]) s = natsOptions_LoadCATrustedCertificates(o, tls->ca_file);
+        if (s == NATS_OK && tls->cert_file[0]) s = natsOptions_LoadCertificatesChain(o, tls->cert_file, tls->key_file);
+    }
     if (s == NATS_OK && key[0]) {
         snprintf(inbox, sizeof inbox, "_INBOX.%s", key);
         s = natsOptions_SetNKeyFromSeed(o, key, credentials_file);
@@ -44,6 +50,30 @@ nox_status nox_nats_options(natsOptions **out, const char *url, const char *clie
     if (pub) snprintf(pub, NOX_NKEY_PUBLIC_LEN + 1, "%s", key);
     *out = o;
     return NOX_OK;
+}
+
+void nox_nats_shutdown(int64_t timeout_ms) {
+    nats_CloseAndWait(timeout_ms);
+    OPENSSL_cleanup(); /* idempotent; OpenSSL's own exit handler then does nothing */
+}
+
+int nox_nats_stream_ready(jsCtx *js, const char *stream, int64_t timeout_ms, char *why, size_t cap) {
+    jsOptions jo;
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    char w[256];
+    natsStatus s = jsOptions_Init(&jo);
+    jo.Wait = timeout_ms;
+    if (s == NATS_OK) s = js_GetStreamInfo(&si, js, stream, &jo, &jerr);
+    if (s == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) return 1;
+    if (s != NATS_OK) {
+        snprintf(why, cap, "stream %s does not answer: %s", stream, nox_nats_why(s, jerr, w, sizeof w));
+        return 0;
+    }
+    int leader = !si->Cluster || (si->Cluster->Leader && si->Cluster->Leader[0]);
+    if (!leader) snprintf(why, cap, "stream %s has no leader (its servers are electing one)", stream);
+    jsStreamInfo_Destroy(si);
+    return leader;
 }
 
 const char *nox_nats_why(natsStatus s, jsErrCode jerr, char *out, size_t cap) {

@@ -7,6 +7,7 @@
 
 #include "nox/error.h"
 #include "nox/nkey.h"
+#include "nox/tls.h"
 
 /*
  * Creates *out with the services' connection settings: url, client_name,
@@ -21,10 +22,30 @@
  * The connection's inboxes are then _INBOX.<public key>.…, so that the server's
  * permissions can give each identity its own replies and no one else's. *pub
  * (may be NULL) receives the public key, or "" without credentials.
+ * tls (NULL or all "" for none): TLS to the servers, verified against tls->ca_file (else the system's
+ * trust store), with tls->cert_file / key_file as the client certificate when set; a tls:// URL asks
+ * for TLS too.
  * On failure *out is NULL and err says why.
  */
 nox_status nox_nats_options(natsOptions **out, const char *url, const char *client_name, const char *credentials_file,
-                            char pub[NOX_NKEY_PUBLIC_LEN + 1], nox_error *err);
+                            const nox_tls_client *tls, char pub[NOX_NKEY_PUBLIC_LEN + 1], nox_error *err);
+
+/*
+ * Closes the NATS library (nats_CloseAndWait, at most timeout_ms) and then OpenSSL, before the process exits.
+ * Call once, last, instead of nats_Close / nats_CloseAndWait. Why: Debian's nats.c 3.4 frees OpenSSL's list
+ * of compression methods in its own exit handler without telling OpenSSL, whose exit handler then frees it
+ * again — a crash at exit (double free) in every process that used TLS to NATS (fixed upstream in 3.11).
+ * Once OpenSSL has cleaned up, that list is empty and nats.c's free does nothing.
+ */
+void nox_nats_shutdown(int64_t timeout_ms);
+
+/*
+ * Whether `stream` can take messages now, for /health: 1 when JetStream answers within timeout_ms that it
+ * has a leader (a single server is its own), or that the stream does not exist yet (someone creates it
+ * later); 0 with the reason in why when JetStream does not answer (a cluster without quorum) or the
+ * stream has no leader (a replicated stream while its servers elect one).
+ */
+int nox_nats_stream_ready(jsCtx *js, const char *stream, int64_t timeout_ms, char *why, size_t cap);
 
 /* "text (JetStream error N)" for the last nats.c failure (s when nats.c has no text), in out; returns out. */
 const char *nox_nats_why(natsStatus s, jsErrCode jerr, char *out, size_t cap);

@@ -3,6 +3,7 @@
 #define NOX_GATEWAY_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,30 +15,46 @@
 #include "nox/rpc.h"
 #include "store.h"
 
+/**
+ * NoxCompute.kmsPublicKey() against the KMS key the Gateway encrypts inputs to (gw_chain.kms_check): inputs are
+ * encrypted only in GW_KMS_MATCH, so never to a key the chain does not know. Checked at start (a mismatch stops
+ * start-up) and every GW_CHAIN_CHECK_INTERVAL_S seconds after (main.c).
+ */
+enum { GW_KMS_UNCHECKED = 0, GW_KMS_MATCH = 1, GW_KMS_MISMATCH = 2 };
+#define GW_CHAIN_CHECK_INTERVAL_S 5
+
 /** One chain the Gateway serves. */
 typedef struct gw_chain {
     uint32_t chain_id;
     char rpc_url[1024];
+    nox_tls_client rpc_tls;     /* rpc_tls: the node's CA (and a client certificate) for an https:// rpc_url */
     uint8_t nox_compute[NOX_ADDRESS_SIZE];
     nox_rpc *rpc;                                           /* the start-up cross-check */
     nox_rpc_pool *viewers;                                  /* isViewer eth_calls: viewer_rpc_connections */
     uint8_t kms_public_key[NOX_EC_PUBKEY_COMPRESSED_SIZE]; /* fetched and proof-checked at start */
     nox_ec_pubkey kms_key;
+    _Atomic int kms_check;      /* GW_KMS_*: whether NoxCompute holds kms_public_key (POST /v0/secrets needs MATCH) */
+    char kms_check_reason[512]; /* why not GW_KMS_MATCH (no secret); read and written under gw_state.check_lock */
+    int gateway_check;          /* the checker's last NoxCompute.gateway() verdict (1, 0, -1 unknown), to log changes */
 } gw_chain;
 
 /** config/gateway.yaml */
 typedef struct gw_config {
     char listen[64];
+    nox_tls_server tls;    /* tls; with client_ca_file, the Runner endpoints need a Runner's client certificate */
     char database_url[1024];
     char kms_url[1024];
+    nox_tls_client kms_tls; /* kms_tls: the KMS's CA and this Gateway's client certificate (the KMS's mutual TLS) */
     uint8_t kms_address[NOX_ADDRESS_SIZE];
     char wallet_key_file[4096];
+    int create_if_missing; /* create a missing wallet_key_file at start (default false: noxctl key new makes it) */
     size_t n_runners;
     uint8_t (*runners)[NOX_ADDRESS_SIZE];
     int accept_legacy_authorizations; /* the spec §4.4 Runner forms too (docs/PROTOCOL-EXTENSIONS.md §7) */
     uint32_t default_chain_id;
     nox_service_http_limits http; /* threads (also the PostgreSQL pool), limits, timeouts */
     int log_level;
+    int log_json;               /* log_format: json (one JSON object per line) */
     unsigned viewer_rpc_connections; /* isViewer calls in flight per chain, below threads */
     unsigned viewer_timeout_ms;      /* bound of one isViewer call (503 past it) */
     size_t n_chains;
@@ -57,7 +74,14 @@ typedef struct gw_state {
     nox_counter *legacy_accepted, *legacy_refused, *window_refused, *content_refused;
     gw_store *store;
     nox_kms_client *kms;
+    pthread_mutex_t check_lock; /* guards gw_chain.kms_check_reason */
 } gw_state;
+
+/**
+ * Whether inputs of chain c may be encrypted to its KMS key now (NoxCompute holds that key): 1, or 0 after
+ * answering 503 {"error": "kms_key_mismatch" or "kms_key_unchecked", "message": why}.
+ */
+int gw_kms_key_usable(gw_state *st, const gw_chain *c, nox_http_response *resp);
 
 /** The configured chain `id`, or NULL. */
 gw_chain *gw_chain_of(const gw_state *st, uint64_t id);

@@ -8,11 +8,11 @@
 #include "nox/hex.h"
 #include "nox/log.h"
 
-static const char *const top_keys[] = {"listen", "database_url", "kms_url", "kms_address", "wallet_key_file",
-                                       "runner_addresses", "accept_legacy_authorizations", "default_chain_id",
+static const char *const top_keys[] = {NOX_SERVICE_LISTEN_KEYS, "database_url", "kms_url", "kms_tls", "kms_address", "wallet_key_file",
+                                       "create_if_missing", "runner_addresses", "accept_legacy_authorizations", "default_chain_id",
                                        NOX_SERVICE_HTTP_KEYS,
-                                       "log_level", "chains", "viewer_rpc_connections", "viewer_timeout_ms", NULL};
-static const char *const chain_keys[] = {"chain_id", "rpc_url", "nox_compute", NULL};
+                                       "log_level", "log_format", "chains", "viewer_rpc_connections", "viewer_timeout_ms", NULL};
+static const char *const chain_keys[] = {"chain_id", "rpc_url", "rpc_tls", "nox_compute", NULL};
 
 static nox_status load_chain(const nox_cfg_doc *doc, const nox_cfg_node *item, size_t i, gw_config *cfg,
                              nox_error *err) {
@@ -24,6 +24,7 @@ static nox_status load_chain(const nox_cfg_doc *doc, const nox_cfg_node *item, s
     if (!st) st = nox_cfg_get_uint(doc, item, "chain_id", 1, 1, UINT32_MAX, where, &id, err);
     gw_chain *c = &cfg->chains[i];
     if (!st) st = nox_cfg_get_text(doc, item, "rpc_url", 1, NULL, where, c->rpc_url, sizeof c->rpc_url, err);
+    if (!st) st = nox_cfg_get_tls_client(doc, item, "rpc_tls", &c->rpc_tls, err);
     snprintf(w, sizeof w, "%s.nox_compute", where);
     if (!st && !nox_cfg_get(item, "nox_compute"))
         st = nox_cfg_error(doc, item, where, err, NOX_ERR_CONFIG, "missing required key 'nox_compute'");
@@ -90,13 +91,15 @@ nox_status gw_config_load(const char *path, gw_config *cfg, nox_error *err) {
     const nox_cfg_node *root;
     nox_status st = nox_cfg_load_map(path, top_keys, &doc, &root, err);
     if (st) return st;
-    st = nox_cfg_get_text(doc, root, "listen", 1, NULL, "", cfg->listen, sizeof cfg->listen, err);
+    st = nox_service_load_listener(doc, root, NULL, cfg->listen, sizeof cfg->listen, &cfg->tls, err);
     if (!st) st = nox_cfg_get_text(doc, root, "database_url", 1, NULL, "", cfg->database_url, sizeof cfg->database_url, err);
     if (!st) st = nox_cfg_get_text(doc, root, "kms_url", 1, NULL, "", cfg->kms_url, sizeof cfg->kms_url, err);
+    if (!st) st = nox_cfg_get_tls_client(doc, root, "kms_tls", &cfg->kms_tls, err);
     if (!st && !nox_cfg_get(root, "kms_address"))
         st = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'kms_address'");
     if (!st) st = nox_cfg_get_address(doc, root, "kms_address", "", "an address", cfg->kms_address, err);
     if (!st) st = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "", cfg->wallet_key_file, sizeof cfg->wallet_key_file, err);
+    if (!st) st = nox_cfg_get_bool(doc, root, "create_if_missing", 0, "", &cfg->create_if_missing, err);
     if (!st) st = load_runners(doc, root, cfg, err);
     /* false by default: only the bound Runner authorizations (docs/PROTOCOL-EXTENSIONS.md §7) */
     if (!st)
@@ -105,6 +108,7 @@ nox_status gw_config_load(const char *path, gw_config *cfg, nox_error *err) {
     if (!st) st = nox_service_load_http_limits(doc, root, &cfg->http, err);
     if (!st) st = nox_cfg_get_uint(doc, root, "default_chain_id", 0, 1, UINT32_MAX, "", &def, err);
     if (!st) st = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);
+    if (!st) st = nox_cfg_get_log_format(doc, root, &cfg->log_json, err);
     if (!st) st = load_viewer_limits(doc, root, cfg, err);
     const nox_cfg_node *chains = st ? NULL : nox_cfg_get(root, "chains");
     if (!st && !chains) st = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'chains'");

@@ -1,5 +1,6 @@
 /*
- * POST /v0/secrets (spec §7.1): encrypt a user input, store it, sign its HandleProof.
+ * POST /v0/secrets (spec §7.1): encrypt a user input, store it, sign its HandleProof — only while
+ * NoxCompute.kmsPublicKey() is the KMS key it encrypts to (gw_kms_key_usable), else 503.
  * GET /v0/secrets/{handle} (spec §7.2): user decryption through the on-chain ACL and the KMS.
  * Plaintexts are wiped after use and never logged.
  */
@@ -34,6 +35,19 @@ static json_t *body_object(const nox_http_request *req, nox_http_response *resp)
         return NULL;
     }
     return body;
+}
+
+int gw_kms_key_usable(gw_state *st, const gw_chain *c, nox_http_response *resp) {
+    int check = c->kms_check;
+    if (check == GW_KMS_MATCH) return 1;
+    char why[sizeof c->kms_check_reason];
+    pthread_mutex_lock(&st->check_lock);
+    snprintf(why, sizeof why, "%s", c->kms_check_reason);
+    pthread_mutex_unlock(&st->check_lock);
+    nox_http_respond_error(resp, 503, check == GW_KMS_MISMATCH ? "kms_key_mismatch" : "kms_key_unchecked",
+                           "inputs of chain %u are refused: %s", c->chain_id,
+                           why[0] ? why : "NoxCompute.kmsPublicKey() not checked yet");
+    return 0;
 }
 
 /* Encrypts, stores and signs; `plain` holds the validated plaintext. */
@@ -103,6 +117,7 @@ void gw_handle_post_secret(void *state, const nox_http_request *req, nox_http_re
                                (unsigned long long)chain_id);
         goto out;
     }
+    if (!gw_kms_key_usable(st, c, resp)) goto out; /* never encrypt to a key the chain does not know */
     if (nox_type_from_name(type_name, &type, &err) || !nox_type_is_fixed(type)) {
         nox_http_respond_error(resp, 400, "invalid_type", "solidityType: unknown or unsupported type");
         goto out;

@@ -34,14 +34,19 @@ typedef struct ing_config {
     uint64_t poll_interval_ms;
     uint64_t max_block_range;   /* blocks per eth_getLogs */
     char state_file[4096];      /* the checkpoint */
-    char nats_url[2048];
+    char nats_url[2048];         /* nats.url, or nats.urls comma-separated (nats.c's form) */
+    uint64_t replicas;           /* nats.replicas: of the streams it creates, and checked on those it finds */
     char nats_credentials[4096]; /* nats.credentials_file: the NATS user nkey seed (nox/nkey.h) */
+    nox_tls_client nats_tls;     /* nats.tls: the servers' CA and this Ingestor's client certificate */
+    nox_tls_client rpc_tls;      /* rpc_tls: for an https:// rpc_url */
+    nox_tls_server tls;          /* tls of the /health and /metrics listener */
     char stream[64];            /* default nox_ingestor */
     char subject[128];          /* subject prefix; messages go to <subject>.<txHash>, default nox_ingestor */
     char listen[64];            /* /health and /metrics */
     char operators[4096];       /* optional operators.yaml naming generic (Compute) events; "" = none */
     char wallet_key_file[4096]; /* the wallet that signs every published message (docs/PROTOCOL-EXTENSIONS.md §8) */
     int log_level;
+    int log_json;               /* log_format: json (one JSON object per line) */
 } ing_config;
 
 /** Loads and validates the configuration; errors carry file:line:col. */
@@ -99,11 +104,12 @@ nox_status ing_nats_new(const ing_config *cfg, const nox_ec_privkey *wallet, ing
 nox_status ing_nats_ready(ing_nats *n, nox_error *err);
 
 /**
- * 1 when the connection is up (natsConnection_Status) and the streams were
- * checked since the last failure, else 0. Thread-safe: the health check
- * calls it while the loop uses the publisher.
+ * 1 when the connection is up (natsConnection_Status), the streams were
+ * checked since the last failure, and the work stream had a leader at the
+ * loop's last check (once a second), else 0 with the reason in why.
+ * Thread-safe: the health check calls it while the loop uses the publisher.
  */
-int ing_nats_healthy(ing_nats *n);
+int ing_nats_healthy(ing_nats *n, char *why, size_t cap);
 
 /** Header bytes a signed publish adds at most (NATS/1.0 line, Nats-Msg-Id, Nox-Signature, Nox-Signer, the blank
  * line; Nox-Dead-Reason not included): what a message sized to max_payload must leave room for. */

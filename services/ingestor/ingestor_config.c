@@ -4,13 +4,14 @@
 
 #include "ingestor.h"
 #include "nox/config.h"
+#include "nox/service.h"
 #include "nox/hex.h"
 #include "nox/log.h"
 
 static const char *const top_keys[] = {"rpc_url", "chain_id", "nox_compute", "start_block", "confirmations",
-                                       "poll_interval_ms", "max_block_range", "state_file", "nats", "listen",
-                                       "log_level", "operators", "wallet_key_file", NULL};
-static const char *const nats_keys[] = {"url", "credentials_file", "stream", "subject", NULL};
+                                       "poll_interval_ms", "max_block_range", "state_file", "nats", NOX_SERVICE_LISTEN_KEYS, "rpc_tls",
+                                       "log_level", "log_format", "operators", "wallet_key_file", NULL};
+static const char *const nats_keys[] = {"url", "urls", "credentials_file", "tls", "replicas", "stream", "subject", NULL};
 
 /* A stream name: letters, digits, '_' and '-' (JetStream forbids '.', '*', '>' and whitespace). */
 static int valid_stream(const char *s) {
@@ -36,12 +37,12 @@ static nox_status load_nats(const nox_cfg_doc *doc, const nox_cfg_node *root, in
     if (!n) return nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'nats'");
     nox_status st = nox_cfg_expect(doc, n, NOX_CFG_MAP, "nats", err);
     if (!st) st = nox_cfg_check_keys(doc, n, nats_keys, "nats", err);
-    if (!st) st = nox_cfg_get_text(doc, n, "url", 1, NULL, "nats", cfg->nats_url, sizeof cfg->nats_url, err);
-    if (!st && strncmp(cfg->nats_url, "nats://", 7) && strncmp(cfg->nats_url, "tls://", 6))
-        st = nox_cfg_error(doc, nox_cfg_get(n, "url"), "nats.url", err, NOX_ERR_CONFIG,
-                           "expected a nats:// or tls:// URL");
+    if (!st) st = nox_cfg_get_nats_urls(doc, n, "nats", NULL, cfg->nats_url, sizeof cfg->nats_url, err);
+    cfg->replicas = 1;
+    if (!st) st = nox_cfg_get_uint(doc, n, "replicas", 0, 1, 5, "nats.replicas", &cfg->replicas, err);
     if (!st) st = nox_cfg_get_nats_credentials(doc, n, "credentials_file", "nats", cfg->nats_credentials,
                                                sizeof cfg->nats_credentials, err);
+    if (!st) st = nox_cfg_get_tls_client(doc, n, "tls", &cfg->nats_tls, err);
     if (!st) st = nox_cfg_get_text(doc, n, "stream", 0, "nox_ingestor", "nats", cfg->stream, sizeof cfg->stream, err);
     if (!st && !valid_stream(cfg->stream))
         st = nox_cfg_error(doc, nox_cfg_get(n, "stream"), "nats.stream", err, NOX_ERR_CONFIG,
@@ -90,8 +91,10 @@ nox_status ing_config_load(const char *path, ing_config *cfg, nox_error *err) {
     if (!st) st = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "", cfg->wallet_key_file,
                                    sizeof cfg->wallet_key_file, err);
     if (!st) st = load_nats(doc, root, cfg, err);
-    if (!st) st = nox_cfg_get_text(doc, root, "listen", 1, NULL, "", cfg->listen, sizeof cfg->listen, err);
+    if (!st) st = nox_service_load_listener(doc, root, NULL, cfg->listen, sizeof cfg->listen, &cfg->tls, err);
+    if (!st) st = nox_cfg_get_tls_client(doc, root, "rpc_tls", &cfg->rpc_tls, err);
     if (!st) st = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);
+    if (!st) st = nox_cfg_get_log_format(doc, root, &cfg->log_json, err);
     /* optional: the operator table naming generic events (relative to this file) */
     if (!st) st = nox_cfg_get_path(doc, root, "operators", 0, "", cfg->operators, sizeof cfg->operators, err);
     nox_cfg_free(doc);

@@ -44,10 +44,10 @@ static void *signal_thread(void *arg) {
 /* GET /health: 200 when the RPC node answered the last call and NATS is connected with its streams checked. */
 static int health(void *user, char *reason, size_t cap) {
     ing_state *st = user;
-    int rpc = atomic_load(&st->rpc_ok), nats = ing_nats_healthy(st->nats);
+    char why[256];
+    int rpc = atomic_load(&st->rpc_ok), nats = ing_nats_healthy(st->nats, why, sizeof why);
     if (rpc && nats) return 1;
-    snprintf(reason, cap, "%s%s%s", rpc ? "" : "RPC node unreachable", !rpc && !nats ? ", " : "",
-             nats ? "" : "NATS unreachable");
+    snprintf(reason, cap, "%s%s%s", rpc ? "" : "RPC node unreachable", !rpc && !nats ? ", " : "", nats ? "" : why);
     return 0;
 }
 
@@ -87,6 +87,7 @@ static nox_status start_http(ing_state *st, const char *ready_file, nox_http_ser
     nox_http_options_default(&o);
     o.service = "ingestor";
     o.listen = st->cfg.listen;
+    o.tls = &st->cfg.tls;
     o.threads = 2;
     nox_http_server *server = NULL;
     nox_status s = nox_http_server_new(&o, &server, err);
@@ -164,6 +165,7 @@ int main(int argc, char **argv) {
     if (!s) s = ing_config_load(config, &st.cfg, &err);
     if (!s) {
         nox_log_init("ingestor", st.cfg.log_level);
+        nox_log_set_json(st.cfg.log_json);
         s = ing_checkpoint_prepare(st.cfg.state_file, &err);
         if (!s) s = ing_checkpoint_load(st.cfg.state_file, st.cfg.chain_id, st.cfg.nox_compute, &st.cp, &err);
     }
@@ -179,6 +181,7 @@ int main(int argc, char **argv) {
         nox_rpc_options o;
         nox_rpc_options_default(&o);
         o.url = st.cfg.rpc_url;
+        o.tls = &st.cfg.rpc_tls;
         s = nox_rpc_new(&o, &st.rpc, &err);
     }
     if (!s) s = load_wallet(&st, &err);

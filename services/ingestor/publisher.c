@@ -47,6 +47,9 @@ struct ing_nats {
     natsConnection *nc;
     jsCtx *js;
     atomic_int streams_ok;      /* both streams checked since the last failure */
+    atomic_int leader_ok;       /* the work stream had a leader at the last check (nox_nats_stream_ready) */
+    int64_t leader_checked_ns;  /* when (the loop's clock; only the loop checks) */
+    char leader_why[256];       /* why not, under mu */
 };
 
 nox_status ing_nats_new(const ing_config *cfg, const nox_ec_privkey *wallet, ing_nats **out, nox_error *err) {
@@ -64,7 +67,7 @@ nox_status ing_nats_new(const ing_config *cfg, const nox_ec_privkey *wallet, ing
     pthread_mutex_init(&n->mu, NULL);
     nox_rpc_redact_url(cfg->nats_url, n->display, sizeof n->display);
     snprintf(n->subjects, sizeof n->subjects, "%s.>", cfg->subject);
-    if (nox_nats_options(&n->opts, cfg->nats_url, "nox-ingestor", cfg->nats_credentials, NULL, err)) {
+    if (nox_nats_options(&n->opts, cfg->nats_url, "nox-ingestor", cfg->nats_credentials, &cfg->nats_tls, NULL, err)) {
         ing_nats_free(n);
         return err ? err->code : NOX_ERR_CONFIG;
     }
@@ -87,8 +90,16 @@ static const char *retention_name(jsRetentionPolicy r) {
 }
 
 /* Why an existing stream contradicts spec §6 (NOX_ERR_CONFIG), or NOX_OK. */
-static nox_status verify(const jsStreamConfig *c, const char *name, const char *subjects, int dead, nox_error *err) {
+static nox_status verify(const jsStreamConfig *c, const char *name, const char *subjects, int dead, int64_t replicas,
+                         nox_error *err) {
     char what[160] = "";
+    if (c->Replicas != replicas && !(c->Replicas == 0 && replicas == 1)) {
+        snprintf(what, sizeof what, "has %" PRId64 " replica(s), the configuration (nats.replicas) says %" PRId64,
+                 c->Replicas, replicas);
+        return nox_error_set(err, NOX_ERR_CONFIG,
+                             "JetStream stream %s %s; change one of them (nats stream edit %s --replicas %" PRId64
+                             " on a cluster of at least that many servers)", name, what, name, replicas);
+    }
     if (!has_subject(c, subjects))
         snprintf(what, sizeof what, "does not hold the subjects %s", subjects);
     else if (c->Storage != js_FileStorage)
@@ -114,7 +125,7 @@ static nox_status ensure_stream(struct ing_nats *n, const char *name, const char
         jsErrCode jerr = 0;
         natsStatus s = js_GetStreamInfo(&si, n->js, name, NULL, &jerr);
         if (s == NATS_OK) {
-            nox_status st = verify(si->Config, name, subjects, dead, err);
+            nox_status st = verify(si->Config, name, subjects, dead, (int64_t)n->cfg->replicas, err);
             jsStreamInfo_Destroy(si);
             return st;
         }
@@ -131,12 +142,14 @@ static nox_status ensure_stream(struct ing_nats *n, const char *name, const char
         sc.Retention = js_LimitsPolicy;
         sc.MaxAge = dead ? 0 : STREAM_MAX_AGE;   /* dead letters: kept until an operator removes them */
         sc.Duplicates = STREAM_DUPLICATES;
+        sc.Replicas = (int64_t)n->cfg->replicas;
         jerr = 0;
         s = js_AddStream(&si, n->js, &sc, NULL, &jerr);
         if (s == NATS_OK) {
             jsStreamInfo_Destroy(si);
-            nox_log(NOX_LOG_INFO, "created JetStream stream %s (subjects %s, file storage, %s)", name, subjects,
-                    dead ? "no age limit" : "limits retention, max age 1 day, duplicate window 10 minutes");
+            nox_log(NOX_LOG_INFO, "created JetStream stream %s (subjects %s, file storage, %s, %" PRIu64 " replica(s))",
+                    name, subjects, dead ? "no age limit" : "limits retention, max age 1 day, duplicate window 10 minutes",
+                    n->cfg->replicas);
             return NOX_OK;
         }
         if (jerr == JSStreamNameExistErr) continue; /* created meanwhile by another process: check it */
@@ -166,6 +179,8 @@ static void disconnect(struct ing_nats *n) {
     atomic_store(&n->streams_ok, 0);
 }
 
+static void check_leader(ing_nats *n);
+
 nox_status ing_nats_ready(ing_nats *n, nox_error *err) {
     char w[256];
     if (n->nc && natsConnection_IsClosed(n->nc)) disconnect(n);
@@ -190,19 +205,43 @@ nox_status ing_nats_ready(ing_nats *n, nox_error *err) {
         atomic_store(&n->streams_ok, 0); /* check them again once reconnected */
         return nox_error_set(err, NOX_ERR_IO, "connection to %s lost, reconnecting", n->display);
     }
-    if (atomic_load(&n->streams_ok)) return NOX_OK;
+    if (atomic_load(&n->streams_ok)) {
+        check_leader(n);
+        return NOX_OK;
+    }
     nox_status st = ensure_stream(n, n->cfg->stream, n->subjects, 0, err);
     if (!st) st = ensure_stream(n, ING_DEAD_STREAM, ING_DEAD_SUBJECT ".>", 1, err);
-    if (!st) atomic_store(&n->streams_ok, 1);
+    if (!st) {
+        atomic_store(&n->streams_ok, 1);
+        n->leader_checked_ns = 0;
+        check_leader(n);
+    }
     return st;
 }
 
-int ing_nats_healthy(ing_nats *n) {
+/* Once a second, from the loop: does the work stream have a leader (a replicated stream may lose it)? */
+static void check_leader(ing_nats *n) {
+    int64_t now = nats_NowInNanoSeconds();
+    if (n->leader_checked_ns && now - n->leader_checked_ns < 1000000000LL) return;
+    n->leader_checked_ns = now;
+    char why[256];
+    int ok = n->js && nox_nats_stream_ready(n->js, n->cfg->stream, 500, why, sizeof why);
+    if (!ok) {
+        pthread_mutex_lock(&n->mu);
+        snprintf(n->leader_why, sizeof n->leader_why, "%s", n->js ? why : "no JetStream context");
+        pthread_mutex_unlock(&n->mu);
+    }
+    atomic_store(&n->leader_ok, ok);
+}
+
+int ing_nats_healthy(ing_nats *n, char *why, size_t cap) {
     if (!n) return 0;
     pthread_mutex_lock(&n->mu);
     int up = n->nc && natsConnection_Status(n->nc) == NATS_CONN_STATUS_CONNECTED;
+    int leader = atomic_load(&n->leader_ok);
+    snprintf(why, cap, "%s", !up || !atomic_load(&n->streams_ok) ? "NATS unreachable" : leader ? "" : n->leader_why);
     pthread_mutex_unlock(&n->mu);
-    return up && atomic_load(&n->streams_ok);
+    return up && atomic_load(&n->streams_ok) && leader;
 }
 
 /*
@@ -279,4 +318,4 @@ void ing_nats_free(ing_nats *n) {
     free(n);
 }
 
-void ing_nats_shutdown(void) { nats_CloseAndWait(2000); }
+void ing_nats_shutdown(void) { nox_nats_shutdown(2000); }

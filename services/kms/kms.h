@@ -21,10 +21,13 @@ typedef struct kms_chain {
 /** config/kms.yaml */
 typedef struct kms_config {
     char listen[64];
+    nox_tls_server tls;         /* tls: with client_ca_file, delegation needs the Gateway's client certificate */
     char key_file[4096];        /* the protocol secp256k1 key */
     char wallet_key_file[4096]; /* signs PublicKeyProof */
+    int create_if_missing;      /* create a missing key file at start (default false: keygen makes them) */
     nox_service_http_limits http; /* threads, limits, timeouts */
     int log_level;
+    int log_json;               /* log_format: json (one JSON object per line) */
     size_t n_chains;
     kms_chain *chains;
 } kms_config;

@@ -8,8 +8,8 @@
 #include "nox/hex.h"
 #include "nox/log.h"
 
-static const char *const top_keys[] = {"listen", "key_file", "wallet_key_file", NOX_SERVICE_HTTP_KEYS,
-                                       "log_level", "chains", NULL};
+static const char *const top_keys[] = {NOX_SERVICE_LISTEN_KEYS, "key_file", "wallet_key_file", "create_if_missing", NOX_SERVICE_HTTP_KEYS,
+                                       "log_level", "log_format", "chains", NULL};
 static const char *const chain_keys[] = {"chain_id", "gateway_address", NULL};
 
 static nox_status load_chain(const nox_cfg_doc *doc, const nox_cfg_node *item, size_t i, kms_config *cfg,
@@ -48,11 +48,13 @@ nox_status kms_config_load(const char *path, kms_config *cfg, nox_error *err) {
     const nox_cfg_node *root;
     nox_status st = nox_cfg_load_map(path, top_keys, &doc, &root, err);
     if (st) return st;
-    st = nox_cfg_get_text(doc, root, "listen", 1, NULL, "", cfg->listen, sizeof cfg->listen, err);
+    st = nox_service_load_listener(doc, root, NULL, cfg->listen, sizeof cfg->listen, &cfg->tls, err);
     if (!st) st = nox_cfg_get_path(doc, root, "key_file", 1, "", cfg->key_file, sizeof cfg->key_file, err);
     if (!st) st = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "", cfg->wallet_key_file, sizeof cfg->wallet_key_file, err);
+    if (!st) st = nox_cfg_get_bool(doc, root, "create_if_missing", 0, "", &cfg->create_if_missing, err);
     if (!st) st = nox_service_load_http_limits(doc, root, &cfg->http, err);
     if (!st) st = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);
+    if (!st) st = nox_cfg_get_log_format(doc, root, &cfg->log_json, err);
     const nox_cfg_node *chains = st ? NULL : nox_cfg_get(root, "chains");
     if (!st && !chains) st = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'chains'");
     if (!st) st = nox_cfg_expect(doc, chains, NOX_CFG_LIST, "chains", err);

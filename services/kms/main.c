@@ -4,14 +4,19 @@
  *   nox-kms --config FILE [--ready-file FILE]   serve until SIGTERM/SIGINT
  *   nox-kms keygen --out FILE                   create a key file (0600)
  *
- * The protocol key and the wallet key are created on first start when their
- * files are missing, loaded otherwise; a key file with a loose mode or a bad
- * key stops start-up. Neither key ever appears in a log line or a response.
+ * The protocol key and the wallet key are loaded from their files, which
+ * `nox-kms keygen` makes. A missing file stops start-up (naming the file, its
+ * configuration key and the command that creates it) unless the configuration
+ * says create_if_missing: true: a replica that lost its key_file must never
+ * come up with a new protocol key that NoxCompute does not know. A key file
+ * with a loose mode or a bad key stops start-up. Neither key ever appears in a
+ * log line or a response.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kms.h"
 #include "nox/hex.h"
@@ -25,11 +30,22 @@ static void usage(FILE *f) {
                "--ready-file receives the service URL once it accepts requests.\n");
 }
 
-/* Loads the key at path, or creates it there when the file does not exist. */
-static nox_status load_or_create(const char *path, const char *what, nox_ec_privkey *key, nox_error *err) {
-    int created;
-    nox_status st = nox_ec_key_load_or_create(key, path, &created, err);
-    if (!st && created) nox_log(NOX_LOG_INFO, "created the %s file %s (mode 0600)", what, path);
+/*
+ * Loads the key that the configuration key `name` names (path). A missing file is created (0600, atomically) only
+ * with create_if_missing: true; else start-up stops with what makes it.
+ */
+static nox_status load_key(const kms_config *cfg, const char *name, const char *path, const char *what,
+                           nox_ec_privkey *key, nox_error *err) {
+    struct stat sb;
+    if (stat(path, &sb) != 0 && errno == ENOENT && !cfg->create_if_missing)
+        return nox_error_set(err, NOX_ERR_NOT_FOUND, "%s %s does not exist; create it with `nox-kms keygen --out %s` "
+                             "or set create_if_missing: true", name, path, path);
+    int created = 0;
+    nox_status st = cfg->create_if_missing ? nox_ec_key_load_or_create(key, path, &created, err)
+                                           : nox_ec_key_load(key, path, err);
+    if (!st && created)
+        nox_log(NOX_LOG_WARN, "%s %s did not exist: created a new %s there (mode 0600, create_if_missing: true)", name,
+                path, what);
     return st;
 }
 
@@ -57,8 +73,8 @@ static int keygen(int argc, char **argv) {
 }
 
 static nox_status start_keys(kms_state *st, nox_error *err) {
-    nox_status s = load_or_create(st->cfg.key_file, "protocol key", &st->key, err);
-    if (!s) s = load_or_create(st->cfg.wallet_key_file, "wallet key", &st->wallet, err);
+    nox_status s = load_key(&st->cfg, "key_file", st->cfg.key_file, "protocol key", &st->key, err);
+    if (!s) s = load_key(&st->cfg, "wallet_key_file", st->cfg.wallet_key_file, "wallet key", &st->wallet, err);
     nox_ec_pubkey pub;
     if (!s) s = nox_ec_pubkey_of(&st->key, &pub, err);
     if (s) return s;
@@ -78,6 +94,7 @@ static nox_status serve(kms_state *st, const char *ready_file, nox_error *err) {
     nox_http_options_default(&o);
     o.service = "kms";
     o.listen = st->cfg.listen;
+    o.tls = &st->cfg.tls;
     nox_service_http_apply(&st->cfg.http, &o);
     nox_http_server *server = NULL;
     nox_status s = nox_http_server_new(&o, &server, err);
@@ -87,7 +104,8 @@ static nox_status serve(kms_state *st, const char *ready_file, nox_error *err) {
     if (!s) s = nox_http_histogram(server, "nox_kms_delegation_batch_seconds",
                                    "Time to serve one POST /v0/delegate/batch", delegation_buckets,
                                    sizeof delegation_buckets / sizeof delegation_buckets[0], &st->batch_seconds, err);
-    if (!s) s = nox_http_route(server, "GET", "/v0/public-key", kms_handle_public_key, st, err);
+    /* the public key and its proof are public; delegation is for the Gateway (mutual TLS with tls.client_ca_file) */
+    if (!s) s = nox_http_route_public(server, "GET", "/v0/public-key", kms_handle_public_key, st, err);
     if (!s) s = nox_http_route(server, "POST", "/v0/delegate", kms_handle_delegate, st, err);
     if (!s) s = nox_http_route(server, "POST", "/v0/delegate/batch", kms_handle_delegate_batch, st, err);
     if (!s) {
@@ -121,6 +139,7 @@ int main(int argc, char **argv) {
     nox_status s = kms_config_load(config, &st.cfg, &err);
     if (!s) {
         nox_log_init("kms", st.cfg.log_level);
+        nox_log_set_json(st.cfg.log_json);
         s = start_keys(&st, &err);
     }
     if (!s) s = kms_prepare_public_keys(&st, &err);

@@ -30,6 +30,7 @@ static const struct {
     [NOXCTL_COMPUTE] = {"--compute ADDR", "NOX_COMPUTE_ADDRESS", "NoxCompute address"},
     [NOXCTL_TOKEN] = {"--token ADDR", "NOX_TOKEN_ADDRESS", "ConfidentialToken address"},
     [NOXCTL_CHAIN_ID] = {"--chain-id N", "NOX_CHAIN_ID", "chain id"},
+    [NOXCTL_CA_FILE] = {"--cacert FILE", "NOX_CA_FILE", "CA file"},
 };
 
 static nox_status add_var(noxctl_ctx *ctx, const char *name, size_t name_len, const char *value, size_t value_len,
@@ -151,7 +152,22 @@ static nox_status load_env_file(noxctl_ctx *ctx, nox_error *err) {
     return s;
 }
 
+static char *ca_path; /* resolved with the first URL: the process runs one command */
+
+const char *noxctl_ca_file(void) { return ca_path; }
+
+static nox_status lookup(noxctl_ctx *ctx, noxctl_setting s, const char **value, nox_error *err);
+
 nox_status noxctl_lookup(noxctl_ctx *ctx, noxctl_setting s, const char **value, nox_error *err) {
+    nox_status st = lookup(ctx, s, value, err);
+    if (st || (s != NOXCTL_GATEWAY && s != NOXCTL_RPC) || ca_path) return st;
+    const char *ca = NULL;
+    if ((st = lookup(ctx, NOXCTL_CA_FILE, &ca, err))) return st;
+    if (ca && !(ca_path = strdup(ca))) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    return NOX_OK;
+}
+
+static nox_status lookup(noxctl_ctx *ctx, noxctl_setting s, const char **value, nox_error *err) {
     *value = NULL;
     if (ctx->flags[s]) {
         *value = ctx->flags[s];

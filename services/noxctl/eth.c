@@ -28,6 +28,9 @@ nox_status noxctl_rpc_open(const char *url, uint64_t want_chain, nox_rpc **rpc, 
     nox_rpc_options o;
     nox_rpc_options_default(&o);
     o.url = url;
+    nox_tls_client tls = {0};
+    if (noxctl_ca_file()) snprintf(tls.ca_file, sizeof tls.ca_file, "%s", noxctl_ca_file());
+    o.tls = &tls;
     nox_status s = nox_rpc_new(&o, rpc, err);
     if (s) return s;
     if ((s = nox_rpc_chain_id(*rpc, chain_id, err))) goto fail;

@@ -93,6 +93,7 @@ nox_status noxctl_http(const char *method, const char *url, const char *authoriz
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (noxctl_ca_file()) curl_easy_setopt(curl, CURLOPT_CAINFO, noxctl_ca_file()); /* verification stays on */
     if (!strcmp(method, "POST")) {
         curl_easy_setopt(curl, CURLOPT_POST, 1L);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");

@@ -32,8 +32,8 @@ static void usage(FILE *f) {
             "  token transfer --to ADDR --amount N --key KEY_FILE\n"
             "  token balance ADDR [--key KEY_FILE]\n"
             "                                  the demo ConfidentialToken: transactions, result handles, balances\n"
-            "endpoints: --gateway URL --rpc URL --compute ADDR --token ADDR --chain-id N, else the environment\n"
-            "  (NOX_GATEWAY_URL NOX_RPC_URL NOX_COMPUTE_ADDRESS NOX_TOKEN_ADDRESS NOX_CHAIN_ID), else the env file\n"
+            "endpoints: --gateway URL --rpc URL --compute ADDR --token ADDR --chain-id N --cacert FILE, else the environment\n"
+            "  (NOX_GATEWAY_URL NOX_RPC_URL NOX_COMPUTE_ADDRESS NOX_TOKEN_ADDRESS NOX_CHAIN_ID NOX_CA_FILE), else the env file\n"
             "  --env FILE, $NOX_ENV or build/devnet/env (lines [export ]NAME=VALUE)\n");
 }
 

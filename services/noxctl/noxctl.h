@@ -41,6 +41,7 @@ typedef enum noxctl_setting {
     NOXCTL_COMPUTE,  /* --compute ADDR,    NOX_COMPUTE_ADDRESS */
     NOXCTL_TOKEN,    /* --token ADDR,      NOX_TOKEN_ADDRESS */
     NOXCTL_CHAIN_ID, /* --chain-id N,      NOX_CHAIN_ID */
+    NOXCTL_CA_FILE,  /* --cacert FILE,     NOX_CA_FILE: the CA that verifies https:// endpoints */
     NOXCTL_N_SETTINGS
 } noxctl_setting;
 
@@ -82,6 +83,12 @@ void noxctl_ctx_free(noxctl_ctx *ctx);
  * that is missing (when named) or malformed (FILE:LINE: reason).
  */
 nox_status noxctl_lookup(noxctl_ctx *ctx, noxctl_setting s, const char **value, nox_error *err);
+
+/**
+ * The CA file (--cacert / NOX_CA_FILE) that verifies the https:// endpoints, or NULL for the system's trust
+ * store. Set by noxctl_require and noxctl_lookup when they resolve the Gateway or RPC URL.
+ */
+const char *noxctl_ca_file(void);
 
 /** As noxctl_lookup, but a missing setting is NOX_ERR_CONFIG naming the flag and the variable. */
 nox_status noxctl_require(noxctl_ctx *ctx, noxctl_setting s, const char **value, nox_error *err);

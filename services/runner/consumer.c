@@ -30,6 +30,14 @@
 static pthread_t *workers;
 static size_t n_workers;
 
+static atomic_int dead_stream_ok; /* nox_dead exists (found or made) */
+
+static void on_connected(natsConnection *nc, void *closure) {
+    (void)nc;
+    (void)closure;
+    nox_log(NOX_LOG_INFO, "connected to NATS");
+}
+
 static nox_status ensure_dead_stream(run_state *st, nox_error *err) {
     char w[256], subjects[160];
     jsStreamInfo *si = NULL;
@@ -48,12 +56,15 @@ static nox_status ensure_dead_stream(run_state *st, nox_error *err) {
     sc.Storage = js_FileStorage;
     sc.Retention = js_LimitsPolicy;
     sc.Duplicates = 10 * 60 * NS_PER_S;
+    sc.Replicas = (int64_t)st->cfg.replicas;
     natsStatus s = js_AddStream(&si, st->js, &sc, NULL, &jerr);
     if (s == NATS_OK) {
         jsStreamInfo_Destroy(si);
-        nox_log(NOX_LOG_INFO, "created JetStream stream nox_dead (subjects %s)", subjects);
+        nox_log(NOX_LOG_INFO, "created JetStream stream nox_dead (subjects %s, %" PRIu64 " replica(s))", subjects,
+                st->cfg.replicas);
         return NOX_OK;
     }
+    if (jerr == JSStreamNameExistErr) return NOX_OK; /* created meanwhile (by the Ingestor or another worker) */
     if (jerr == JSStreamNameExistErr) return NOX_OK;
     return nox_error_set(err, NOX_ERR_IO, "cannot create stream nox_dead: %s", nox_nats_why(s, jerr, w, sizeof w));
 }
@@ -395,6 +406,14 @@ static void *worker(void *arg) {
     while (!atomic_load(&st->stop)) {
         if (!sub) {
             nox_error e = {0};
+            if (!atomic_load(&dead_stream_ok)) { /* once per process, by whichever worker gets there */
+                if (ensure_dead_stream(st, &e)) {
+                    nox_log(waiting++ ? NOX_LOG_DEBUG : NOX_LOG_WARN, "%s; retrying every 0.25 s", e.message);
+                    for (int i = 0; i < 5 && !atomic_load(&st->stop); i++) nats_Sleep(50);
+                    continue;
+                }
+                atomic_store(&dead_stream_ok, 1);
+            }
             if (ensure_consumer(st, &e)) { /* e.g. the stream is not there yet: the Ingestor creates it */
                 nox_log(waiting++ ? NOX_LOG_DEBUG : NOX_LOG_WARN, "%s; retrying every 0.25 s", e.message);
                 for (int i = 0; i < 5 && !atomic_load(&st->stop); i++) nats_Sleep(50);
@@ -432,15 +451,23 @@ nox_status run_nats_start(run_state *st, nox_error *err) {
     char w[256], display[256];
     natsOptions *o = NULL;
     nox_rpc_redact_url(st->cfg.nats_url, display, sizeof display);
-    if (nox_nats_options(&o, st->cfg.nats_url, "nox-runner", st->cfg.nats_credentials, NULL, err))
+    if (nox_nats_options(&o, st->cfg.nats_url, "nox-runner", st->cfg.nats_credentials, &st->cfg.nats_tls, NULL, err))
         return err ? err->code : NOX_ERR_CONFIG;
-    natsStatus s = natsConnection_Connect(&st->nc, o);
+    /* Start when no server answers yet: nats.c keeps trying every server of nats.url(s) in the background,
+     * and the workers wait for the connection (nox_dead and the consumer are made once it is up). */
+    natsStatus s = natsOptions_SetRetryOnFailedConnect(o, true, on_connected, st);
+    if (s == NATS_OK) s = natsConnection_Connect(&st->nc, o);
     natsOptions_Destroy(o);
+    if (s == NATS_NOT_YET_CONNECTED) {
+        nox_log(NOX_LOG_WARN, "no NATS server of %s answers yet: starting anyway, connecting in the background",
+                display);
+        s = NATS_OK;
+    }
     if (s != NATS_OK) return nox_error_set(err, NOX_ERR_IO, "cannot connect to NATS at %s: %s", display,
                                            nox_nats_why(s, 0, w, sizeof w));
     if ((s = natsConnection_JetStream(&st->js, st->nc, NULL)) != NATS_OK)
         return nox_error_set(err, NOX_ERR_IO, "no JetStream context: %s", nox_nats_why(s, 0, w, sizeof w));
-    nox_status r = ensure_dead_stream(st, err);
+    nox_status r = NOX_OK;
     /* the consumer is made (or found) by each worker before it binds: a missing stream is waited for */
     if (st->cfg.max_ack_pending < 2 * st->cfg.workers * st->cfg.fetch_batch)
         nox_log(NOX_LOG_WARN,

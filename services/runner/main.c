@@ -17,6 +17,7 @@
 #include "nox/hex.h"
 #include "nox/log.h"
 #include "nox/service.h"
+#include "nats_util.h"
 #include "runner.h"
 
 static void usage(FILE *f) {
@@ -50,6 +51,10 @@ static void probe(run_state *st) {
         nox_error e = {0};
         atomic_store(&st->gateway_ok, nox_gateway_ping(st->gw, "/health", &e) == NOX_OK);
         atomic_store(&st->kms_ok, nox_kms_ping(st->kms, &e) == NOX_OK);
+        char why[sizeof st->stream_why];
+        int ready = st->js && nox_nats_stream_ready(st->js, st->cfg.stream, 500, why, sizeof why);
+        if (!ready) snprintf(st->stream_why, sizeof st->stream_why, "%s", st->js ? why : "no JetStream yet");
+        atomic_store(&st->stream_ok, ready);
         last = now;
     }
     pthread_mutex_unlock(&mu);
@@ -59,10 +64,10 @@ static int health(void *user, char *reason, size_t cap) {
     run_state *st = user;
     probe(st);
     int n = st->nc && natsConnection_Status(st->nc) == NATS_CONN_STATUS_CONNECTED;
-    int g = atomic_load(&st->gateway_ok), k = atomic_load(&st->kms_ok);
-    if (n && g && k) return 1;
-    snprintf(reason, cap, "%s%s%s", n ? "" : "NATS unreachable; ", g ? "" : "Gateway unhealthy; ",
-             k ? "" : "KMS unhealthy");
+    int g = atomic_load(&st->gateway_ok), k = atomic_load(&st->kms_ok), j = !n || atomic_load(&st->stream_ok);
+    if (n && g && k && j) return 1;
+    snprintf(reason, cap, "%s%s%s%s%s", n ? "" : "NATS unreachable; ", j ? "" : st->stream_why, j ? "" : "; ",
+             g ? "" : "Gateway unhealthy; ", k ? "" : "KMS unhealthy");
     return 0;
 }
 
@@ -174,6 +179,7 @@ static nox_status start_http(run_state *st, const char *ready_file, nox_http_ser
     nox_http_options_default(&o);
     o.service = "runner";
     o.listen = st->cfg.listen;
+    o.tls = &st->cfg.tls;
     o.threads = 2;
     nox_http_server *server = NULL;
     nox_status s = nox_http_server_new(&o, &server, err);
@@ -213,6 +219,7 @@ int main(int argc, char **argv) {
     nox_status s = run_config_load(config, &st.cfg, &err);
     if (!s) {
         nox_log_init("runner", st.cfg.log_level);
+        nox_log_set_json(st.cfg.log_json);
         st.engine = nox_engine_new();
         s = st.engine ? nox_engine_load_config(st.engine, st.cfg.operators, &err)
                       : nox_error_set(&err, NOX_ERR_NOMEM, "out of memory");
@@ -223,12 +230,13 @@ int main(int argc, char **argv) {
     if (!s) {
         nox_gateway_signing sg = {.lifetime_s = (unsigned)st.cfg.authorization_lifetime_s};
         memcpy(sg.gateway_address, st.cfg.gateway_address, NOX_ADDRESS_SIZE);
-        s = nox_gateway_client_new(st.cfg.gateway_url, &st.wallet, &sg, 10000, &st.gw, &err);
+        s = nox_gateway_client_new(st.cfg.gateway_url, &st.cfg.gateway_tls, &st.wallet, &sg, 10000, &st.gw, &err);
     }
     if (!s) {
         nox_kms_options o;
         nox_kms_options_default(&o);
         o.url = st.cfg.kms_url;
+        o.tls = &st.cfg.kms_tls;
         s = nox_kms_client_new(&o, &st.kms, &err);
     }
     if (!s) {
@@ -271,6 +279,6 @@ int main(int argc, char **argv) {
     nox_engine_free(st.engine);
     nox_ec_key_wipe(&st.wallet);
     free(st.m.events_by_op);
-    nats_Close();
+    nox_nats_shutdown(2000);
     return rc;
 }

@@ -20,10 +20,15 @@
 #define RUN_MAX_INGESTORS 16
 
 typedef struct run_config {
-    char nats_url[512], stream[128], consumer[128], dead_subject[128];
+    char nats_url[2048], stream[128], consumer[128], dead_subject[128]; /* nats_url: nats.url or urls, comma-separated */
+    uint64_t replicas;           /* nats.replicas of the nox_dead stream it creates when missing */
     char nats_credentials[1024]; /* nats.credentials_file: the NATS user nkey seed (nox/nkey.h) */
+    nox_tls_client nats_tls;     /* nats.tls: the servers' CA and this Runner's client certificate */
+    nox_tls_client gateway_tls;  /* gateway_tls: the Gateway's CA and this Runner's client certificate */
+    nox_tls_client kms_tls;      /* kms_tls: the KMS's CA */
+    nox_tls_server tls;          /* tls of the /health and /metrics listener */
     uint64_t ack_wait_s, max_deliver, max_ack_pending, fetch_batch;
-    char gateway_url[512], kms_url[512];
+    char gateway_url[4096], kms_url[512]; /* gateway_url: gateway_url, or gateway_urls comma-separated */
     uint8_t kms_address[NOX_ADDRESS_SIZE];
     uint8_t gateway_address[NOX_ADDRESS_SIZE]; /* named by its authorizations (docs/PROTOCOL-EXTENSIONS.md §7) */
     uint64_t authorization_lifetime_s;         /* expiresAt = signing time + this */
@@ -35,6 +40,7 @@ typedef struct run_config {
     uint64_t workers;
     char listen[128];
     int log_level;
+    int log_json;               /* log_format: json (one JSON object per line) */
 } run_config;
 
 nox_status run_config_load(const char *path, run_config *cfg, nox_error *err);
@@ -95,6 +101,8 @@ typedef struct run_state {
     nox_kms_client *kms;
     run_metrics m;
     atomic_int stop, gateway_ok, kms_ok, in_flight; /* health: the last probes */
+    atomic_int stream_ok;        /* the work stream has a leader (or does not exist yet): nox_nats_stream_ready */
+    char stream_why[256];        /* why not, for /health (written by the prober under its lock) */
     natsConnection *nc;
     jsCtx *js;
 } run_state;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "nox/config.h"
+#include "nox/service.h"
 #include "nox/hex.h"
 #include "nox/log.h"
 #include "nox/runner_auth.h"
@@ -39,11 +40,35 @@ static nox_status load_ingestors(const nox_cfg_doc *doc, const nox_cfg_node *roo
     return s;
 }
 
+/* gateway_url, or gateway_urls (failover between the URLs of one Gateway), into cfg->gateway_url comma-separated. */
+static nox_status load_gateway_urls(const nox_cfg_doc *doc, const nox_cfg_node *root, run_config *cfg, nox_error *err) {
+    const nox_cfg_node *one = nox_cfg_get(root, "gateway_url"), *list = nox_cfg_get(root, "gateway_urls");
+    if (one && list)
+        return nox_cfg_error(doc, list, "gateway_urls", err, NOX_ERR_CONFIG, "give gateway_url or gateway_urls, not both");
+    if (!list) return nox_cfg_get_text(doc, root, "gateway_url", 1, NULL, "", cfg->gateway_url, sizeof cfg->gateway_url, err);
+    nox_status s = nox_cfg_expect(doc, list, NOX_CFG_LIST, "gateway_urls", err);
+    size_t n = nox_cfg_size(list), len = 0;
+    if (!s && (n == 0 || n > NOX_GATEWAY_MAX_URLS))
+        s = nox_cfg_error(doc, list, "gateway_urls", err, NOX_ERR_CONFIG, "list 1 to %d URLs", NOX_GATEWAY_MAX_URLS);
+    for (size_t i = 0; !s && i < n; i++) {
+        const nox_cfg_node *u = nox_cfg_at(list, i);
+        const char *v = nox_cfg_str(u); /* NULL when not a scalar */
+        char w[48];
+        snprintf(w, sizeof w, "gateway_urls[%zu]", i);
+        if (!v || (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) || strchr(v, ','))
+            s = nox_cfg_error(doc, u, w, err, NOX_ERR_CONFIG, "expected an http:// or https:// URL");
+        else if (len + strlen(v) + 2 > sizeof cfg->gateway_url)
+            s = nox_cfg_error(doc, u, w, err, NOX_ERR_CONFIG, "the URLs are too long together");
+        else len += (size_t)snprintf(cfg->gateway_url + len, sizeof cfg->gateway_url - len, "%s%s", len ? "," : "", v);
+    }
+    return s;
+}
+
 nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
-    static const char *const top[] = {"nats", "gateway_url", "gateway_address", "authorization_lifetime_s",
-                                      "kms_url", "kms_address", "wallet_key_file", "ingestor_addresses",
-                                      "operators", "operand_wait_s", "workers", "listen", "log_level", NULL};
-    static const char *const nats_keys[] = {"url", "credentials_file", "stream", "consumer", "dead_letter_subject", "ack_wait_s",
+    static const char *const top[] = {"nats", "gateway_url", "gateway_urls", "gateway_tls", "gateway_address", "authorization_lifetime_s",
+                                      "kms_url", "kms_tls", "kms_address", "wallet_key_file", "ingestor_addresses",
+                                      "operators", "operand_wait_s", "workers", NOX_SERVICE_LISTEN_KEYS, "log_level", "log_format", NULL};
+    static const char *const nats_keys[] = {"url", "urls", "credentials_file", "tls", "replicas", "stream", "consumer", "dead_letter_subject", "ack_wait_s",
                                             "max_deliver", "max_ack_pending", "fetch_batch", NULL};
     memset(cfg, 0, sizeof *cfg);
     cfg->ack_wait_s = 30;
@@ -61,9 +86,12 @@ nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
     if (!n) s = nox_cfg_error(doc, root, "nats", err, NOX_ERR_CONFIG, "missing");
     if (!s) s = nox_cfg_expect(doc, n, NOX_CFG_MAP, "nats", err);
     if (!s) s = nox_cfg_check_keys(doc, n, nats_keys, "nats", err);
-    if (!s) s = nox_cfg_get_text(doc, n, "url", 0, "nats://127.0.0.1:4222", "nats", cfg->nats_url, sizeof cfg->nats_url, err);
+    if (!s) s = nox_cfg_get_nats_urls(doc, n, "nats", "nats://127.0.0.1:4222", cfg->nats_url, sizeof cfg->nats_url, err);
+    cfg->replicas = 1;
+    if (!s) s = nox_cfg_get_uint(doc, n, "replicas", 0, 1, 5, "nats.replicas", &cfg->replicas, err);
     if (!s) s = nox_cfg_get_nats_credentials(doc, n, "credentials_file", "nats", cfg->nats_credentials,
                                              sizeof cfg->nats_credentials, err);
+    if (!s) s = nox_cfg_get_tls_client(doc, n, "tls", &cfg->nats_tls, err);
     if (!s) s = nox_cfg_get_text(doc, n, "stream", 0, "nox_ingestor", "nats", cfg->stream, sizeof cfg->stream, err);
     if (!s) s = nox_cfg_get_text(doc, n, "consumer", 0, "nox_ingestor_consumer", "nats", cfg->consumer, sizeof cfg->consumer, err);
     if (!s) s = nox_cfg_get_text(doc, n, "dead_letter_subject", 0, "nox_dead", "nats", cfg->dead_subject, sizeof cfg->dead_subject, err);
@@ -72,7 +100,7 @@ nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
     if (!s) s = nox_cfg_get_uint(doc, n, "max_ack_pending", 0, 1, 1000000, "nats.max_ack_pending",
                                  &cfg->max_ack_pending, err);
     if (!s) s = nox_cfg_get_uint(doc, n, "fetch_batch", 0, 1, 1024, "nats.fetch_batch", &cfg->fetch_batch, err);
-    if (!s) s = nox_cfg_get_text(doc, root, "gateway_url", 1, NULL, "", cfg->gateway_url, sizeof cfg->gateway_url, err);
+    if (!s) s = load_gateway_urls(doc, root, cfg, err);
     /* the Gateway's wallet: its authorizations name it (docs/PROTOCOL-EXTENSIONS.md §7) */
     if (!s && !nox_cfg_get(root, "gateway_address"))
         s = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'gateway_address' (the Gateway's "
@@ -82,7 +110,9 @@ nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
     cfg->authorization_lifetime_s = NOX_RUNNER_AUTH_DEFAULT_LIFETIME_S;
     if (!s) s = nox_cfg_get_uint(doc, root, "authorization_lifetime_s", 0, 10, NOX_RUNNER_AUTH_MAX_LIFETIME_S, "",
                                  &cfg->authorization_lifetime_s, err);
+    if (!s) s = nox_cfg_get_tls_client(doc, root, "gateway_tls", &cfg->gateway_tls, err);
     if (!s) s = nox_cfg_get_text(doc, root, "kms_url", 1, NULL, "", cfg->kms_url, sizeof cfg->kms_url, err);
+    if (!s) s = nox_cfg_get_tls_client(doc, root, "kms_tls", &cfg->kms_tls, err);
     if (!s) s = nox_cfg_get_address(doc, root, "kms_address", "", "the KMS wallet address", cfg->kms_address, err);
     if (!s) s = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "wallet_key_file", cfg->wallet_key_file,
                                  sizeof cfg->wallet_key_file, err);
@@ -91,8 +121,9 @@ nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
     if (!s) s = nox_cfg_get_uint(doc, root, "operand_wait_s", 0, 1, 7 * 24 * 3600, "operand_wait_s", &cfg->operand_wait_s,
                                  err);
     if (!s) s = nox_cfg_get_uint(doc, root, "workers", 0, 1, 256, "workers", &cfg->workers, err);
-    if (!s) s = nox_cfg_get_text(doc, root, "listen", 0, "127.0.0.1:8081", "", cfg->listen, sizeof cfg->listen, err);
+    if (!s) s = nox_service_load_listener(doc, root, "127.0.0.1:8081", cfg->listen, sizeof cfg->listen, &cfg->tls, err);
     if (!s) s = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);
+    if (!s) s = nox_cfg_get_log_format(doc, root, &cfg->log_json, err);
     nox_cfg_free(doc);
     return s;
 }

@@ -2,6 +2,7 @@
 with the binaries of the build under test), noxctl, cast, and the Gateway's handle status."""
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -44,9 +45,15 @@ class Devnet:
             line = line.strip()
             if line.startswith("export "):
                 k, _, v = line[len("export "):].partition("=")
-                self.env[k] = v
+                self.env[k] = shlex.split(v)[0] if v else v   # the file quotes values as a shell would
         # the test's own NATS tools (js_dump, js_publish) connect as the devnet's admin unless told otherwise
         os.environ["NOX_NATS_CREDENTIALS"] = self.env.get("NOX_NATS_CREDENTIALS", "")
+        # https:// verified with the devnet's CA; the Runner's client certificate for its Gateway endpoints
+        # and the Gateway's towards the KMS: each service sees the caller it trusts
+        noxtest.use_tls(self.env.get("NOX_CA_FILE"), self.env.get("NOX_RUNNER_TLS_CERT"),
+                        self.env.get("NOX_RUNNER_TLS_KEY"),
+                        {self.env["NOX_KMS_URL"]: (self.env.get("NOX_GATEWAY_TLS_CERT"),
+                                                   self.env.get("NOX_GATEWAY_TLS_KEY"))})
         return self
 
     def restart(self, service):

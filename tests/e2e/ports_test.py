@@ -116,10 +116,10 @@ def main():
             holders = {k: noxtest.port_holder(pid, st["ports"][k]) for k in keys}
             check(f"{name}: its recorded pid {pid} listens on its recorded port(s)",
                   all(h == "self" for h in holders.values()), holders)
+        devnet.up()     # already up: reads the env file (and the devnet's CA for its https:// services)
         st_code, body, _ = noxtest.http("GET", st["urls"]["runner"] + "/health")
         check("the Runner's /health is the Runner's, not the squatter's",
               st_code == 200 and isinstance(body, dict) and "squatter" not in body, (st_code, body))
-        devnet.up()     # already up: reads the env file
         ctl = e2elib.Noxctl(os.path.join(BIN, "noxctl"), work, os.path.join(devnet.dir, "env"))
         out, r = ctl.json("token", "mint", "--to", devnet["NOX_ALICE_ADDRESS"], "--amount", "7",
                           "--key", devnet["NOX_OWNER_KEY"])

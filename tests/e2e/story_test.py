@@ -34,6 +34,7 @@ class Env:
         self.anvil = noxtest.Server(None, devnet["NOX_RPC_URL"], None)
         self.gw = noxtest.Server(None, devnet["NOX_GATEWAY_URL"], None)
         self.compute, self.token = devnet["NOX_COMPUTE_ADDRESS"], devnet["NOX_TOKEN_ADDRESS"]
+        self.devnet = devnet
 
 
 def fails(r, code, needle):
@@ -200,6 +201,16 @@ def test_bad_inputs(ctl, env, keys, addrs, work):
           r.stdout + r.stderr)
     r = ctl("token", "balance", addrs["alice"], "--rpc", "http://127.0.0.1:1", env=envvars)
     check("a flag overrides the environment", fails(r, 1, "cannot reach"), r.stderr)
+    # TLS: the Gateway's certificate is always verified (no switch turns that off): with the devnet's CA from
+    # --cacert or NOX_CA_FILE; without it, the system's trust store refuses the devnet's own CA
+    gw_only = dict(bare, NOX_GATEWAY_URL=env.gw.url)
+    r = ctl("wait", h_unstored, "--timeout", "0.3", env=gw_only)
+    check("https without the devnet's CA: refused (certificate not verified)",
+          fails(r, 1, "cannot reach") and "certificate" in r.stderr, r.stderr)
+    r = ctl("wait", h_unstored, "--timeout", "0.3", "--cacert", env.devnet["NOX_CA_FILE"], env=gw_only)
+    check("--cacert FILE verifies the devnet's Gateway", fails(r, 1, "still pending after 0.3 s"), r.stderr)
+    r = ctl("wait", h_unstored, "--timeout", "0.3", env=dict(gw_only, NOX_CA_FILE=env.devnet["NOX_CA_FILE"]))
+    check("NOX_CA_FILE verifies the devnet's Gateway", fails(r, 1, "still pending after 0.3 s"), r.stderr)
     # a malformed env file: FILE:LINE
     bad = os.path.join(work, "bad.env")
     with open(bad, "w") as f:
@@ -227,7 +238,8 @@ def story(devnet, work):
     with open(env_file, "w") as f:  # the shapes a hand-written env file may take
         f.write(f"# written by story_test.py\nexport NOX_GATEWAY_URL={env.gw.url}\n"
                 f"export NOX_RPC_URL='{env.anvil.url}'\nNOX_COMPUTE_ADDRESS=\"{env.compute}\"\n"
-                f"NOX_TOKEN_ADDRESS={env.token}  # the demo token\nexport NOX_CHAIN_ID={CHAIN}\n")
+                f"NOX_TOKEN_ADDRESS={env.token}  # the demo token\nexport NOX_CHAIN_ID={CHAIN}\n"
+                f"NOX_CA_FILE={devnet['NOX_CA_FILE']}   # the devnet's CA: its Gateway speaks TLS\n")
     ctl = e2elib.Noxctl(NOXCTL, work, env_file)
     test_encrypt_decrypt(ctl, env, keys, addrs)
     test_story(ctl, env, keys, addrs)

@@ -38,6 +38,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         FUZZ_CHECK(nox_ec_key_generate(&kms, &err) == NOX_OK);
         FUZZ_CHECK(nox_ec_pubkey_of(&kms, &chains[i].kms_key, &err) == NOX_OK);
         nox_ec_pubkey_compressed(&chains[i].kms_key, chains[i].kms_public_key);
+        chains[i].kms_check = GW_KMS_MATCH; /* as NoxCompute.kmsPublicKey() matched: POST /v0/secrets encrypts */
         nox_rpc_options ro; /* isViewer's pool: its calls are wrapped (fuzz_services_stubs.c), nothing connects */
         nox_rpc_options_default(&ro);
         ro.url = "http://127.0.0.1:9/";
@@ -51,6 +52,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     state.cfg.runners = runners;
     state.cfg.n_runners = 1;
     state.cfg.default_chain_id = 31337;
+    pthread_mutex_init(&state.check_lock, NULL);
     /* both Runner forms: the spec 4.4 seeds reach the body parsers with any body, the bound ones (corpus
      * bound-*, window around FUZZ_NOW, right digests) the window and content checks (PROTOCOL-EXTENSIONS §7) */
     state.cfg.accept_legacy_authorizations = 1;

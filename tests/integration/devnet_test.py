@@ -129,6 +129,26 @@ def main():
         check("NOX_COMPUTE_ADDRESS = deployment noxCompute", env.get("NOX_COMPUTE_ADDRESS") == dep["noxCompute"])
         check("NOX_TOKEN_ADDRESS = deployment confidentialToken", env.get("NOX_TOKEN_ADDRESS") == dep["confidentialToken"])
 
+        # ---- every hop over TLS by default: https:// services, a tls:// NATS, PostgreSQL with verify-full
+        for v in ("NOX_KMS_URL", "NOX_GATEWAY_URL", "NOX_RUNNER_URL", "NOX_INGESTOR_URL"):
+            check(f"{v} is https://", env.get(v, "").startswith("https://"), env.get(v))
+        check("NOX_NATS_URL is tls://", env.get("NOX_NATS_URL", "").startswith("tls://"), env.get("NOX_NATS_URL"))
+        check("NOX_DATABASE_URL verifies the server (sslmode=verify-full)",
+              "sslmode=verify-full" in env.get("NOX_DATABASE_URL", ""), env.get("NOX_DATABASE_URL"))
+        ca = env.get("NOX_CA_FILE", "")
+        check("NOX_CA_FILE names the devnet's CA", os.path.isfile(ca), ca)
+        noxtest.use_tls(None)
+        try:
+            st, body = http("GET", env.get("NOX_KMS_URL", "http://127.0.0.1:1") + "/health")[:2]
+        except OSError as e:   # urllib's certificate failure
+            st, body = 0, str(e)
+        check("without the devnet's CA, an https:// service is not trusted (certificate refused)",
+              st == 0 and "CERTIFICATE_VERIFY_FAILED" in body, (st, body))
+        noxtest.use_tls(ca)
+        st, body, _ = http("POST", env.get("NOX_KMS_URL", "") + "/v0/delegate?chainId=31337", "{}")
+        check("the KMS's delegation needs the Gateway's client certificate (mutual TLS): 401 without",
+              st == 401 and noxtest.is_error_shape(body, "unauthorized") and "mutual TLS" in body["message"],
+              (st, body))
         # ---- every URL answers
         for v in ("NOX_KMS_URL", "NOX_GATEWAY_URL", "NOX_RUNNER_URL", "NOX_INGESTOR_URL"):
             st, body, _ = http("GET", env.get(v, "http://127.0.0.1:1") + "/health")

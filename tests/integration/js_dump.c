@@ -12,7 +12,7 @@
  *                                 creates a stream (to test how the Ingestor meets a wrong one)
  *   js_dump --delete URL STREAM   deletes a stream
  *
- * NATS credentials: the file NOX_NATS_CREDENTIALS names, when set (nox/nkey.h).
+ * NATS credentials: the file NOX_NATS_CREDENTIALS names, when set; TLS: NOX_CA_FILE verifies the server (nox/nkey.h).
  * Exit status: 0 ok, 3 no such stream, 1 any other failure (reason on stderr), 2 bad usage.
  */
 #include <jansson.h>
@@ -141,7 +141,9 @@ int main(int argc, char **argv) {
     jsCtx *js = NULL;
     natsOptions *no = NULL;
     nox_error cerr = {0};
-    if (nox_nats_options(&no, argv[1], "js_dump", getenv("NOX_NATS_CREDENTIALS"), NULL, &cerr)) {
+    nox_tls_client tls = {0}; /* NOX_CA_FILE: the CA of a TLS NATS (the devnet's) */
+    snprintf(tls.ca_file, sizeof tls.ca_file, "%s", getenv("NOX_CA_FILE") ? getenv("NOX_CA_FILE") : "");
+    if (nox_nats_options(&no, argv[1], "js_dump", getenv("NOX_NATS_CREDENTIALS"), &tls, NULL, &cerr)) {
         fprintf(stderr, "js_dump: %s\n", cerr.message);
         return 1;
     }
@@ -165,6 +167,6 @@ int main(int argc, char **argv) {
     fflush(stdout);
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
-    nats_CloseAndWait(2000);
+    nox_nats_shutdown(2000);
     return rc;
 }

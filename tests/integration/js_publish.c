@@ -17,7 +17,7 @@
  * With a key (--key or "key"), a line is signed as the Ingestor signs (nox/queue_signature.h: Nox-Signature
  * and Nox-Signer over stream, subject, reason, body, and the body's chain id). Key files are read with
  * nox_ec_key_load (mode 0600 or stricter) and wiped after use.
- * NATS credentials: the file NOX_NATS_CREDENTIALS names, when set (nox/nkey.h; the tests pass the identity
+ * NATS credentials: the file NOX_NATS_CREDENTIALS names, when set; TLS: NOX_CA_FILE verifies the server (nox/nkey.h; the tests pass the identity
  * they play: the Ingestor's, a Runner's, an attacker's).
  * Exit 0 when every message was acked.
  */
@@ -90,7 +90,9 @@ int main(int argc, char **argv) {
     jsCtx *js = NULL;
     natsOptions *no = NULL;
     nox_error cerr = {0};
-    if (nox_nats_options(&no, argv[1], "js_publish", getenv("NOX_NATS_CREDENTIALS"), NULL, &cerr)) {
+    nox_tls_client tls = {0}; /* NOX_CA_FILE: the CA of a TLS NATS (the devnet's) */
+    snprintf(tls.ca_file, sizeof tls.ca_file, "%s", getenv("NOX_CA_FILE") ? getenv("NOX_CA_FILE") : "");
+    if (nox_nats_options(&no, argv[1], "js_publish", getenv("NOX_NATS_CREDENTIALS"), &tls, NULL, &cerr)) {
         fprintf(stderr, "js_publish: %s\n", cerr.message);
         fclose(f);
         return 1;
@@ -156,6 +158,6 @@ int main(int argc, char **argv) {
     fclose(f);
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
-    nats_CloseAndWait(2000);
+    nox_nats_shutdown(2000);
     return rc;
 }

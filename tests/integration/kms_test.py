@@ -66,6 +66,36 @@ def start_kms(work, config_text, name="kms"):
     return proc, url
 
 
+def missing_keys(work, config, key_file, wallet_file):
+    """A key file that does not exist stops start-up (exit 1) naming the file, its configuration key and the command
+    that creates it, and nothing is created: a KMS replica that lost its key_file never serves a new key."""
+    proc, url = start_kms(work, config, "nokey")
+    rc = proc.wait(timeout=10)
+    log = open(os.path.join(work, "nokey.log")).read()
+    want = (f"key_file {key_file} does not exist; create it with `nox-kms keygen --out {key_file}` "
+            "or set create_if_missing: true")
+    check("a missing key_file stops start-up (exit 1) naming the file, the key and keygen",
+          rc == 1 and url is None and want in log, log)
+    check("... and creates no key file", not os.path.exists(key_file) and not os.path.exists(wallet_file),
+          os.listdir(work))
+    r = run(NOX_KMS, "keygen", "--out", key_file)
+    proc, url = start_kms(work, config, "nowallet")
+    rc = proc.wait(timeout=10)
+    log = open(os.path.join(work, "nowallet.log")).read()
+    check("a missing wallet_key_file stops start-up (exit 1) naming it",
+          r.returncode == 0 and rc == 1 and url is None and
+          f"wallet_key_file {wallet_file} does not exist; create it with `nox-kms keygen --out {wallet_file}`" in log, log)
+    check("... and creates no wallet key file", not os.path.exists(wallet_file))
+    os.remove(key_file)   # the next start creates both (create_if_missing: true)
+    for name, value in [("a quoted boolean", '"yes"'), ("a number", "1")]:
+        proc, url = start_kms(work, config + f"create_if_missing: {value}\n", "badbool")
+        rc = proc.wait(timeout=10)
+        log = open(os.path.join(work, "badbool.log")).read()
+        check(f"create_if_missing: {name} stops start-up with file:line:col",
+              rc == 1 and "badbool.yaml:8:20: create_if_missing: expected true or false" in log
+              and not os.path.exists(key_file), log)
+
+
 def main():
     work = tempfile.mkdtemp(prefix="nox-kms-test-")
     gw_key_file, other_key_file = os.path.join(work, "gateway.key"), os.path.join(work, "other.key")
@@ -76,14 +106,35 @@ def main():
     config = (f"listen: 127.0.0.1:0\nkey_file: kms.key\nwallet_key_file: kms-wallet.key\nthreads: 4\n"
               f"chains:\n  - chain_id: {CHAIN}\n    gateway_address: \"{gw_addr}\"\n")
 
+    key_file, wallet_file = os.path.join(work, "kms.key"), os.path.join(work, "kms-wallet.key")
+    missing_keys(work, config, key_file, wallet_file)
+
+    # create_if_missing: true: both keys created 0600 at the first start, said once, reused at the next
+    proc, url = start_kms(work, config + "create_if_missing: true\n", "create")
+    log = open(os.path.join(work, "create.log")).read()
+    check("create_if_missing: true: starts", url is not None and proc.poll() is None, log[-2000:])
+    if url is None:
+        return
+    check("create_if_missing: true: creates the protocol key file 0600",
+          os.path.exists(key_file) and os.stat(key_file).st_mode & 0o777 == 0o600)
+    check("create_if_missing: true: creates the wallet key file 0600",
+          os.path.exists(wallet_file) and os.stat(wallet_file).st_mode & 0o777 == 0o600)
+    check("create_if_missing: true: says so once per key, naming the file",
+          log.count(f"key_file {key_file} did not exist: created a new protocol key") == 1 and
+          log.count(f"wallet_key_file {wallet_file} did not exist: created a new wallet key") == 1, log[-2000:])
+    _, first, _ = http("GET", f"{url}/v0/public-key?chainId={CHAIN}")
+    proc.terminate()
+    proc.wait(timeout=10)
+
     proc, url = start_kms(work, config)
     check("starts and writes its ready file", url is not None and proc.poll() is None)
     if url is None:
         print(open(os.path.join(work, "kms.log")).read())
         return
-    key_file = os.path.join(work, "kms.key")
-    check("creates the protocol key file 0600", os.stat(key_file).st_mode & 0o777 == 0o600)
-    check("creates the wallet key file 0600", os.stat(os.path.join(work, "kms-wallet.key")).st_mode & 0o777 == 0o600)
+    _, again, _ = http("GET", f"{url}/v0/public-key?chainId={CHAIN}")
+    check("the next start loads the created keys (same public key, nothing created)",
+          first.get("publicKey") == again.get("publicKey") and "did not exist" not in
+          open(os.path.join(work, "kms.log")).read(), f"{first} {again}")
 
     # /health and the public key with its proof, verified by cast against the KMS wallet address
     status, body, hdrs = http("GET", url + "/health")
@@ -228,7 +279,8 @@ def main():
     check("SIGTERM stops it cleanly", rc == 0, f"rc {rc}")
     log = open(os.path.join(work, "kms.log")).read()
     secrets = [open(key_file).read().strip()[2:], open(os.path.join(work, "kms-wallet.key")).read().strip()[2:]]
-    check("no private key in the log", not any(s in log for s in secrets))
+    logs = log + "".join(open(os.path.join(work, f)).read() for f in ("create.log", "nokey.log", "nowallet.log"))
+    check("no private key in the logs", not any(s in logs for s in secrets))
     check("access log lines were written", "/v0/delegate" in log and "shutting down" in log)
 
     # Start-up refusals: a loose key file mode, a malformed key, a bad configuration
@@ -267,8 +319,7 @@ def main():
     proc, url = start_kms(work, config.replace("threads: 4", "threads: 4\nrequest_timeout_s: 2"), "trickle")
     closed_after = None
     if url:
-        host, port = url.split("//")[1].split(":")
-        closed_after, _ = noxtest.trickle(host, int(port), b"GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: "
+        closed_after, _ = noxtest.trickle(url, b"GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: "
                                           + b"a" * 40 + b"\r\n\r\n", 0.25)
     check("request_timeout_s: 2 closes a trickling client after 2 s", closed_after is not None and 1.9 <= closed_after <= 3.5,
           closed_after)

@@ -40,12 +40,44 @@ def run(*args, **kw):
     return subprocess.run(args, capture_output=True, text=True, **kw)
 
 
-def http(method, url, body=None, headers=None, timeout=10):
-    """(status, parsed JSON or text, headers)."""
+TLS = {"ca": None, "cert": None, "key": None, "by_url": {}}   # what https:// verifies and presents (use_tls)
+_ssl_contexts = {}
+
+
+def use_tls(ca, cert=None, key=None, by_url=None):
+    """From now on, https:// requests verify servers with `ca` and present a client certificate: by_url's
+    (cert, key) for a URL that starts with one of its keys (the Gateway's certificate towards the KMS), else
+    cert/key (a Runner's, for the Gateway's Runner endpoints under mutual TLS) when given. Also exported as
+    NOX_CA_FILE to the tools the tests run (noxctl, js_dump, nox-bench)."""
+    TLS.update(ca=ca, cert=cert, key=key, by_url=dict(by_url or {}))
+    _ssl_contexts.clear()
+    if ca:
+        os.environ["NOX_CA_FILE"] = ca
+    else:
+        os.environ.pop("NOX_CA_FILE", None)
+
+
+def ssl_context(client_cert=True, url=""):
+    """The SSLContext of use_tls's settings for `url` (client_cert=False: without a client certificate)."""
+    import ssl
+    cert, key_file = next((v for k, v in TLS["by_url"].items() if url.startswith(k)), (TLS["cert"], TLS["key"]))
+    key = (TLS["ca"], cert if client_cert else None, key_file if client_cert else None)
+    if key not in _ssl_contexts:
+        ctx = ssl.create_default_context(cafile=key[0])
+        if key[1]:
+            ctx.load_cert_chain(key[1], key[2])
+        _ssl_contexts[key] = ctx
+    return _ssl_contexts[key]
+
+
+def http(method, url, body=None, headers=None, timeout=10, client_cert=True):
+    """(status, parsed JSON or text, headers). https:// is verified with use_tls's CA and presents its client
+    certificate (client_cert=False: none)."""
     data = body if isinstance(body, (bytes, type(None))) else body.encode()
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    ctx = ssl_context(client_cert, url) if url.startswith("https://") else None
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
+        with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
             status, raw, hdrs = r.status, r.read(), r.headers
     except urllib.error.HTTPError as e:
         status, raw, hdrs = e.code, e.read(), e.headers
@@ -55,12 +87,25 @@ def http(method, url, body=None, headers=None, timeout=10):
         return status, raw.decode(errors="replace"), hdrs
 
 
-def trickle(host, port, data, every_s, connect_timeout=60):
-    """Sends `data` one byte at a time, waiting up to every_s for the peer between bytes (a slow client);
-    returns (seconds until the peer closed the connection, or None when it never did; bytes sent)."""
+def connect(url, timeout=20, client_cert=True):
+    """A TCP connection to url's host and port, inside TLS (its handshake done) when url is https:// — what a
+    raw HTTP test writes its bytes on."""
+    import socket
+    import urllib.parse
+    u = urllib.parse.urlparse(url)
+    s = socket.create_connection((u.hostname, u.port), timeout=timeout)
+    if u.scheme == "https":
+        s = ssl_context(client_cert, url).wrap_socket(s, server_hostname=u.hostname)
+    return s
+
+
+def trickle(url, data, every_s, connect_timeout=60):
+    """Sends `data` one byte at a time on connect(url), waiting up to every_s for the peer between bytes (a
+    slow client); returns (seconds until the peer closed the connection, or None when it never did; bytes
+    sent). Over TLS the clock starts after the handshake: the HTTP request is what trickles."""
     import socket
     import time
-    s = socket.create_connection((host, port), timeout=connect_timeout)
+    s = connect(url, connect_timeout)
     t0, sent, closed_after = time.time(), 0, None
     try:
         for i in range(len(data)):
@@ -427,11 +472,17 @@ def file_size(path):
 def start_kms(work, gateway_address, threads=4, port=0, chain_id=31337, name="kms", timeout=30):
     """nox-kms serving chain_id for gateway_address, with the KMS test's configuration; returns a Server.
 
-    Its keys are kms.key and kms-wallet.key in work (created on first start, reused after: a restart
-    keeps the same public key). port=0 takes a free port; pass a fixed one to restart on the same URL.
+    Its keys are kms.key and kms-wallet.key in work (made by nox-kms keygen on the first call, as an operator
+    would: the KMS never creates a missing key without create_if_missing; reused after: a restart keeps the same
+    public key). port=0 takes a free port; pass a fixed one to restart on the same URL.
     Its wallet address: run(NOXCTL, "key", "address", os.path.join(work, "kms-wallet.key")).
     """
     import time
+    for key in ("kms.key", "kms-wallet.key"):
+        if not os.path.exists(os.path.join(work, key)):
+            r = run(NOX_KMS, "keygen", "--out", os.path.join(work, key))
+            if r.returncode != 0:
+                raise RuntimeError(f"{NOX_KMS} keygen: {r.stderr}")
     cfg = os.path.join(work, f"{name}.yaml")
     with open(cfg, "w") as f:
         f.write(f"listen: 127.0.0.1:{port}\nkey_file: kms.key\nwallet_key_file: kms-wallet.key\nthreads: {threads}\n"

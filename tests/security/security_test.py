@@ -103,7 +103,7 @@ def hostport(url):
 
 def raw(url, data, timeout=20):
     """Sends bytes on a fresh connection; (status or None, parsed body or text, closed without answer)."""
-    s = socket.create_connection(hostport(url), timeout=timeout)
+    s = noxtest.connect(url, timeout)
     try:
         try:
             s.sendall(data)
@@ -504,17 +504,17 @@ def slow_clients(c):
     def trickle(name, url):
         """One header byte every 5 s: never idle long enough for connection_timeout."""
         req = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 64 + b"\r\n\r\n"
-        results["trickle " + name] = noxtest.trickle(*hostport(url), req, 5)
+        results["trickle " + name] = noxtest.trickle(url, req, 5)
 
     def slow(name, url):
         """One header byte per CONNECTION_TIMEOUT + 5 s: idle longer than the timeout."""
-        results[name] = noxtest.trickle(*hostport(url), b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+        results[name] = noxtest.trickle(url, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
                                         CONNECTION_TIMEOUT + 5)
 
     for url in (c.gw, c.kms):
         for _ in range(200):
             try:
-                sk = socket.create_connection(hostport(url), timeout=5)
+                sk = noxtest.connect(url, 5)
                 sk.sendall(b"GET /hea")  # and then nothing
                 idle.append(sk)
             except OSError:
