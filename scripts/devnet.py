@@ -2,9 +2,15 @@
 """The Nox devnet: every component of the protocol on 127.0.0.1, as long-lived background processes.
 
     scripts/devnet.sh up                 start PostgreSQL, nats-server -js, anvil (chain 31337) + the
-                                         contracts, nox-kms, nox-gateway, nox-runner and nox-ingestor
+                                         contracts, nox-kms, nox-gateway, nox-runner and nox-ingestor;
+                                         every hop over TLS (NOX_DEVNET_TLS=0: plaintext, for A/B benchmarks)
+    scripts/devnet.sh up --cluster       the same with a 3-node NATS JetStream cluster (nats, nats2, nats3:
+                                         routes over mutual TLS, streams of 3 replicas), two Gateways on one
+                                         PostgreSQL (gateway, gateway2) and three Runners (runner, runner2,
+                                         runner3) that fail over between the Gateways
     scripts/devnet.sh status             one line per component; exit 0 all running, 1 some, 3 none
-    scripts/devnet.sh restart SERVICE    kms|gateway|runner|ingestor|nats|postgres (same config and port);
+    scripts/devnet.sh restart SERVICE    kms|gateway|runner|ingestor|nats|postgres, with --cluster also
+                                         nats2|nats3|gateway2 (same config and port);
                                          also brings back a service that died or was killed
     scripts/devnet.sh kill SERVICE       SIGKILL, no grace: kms|gateway|runner|ingestor|nats|runnerN (a crash,
                                          for fault-injection tests); the record stays, so `status` shows it
@@ -70,10 +76,15 @@ import nats_auth  # noqa: E402  (scripts/nats_auth.py: the nats-server users and
 
 CHAIN_ID = 31337
 COMPONENTS = ["postgres", "nats", "anvil", "kms", "gateway", "runner", "ingestor"]
+# up --cluster: a 3-node NATS JetStream cluster (streams with 3 replicas), a second Gateway on the same
+# PostgreSQL, and two more Runners (runner2, runner3 as with `start`), every Runner failing over between Gateways
+CLUSTER_COMPONENTS = ["postgres", "nats", "nats2", "nats3", "anvil", "kms", "gateway", "gateway2", "runner", "ingestor"]
+CLUSTER_RUNNERS = ["runner2", "runner3"]
+NATS_NODES = ["nats", "nats2", "nats3"]
 SERVICES = ["kms", "gateway", "ingestor", "runner"]          # ours: --config DIR/<name>.yaml, GET /health
-RESTARTABLE = ["postgres", "nats", "kms", "gateway", "ingestor", "runner"]
+RESTARTABLE = ["postgres", "nats", "kms", "gateway", "ingestor", "runner", "nats2", "nats3", "gateway2"]  # the last 3: --cluster
 ACCOUNTS = ["owner", "alice", "bob"]                          # anvil's default accounts 0, 1, 2
-KILLABLE = ["kms", "gateway", "runner", "ingestor", "nats"]  # + extra Runners (postgres: use restart)
+KILLABLE = ["kms", "gateway", "runner", "ingestor", "nats", "nats2", "nats3", "gateway2"]  # + extra Runners; --cluster
 EXTRA_RUNNER = re.compile(r"^runner[2-9]$")                  # `start runnerN`: more Runners on the same consumer
 MARKER = ".nox-devnet"
 DB_USER, DB_NAME = "nox", "nox"
@@ -259,6 +270,15 @@ class Devnet:
     def tls(self):
         return bool(self.state.get("tls"))
 
+    def cluster(self):
+        return bool(self.state and self.state.get("cluster"))
+
+    def components(self):
+        return CLUSTER_COMPONENTS if self.cluster() else COMPONENTS
+
+    def nats_nodes(self):
+        return NATS_NODES if self.cluster() else ["nats"]
+
     def make_pki(self):
         """tls/: a throwaway CA (scripts/pki.sh) and a server certificate for 127.0.0.1 per component; two more
         CAs for the clients that mutual TLS admits: kms-clients/ (the Gateway's, for the KMS) and runner-clients/
@@ -268,6 +288,7 @@ class Devnet:
         run([pki, d])
         for name in ("kms", "gateway", "runner", "ingestor", "nats", "postgres"):
             run([pki, d, "server", name])
+        run([pki, d, "peer", "nats-peer"])   # a cluster's routes: each node is server and client of the others
         run([pki, os.path.join(d, "kms-clients"), "client", "gateway"])
         run([pki, os.path.join(d, "runner-clients"), "client", "runner"])
         pg = self.state["postgres"]
@@ -366,10 +387,11 @@ class Devnet:
         code, text = http_get(url)
         return code == 200, (f"{code} {text}" if code else text)
 
-    @staticmethod
-    def port_names(name):
+    def port_names(self, name):
         """The keys of state["ports"] a component listens on."""
-        return {"postgres": ["postgres"], "nats": ["nats", "nats_monitor"], "anvil": ["anvil"]}.get(name, [name])
+        if name in NATS_NODES:   # client port, monitoring, and (in a cluster) the route port
+            return [name, name + "_monitor"] + ([name + "_cluster"] if name + "_cluster" in self.state["ports"] else [])
+        return {"postgres": ["postgres"], "anvil": ["anvil"]}.get(name, [name])
 
     def ports_of(self, name):
         return [self.state["ports"][k] for k in self.port_names(name)]
@@ -545,13 +567,16 @@ class Devnet:
         """state's urls, health URLs and anvil's command, from state's ports."""
         st, ports = self.state, self.state["ports"]
         web, ssl = ("https", f"?sslmode=verify-full&sslrootcert={self.p('tls', 'ca.pem')}") if self.tls() else ("http", "")
+        ours = SERVICES + (["gateway2"] if self.cluster() else []) + self.extra_runners()
         st["urls"] = {"postgres": f"postgresql://{DB_USER}:{st['postgres']['password']}@127.0.0.1:{ports['postgres']}/"
                                   f"{DB_NAME}{ssl}",
-                      "nats": f"{'tls' if self.tls() else 'nats'}://127.0.0.1:{ports['nats']}",
+                      **{n: f"{'tls' if self.tls() else 'nats'}://127.0.0.1:{ports[n]}" for n in self.nats_nodes()},
                       "anvil": f"http://127.0.0.1:{ports['anvil']}",   # anvil has no TLS: loopback only
-                      **{s: f"{web}://127.0.0.1:{ports[s]}" for s in SERVICES + self.extra_runners()}}
-        st["health_urls"] = {"nats": f"http://127.0.0.1:{ports['nats_monitor']}/healthz",
-                             **{s: f"{web}://127.0.0.1:{ports[s]}/health" for s in SERVICES + self.extra_runners()}}
+                      **{s: f"{web}://127.0.0.1:{ports[s]}" for s in ours}}
+        # a cluster node is healthy once its JetStream runs (the cluster's quorum needs the others: checked after)
+        js = "?js-enabled-only=true" if self.cluster() else ""
+        st["health_urls"] = {**{n: f"http://127.0.0.1:{ports[n + '_monitor']}/healthz{js}" for n in self.nats_nodes()},
+                             **{s: f"{web}://127.0.0.1:{ports[s]}/health" for s in ours}}
         st["commands"]["anvil"] = [noxtest.ANVIL, "--host", "127.0.0.1", "--port", str(ports["anvil"]),
                                    "--hardfork", "cancun", "--chain-id", str(CHAIN_ID)]
 
@@ -559,9 +584,9 @@ class Devnet:
         """New free ports for a component that has not started yet, and every configuration that names them."""
         self.state["ports"].update(free_ports(self.port_names(name)))
         self.set_urls()
-        if name in ("nats", "kms"):
+        if name in NATS_NODES + ["kms"]:
             self.write_configs_early()
-        elif name in ("gateway", "runner", "ingestor"):
+        elif name in ("gateway", "gateway2", "runner", "ingestor"):
             self.write_configs_late()
         elif EXTRA_RUNNER.match(name):
             self.write_extra_runner_config(name)
@@ -604,28 +629,60 @@ class Devnet:
              "-c", f"CREATE DATABASE {DB_NAME} OWNER {DB_USER}"])
 
     # -- configuration files
-    def write_configs_early(self):
+    def nats_conf(self, node):
+        """nats-server's configuration of one node: client port, monitoring (/healthz), JetStream store, TLS,
+        the users (scripts/nats_auth.py) and, in a cluster, the routes to the other nodes over mutual TLS."""
         st, ports = self.state, self.state["ports"]
-        write_file(self.p("nats.conf"), f"""# nats-server for the Nox devnet: client port, monitoring (/healthz), JetStream store.
-# Run: nats-server -js -c {self.p('nats.conf')}
+        store = self.p(node if node != "nats" else "nats")
+        text = f"""# nats-server {node} of the Nox devnet. Run: nats-server -js -c {self.p(node + '.conf')}
 host: 127.0.0.1
-port: {ports['nats']}
-http: 127.0.0.1:{ports['nats_monitor']}
-server_name: nox-devnet
+port: {ports[node]}
+http: 127.0.0.1:{ports[node + '_monitor']}
+server_name: nox-{node}
 jetstream {{
-  store_dir: "{self.p('nats')}"
+  store_dir: "{store}"
 }}
-""" + (f"""tls {{   # every client over TLS (the nkeys below say who it is)
+"""
+        if self.tls():
+            text += f"""tls {{   # every client over TLS (the nkeys below say who it is)
   cert_file: "{self.p('tls', 'nats.pem')}"
   key_file: "{self.p('tls', 'nats.key')}"
 }}
-""" if self.tls() else "") + """
+"""
+        if self.cluster():
+            routes = ", ".join(f'"nats-route://127.0.0.1:{ports[n + "_cluster"]}"' for n in NATS_NODES if n != node)
+            tls = (f"""
+  tls {{   # routes: both ends present a certificate of the devnet's CA (mutual TLS)
+    cert_file: "{self.p('tls', 'nats-peer.pem')}"
+    key_file: "{self.p('tls', 'nats-peer.key')}"
+    ca_file: "{self.p('tls', 'ca.pem')}"
+    verify: true
+  }}""" if self.tls() else "")
+            text += f"""cluster {{   # the 3-node JetStream cluster: streams of 3 replicas survive the loss of any one node
+  name: nox
+  listen: 127.0.0.1:{ports[node + '_cluster']}
+  routes: [{routes}]{tls}
+}}
+"""
+        return text + """
 # Who may connect and what each may do (scripts/nats_auth.py): the Ingestor publishes the jobs, the Runners
 # consume them and publish dead letters, the admin (keys/admin.nk, NOX_NATS_CREDENTIALS of the env) is the
 # operator's. No one else connects.
 """ + nats_auth.authorization([nats_auth.ingestor(st["nats_keys"]["ingestor"]),
                                nats_auth.runner(st["nats_keys"]["runner"]),
-                               nats_auth.admin(st["nats_keys"]["admin"])]))
+                               nats_auth.admin(st["nats_keys"]["admin"])])
+
+    def nats_urls_yaml(self):
+        """The Ingestor's and Runners' `url: X` (one server) or `urls: [...]` and `replicas: 3` (a cluster)."""
+        u = self.state["urls"]
+        if not self.cluster():
+            return f"url: {u['nats']}"
+        return f"urls: [{', '.join(u[n] for n in NATS_NODES)}], replicas: 3"
+
+    def write_configs_early(self):
+        st, ports = self.state, self.state["ports"]
+        for node in self.nats_nodes():
+            write_file(self.p(node + ".conf"), self.nats_conf(node))
         write_file(self.p("kms.yaml"), f"""# nox-kms of the Nox devnet (scripts/devnet.sh). Run: {self.bin('nox-kms')} --config {self.p('kms.yaml')}
 listen: 127.0.0.1:{ports['kms']}
 {self.tls_server("kms", "kms-clients")}key_file: {self.p('kms', 'kms.key')}                 # protocol key, made by `nox-kms keygen` at `devnet up`
@@ -656,6 +713,13 @@ chains:
     rpc_url: {st['urls']['anvil']}
     nox_compute: "{d['noxCompute']}"
 """, 0o600)   # the database password
+        if self.cluster():   # the second Gateway: the same database, wallet and KMS, its own port
+            with open(self.p("gateway.yaml")) as f:
+                text = f.read()
+            text = re.sub(r"(?m)^listen: .*$", f"listen: 127.0.0.1:{ports['gateway2']}", text)
+            write_file(self.p("gateway2.yaml"), text.replace("# nox-gateway of the Nox devnet",
+                                                             "# gateway2, the second nox-gateway of the Nox devnet", 1),
+                       0o600)
         write_file(self.p("ingestor.yaml"), f"""# nox-ingestor of the Nox devnet (scripts/devnet.sh). Run: {self.bin('nox-ingestor')} --config {self.p('ingestor.yaml')}
 rpc_url: {st['urls']['anvil']}
 chain_id: {CHAIN_ID}
@@ -667,7 +731,7 @@ state_file: {self.p('ingestor', 'checkpoint.json')}
 wallet_key_file: {self.p('keys', 'ingestor-wallet.key')}   # signs every message; the Runners' ingestor_addresses
 operators: {st['operators']}     # names the generic Compute events (docs/PROTOCOL-EXTENSIONS.md)
 nats:
-  url: {st['urls']['nats']}
+  {self.nats_urls_yaml().replace(", replicas: 3", chr(10) + "  replicas: 3")}
   credentials_file: {self.p('keys', 'ingestor.nk')}   # the Ingestor's NATS identity: the only one that may publish jobs
 {"  " + self.tls_client("tls") if self.tls() else ""}  stream: nox_ingestor
   subject: nox_ingestor
@@ -675,14 +739,15 @@ listen: 127.0.0.1:{ports['ingestor']}
 {self.tls_server("ingestor")}log_level: info
 """)
         write_file(self.p("runner.yaml"), f"""# nox-runner of the Nox devnet (scripts/devnet.sh). Run: {self.bin('nox-runner')} --config {self.p('runner.yaml')}
-nats: {{url: {st['urls']['nats']}, credentials_file: {self.p('keys', 'runner.nk')},{" " + self.tls_client("tls").strip() + "," if self.tls() else ""}
+nats: {{{self.nats_urls_yaml()}, credentials_file: {self.p('keys', 'runner.nk')},{" " + self.tls_client("tls").strip() + "," if self.tls() else ""}
        stream: nox_ingestor, consumer: nox_ingestor_consumer,
        dead_letter_subject: nox_dead, ack_wait_s: 30, max_deliver: 10, max_ack_pending: 1024, fetch_batch: 8}}
 # fetch_batch: a fetched batch is one Gateway exchange for its operands and one for its results (bench/README.md):
 # 8 gives ~1,300 ops/s with p99 < 20 ms at half load; 16 more throughput, p99 ~45 ms; 32, p99 ~70 ms
 # max_ack_pending well above workers x fetch_batch (48) per Runner: a Runner killed with full batches leaves
 # them unacked for ack_wait_s; at 256, two such crashes stopped every delivery for up to 30 s (tests/faults)
-gateway_url: {st['urls']['gateway']}
+{"gateway_urls: [" + st['urls']['gateway'] + ", " + st['urls']['gateway2'] + "]   # one Gateway, two URLs: failover"
+ if self.cluster() else "gateway_url: " + st['urls']['gateway']}
 {self.tls_client("gateway_tls", "runner-clients/runner")}gateway_address: "{a['gateway']}"        # the Gateway's wallet: its authorizations name it (docs/PROTOCOL-EXTENSIONS.md §7)
 kms_url: {st['urls']['kms']}
 {self.tls_client("kms_tls")}kms_address: "{a['kms_wallet']}"          # the KMS wallet that signs its PublicKeyProof
@@ -718,8 +783,9 @@ listen: 127.0.0.1:{ports['runner']}
         st, a, d = self.state, self.state["addresses"], self.state["deployment"]
         u = st["urls"]
         env = [("NOX_DEVNET_DIR", self.dir), ("NOX_CHAIN_ID", str(CHAIN_ID)), ("NOX_RPC_URL", u["anvil"]),
-               ("NOX_NATS_URL", u["nats"]), ("NOX_NATS_MONITOR_URL", st["health_urls"]["nats"].rsplit("/", 1)[0]),
+               ("NOX_NATS_URL", ",".join(u[n] for n in self.nats_nodes())), ("NOX_NATS_MONITOR_URL", st["health_urls"]["nats"].rsplit("/", 1)[0]),
                ("NOX_DATABASE_URL", u["postgres"]), ("NOX_KMS_URL", u["kms"]), ("NOX_GATEWAY_URL", u["gateway"]),
+               *([("NOX_GATEWAY2_URL", u["gateway2"])] if self.cluster() else []),
                ("NOX_RUNNER_URL", u["runner"]), ("NOX_INGESTOR_URL", u["ingestor"]),
                ("NOX_COMPUTE_ADDRESS", d["noxCompute"]), ("NOX_TOKEN_ADDRESS", d["confidentialToken"]),
                ("NOX_DEPLOY_BLOCK", str(d["deployBlock"])), ("NOX_DEPLOYMENT", self.p("deployment.json")),
@@ -745,15 +811,15 @@ listen: 127.0.0.1:{ports['runner']}
 
     # -- up
     def classify(self):
-        return {n: self.running(n) for n in COMPONENTS}
+        return {n: self.running(n) for n in self.components()}
 
-    def up(self):
+    def up(self, cluster=False):
         t0 = time.time()
         self.lock()
         if self.load_state() is not None:
             cls = self.classify()
             if all(v == "running" for v in cls.values()):
-                bad = [n for n in COMPONENTS if not self.wait_healthy(n, self.recorded(n)[0])[0]]
+                bad = [n for n in self.components() if not self.wait_healthy(n, self.recorded(n)[0])[0]]
                 if not bad:
                     say(f"devnet: already up in {shown(self.dir)}; nothing started")
                     self.summary()
@@ -768,18 +834,18 @@ listen: 127.0.0.1:{ports['runner']}
                 missing = [n for n, v in cls.items() if v is None]
                 why = ", ".join(dead) + " not running" if dead else "incomplete (" + ", ".join(missing) + " never started)"
                 say(f"devnet: stale state in {shown(self.dir)}: {why}; stopping the rest and starting a fresh devnet")
-                for n in list(reversed(self.extra_runners())) + list(reversed(COMPONENTS)):
+                for n in list(reversed(self.extra_runners())) + list(reversed(self.components())):
                     line = self.stop_component(n)
                     if line:
                         say("devnet: " + line)
         self.wipe()
         try:
-            self.fresh()
+            self.fresh(cluster)
         except (Exception, KeyboardInterrupt) as e:  # noqa: BLE001 — whatever happened, stop what was started
             say(str(e) if isinstance(e, DevnetError) else "devnet: interrupted" if isinstance(e, KeyboardInterrupt)
                 else f"devnet: {type(e).__name__}: {e}")
             say("devnet: stopping what this `up` started")
-            for n in reversed(COMPONENTS):
+            for n in list(reversed(self.extra_runners())) + list(reversed(self.components())):
                 if n in self.started:
                     line = self.stop_component(n)
                     if line:
@@ -802,8 +868,8 @@ listen: 127.0.0.1:{ports['runner']}
                 os.remove(path)
         write_file(self.p(MARKER), "a Nox devnet state directory (scripts/devnet.sh); wiped by `up` when stale\n")
 
-    def fresh(self):
-        for d in ("keys", "kms", "logs", "pids", "nats", "ingestor"):
+    def fresh(self, cluster=False):
+        for d in ("keys", "kms", "logs", "pids", "nats", "nats2", "nats3", "ingestor"):
             os.makedirs(self.p(d), mode=0o700 if d in ("keys", "kms") else 0o755, exist_ok=True)
         bin_dir = os.path.abspath(os.environ.get("NOX_BIN_DIR") or os.path.join(ROOT, "build", "bin"))
         for b in ("nox-kms", "nox-gateway", "nox-runner", "nox-ingestor", "noxctl", "nox-eval"):
@@ -815,7 +881,11 @@ listen: 127.0.0.1:{ports['runner']}
         if not os.access(noxtest.ANVIL, os.X_OK):
             raise DevnetError(f"devnet: {noxtest.ANVIL} not found (scripts/setup.sh installs it)")
         # every port chosen now (the configurations name them); one taken meanwhile is moved by start_component
-        ports = free_ports(["postgres", "nats", "nats_monitor", "anvil", "kms", "gateway", "ingestor", "runner"])
+        names = ["postgres", "nats", "nats_monitor", "anvil", "kms", "gateway", "ingestor", "runner"]
+        if cluster:
+            names += ["nats_cluster", "nats2", "nats2_monitor", "nats2_cluster", "nats3", "nats3_monitor",
+                      "nats3_cluster", "gateway2"]
+        ports = free_ports(names)
         pgbin = self.pg_bindir()
         self.state = st = {
             "version": 1, "dir": self.dir, "bin_dir": bin_dir, "chain_id": CHAIN_ID, "ports": ports,
@@ -824,12 +894,15 @@ listen: 127.0.0.1:{ports['runner']}
                          "password": secrets.token_hex(12),
                          "run_as": ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []},
             "commands": {
-                "nats": [nats, "-js", "-c", self.p("nats.conf")],
+                **{n: [nats, "-js", "-c", self.p(n + ".conf")] for n in (NATS_NODES if cluster else ["nats"])},
+                **({"gateway2": [os.path.join(bin_dir, "nox-gateway"), "--config", self.p("gateway2.yaml")]}
+                   if cluster else {}),
                 **{s: [os.path.join(bin_dir, "nox-" + s), "--config", self.p(s + ".yaml")] for s in SERVICES}},
             "addresses": {}, "deployment": {},
             # every hop over TLS, mutual where a service trusts its caller (NOX_DEVNET_TLS=0: plaintext, for an
             # A/B benchmark of what TLS costs)
             "tls": os.environ.get("NOX_DEVNET_TLS", "1") != "0",
+            "cluster": cluster,
         }
         if st["tls"]:
             self.make_pki()
@@ -870,7 +943,16 @@ listen: 127.0.0.1:{ports['runner']}
         self.save_state()
 
         # 2. nats-server -js, 3. anvil
-        self.start_component("nats", movable=True)
+        for node in self.nats_nodes():
+            self.start_component(node, movable=True)
+        if self.cluster():   # the JetStream cluster elects its meta leader once a quorum of nodes runs
+            t = time.time()
+            while http_get(f"http://127.0.0.1:{st['ports']['nats_monitor']}/healthz")[0] != 200:
+                if time.time() - t > timeout_s():
+                    raise DevnetError("devnet: the NATS cluster has no JetStream leader after "
+                                      f"{timeout_s():.0f} s — see {shown(self.log_path('nats'))}")
+                time.sleep(0.2)
+            say(f"devnet: NATS cluster of 3 has a JetStream leader ({time.time() - t:.1f} s)")
         self.start_component("anvil", movable=True)
 
         # 5. the KMS, its public key and wallet
@@ -910,8 +992,10 @@ listen: 127.0.0.1:{ports['runner']}
         self.save_state()
 
         # 7. the Gateway; 8. the Runner (it waits for the stream the Ingestor creates); 9. the Ingestor
-        for s in ("gateway", "runner", "ingestor"):
+        for s in ("gateway",) + (("gateway2",) if self.cluster() else ()) + ("runner", "ingestor"):
             self.start_component(s, movable=True)
+        for name in CLUSTER_RUNNERS if self.cluster() else []:   # more Runners on the same consumer
+            self.add_runner(name)
         self.write_env()
 
     # -- reports
@@ -919,7 +1003,7 @@ listen: 127.0.0.1:{ports['runner']}
         st = self.state
         say(("devnet: up" + (f" in {elapsed:.1f} s" if elapsed is not None else "")) + f" — chain {CHAIN_ID}, "
             f"NoxCompute {st['deployment']['noxCompute']}, ConfidentialToken {st['deployment']['confidentialToken']}")
-        for n in COMPONENTS:
+        for n in self.components() + self.extra_runners():
             pid, _ = self.recorded(n)
             say(f"  {n:<9} {st['urls'][n]:<58} pid {pid!s:<7} log {shown(self.log_path(n))}")
         say(f"  env file  {shown(self.p('env'))}   (use: source {shown(self.p('env'))})")
@@ -934,7 +1018,7 @@ listen: 127.0.0.1:{ports['runner']}
             return 3
         n_running = 0
         extras = self.extra_runners()
-        for n in COMPONENTS + extras:
+        for n in self.components() + extras:
             pid, _ = self.recorded(n)
             state = self.running(n)
             url = self.state["urls"].get(n, "-")
@@ -945,7 +1029,7 @@ listen: 127.0.0.1:{ports['runner']}
             else:
                 note = {"dead": f"(pid {pid} exited)", "foreign": f"(pid {pid} is another program)"}.get(state, "")
                 say(f"{n:<9} stopped   {'-':<11} {url:<58} {note}".rstrip())
-        return 0 if n_running == len(COMPONENTS) + len(extras) else 3 if n_running == 0 else 1
+        return 0 if n_running == len(self.components()) + len(extras) else 3 if n_running == 0 else 1
 
     # -- down, restart
     def down(self):
@@ -954,7 +1038,7 @@ listen: 127.0.0.1:{ports['runner']}
         if self.load_state() is None:
             say(f"devnet: nothing to stop in {shown(self.dir)}")
             return 0
-        lines = [self.stop_component(n) for n in list(reversed(self.extra_runners())) + list(reversed(COMPONENTS))]
+        lines = [self.stop_component(n) for n in list(reversed(self.extra_runners())) + list(reversed(self.components()))]
         lines = [ln for ln in lines if ln]
         for ln in lines:
             say("devnet: " + ln)
@@ -975,6 +1059,9 @@ listen: 127.0.0.1:{ports['runner']}
             return 1
         if EXTRA_RUNNER.match(name) and name not in self.extra_runners():
             say(f"devnet: {name} was never started (scripts/devnet.sh start {name})")
+            return 2
+        if name not in self.components() and not EXTRA_RUNNER.match(name):
+            say(f"devnet: {name} is part of a cluster devnet only (scripts/devnet.sh up --cluster)")
             return 2
         t0 = time.time()
         line = self.stop_component(name)
@@ -1002,6 +1089,9 @@ listen: 127.0.0.1:{ports['runner']}
         if self.load_state() is None:
             say(f"devnet: no devnet in {shown(self.dir)} (run scripts/devnet.sh up)")
             return 1
+        if name not in self.components() and not EXTRA_RUNNER.match(name):
+            say(f"devnet: {name} is part of a cluster devnet only (scripts/devnet.sh up --cluster)")
+            return 2
         pid, _ = self.recorded(name)
         state = self.running(name)
         if state != "running":
@@ -1026,6 +1116,16 @@ listen: 127.0.0.1:{ports['runner']}
         if name in self.extra_runners() and self.running(name) == "running":
             say(f"devnet: {name} already runs (pid {self.recorded(name)[0]})")
             return 0
+        try:
+            self.add_runner(name)
+        except (DevnetError, OSError) as e:
+            say(str(e))
+            return 1
+        return 0
+
+    def add_runner(self, name):
+        """Starts the extra Runner `name` (its port, configuration and command made at its first start)."""
+        st = self.state
         first = name not in st.get("ports", {})
         st["extra_runners"] = sorted(set(self.extra_runners()) | {name})
         if first:
@@ -1037,12 +1137,7 @@ listen: 127.0.0.1:{ports['runner']}
         line = self.stop_component(name)    # a dead record of an earlier one
         if line:
             say("devnet: " + line)
-        try:
-            self.start_component(name, movable=first)
-        except (DevnetError, OSError) as e:
-            say(str(e))
-            return 1
-        return 0
+        self.start_component(name, movable=first)
 
     def write_extra_runner_config(self, name):
         """DIR/runnerN.yaml: runner.yaml on the extra Runner's own port."""
@@ -1087,7 +1182,9 @@ def main(argv):
                                 description="The Nox devnet on 127.0.0.1 (see the top of scripts/devnet.py).")
     sub = p.add_subparsers(dest="cmd", metavar="up|down|status|restart SERVICE|kill SERVICE|start runnerN|stop runnerN")
     sub.required = True
-    sub.add_parser("up", parents=[common], help="start every component (nothing when already up)")
+    upp = sub.add_parser("up", parents=[common], help="start every component (nothing when already up)")
+    upp.add_argument("--cluster", action="store_true", help="a 3-node NATS JetStream cluster (streams of 3 "
+                     "replicas), two Gateways on one PostgreSQL and three Runners")
     sub.add_parser("down", parents=[common], help="stop every component")
     sub.add_parser("status", parents=[common], help="one line per component; exit 0 all, 1 some, 3 none running")
     r = sub.add_parser("restart", parents=[common], help="restart one service with the same config and port")
@@ -1103,7 +1200,7 @@ def main(argv):
     net = Devnet(directory)
     try:
         if a.cmd == "up":
-            return net.up()
+            return net.up(a.cluster)
         if a.cmd == "down":
             return net.down()
         if a.cmd == "status":

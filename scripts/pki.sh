@@ -5,6 +5,8 @@
 #   scripts/pki.sh DIR server NAME [IP|DNS...]  DIR/NAME.pem + NAME.key: a server certificate for 127.0.0.1,
 #                                               ::1 and localhost, plus the IP addresses / DNS names given
 #   scripts/pki.sh DIR client NAME              DIR/NAME.pem + NAME.key: a client certificate (mutual TLS)
+#   scripts/pki.sh DIR peer NAME [IP|DNS...]    a certificate that is both (a NATS cluster's routes: each node
+#                                               connects to the others and accepts them)
 #
 # EC P-256 keys, SHA-256, valid 30 days; keys are created mode 0600 (umask 077), certificates 0644. An
 # existing file is kept (the command is idempotent): remove DIR to start over. A production deployment
@@ -31,13 +33,14 @@ kind=$1 name=$2; shift 2
 case "$name" in *[!A-Za-z0-9_.-]*|"") echo "scripts/pki.sh: bad name '$name'" >&2; exit 2 ;; esac
 [ -s "$dir/$name.pem" ] && [ -s "$dir/$name.key" ] && exit 0
 case "$kind" in
-  server)
+  server|peer)
     san="IP:127.0.0.1,IP:::1,DNS:localhost"
     for extra in "$@"; do
       if [[ "$extra" =~ ^[0-9.]+$ || "$extra" == *:* ]]; then san="$san,IP:$extra"; else san="$san,DNS:$extra"; fi
     done
+    eku=serverAuth; [ "$kind" = peer ] && eku=serverAuth,clientAuth
     ext="subjectAltName=$san
-extendedKeyUsage=serverAuth
+extendedKeyUsage=$eku
 keyUsage=critical,digitalSignature
 basicConstraints=critical,CA:FALSE" ;;
   client)

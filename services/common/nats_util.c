@@ -3,6 +3,7 @@
 
 #include <openssl/crypto.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "nox/log.h"
 
@@ -24,7 +25,16 @@ nox_status nox_nats_options(natsOptions **out, const char *url, const char *clie
     if (credentials_file && *credentials_file && nox_nkey_file_public(credentials_file, key, err))
         return nox_error_prefix(err, "nats.credentials_file: ");
     natsStatus s = natsOptions_Create(&o);
-    if (s == NATS_OK) s = natsOptions_SetURL(o, url);
+    /* "u1,u2,...": nats.c 3.4 takes a list only through SetServers (SetURL keeps the text as one URL) */
+    char list[4096];
+    const char *servers[16];
+    int n = 0;
+    snprintf(list, sizeof list, "%s", url);
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t && n < 16; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ') t++;
+        if (*t) servers[n++] = t;
+    }
+    if (s == NATS_OK) s = n > 1 ? natsOptions_SetServers(o, servers, n) : natsOptions_SetURL(o, url);
     if (s == NATS_OK) s = natsOptions_SetName(o, client_name);
     if (s == NATS_OK) s = natsOptions_SetTimeout(o, 3000);      /* connect */
     if (s == NATS_OK) s = natsOptions_SetMaxReconnect(o, -1);   /* forever */

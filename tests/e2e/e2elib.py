@@ -36,8 +36,8 @@ class Devnet:
     def _run(self, *args, timeout=300):
         return subprocess.run([DEVNET, *args], capture_output=True, text=True, env=self.proc_env, timeout=timeout)
 
-    def up(self):
-        r = self._run("up")
+    def up(self, cluster=False):
+        r = self._run("up", *(["--cluster"] if cluster else []), timeout=600)
         if r.returncode != 0:
             raise RuntimeError(f"devnet up failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
         self.env = {}
@@ -123,16 +123,16 @@ def wait_stored(gateway_url, handles, timeout=60):
     return pending
 
 
-def run_on_devnet(bin_dir, name, body, prepare=None):
+def run_on_devnet(bin_dir, name, body, prepare=None, cluster=False):
     """Brings up a devnet in a new temporary directory, runs body(devnet, work), always brings it down;
     keeps the directory (state and logs) when a check failed. prepare(work) may return extra devnet
-    environment variables. Returns the process exit status."""
+    environment variables; cluster: `up --cluster`. Returns the process exit status."""
     import shutil
     import tempfile
     work = tempfile.mkdtemp(prefix=f"e2e-{name}-")
     devnet = Devnet(bin_dir, work, **(prepare(work) if prepare else {}))
     try:
-        devnet.up()
+        devnet.up(cluster)
         body(devnet, work)
     finally:
         devnet.down()
