@@ -102,6 +102,8 @@ struct nox_http_server {
     nox_counter *request_timeouts;
     nox_counter *connections;  /* accepted connections: TCP (and TLS) handshakes; keep-alive keeps them rare */
     nox_tls_server tls;        /* copied from the options; all "" = plaintext */
+    struct nox_http_server *metrics_srv; /* options.metrics_listen: serves this server's /metrics */
+    const struct nox_http_server *metrics_of; /* on a metrics listener: the server whose metrics it shows */
     int mutual;                /* tls.client_ca_file set: routes not public need a verified client certificate */
 };
 
@@ -236,6 +238,7 @@ static char *json_pairs(const char *k1, const char *v1, const char *k2, const ch
 static void health_endpoint(void *user, const nox_http_request *req, nox_http_response *resp) {
     (void)req;
     const nox_http_server *s = user;
+    if (s->metrics_of) s = s->metrics_of; /* a metrics listener answers for its service */
     char reason[256] = "";
     if (!s->health || s->health(s->health_user, reason, sizeof reason)) {
         nox_http_respond_json(resp, 200, "{\"status\":\"ok\"}");
@@ -257,6 +260,7 @@ static void health_endpoint(void *user, const nox_http_request *req, nox_http_re
 static void metrics_endpoint(void *user, const nox_http_request *req, nox_http_response *resp) {
     (void)req;
     const nox_http_server *s = user;
+    if (s->metrics_of) s = s->metrics_of; /* a metrics listener shows its service's metrics */
     size_t len = 0;
     char *text = nox_metrics_render(s->metrics, &len);
     if (!text) {
@@ -334,7 +338,20 @@ nox_status nox_http_server_new(const nox_http_options *o, nox_http_server **out,
     }
     if (!st && (st = add_route(s, "GET", "/health", health_endpoint, s, err)) == NOX_OK)
         s->routes[s->n_routes - 1].public_route = 1; /* health checks need no client certificate */
-    if (!st) st = add_route(s, "GET", "/metrics", metrics_endpoint, s, err);
+    if (!st && !o->metrics_listen) st = add_route(s, "GET", "/metrics", metrics_endpoint, s, err);
+    if (!st && o->metrics_listen) { /* a listener of its own for /metrics, with the same TLS */
+        nox_http_options mo = *o;
+        char name[40];
+        snprintf(name, sizeof name, "%.24s_metrics", o->service);
+        mo.service = name;
+        mo.listen = o->metrics_listen;
+        mo.metrics_listen = NULL;
+        mo.threads = 1;
+        mo.access_log = 0;
+        st = nox_http_server_new(&mo, &s->metrics_srv, err);
+        if (!st) s->metrics_srv->metrics_of = s;
+        if (st) nox_error_prefix(err, "metrics_listen: ");
+    }
     if (st) {
         nox_http_server_free(s);
         return st;
@@ -974,7 +991,12 @@ nox_status nox_http_server_start(nox_http_server *s, nox_error *err) {
     if (s->state != STATE_NEW)
         return nox_error_set(err, NOX_ERR_INVALID, "the HTTP server on %s was already started", s->listen);
     nox_status st = create_route_histograms(s, err);
-    if (st || (st = open_listen_socket(s, err))) return st;
+    if (!st && s->metrics_srv && (st = nox_http_server_start(s->metrics_srv, err)))
+        nox_error_prefix(err, "metrics_listen: ");
+    if (st || (st = open_listen_socket(s, err))) {
+        nox_http_server_stop(s->metrics_srv);
+        return st;
+    }
     /* poll(), not epoll: libmicrohttpd 0.9.75 can panic in MHD_quiesce_daemon with epoll and a
      * thread pool ("Failed to remove listen FD from epoll set", seen under load in
      * test_http_server); poll() is ample for our connection counts. */
@@ -1042,6 +1064,8 @@ nox_status nox_http_server_start(nox_http_server *s, nox_error *err) {
 
 uint16_t nox_http_server_port(const nox_http_server *s) { return s->port; }
 
+uint16_t nox_http_server_metrics_port(const nox_http_server *s) { return s->metrics_srv ? s->metrics_srv->port : 0; }
+
 void nox_http_server_stop(nox_http_server *s) {
     if (!s || s->state != STATE_RUNNING) return;
     atomic_store(&s->stopping, 1);
@@ -1062,6 +1086,7 @@ void nox_http_server_stop(nox_http_server *s) {
     if (quiesced != MHD_INVALID_SOCKET) close(quiesced);
     s->listen_fd = -1;
     s->state = STATE_STOPPED;
+    nox_http_server_stop(s->metrics_srv);
 }
 
 void nox_http_server_free(nox_http_server *s) {
@@ -1073,6 +1098,7 @@ void nox_http_server_free(nox_http_server *s) {
     }
     free(s->routes);
     nox_metrics_free(s->metrics);
+    nox_http_server_free(s->metrics_srv);
     pthread_cond_destroy(&s->sweep_cv);
     pthread_mutex_destroy(&s->conn_mu);
     free(s->service);

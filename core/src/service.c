@@ -83,6 +83,9 @@ nox_status nox_service_announce(const struct nox_http_server *server, const char
     if (colon) *colon = '\0';
     snprintf(url, sizeof url, "%s://%s:%u", nox_http_server_scheme(server), host, nox_http_server_port(server));
     nox_log(NOX_LOG_INFO, "%s on %s", what, url);
+    if (nox_http_server_metrics_port(server))
+        nox_log(NOX_LOG_INFO, "/metrics on its own listener (metrics_listen), port %u",
+                nox_http_server_metrics_port(server));
     return ready_file ? nox_service_write_ready_file(ready_file, url, err) : NOX_OK;
 }
 
@@ -101,6 +104,21 @@ nox_status nox_service_serve(struct nox_http_server *server, const char *listen,
 
 /* ---- the listener and HTTP settings from YAML ----------------------------------------------- */
 
+/* A listen address without TLS must be on 127.0.0.0/8: NOX_ERR_CONFIG at `key` otherwise. */
+static nox_status require_loopback(const struct nox_cfg_doc *doc, const struct nox_cfg_node *root, const char *key,
+                                   const char *listen, nox_error *err) {
+    struct in_addr a;
+    char host[64];
+    snprintf(host, sizeof host, "%s", listen);
+    char *colon = strrchr(host, ':');
+    if (colon) *colon = '\0';
+    if (inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127) return NOX_OK;
+    const struct nox_cfg_node *at = nox_cfg_get(root, key);
+    return nox_cfg_error(doc, at ? at : root, key, err, NOX_ERR_CONFIG,
+                         "%s is not a loopback address and there is no tls: set tls {cert_file, key_file} (or, "
+                         "knowingly, allow_plaintext: true)", listen);
+}
+
 nox_status nox_service_load_listener(const struct nox_cfg_doc *doc, const struct nox_cfg_node *root, const char *dflt,
                                      char *listen, size_t cap, nox_tls_server *tls, nox_error *err) {
     int allow = 0;
@@ -108,16 +126,16 @@ nox_status nox_service_load_listener(const struct nox_cfg_doc *doc, const struct
     if (!st) st = nox_cfg_get_tls_server(doc, root, "tls", tls, err);
     if (!st) st = nox_cfg_get_bool(doc, root, "allow_plaintext", 0, "", &allow, err);
     if (st || nox_tls_server_enabled(tls) || allow) return st;
-    struct in_addr a;
-    char host[64];
-    snprintf(host, sizeof host, "%s", listen);
-    char *colon = strrchr(host, ':');
-    if (colon) *colon = '\0';
-    if (inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127) return NOX_OK;
-    const struct nox_cfg_node *at = nox_cfg_get(root, "listen");
-    return nox_cfg_error(doc, at ? at : root, "listen", err, NOX_ERR_CONFIG,
-                         "%s is not a loopback address and there is no tls: set tls {cert_file, key_file} (or, "
-                         "knowingly, allow_plaintext: true)", listen);
+    return require_loopback(doc, root, "listen", listen, err);
+}
+
+nox_status nox_service_load_metrics_listen(const struct nox_cfg_doc *doc, const struct nox_cfg_node *root,
+                                           const nox_tls_server *tls, char *out, size_t cap, nox_error *err) {
+    int allow = 0;
+    nox_status st = nox_cfg_get_text(doc, root, "metrics_listen", 0, NULL, "", out, cap, err);
+    if (!st) st = nox_cfg_get_bool(doc, root, "allow_plaintext", 0, "", &allow, err);
+    if (st || !out[0] || nox_tls_server_enabled(tls) || allow) return st;
+    return require_loopback(doc, root, "metrics_listen", out, err);
 }
 
 void nox_service_http_limits_default(nox_service_http_limits *l) {

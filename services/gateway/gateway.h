@@ -41,6 +41,7 @@ typedef struct gw_chain {
 /** config/gateway.yaml */
 typedef struct gw_config {
     char listen[64];
+    char metrics_listen[64];   /* metrics_listen: /metrics on a listener of its own ("" = none) */
     nox_tls_server tls;    /* tls; with client_ca_file, the Runner endpoints need a Runner's client certificate */
     char database_url[1024];
     char kms_url[1024];

@@ -92,6 +92,7 @@ nox_status gw_config_load(const char *path, gw_config *cfg, nox_error *err) {
     nox_status st = nox_cfg_load_map(path, top_keys, &doc, &root, err);
     if (st) return st;
     st = nox_service_load_listener(doc, root, NULL, cfg->listen, sizeof cfg->listen, &cfg->tls, err);
+    if (!st) st = nox_service_load_metrics_listen(doc, root, &cfg->tls, cfg->metrics_listen, sizeof cfg->metrics_listen, err);
     if (!st) st = nox_cfg_get_text(doc, root, "database_url", 1, NULL, "", cfg->database_url, sizeof cfg->database_url, err);
     if (!st) st = nox_cfg_get_text(doc, root, "kms_url", 1, NULL, "", cfg->kms_url, sizeof cfg->kms_url, err);
     if (!st) st = nox_cfg_get_tls_client(doc, root, "kms_tls", &cfg->kms_tls, err);

@@ -43,6 +43,7 @@ typedef struct ing_config {
     char stream[64];            /* default nox_ingestor */
     char subject[128];          /* subject prefix; messages go to <subject>.<txHash>, default nox_ingestor */
     char listen[64];            /* /health and /metrics */
+    char metrics_listen[64];   /* metrics_listen: /metrics on a listener of its own ("" = none) */
     char operators[4096];       /* optional operators.yaml naming generic (Compute) events; "" = none */
     char wallet_key_file[4096]; /* the wallet that signs every published message (docs/PROTOCOL-EXTENSIONS.md §8) */
     int log_level;

@@ -92,6 +92,7 @@ nox_status ing_config_load(const char *path, ing_config *cfg, nox_error *err) {
                                    sizeof cfg->wallet_key_file, err);
     if (!st) st = load_nats(doc, root, cfg, err);
     if (!st) st = nox_service_load_listener(doc, root, NULL, cfg->listen, sizeof cfg->listen, &cfg->tls, err);
+    if (!st) st = nox_service_load_metrics_listen(doc, root, &cfg->tls, cfg->metrics_listen, sizeof cfg->metrics_listen, err);
     if (!st) st = nox_cfg_get_tls_client(doc, root, "rpc_tls", &cfg->rpc_tls, err);
     if (!st) st = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);
     if (!st) st = nox_cfg_get_log_format(doc, root, &cfg->log_json, err);

@@ -88,6 +88,7 @@ static nox_status start_http(ing_state *st, const char *ready_file, nox_http_ser
     o.service = "ingestor";
     o.listen = st->cfg.listen;
     o.tls = &st->cfg.tls;
+    o.metrics_listen = st->cfg.metrics_listen[0] ? st->cfg.metrics_listen : NULL;
     o.threads = 2;
     nox_http_server *server = NULL;
     nox_status s = nox_http_server_new(&o, &server, err);

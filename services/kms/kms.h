@@ -21,6 +21,7 @@ typedef struct kms_chain {
 /** config/kms.yaml */
 typedef struct kms_config {
     char listen[64];
+    char metrics_listen[64];   /* metrics_listen: /metrics on a listener of its own ("" = none) */
     nox_tls_server tls;         /* tls: with client_ca_file, delegation needs the Gateway's client certificate */
     char key_file[4096];        /* the protocol secp256k1 key */
     char wallet_key_file[4096]; /* signs PublicKeyProof */

@@ -49,6 +49,7 @@ nox_status kms_config_load(const char *path, kms_config *cfg, nox_error *err) {
     nox_status st = nox_cfg_load_map(path, top_keys, &doc, &root, err);
     if (st) return st;
     st = nox_service_load_listener(doc, root, NULL, cfg->listen, sizeof cfg->listen, &cfg->tls, err);
+    if (!st) st = nox_service_load_metrics_listen(doc, root, &cfg->tls, cfg->metrics_listen, sizeof cfg->metrics_listen, err);
     if (!st) st = nox_cfg_get_path(doc, root, "key_file", 1, "", cfg->key_file, sizeof cfg->key_file, err);
     if (!st) st = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "", cfg->wallet_key_file, sizeof cfg->wallet_key_file, err);
     if (!st) st = nox_cfg_get_bool(doc, root, "create_if_missing", 0, "", &cfg->create_if_missing, err);

@@ -95,6 +95,7 @@ static nox_status serve(kms_state *st, const char *ready_file, nox_error *err) {
     o.service = "kms";
     o.listen = st->cfg.listen;
     o.tls = &st->cfg.tls;
+    o.metrics_listen = st->cfg.metrics_listen[0] ? st->cfg.metrics_listen : NULL;
     nox_service_http_apply(&st->cfg.http, &o);
     nox_http_server *server = NULL;
     nox_status s = nox_http_server_new(&o, &server, err);

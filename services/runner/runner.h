@@ -39,6 +39,7 @@ typedef struct run_config {
     uint64_t operand_wait_s; /* how long a message may wait for an operand before it is dead-lettered */
     uint64_t workers;
     char listen[128];
+    char metrics_listen[64];   /* metrics_listen: /metrics on a listener of its own ("" = none) */
     int log_level;
     int log_json;               /* log_format: json (one JSON object per line) */
 } run_config;

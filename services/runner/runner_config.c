@@ -122,6 +122,7 @@ nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
                                  err);
     if (!s) s = nox_cfg_get_uint(doc, root, "workers", 0, 1, 256, "workers", &cfg->workers, err);
     if (!s) s = nox_service_load_listener(doc, root, "127.0.0.1:8081", cfg->listen, sizeof cfg->listen, &cfg->tls, err);
+    if (!s) s = nox_service_load_metrics_listen(doc, root, &cfg->tls, cfg->metrics_listen, sizeof cfg->metrics_listen, err);
     if (!s) s = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);
     if (!s) s = nox_cfg_get_log_format(doc, root, &cfg->log_json, err);
     nox_cfg_free(doc);

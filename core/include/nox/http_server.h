@@ -61,6 +61,12 @@ typedef struct nox_http_options {
      * routes registered with nox_http_route_public and GET /health. Files are read at nox_http_server_start.
      */
     const struct nox_tls_server *tls;
+    /**
+     * "IPv4:port" of a second listener that serves GET /metrics (and GET /health) of this server, with
+     * the same TLS; the main listener then has no /metrics (404). NULL: /metrics on the main listener.
+     * For a metrics scraper on another network than the service's clients.
+     */
+    const char *metrics_listen;
 } nox_http_options;
 
 /** Fills `o` with the defaults above (listen "127.0.0.1:0"). */
@@ -95,6 +101,9 @@ nox_status nox_http_route(nox_http_server *s, const char *method, const char *pa
  */
 nox_status nox_http_route_public(nox_http_server *s, const char *method, const char *path, nox_http_handler handler,
                                  void *user, nox_error *err);
+
+/** The bound port of the metrics listener (options.metrics_listen), 0 without one. */
+uint16_t nox_http_server_metrics_port(const nox_http_server *s);
 
 /** "https" when the server has TLS, else "http". */
 const char *nox_http_server_scheme(const nox_http_server *s);

@@ -55,7 +55,7 @@ typedef struct nox_service_http_limits {
 struct nox_tls_server;
 
 /** The keys nox_service_load_listener reads, for a loader's list of known top-level keys. */
-#define NOX_SERVICE_LISTEN_KEYS "listen", "tls", "allow_plaintext"
+#define NOX_SERVICE_LISTEN_KEYS "listen", "tls", "allow_plaintext", "metrics_listen"
 
 /**
  * A service's listener from the YAML map `root`: `listen` ("IPv4:port"; when absent, `dflt`, or an error
@@ -66,6 +66,14 @@ struct nox_tls_server;
  */
 nox_status nox_service_load_listener(const struct nox_cfg_doc *doc, const struct nox_cfg_node *root, const char *dflt,
                                      char *listen, size_t cap, struct nox_tls_server *tls, nox_error *err);
+
+/**
+ * `metrics_listen` (optional "IPv4:port"): /metrics on a listener of its own, with the same tls (see
+ * nox_http_options.metrics_listen); "" when absent. The loopback rule of nox_service_load_listener
+ * applies to it too (tls = what that function read).
+ */
+nox_status nox_service_load_metrics_listen(const struct nox_cfg_doc *doc, const struct nox_cfg_node *root,
+                                           const struct nox_tls_server *tls, char *out, size_t cap, nox_error *err);
 
 /** The keys nox_service_load_http_limits reads, for a loader's list of known top-level keys. */
 #define NOX_SERVICE_HTTP_KEYS "threads", "max_body", "max_header", "connection_timeout_s", "request_timeout_s"
