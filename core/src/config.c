@@ -493,6 +493,7 @@ nox_status nox_cfg_get_nats_urls(const nox_cfg_doc *doc, const nox_cfg_node *map
     join_where(path, sizeof path, where, "urls");
     nox_status st = nox_cfg_expect(doc, list, NOX_CFG_LIST, path, err);
     if (!st && nox_cfg_size(list) == 0) st = nox_cfg_error(doc, list, path, err, NOX_ERR_CONFIG, "list at least one URL");
+    if (!st && nox_cfg_size(list) > 16) st = nox_cfg_error(doc, list, path, err, NOX_ERR_CONFIG, "at most 16 URLs");
     size_t len = 0;
     for (size_t i = 0; !st && i < nox_cfg_size(list); i++) {
         const nox_cfg_node *u = nox_cfg_at(list, i);

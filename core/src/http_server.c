@@ -348,6 +348,14 @@ nox_status nox_http_server_new(const nox_http_options *o, nox_http_server **out,
         mo.metrics_listen = NULL;
         mo.threads = 1;
         mo.access_log = 0;
+        /* server TLS only: metrics are counters, not secrets, and a scraper's certificate must not be one that
+         * the service's client CA admits (it would open the service's protected routes too) */
+        nox_tls_server server_only;
+        if (o->tls) {
+            server_only = *o->tls;
+            server_only.client_ca_file[0] = '\0';
+            mo.tls = &server_only;
+        }
         st = nox_http_server_new(&mo, &s->metrics_srv, err);
         if (!st) s->metrics_srv->metrics_of = s;
         if (st) nox_error_prefix(err, "metrics_listen: ");

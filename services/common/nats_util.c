@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nox/log.h"
+#include "nox/rpc.h"
 
 /* What the server refused after the fact (a publish or subscribe outside the permissions, a slow consumer). */
 static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus s, void *closure) {
@@ -84,6 +85,19 @@ int nox_nats_stream_ready(jsCtx *js, const char *stream, int64_t timeout_ms, cha
     if (!leader) snprintf(why, cap, "stream %s has no leader (its servers are electing one)", stream);
     jsStreamInfo_Destroy(si);
     return leader;
+}
+
+const char *nox_nats_display(const char *urls, char *out, size_t cap) {
+    char first[1024];
+    size_t n = strcspn(urls, ",");
+    snprintf(first, sizeof first, "%.*s", (int)(n < sizeof first ? n : sizeof first - 1), urls);
+    size_t more = 0;
+    for (const char *p = urls; (p = strchr(p, ',')); p++) more++;
+    char shown[1024];
+    nox_rpc_redact_url(first, shown, sizeof shown);
+    if (more) snprintf(out, cap, "%s (+%zu more)", shown, more);
+    else snprintf(out, cap, "%s", shown);
+    return out;
 }
 
 const char *nox_nats_why(natsStatus s, jsErrCode jerr, char *out, size_t cap) {

@@ -47,6 +47,9 @@ void nox_nats_shutdown(int64_t timeout_ms);
  */
 int nox_nats_stream_ready(jsCtx *js, const char *stream, int64_t timeout_ms, char *why, size_t cap);
 
+/* urls (one, or several comma-separated) for a log line: the first without user info, "(+N more)". */
+const char *nox_nats_display(const char *urls, char *out, size_t cap);
+
 /* "text (JetStream error N)" for the last nats.c failure (s when nats.c has no text), in out; returns out. */
 const char *nox_nats_why(natsStatus s, jsErrCode jerr, char *out, size_t cap);
 

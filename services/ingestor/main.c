@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "ingestor.h"
+#include "nats_util.h"
 #include "nox/events.h"
 #include "nox/hex.h"
 #include "nox/log.h"
@@ -138,7 +139,7 @@ static void log_start(const ing_state *st) {
             "up to %llu blocks per eth_getLogs; publishing to stream %s (%s.<txHash>) at %s", st->cfg.chain_id,
             nox_rpc_display_url(st->rpc), addr, nox_event_count(), (unsigned long long)st->cfg.confirmations,
             (unsigned long long)st->cfg.poll_interval_ms, (unsigned long long)st->cfg.max_block_range, st->cfg.stream,
-            st->cfg.subject, nox_rpc_redact_url(st->cfg.nats_url, nats, sizeof nats));
+            st->cfg.subject, nox_nats_display(st->cfg.nats_url, nats, sizeof nats));
 }
 
 int main(int argc, char **argv) {

@@ -65,7 +65,7 @@ nox_status ing_nats_new(const ing_config *cfg, const nox_ec_privkey *wallet, ing
     }
     nox_hex_encode(addr, sizeof addr, n->signer);
     pthread_mutex_init(&n->mu, NULL);
-    nox_rpc_redact_url(cfg->nats_url, n->display, sizeof n->display);
+    nox_nats_display(cfg->nats_url, n->display, sizeof n->display);
     snprintf(n->subjects, sizeof n->subjects, "%s.>", cfg->subject);
     if (nox_nats_options(&n->opts, cfg->nats_url, "nox-ingestor", cfg->nats_credentials, &cfg->nats_tls, NULL, err)) {
         ing_nats_free(n);

@@ -450,7 +450,7 @@ static void *worker(void *arg) {
 nox_status run_nats_start(run_state *st, nox_error *err) {
     char w[256], display[256];
     natsOptions *o = NULL;
-    nox_rpc_redact_url(st->cfg.nats_url, display, sizeof display);
+    nox_nats_display(st->cfg.nats_url, display, sizeof display);
     if (nox_nats_options(&o, st->cfg.nats_url, "nox-runner", st->cfg.nats_credentials, &st->cfg.nats_tls, NULL, err))
         return err ? err->code : NOX_ERR_CONFIG;
     /* Start when no server answers yet: nats.c keeps trying every server of nats.url(s) in the background,

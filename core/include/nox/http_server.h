@@ -63,7 +63,8 @@ typedef struct nox_http_options {
     const struct nox_tls_server *tls;
     /**
      * "IPv4:port" of a second listener that serves GET /metrics (and GET /health) of this server, with
-     * the same TLS; the main listener then has no /metrics (404). NULL: /metrics on the main listener.
+     * the same server certificate but no client certificate required (a scraper holds none that opens the
+     * service); the main listener then has no /metrics (404). NULL: /metrics on the main listener.
      * For a metrics scraper on another network than the service's clients.
      */
     const char *metrics_listen;
