@@ -87,6 +87,17 @@ int nox_nats_stream_ready(jsCtx *js, const char *stream, int64_t timeout_ms, cha
     return leader;
 }
 
+natsStatus nox_nats_connect(natsConnection **nc, natsOptions *o, int attempts) {
+    natsStatus s = NATS_ERR;
+    for (int i = 0; i < attempts; i++) {
+        *nc = NULL;
+        s = natsConnection_Connect(nc, o);
+        if (s != NATS_CONNECTION_AUTH_FAILED && s != NATS_NO_SERVER) break;
+        if (i + 1 < attempts) nats_Sleep(100);
+    }
+    return s;
+}
+
 const char *nox_nats_display(const char *urls, char *out, size_t cap) {
     char first[1024];
     size_t n = strcspn(urls, ",");

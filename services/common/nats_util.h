@@ -47,6 +47,13 @@ void nox_nats_shutdown(int64_t timeout_ms);
  */
 int nox_nats_stream_ready(jsCtx *js, const char *stream, int64_t timeout_ms, char *why, size_t cap);
 
+/*
+ * natsConnection_Connect, tried up to `attempts` times when the server refused the login. Why: Debian's
+ * nats.c 3.4 drops the nonce signature from CONNECT when its first byte is 0 (fixed upstream in 3.8), so
+ * about 1 login in 256 is refused although the credentials are right; another try signs another nonce.
+ */
+natsStatus nox_nats_connect(natsConnection **nc, natsOptions *o, int attempts);
+
 /* urls (one, or several comma-separated) for a log line: the first without user info, "(+N more)". */
 const char *nox_nats_display(const char *urls, char *out, size_t cap);
 

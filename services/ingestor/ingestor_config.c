@@ -39,7 +39,7 @@ static nox_status load_nats(const nox_cfg_doc *doc, const nox_cfg_node *root, in
     if (!st) st = nox_cfg_check_keys(doc, n, nats_keys, "nats", err);
     if (!st) st = nox_cfg_get_nats_urls(doc, n, "nats", NULL, cfg->nats_url, sizeof cfg->nats_url, err);
     cfg->replicas = 1;
-    if (!st) st = nox_cfg_get_uint(doc, n, "replicas", 0, 1, 5, "nats.replicas", &cfg->replicas, err);
+    if (!st) st = nox_cfg_get_uint(doc, n, "replicas", 0, 1, 5, "nats", &cfg->replicas, err);
     if (!st) st = nox_cfg_get_nats_credentials(doc, n, "credentials_file", "nats", cfg->nats_credentials,
                                                sizeof cfg->nats_credentials, err);
     if (!st) st = nox_cfg_get_tls_client(doc, n, "tls", &cfg->nats_tls, err);

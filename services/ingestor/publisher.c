@@ -186,7 +186,7 @@ nox_status ing_nats_ready(ing_nats *n, nox_error *err) {
     if (n->nc && natsConnection_IsClosed(n->nc)) disconnect(n);
     if (!n->nc) {
         natsConnection *nc = NULL;
-        natsStatus s = natsConnection_Connect(&nc, n->opts);
+        natsStatus s = nox_nats_connect(&nc, n->opts, 3); /* nats.c 3.4 refuses ~1 login in 256 */
         if (s != NATS_OK)
             return nox_error_set(err, NOX_ERR_IO, "cannot connect to NATS at %s: %s", n->display,
                                  nox_nats_why(s, 0, w, sizeof w));

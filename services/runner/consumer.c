@@ -453,20 +453,29 @@ nox_status run_nats_start(run_state *st, nox_error *err) {
     nox_nats_display(st->cfg.nats_url, display, sizeof display);
     if (nox_nats_options(&o, st->cfg.nats_url, "nox-runner", st->cfg.nats_credentials, &st->cfg.nats_tls, NULL, err))
         return err ? err->code : NOX_ERR_CONFIG;
-    /* Start when no server answers yet: nats.c keeps trying every server of nats.url(s) in the background,
-     * and the workers wait for the connection (nox_dead and the consumer are made once it is up). */
-    natsStatus s = natsOptions_SetRetryOnFailedConnect(o, true, on_connected, st);
-    if (s == NATS_OK) s = natsConnection_Connect(&st->nc, o);
-    natsOptions_Destroy(o);
-    if (s == NATS_NOT_YET_CONNECTED) {
-        nox_log(NOX_LOG_WARN, "no NATS server of %s answers yet: starting anyway, connecting in the background",
-                display);
-        s = NATS_OK;
+    /* Start when no server answers yet: /health already serves (503 "NATS unreachable") while this tries
+     * every server of nats.url(s) every 0.5 s until one answers; from then on nats.c reconnects by itself.
+     * (Not natsOptions_SetRetryOnFailedConnect: nats.c 3.4 gives up for good on a refused login there, and
+     * it refuses ~1 in 256 by a bug of its own — nats_util.h.) */
+    natsConnection *nc = NULL;
+    natsStatus s = NATS_ERR;
+    for (int tries = 0; !atomic_load(&st->stop); tries++) {
+        s = nox_nats_connect(&nc, o, 3);
+        if (s == NATS_OK) break;
+        nox_log(tries ? NOX_LOG_DEBUG : NOX_LOG_WARN, "no NATS server of %s answers yet (%s): retrying every 0.5 s",
+                display, nox_nats_why(s, 0, w, sizeof w));
+        nats_Sleep(500);
     }
-    if (s != NATS_OK) return nox_error_set(err, NOX_ERR_IO, "cannot connect to NATS at %s: %s", display,
-                                           nox_nats_why(s, 0, w, sizeof w));
+    natsOptions_Destroy(o);
+    if (s != NATS_OK) { /* SIGTERM while waiting: nothing was started, nothing to finish */
+        nox_log(NOX_LOG_INFO, "stopped before a NATS server of %s answered", display);
+        return NOX_OK;
+    }
+    on_connected(nc, st);
+    st->nc = nc;
     if ((s = natsConnection_JetStream(&st->js, st->nc, NULL)) != NATS_OK)
         return nox_error_set(err, NOX_ERR_IO, "no JetStream context: %s", nox_nats_why(s, 0, w, sizeof w));
+    atomic_store(&st->nats_ready, 1); /* publishes nc and js to the health check's thread */
     nox_status r = NOX_OK;
     /* the consumer is made (or found) by each worker before it binds: a missing stream is waited for */
     if (st->cfg.max_ack_pending < 2 * st->cfg.workers * st->cfg.fetch_batch)

@@ -52,8 +52,8 @@ static void probe(run_state *st) {
         atomic_store(&st->gateway_ok, nox_gateway_ping(st->gw, "/health", &e) == NOX_OK);
         atomic_store(&st->kms_ok, nox_kms_ping(st->kms, &e) == NOX_OK);
         char why[sizeof st->stream_why];
-        int ready = st->js && nox_nats_stream_ready(st->js, st->cfg.stream, 500, why, sizeof why);
-        if (!ready) snprintf(st->stream_why, sizeof st->stream_why, "%s", st->js ? why : "no JetStream yet");
+        int ready = atomic_load(&st->nats_ready) && nox_nats_stream_ready(st->js, st->cfg.stream, 500, why, sizeof why);
+        if (!ready) snprintf(st->stream_why, sizeof st->stream_why, "%s", atomic_load(&st->nats_ready) ? why : "no JetStream yet");
         atomic_store(&st->stream_ok, ready);
         last = now;
     }
@@ -63,7 +63,7 @@ static void probe(run_state *st) {
 static int health(void *user, char *reason, size_t cap) {
     run_state *st = user;
     probe(st);
-    int n = st->nc && natsConnection_Status(st->nc) == NATS_CONN_STATUS_CONNECTED;
+    int n = atomic_load(&st->nats_ready) && natsConnection_Status(st->nc) == NATS_CONN_STATUS_CONNECTED;
     int g = atomic_load(&st->gateway_ok), k = atomic_load(&st->kms_ok), j = !n || atomic_load(&st->stream_ok);
     if (n && g && k && j) return 1;
     snprintf(reason, cap, "%s%s%s%s%s", n ? "" : "NATS unreachable; ", j ? "" : st->stream_why, j ? "" : "; ",
@@ -253,14 +253,13 @@ int main(int argc, char **argv) {
     }
     if (!s) log_ingestors(&st);
     if (!s) s = start_http(&st, ready_file, &server, &err);
-    if (!s) s = run_nats_start(&st, &err);
-    if (!s) {
+    if (!s) { /* before NATS: SIGTERM must also end the wait for a NATS server that does not answer */
         pthread_t sig;
         pthread_create(&sig, NULL, signal_thread, &st);
         pthread_detach(sig);
-    } else {
-        atomic_store(&st.stop, 1);
     }
+    if (!s) s = run_nats_start(&st, &err);
+    if (s) atomic_store(&st.stop, 1);
     run_nats_wait(&st); /* joins the workers started, if any */
     if (server) { /* before the NATS connection goes: /health reads it */
         nox_http_server_stop(server);

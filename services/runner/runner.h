@@ -103,6 +103,7 @@ typedef struct run_state {
     run_metrics m;
     atomic_int stop, gateway_ok, kms_ok, in_flight; /* health: the last probes */
     atomic_int stream_ok;        /* the work stream has a leader (or does not exist yet): nox_nats_stream_ready */
+    atomic_int nats_ready;       /* nc and js are set (the health check reads them only then) */
     char stream_why[256];        /* why not, for /health (written by the prober under its lock) */
     natsConnection *nc;
     jsCtx *js;

@@ -88,18 +88,18 @@ nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
     if (!s) s = nox_cfg_check_keys(doc, n, nats_keys, "nats", err);
     if (!s) s = nox_cfg_get_nats_urls(doc, n, "nats", "nats://127.0.0.1:4222", cfg->nats_url, sizeof cfg->nats_url, err);
     cfg->replicas = 1;
-    if (!s) s = nox_cfg_get_uint(doc, n, "replicas", 0, 1, 5, "nats.replicas", &cfg->replicas, err);
+    if (!s) s = nox_cfg_get_uint(doc, n, "replicas", 0, 1, 5, "nats", &cfg->replicas, err);
     if (!s) s = nox_cfg_get_nats_credentials(doc, n, "credentials_file", "nats", cfg->nats_credentials,
                                              sizeof cfg->nats_credentials, err);
     if (!s) s = nox_cfg_get_tls_client(doc, n, "tls", &cfg->nats_tls, err);
     if (!s) s = nox_cfg_get_text(doc, n, "stream", 0, "nox_ingestor", "nats", cfg->stream, sizeof cfg->stream, err);
     if (!s) s = nox_cfg_get_text(doc, n, "consumer", 0, "nox_ingestor_consumer", "nats", cfg->consumer, sizeof cfg->consumer, err);
     if (!s) s = nox_cfg_get_text(doc, n, "dead_letter_subject", 0, "nox_dead", "nats", cfg->dead_subject, sizeof cfg->dead_subject, err);
-    if (!s) s = nox_cfg_get_uint(doc, n, "ack_wait_s", 0, 1, 3600, "nats.ack_wait_s", &cfg->ack_wait_s, err);
-    if (!s) s = nox_cfg_get_uint(doc, n, "max_deliver", 0, 1, 1000000, "nats.max_deliver", &cfg->max_deliver, err);
-    if (!s) s = nox_cfg_get_uint(doc, n, "max_ack_pending", 0, 1, 1000000, "nats.max_ack_pending",
+    if (!s) s = nox_cfg_get_uint(doc, n, "ack_wait_s", 0, 1, 3600, "nats", &cfg->ack_wait_s, err);
+    if (!s) s = nox_cfg_get_uint(doc, n, "max_deliver", 0, 1, 1000000, "nats", &cfg->max_deliver, err);
+    if (!s) s = nox_cfg_get_uint(doc, n, "max_ack_pending", 0, 1, 1000000, "nats",
                                  &cfg->max_ack_pending, err);
-    if (!s) s = nox_cfg_get_uint(doc, n, "fetch_batch", 0, 1, 1024, "nats.fetch_batch", &cfg->fetch_batch, err);
+    if (!s) s = nox_cfg_get_uint(doc, n, "fetch_batch", 0, 1, 1024, "nats", &cfg->fetch_batch, err);
     if (!s) s = load_gateway_urls(doc, root, cfg, err);
     /* the Gateway's wallet: its authorizations name it (docs/PROTOCOL-EXTENSIONS.md §7) */
     if (!s && !nox_cfg_get(root, "gateway_address"))
@@ -114,13 +114,13 @@ nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
     if (!s) s = nox_cfg_get_text(doc, root, "kms_url", 1, NULL, "", cfg->kms_url, sizeof cfg->kms_url, err);
     if (!s) s = nox_cfg_get_tls_client(doc, root, "kms_tls", &cfg->kms_tls, err);
     if (!s) s = nox_cfg_get_address(doc, root, "kms_address", "", "the KMS wallet address", cfg->kms_address, err);
-    if (!s) s = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "wallet_key_file", cfg->wallet_key_file,
+    if (!s) s = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "", cfg->wallet_key_file,
                                  sizeof cfg->wallet_key_file, err);
     if (!s) s = load_ingestors(doc, root, cfg, err);
-    if (!s) s = nox_cfg_get_path(doc, root, "operators", 1, "operators", cfg->operators, sizeof cfg->operators, err);
-    if (!s) s = nox_cfg_get_uint(doc, root, "operand_wait_s", 0, 1, 7 * 24 * 3600, "operand_wait_s", &cfg->operand_wait_s,
+    if (!s) s = nox_cfg_get_path(doc, root, "operators", 1, "", cfg->operators, sizeof cfg->operators, err);
+    if (!s) s = nox_cfg_get_uint(doc, root, "operand_wait_s", 0, 1, 7 * 24 * 3600, "", &cfg->operand_wait_s,
                                  err);
-    if (!s) s = nox_cfg_get_uint(doc, root, "workers", 0, 1, 256, "workers", &cfg->workers, err);
+    if (!s) s = nox_cfg_get_uint(doc, root, "workers", 0, 1, 256, "", &cfg->workers, err);
     if (!s) s = nox_service_load_listener(doc, root, "127.0.0.1:8081", cfg->listen, sizeof cfg->listen, &cfg->tls, err);
     if (!s) s = nox_service_load_metrics_listen(doc, root, &cfg->tls, cfg->metrics_listen, sizeof cfg->metrics_listen, err);
     if (!s) s = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);

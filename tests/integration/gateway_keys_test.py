@@ -109,11 +109,15 @@ class Rows:
         return int(r.stdout.strip()) if r.returncode == 0 else f"psql: {r.stderr}"
 
 
+PKI = {}   # "pki": the test's noxtest.Pki (set by main): every KMS and Gateway over TLS, mutual where deployed so
+
+
 def config(pg, kms_url, kms_addr, rpc_url, nox, wallet="gateway-wallet.key", extra=""):
+    pki = PKI["pki"]
     return f"""listen: 127.0.0.1:0
-database_url: "{pg.url}"
+{pki.server_yaml("gateway", "runner")}database_url: "{pg.url}"
 kms_url: {kms_url}
-kms_address: "{kms_addr}"
+{pki.client_yaml("kms_tls", "gateway")}kms_address: "{kms_addr}"
 wallet_key_file: {wallet}
 runner_addresses: ["{run(CAST, "wallet", "address", "--private-key", RUNNER).stdout.strip()}"]
 default_chain_id: {CHAIN}
@@ -167,8 +171,12 @@ def main():
     work = tempfile.mkdtemp(prefix="gateway-keys-test-")
     servers, pg, proxy, serving = [], None, None, []
     try:
+        pki = PKI["pki"] = noxtest.pki(work)
+        # the test calls the KMSes' public key and the Gateways' user endpoints: no client certificate needed,
+        # the Runners' presented anyway (as everywhere in the integration tests)
+        noxtest.use_tls(pki.ca, *pki.client("runner"))
         try:
-            b = noxtest.gateway_backends(work, servers, NOXCTL, CAST, CONTRACTS, DEPLOYER, CHAIN)
+            b = noxtest.gateway_backends(work, servers, NOXCTL, CAST, CONTRACTS, DEPLOYER, CHAIN, pki=pki)
         except RuntimeError as e:
             check("PostgreSQL, the KMS and anvil + the contracts start", False, e)
             return noxtest.summary()
@@ -199,7 +207,7 @@ def main():
         os.makedirs(work_b)
         shutil.copy(os.path.join(work, "kms-wallet.key"), os.path.join(work_b, "kms-wallet.key"))
         os.chmod(os.path.join(work_b, "kms-wallet.key"), 0o600)
-        kms_b = noxtest.start_kms(work_b, gw_addr)
+        kms_b = noxtest.start_kms(work_b, gw_addr, pki=pki)
         servers.append(kms_b)
         _, pk, _ = http("GET", kms_b.url + f"/v0/public-key?chainId={CHAIN}")
         key_b = pk["publicKey"]
@@ -299,7 +307,7 @@ def main():
         for f in ("kms.key", "kms-wallet.key"):
             shutil.copy(os.path.join(work, f), os.path.join(work_c, f))
             os.chmod(os.path.join(work_c, f), 0o600)
-        kms_c = noxtest.start_kms(work_c, gw_addr)
+        kms_c = noxtest.start_kms(work_c, gw_addr, pki=pki)
         port = noxtest.url_port(kms_c.url)
         gw_c = start_gateway(work, config(pg, kms_c.url, kms_addr, anvil.url, nox), "gateway-c")
         if check("a Gateway with KMS C (A's keys) starts and is healthy", gw_c.url and
@@ -307,7 +315,7 @@ def main():
             servers.append(gw_c)
             kms_c.stop()
             os.remove(os.path.join(work_c, "kms.key"))
-            kms_c = noxtest.start_kms(work_c, gw_addr, port=port)   # keygen: a new protocol key
+            kms_c = noxtest.start_kms(work_c, gw_addr, port=port, pki=pki)   # keygen: a new protocol key
             servers.append(kms_c)
             _, pk, _ = http("GET", kms_c.url + f"/v0/public-key?chainId={CHAIN}")
             st, body, _ = http("GET", gw_c.url + "/health")

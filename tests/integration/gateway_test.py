@@ -5,6 +5,9 @@ usage: gateway_test.py NOX_GATEWAY NOX_KMS NOXCTL CAST CONTRACTS_DIR
 
 Runner and user EIP-712 authorizations are signed by cast (an independent implementation); the test
 decrypts what the Gateway hands out with Python's cryptography (RSA-OAEP, HKDF, AES-GCM, spec §4.1-4.2).
+Every hop over TLS (noxtest.pki): the KMS admits the Gateway's client certificate, the Gateway's Runner
+endpoints the Runners' (which this test presents); mutual_tls() attacks both without, or with the wrong,
+certificate.
 Prints one line per failed check and ends with "N passed, M failed".
 """
 import base64
@@ -176,16 +179,21 @@ def main():
     work = tempfile.mkdtemp(prefix="gateway-test-")
     servers, pg = [], None
     try:
-        b = noxtest.gateway_backends(work, servers, NOXCTL, CAST, CONTRACTS, DEPLOYER, CHAIN)
+        # every hop over TLS, as deployed: the KMS admits the Gateway's client certificate (kms-clients/), the
+        # Gateway's Runner endpoints the Runners' (runner-clients/), which this test, acting as the Runner, presents
+        pki = noxtest.pki(work)
+        noxtest.use_tls(pki.ca, *pki.client("runner"))
+        b = noxtest.gateway_backends(work, servers, NOXCTL, CAST, CONTRACTS, DEPLOYER, CHAIN, pki=pki)
         gw_addr, pg, kms, kms_addr, anvil = b["gw_addr"], b["pg"], b["kms"], b["kms_addr"], b["anvil"]
+        noxtest.use_tls(pki.ca, *pki.client("runner"), by_url={kms.url: pki.client("gateway")})
         pk = {"publicKey": b["kms_public_key"]}
         dep = b["deployment"]
         nox, token = dep["noxCompute"], dep["confidentialToken"]
         GW["address"] = gw_addr
         gw_cfg = f"""listen: 127.0.0.1:0
-database_url: "{pg.url}"
+{pki.server_yaml("gateway", "runner")}database_url: "{pg.url}"
 kms_url: {kms.url}
-kms_address: "{kms_addr}"
+{pki.client_yaml("kms_tls", "gateway")}kms_address: "{kms_addr}"
 wallet_key_file: gateway-wallet.key
 runner_addresses: ["{address_of(RUNNER)}"]
 default_chain_id: {CHAIN}
@@ -199,8 +207,10 @@ chains:
 """
         gw = start_gateway(work, gw_cfg)
         servers.append(gw)
+        check("the Gateway serves https:// (its ready file)", gw.url.startswith("https://127.0.0.1:"), gw.url)
         bad_config(work, gw_cfg)
         run_tests(work, gw, gw_addr, nox, token, anvil, pk["publicKey"])
+        mutual_tls(work, gw, kms, pki, gw_cfg, nox, token, anvil, servers)
         bound_authorizations(work, gw, gw_cfg, pk["publicKey"], servers)
         survive_postgres_restart(gw, pg)
         log = open(gw.log_path).read()
@@ -214,6 +224,135 @@ chains:
             pg.stop()
         shutil.rmtree(work, ignore_errors=True)
     return noxtest.summary()
+
+
+def no_http_answer(url):
+    """What a plaintext HTTP/1.1 request to url's host and port gets back within 5 s (bytes; b"" when it is closed)."""
+    import socket
+    import urllib.parse
+    u = urllib.parse.urlparse(url)
+    got = b""
+    with socket.create_connection((u.hostname, u.port), timeout=5) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        try:
+            while len(got) < 4096:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+        except OSError:
+            pass
+    return got
+
+
+def mutual_tls(work, gw, kms, pki, gw_cfg, nox, token, anvil, servers):
+    """Mutual TLS in front of the signatures (the [transport] issue): the Gateway's Runner endpoints and the KMS's
+    delegation answer 401 `unauthorized` to a client without a certificate of their client CA, whatever its
+    Authorization; with one, the usual signature checks follow; the user endpoints need none; plaintext HTTP to a TLS
+    port gets no HTTP answer."""
+    mtls = "this endpoint requires mutual TLS"
+    other = pki.make_client("other-clients", "runner")     # same name, another CA
+    rk = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    rk_hex = spki_hex(rk)
+    st, body, _ = post_secret(gw, {"value": "0x05", "solidityType": "uint8", "owner": "0x" + "33" * 20,
+                                   "applicationContract": "0x" + "44" * 20})
+    stored = body.get("handle") if isinstance(body, dict) else None
+    check("mutual TLS: a user input stored for the checks", st == 200 and stored, (st, body))
+    good_auth = operand_auth(work, [stored], rk_hex)       # a valid Runner authorization, signed by the Runner's key
+    ops = lambda hdr, cert=True: http("GET", gw.url + "/v0/compute/operands", headers=hdr, client_cert=cert)
+    st, body, _ = ops(good_auth)
+    check("mutual TLS: the Runner's certificate and a valid authorization -> 200 (the control)",
+          st == 200 and [unwrap(rk, o) for o in body.get("operands", [])] == [b"\x05"], f"{st} {body}"[:300])
+    for name, hdr in [("a valid authorization", good_auth), ("no Authorization", {}),
+                      ("a malformed Authorization", {"Authorization": "EIP712 !!!"})]:
+        st, body, _ = ops(hdr, cert=False)
+        check(f"mutual TLS: GET /v0/compute/operands without a client certificate, {name} -> 401 naming mutual TLS "
+              "(the signature is not looked at)", st == 401 and is_error_shape(body, "unauthorized") and
+              mtls in body["message"], f"{st} {body}"[:300])
+        st, body, _ = ops(hdr, cert=other)
+        check(f"mutual TLS: GET /v0/compute/operands with a certificate of another CA, {name} -> 401 naming mutual "
+              "TLS", st == 401 and is_error_shape(body, "unauthorized") and mtls in body["message"], f"{st} {body}"[:300])
+    st, body, _ = http("POST", gw.url + "/v0/compute/results", "[]", result_auth(work), client_cert=False)
+    check("mutual TLS: POST /v0/compute/results without a client certificate -> 401 naming mutual TLS",
+          st == 401 and is_error_shape(body, "unauthorized") and mtls in body["message"], f"{st} {body}"[:300])
+    st, body, _ = ops({})
+    check("mutual TLS: the Runner's certificate without Authorization -> the usual 401 about the signature",
+          st == 401 and is_error_shape(body, "unauthorized") and mtls not in body["message"] and
+          "Authorization" in body["message"], f"{st} {body}"[:300])
+    st, body, _ = ops({"Authorization": "EIP712 !!!"})
+    check("mutual TLS: the Runner's certificate with a malformed Authorization -> the usual 401 (TLS is in addition "
+          "to the signature)", st == 401 and is_error_shape(body, "unauthorized") and mtls not in body["message"],
+          f"{st} {body}"[:300])
+    st, body, _ = ops(operand_auth(work, [stored], rk_hex, STRANGER))
+    check("mutual TLS: the Runner's certificate with a stranger's signature -> 401 not from a configured Runner",
+          st == 401 and "not from a configured Runner" in body.get("message", ""), f"{st} {body}"[:300])
+
+    # the user endpoints need no client certificate
+    st, body, _ = http("POST", gw.url + "/v0/secrets", json.dumps({"value": "0x06", "solidityType": "uint8",
+                                                                    "owner": "0x" + "33" * 20,
+                                                                    "applicationContract": "0x" + "44" * 20}),
+                       {"Content-Type": "application/json"}, client_cert=False)
+    check("mutual TLS: POST /v0/secrets without a client certificate -> 200 (a user endpoint)",
+          st == 200 and "handle" in body, f"{st} {body}"[:300])
+    st, body, _ = http("GET", gw.url + f"/v0/handles/{stored}/status", client_cert=False)
+    check("mutual TLS: GET /v0/handles/{h}/status and /health without a client certificate -> 200",
+          st == 200 and body.get("status") == "stored" and http("GET", gw.url + "/health", client_cert=False)[0] == 200,
+          f"{st} {body}")
+    st, body, _ = http("GET", gw.url + f"/v0/secrets/{stored}", client_cert=False)
+    check("mutual TLS: GET /v0/secrets/{h} without a client certificate reaches its own check (401 about the user's "
+          "authorization, not mutual TLS)", st == 401 and mtls not in body.get("message", ""), f"{st} {body}"[:300])
+
+    # the KMS: delegation only for the Gateway's certificate (kms-clients/), even signed by the Gateway's wallet
+    gw_key = open(os.path.join(work, "gateway-wallet.key")).read().strip()
+    k = ec.generate_private_key(ec.SECP256K1())
+    eph = "0x" + k.public_key().public_bytes(serialization.Encoding.X962,
+                                              serialization.PublicFormat.CompressedPoint).hex()
+    auth = typed_data("DelegateAuthorization", [("ephemeralPubKey", "string"), ("targetPubKey", "string")],
+                      noxtest.CHAIN_DOMAIN, {"name": "ProtocolDelegate", "version": "1", "chainId": CHAIN},
+                      {"ephemeralPubKey": eph, "targetPubKey": rk_hex})
+    hdr = {"Content-Type": "application/json", "Authorization": "Bearer " + noxtest.cast_sign(CAST, work, auth, gw_key)}
+    delegate = lambda cert: http("POST", f"{kms.url}/v0/delegate?chainId={CHAIN}",
+                                 json.dumps({"ephemeralPubKey": eph, "targetPubKey": rk_hex}), hdr, client_cert=cert)
+    st, body, _ = delegate(pki.client("gateway"))
+    check("mutual TLS: the KMS's POST /v0/delegate with the Gateway's certificate and signature -> 200 (the control)",
+          st == 200 and "encryptedSharedSecret" in body, f"{st} {body}"[:300])
+    for name, cert in [("the Runner's certificate (another CA's)", pki.client("runner")), ("no certificate", False)]:
+        st, body, _ = delegate(cert)
+        check(f"mutual TLS: the KMS's POST /v0/delegate with {name}, signed by the Gateway's wallet -> 401 naming "
+              "mutual TLS", st == 401 and is_error_shape(body, "unauthorized") and mtls in body["message"],
+              f"{st} {body}"[:300])
+    st, body, _ = http("GET", f"{kms.url}/v0/public-key?chainId={CHAIN}", client_cert=False)
+    check("mutual TLS: the KMS's GET /v0/public-key without a client certificate -> 200 (public)",
+          st == 200 and "publicKey" in body, f"{st} {body}"[:300])
+
+    # a Gateway whose kms_tls has no client certificate cannot have users' values delegated
+    user = address_of(STRANGER)
+    bal = run(CAST, "call", token, "balanceOf(address)(bytes32)", user, "--rpc-url", anvil.url).stdout.strip()
+    now = int(time.time())
+    uk = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    hdr = user_auth(work, nox, STRANGER, spki_hex(uk), now - 10, now + 600)
+    st, body, _ = http("GET", gw.url + "/v0/secrets/" + bal, headers=hdr)
+    check("mutual TLS: a viewer decrypts through the Gateway (its certificate admitted by the KMS: the control)",
+          st == 200 and unwrap(uk, body) == (1234).to_bytes(8, "big"), f"{st} {body}"[:300])
+    nocert = start_gateway(work, gw_cfg.replace(pki.client_yaml("kms_tls", "gateway"), pki.client_yaml("kms_tls")),
+                           "gateway-nocert")
+    servers.append(nocert)
+    st, body, _ = http("GET", nocert.url + "/v0/secrets/" + bal, headers=hdr)
+    check("mutual TLS: a Gateway without its client certificate for the KMS gets no delegation (5xx, nothing "
+          "decrypted)", st >= 500 and "encryptedSharedSecret" not in body, f"{st} {body}"[:300])
+    check("... the KMS's refusal is in that Gateway's log", "mutual TLS" in nocert.log() or "401" in nocert.log(),
+          nocert.log()[-1500:])
+    nocert.stop()
+
+    # plaintext HTTP to a TLS port: no HTTP answer (a TLS alert or a closed connection)
+    for name, url in (("the Gateway", gw.url), ("the KMS", kms.url)):
+        got = no_http_answer(url)
+        check(f"plaintext http:// to {name}'s TLS port gets no HTTP answer", not got.startswith(b"HTTP/"), got[:80])
+        try:
+            st = http("GET", "http://" + url.split("://", 1)[1] + "/health", timeout=5)[0]
+        except Exception as e:  # noqa: BLE001 (a closed connection, a reset, a bad status line)
+            st = type(e).__name__
+        check(f"... urllib over http:// to {name} gets no status", not isinstance(st, int), st)
 
 
 def bad_config(work, good):

@@ -12,7 +12,8 @@ transaction with its fields and event order, the Nats-Msg-Id, the streams' confi
 chunked ranges, two transactions in one block, restart with no gap and no duplicate,
 re-publishing without a checkpoint (dropped by JetStream's duplicate window), a NATS outage,
 an unreachable RPC node, the dead letter of a malformed event, a reorganisation deeper than
-`confirmations` (anvil's evm_snapshot/evm_revert), start-up refusals.
+`confirmations` (anvil's evm_snapshot/evm_revert), start-up refusals (nats.replicas against an existing
+stream among them). NATS over TLS (tls://), the Ingestor's endpoints over https (noxtest.pki).
 NOX_TEST_VERBOSE=1 prints passing checks too. Ends with "N passed, M failed".
 """
 import json
@@ -133,7 +134,7 @@ class Chain:
 
 def js(*args):
     """js_dump's JSON lines (or None when it fails)."""
-    r = run(JS_DUMP, *args)
+    r = noxtest.run_nats(JS_DUMP, *args)
     if r.returncode != 0:
         return None
     return [json.loads(line) for line in r.stdout.splitlines()]
@@ -210,14 +211,17 @@ class Ingestor:
 
 
 WALLET = {}  # "path" and "address" of the wallet every Ingestor of the test signs with (set by body())
+PKI = {}     # "pki": the test's noxtest.Pki (set by main): NATS over tls://, /health and /metrics over https
 
 
 def config(rpc, nats, compute, start, state, extra="", stream="nox_ingestor", subject="nox_ingestor",
            chain=CHAIN, range_=3):
+    pki = PKI["pki"]
     return (f"rpc_url: {rpc}\nchain_id: {chain}\nnox_compute: \"{compute}\"\nstart_block: {start}\n"
             f"confirmations: 0\npoll_interval_ms: 100\nmax_block_range: {range_}\nstate_file: {state}\n"
             f"nats:\n  url: {nats}\n  credentials_file: {WALLET['nats']}\n  stream: {stream}\n  subject: {subject}\n"
-            f"listen: 127.0.0.1:0\n"
+            f"  tls: {pki.client_flow()}\n"
+            f"listen: 127.0.0.1:0\n{pki.server_yaml('ingestor')}"
             f"log_level: info\nwallet_key_file: {WALLET['path']}\n{extra}")
 
 
@@ -264,8 +268,12 @@ def check_stream(nats_url, chain, compute, deploy_block, head, label):
 
 def main():
     work = tempfile.mkdtemp(prefix="nox-ingestor-test-")
+    # NATS over TLS (tls://, the Ingestor verifies it with the test's CA), the Ingestor's own endpoints over https;
+    # anvil has no TLS (loopback only)
+    pki = PKI["pki"] = noxtest.pki(work)
+    noxtest.use_tls(pki.ca)
     anvil = noxtest.start_anvil(work)
-    nats = noxtest.start_nats(work, NOXCTL, streams=STREAMS)
+    nats = noxtest.start_nats(work, NOXCTL, streams=STREAMS, tls=pki)
     WALLET["nats"] = nats.creds["ingestor"]   # the Ingestor's NATS identity: may publish to the streams only
     servers = [anvil, nats]
     ingestors = []
@@ -311,7 +319,8 @@ def body(work, anvil, nats, servers, ingestors):
         check(f"{name} stops start-up", rc == 1 and needle in ing.log(), f"rc={rc} log: {ing.log()[-1500:]}")
 
     good = config(anvil.url, nats.url, compute, start, state)
-    refused("an unknown key", good + "colour: red\n", "bad-key.yaml:17:1: unknown key 'colour'", "bad-key")
+    refused("an unknown key", good + "colour: red\n", f"bad-key.yaml:{good.count(chr(10)) + 1}:1: unknown key 'colour'",
+            "bad-key")
     refused("no wallet_key_file (nothing would be signed)", good.replace(f"wallet_key_file: {WALLET['path']}\n", ""),
             "no-wallet.yaml:1:1: missing required key 'wallet_key_file'", "no-wallet")
     loose = os.path.join(work, "keys", "loose.key")
@@ -346,14 +355,31 @@ def body(work, anvil, nats, servers, ingestors):
     check("configuration refusals created no wallet", not os.path.exists(WALLET["path"]))
     refused("a node of another chain", config(anvil.url, nats.url, compute, start, state, chain=5),
             "serves chain 31337, the configuration says chain_id 5", "bad-chain")
-    run(JS_DUMP, "--create", nats.url, "nox_ingestor", "nox_ingestor.>", "memory", "86400", "600")
+    noxtest.run_nats(JS_DUMP, "--create", nats.url, "nox_ingestor", "nox_ingestor.>", "memory", "86400", "600")
     refused("an existing stream with memory storage", good, "JetStream stream nox_ingestor has memory storage, "
             "spec §6 requires file storage", "bad-stream")
-    run(JS_DUMP, "--delete", nats.url, "nox_ingestor")
-    run(JS_DUMP, "--create", nats.url, "nox_ingestor", "nox_ingestor.>", "file", "3600", "600")
+    noxtest.run_nats(JS_DUMP, "--delete", nats.url, "nox_ingestor")
+    noxtest.run_nats(JS_DUMP, "--create", nats.url, "nox_ingestor", "nox_ingestor.>", "file", "3600", "600")
     refused("an existing stream with a 1-hour max age", good, "has max age 3600 s, spec §6 requires 86400 s",
             "bad-age")
-    run(JS_DUMP, "--delete", nats.url, "nox_ingestor")
+    noxtest.run_nats(JS_DUMP, "--delete", nats.url, "nox_ingestor")
+    # nats.replicas against an existing stream of another replica count: refused by the check of that stream (a
+    # single server could not create a 3-replica stream either, but the stream exists, as spec §6 wants it otherwise)
+    r = noxtest.run_nats(JS_DUMP, "--create", nats.url, "nox_ingestor", "nox_ingestor.>", "file", "86400", "600")
+    three = good.replace("  subject: nox_ingestor\n", "  subject: nox_ingestor\n  replicas: 3\n", 1)
+    refused("nats.replicas: 3 against an existing 1-replica stream", three,
+            "JetStream stream nox_ingestor has 1 replica(s), the configuration (nats.replicas) says 3; change one of "
+            "them (nats stream edit nox_ingestor --replicas 3", "bad-replicas")
+    check("... (the stream was there, 1 replica)", r.returncode == 0 and (js("--info", nats.url, "nox_ingestor") or
+                                                                         [{}])[0].get("subjects") == ["nox_ingestor.>"],
+          r.stderr)
+    noxtest.run_nats(JS_DUMP, "--delete", nats.url, "nox_ingestor")
+    refused("nats.replicas: 0 stops start-up at file:line:col",
+            good.replace("  subject: nox_ingestor\n", "  subject: nox_ingestor\n  replicas: 0\n", 1),
+            "bad-replicas0.yaml:14:13: nats.replicas", "bad-replicas0")   # (it says nats.replicas.replicas today)
+    both = good.replace(f"  url: {nats.url}\n", f"  url: {nats.url}\n  urls: [{nats.url}]\n", 1)
+    refused("nats.url and nats.urls together stop start-up at file:line:col", both,
+            "bad-urls.yaml:11:9: nats: url and urls: give one of them, not both", "bad-urls")
     check("refusals published nothing and wrote no checkpoint", not os.path.exists(state))
 
     # ---- transactions before the Ingestor starts, then while it runs ----
@@ -449,7 +475,7 @@ def body(work, anvil, nats, servers, ingestors):
     nats2 = noxtest._start(["nats-server", "-js", "-a", "127.0.0.1", "-p", nats_port, "-sd",
                             os.path.join(work, "nats-store"), "-c", os.path.join(work, "nats.conf")],
                            os.path.join(work, "nats2.log"),
-                           r"Listening for client connections on", "nats")
+                           r"Listening for client connections on", nats.url.split("://", 1)[0])
     servers.append(nats2)
     head3 = chain.head()
     m = ing.caught_up(head3, timeout=90)
@@ -567,7 +593,7 @@ def body(work, anvil, nats, servers, ingestors):
 
     # ---- a message NATS refuses for good (max_payload 1 KiB): never retried forever; the transaction's
     #      outputs go to the Runners as failed (failure notices), and the next transaction is published ----
-    small = noxtest.start_nats(work, NOXCTL, name="nats-small", max_payload=1024)
+    small = noxtest.start_nats(work, NOXCTL, name="nats-small", max_payload=1024, tls=PKI["pki"])
     servers.append(small)
     big = chain.send(DEPLOYER_KEY, token, "mint(address,uint64)", user1, "5")
     nxt = chain.send(USER1_KEY, compute, pte, "0x" + "00" * 31 + "08", str(TYPE_UINT64))

@@ -147,7 +147,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "js_dump: %s\n", cerr.message);
         return 1;
     }
-    natsStatus s = natsConnection_Connect(&nc, no);
+    natsStatus s = nox_nats_connect(&nc, no, 5); /* nats.c 3.4 refuses ~1 login in 256 (nats_util.h) */
     natsOptions_Destroy(no);
     if (s == NATS_OK) s = natsConnection_JetStream(&js, nc, NULL);
     int rc;

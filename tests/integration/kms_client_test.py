@@ -8,6 +8,9 @@ Runs the CUnit program twice against one KMS configuration: the main suite
 signals "@@stop", the KMS is stopped, it checks NOX_ERR_IO; it signals
 "@@start", the KMS is started again on the same port (same keys), it checks
 that the same client works again.
+Plaintext on loopback (the one integration test that is): kms_client_test.c builds its client from NOX_KMS_URL
+alone, with no nox_tls_client, so it cannot verify an https:// KMS or present the Gateway's client certificate;
+mutual TLS between the Gateway and the KMS is exercised by gateway_test.py.
 Prints one line per failed check and ends with "N passed, M failed".
 """
 import http.server

@@ -4,7 +4,9 @@
 usage: kms_test.py NOX_KMS NOXCTL CAST
 
 The Gateway's EIP-712 signatures are made by cast (an independent
-implementation), the expected shared secret by Python's cryptography.
+implementation), the expected shared secret by Python's cryptography. The KMS serves over
+mutual TLS (noxtest.pki: this test presents the Gateway's client certificate); the listener
+rule (loopback or tls, allow_plaintext), the TLS key checks and log_format are checked too.
 Prints one line per failed check and ends with "N passed, M failed".
 """
 import json
@@ -92,7 +94,8 @@ def missing_keys(work, config, key_file, wallet_file):
         rc = proc.wait(timeout=10)
         log = open(os.path.join(work, "badbool.log")).read()
         check(f"create_if_missing: {name} stops start-up with file:line:col",
-              rc == 1 and "badbool.yaml:8:20: create_if_missing: expected true or false" in log
+              rc == 1 and f"badbool.yaml:{config.count(chr(10)) + 1}:20: create_if_missing: expected true or false"
+              in log
               and not os.path.exists(key_file), log)
 
 
@@ -103,8 +106,14 @@ def main():
     run(NOXCTL, "key", "new", "--out", other_key_file)
     gw_key, other_key = open(gw_key_file).read().strip(), open(other_key_file).read().strip()
     gw_addr = run(NOXCTL, "key", "address", gw_key_file).stdout.strip()
-    config = (f"listen: 127.0.0.1:0\nkey_file: kms.key\nwallet_key_file: kms-wallet.key\nthreads: 4\n"
-              f"chains:\n  - chain_id: {CHAIN}\n    gateway_address: \"{gw_addr}\"\n")
+    # over mutual TLS, as deployed: the KMS admits only the Gateway's client certificate (kms-clients/), which this
+    # test, acting as the Gateway, presents
+    pki = noxtest.pki(work)
+    noxtest.use_tls(pki.ca, *pki.client("gateway"))
+    base = (f"listen: 127.0.0.1:0\nkey_file: kms.key\nwallet_key_file: kms-wallet.key\nthreads: 4\n"
+            f"chains:\n  - chain_id: {CHAIN}\n    gateway_address: \"{gw_addr}\"\n")
+    tls_line = pki.server_yaml("kms", "gateway")
+    config = base + tls_line
 
     key_file, wallet_file = os.path.join(work, "kms.key"), os.path.join(work, "kms-wallet.key")
     missing_keys(work, config, key_file, wallet_file)
@@ -127,7 +136,8 @@ def main():
     proc.wait(timeout=10)
 
     proc, url = start_kms(work, config)
-    check("starts and writes its ready file", url is not None and proc.poll() is None)
+    check("starts and writes its ready file (an https:// URL)", url is not None and proc.poll() is None and
+          url.startswith("https://127.0.0.1:"), url)
     if url is None:
         print(open(os.path.join(work, "kms.log")).read())
         return
@@ -299,9 +309,10 @@ def main():
     proc, url = start_kms(work, config + "colour: red\n", "badcfg")
     rc = proc.wait(timeout=10)
     log = open(os.path.join(work, "badcfg.log")).read()
-    check("an unknown config key stops start-up with file:line:col", rc != 0 and "badcfg.yaml:8:1: unknown key 'colour'" in log, log)
+    check("an unknown config key stops start-up with file:line:col",
+          rc != 0 and f"badcfg.yaml:{config.count(chr(10)) + 1}:1: unknown key 'colour'" in log, log)
     for name, text, needle in [
-        ("a chain configured twice", config + f"  - chain_id: {CHAIN}\n    gateway_address: \"{gw_addr}\"\n",
+        ("a chain configured twice", base + f"  - chain_id: {CHAIN}\n    gateway_address: \"{gw_addr}\"\n" + tls_line,
          "dup.yaml:8:15: chains[1].chain_id: chain 31337 is configured twice"),
         ("a bad gateway address", config.replace(gw_addr, "0x1234"), "addr.yaml:7:22: chains[0].gateway_address"),
         ("an unset ${VAR}", config.replace(f'"{gw_addr}"', '"${NOX_TEST_UNSET_GATEWAY}"'),
@@ -330,7 +341,152 @@ def main():
     check("keygen writes a 0600 key and prints its public key",
           r.returncode == 0 and r.stdout.startswith("public key: 0x0")
           and os.stat(os.path.join(work, "made.key")).st_mode & 0o777 == 0o600, r.stdout + r.stderr)
-    subprocess.run(["rm", "-rf", work])
+    listener_rules(work, base, pki)
+    json_log(work, config, gw_key)
+    if noxtest.failed:
+        print(f"(logs kept in {work})")
+    else:
+        subprocess.run(["rm", "-rf", work])
+
+
+def refused_start(work, text, tag):
+    """Starts the KMS with configuration `text` as work/<tag>.yaml, expecting a refusal: (exit status, log)."""
+    proc, url = start_kms(work, text, tag)
+    try:
+        rc = proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        rc = proc.wait()
+    return (rc if url is None else f"started ({url}), rc {rc}"), open(os.path.join(work, f"{tag}.log")).read()
+
+
+def started(work, text, tag):
+    """Starts the KMS with `text`; (proc, url, GET /health on 127.0.0.1 of its port); the caller stops proc."""
+    proc, url = start_kms(work, text, tag)
+    health = None
+    if url:
+        scheme = url.split(":", 1)[0]
+        health = http("GET", f"{scheme}://127.0.0.1:{noxtest.url_port(url)}/health")[:2]
+    return proc, url, health
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def listener_rules(work, base, pki):
+    """The listener rule (core/src/service.c): a listen address off loopback needs tls, unless allow_plaintext: true
+    says it knowingly; a tls key file readable by others, or one that is not the certificate's, stops start-up."""
+    line_of = lambda text, key: text[:text.index(key)].count("\n") + 1
+    open_base = base.replace("listen: 127.0.0.1:0", "listen: 0.0.0.0:0")
+    rc, log = refused_start(work, open_base, "open")
+    check("listen: 0.0.0.0:0 without tls stops start-up (exit 1) at file:line:col, naming the fix",
+          rc == 1 and "open.yaml:1:9: listen: 0.0.0.0:0 is not a loopback address and there is no tls" in log
+          and "allow_plaintext: true" in log, (rc, log[-800:]))
+    proc, url, health = started(work, base, "loopback")
+    check("... while a loopback listen without tls starts, in plaintext (http://)",
+          url is not None and url.startswith("http://127.0.0.1:") and health == (200, {"status": "ok"}), (url, health))
+    stop(proc)
+    proc, url, health = started(work, open_base.replace("listen: 0.0.0.0:0\n", "listen: 0.0.0.0:0\nallow_plaintext: true\n"),
+                                "plaintext")
+    check("listen: 0.0.0.0:0 with allow_plaintext: true starts, in plaintext",
+          url is not None and url.startswith("http://0.0.0.0:") and health == (200, {"status": "ok"}), (url, health))
+    stop(proc)
+    proc, url, health = started(work, open_base + pki.server_yaml("kms", "gateway"), "open-tls")
+    check("listen: 0.0.0.0:0 with tls starts, over https", url is not None and url.startswith("https://0.0.0.0:")
+          and health == (200, {"status": "ok"}), (url, health))
+    stop(proc)
+    proc, url, health = started(work, open_base + "allow_plaintext: yes\n", "badplain")
+    stop(proc)
+    log = open(os.path.join(work, "badplain.log")).read()
+    check("allow_plaintext: not a boolean stops start-up at file:line:col", url is None and
+          f"badplain.yaml:{open_base.count(chr(10)) + 1}:18: allow_plaintext: expected true or false" in log, log[-600:])
+
+    cert, key = pki.server("kms")
+    loose = os.path.join(work, "loose-tls.key")
+    with open(key) as f, open(loose, "w") as g:
+        g.write(f.read())
+    os.chmod(loose, 0o644)
+    text = base + f"tls: {{cert_file: {cert}, key_file: {loose}}}\n"
+    rc, log = refused_start(work, text, "loose-tls")
+    check("a tls key file of mode 0644 stops start-up at file:line:col, naming the file and chmod 600",
+          rc == 1 and f"loose-tls.yaml:{line_of(text, 'tls:')}:6: tls.key_file: TLS key file {loose} has mode 0644"
+          in log and f"chmod 600 {loose}" in log, (rc, log[-800:]))
+    os.chmod(loose, 0o600)
+    proc, url, health = started(work, text, "tight-tls")
+    check("... the same key file at mode 0600 starts", url is not None and health == (200, {"status": "ok"}),
+          (url, health, open(os.path.join(work, "tight-tls.log")).read()[-600:]))
+    stop(proc)
+    other_cert = pki.server("gateway")[0]
+    text = base + f"tls: {{cert_file: {other_cert}, key_file: {key}}}\n"
+    rc, log = refused_start(work, text, "mismatch")
+    check("a tls key that is not the certificate's stops start-up at file:line:col: 'does not match'",
+          rc == 1 and f"mismatch.yaml:{line_of(text, 'tls:')}:6: tls.key_file {key} does not match the certificate in "
+          f"tls.cert_file {other_cert}" in log, (rc, log[-800:]))
+    text = base + f"tls: {{key_file: {key}}}\n"
+    rc, log = refused_start(work, text, "halftls")
+    check("tls with a key_file but no cert_file stops start-up at file:line:col",
+          rc == 1 and f"halftls.yaml:{line_of(text, 'tls:')}:6: " in log and "go together" in log, (rc, log[-800:]))
+
+
+def json_log(work, config, gw_key):
+    """log_format: json: every line of the log one JSON object {time, service, level, message} (quotes, backslashes
+    and control characters escaped); log_format: yaml refused at file:line:col."""
+    text = config + "log_format: yaml\n"
+    rc, log = refused_start(work, text, "yamllog")
+    check("log_format: yaml stops start-up at file:line:col", rc == 1 and
+          f"yamllog.yaml:{config.count(chr(10)) + 1}:13: log_format: expected text or json" in log, (rc, log[-600:]))
+    proc, url = start_kms(work, config + "log_format: json\n", "jsonlog")
+    check("log_format: json starts", url is not None, open(os.path.join(work, "jsonlog.log")).read()[-800:])
+    if url is None:
+        return
+    # some traffic that logs: answers, refusals, a path with a quote, a backslash and a tab (escaped by the log)
+    http("GET", url + "/health")
+    http("GET", f"{url}/v0/public-key?chainId={CHAIN}")
+    http("POST", f"{url}/v0/delegate?chainId={CHAIN}", "{}", {"Authorization": "Bearer 0x12"})
+    http("POST", f"{url}/v0/delegate?chainId={CHAIN}", "{}", client_cert=False)
+    s = noxtest.connect(url)
+    s.sendall(b'GET /v0/a"b\\c\td HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    try:
+        while s.recv(4096):
+            pass
+    except OSError:
+        pass
+    s.close()
+    stop(proc)
+    lines = open(os.path.join(work, "jsonlog.log")).read().splitlines()
+    bad, objs = [], []
+    for ln in lines:
+        try:
+            o = json.loads(ln)
+        except ValueError:
+            bad.append(ln)
+            continue
+        if not (isinstance(o, dict) and set(o) == {"time", "service", "level", "message"} and
+                all(isinstance(v, str) for v in o.values())):
+            bad.append(ln)
+        else:
+            objs.append(o)
+    check(f"log_format: json: every one of the {len(lines)} lines is a JSON object with exactly time, service, level "
+          "and message", len(lines) >= 5 and not bad, bad[:5] or lines)
+    check("log_format: json: service 'kms', levels of the four, times ISO 8601 UTC",
+          objs and all(o["service"] == "kms" and o["level"] in ("error", "warn", "info", "debug") and
+                       o["time"].endswith("Z") and "T" in o["time"] for o in objs), objs[:3])
+    msgs = [o["message"] for o in objs]
+    check("log_format: json: the start-up, the access log and the shutdown are in it",
+          any(m.startswith("listening on https://") for m in msgs) and any("/v0/delegate" in m for m in msgs) and
+          any("shutting down" in m for m in msgs), msgs)
+    # the access log writes the path's quote, backslash and tab as \\xNN, and quotes its message: the JSON layer
+    # must escape those backslashes and quotes for the line to come back as written
+    check("log_format: json: an access log line with backslashes and quotes comes back intact from the JSON",
+          any('path=/v0/a\\x22b\\x5cc\\x09d status=404' in m and 'message="no such path"' in m for m in msgs),
+          [m for m in msgs if "/v0/a" in m])
 
 
 try:

@@ -5,7 +5,9 @@ usage: runner_test.py NOX_RUNNER NOX_GATEWAY NOX_KMS NOXCTL JS_PUBLISH JS_DUMP C
 
 Inputs are encrypted through the Gateway's POST /v0/secrets; TransactionMessages are published straight
 to JetStream (js_publish); results are read back through GET /v0/compute/operands as a second, test-only
-Runner key and decrypted here with Python's cryptography. Ends with "N passed, M failed".
+Runner key and decrypted here with Python's cryptography. Every hop over TLS (noxtest.pki): NATS tls://,
+mutual TLS on the KMS and the Gateway's Runner endpoints. Also: gateway_urls failover between two Gateways,
+a Runner started before its nats-server, nats.urls, log_format: json. Ends with "N passed, M failed".
 """
 import json
 import os
@@ -115,6 +117,9 @@ class Reader:
 
 
 start_ready = noxtest.start_ready
+# the streams and consumers the test's nats-server lets the Runners read (scripts/nats_auth.py)
+STREAMS = [("nox_ingestor", "nox_ingestor_consumer"), ("nox_plug", "plug"), ("nox_md", "md"), ("nox_fo", "fo"),
+           ("nox_urls", "urls")]
 
 
 def keygen(path):
@@ -127,6 +132,7 @@ class Env:
 
     def __init__(self, work):
         self.work, self.servers, self.pg = work, [], None
+        self.extra = []   # Runners, Gateways and NATS servers of single tests, stopped with the rest
 
     def start(self):
         w = self.work
@@ -136,9 +142,14 @@ class Env:
         self.ingestor_key = os.path.join(w, "ingestor-wallet.key")
         self.ingestor_addr = keygen(self.ingestor_key)
         reader_addr = run(CAST, "wallet", "address", "--private-key", READER).stdout.strip()
+        # every hop over TLS, as deployed: mutual TLS on the KMS (the Gateway's client certificate) and on the
+        # Gateway's Runner endpoints (the Runners', which this test's Reader presents too), NATS over tls://
+        self.pki = pki = noxtest.pki(w)
+        noxtest.use_tls(pki.ca, *pki.client("runner"))
         self.pg = noxtest.start_postgres(w)
-        self.kms = noxtest.start_kms(w, gw_addr)
+        self.kms = noxtest.start_kms(w, gw_addr, pki=pki)
         self.servers.append(self.kms)
+        noxtest.use_tls(pki.ca, *pki.client("runner"), by_url={self.kms.url: pki.client("gateway")})
         self.kms_addr = run(NOXCTL, "key", "address", os.path.join(w, "kms-wallet.key")).stdout.strip().split()[-1]
         _, pk, _ = http("GET", self.kms.url + f"/v0/public-key?chainId={CHAIN}")
         anvil = noxtest.start_anvil(w)
@@ -152,9 +163,9 @@ class Env:
         nox = json.load(open(dep_path))["noxCompute"]
         with open(os.path.join(w, "gateway.yaml"), "w") as f:
             f.write(f"""listen: 127.0.0.1:0
-database_url: "{self.pg.url}"
+{pki.server_yaml("gateway", "runner")}database_url: "{self.pg.url}"
 kms_url: {self.kms.url}
-kms_address: "{self.kms_addr}"
+{pki.client_yaml("kms_tls", "gateway")}kms_address: "{self.kms_addr}"
 wallet_key_file: gateway-wallet.key
 runner_addresses: ["{self.runner_addr}", "{reader_addr}"]
 default_chain_id: {CHAIN}
@@ -173,10 +184,9 @@ chains:
             text = f.read().replace("listen: 127.0.0.1:0\n", f"listen: 127.0.0.1:{self.gw_port}\n", 1)
         with open(path, "w") as f:
             f.write(text)
-        self.nats = noxtest.start_nats(w, NOXCTL, streams=[("nox_ingestor", "nox_ingestor_consumer"),
-                                                           ("nox_plug", "plug"), ("nox_md", "md")])
+        self.nats = noxtest.start_nats(w, NOXCTL, streams=STREAMS, tls=pki)
         self.servers.append(self.nats)
-        r = run(JS_DUMP, "--create", self.nats.url, "nox_ingestor", "nox_ingestor.>", "file", "86400", "600")
+        r = noxtest.run_nats(JS_DUMP, "--create", self.nats.url, "nox_ingestor", "nox_ingestor.>", "file", "86400", "600")
         if r.returncode != 0:
             raise RuntimeError("js_dump --create: " + r.stderr)
         self.runners = [self.start_runner("runner")]
@@ -184,31 +194,42 @@ chains:
     def start_gateway(self):
         return start_ready("gateway", [NOX_GATEWAY, "--config", os.path.join(self.work, "gateway.yaml")], self.work)
 
-    def start_runner(self, name, workers=4, stream="nox_ingestor", consumer="nox_ingestor_consumer", max_deliver=10,
-                     wallet="runner-wallet.key", operators=os.path.join(ROOT, "config", "operators.yaml"),
-                     operand_wait_s=600):
-        cfg = os.path.join(self.work, name + ".yaml")
-        with open(cfg, "w") as f:
-            f.write(f"""nats: {{url: {self.nats.url}, credentials_file: {self.nats.creds['runner']},
+    def runner_config(self, workers=4, stream="nox_ingestor", consumer="nox_ingestor_consumer", max_deliver=10,
+                      wallet="runner-wallet.key", operators=os.path.join(ROOT, "config", "operators.yaml"),
+                      operand_wait_s=600, nats_urls=None, gateway_urls=None, extra=""):
+        """A Runner's YAML: NATS over tls:// (nats_urls: a list for nats.urls instead of this test's server), the
+        Gateway's Runner endpoints with the Runners' client certificate (gateway_urls: a list for gateway_urls
+        instead of the test's Gateway), the KMS over https, /health and /metrics over https."""
+        pki, scheme = self.pki, self.gw.url.split("://", 1)[0]
+        where = f"urls: [{', '.join(nats_urls)}]" if nats_urls else f"url: {self.nats.url}"
+        gateway = (f"gateway_urls: [{', '.join(gateway_urls)}]" if gateway_urls else
+                   f"gateway_url: {scheme}://127.0.0.1:{self.gw_port}")
+        return f"""nats: {{{where}, credentials_file: {self.nats.creds['runner']}, tls: {pki.client_flow()},
        stream: {stream}, consumer: {consumer},
        dead_letter_subject: nox_dead, ack_wait_s: 30, max_deliver: {max_deliver}, max_ack_pending: 256,
        fetch_batch: 32}}
-gateway_url: http://127.0.0.1:{self.gw_port}
-gateway_address: "{GW['address']}"
+{gateway}
+{pki.client_yaml("gateway_tls", "runner")}gateway_address: "{GW['address']}"
 kms_url: {self.kms.url}
-kms_address: "{self.kms_addr}"
+{pki.client_yaml("kms_tls")}kms_address: "{self.kms_addr}"
 wallet_key_file: {wallet}
 ingestor_addresses: ["{self.ingestor_addr}"]
 operators: {operators}
 operand_wait_s: {operand_wait_s}
 workers: {workers}
 listen: 127.0.0.1:0
-log_level: info
-""")
+{pki.server_yaml("runner")}log_level: info
+{extra}"""
+
+    def start_runner(self, name, **kw):
+        """A Runner with runner_config(**kw) as work/<name>.yaml."""
+        cfg = os.path.join(self.work, name + ".yaml")
+        with open(cfg, "w") as f:
+            f.write(self.runner_config(**kw))
         return start_ready(name, [NOX_RUNNER, "--config", cfg], self.work)
 
     def stop(self):
-        for r in getattr(self, "runners", []):
+        for r in getattr(self, "runners", []) + self.extra:
             r.stop()
         if hasattr(self, "gw"):
             self.gw.stop()
@@ -252,7 +273,7 @@ def message(events, tx=None):
     return {"chainId": CHAIN, "caller": CALLER, "blockNumber": 5, "transactionHash": tx, "events": events}
 
 
-def publish(env, msgs, raw=None):
+def publish(env, msgs, raw=None, url=None):
     path = os.path.join(env.work, "publish.jsonl")
     with open(path, "w") as f:
         for m in msgs:
@@ -260,7 +281,7 @@ def publish(env, msgs, raw=None):
             f.write(json.dumps({"subject": "nox_ingestor." + tx, "id": f"{CHAIN}:{tx}", "data": json.dumps(m)}) + "\n")
         for subject, data in raw or []:
             f.write(json.dumps({"subject": subject, "id": subject, "data": data}) + "\n")
-    r = run(JS_PUBLISH, "--key", env.ingestor_key, env.nats.url, path,  # signed as the Ingestor signs, and
+    r = noxtest.run_nats(JS_PUBLISH, "--key", env.ingestor_key, url or env.nats.url, path,  # signed as the Ingestor signs, and
             env=dict(os.environ, NOX_NATS_CREDENTIALS=env.nats.creds["ingestor"]))  # published as it publishes
     if r.returncode != 0:
         raise RuntimeError("js_publish: " + r.stderr)
@@ -335,7 +356,7 @@ def test_operations(env, reader):
 
 
 def dead_letters(env):
-    r = run(JS_DUMP, env.nats.url, "nox_dead")
+    r = noxtest.run_nats(JS_DUMP, env.nats.url, "nox_dead")
     return [json.loads(ln) for ln in r.stdout.splitlines() if ln.strip()]
 
 
@@ -652,7 +673,7 @@ def test_misbehaving_plugin(env, reader):
     with open(ops, "w") as f:
         f.write(f"plugins:\n  - path: {os.path.join(plugins, 'arithmetic.so')}\n"
                 f"  - path: {good}\n    operators: [twice, broken_rc, non_canonical]\n")
-    r = run(JS_DUMP, "--create", env.nats.url, "nox_plug", "nox_plug.>", "file", "86400", "600")
+    r = noxtest.run_nats(JS_DUMP, "--create", env.nats.url, "nox_plug", "nox_plug.>", "file", "86400", "600")
     check("a stream for the Runner with the misbehaving plugin", r.returncode == 0, r.stderr)
     plug = env.start_runner("runner-plug", workers=1, stream="nox_plug", consumer="plug", operators=ops)
     try:
@@ -842,6 +863,139 @@ def test_operand_timeout(env, reader):
           "still not stored" in reason and "not found" in reason, reason)
 
 
+def test_gateway_failover(env, reader, n=1500):
+    """gateway_urls: two Gateways of one deployment (the same PostgreSQL, KMS and wallet) and a Runner configured with
+    both; the first stopped while messages are being computed: the Runner moves to the second (a transport error
+    moves it, saying "moving to"), every result is stored through it, each once, none conflicting."""
+    w = env.work
+    base = open(os.path.join(w, "gateway.yaml")).read().replace(f"listen: 127.0.0.1:{env.gw_port}\n",
+                                                                "listen: 127.0.0.1:0\n", 1)
+    gws = []
+    for name in ("gateway-a", "gateway-b"):
+        with open(os.path.join(w, name + ".yaml"), "w") as f:
+            f.write(base)
+        gws.append(start_ready(name, [NOX_GATEWAY, "--config", os.path.join(w, name + ".yaml")], w))
+        env.extra.append(gws[-1])
+    r = noxtest.run_nats(JS_DUMP, "--create", env.nats.url, "nox_fo", "nox_fo.>", "file", "86400", "600")
+    check("failover: a stream for the Runner with two Gateway URLs", r.returncode == 0, r.stderr)
+    fo = env.start_runner("runner-fo", stream="nox_fo", consumer="fo", gateway_urls=[g.url for g in gws])
+    env.extra.append(fo)
+    ins = [(secret(env, "uint64", v), v) for v in (7, 80, 900, 10000)]
+    msgs, want = add_batch(env, n + 100, ins)
+    as_raw = lambda ms: [("nox_fo." + m["transactionHash"], json.dumps(m)) for m in ms]
+    publish(env, [], raw=as_raw(msgs[:n]))
+    deadline = time.time() + 60
+    while time.time() < deadline and (metric(fo, "nox_runner_messages_ok_total") or 0) < 50:
+        time.sleep(0.02)
+    done = metric(fo, "nox_runner_messages_ok_total") or 0
+    check("failover: the first Gateway stops while the Runner computes (it has some results, not all)",
+          gws[0].stop() == 0 and 0 < done < n, (done, n))
+    publish(env, [], raw=as_raw(msgs[n:]))   # and more after it is gone
+    got = reader.wait([h for h, _ in want], timeout=180) or {}
+    good = sum(got.get(h) == v for h, v in want)
+    check(f"failover: all {n + 100} results stored and right (through the second Gateway)", good == n + 100,
+          f"{good} of {n + 100}")
+    log = fo.log()
+    check("failover: the Runner's log says it moved to the second Gateway", f"moving to {gws[1].url}" in log,
+          [ln for ln in log.splitlines() if "moving" in ln or "warn" in ln][:5])
+    stored_b = sum(gateway_requests_at(gws[1], route) for route in ("/v0/compute/results", "/v0/compute/results/batch"))
+    check("failover: the second Gateway took results", stored_b > 0, stored_b)
+    created, unchanged, conflicted = (metric(fo, f"nox_runner_results_{k}_total") or 0
+                                      for k in ("created", "unchanged", "conflicted"))
+    check("failover: nothing stored twice with different values (0 conflicted; each result created once, a retry "
+          "of one the first Gateway stored answered unchanged)", conflicted == 0 and created <= n + 100 and
+          created + unchanged >= n + 100, (created, unchanged, conflicted))
+    check("failover: no conflict in either Gateway's log", not any("conflicted" in g.log() for g in gws))
+    check("failover: that Runner exits cleanly", fo.stop() == 0, fo.log()[-1500:])
+    gws[1].stop()
+
+
+def gateway_requests_at(gw, route):
+    st, body, _ = http("GET", gw.url + "/metrics")
+    return sum(float(ln.split()[-1]) for ln in str(body).splitlines()
+               if ln.startswith("nox_gateway_http_requests_total{") and f'route="{route}"' in ln)
+
+
+def test_nats_transport(env, reader):
+    """NATS: a Runner started before its nats-server (a port nothing listens on yet) starts all the same, connects
+    once the server is there and computes; nats.urls with a dead server first works; nats.url and nats.urls together
+    are refused at file:line:col. log_format: json on that Runner: every line is one JSON object."""
+    w = env.work
+    port = noxtest.free_port()
+    late = env.start_runner("runner-late", stream="nox_late", consumer="late", nats_urls=[f"tls://127.0.0.1:{port}"],
+                            extra="log_format: json\n")
+    env.extra.append(late)
+    time.sleep(1.5)
+    st, body, _ = http("GET", late.url + "/health")
+    check("NATS not there yet: the Runner runs, /health 503 naming NATS", late.proc.poll() is None and st == 503 and
+          "NATS" in str(body), (st, body))
+    srv = noxtest.start_nats(w, NOXCTL, name="nats-late", streams=[("nox_late", "late")], tls=env.pki, port=port)
+    env.extra.append(srv)
+    r = noxtest.run_nats(JS_DUMP, "--create", srv.url, "nox_late", "nox_late.>", "file", "86400", "600")
+    check("nats-server started on that port afterwards, the stream created", r.returncode == 0 and
+          srv.url == f"tls://127.0.0.1:{port}", (srv.url, r.stderr))
+    a = secret(env, "uint64", 40)
+    out = new_handle("uint64")
+    m = message([event(0, "add", [a, a], [out])])
+    publish(env, [], raw=[("nox_late." + m["transactionHash"], json.dumps(m))], url=srv.url)
+    got = reader.wait([out], timeout=60) or {}
+    check("the Runner connected to the late server and computed a published message", got.get(out) == 80, got)
+    st, body = wait_health(late, 200)
+    check("... its /health 200 once connected and the stream has a leader", st == 200, (st, body))
+    check("... and it exits cleanly", late.stop() == 0, late.log()[-1500:])
+    lines = late.log().splitlines()
+    bad = []
+    for ln in lines:
+        try:
+            o = json.loads(ln)
+            if set(o) != {"time", "service", "level", "message"} or o["service"] != "runner":
+                bad.append(ln)
+        except ValueError:
+            bad.append(ln)
+    check(f"log_format: json: every one of the Runner's {len(lines)} log lines is a JSON object "
+          "{time, service: runner, level, message}", len(lines) >= 5 and not bad, bad[:5])
+    msgs = [json.loads(ln)["message"] for ln in lines if ln not in bad]
+    check("log_format: json: its NATS warning and its connection are in it",
+          any(x.get("level") == "warn" for x in map(json.loads, (ln for ln in lines if ln not in bad))) and
+          any("NATS" in x for x in msgs), msgs[:12])
+    srv.stop()
+
+    # nats.urls: a dead server first, then the live one
+    dead = noxtest.free_port()
+    r = noxtest.run_nats(JS_DUMP, "--create", env.nats.url, "nox_urls", "nox_urls.>", "file", "86400", "600")
+    two = env.start_runner("runner-urls", stream="nox_urls", consumer="urls",
+                           nats_urls=[f"tls://127.0.0.1:{dead}", env.nats.url])
+    env.extra.append(two)
+    out = new_handle("uint64")
+    m = message([event(0, "add", [a, a], [out])])
+    publish(env, [], raw=[("nox_urls." + m["transactionHash"], json.dumps(m))])
+    got = reader.wait([out], timeout=60) or {}
+    check("nats.urls [a dead server, the live one]: the Runner computes a published message",
+          r.returncode == 0 and got.get(out) == 80, (r.stderr, got))
+    check("... and exits cleanly", two.stop() == 0, two.log()[-1500:])
+
+    # refusals at file:line:col
+    text = env.runner_config().replace(f"url: {env.nats.url},", f"url: {env.nats.url}, urls: [{env.nats.url}],", 1)
+    first = text.splitlines()[0]
+    want = f"both-nats.yaml:1:{first.index('urls: [') + 7}: nats: url and urls: give one of them, not both"
+    cfg = os.path.join(w, "both-nats.yaml")
+    with open(cfg, "w") as f:
+        f.write(text)
+    r = run(NOX_RUNNER, "--config", cfg, timeout=30)
+    check("nats.url and nats.urls together: the Runner does not start, naming file:line:col",
+          r.returncode == 1 and want in r.stdout + r.stderr, (want, (r.stdout + r.stderr)[-400:]))
+    text = env.runner_config()
+    line = text.splitlines().index(f"gateway_url: https://127.0.0.1:{env.gw_port}") + 1
+    text = text.replace("gateway_url: ", f"gateway_urls: [{env.gw.url}]\ngateway_url: ", 1)
+    cfg = os.path.join(w, "both-gw.yaml")
+    with open(cfg, "w") as f:
+        f.write(text)
+    r = run(NOX_RUNNER, "--config", cfg, timeout=30)
+    check("gateway_url and gateway_urls together: the Runner does not start, naming file:line:col",
+          r.returncode == 1 and f"both-gw.yaml:{line}:15: gateway_urls: give gateway_url or gateway_urls, not both"
+          in r.stdout + r.stderr, (r.stdout + r.stderr)[-400:])
+
+
 def test_refusals(env, reader):
     """A Runner started before its stream exists, whose key the Gateway does not know (401 every time) and whose operators.yaml lacks the token
     plugin, on its own stream with max_deliver 3: the add is retried then dead-lettered after 3 deliveries; so is
@@ -855,7 +1009,7 @@ def test_refusals(env, reader):
     time.sleep(0.5)
     check("a Runner started before its stream exists waits for it (and says so)",
           md.proc.poll() is None and "retrying every 0.25 s" in open(md.log_path).read(), open(md.log_path).read()[-800:])
-    r = run(JS_DUMP, "--create", env.nats.url, "nox_md", "nox_md.>", "file", "86400", "600")
+    r = noxtest.run_nats(JS_DUMP, "--create", env.nats.url, "nox_md", "nox_md.>", "file", "86400", "600")
     check("its stream created afterwards", r.returncode == 0, r.stderr)
     a = secret(env, "uint64", 9)
     add_tx, tr_tx = "0x" + os.urandom(32).hex(), "0x" + os.urandom(32).hex()
@@ -972,6 +1126,8 @@ def main():
         test_shutdown_in_flight(env, reader)
         test_operand_timeout(env, reader)
         test_refusals(env, reader)
+        test_gateway_failover(env, reader)
+        test_nats_transport(env, reader)
         test_two_runners(env, reader, n=3000)
         check("the second Runner exits cleanly on SIGTERM", env.runners[1].stop() == 0)
         log = open(env.runners[0].log_path).read()

@@ -40,6 +40,22 @@ def run(*args, **kw):
     return subprocess.run(args, capture_output=True, text=True, **kw)
 
 
+def run_nats(*args, attempts=5, **kw):
+    """run() for a tool that makes one NATS connection (js_dump, js_publish), run again when the server refused that
+    connection's authentication, i.e. before anything was sent: nats.c 3.4 (Debian 12's libnats3.4) leaves the nkey
+    signature out of CONNECT when its first byte is 0 (_base64Encode stops at a leading NUL), so 1 connection in 256
+    is refused ("Authentication Violation", or "No server available" when the server closed the connection before
+    the client read why); fixed in nats.c 3.8 (nats-io/nats.c#705). Our services reconnect on their own; these tools
+    connect once. Any other failure is returned at once."""
+    import time
+    for _ in range(attempts):
+        r = run(*args, **kw)
+        if r.returncode == 0 or not any(t in r.stderr for t in ("Authentication Violation", "No server available")):
+            return r
+        time.sleep(0.1)
+    return r
+
+
 TLS = {"ca": None, "cert": None, "key": None, "by_url": {}}   # what https:// verifies and presents (use_tls)
 _ssl_contexts = {}
 
@@ -58,9 +74,12 @@ def use_tls(ca, cert=None, key=None, by_url=None):
 
 
 def ssl_context(client_cert=True, url=""):
-    """The SSLContext of use_tls's settings for `url` (client_cert=False: without a client certificate)."""
+    """The SSLContext of use_tls's settings for `url` (client_cert=False: without a client certificate; a
+    (cert_file, key_file) pair: that certificate instead, e.g. one of another CA)."""
     import ssl
     cert, key_file = next((v for k, v in TLS["by_url"].items() if url.startswith(k)), (TLS["cert"], TLS["key"]))
+    if isinstance(client_cert, tuple):
+        cert, key_file = client_cert
     key = (TLS["ca"], cert if client_cert else None, key_file if client_cert else None)
     if key not in _ssl_contexts:
         ctx = ssl.create_default_context(cafile=key[0])
@@ -72,7 +91,7 @@ def ssl_context(client_cert=True, url=""):
 
 def http(method, url, body=None, headers=None, timeout=10, client_cert=True):
     """(status, parsed JSON or text, headers). https:// is verified with use_tls's CA and presents its client
-    certificate (client_cert=False: none)."""
+    certificate (client_cert=False: none; a (cert_file, key_file) pair: that one)."""
     data = body if isinstance(body, (bytes, type(None))) else body.encode()
     req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     ctx = ssl_context(client_cert, url) if url.startswith("https://") else None
@@ -314,6 +333,69 @@ def start_ready(name, args, work, timeout=60, must_start=True):
         raise RuntimeError(f"{name} did not start: " + f.read()[-3000:])
 
 
+class Pki:
+    """The certificates of pki(work) (absolute paths, scripts/pki.sh): `ca` signs every server's certificate
+    (server(name): kms, gateway, runner, ingestor, nats); kms-clients/ is the CA the KMS admits clients of, with the
+    Gateway's client certificate; runner-clients/ the one the Gateway's Runner endpoints admit, with the Runners'."""
+    SERVERS = ("kms", "gateway", "runner", "ingestor", "nats")
+    CLIENT_CAS = {"gateway": "kms-clients", "runner": "runner-clients"}   # client name -> the CA directory
+
+    def __init__(self, d):
+        self.dir, self.ca = d, os.path.join(d, "ca.pem")
+
+    def server(self, name):
+        """(cert_file, key_file) of server `name`."""
+        return os.path.join(self.dir, name + ".pem"), os.path.join(self.dir, name + ".key")
+
+    def client(self, name):
+        """(cert_file, key_file) of the client certificate `name` ("gateway" or "runner")."""
+        d = os.path.join(self.dir, self.CLIENT_CAS[name])
+        return os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
+
+    def client_ca(self, name):
+        """The CA file that admits client `name`'s certificate (a server's tls.client_ca_file)."""
+        return os.path.join(self.dir, self.CLIENT_CAS[name], "ca.pem")
+
+    def make_client(self, ca_dir, name):
+        """A client certificate `name` from another CA, ca_dir under this one (made when missing): (cert, key)."""
+        d = os.path.join(self.dir, ca_dir)
+        r = run(os.path.join(ROOT, "scripts", "pki.sh"), d, "client", name)
+        if r.returncode != 0:
+            raise RuntimeError(f"scripts/pki.sh {d} client {name}: {r.stderr}")
+        return os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
+
+    def server_yaml(self, name, clients=None):
+        """A server's `tls: {cert_file, key_file}` line; clients ("gateway" or "runner"): + client_ca_file, the
+        CA of that client's certificate (mutual TLS)."""
+        cert, key = self.server(name)
+        ca = f", client_ca_file: {self.client_ca(clients)}" if clients else ""
+        return f"tls: {{cert_file: {cert}, key_file: {key}{ca}}}\n"
+
+    def client_flow(self, cert=None):
+        """A client's `{ca_file[, cert_file, key_file]}` (cert: "gateway" or "runner", its client certificate)."""
+        c = ", cert_file: %s, key_file: %s" % self.client(cert) if cert else ""
+        return f"{{ca_file: {self.ca}{c}}}"
+
+    def client_yaml(self, key, cert=None):
+        """A client's `<key>: {ca_file[, cert_file, key_file]}` line (gateway_tls, kms_tls, ...)."""
+        return f"{key}: {self.client_flow(cert)}\n"
+
+
+def pki(work):
+    """A throwaway PKI under work/tls (scripts/pki.sh): the servers' CA and a server certificate for 127.0.0.1 of
+    each of Pki.SERVERS, kms-clients/ (a CA and the Gateway's client certificate `gateway`) and runner-clients/ (a
+    CA and the Runners' `runner`). Made once per directory (pki.sh keeps what exists). Returns a Pki."""
+    d = os.path.join(os.path.abspath(work), "tls")
+    script = os.path.join(ROOT, "scripts", "pki.sh")
+    steps = [[d]] + [[d, "server", n] for n in Pki.SERVERS] + \
+        [[os.path.join(d, ca), "client", name] for name, ca in Pki.CLIENT_CAS.items()]
+    for args in steps:
+        r = run(script, *args)
+        if r.returncode != 0:
+            raise RuntimeError(f"scripts/pki.sh {' '.join(args)}: {r.stdout}{r.stderr}")
+    return Pki(d)
+
+
 def start_anvil(work, block_time=None):
     """anvil on a free port (Cancun: EIP-1153 transient storage), chain id 31337; returns a Server (url = RPC URL)."""
     args = [ANVIL, "--host", "127.0.0.1", "--port", "0", "--hardfork", "cancun", "--chain-id", "31337"]
@@ -335,13 +417,17 @@ def nats_identities(work, noxctl):
     return out
 
 
-def start_nats(work, noxctl, name="nats", max_payload=None, streams=(("nox_ingestor", "nox_ingestor_consumer"),)):
+def start_nats(work, noxctl, name="nats", max_payload=None, streams=(("nox_ingestor", "nox_ingestor_consumer"),),
+               tls=None, port=None):
     """nats-server with JetStream on a free port, storage under work/<name>-store, and authentication on
     (scripts/nats_auth.py): the Ingestor may publish to <stream>.> of each (stream, consumer) in `streams`, the
     Runner may read each durable `consumer`, the admin may do anything, and nothing else may connect.
     Returns a Server (url = nats://...) with .creds: role -> credentials file (nats_identities).
     NOX_NATS_CREDENTIALS is set to the admin's file, so that js_dump and js_publish connect as the admin
-    unless a test names another identity. max_payload (bytes): the server's limit on one message (default 1 MiB)."""
+    unless a test names another identity. max_payload (bytes): the server's limit on one message (default 1 MiB).
+    tls (a Pki): every client over TLS with the Pki's `nats` server certificate; the URL is then tls://... (clients
+    verify it with the Pki's CA: nats.tls.ca_file, NOX_CA_FILE for js_dump and js_publish). port: that port
+    (e.g. one nothing listened on while a client was already trying it) instead of a free one."""
     store = os.path.join(work, f"{name}-store" if name != "nats" else "nats-store")
     os.makedirs(store, exist_ok=True)
     ids = nats_identities(work, noxctl)
@@ -351,11 +437,16 @@ def start_nats(work, noxctl, name="nats", max_payload=None, streams=(("nox_inges
     with open(conf, "w") as f:
         if max_payload is not None:
             f.write(f"max_payload: {int(max_payload)}\n")
+        if tls:   # timeout: a handshake on a loaded machine (2 cores, sanitizers) may take over the 0.5 s default
+            cert, key = tls.server("nats")
+            f.write(f'tls {{\n  cert_file: "{cert}"\n  key_file: "{key}"\n  timeout: 5\n}}\n')
         f.write(nats_auth.authorization(users))
     os.environ["NOX_NATS_CREDENTIALS"] = ids["admin"]["path"]
-    args = ["nats-server", "-js", "-a", "127.0.0.1", "-p", "-1", "-sd", store, "-c", conf]
-    srv = _start(args, os.path.join(work, f"{name}.log"), r"Listening for client connections on", "nats")
+    args = ["nats-server", "-js", "-a", "127.0.0.1", "-p", str(port or -1), "-sd", store, "-c", conf]
+    srv = _start(args, os.path.join(work, f"{name}.log"), r"Listening for client connections on",
+                 "tls" if tls else "nats")
     srv.creds = {role: v["path"] for role, v in ids.items()}
+    srv.conf = conf
     return srv
 
 
@@ -469,13 +560,15 @@ def file_size(path):
         return 0
 
 
-def start_kms(work, gateway_address, threads=4, port=0, chain_id=31337, name="kms", timeout=30):
+def start_kms(work, gateway_address, threads=4, port=0, chain_id=31337, name="kms", timeout=30, pki=None):
     """nox-kms serving chain_id for gateway_address, with the KMS test's configuration; returns a Server.
 
     Its keys are kms.key and kms-wallet.key in work (made by nox-kms keygen on the first call, as an operator
     would: the KMS never creates a missing key without create_if_missing; reused after: a restart keeps the same
     public key). port=0 takes a free port; pass a fixed one to restart on the same URL.
     Its wallet address: run(NOXCTL, "key", "address", os.path.join(work, "kms-wallet.key")).
+    pki (a Pki): over TLS (https://) with the Pki's `kms` certificate, admitting to its protected routes only
+    clients with a certificate of kms-clients/ (the Gateway's): mutual TLS, as deployed.
     """
     import time
     for key in ("kms.key", "kms-wallet.key"):
@@ -487,6 +580,8 @@ def start_kms(work, gateway_address, threads=4, port=0, chain_id=31337, name="km
     with open(cfg, "w") as f:
         f.write(f"listen: 127.0.0.1:{port}\nkey_file: kms.key\nwallet_key_file: kms-wallet.key\nthreads: {threads}\n"
                 f"chains:\n  - chain_id: {chain_id}\n    gateway_address: \"{gateway_address}\"\n")
+        if pki:
+            f.write(pki.server_yaml("kms", "gateway"))
     ready, log_path = os.path.join(work, f"{name}.ready"), os.path.join(work, f"{name}.log")
     if os.path.exists(ready):
         os.remove(ready)
@@ -522,18 +617,19 @@ def let_others_traverse(path):
         d = os.path.dirname(d)
 
 
-def gateway_backends(work, servers, noxctl, cast, contracts, deployer_key, chain_id=31337):
+def gateway_backends(work, servers, noxctl, cast, contracts, deployer_key, chain_id=31337, pki=None):
     """What a Gateway under test needs, started in work: its wallet (work/gateway-wallet.key, made by nox-kms
     keygen), PostgreSQL, nox-kms for that wallet, anvil with the contracts deployed (contracts/deploy.py).
     PostgreSQL, the KMS and anvil are appended to `servers` as they start (each has stop()), so that a caller
     stopping `servers` stops them also when this fails half-way. Returns a dict: gw_addr, pg, kms, kms_addr,
-    kms_public_key, anvil, deployment (deploy.py's JSON). RuntimeError when the deployment fails."""
+    kms_public_key, anvil, deployment (deploy.py's JSON). RuntimeError when the deployment fails.
+    pki (a Pki): the KMS over mutual TLS (start_kms); call use_tls with its CA first."""
     r = run(NOX_KMS, "keygen", "--out", os.path.join(work, "gateway-wallet.key"))
     gw_addr = [ln.split()[-1] for ln in r.stdout.splitlines() if ln.startswith("address")][0]
     pg = start_postgres(work)
     servers.append(pg)
     out = {"gw_addr": gw_addr, "pg": pg}
-    kms = start_kms(work, gw_addr, chain_id=chain_id)
+    kms = start_kms(work, gw_addr, chain_id=chain_id, pki=pki)
     servers.append(kms)
     out["kms"] = kms
     out["kms_addr"] = run(noxctl, "key", "address", os.path.join(work, "kms-wallet.key")).stdout.strip().split()[-1]
