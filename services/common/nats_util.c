@@ -3,6 +3,7 @@
 
 #include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nox/log.h"
@@ -96,6 +97,24 @@ natsStatus nox_nats_connect(natsConnection **nc, natsOptions *o, int attempts) {
         if (i + 1 < attempts) nats_Sleep(100);
     }
     return s;
+}
+
+nox_status nox_nats_connect_from_env(const char *url, const char *name, natsConnection **nc, jsCtx **js,
+                                     nox_error *err) {
+    natsOptions *o = NULL;
+    nox_tls_client tls = {0};
+    const char *ca = getenv("NOX_CA_FILE");
+    char w[256];
+    *nc = NULL;
+    *js = NULL;
+    snprintf(tls.ca_file, sizeof tls.ca_file, "%s", ca ? ca : "");
+    nox_status st = nox_nats_options(&o, url, name, getenv("NOX_NATS_CREDENTIALS"), &tls, NULL, err);
+    if (st) return st;
+    natsStatus s = nox_nats_connect(nc, o, 5);
+    natsOptions_Destroy(o);
+    if (s == NATS_OK) s = natsConnection_JetStream(js, *nc, NULL);
+    if (s == NATS_OK) return NOX_OK;
+    return nox_error_set(err, NOX_ERR_IO, "%s: %s", url, nox_nats_why(s, 0, w, sizeof w));
 }
 
 const char *nox_nats_display(const char *urls, char *out, size_t cap) {

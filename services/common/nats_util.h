@@ -54,6 +54,14 @@ int nox_nats_stream_ready(jsCtx *js, const char *stream, int64_t timeout_ms, cha
  */
 natsStatus nox_nats_connect(natsConnection **nc, natsOptions *o, int attempts);
 
+/*
+ * A test tool's JetStream connection to url (one or several comma-separated) as client `name`, with the
+ * credentials file NOX_NATS_CREDENTIALS and the CA NOX_CA_FILE of the environment (each when set), a refused
+ * login retried (nox_nats_connect). *nc and *js on NOX_OK; the reason in err otherwise.
+ */
+nox_status nox_nats_connect_from_env(const char *url, const char *name, natsConnection **nc, jsCtx **js,
+                                     nox_error *err);
+
 /* urls (one, or several comma-separated) for a log line: the first without user info, "(+N more)". */
 const char *nox_nats_display(const char *urls, char *out, size_t cap);
 

@@ -139,20 +139,12 @@ int main(int argc, char **argv) {
     }
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
-    natsOptions *no = NULL;
     nox_error cerr = {0};
-    nox_tls_client tls = {0}; /* NOX_CA_FILE: the CA of a TLS NATS (the devnet's) */
-    snprintf(tls.ca_file, sizeof tls.ca_file, "%s", getenv("NOX_CA_FILE") ? getenv("NOX_CA_FILE") : "");
-    if (nox_nats_options(&no, argv[1], "js_dump", getenv("NOX_NATS_CREDENTIALS"), &tls, NULL, &cerr)) {
-        fprintf(stderr, "js_dump: %s\n", cerr.message);
-        return 1;
-    }
-    natsStatus s = nox_nats_connect(&nc, no, 5); /* nats.c 3.4 refuses ~1 login in 256 (nats_util.h) */
-    natsOptions_Destroy(no);
-    if (s == NATS_OK) s = natsConnection_JetStream(&js, nc, NULL);
+    natsStatus s;
     int rc;
-    if (s != NATS_OK) {
-        rc = fail(argv[1], s, 0);
+    if (nox_nats_connect_from_env(argv[1], "js_dump", &nc, &js, &cerr)) {
+        fprintf(stderr, "js_dump: %s\n", cerr.message);
+        rc = 1;
     } else if (!strcmp(mode, "dump")) {
         rc = dump(js, argv[2]);
     } else if (!strcmp(mode, "info")) {

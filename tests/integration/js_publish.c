@@ -88,21 +88,10 @@ int main(int argc, char **argv) {
     }
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
-    natsOptions *no = NULL;
     nox_error cerr = {0};
-    nox_tls_client tls = {0}; /* NOX_CA_FILE: the CA of a TLS NATS (the devnet's) */
-    snprintf(tls.ca_file, sizeof tls.ca_file, "%s", getenv("NOX_CA_FILE") ? getenv("NOX_CA_FILE") : "");
-    if (nox_nats_options(&no, argv[1], "js_publish", getenv("NOX_NATS_CREDENTIALS"), &tls, NULL, &cerr)) {
-        fprintf(stderr, "js_publish: %s\n", cerr.message);
-        fclose(f);
-        return 1;
-    }
-    natsStatus s = nox_nats_connect(&nc, no, 5); /* nats.c 3.4 refuses ~1 login in 256 (nats_util.h) */
-    natsOptions_Destroy(no);
-    if (s == NATS_OK) s = natsConnection_JetStream(&js, nc, NULL);
-    int rc = s == NATS_OK ? 0 : 1;
-    char why[256];
-    if (rc) fprintf(stderr, "js_publish: %s: %s\n", argv[1], nox_nats_why(s, 0, why, sizeof why));
+    natsStatus s = NATS_OK;
+    int rc = nox_nats_connect_from_env(argv[1], "js_publish", &nc, &js, &cerr) ? 1 : 0;
+    if (rc) fprintf(stderr, "js_publish: %s\n", cerr.message);
     static char line[4 << 20];
     while (!rc && fgets(line, sizeof line, f)) {
         json_error_t jerr;

@@ -17,14 +17,6 @@
 
 static char dir[] = "/tmp/nox-test-nkey-XXXXXX";
 
-static void write_file(const char *path, const char *text, mode_t mode) {
-    unlink(path);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-    CU_ASSERT_FATAL(fd >= 0);
-    CU_ASSERT_EQUAL(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    fchmod(fd, mode);
-    close(fd);
-}
 
 static void path_of(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", dir, name); }
 
@@ -106,10 +98,10 @@ static void test_files(void) {
 
     /* the forms nats.c reads: a bare seed (CRLF too), the seed block of a .creds file */
     path_of(path, sizeof path, "doc.nk");
-    write_file(path, "  " DOC_SEED "\r\n", 0600);
+    nox_test_write_file(path, "  " DOC_SEED "\r\n", 0600);
     CU_ASSERT_EQUAL(nox_nkey_file_public(path, pub, &err), NOX_OK);
     CU_ASSERT_STRING_EQUAL(pub, DOC_PUBLIC);
-    write_file(path,
+    nox_test_write_file(path,
                "-----BEGIN NATS USER JWT-----\neyJ0eXAiOiJKV1QifQ.e30.sig\n------END NATS USER JWT------\n\n"
                "-----BEGIN USER NKEY SEED-----\n" DOC_SEED "\n------END USER NKEY SEED------\n",
                0600);
@@ -117,20 +109,20 @@ static void test_files(void) {
     CU_ASSERT_STRING_EQUAL(pub, DOC_PUBLIC);
 
     /* refusals name the file and the fix, never the content */
-    write_file(path, DOC_SEED "\n", 0644);
+    nox_test_write_file(path, DOC_SEED "\n", 0644);
     CU_ASSERT_EQUAL(nox_nkey_file_public(path, pub, &err), NOX_ERR_IO);
     ASSERT_CONTAINS(err.message, "has mode 0644");
     ASSERT_CONTAINS(err.message, "chmod 600");
-    write_file(path, "# no seed here\nUDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4\n", 0600);
+    nox_test_write_file(path, "# no seed here\nUDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4\n", 0600);
     CU_ASSERT_EQUAL(nox_nkey_file_public(path, pub, &err), NOX_ERR_INVALID);
     ASSERT_CONTAINS(err.message, "no user nkey seed");
-    write_file(path, ACCOUNT_SEED "\n", 0600);
+    nox_test_write_file(path, ACCOUNT_SEED "\n", 0600);
     CU_ASSERT_EQUAL(nox_nkey_file_public(path, pub, &err), NOX_ERR_INVALID); /* "SA": no line starts SU */
-    write_file(path, "SUACSSL3UAHUDXKFSNVUZRF5UHPMWZ6BFDTJ7M6USDXIEDNPPQYYYCU3VZ\n", 0600); /* padding bit set */
+    nox_test_write_file(path, "SUACSSL3UAHUDXKFSNVUZRF5UHPMWZ6BFDTJ7M6USDXIEDNPPQYYYCU3VZ\n", 0600); /* padding bit set */
     CU_ASSERT_EQUAL(nox_nkey_file_public(path, pub, &err), NOX_ERR_INVALID);
     ASSERT_CONTAINS(err.message, path);
     ASSERT_CONTAINS(err.message, "not an nkey seed");
-    write_file(path, "SUACSSL3UAHUDXKFSNVUZRF5UHPMWZ6BFDTJ7M6USDXIEDNPPQYYYCU3VA\n", 0600);
+    nox_test_write_file(path, "SUACSSL3UAHUDXKFSNVUZRF5UHPMWZ6BFDTJ7M6USDXIEDNPPQYYYCU3VA\n", 0600);
     CU_ASSERT_EQUAL(nox_nkey_file_public(path, pub, &err), NOX_ERR_INVALID);
     ASSERT_CONTAINS(err.message, "checksum mismatch");
     CU_ASSERT_PTR_NULL(strstr(err.message, "SUACSSL3"));
@@ -146,16 +138,16 @@ static void test_config_key(void) {
     char cfg[512], good[512], loose[512], out[1024], text[1400];
     nox_error err = {0};
     path_of(good, sizeof good, "good.nk");
-    write_file(good, DOC_SEED "\n", 0600);
+    nox_test_write_file(good, DOC_SEED "\n", 0600);
     path_of(loose, sizeof loose, "loose.nk");
-    write_file(loose, DOC_SEED "\n", 0640);
+    nox_test_write_file(loose, DOC_SEED "\n", 0640);
     path_of(cfg, sizeof cfg, "svc.yaml");
     const char *cases[][2] = {{"good.nk", NULL},
                               {"loose.nk", ":2:21: nats.credentials_file: NATS credentials file"},
                               {"absent.nk", ":2:21: nats.credentials_file: cannot open"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         snprintf(text, sizeof text, "nats:\n  credentials_file: %s\n", cases[i][0]);
-        write_file(cfg, text, 0600);
+        nox_test_write_file(cfg, text, 0600);
         nox_cfg_doc *doc = NULL;
         CU_ASSERT_EQUAL_FATAL(nox_cfg_load(cfg, &doc, &err), NOX_OK);
         const nox_cfg_node *n = nox_cfg_get(nox_cfg_root(doc), "nats");

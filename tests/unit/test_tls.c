@@ -41,14 +41,6 @@ static void pki(const char *sub, const char *args) {
     }
 }
 
-static void write_file(const char *path, const char *text, mode_t mode) {
-    unlink(path);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-    CU_ASSERT_FATAL(fd >= 0);
-    CU_ASSERT_EQUAL(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    fchmod(fd, mode);
-    close(fd);
-}
 
 /* Copies src to dst with mode. */
 static void copy_file(const char *src, const char *dst, mode_t mode) {
@@ -58,7 +50,7 @@ static void copy_file(const char *src, const char *dst, mode_t mode) {
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
-    write_file(dst, buf, mode);
+    nox_test_write_file(dst, buf, mode);
 }
 
 /* Set-up (before CUnit runs): exits the program when `cond` is false. */
@@ -271,9 +263,9 @@ static void test_check_server_key_mode(void) {
 static void test_check_server_not_pem(void) {
     char junk[512], junk_key[512];
     path_of(junk, sizeof junk, "junk.pem");
-    write_file(junk, "this is not a certificate\n", 0644);
+    nox_test_write_file(junk, "this is not a certificate\n", 0644);
     path_of(junk_key, sizeof junk_key, "junk.key");
-    write_file(junk_key, "this is not a key either\n", 0600);
+    nox_test_write_file(junk_key, "this is not a key either\n", 0600);
     nox_tls_server t;
     server_files(&t, "junk.pem", "a/srv.key", NULL);
     expect_server_refused(&t, "tls", NOX_ERR_INVALID, NEEDLES("tls.cert_file", "junk.pem", "no PEM certificate"));
@@ -319,7 +311,7 @@ static void test_check_server_client_ca(void) {
     expect_server_refused(&t, "tls", NOX_ERR_INVALID, NEEDLES("tls.client_ca_file", "no PEM certificate"));
     char empty[512];
     path_of(empty, sizeof empty, "empty.pem");
-    write_file(empty, "", 0644);
+    nox_test_write_file(empty, "", 0644);
     server_files(&t, "a/srv.pem", "a/srv.key", "empty.pem");
     expect_server_refused(&t, "tls", NOX_ERR_INVALID, NEEDLES("tls.client_ca_file", "no PEM certificate"));
 }
@@ -385,7 +377,7 @@ static nox_cfg_doc *load_yaml(const char *name, const char *text) {
     char path[512];
     nox_error err = {0};
     path_of(path, sizeof path, name);
-    write_file(path, text, 0644);
+    nox_test_write_file(path, text, 0644);
     nox_cfg_doc *doc = NULL;
     nox_status st = nox_cfg_load(path, &doc, &err);
     if (st) fprintf(stderr, "\n  %s\n", err.message);

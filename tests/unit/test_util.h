@@ -6,6 +6,9 @@
 #define NOX_TEST_UTIL_H
 
 #include <CUnit/Basic.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <CUnit/CUnit.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,16 @@
             fprintf(stderr, "\n  expected \"%s\" in: %s\n", (needle), (haystack));                 \
         CU_ASSERT_PTR_NOT_NULL(strstr((haystack), (needle)));                                      \
     } while (0)
+
+/** Writes `text` to `path` (replacing it) with exactly `mode` (fchmod: the umask does not apply). */
+static inline void nox_test_write_file(const char *path, const char *text, mode_t mode) {
+    unlink(path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    fchmod(fd, mode);
+    close(fd);
+}
 
 /** Removes a test's temporary directory tree (best effort, with a warning). */
 static inline void nox_test_rmtree(const char *dir) {
