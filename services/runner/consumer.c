@@ -43,6 +43,11 @@ static nox_status ensure_dead_stream(run_state *st, nox_error *err) {
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
     if (js_GetStreamInfo(&si, st->js, DEAD_STREAM, NULL, &jerr) == NATS_OK) {
+        int64_t r = si->Config ? si->Config->Replicas : 1;
+        if ((r ? r : 1) != (int64_t)st->cfg.replicas)
+            nox_log(NOX_LOG_WARN, "stream nox_dead exists with %" PRId64 " replica(s), not nats.replicas %" PRIu64
+                    " (nats stream edit nox_dead --replicas %" PRIu64 ")", r ? r : 1, st->cfg.replicas,
+                    st->cfg.replicas);
         jsStreamInfo_Destroy(si);
         return NOX_OK;
     }
@@ -74,6 +79,17 @@ static nox_status ensure_consumer(run_state *st, nox_error *err) {
     jsConsumerInfo *ci = NULL;
     jsErrCode jerr = 0;
     if (js_GetConsumerInfo(&ci, st->js, st->cfg.stream, st->cfg.consumer, NULL, &jerr) == NATS_OK) {
+        /* the first Runner made it: its settings, not this YAML's, apply — say so when they differ */
+        static atomic_int warned;
+        const jsConsumerConfig *c = ci->Config;
+        if (c && (c->AckWait != (int64_t)st->cfg.ack_wait_s * NS_PER_S ||
+                  c->MaxAckPending != (int64_t)st->cfg.max_ack_pending) && !atomic_exchange(&warned, 1))
+            nox_log(NOX_LOG_WARN,
+                    "consumer %s on stream %s exists with ack_wait %" PRId64 " s and max_ack_pending %" PRId64
+                    ", not this configuration's %" PRIu64 " s and %" PRIu64 ": those of the existing consumer "
+                    "apply (change them on the consumer: nats consumer edit %s %s)",
+                    st->cfg.consumer, st->cfg.stream, c->AckWait / NS_PER_S, c->MaxAckPending, st->cfg.ack_wait_s,
+                    st->cfg.max_ack_pending, st->cfg.stream, st->cfg.consumer);
         jsConsumerInfo_Destroy(ci);
         return NOX_OK;
     }

@@ -192,6 +192,22 @@ def main():
         check("restarted runner healthy on the same URL", st == 200, (st, body))
         r = devnet("status")
         check("status after restart exits 0", r.returncode == 0, r.stdout)
+        # a Runner whose YAML differs from the existing durable consumer: the consumer's settings apply, said once
+        yaml_path = os.path.join(d, "runner.yaml")
+        original = open(yaml_path).read()
+        with open(yaml_path, "w") as f:
+            f.write(original.replace("ack_wait_s: 30", "ack_wait_s: 20", 1))
+        log_path = os.path.join(d, "logs", "runner.log")
+        offset = noxtest.file_size(log_path)
+        r = devnet("restart", "runner")
+        warned = [ln for ln in noxtest.log_since(log_path, offset).splitlines() if "exists with ack_wait 30 s" in ln]
+        check("a Runner configured otherwise than the existing consumer says which settings apply (once)",
+              r.returncode == 0 and len(warned) == 1 and "not this configuration's 20 s" in warned[0]
+              and " warn: " in warned[0], warned or r.stdout)
+        with open(yaml_path, "w") as f:
+            f.write(original)
+        r = devnet("restart", "runner")
+        check("restart runner with its own configuration again", r.returncode == 0, r.stdout + r.stderr)
         r = devnet("restart", "anvil")
         check("restart anvil refused (exit 2)", r.returncode == 2, (r.returncode, r.stdout))
         check("restart anvil explains why", "anvil" in r.stdout and "refus" in r.stdout, r.stdout)
