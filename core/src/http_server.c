@@ -10,6 +10,7 @@
  * leave, so a client that has read a response also sees it counted in
  * /metrics. Metric storage and rendering live in metrics.c.
  */
+#include "nox/clock.h"
 #include "nox/http_server.h"
 
 #include <arpa/inet.h>
@@ -561,13 +562,7 @@ static void *sweep(void *arg) {
     const int64_t limit = (int64_t)s->opt.request_timeout * 1000000000;
     pthread_mutex_lock(&s->conn_mu);
     while (s->sweeping) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += SWEEP_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = nox_clock_after_ms(CLOCK_MONOTONIC, SWEEP_MS);
         pthread_cond_timedwait(&s->sweep_cv, &s->conn_mu, &until);
         int64_t now = monotonic_ns();
         unsigned shut = 0;

@@ -4,6 +4,7 @@
  * than the pool's size, so that a slow node ties up at most that many of a
  * server's threads.
  */
+#include "nox/clock.h"
 #include "nox/rpc.h"
 
 #include <errno.h>
@@ -64,14 +65,7 @@ void nox_rpc_pool_free(nox_rpc_pool *p) {
 unsigned nox_rpc_pool_size(const nox_rpc_pool *p) { return p->size; }
 
 nox_rpc *nox_rpc_pool_take(nox_rpc_pool *p, unsigned wait_ms) {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += wait_ms / 1000;
-    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = nox_clock_after_ms(CLOCK_MONOTONIC, wait_ms);
     pthread_mutex_lock(&p->mu);
     int rc = 0;
     while (p->n_idle == 0 && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&p->cv, &p->mu, &until);

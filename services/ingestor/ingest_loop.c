@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "ingestor.h"
+#include "nox/clock.h"
 #include "nox/events.h"
 #include "nox/hex.h"
 #include "nox/log.h"
@@ -59,14 +60,7 @@ void ing_request_stop(ing_state *st) {
 
 /* Sleeps ms milliseconds, or less when a stop is requested. */
 static void nap(ing_state *st, unsigned ms) {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = nox_clock_after_ms(CLOCK_MONOTONIC, ms);
     pthread_mutex_lock(&st->mu);
     while (!stopping(st) && pthread_cond_timedwait(&st->cv, &st->mu, &until) == 0) {
     }

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "nats_util.h"
+#include "nox/clock.h"
 #include "nox/log.h"
 #include "nox/rpc.h"
 #include "runner.h"
@@ -263,14 +264,7 @@ static void handle(run_state *st, natsMsg *m, uint64_t seen, enum run_outcome r,
     }
     if (delivered > 1) nox_counter_add(st->m.redeliveries, 1);
     char r2[RUN_REASON_MAX];
-    struct timespec hold_until;
-    clock_gettime(CLOCK_REALTIME, &hold_until);
-    hold_until.tv_sec += HOLD_MS / 1000;
-    hold_until.tv_nsec += (long)(HOLD_MS % 1000) * 1000000L;
-    if (hold_until.tv_nsec >= 1000000000L) {
-        hold_until.tv_sec++;
-        hold_until.tv_nsec -= 1000000000L;
-    }
+    struct timespec hold_until = nox_clock_after_ms(CLOCK_REALTIME, HOLD_MS); /* progress_cv: the default clock */
     while (r == RUN_WAIT && !atomic_load(&st->stop) && progress_wait(seen, &hold_until)) {
         seen = progress_now();
         r = run_process(st, natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), reason, RUN_REASON_MAX);
