@@ -35,14 +35,6 @@ static const nox_rsa_key *runner(void) {
     return runner_key;
 }
 
-static void from_hex(const char *hex, uint8_t *out, size_t len) {
-    nox_error err = {0};
-    if (nox_hex_decode_exact(hex, strlen(hex), out, len, &err)) {
-        fprintf(stderr, "bad test constant %s: %s\n", hex, err.message);
-        exit(2);
-    }
-}
-
 static nox_ec_privkey key_filled(uint8_t byte) {
     uint8_t b[32];
     memset(b, byte, sizeof b);
@@ -110,7 +102,7 @@ static void test_hkdf_known_answers(void) {
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         uint8_t x[32], key[32];
         char hex[67];
-        from_hex(v[i].x, x, sizeof x);
+        nox_test_from_hex(v[i].x, x, sizeof x);
         nox_error err = {0};
         CU_ASSERT_EQUAL_FATAL(nox_ecies_derive_key(x, key, &err), NOX_OK);
         CU_ASSERT_STRING_EQUAL(nox_hex_encode(key, sizeof key, hex), v[i].key);
@@ -120,12 +112,12 @@ static void test_hkdf_known_answers(void) {
 static void test_ecies_known_answer(void) {
     nox_ec_privkey d = key_filled(0x11);
     uint8_t eph[33], nonce[12], ct[48], x[32], want_x[32], pt[32];
-    from_hex("0x02466d7fcae563e5cb09a0d1870bb580344804617879a14949cf22285f1bae3f27", eph, sizeof eph);
-    from_hex("0xa0a1a2a3a4a5a6a7a8a9aaab", nonce, sizeof nonce);
-    from_hex("0x2655327bc88afbb64824bbe7de57a1feb9b40a187411e8a690f7c4f8542967a2"
+    nox_test_from_hex("0x02466d7fcae563e5cb09a0d1870bb580344804617879a14949cf22285f1bae3f27", eph, sizeof eph);
+    nox_test_from_hex("0xa0a1a2a3a4a5a6a7a8a9aaab", nonce, sizeof nonce);
+    nox_test_from_hex("0x2655327bc88afbb64824bbe7de57a1feb9b40a187411e8a690f7c4f8542967a2"
              "919fc8e3a987b563f0fb864208dfd6f3",
              ct, sizeof ct);
-    from_hex("0x77e0510d5042e2f5e9e59c977b81eeed590cf7d20c1c51da451a8eaa9fdc45ff", want_x, sizeof want_x);
+    nox_test_from_hex("0x77e0510d5042e2f5e9e59c977b81eeed590cf7d20c1c51da451a8eaa9fdc45ff", want_x, sizeof want_x);
     nox_error err = {0};
     /* the raw x-coordinate, not a hash of it */
     nox_ec_pubkey k_pub;

@@ -21,22 +21,6 @@
 #define NOX_COMPUTE_HEX "0xd464B198f06756a1d00be223634b85E0a731c229"
 #define SPEC_CHAIN 421614
 
-static void from_hex(const char *hex, uint8_t *out, size_t len) {
-    nox_error err = {0};
-    if (nox_hex_decode_exact(hex, strlen(hex), out, len, &err) != NOX_OK) {
-        fprintf(stderr, "bad test constant %s: %s\n", hex, err.message);
-        exit(2);
-    }
-}
-
-/* Asserts that a 32-byte hash is the given 0x hex. */
-#define ASSERT_HASH(h, want)                            \
-    do {                                                \
-        char hex_[67];                                  \
-        nox_hex_encode((h), 32, hex_);                  \
-        CU_ASSERT_STRING_EQUAL(hex_, (want));           \
-    } while (0)
-
 static void typehash_of(const char *type, char out[67]) {
     uint8_t h[32];
     nox_eip712_typehash(type, h);
@@ -62,7 +46,7 @@ static void test_spec_typehashes(void) {
 
     /* the two domain typehashes, as the domain constructors build them */
     uint8_t contract[20], th[32];
-    from_hex(NOX_COMPUTE_HEX, contract, 20);
+    nox_test_from_hex(NOX_COMPUTE_HEX, contract, 20);
     nox_eip712_domain d = nox_eip712_domain_input_proof(SPEC_CHAIN, contract);
     nox_eip712_domain_typehash(&d, th);
     ASSERT_HASH(th, "0x8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f");
@@ -73,7 +57,7 @@ static void test_spec_typehashes(void) {
 
 static void test_spec_domain_separator(void) {
     uint8_t contract[20], ds[32];
-    from_hex(NOX_COMPUTE_HEX, contract, 20);
+    nox_test_from_hex(NOX_COMPUTE_HEX, contract, 20);
     nox_eip712_domain d = nox_eip712_domain_input_proof(SPEC_CHAIN, contract);
     nox_eip712_domain_separator(&d, ds);
     ASSERT_HASH(ds, "0x2428cee05bbd6ddaa18855af9de4a382fac760ddc2e9e1def5b4e2016d1d3aa7");
@@ -125,7 +109,7 @@ static void test_domain_subsets(void) {
        keccak(abi.encode(typehash, keccak("Nox"), keccak("2"), 2^64-1, contract, 0xabab..ab)) */
     nox_eip712_domain all = {.name = "Nox", .version = "2", .has_chain_id = true, .chain_id = UINT64_MAX,
                              .has_verifying_contract = true, .has_salt = true};
-    from_hex(NOX_COMPUTE_HEX, all.verifying_contract, 20);
+    nox_test_from_hex(NOX_COMPUTE_HEX, all.verifying_contract, 20);
     memset(all.salt, 0xab, 32);
     CU_ASSERT_STRING_EQUAL(
         nox_eip712_domain_type(&all, type),
@@ -144,7 +128,7 @@ static void test_domain_subsets(void) {
 static void test_protocol_domains(void) {
     char type[NOX_EIP712_DOMAIN_TYPE_MAX];
     uint8_t contract[20];
-    from_hex(NOX_COMPUTE_HEX, contract, 20);
+    nox_test_from_hex(NOX_COMPUTE_HEX, contract, 20);
 
     nox_eip712_domain d = nox_eip712_domain_user_decryption(SPEC_CHAIN, contract);
     CU_ASSERT_STRING_EQUAL(d.name, "Handle Gateway");
@@ -220,8 +204,8 @@ static void test_struct_hash_known_answers(void) {
     /* computed with cast: keccak(abi.encode(typehash, handle, owner, app, createdAt)) */
     uint8_t handle[32], owner[20], app[20], h[32], zero[20] = {0};
     sample_handle(handle);
-    from_hex("0x7e5f4552091a69125d5dfcb7b8c2659029395bdf", owner, 20);
-    from_hex(NOX_COMPUTE_HEX, app, 20);
+    nox_test_from_hex("0x7e5f4552091a69125d5dfcb7b8c2659029395bdf", owner, 20);
+    nox_test_from_hex(NOX_COMPUTE_HEX, app, 20);
     nox_eip712_hash_handle_proof(handle, owner, app, 1700000000, h);
     ASSERT_HASH(h, "0x80fc953a973b28b0ba9c1007ca9cb0c34a5051aa02b2b5f4eeaf1790ace2f016");
 
@@ -264,7 +248,7 @@ static void sample(int t, uint64_t chain, uint8_t hash[32], nox_eip712_domain *d
     uint8_t handle[32], a1[20], a2[20];
     sample_handle(handle);
     memset(a1, 0x11, 20);
-    from_hex(NOX_COMPUTE_HEX, a2, 20);
+    nox_test_from_hex(NOX_COMPUTE_HEX, a2, 20);
     switch (t) {
     case 0:
         nox_eip712_hash_handle_proof(handle, a1, a2, 1700000000, hash);
@@ -295,7 +279,7 @@ static void sample(int t, uint64_t chain, uint8_t hash[32], nox_eip712_domain *d
 
 static nox_ec_privkey test_key(uint8_t *address) {
     uint8_t b[32];
-    from_hex("0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318", b, 32);
+    nox_test_from_hex("0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318", b, 32);
     nox_ec_privkey k;
     if (nox_ec_key_from_bytes(&k, b, NULL) != NOX_OK || nox_ec_key_address(&k, address, NULL) != NOX_OK) exit(2);
     return k;
@@ -439,7 +423,7 @@ static void test_every_field_counts(void) {
 static nox_eip712_runner_scope sample_scope(uint64_t block, const char *caller_hex, uint64_t nb, uint64_t ex) {
     nox_eip712_runner_scope s = {.chain_id = SPEC_CHAIN, .block_number = block, .transaction_hash = TX_HASH,
                                  .not_before = nb, .expires_at = ex};
-    from_hex(caller_hex, s.caller, 20);
+    nox_test_from_hex(caller_hex, s.caller, 20);
     return s;
 }
 
@@ -461,7 +445,7 @@ static void test_bound_typehashes_and_domain(void) {
        keccak("2"), 421614, gateway)) */
     uint8_t gw[20], ds[32], legacy[32];
     char type[NOX_EIP712_DOMAIN_TYPE_MAX];
-    from_hex(GATEWAY_HEX, gw, 20);
+    nox_test_from_hex(GATEWAY_HEX, gw, 20);
     nox_eip712_domain d = nox_eip712_domain_runner_gateway_v2(SPEC_CHAIN, gw);
     CU_ASSERT_STRING_EQUAL(d.name, "Handle Gateway");
     CU_ASSERT_STRING_EQUAL(d.version, "2");
@@ -485,14 +469,14 @@ static void test_bound_struct_hashes(void) {
     ASSERT_HASH(h, "0xc028fda6944de3237856faf6722d9abfde5201e6feed089c04919fee54426893");
     /* ... (typehash, 421614, 123456789, 0x7e5f…, keccak(tx), 2, RESULTS_DIGEST, 1700000000, 1700000065) */
     s = sample_scope(123456789, "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf", 1700000000, 1700000065);
-    from_hex(RESULTS_DIGEST, digest, 32);
+    nox_test_from_hex(RESULTS_DIGEST, digest, 32);
     nox_eip712_hash_result_publishing_authorization_v2(&s, 2, digest, h);
     ASSERT_HASH(h, "0xaab775574773aab43a6c15d4b1692e78d8d9c273ac9ec978d89ad71d88b1045d");
 
     /* what `cast wallet sign --data` gives with private key 1 for that message in the version-2 domain */
     uint8_t gw[20], one_bytes[32] = {0}, sig[65], got[20];
     one_bytes[31] = 1;
-    from_hex(GATEWAY_HEX, gw, 20);
+    nox_test_from_hex(GATEWAY_HEX, gw, 20);
     nox_eip712_domain d = nox_eip712_domain_runner_gateway_v2(SPEC_CHAIN, gw);
     nox_ec_privkey one;
     CU_ASSERT_EQUAL_FATAL(nox_ec_key_from_bytes(&one, one_bytes, NULL), NOX_OK);
@@ -514,7 +498,7 @@ static void test_bound_struct_hashes(void) {
     /* FailureRecordingAuthorization: (typehash, 421614, 99, 0x7e5f…, keccak(tx), 2, RECORDS_DIGEST, 1700000000,
        1700000300) */
     s = sample_scope(99, "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf", 1700000000, 1700000300);
-    from_hex(RECORDS_DIGEST, digest, 32);
+    nox_test_from_hex(RECORDS_DIGEST, digest, 32);
     nox_eip712_hash_failure_recording_authorization(&s, 2, digest, h);
     ASSERT_HASH(h, "0x24a0f7789db2e46ca761534b8c8c88aac53ef0709310319b174fb56bfd9f54f9");
 }

@@ -11,21 +11,6 @@
 #include "nox/runner_auth.h"
 #include "test_util.h"
 
-static void from_hex(const char *hex, uint8_t *out, size_t len) {
-    nox_error err = {0};
-    if (nox_hex_decode_exact(hex, strlen(hex), out, len, &err) != NOX_OK) {
-        fprintf(stderr, "bad test constant %s: %s\n", hex, err.message);
-        exit(2);
-    }
-}
-
-#define ASSERT_HASH(h, want)                  \
-    do {                                      \
-        char hex_[67];                        \
-        nox_hex_encode((h), 32, hex_);        \
-        CU_ASSERT_STRING_EQUAL(hex_, (want)); \
-    } while (0)
-
 /* Two sample results (the ones of tests/unit/test_eip712.c's RESULTS_DIGEST). */
 typedef struct sample_result {
     uint8_t handle[32], tag[32], pk[33], nonce[12], ct[64];
@@ -74,7 +59,7 @@ static void test_results_digest_known_answers(void) {
     ASSERT_HASH(h, "0x990b1754bd185ac0f6e7ba7561f1811a780306766b6132fb81e699b7bf2648f7");
     CU_ASSERT_EQUAL(count, 1);
     uint8_t leaf[32], one[32];
-    from_hex("0x4854003e636586f07d7cefcb707714271536e211f9b593de7b335323fbaba5fd", leaf, 32);
+    nox_test_from_hex("0x4854003e636586f07d7cefcb707714271536e211f9b593de7b335323fbaba5fd", leaf, 32);
     nox_keccak256(leaf, 32, one);
     CU_ASSERT_EQUAL(memcmp(one, h, 32), 0);
     /* two: cast keccak 0x<leaf0 ‖ leaf1> */

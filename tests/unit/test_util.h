@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "nox/engine.h"
+#include "nox/hex.h"
 
 #ifndef NOX_PLUGIN_DIR
 #error "NOX_PLUGIN_DIR must be defined by the build"
@@ -37,6 +38,23 @@ static inline void nox_test_write_file(const char *path, const char *text, mode_
     fchmod(fd, mode);
     close(fd);
 }
+
+/** Decodes a test constant of exactly len bytes from 0x hex; exits 2 naming it when it is not. */
+static inline void nox_test_from_hex(const char *hex, uint8_t *out, size_t len) {
+    nox_error err = {0};
+    if (nox_hex_decode_exact(hex, strlen(hex), out, len, &err) != NOX_OK) {
+        fprintf(stderr, "bad test constant %s: %s\n", hex, err.message);
+        exit(2);
+    }
+}
+
+/** Asserts that a 32-byte hash is the given 0x hex. */
+#define ASSERT_HASH(h, want)                  \
+    do {                                      \
+        char hex_[67];                        \
+        nox_hex_encode((h), 32, hex_);        \
+        CU_ASSERT_STRING_EQUAL(hex_, (want)); \
+    } while (0)
 
 /** Removes a test's temporary directory tree (best effort, with a warning). */
 static inline void nox_test_rmtree(const char *dir) {
