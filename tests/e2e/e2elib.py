@@ -127,7 +127,6 @@ def run_on_devnet(bin_dir, name, body, prepare=None, cluster=False):
     """Brings up a devnet in a new temporary directory, runs body(devnet, work), always brings it down;
     keeps the directory (state and logs) when a check failed. prepare(work) may return extra devnet
     environment variables; cluster: `up --cluster`. Returns the process exit status."""
-    import shutil
     import tempfile
     work = tempfile.mkdtemp(prefix=f"e2e-{name}-")
     devnet = Devnet(bin_dir, work, **(prepare(work) if prepare else {}))
@@ -136,10 +135,7 @@ def run_on_devnet(bin_dir, name, body, prepare=None, cluster=False):
         body(devnet, work)
     finally:
         devnet.down()
-        if noxtest.failed:
-            print(f"(devnet state and logs kept in {work})")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        noxtest.keep_or_remove(work, "devnet state and logs")
     return noxtest.summary()
 
 

@@ -92,7 +92,6 @@ def up_with_squatters(devnet):
 
 
 def main():
-    import shutil
     import tempfile
     work = tempfile.mkdtemp(prefix="e2e-ports-")
     devnet = e2elib.Devnet(BIN, work)
@@ -154,10 +153,7 @@ def main():
             srv.shutdown()
             srv.server_close()
         devnet.down()
-        if noxtest.failed:
-            print(f"(devnet state and logs kept in {work})")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        noxtest.keep_or_remove(work, "devnet state and logs")
 
 
 if __name__ == "__main__":

@@ -334,14 +334,8 @@ def main():
             p.shutdown()
         if proxy:
             proxy.server_close()
-        for s in reversed(servers):
-            s.stop()
-        if pg:
-            pg.stop()
-        if noxtest.failed:
-            print(f"(logs kept in {work})")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        noxtest.stop_all(servers, pg)
+        noxtest.keep_or_remove(work)
     return noxtest.summary()
 
 

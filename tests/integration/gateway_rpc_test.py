@@ -20,7 +20,6 @@ Ends with "N passed, M failed".
 import http.server as http_server
 import json
 import os
-import shutil
 import sys
 import tempfile
 import threading
@@ -211,14 +210,8 @@ chains:
         SlowProxy.release.set()
         if proxy:
             proxy.shutdown()
-        for s in reversed(servers):
-            s.stop()
-        if pg:
-            pg.stop()
-        if noxtest.failed:
-            print(f"(logs kept in {work})")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        noxtest.stop_all(servers, pg)
+        noxtest.keep_or_remove(work)
     return noxtest.summary()
 
 

@@ -289,10 +289,7 @@ def main():
                 if f.endswith(".log") and f not in ("anvil.log", "nats.log", "nats2.log", "nats-small.log")}
         bad = [f for f, text in logs.items() if "Sanitizer" in text or "runtime error:" in text]
         check(f"no sanitizer report in {len(logs)} Ingestor logs", not bad, bad)
-        if noxtest.failed:
-            print(f"(logs kept in {work})")
-        else:
-            subprocess.run(["rm", "-rf", work])
+        noxtest.keep_or_remove(work)
 
 
 def body(work, anvil, nats, servers, ingestors):

@@ -343,10 +343,7 @@ def main():
           and os.stat(os.path.join(work, "made.key")).st_mode & 0o777 == 0o600, r.stdout + r.stderr)
     listener_rules(work, base, pki)
     json_log(work, config, gw_key)
-    if noxtest.failed:
-        print(f"(logs kept in {work})")
-    else:
-        subprocess.run(["rm", "-rf", work])
+    noxtest.keep_or_remove(work)
 
 
 def refused_start(work, text, tag):

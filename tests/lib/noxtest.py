@@ -30,6 +30,23 @@ def check(name, ok, detail="", verbose=os.environ.get("NOX_TEST_VERBOSE") == "1"
         print("%s %s%s" % ("PASS" if ok else "FAIL", name, "" if ok or not detail else " -- " + str(detail)))
 
 
+def stop_all(servers, pg=None):
+    """Stops a test's servers, last started first, then its PostgreSQL (when any)."""
+    for srv in reversed(servers):
+        srv.stop()
+    if pg:
+        pg.stop()
+
+
+def keep_or_remove(work, what="logs"):
+    """The end of a test: its work directory kept (and said so) when a check failed, else removed."""
+    import shutil
+    if failed:
+        print(f"({what} kept in {work})")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def summary():
     """Prints 'N passed, M failed'; returns the process exit status (1 when anything failed or nothing ran)."""
     print(f"{passed} passed, {failed} failed")
