@@ -1,6 +1,8 @@
 /* secp256k1 over libsecp256k1: keys, key files, addresses, ECDH, recoverable ECDSA. */
 #include "nox/ec.h"
 
+#include "ec_internal.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -38,11 +40,13 @@ static void create_context(void) {
     shared_ctx = c;
 }
 
-static const secp256k1_context *context(nox_error *err) {
+const secp256k1_context *nox_ec_context(nox_error *err) {
     pthread_once(&ctx_once, create_context);
     if (!shared_ctx) nox_error_set(err, NOX_ERR_NOMEM, "cannot create the secp256k1 context");
     return shared_ctx;
 }
+
+static const secp256k1_context *context(nox_error *err) { return nox_ec_context(err); }
 
 #define NEED_CONTEXT(c)                           \
     const secp256k1_context *c = context(err);    \

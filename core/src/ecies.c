@@ -9,6 +9,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <limits.h>
 #include <string.h>
 
 nox_status nox_ecies_derive_key(const uint8_t x[NOX_ECIES_SECRET_SIZE], uint8_t key[NOX_ECIES_KEY_SIZE],
@@ -40,13 +41,17 @@ nox_status nox_ecies_derive_key(const uint8_t x[NOX_ECIES_SECRET_SIZE], uint8_t 
 
 /* ---- AES-256-GCM with the 16-byte tag appended ---------------------------------- */
 
-static nox_status gcm_encrypt(const uint8_t key[NOX_ECIES_KEY_SIZE], const uint8_t nonce[NOX_ECIES_NONCE_SIZE],
-                              const uint8_t *in, size_t len, uint8_t *out, nox_error *err) {
+nox_status nox_aes_gcm_seal(const uint8_t key[NOX_ECIES_KEY_SIZE], const uint8_t nonce[NOX_ECIES_NONCE_SIZE],
+                            const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
+                            nox_error *err) {
+    if (len > NOX_ECIES_MAX_PLAINTEXT || aad_len > INT_MAX)
+        return nox_error_set(err, NOX_ERR_INVALID, "AES-256-GCM: %zu bytes is too long", len);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     if (!ctx) return nox_openssl_failure(err, "AES-256-GCM set-up");
     int n = 0, ok = EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
                     EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NOX_ECIES_NONCE_SIZE, NULL) == 1 &&
                     EVP_EncryptInit_ex(ctx, NULL, NULL, key, nonce) == 1;
+    if (ok && aad_len > 0) ok = EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aad_len) == 1;
     if (ok && len > 0) ok = EVP_EncryptUpdate(ctx, out, &n, in, (int)len) == 1 && (size_t)n == len;
     if (ok) ok = EVP_EncryptFinal_ex(ctx, out + len, &n) == 1 && n == 0;
     if (ok) ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, NOX_ECIES_TAG_SIZE, out + len) == 1;
@@ -55,8 +60,12 @@ static nox_status gcm_encrypt(const uint8_t key[NOX_ECIES_KEY_SIZE], const uint8
     return NOX_OK;
 }
 
-static nox_status gcm_decrypt(const uint8_t key[NOX_ECIES_KEY_SIZE], const uint8_t nonce[NOX_ECIES_NONCE_SIZE],
-                              const uint8_t *in, size_t in_len, uint8_t *out, nox_error *err) {
+nox_status nox_aes_gcm_open(const uint8_t key[NOX_ECIES_KEY_SIZE], const uint8_t nonce[NOX_ECIES_NONCE_SIZE],
+                            const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *out,
+                            nox_error *err) {
+    if (in_len < NOX_ECIES_TAG_SIZE || in_len - NOX_ECIES_TAG_SIZE > NOX_ECIES_MAX_PLAINTEXT || aad_len > INT_MAX)
+        return nox_error_set(err, NOX_ERR_INVALID, "AES-256-GCM: a ciphertext of %zu bytes (tag included) cannot "
+                             "be opened", in_len);
     size_t len = in_len - NOX_ECIES_TAG_SIZE;
     uint8_t tag[NOX_ECIES_TAG_SIZE]; /* copied first: `in` and `out` may be the same buffer */
     memcpy(tag, in + len, sizeof tag);
@@ -66,6 +75,7 @@ static nox_status gcm_decrypt(const uint8_t key[NOX_ECIES_KEY_SIZE], const uint8
                     EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, NOX_ECIES_NONCE_SIZE, NULL) == 1 &&
                     EVP_DecryptInit_ex(ctx, NULL, NULL, key, nonce) == 1 &&
                     EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, NOX_ECIES_TAG_SIZE, tag) == 1;
+    if (ok && aad_len > 0) ok = EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) == 1;
     if (ok && len > 0) ok = EVP_DecryptUpdate(ctx, out, &n, in, (int)len) == 1 && (size_t)n == len;
     if (!ok) {
         EVP_CIPHER_CTX_free(ctx);
@@ -106,7 +116,7 @@ nox_status nox_ecies_encrypt(const nox_ec_pubkey *recipient, const uint8_t *plai
         ERR_clear_error();
         st = nox_error_set(err, NOX_ERR_IO, "the random number generator failed (ECIES nonce)");
     }
-    if (!st) st = gcm_encrypt(key, nonce, plaintext, len, ciphertext, err);
+    if (!st) st = nox_aes_gcm_seal(key, nonce, NULL, 0, plaintext, len, ciphertext, err);
     OPENSSL_cleanse(key, sizeof key);
     if (st) { /* nothing half-made escapes */
         memset(ciphertext, 0, len + NOX_ECIES_TAG_SIZE);
@@ -136,7 +146,7 @@ nox_status nox_ecies_decrypt_x(const uint8_t x[NOX_ECIES_SECRET_SIZE], const uin
         return nox_error_set(err, NOX_ERR_INVALID, "ECIES ciphertext too long: %zu bytes", ciphertext_len);
     uint8_t key[NOX_ECIES_KEY_SIZE];
     nox_status st = nox_ecies_derive_key(x, key, err);
-    if (!st) st = gcm_decrypt(key, nonce, ciphertext, ciphertext_len, plaintext, err);
+    if (!st) st = nox_aes_gcm_open(key, nonce, NULL, 0, ciphertext, ciphertext_len, plaintext, err);
     OPENSSL_cleanse(key, sizeof key);
     return wipe_plaintext(st, plaintext, ciphertext_len);
 }

@@ -261,15 +261,26 @@ void nox_eip712_hash_delegate_authorization(const char *ephemeral_pub_key, const
     enc_end(&e, out);
 }
 
-void nox_eip712_hash_delegate_batch_authorization(const char *const *ephemeral_pub_keys, size_t n,
-                                                  const char *target_pub_key, uint8_t out[NOX_EIP712_HASH_SIZE]) {
+/* A struct of (string[] ephemeralPubKeys, string targetPubKey) of the type `type`. */
+static void hash_keys_to_target(const char *type, const char *const *ephemeral_pub_keys, size_t n,
+                                const char *target_pub_key, uint8_t out[NOX_EIP712_HASH_SIZE]) {
     uint8_t keys[NOX_EIP712_HASH_SIZE];
     nox_eip712_hash_string_array(ephemeral_pub_keys, n, keys);
     encoder e;
-    enc_begin(&e, NOX_EIP712_TYPE_DELEGATE_BATCH_AUTHORIZATION);
+    enc_begin(&e, type);
     enc_word(&e, keys);
     enc_string(&e, target_pub_key);
     enc_end(&e, out);
+}
+
+void nox_eip712_hash_delegate_batch_authorization(const char *const *ephemeral_pub_keys, size_t n,
+                                                  const char *target_pub_key, uint8_t out[NOX_EIP712_HASH_SIZE]) {
+    hash_keys_to_target(NOX_EIP712_TYPE_DELEGATE_BATCH_AUTHORIZATION, ephemeral_pub_keys, n, target_pub_key, out);
+}
+
+void nox_eip712_hash_partial_delegation_authorization(const char *const *ephemeral_pub_keys, size_t n,
+                                                      const char *target_pub_key, uint8_t out[NOX_EIP712_HASH_SIZE]) {
+    hash_keys_to_target(NOX_EIP712_TYPE_PARTIAL_DELEGATION_AUTHORIZATION, ephemeral_pub_keys, n, target_pub_key, out);
 }
 
 void nox_eip712_hash_public_key_proof(const char *public_key, uint8_t out[NOX_EIP712_HASH_SIZE]) {

@@ -23,6 +23,8 @@
 #include "nox/eip712.h"
 #include "nox/hex.h"
 #include "nox/log.h"
+#include "nox/delegation_json.h"
+#include "nox/http_server.h"
 #include "nox/runner_auth.h"
 
 enum { GW_POOL = 64, GW_MAX_RESPONSE = 4u << 20, GW_CONNECT_TIMEOUT_MS = 3000 };
@@ -38,7 +40,15 @@ struct nox_gateway_client {
     nox_ec_privkey wallet;
     uint8_t gateway[NOX_ADDRESS_SIZE]; /* verifyingContract of the authorizations' domain */
     unsigned lifetime_s;               /* expiresAt = now + lifetime_s */
+    const nox_rsa_key *rsa;            /* opens the KMS nodes' envelopes (nox_gateway_client_set_requester) */
+    nox_counter *bad_partials[NOX_TH_MAX_NODES];
+    _Atomic uint64_t bad_until[NOX_TH_MAX_NODES]; /* KMS node i-1 excluded until then (unix seconds) */
 };
+
+void nox_gateway_client_set_requester(nox_gateway_client *c, const nox_rsa_key *rsa, nox_counter *const *bad_partials) {
+    c->rsa = rsa;
+    for (size_t i = 0; i < NOX_TH_MAX_NODES; i++) c->bad_partials[i] = bad_partials ? bad_partials[i] : NULL;
+}
 
 nox_status nox_gateway_client_new(const char *url, const nox_tls_client *tls, const nox_ec_privkey *wallet, const nox_gateway_signing *signing,
                                   unsigned timeout_ms, nox_gateway_client **out, nox_error *err) {
@@ -210,13 +220,6 @@ static json_t *content_head(const nox_eip712_runner_scope *s, const char *count_
     return p;
 }
 
-static int hex_member(json_t *o, const char *name, uint8_t *out, size_t cap, size_t *len) {
-    json_t *v = json_object_get(o, name);
-    nox_error e = {0};
-    if (!json_is_string(v)) return 0;
-    return nox_hex_decode(json_string_value(v), json_string_length(v), out, cap, len, &e) == NOX_OK;
-}
-
 /* The signed OperandAccessAuthorizationV2 {payload, signature} for handles[0..n); NULL (err set) on failure. */
 static json_t *operand_request(nox_gateway_client *c, const nox_gateway_tx *tx, const nox_handle *handles, size_t n,
                                const char *rsa_spki_hex, nox_error *err) {
@@ -247,26 +250,78 @@ done:
     return doc;
 }
 
-/* Reads an answer {"operands": [...]} for handles[0..n) into out. */
-static nox_status read_operands(json_t *answer, const nox_handle *handles, size_t n, nox_gateway_operand *out,
-                                nox_error *err) {
+/* ---- the KMS nodes' envelopes (docs/PROTOCOL-EXTENSIONS.md §11) ---------------------------------------------- */
+
+typedef nox_opened_partials opened;
+
+static void opened_wipe(opened *o) { nox_opened_partials_wipe(o); }
+
+/* A KMS node whose partial failed its DLEQ proof: counted, logged, and left out of the next requests. */
+static void blame_nodes(nox_gateway_client *c, uint64_t bad, uint64_t already) {
+    for (unsigned i = 1; i <= NOX_TH_MAX_NODES; i++) {
+        uint64_t bit = (uint64_t)1 << (i - 1);
+        if (!(bad & bit)) continue;
+        nox_counter_add(c->bad_partials[i - 1], 1);
+        uint64_t until = (uint64_t)time(NULL) + NOX_GATEWAY_BAD_NODE_S;
+        if (!(already & bit) && atomic_exchange(&c->bad_until[i - 1], until) < (uint64_t)time(NULL))
+            nox_log(NOX_LOG_ERROR, "KMS node %u returned a wrong partial (its DLEQ proof fails): combined without it; "
+                    "excluded from the next requests for %d s", i, NOX_GATEWAY_BAD_NODE_S);
+    }
+}
+
+/* "excludeNodes" for a batch request: the nodes blamed in the last NOX_GATEWAY_BAD_NODE_S seconds, or NULL. */
+static json_t *exclusions(nox_gateway_client *c) {
+    json_t *list = NULL;
+    uint64_t now = (uint64_t)time(NULL);
+    for (unsigned i = 1; i <= NOX_TH_MAX_NODES; i++)
+        if (atomic_load(&c->bad_until[i - 1]) > now) {
+            if (!list) list = json_array();
+            json_array_append_new(list, json_integer(i));
+        }
+    json_t *o = list ? json_pack("{s:o}", "excludeNodes", list) : NULL;
+    return o;
+}
+
+/* Opens the "delegations" of an answer (doc: the top-level object) with the requester's key. */
+static nox_status open_delegations(nox_gateway_client *c, json_t *doc, uint64_t chain_id, opened *o, nox_error *err) {
+    if (!c->rsa) return nox_error_set(err, NOX_ERR_INVALID, "fetch operands: no requester key set");
+    uint64_t unopened = 0;
+    nox_status st = nox_delegations_open(c->rsa, doc, chain_id, o, &unopened, err);
+    if (unopened) nox_log(NOX_LOG_WARN, "fetch operands: the envelope of KMS node(s) 0x%llx (a bit per node) does not "
+                          "open: sealed for another requester, node or chain, or altered on the way",
+                          (unsigned long long)unopened);
+    if (st) nox_error_prefix(err, "fetch operands: ");
+    return st;
+}
+
+/* Reads an answer {"operands": [...]} for handles[0..n) into out: each operand decrypted from the opened envelopes. */
+static nox_status read_operands(nox_gateway_client *c, json_t *answer, const nox_handle *handles, size_t n,
+                                nox_gateway_operand *out, opened *o, nox_error *err) {
     json_t *list = json_object_get(answer, "operands");
     if (!json_is_array(list) || json_array_size(list) != n)
         return nox_error_set(err, NOX_ERR_INVALID, "fetch operands: the answer lacks %zu operands", n);
-    for (size_t i = 0; i < n; i++) {
-        json_t *o = json_array_get(list, i), *h = json_object_get(o, "handle");
-        size_t iv_len = 0;
+    nox_status st = NOX_OK;
+    for (size_t i = 0; i < n && !st; i++) {
+        json_t *v = json_array_get(list, i), *h = json_object_get(v, "handle");
         char text[67];
         nox_hex_encode(handles[i].bytes, 32, text);
-        if (!json_is_string(h) || strcasecmp(json_string_value(h), text) != 0 ||
-            !hex_member(o, "ciphertext", out[i].ciphertext, sizeof out[i].ciphertext, &out[i].ciphertext_len) ||
-            !hex_member(o, "encryptedSharedSecret", out[i].encrypted_secret, sizeof out[i].encrypted_secret,
-                        &out[i].encrypted_secret_len) ||
-            !hex_member(o, "iv", out[i].iv, sizeof out[i].iv, &iv_len) || iv_len != NOX_ECIES_NONCE_SIZE ||
-            out[i].ciphertext_len < NOX_ECIES_TAG_SIZE)
-            return nox_error_set(err, NOX_ERR_INVALID, "fetch operands: operands[%zu] is malformed", i);
+        if (!json_is_string(h) || strcasecmp(json_string_value(h), text) != 0)
+            return nox_error_set(err, NOX_ERR_INVALID, "fetch operands: operands[%zu] is for another handle", i);
+        uint64_t bad = 0;
+        for (unsigned b = 1; b <= NOX_TH_MAX_NODES; b++)
+            if (atomic_load(&c->bad_until[b - 1]) > (uint64_t)time(NULL)) bad |= (uint64_t)1 << (b - 1);
+        uint64_t before = bad;
+        st = nox_delegations_decrypt_value(o, v, out[i].plaintext, sizeof out[i].plaintext, &out[i].plaintext_len,
+                                           &bad, err);
+        if (bad != before) blame_nodes(c, bad & ~before, before);
+        if (st) {
+            nox_error_prefix(err, "fetch operands: operands[%zu]: ", i);
+            if (st == NOX_ERR_REMOTE) st = err->code = NOX_ERR_IO; /* too few good partials: ask again, without the liars */
+        }
     }
-    return NOX_OK;
+    if (st)
+        for (size_t i = 0; i < n; i++) OPENSSL_cleanse(out[i].plaintext, sizeof out[i].plaintext);
+    return st;
 }
 
 /* One GET /v0/compute/operands for handles[0..n), n <= NOX_GATEWAY_MAX_OPERANDS_PER_REQUEST. */
@@ -278,7 +333,11 @@ static nox_status fetch_chunk(nox_gateway_client *c, const nox_gateway_tx *tx, c
     json_t *doc = NULL;
     nox_status st = exchange(c, "fetch operands", "/v0/compute/operands", NULL, auth, &doc, fault, err);
     free(auth);
-    if (!st) st = read_operands(doc, handles, n, out, err);
+    opened o;
+    if (!st && !(st = open_delegations(c, doc, tx->chain_id, &o, err))) {
+        st = read_operands(c, doc, handles, n, out, &o, err);
+        opened_wipe(&o);
+    }
     json_decref(doc);
     return st;
 }
@@ -316,10 +375,14 @@ static int entry_fault(nox_gateway_client *c, json_t *e, nox_gateway_fault *faul
  * "responses", owned by *doc (json_decref it).
  */
 static nox_status batch_exchange(nox_gateway_client *c, const char *what, const char *path, const char *key,
-                                 json_t *list, size_t n, json_t **doc, json_t **answers, nox_gateway_fault *fault,
-                                 nox_error *err) {
+                                 json_t *list, json_t *extra, size_t n, json_t **doc, json_t **answers,
+                                 nox_gateway_fault *fault, nox_error *err) {
     *doc = *answers = NULL;
     json_t *body = json_pack("{s:O}", key, list);
+    if (body && extra && json_object_update(body, extra)) {
+        json_decref(body);
+        body = NULL;
+    }
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
     nox_status st = text ? exchange(c, what, path, text, NULL, doc, fault, err)
@@ -403,9 +466,10 @@ static void note_failed(json_t *doc, nox_gateway_fetch *r) {
 }
 
 /* Request r's outcome from its entry of a batch answer: operands, or {"status", "error", "message"[, "failed"]}. */
-static void read_entry(nox_gateway_client *c, json_t *e, nox_gateway_fetch *r) {
+static void read_entry(nox_gateway_client *c, json_t *e, nox_gateway_fetch *r, opened *o) {
     if (entry_fault(c, e, &r->fault, &r->status, &r->error, "fetch operands")) note_failed(e, r);
-    else r->status = read_operands(e, r->handles, r->n, r->out, &r->error);
+    else if (!o->t) r->status = nox_error_set(&r->error, NOX_ERR_INVALID, "fetch operands: operands without delegations");
+    else r->status = read_operands(c, e, r->handles, r->n, r->out, o, &r->error);
 }
 
 /* One POST /v0/compute/operands/batch for reqs[0..n). */
@@ -417,11 +481,16 @@ static nox_status fetch_batch(nox_gateway_client *c, nox_gateway_fetch *reqs, si
         json_t *one = operand_request(c, &reqs[i].tx, reqs[i].handles, reqs[i].n, rsa_spki_hex, err);
         if (!one || json_array_append_new(list, one)) st = err->code ? err->code : NOX_ERR_NOMEM;
     }
-    json_t *answers = NULL;
+    json_t *answers = NULL, *extra = exclusions(c);
     if (!st)
-        st = batch_exchange(c, "fetch operands (batch)", "/v0/compute/operands/batch", "requests", list, n, &doc,
-                            &answers, fault, err);
+        st = batch_exchange(c, "fetch operands (batch)", "/v0/compute/operands/batch", "requests", list, extra, n,
+                            &doc, &answers, fault, err);
     json_decref(list);
+    json_decref(extra);
+    opened o = {0};
+    nox_error oe = {0};
+    nox_status ost = st || !json_object_get(doc, "delegations") ? NOX_OK
+                                                                : open_delegations(c, doc, reqs[0].tx.chain_id, &o, &oe);
     for (size_t i = 0; i < n; i++) {
         nox_error_clear(&reqs[i].error);
         memset(&reqs[i].fault, 0, sizeof reqs[i].fault);
@@ -429,10 +498,13 @@ static nox_status fetch_batch(nox_gateway_client *c, nox_gateway_fetch *reqs, si
         if (st) {
             reqs[i].status = nox_error_set(&reqs[i].error, st, "%s", err->message);
             if (fault) reqs[i].fault = *fault;
+        } else if (ost) {
+            reqs[i].status = nox_error_set(&reqs[i].error, ost, "%s", oe.message);
         } else {
-            read_entry(c, json_array_get(answers, i), &reqs[i]);
+            read_entry(c, json_array_get(answers, i), &reqs[i], &o);
         }
     }
+    opened_wipe(&o);
     json_decref(doc);
     return st;
 }
@@ -626,7 +698,7 @@ static nox_status publish_batch(nox_gateway_client *c, nox_gateway_publish *reqs
     }
     json_t *answers = NULL;
     if (!st)
-        st = batch_exchange(c, "post results (batch)", "/v0/compute/results/batch", "transactions", list, n, &doc,
+        st = batch_exchange(c, "post results (batch)", "/v0/compute/results/batch", "transactions", list, NULL, n, &doc,
                             &answers, fault, err);
     json_decref(list);
     for (size_t i = 0; i < n; i++) {

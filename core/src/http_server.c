@@ -495,6 +495,49 @@ nox_status nox_http_gauge(nox_http_server *s, const char *name, const char *help
     return NOX_OK;
 }
 
+/* The children of a one-label family, one per value (values[i] -> out[i]); NOX_ERR_NOMEM when one cannot be made. */
+#define LABELLED_CHILDREN(kind_fn)                                                   \
+    for (size_t i = 0; i < n; i++) {                                                 \
+        const char *v[1] = {values[i]};                                              \
+        if (!(out[i] = kind_fn(f, v))) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory"); \
+    }                                                                                \
+    return NOX_OK
+
+static nox_status before_start(const nox_http_server *s, const char *name, nox_error *err) {
+    if (s->state == STATE_NEW) return NOX_OK;
+    return nox_error_set(err, NOX_ERR_INVALID, "metric %s: metrics must be registered before the server starts",
+                         name ? name : "(null)");
+}
+
+nox_status nox_http_counters(nox_http_server *s, const char *name, const char *help, const char *label,
+                             const char *const *values, size_t n, nox_counter **out, nox_error *err) {
+    nox_metric_family *f;
+    nox_status st = before_start(s, name, err);
+    if (!st) st = nox_metrics_add_counter(s->metrics, name, help, &label, 1, &f, err);
+    if (st) return st;
+    LABELLED_CHILDREN(nox_metric_counter);
+}
+
+nox_status nox_http_gauges(nox_http_server *s, const char *name, const char *help, const char *label,
+                           const char *const *values, size_t n, nox_gauge **out, nox_error *err) {
+    nox_metric_family *f;
+    nox_status st = before_start(s, name, err);
+    if (!st) st = nox_metrics_add_gauge(s->metrics, name, help, &label, 1, &f, err);
+    if (st) return st;
+    LABELLED_CHILDREN(nox_metric_gauge);
+}
+
+nox_status nox_http_histograms(nox_http_server *s, const char *name, const char *help, const char *label,
+                               const char *const *values, size_t n, const double *bounds, size_t n_bounds,
+                               nox_histogram **out, nox_error *err) {
+    nox_metric_family *f;
+    nox_status st = before_start(s, name, err);
+    if (!st) st = nox_metrics_add_histogram(s->metrics, name, help, &label, 1, bounds, n_bounds, &f, err);
+    if (st) return st;
+    LABELLED_CHILDREN(nox_metric_histogram);
+}
+#undef LABELLED_CHILDREN
+
 /* ---- requests: helpers ------------------------------------------------------------- */
 
 static double seconds_since(const struct timespec *t0) {

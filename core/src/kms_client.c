@@ -360,3 +360,58 @@ nox_status nox_kms_delegate_batch(nox_kms_client *c, uint64_t chain_id, const no
     return nox_error_set(err, items[first].status, "KMS batch: %zu of %zu delegations failed; item %zu: %s", failed, n,
                          first, items[first].error.message);
 }
+
+/* ---- threshold partials (docs/PROTOCOL-EXTENSIONS.md §11) ------------------------------------------------------- */
+
+nox_status nox_kms_bearer(const nox_ec_privkey *gateway_key, uint64_t chain_id, const uint8_t hash[32], char *auth,
+                          size_t cap, nox_error *err) {
+    if (cap < BEARER_SIZE) return nox_error_set(err, NOX_ERR_INVALID, "KMS authorization: buffer too small");
+    return bearer(gateway_key, chain_id, hash, auth, "KMS partials", err);
+}
+
+/* Decodes the 0x hex member `name` of a 2xx answer into a malloc'd buffer (exactly `want` bytes when want > 0). */
+static nox_status answer_hex(const nox_kms_client *c, json_t *doc, const char *name, size_t want, size_t most,
+                             uint8_t **out, size_t *len, nox_error *err) {
+    static const char what[] = "KMS partials";
+    const char *hex = answer_string(c, what, doc, name, err);
+    if (!hex) return NOX_ERR_INVALID;
+    size_t digits = strlen(hex), n = digits >= 2 ? (digits - 2) / 2 : 0;
+    nox_error e2;
+    if (n == 0 || n > most || (want && n != want)) goto bad;
+    if (!(*out = malloc(n))) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    if (!nox_hex_decode(hex, digits, *out, n, len, &e2)) return NOX_OK;
+    free(*out);
+    *out = NULL;
+bad:
+    return nox_error_set(err, NOX_ERR_INVALID, "%s: %s from %s is not 0x hex of %s%zu bytes", what, name, c->display,
+                         want ? "" : "1 to ", want ? want : most);
+}
+
+nox_status nox_kms_partials(nox_kms_client *c, uint64_t chain_id, const char *authorization, const char *body,
+                            unsigned expected_node, nox_sealed_partials *out, nox_kms_fault *fault, nox_error *err) {
+    memset(out, 0, sizeof *out);
+    char pq[64];
+    snprintf(pq, sizeof pq, "/v0/delegate/partials?chainId=%llu", (unsigned long long)chain_id);
+    json_t *doc;
+    nox_status st = exchange(c, "KMS partials", pq, body, authorization, &doc, fault, err);
+    if (st) return st;
+    json_t *node = json_object_get(doc, "node");
+    uint8_t *iv = NULL;
+    size_t iv_len = 0;
+    if (!json_is_integer(node) || json_integer_value(node) != (json_int_t)expected_node) {
+        st = nox_error_set(err, NOX_ERR_INVALID, "KMS partials: %s answers as node %lld, not as node %u", c->display,
+                           json_is_integer(node) ? (long long)json_integer_value(node) : -1LL, expected_node);
+    } else if (!(st = answer_hex(c, doc, "wrappedKey", 0, NOX_RSA_MAX_BITS / 8, &out->wrapped_key,
+                                 &out->wrapped_key_len, err)) &&
+               !(st = answer_hex(c, doc, "iv", NOX_ECIES_NONCE_SIZE, NOX_ECIES_NONCE_SIZE, &iv, &iv_len, err)) &&
+               !(st = answer_hex(c, doc, "ciphertext", 0,
+                                 NOX_DELEGATION_MAX_ITEMS * NOX_DELEGATION_ITEM_SIZE + NOX_ECIES_TAG_SIZE,
+                                 &out->ciphertext, &out->ciphertext_len, err))) {
+        memcpy(out->iv, iv, sizeof out->iv);
+        out->node = expected_node;
+    }
+    free(iv);
+    if (st) nox_sealed_partials_free(out);
+    json_decref(doc);
+    return st;
+}

@@ -51,7 +51,48 @@ int gw_json_address(json_t *obj, const char *name, unsigned status, const char *
 void gw_respond_kms_error(nox_http_response *resp, nox_status s, const nox_kms_fault *fault, const nox_error *err) {
     if (s == NOX_ERR_REMOTE && fault->http_status == 400)
         nox_http_respond_error(resp, 400, "bad_request", "the KMS refused the delegation: %s", fault->message);
+    else if (s == NOX_ERR_IO) /* fewer than t nodes answered: the message names the missing ones */
+        nox_http_respond_error(resp, 503, "kms_unavailable", "%s", err->message);
     else nox_http_respond_error(resp, 502, "kms", "KMS delegation failed: %s", err->message);
+}
+
+/* "0x" + hex as a new JSON string, or NULL. */
+static json_t *hex_json(const uint8_t *bytes, size_t len) {
+    char *text = malloc(2 * len + 3);
+    json_t *v = text ? json_string(nox_hex_encode(bytes, len, text)) : NULL;
+    free(text);
+    return v;
+}
+
+nox_status gw_kms_partials(gw_state *st, uint32_t chain_id, const char *const *eph, size_t m, const char *target,
+                           uint64_t exclude, json_t **delegations, nox_kms_fault *fault, nox_error *err) {
+    *delegations = NULL;
+    nox_kms_group_answer a;
+    memset(fault, 0, sizeof *fault);
+    nox_status s = nox_kms_group_partials(st->kms, chain_id, &st->wallet, eph, m, target, exclude, &a, fault, err);
+    if (s) return s;
+    const nox_th_group *g = nox_kms_group_group(st->kms);
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < a.n; i++) {
+        const nox_sealed_partials *e = &a.sealed[i];
+        json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:o}", "node", (json_int_t)e->node, "verificationKey",
+                              hex_json(g->verification_keys[e->node - 1], NOX_TH_POINT_SIZE), "wrappedKey",
+                              hex_json(e->wrapped_key, e->wrapped_key_len), "iv", hex_json(e->iv, sizeof e->iv),
+                              "ciphertext", hex_json(e->ciphertext, e->ciphertext_len));
+        if (!o || json_array_append_new(list, o)) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    nox_kms_group_answer_free(&a);
+    if (!list) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    *delegations = list;
+    return NOX_OK;
+}
+
+int gw_add_delegations(json_t *obj, const gw_state *st, json_t *delegations) {
+    return json_object_set_new(obj, "threshold", json_integer(nox_kms_group_group(st->kms)->threshold)) == 0 &&
+           json_object_set(obj, "delegations", delegations) == 0;
 }
 
 int gw_auth_decode(const nox_http_request *req, nox_http_response *resp, json_t **doc, json_t **payload,

@@ -266,18 +266,22 @@ static void answer_not_found(const op_req *r, const size_t *missing, size_t n_mi
     nox_http_respond_error(resp, 400, "not_found", "%s", msg);
 }
 
-/* {"operands": [...]} for r from its rows and delegations, or NULL (out of memory). */
-static json_t *operands_json(const op_req *r, const gw_row *rows, const nox_kms_delegation *items) {
+/*
+ * {"operands": [...]} for r from its rows: each {"handle", "ciphertext", "iv", "publicKey", "item"}, item being
+ * its position in the envelopes of the answer's "delegations" (docs/PROTOCOL-EXTENSIONS.md §11); NULL when out
+ * of memory.
+ */
+static json_t *operands_json(const op_req *r, const gw_row *rows, size_t first_item) {
     json_t *list = json_array();
     for (size_t i = 0; list && i < r->n; i++) {
-        char *ct = malloc(2 * rows[i].ciphertext_len + 3), *e = malloc(2 * items[i].out_len + 3), iv[2 * GW_NONCE_SIZE + 3];
-        json_t *o = ct && e ? json_pack("{s:s, s:s, s:s, s:s}", "handle", r->texts[i], "ciphertext",
-                                        nox_hex_encode(rows[i].ciphertext, rows[i].ciphertext_len, ct),
-                                        "encryptedSharedSecret", nox_hex_encode(items[i].out, items[i].out_len, e),
-                                        "iv", nox_hex_encode(rows[i].nonce, GW_NONCE_SIZE, iv))
-                            : NULL;
+        char *ct = malloc(2 * rows[i].ciphertext_len + 3), iv[2 * GW_NONCE_SIZE + 3], k[2 * GW_PUBKEY_SIZE + 3];
+        json_t *o = ct ? json_pack("{s:s, s:s, s:s, s:s, s:I}", "handle", r->texts[i], "ciphertext",
+                                   nox_hex_encode(rows[i].ciphertext, rows[i].ciphertext_len, ct), "iv",
+                                   nox_hex_encode(rows[i].nonce, GW_NONCE_SIZE, iv), "publicKey",
+                                   nox_hex_encode(rows[i].public_key, GW_PUBKEY_SIZE, k), "item",
+                                   (json_int_t)(first_item + i))
+                       : NULL;
         free(ct);
-        free(e);
         if (!o || json_array_append_new(list, o)) {
             json_decref(list);
             list = NULL;
@@ -326,24 +330,26 @@ static int answer_missing(gw_state *st, const op_req *reqs, size_t n_reqs, const
 }
 
 /*
- * Answers the checked requests reqs[0..n_reqs) with one store read for all their handles and the
- * KMS delegations of all of them in one batch: out[i] = {"operands": [...]} for request i, or NULL
- * with its error answered in each[i] (400 not_found / operand_failed, a KMS refusal or failure).
- * 0 when the store failed or memory ran out: then only `whole` is answered (500).
+ * Answers the checked requests reqs[0..n_reqs) with one store read for all their handles and one call to
+ * the KMS group for the partials of all of them (one target key: a batch comes from one Runner; an entry
+ * with another key is answered 400): out[i] = {"operands": [...]} for request i, or NULL with its error
+ * answered in each[i] (400 not_found / operand_failed, a KMS refusal, 503 kms_unavailable, 502). On
+ * success *delegations holds the envelopes the operands' items point into (NULL when no request needed
+ * one). 0 when the store failed or memory ran out: then only `whole` is answered (500).
  */
 static int answer_operands(gw_state *st, const op_req *reqs, size_t n_reqs, nox_http_response *const *each,
-                           json_t **out, nox_http_response *whole) {
+                           json_t **out, nox_http_response *whole, uint64_t exclude, json_t **delegations) {
     size_t total = 0;
+    *delegations = NULL;
     for (size_t r = 0; r < n_reqs; r++) total += reqs[r].n;
     nox_handle *handles = calloc(total, sizeof *handles);
     gw_row *rows = calloc(total, sizeof *rows);
-    size_t *missing = calloc(total, sizeof *missing), n_missing = 0;
-    nox_kms_delegation *items = calloc(total, sizeof *items);
-    uint8_t *ess = malloc(total * MAX_RSA_BYTES);
-    char (*eph)[2 * GW_PUBKEY_SIZE + 3] = calloc(total, sizeof *eph);
+    size_t *missing = calloc(total, sizeof *missing), n_missing = 0, *first_item = calloc(n_reqs, sizeof *first_item);
+    const char **eph = calloc(total, sizeof *eph);
+    char (*eph_text)[2 * GW_PUBKEY_SIZE + 3] = calloc(total, sizeof *eph_text);
     int *failed = calloc(n_reqs, sizeof *failed), done = 0;
     nox_error err = {0};
-    if (!handles || !rows || !missing || !items || !ess || !eph || !failed) {
+    if (!handles || !rows || !missing || !first_item || !eph || !eph_text || !failed) {
         nox_http_respond_error(whole, 500, "storage", "out of memory");
         goto out;
     }
@@ -361,37 +367,41 @@ static int answer_operands(gw_state *st, const op_req *reqs, size_t n_reqs, nox_
         goto out;
     }
     size_t n_items = 0;
-    for (size_t r = 0, k = 0; r < n_reqs; k += reqs[r++].n)
-        for (size_t i = 0; !failed[r] && i < reqs[r].n; i++) {
-            nox_hex_encode(rows[k + i].public_key, GW_PUBKEY_SIZE, eph[k + i]);
-            nox_kms_delegation *it = &items[n_items++];
-            it->ephemeral_pub_key = eph[k + i];
-            it->target_pub_key = reqs[r].rsa_key;
-            it->out = ess + (k + i) * MAX_RSA_BYTES;
-            it->cap = MAX_RSA_BYTES;
-        }
-    /* all on one chain: the Runner's requests are batched per chain */
-    nox_kms_delegate_batch(st->kms, reqs[0].a.chain_id, &st->wallet, items, n_items, 0, &err);
-    for (size_t r = 0, k = 0, it = 0; r < n_reqs; k += reqs[r++].n) {
+    const char *target = NULL;
+    for (size_t r = 0, k = 0; r < n_reqs; k += reqs[r++].n) {
         if (failed[r]) continue;
-        const nox_kms_delegation *mine = &items[it];
-        it += reqs[r].n;
-        size_t bad = 0;
-        while (bad < reqs[r].n && mine[bad].status == NOX_OK) bad++;
-        if (bad < reqs[r].n) gw_respond_kms_error(each[r], mine[bad].status, &mine[bad].fault, &mine[bad].error);
-        else if (!(out[r] = operands_json(&reqs[r], rows + k, mine)))
+        if (target && strcmp(target, reqs[r].rsa_key) != 0) {
+            failed[r] = 1;
+            nox_http_respond_error(each[r], 400, "bad_request", "every request of a batch must carry the same "
+                                   "rsaPublicKey (the partials are sealed to one key)");
+            continue;
+        }
+        target = reqs[r].rsa_key;
+        first_item[r] = n_items;
+        for (size_t i = 0; i < reqs[r].n; i++) {
+            nox_hex_encode(rows[k + i].public_key, GW_PUBKEY_SIZE, eph_text[k + i]);
+            eph[n_items++] = eph_text[k + i];
+        }
+    }
+    nox_kms_fault fault;
+    /* all on one chain: the Runner's requests are batched per chain */
+    s = n_items ? gw_kms_partials(st, reqs[0].a.chain_id, eph, n_items, target, exclude, delegations, &fault, &err)
+                : NOX_OK;
+    for (size_t r = 0, k = 0; r < n_reqs; k += reqs[r++].n) {
+        if (failed[r]) continue;
+        if (s) gw_respond_kms_error(each[r], s, &fault, &err);
+        else if (!(out[r] = operands_json(&reqs[r], rows + k, first_item[r])))
             nox_http_respond_error(each[r], 500, "storage", "out of memory");
     }
     done = 1;
 out:
     if (rows) gw_rows_free(rows, total);
-    if (ess) OPENSSL_cleanse(ess, total * MAX_RSA_BYTES);
     free(handles);
     free(rows);
     free(missing);
-    free(items);
-    free(ess);
+    free(first_item);
     free(eph);
+    free(eph_text);
     free(failed);
     return done;
 }
@@ -402,8 +412,13 @@ void gw_handle_operands(void *state, const nox_http_request *req, nox_http_respo
     uint8_t sig[NOX_EC_SIGNATURE_SIZE];
     if (!gw_auth_decode(req, resp, &doc, &p, sig)) return;
     op_req r;
-    if (parse_operand_request(st, p, sig, &r, resp) && answer_operands(st, &r, 1, &resp, &out, resp) && out)
-        nox_http_respond_value(resp, out);
+    json_t *delegations = NULL;
+    if (parse_operand_request(st, p, sig, &r, resp) && answer_operands(st, &r, 1, &resp, &out, resp, 0, &delegations) &&
+        out) {
+        if (gw_add_delegations(out, st, delegations)) nox_http_respond_value(resp, out);
+        else json_decref(out), nox_http_respond_error(resp, 500, "storage", "out of memory");
+    }
+    json_decref(delegations);
     op_req_free(&r);
     json_decref(doc);
 }
@@ -434,8 +449,31 @@ static void whole_401(nox_http_response *resp, const char *list, size_t i, const
     json_decref(o);
 }
 
+/*
+ * The optional "excludeNodes": [i, …] of a batch: KMS nodes whose partials the Runner found wrong (their DLEQ
+ * proofs failed), not to be asked (docs/PROTOCOL-EXTENSIONS.md §11). 0 after answering 400.
+ */
+static int exclude_nodes(json_t *body, uint64_t *mask, nox_http_response *resp) {
+    json_t *list = json_object_get(body, "excludeNodes"), *v;
+    size_t i;
+    *mask = 0;
+    if (!list) return 1;
+    if (!json_is_array(list) || json_array_size(list) > NOX_TH_MAX_NODES) goto bad;
+    json_array_foreach(list, i, v) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > NOX_TH_MAX_NODES) goto bad;
+        *mask |= (uint64_t)1 << (json_integer_value(v) - 1);
+    }
+    return 1;
+bad:
+    nox_http_respond_error(resp, 400, "bad_request", "excludeNodes must be an array of KMS node indices (1 to %d)",
+                           NOX_TH_MAX_NODES);
+    return 0;
+}
+
 void gw_handle_operands_batch(void *state, const nox_http_request *req, nox_http_response *resp) {
     gw_state *st = state;
+    uint64_t exclude = 0;
+    json_t *delegations = NULL;
     size_t len, n = 0, n_ok = 0, total = 0;
     const char *text = nox_http_request_body(req, &len);
     json_error_t jerr;
@@ -458,6 +496,7 @@ void gw_handle_operands_batch(void *state, const nox_http_request *req, nox_http
         goto out;
     }
     uint64_t chain = 0;
+    if (!exclude_nodes(body, &exclude, resp)) goto out;
     for (size_t i = 0; i < n; i++) {
         json_t *p;
         uint8_t sig[NOX_EC_SIGNATURE_SIZE];
@@ -496,7 +535,7 @@ void gw_handle_operands_batch(void *state, const nox_http_request *req, nox_http
     int answered = mine && mine_out;
     for (size_t j = 0; answered && j < n_ok; j++) mine[j] = each[index[j]];
     if (!answered) nox_http_respond_error(resp, 500, "storage", "out of memory");
-    else if (n_ok) answered = answer_operands(st, reqs, n_ok, mine, mine_out, resp);
+    else if (n_ok) answered = answer_operands(st, reqs, n_ok, mine, mine_out, resp, exclude, &delegations);
     for (size_t j = 0; mine_out && j < n_ok; j++) out[index[j]] = mine_out[j];
     free(mine);
     free(mine_out);
@@ -510,7 +549,12 @@ void gw_handle_operands_batch(void *state, const nox_http_request *req, nox_http
             answers = NULL;
         }
     }
-    nox_http_respond_value(resp, answers ? json_pack("{s:o}", "responses", answers) : NULL);
+    json_t *whole = answers ? json_pack("{s:o}", "responses", answers) : NULL;
+    if (whole && delegations && !gw_add_delegations(whole, st, delegations)) {
+        json_decref(whole);
+        whole = NULL;
+    }
+    nox_http_respond_value(resp, whole);
 out:
     for (size_t j = 0; reqs && j < n_ok; j++) op_req_free(&reqs[j]);
     for (size_t i = 0; i < n && out && each; i++) {
@@ -518,6 +562,7 @@ out:
         nox_http_response_free(each[i]);
     }
     free(out);
+    json_decref(delegations);
     free(each);
     free(reqs);
     free(index);

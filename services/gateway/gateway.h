@@ -12,6 +12,7 @@
 #include "nox/service.h"
 #include "nox/http_server.h"
 #include "nox/kms_client.h"
+#include "nox/kms_group.h"
 #include "nox/rpc.h"
 #include "store.h"
 
@@ -47,6 +48,13 @@ typedef struct gw_config {
     char kms_url[1024];
     nox_tls_client kms_tls; /* kms_tls: the KMS's CA and this Gateway's client certificate (the KMS's mutual TLS) */
     uint8_t kms_address[NOX_ADDRESS_SIZE];
+    char kms_group_file[4096];  /* a threshold KMS (docs/PROTOCOL-EXTENSIONS.md §11); "" = the single key of kms_url */
+    struct {
+        unsigned index;
+        char url[1024];
+    } kms_nodes[NOX_TH_MAX_NODES];
+    size_t n_kms_nodes;
+    unsigned kms_hedge_ms;      /* ask more nodes when t have not answered by then (0: the client's default) */
     char wallet_key_file[4096];
     int create_if_missing; /* create a missing wallet_key_file at start (default false: noxctl key new makes it) */
     size_t n_runners;
@@ -74,7 +82,7 @@ typedef struct gw_state {
     /* bound Runner authorizations (docs/PROTOCOL-EXTENSIONS.md §7); NULL counters count nothing */
     nox_counter *legacy_accepted, *legacy_refused, *window_refused, *content_refused;
     gw_store *store;
-    nox_kms_client *kms;
+    nox_kms_group_client *kms;  /* the group (1-of-1 for a single key: the same path) */
     pthread_mutex_t check_lock; /* guards gw_chain.kms_check_reason */
 } gw_state;
 
@@ -112,8 +120,23 @@ int gw_json_address(json_t *obj, const char *name, unsigned status, const char *
                     uint8_t out[NOX_ADDRESS_SIZE]);
 
 
-/** Answers a KMS failure: 400 when the KMS refused the requester's key, else 502 kms. */
+/**
+ * Answers a KMS failure: 400 when the KMS refused the requester's key, 503 kms_unavailable when fewer than t
+ * nodes answered (naming them), else 502 kms.
+ */
 void gw_respond_kms_error(nox_http_response *resp, nox_status s, const nox_kms_fault *fault, const nox_error *err);
+
+/**
+ * The partials of eph[0..m) from t nodes of the KMS group, sealed to `target` (docs/PROTOCOL-EXTENSIONS.md
+ * §11), skipping the nodes in `exclude`: on NOX_OK *delegations is the JSON array
+ * [{"node", "verificationKey", "wrappedKey", "iv", "ciphertext"}, …] (a new reference). The envelopes are
+ * opaque here: the Gateway never holds a partial in clear. Errors as nox_kms_group_partials.
+ */
+nox_status gw_kms_partials(gw_state *st, uint32_t chain_id, const char *const *eph, size_t m, const char *target,
+                           uint64_t exclude, json_t **delegations, nox_kms_fault *fault, nox_error *err);
+
+/** Sets "threshold" and "delegations" (borrowed) on obj; 0 when out of memory. */
+int gw_add_delegations(json_t *obj, const gw_state *st, json_t *delegations);
 
 /* ---- routes ---------------------------------------------------------------- */
 void gw_handle_post_secret(void *state, const nox_http_request *req, nox_http_response *resp);

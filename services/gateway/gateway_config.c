@@ -8,10 +8,12 @@
 #include "nox/hex.h"
 #include "nox/log.h"
 
-static const char *const top_keys[] = {NOX_SERVICE_LISTEN_KEYS, "database_url", "kms_url", "kms_tls", "kms_address", "wallet_key_file",
+static const char *const top_keys[] = {NOX_SERVICE_LISTEN_KEYS, "database_url", "kms_url", "kms_tls", "kms_address",
+                                       "kms_group_file", "kms_nodes", "kms_hedge_ms", "wallet_key_file",
                                        "create_if_missing", "runner_addresses", "accept_legacy_authorizations", "default_chain_id",
                                        NOX_SERVICE_HTTP_KEYS,
                                        "log_level", "log_format", "chains", "viewer_rpc_connections", "viewer_timeout_ms", NULL};
+static const char *const kms_node_keys[] = {"index", "url", NULL};
 static const char *const chain_keys[] = {"chain_id", "rpc_url", "rpc_tls", "nox_compute", NULL};
 
 static nox_status load_chain(const nox_cfg_doc *doc, const nox_cfg_node *item, size_t i, gw_config *cfg,
@@ -60,6 +62,54 @@ static nox_status load_runners(const nox_cfg_doc *doc, const nox_cfg_node *root,
 }
 
 /*
+ * The KMS: one key (kms_url + kms_address, the spec's) or a threshold group (kms_group_file + kms_nodes, each
+ * {index, url}; docs/PROTOCOL-EXTENSIONS.md §11). One or the other.
+ */
+static nox_status load_kms(const nox_cfg_doc *doc, const nox_cfg_node *root, gw_config *cfg, nox_error *err) {
+    const nox_cfg_node *file = nox_cfg_get(root, "kms_group_file"), *nodes = nox_cfg_get(root, "kms_nodes");
+    nox_status st = nox_cfg_get_tls_client(doc, root, "kms_tls", &cfg->kms_tls, err);
+    uint64_t hedge = 0;
+    if (!st) st = nox_cfg_get_uint(doc, root, "kms_hedge_ms", 0, 1, 60000, "", &hedge, err);
+    cfg->kms_hedge_ms = (unsigned)hedge;
+    if (st) return st;
+    if (!file) {
+        if (nodes) return nox_cfg_error(doc, nodes, "kms_nodes", err, NOX_ERR_CONFIG, "kms_nodes needs kms_group_file");
+        st = nox_cfg_get_text(doc, root, "kms_url", 1, NULL, "", cfg->kms_url, sizeof cfg->kms_url, err);
+        if (!st && !nox_cfg_get(root, "kms_address"))
+            st = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'kms_address' (or "
+                               "kms_group_file and kms_nodes for a threshold KMS)");
+        if (!st) st = nox_cfg_get_address(doc, root, "kms_address", "", "an address", cfg->kms_address, err);
+        return st;
+    }
+    const char *other = nox_cfg_get(root, "kms_url") ? "kms_url" : nox_cfg_get(root, "kms_address") ? "kms_address" : NULL;
+    if (other)
+        return nox_cfg_error(doc, nox_cfg_get(root, other), other, err, NOX_ERR_CONFIG, "%s is for a single-key KMS; "
+                             "with kms_group_file, list the nodes in kms_nodes", other);
+    st = nox_cfg_get_path(doc, root, "kms_group_file", 1, "", cfg->kms_group_file, sizeof cfg->kms_group_file, err);
+    if (!st && !nodes) st = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'kms_nodes'");
+    if (!st) st = nox_cfg_expect(doc, nodes, NOX_CFG_LIST, "kms_nodes", err);
+    if (!st && (nox_cfg_size(nodes) == 0 || nox_cfg_size(nodes) > NOX_TH_MAX_NODES))
+        st = nox_cfg_error(doc, nodes, "kms_nodes", err, NOX_ERR_CONFIG, "list 1 to %d nodes", NOX_TH_MAX_NODES);
+    for (size_t i = 0; !st && i < nox_cfg_size(nodes); i++) {
+        const nox_cfg_node *item = nox_cfg_at(nodes, i);
+        char where[32];
+        uint64_t index = 0;
+        snprintf(where, sizeof where, "kms_nodes[%zu]", i);
+        st = nox_cfg_expect(doc, item, NOX_CFG_MAP, where, err);
+        if (!st) st = nox_cfg_check_keys(doc, item, kms_node_keys, where, err);
+        if (!st) st = nox_cfg_get_uint(doc, item, "index", 1, 1, NOX_TH_MAX_NODES, where, &index, err);
+        if (!st) st = nox_cfg_get_text(doc, item, "url", 1, NULL, where, cfg->kms_nodes[i].url, sizeof cfg->kms_nodes[i].url, err);
+        for (size_t j = 0; !st && j < i; j++)
+            if (cfg->kms_nodes[j].index == index)
+                st = nox_cfg_error(doc, nox_cfg_get(item, "index"), where, err, NOX_ERR_CONFIG, "node %llu is listed twice",
+                                   (unsigned long long)index);
+        cfg->kms_nodes[i].index = (unsigned)index;
+        cfg->n_kms_nodes = i + 1;
+    }
+    return st;
+}
+
+/*
  * The isViewer checks of GET /v0/secrets: at most viewer_rpc_connections in flight per chain (default
  * half the request threads, at most 16), each bounded by viewer_timeout_ms (default 2000), so that a
  * slow RPC node holds at most that many threads and the others keep serving the Runners.
@@ -94,11 +144,7 @@ nox_status gw_config_load(const char *path, gw_config *cfg, nox_error *err) {
     st = nox_service_load_listener(doc, root, NULL, cfg->listen, sizeof cfg->listen, &cfg->tls, err);
     if (!st) st = nox_service_load_metrics_listen(doc, root, &cfg->tls, cfg->metrics_listen, sizeof cfg->metrics_listen, err);
     if (!st) st = nox_cfg_get_text(doc, root, "database_url", 1, NULL, "", cfg->database_url, sizeof cfg->database_url, err);
-    if (!st) st = nox_cfg_get_text(doc, root, "kms_url", 1, NULL, "", cfg->kms_url, sizeof cfg->kms_url, err);
-    if (!st) st = nox_cfg_get_tls_client(doc, root, "kms_tls", &cfg->kms_tls, err);
-    if (!st && !nox_cfg_get(root, "kms_address"))
-        st = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'kms_address'");
-    if (!st) st = nox_cfg_get_address(doc, root, "kms_address", "", "an address", cfg->kms_address, err);
+    if (!st) st = load_kms(doc, root, cfg, err);
     if (!st) st = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "", cfg->wallet_key_file, sizeof cfg->wallet_key_file, err);
     if (!st) st = nox_cfg_get_bool(doc, root, "create_if_missing", 0, "", &cfg->create_if_missing, err);
     if (!st) st = load_runners(doc, root, cfg, err);

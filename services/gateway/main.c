@@ -264,12 +264,51 @@ static void checker_stop(chain_checker *k) {
     k->running = 0;
 }
 
+/*
+ * The KMS as a group (nox/kms_group.h): the group file's, or, for a single key, the 1-of-1 group of the key that
+ * kms_url serves (its proof checked against kms_address) — one code path either way.
+ */
+static nox_status connect_kms(gw_state *st, nox_error *err) {
+    nox_kms_group_options go = {.hedge_ms = st->cfg.kms_hedge_ms};
+    nox_kms_options_default(&go.client);
+    go.client.tls = &st->cfg.kms_tls;
+    go.client.max_response = 1u << 20; /* an envelope of NOX_KMS_MAX_BATCH items */
+    nox_th_group group;
+    nox_kms_node nodes[NOX_TH_MAX_NODES];
+    nox_status s = NOX_OK;
+    if (st->cfg.kms_group_file[0]) {
+        s = nox_th_group_load(st->cfg.kms_group_file, &group, err);
+        for (size_t i = 0; i < st->cfg.n_kms_nodes; i++)
+            nodes[i] = (nox_kms_node){st->cfg.kms_nodes[i].index, st->cfg.kms_nodes[i].url};
+        go.n_nodes = st->cfg.n_kms_nodes;
+    } else {
+        nox_kms_options ko = go.client;
+        ko.url = st->cfg.kms_url;
+        nox_kms_client *one = NULL;
+        uint8_t key[NOX_EC_PUBKEY_COMPRESSED_SIZE];
+        s = nox_kms_client_new(&ko, &one, err);
+        if (!s) s = nox_kms_fetch_public_key(one, st->cfg.chains[0].chain_id, st->cfg.kms_address, key, NULL, err);
+        if (s) nox_error_prefix(err, "KMS public key: ");
+        nox_kms_client_free(one);
+        if (!s) s = nox_th_group_single(key, &group, err);
+        nodes[0] = (nox_kms_node){1, st->cfg.kms_url};
+        go.n_nodes = 1;
+    }
+    go.group = &group;
+    go.nodes = nodes;
+    if (!s) s = nox_kms_group_new(&go, &st->kms, err);
+    if (!s) {
+        char fp[19];
+        nox_th_group_fingerprint(&group, fp);
+        nox_log(NOX_LOG_INFO, "KMS: a %u-of-%u group %s, %zu node(s) configured", group.threshold, group.nodes, fp,
+                go.n_nodes);
+    }
+    return s;
+}
+
 static nox_status connect_all(gw_state *st, nox_error *err) {
-    nox_kms_options ko;
-    nox_kms_options_default(&ko);
-    ko.url = st->cfg.kms_url;
-    ko.tls = &st->cfg.kms_tls;
-    nox_status s = nox_kms_client_new(&ko, &st->kms, err);
+    nox_status s = connect_kms(st, err);
+    const nox_th_group *g = s ? NULL : nox_kms_group_group(st->kms);
     for (size_t i = 0; !s && i < st->cfg.n_chains; i++) {
         gw_chain *c = &st->cfg.chains[i];
         nox_rpc_options ro;
@@ -280,7 +319,7 @@ static nox_status connect_all(gw_state *st, nox_error *err) {
         ro.timeout_ms = st->cfg.viewer_timeout_ms;
         ro.connect_timeout_ms = ro.timeout_ms < ro.connect_timeout_ms ? ro.timeout_ms : ro.connect_timeout_ms;
         if (!s) s = nox_rpc_pool_new(&ro, st->cfg.viewer_rpc_connections, &c->viewers, err);
-        if (!s) s = nox_kms_fetch_public_key(st->kms, c->chain_id, st->cfg.kms_address, c->kms_public_key, NULL, err);
+        if (!s) memcpy(c->kms_public_key, g->public_key, sizeof c->kms_public_key);
         if (!s) s = nox_ec_pubkey_parse_compressed(&c->kms_key, c->kms_public_key, sizeof c->kms_public_key, err);
         if (s) {
             nox_error_prefix(err, "chain %u: KMS public key: ", c->chain_id);
@@ -293,10 +332,43 @@ static nox_status connect_all(gw_state *st, nox_error *err) {
     return s;
 }
 
+/*
+ * The KMS part of /health: single key — its public key is still the one inputs are encrypted to; a group — at
+ * least t nodes answer /health.
+ */
+static int kms_health(gw_state *st, char *reason, size_t cap) {
+    nox_error err = {0};
+    const nox_th_group *g = nox_kms_group_group(st->kms);
+    if (!st->cfg.kms_group_file[0]) {
+        uint8_t key[NOX_EC_PUBKEY_COMPRESSED_SIZE];
+        if (nox_kms_fetch_public_key(nox_kms_group_node_client(st->kms, 1), st->cfg.chains[0].chain_id,
+                                     st->cfg.kms_address, key, NULL, &err)) {
+            snprintf(reason, cap, "KMS: %s", err.message);
+            return 0;
+        }
+        if (memcmp(key, st->cfg.chains[0].kms_public_key, sizeof key) != 0) { /* a KMS replaced under us */
+            char now[32], then[32];
+            snprintf(reason, cap, "KMS: its key for chain %u is now %s, not %s, the key inputs are encrypted to: it "
+                     "cannot decrypt them (restore its key_file)", st->cfg.chains[0].chain_id,
+                     fingerprint(key, sizeof key, now), fingerprint(st->cfg.chains[0].kms_public_key, sizeof key, then));
+            return 0;
+        }
+        return 1;
+    }
+    unsigned up = 0;
+    size_t at = (size_t)snprintf(reason, cap, "KMS: fewer than %u of %u nodes answer:", g->threshold, g->nodes);
+    for (size_t i = 0; i < st->cfg.n_kms_nodes; i++) {
+        nox_kms_client *k = nox_kms_group_node_client(st->kms, st->cfg.kms_nodes[i].index);
+        if (!nox_kms_ping(k, &err)) up++;
+        else if (at < cap) at += (size_t)snprintf(reason + at, cap - at, " node %u: %.120s;", st->cfg.kms_nodes[i].index,
+                                                  err.message);
+    }
+    return up >= g->threshold;
+}
+
 static int health(void *user, char *reason, size_t cap) {
     gw_state *st = user;
     nox_error err = {0};
-    uint8_t key[NOX_EC_PUBKEY_COMPRESSED_SIZE];
     for (size_t i = 0; i < st->cfg.n_chains; i++) { /* inputs refused on a chain: not healthy */
         const gw_chain *c = &st->cfg.chains[i];
         if (c->kms_check == GW_KMS_MATCH) continue;
@@ -310,18 +382,7 @@ static int health(void *user, char *reason, size_t cap) {
         snprintf(reason, cap, "PostgreSQL: %s", err.message);
         return 0;
     }
-    if (nox_kms_fetch_public_key(st->kms, st->cfg.chains[0].chain_id, st->cfg.kms_address, key, NULL, &err)) {
-        snprintf(reason, cap, "KMS: %s", err.message);
-        return 0;
-    }
-    if (memcmp(key, st->cfg.chains[0].kms_public_key, sizeof key) != 0) { /* a KMS replaced under us */
-        char now[32], then[32];
-        snprintf(reason, cap, "KMS: its key for chain %u is now %s, not %s, the key inputs are encrypted to: it "
-                 "cannot decrypt them (restore its key_file)", st->cfg.chains[0].chain_id,
-                 fingerprint(key, sizeof key, now), fingerprint(st->cfg.chains[0].kms_public_key, sizeof key, then));
-        return 0;
-    }
-    return 1;
+    return kms_health(st, reason, cap);
 }
 
 /* How the Runners' authorizations fare (docs/PROTOCOL-EXTENSIONS.md §7): counters, and a warning for the legacy forms. */
@@ -367,6 +428,7 @@ static nox_status serve(gw_state *st, const char *ready_file, nox_error *err) {
     if (!s) s = nox_http_route(server, "POST", "/v0/compute/results/batch", gw_handle_results_batch, st, err);
     if (!s) s = nox_http_route(server, "POST", "/v0/compute/failures", gw_handle_failures, st, err);
     if (!s) s = runner_auth_setup(st, server, err);
+    if (!s) s = nox_kms_group_metrics(st->kms, server, "nox_gateway", err);
     if (!s) nox_http_set_health(server, health, st);
     chain_checker checker = {0};
     if (!s) s = checker_start(&checker, st, err);
@@ -409,7 +471,7 @@ int main(int argc, char **argv) {
     if (!s) s = serve(&st, ready_file, &err);
     if (s) nox_log(NOX_LOG_ERROR, "%s", err.message);
     gw_store_close(st.store);
-    nox_kms_client_free(st.kms);
+    nox_kms_group_free(st.kms);
     nox_ec_key_wipe(&st.wallet);
     gw_config_free(&st.cfg);
     pthread_mutex_destroy(&st.check_lock);

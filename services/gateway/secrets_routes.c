@@ -249,25 +249,26 @@ void gw_handle_get_secret(void *state, const nox_http_request *req, nox_http_res
         nox_http_respond_error(resp, 500, "storage", "%s", err.message);
     } else {
         char eph[2 * GW_PUBKEY_SIZE + 3];
-        uint8_t ess[MAX_RSA_BYTES];
-        size_t ess_len = 0;
+        const char *keys[1] = {eph};
+        json_t *delegations = NULL;
         nox_kms_fault fault;
-        memset(&fault, 0, sizeof fault);
         nox_hex_encode(row.public_key, sizeof row.public_key, eph);
-        s = nox_kms_delegate(st->kms, c->chain_id, &st->wallet, eph, key, ess, sizeof ess, &ess_len, &fault, &err);
+        /* one item: the envelope of each node is sealed to the user's key (docs/PROTOCOL-EXTENSIONS.md §11) */
+        s = gw_kms_partials(st, c->chain_id, keys, 1, key, 0, &delegations, &fault, &err);
         if (s) {
             gw_respond_kms_error(resp, s, &fault, &err);
         } else {
-            char *ct = malloc(2 * row.ciphertext_len + 3), ess_hex[2 * MAX_RSA_BYTES + 3], iv[2 * GW_NONCE_SIZE + 3],
-                 htext[NOX_HANDLE_TEXT_LEN + 1];
-            if (!ct) nox_http_respond_error(resp, 500, "storage", "out of memory");
-            else
-                nox_http_respond_value(resp, json_pack("{s:s, s:s, s:s, s:s}", "handle", nox_handle_format(&h, htext),
-                                                "ciphertext", nox_hex_encode(row.ciphertext, row.ciphertext_len, ct),
-                                                "encryptedSharedSecret", nox_hex_encode(ess, ess_len, ess_hex), "iv",
-                                                nox_hex_encode(row.nonce, sizeof row.nonce, iv)));
+            char *ct = malloc(2 * row.ciphertext_len + 3), iv[2 * GW_NONCE_SIZE + 3], htext[NOX_HANDLE_TEXT_LEN + 1];
+            json_t *answer = ct ? json_pack("{s:s, s:s, s:s, s:s, s:i}", "handle", nox_handle_format(&h, htext),
+                                            "ciphertext", nox_hex_encode(row.ciphertext, row.ciphertext_len, ct),
+                                            "iv", nox_hex_encode(row.nonce, sizeof row.nonce, iv), "publicKey", eph,
+                                            "item", 0)
+                                : NULL;
+            if (answer && gw_add_delegations(answer, st, delegations)) nox_http_respond_value(resp, answer);
+            else json_decref(answer), nox_http_respond_error(resp, 500, "storage", "out of memory");
             free(ct);
         }
+        json_decref(delegations);
     }
     gw_rows_free(&row, 1);
 out:

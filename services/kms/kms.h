@@ -10,6 +10,7 @@
 #include "nox/service.h"
 #include "nox/http_server.h"
 #include "nox/rsa_cache.h"
+#include "nox/threshold.h"
 
 /** One chain the KMS serves. */
 typedef struct kms_chain {
@@ -23,7 +24,8 @@ typedef struct kms_config {
     char listen[64];
     char metrics_listen[64];   /* metrics_listen: /metrics on a listener of its own ("" = none) */
     nox_tls_server tls;         /* tls: with client_ca_file, delegation needs the Gateway's client certificate */
-    char key_file[4096];        /* the protocol secp256k1 key */
+    char key_file[4096];        /* the protocol secp256k1 key, or this node's share of it (group_file) */
+    char group_file[4096];      /* the threshold group (docs/PROTOCOL-EXTENSIONS.md §11); "" = single key, a 1-of-1 group */
     char wallet_key_file[4096]; /* signs PublicKeyProof */
     int create_if_missing;      /* create a missing key file at start (default false: keygen makes them) */
     nox_service_http_limits http; /* threads, limits, timeouts */
@@ -40,10 +42,13 @@ void kms_config_free(kms_config *cfg);
 /** What the handlers share (read-only while serving). */
 typedef struct kms_state {
     kms_config cfg;
-    nox_ec_privkey key;         /* protocol key: performs the delegation ECDH */
+    nox_ec_privkey key;         /* protocol key, or this node's share of it: performs the delegation ECDH */
+    nox_th_group group;         /* the group (1-of-1 for a single key) */
+    unsigned index;             /* this node's index in it */
+    char *group_json;           /* GET /v0/group */
     nox_ec_privkey wallet;      /* signs the public-key proof */
     uint8_t public_key[NOX_EC_PUBKEY_COMPRESSED_SIZE];
-    nox_histogram *delegation_seconds, *batch_seconds;
+    nox_histogram *delegation_seconds, *batch_seconds, *partials_seconds;
     nox_rsa_cache *target_keys; /* parsed requester keys: a Runner sends the same one every time */
 } kms_state;
 
@@ -61,5 +66,11 @@ enum { KMS_MAX_BATCH = 1024 };
 
 /** POST /v0/delegate/batch?chainId=N (docs/PROTOCOL-EXTENSIONS.md §4). */
 void kms_handle_delegate_batch(void *state, const nox_http_request *req, nox_http_response *resp);
+
+/** POST /v0/delegate/partials?chainId=N (docs/PROTOCOL-EXTENSIONS.md §11). */
+void kms_handle_delegate_partials(void *state, const nox_http_request *req, nox_http_response *resp);
+
+/** GET /v0/group (docs/PROTOCOL-EXTENSIONS.md §11). */
+void kms_handle_group(void *state, const nox_http_request *req, nox_http_response *resp);
 
 #endif

@@ -8,7 +8,7 @@
 #include "nox/hex.h"
 #include "nox/log.h"
 
-static const char *const top_keys[] = {NOX_SERVICE_LISTEN_KEYS, "key_file", "wallet_key_file", "create_if_missing", NOX_SERVICE_HTTP_KEYS,
+static const char *const top_keys[] = {NOX_SERVICE_LISTEN_KEYS, "key_file", "group_file", "wallet_key_file", "create_if_missing", NOX_SERVICE_HTTP_KEYS,
                                        "log_level", "log_format", "chains", NULL};
 static const char *const chain_keys[] = {"chain_id", "gateway_address", NULL};
 
@@ -42,7 +42,7 @@ nox_status kms_config_load(const char *path, kms_config *cfg, nox_error *err) {
     memset(cfg, 0, sizeof *cfg);
     nox_service_http_limits_default(&cfg->http);
     cfg->http.threads = 4;
-    cfg->http.max_body = 64 * 1024;
+    cfg->http.max_body = 256 * 1024; /* a POST /v0/delegate/partials of 1024 keys is ~75 KiB */
     cfg->log_level = NOX_LOG_INFO;
     nox_cfg_doc *doc;
     const nox_cfg_node *root;
@@ -51,6 +51,8 @@ nox_status kms_config_load(const char *path, kms_config *cfg, nox_error *err) {
     st = nox_service_load_listener(doc, root, NULL, cfg->listen, sizeof cfg->listen, &cfg->tls, err);
     if (!st) st = nox_service_load_metrics_listen(doc, root, &cfg->tls, cfg->metrics_listen, sizeof cfg->metrics_listen, err);
     if (!st) st = nox_cfg_get_path(doc, root, "key_file", 1, "", cfg->key_file, sizeof cfg->key_file, err);
+    if (!st && nox_cfg_get(root, "group_file"))
+        st = nox_cfg_get_path(doc, root, "group_file", 1, "", cfg->group_file, sizeof cfg->group_file, err);
     if (!st) st = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "", cfg->wallet_key_file, sizeof cfg->wallet_key_file, err);
     if (!st) st = nox_cfg_get_bool(doc, root, "create_if_missing", 0, "", &cfg->create_if_missing, err);
     if (!st) st = nox_service_load_http_limits(doc, root, &cfg->http, err);

@@ -3,6 +3,9 @@
  *   GET  /v0/public-key?chainId=N  -> {"publicKey", "proof"}
  *   POST /v0/delegate?chainId=N    -> {"encryptedSharedSecret"}
  *   POST /v0/delegate/batch?chainId=N -> {"encryptedSharedSecrets": [...]} (docs/PROTOCOL-EXTENSIONS.md §4)
+ *   POST /v0/delegate/partials?chainId=N -> {"node", "wrappedKey", "iv", "ciphertext"} (§11: a threshold
+ *        node's partials and DLEQ proofs, sealed to the requester in one envelope)
+ *   GET  /v0/group -> the group file (§11: t, n, P, commitments, verification keys; public)
  * The KMS never decrypts data: a delegation is one ECDH (its key · the
  * stored ephemeral key) and one RSA-OAEP encryption of the x-coordinate to
  * the requester's key, for the configured Gateway only.
@@ -60,6 +63,12 @@ nox_status kms_prepare_public_keys(kms_state *st, nox_error *err) {
         if (!c->public_key_json) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
     }
     return NOX_OK;
+}
+
+void kms_handle_group(void *state, const nox_http_request *req, nox_http_response *resp) {
+    (void)req;
+    const kms_state *st = state;
+    nox_http_respond_json(resp, 200, st->group_json);
 }
 
 void kms_handle_public_key(void *state, const nox_http_request *req, nox_http_response *resp) {
@@ -151,6 +160,16 @@ static int delegate_one(const kms_state *st, const char *what, const char *eph, 
     return 1;
 }
 
+/* 409 when this node holds a share of a t > 1 group: its own d_i·K is not the shared secret. */
+static int whole_key(const kms_state *st, nox_http_response *resp) {
+    if (st->group.threshold == 1) return 1;
+    nox_http_respond_error(resp, 409, "threshold_share",
+                           "this KMS node holds share %u of a %u-of-%u key: ask for partials (POST "
+                           "/v0/delegate/partials, docs/PROTOCOL-EXTENSIONS.md §11)",
+                           st->index, st->group.threshold, st->group.nodes);
+    return 0;
+}
+
 /* Validates, authenticates and performs one delegation; answers every outcome. */
 static void delegate(const kms_state *st, const nox_http_request *req, nox_http_response *resp) {
     const kms_chain *c = chain_of(st, req, resp);
@@ -165,7 +184,7 @@ static void delegate(const kms_state *st, const nox_http_request *req, nox_http_
     nox_rsa_key *rsa = NULL;
     nox_error err = {0};
     char out_hex[2 * MAX_RSA_BYTES + 3];
-    if (!target || !from_gateway(c, hash, sig, resp)) {
+    if (!target || !from_gateway(c, hash, sig, resp) || !whole_key(st, resp)) {
         /* answered */
     } else if (nox_rsa_cache_get(st->target_keys, target, &rsa, &err)) {
         nox_http_respond_error(resp, 400, "bad_request", "targetPubKey: %s", err.message);
@@ -176,55 +195,80 @@ static void delegate(const kms_state *st, const nox_http_request *req, nox_http_
     json_decref(body);
 }
 
+/* A request for n keys to one target: {"ephemeralPubKeys": [...], "targetPubKey"}, signed by the chain's Gateway. */
+typedef struct keys_request {
+    const kms_chain *chain;
+    json_t *body;
+    const char **eph; /* n strings inside body */
+    size_t n;
+    const char *target;
+    nox_rsa_key *rsa;
+} keys_request;
+
+static void keys_request_free(keys_request *k) {
+    nox_rsa_free(k->rsa);
+    free(k->eph);
+    json_decref(k->body);
+}
+
+typedef void (*keys_hash_fn)(const char *const *eph, size_t n, const char *target, uint8_t out[32]);
+
+/* Parses and authenticates a keys request (its struct hashed by `hash`); 0 after answering 4xx/500. */
+static int keys_request_parse(const kms_state *st, const nox_http_request *req, nox_http_response *resp,
+                              keys_hash_fn hash_fn, keys_request *k) {
+    memset(k, 0, sizeof *k);
+    uint8_t sig[NOX_EC_SIGNATURE_SIZE];
+    if (!(k->chain = chain_of(st, req, resp)) || !bearer_signature(req, resp, sig) || !(k->body = object_body(req, resp)))
+        return 0;
+    json_t *keys = json_object_get(k->body, "ephemeralPubKeys");
+    if (!(k->target = string_field(k->body, "targetPubKey", resp))) return 0;
+    k->n = json_array_size(keys);
+    if (!json_is_array(keys) || k->n == 0 || k->n > KMS_MAX_BATCH) {
+        nox_http_respond_error(resp, 400, "bad_request", "ephemeralPubKeys must be an array of 1 to %d strings",
+                               KMS_MAX_BATCH);
+        return 0;
+    }
+    if (!(k->eph = calloc(k->n, sizeof *k->eph))) {
+        nox_http_respond_error(resp, 500, "storage", "out of memory");
+        return 0;
+    }
+    for (size_t i = 0; i < k->n; i++) {
+        json_t *v = json_array_get(keys, i);
+        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+            nox_http_respond_error(resp, 400, "bad_request", "ephemeralPubKeys[%zu] must be a string", i);
+            return 0;
+        }
+        k->eph[i] = json_string_value(v);
+    }
+    /* The signature covers the strings exactly as sent: check it before looking inside them. */
+    uint8_t hash[32];
+    hash_fn(k->eph, k->n, k->target, hash);
+    if (!from_gateway(k->chain, hash, sig, resp)) return 0;
+    nox_error err = {0};
+    if (nox_rsa_cache_get(st->target_keys, k->target, &k->rsa, &err)) {
+        nox_http_respond_error(resp, 400, "bad_request", "targetPubKey: %s", err.message);
+        return 0;
+    }
+    return 1;
+}
+
 /*
  * POST /v0/delegate/batch (docs/PROTOCOL-EXTENSIONS.md §4): n delegations to one target key, one
  * DelegateBatchAuthorization signature; all or nothing (a 400 names the first bad key).
  */
 static void delegate_batch(const kms_state *st, const nox_http_request *req, nox_http_response *resp) {
-    const kms_chain *c = chain_of(st, req, resp);
-    uint8_t sig[NOX_EC_SIGNATURE_SIZE];
-    json_t *body;
-    if (!c || !bearer_signature(req, resp, sig) || !(body = object_body(req, resp))) return;
-    json_t *keys = json_object_get(body, "ephemeralPubKeys");
-    const char *target = string_field(body, "targetPubKey", resp);
-    size_t n = json_array_size(keys);
-    const char **eph = NULL;
+    keys_request k;
     json_t *answer = NULL, *list = NULL;
-    nox_rsa_key *rsa = NULL;
-    nox_error err = {0};
-    if (!target) goto out;
-    if (!json_is_array(keys) || n == 0 || n > KMS_MAX_BATCH) {
-        nox_http_respond_error(resp, 400, "bad_request", "ephemeralPubKeys must be an array of 1 to %d strings",
-                               KMS_MAX_BATCH);
+    if (!keys_request_parse(st, req, resp, nox_eip712_hash_delegate_batch_authorization, &k) || !whole_key(st, resp))
         goto out;
-    }
-    if (!(eph = calloc(n, sizeof *eph))) {
-        nox_http_respond_error(resp, 500, "storage", "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        json_t *v = json_array_get(keys, i);
-        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-            nox_http_respond_error(resp, 400, "bad_request", "ephemeralPubKeys[%zu] must be a string", i);
-            goto out;
-        }
-        eph[i] = json_string_value(v);
-    }
-    uint8_t hash[32];
-    nox_eip712_hash_delegate_batch_authorization(eph, n, target, hash);
-    if (!from_gateway(c, hash, sig, resp)) goto out;
-    if (nox_rsa_cache_get(st->target_keys, target, &rsa, &err)) {
-        nox_http_respond_error(resp, 400, "bad_request", "targetPubKey: %s", err.message);
-        goto out;
-    }
     if (!(answer = json_object()) || !(list = json_array()) || json_object_set_new(answer, "encryptedSharedSecrets", list)) {
         nox_http_respond_error(resp, 500, "storage", "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < k.n; i++) {
         char what[48], out_hex[2 * MAX_RSA_BYTES + 3];
         snprintf(what, sizeof what, "ephemeralPubKeys[%zu]", i);
-        if (!delegate_one(st, what, eph[i], rsa, out_hex, resp)) goto out;
+        if (!delegate_one(st, what, k.eph[i], k.rsa, out_hex, resp)) goto out;
         if (json_array_append_new(list, json_string(out_hex))) {
             nox_http_respond_error(resp, 500, "storage", "out of memory");
             goto out;
@@ -234,9 +278,67 @@ static void delegate_batch(const kms_state *st, const nox_http_request *req, nox
     answer = NULL;
 out:
     json_decref(answer);
-    nox_rsa_free(rsa);
+    keys_request_free(&k);
+}
+
+/* "0x" + hex of `len` bytes as a new JSON string, or NULL. */
+static json_t *hex_string(const uint8_t *bytes, size_t len) {
+    char *text = malloc(2 * len + 3);
+    json_t *v = text ? json_string(nox_hex_encode(bytes, len, text)) : NULL;
+    free(text);
+    return v;
+}
+
+/*
+ * POST /v0/delegate/partials (docs/PROTOCOL-EXTENSIONS.md §11): this node's partial d_i·K and its DLEQ proof
+ * for every key, sealed in one envelope to the target key (one RSA-OAEP per request, not per key).
+ */
+static void delegate_partials(const kms_state *st, const nox_http_request *req, nox_http_response *resp) {
+    keys_request k;
+    uint8_t (*eph)[NOX_TH_POINT_SIZE] = NULL;
+    nox_sealed_partials sealed = {0};
+    if (!keys_request_parse(st, req, resp, nox_eip712_hash_partial_delegation_authorization, &k)) goto out;
+    if (!(eph = calloc(k.n, sizeof *eph))) {
+        nox_http_respond_error(resp, 500, "storage", "out of memory");
+        goto out;
+    }
+    nox_error err = {0};
+    for (size_t i = 0; i < k.n; i++)
+        if (nox_hex_decode_exact(k.eph[i], strlen(k.eph[i]), eph[i], NOX_TH_POINT_SIZE, &err)) {
+            nox_http_respond_error(resp, 400, "bad_request", "ephemeralPubKeys[%zu] must be a compressed secp256k1 "
+                                   "point (0x + 66 hex digits): %s", i, err.message);
+            goto out;
+        }
+    nox_status s = nox_delegation_seal_partials(&st->key, st->index, k.chain->chain_id, (const uint8_t(*)[NOX_TH_POINT_SIZE])eph,
+                                                k.n, k.rsa, &sealed, &err);
+    if (s == NOX_ERR_INVALID) { /* "ephemeral key [i]: …" */
+        const char *m = err.message;
+        nox_http_respond_error(resp, 400, "bad_request", "ephemeralPubKeys%s",
+                               strncmp(m, "ephemeral key ", 14) == 0 ? m + 14 : m);
+        goto out;
+    }
+    if (s) {
+        nox_http_respond_error(resp, 500, "internal", "the partials could not be sealed");
+        nox_log(NOX_LOG_ERROR, "sealing partials: %s", err.message);
+        goto out;
+    }
+    json_t *answer = json_pack("{s:I, s:o, s:o, s:o}", "node", (json_int_t)st->index, "wrappedKey",
+                               hex_string(sealed.wrapped_key, sealed.wrapped_key_len), "iv",
+                               hex_string(sealed.iv, sizeof sealed.iv), "ciphertext",
+                               hex_string(sealed.ciphertext, sealed.ciphertext_len));
+    if (answer) nox_http_respond_value(resp, answer);
+    else nox_http_respond_error(resp, 500, "storage", "out of memory");
+out:
+    nox_sealed_partials_free(&sealed);
     free(eph);
-    json_decref(body);
+    keys_request_free(&k);
+}
+
+void kms_handle_delegate_partials(void *state, const nox_http_request *req, nox_http_response *resp) {
+    const kms_state *st = state;
+    double t0 = now_seconds();
+    delegate_partials(st, req, resp);
+    nox_histogram_observe(st->partials_seconds, now_seconds() - t0);
 }
 
 void kms_handle_delegate(void *state, const nox_http_request *req, nox_http_response *resp) {

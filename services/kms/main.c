@@ -15,9 +15,14 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ceremony.h"
+#ifdef NOX_KMS_FAULT_SWITCH
+#include "ec_internal.h"
+#endif
 #include "kms.h"
 #include "nox/hex.h"
 #include "nox/log.h"
@@ -26,8 +31,11 @@
 static void usage(FILE *f) {
     fprintf(f, "usage: nox-kms --config FILE [--ready-file FILE]\n"
                "       nox-kms keygen --out FILE\n"
-               "Serves GET /v0/public-key and POST /v0/delegate (spec §8), /health and /metrics.\n"
-               "--ready-file receives the service URL once it accepts requests.\n");
+               "%s"
+               "Serves GET /v0/public-key, GET /v0/group, POST /v0/delegate[/batch] (spec §8; a 1-of-1 key only)\n"
+               "and POST /v0/delegate/partials (docs/PROTOCOL-EXTENSIONS.md §11), /health and /metrics.\n"
+               "--ready-file receives the service URL once it accepts requests.\n",
+            kms_ceremony_usage);
 }
 
 /*
@@ -72,16 +80,52 @@ static int keygen(int argc, char **argv) {
     return 0;
 }
 
+/*
+ * The group this node serves: the group file's, after checking that key_file holds one of its shares (a share
+ * that its commitments do not vouch for stops start-up); without group_file, the 1-of-1 group of the key.
+ */
+static nox_status start_group(kms_state *st, nox_error *err) {
+    nox_status s;
+    if (st->cfg.group_file[0]) {
+        s = nox_th_group_load(st->cfg.group_file, &st->group, err);
+        if (!s && (s = nox_th_share_check(&st->group, &st->key, &st->index, err)))
+            nox_error_prefix(err, "key_file %s against group_file %s: ", st->cfg.key_file, st->cfg.group_file);
+    } else {
+        nox_ec_pubkey pub;
+        uint8_t p[NOX_EC_PUBKEY_COMPRESSED_SIZE];
+        s = nox_ec_pubkey_of(&st->key, &pub, err);
+        if (!s) nox_ec_pubkey_compressed(&pub, p);
+        if (!s) s = nox_th_group_single(p, &st->group, err);
+        st->index = 1;
+    }
+    if (!s && !(st->group_json = nox_th_group_to_json(&st->group))) s = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+#ifdef NOX_KMS_FAULT_SWITCH
+    /* nox-kms-faulty only (the fault tests): serve with share + 1, so that every partial is wrong and its DLEQ
+     * proof, made with the wrong share, fails against this node's verification key */
+    const char *fault = getenv("NOX_KMS_FAULT");
+    if (!s && fault && !strcmp(fault, "wrong-partials")) {
+        uint8_t one[NOX_EC_PRIVKEY_SIZE] = {0};
+        one[NOX_EC_PRIVKEY_SIZE - 1] = 1;
+        if (!secp256k1_ec_seckey_tweak_add(nox_ec_context(err), st->key.d, one))
+            return nox_error_set(err, NOX_ERR_INVALID, "NOX_KMS_FAULT: cannot alter the share");
+        nox_log(NOX_LOG_WARN, "NOX_KMS_FAULT=wrong-partials: this node answers WRONG partials (a fault test)");
+    }
+#endif
+    return s;
+}
+
 static nox_status start_keys(kms_state *st, nox_error *err) {
     nox_status s = load_key(&st->cfg, "key_file", st->cfg.key_file, "protocol key", &st->key, err);
     if (!s) s = load_key(&st->cfg, "wallet_key_file", st->cfg.wallet_key_file, "wallet key", &st->wallet, err);
-    nox_ec_pubkey pub;
-    if (!s) s = nox_ec_pubkey_of(&st->key, &pub, err);
+    if (!s) s = start_group(st, err);
     if (s) return s;
-    nox_ec_pubkey_compressed(&pub, st->public_key);
+    memcpy(st->public_key, st->group.public_key, sizeof st->public_key);
     uint8_t addr[NOX_ADDRESS_SIZE];
-    char text[2 * NOX_EC_PUBKEY_COMPRESSED_SIZE + 3];
-    nox_log(NOX_LOG_INFO, "protocol public key %s", nox_hex_encode(st->public_key, sizeof st->public_key, text));
+    char text[2 * NOX_EC_PUBKEY_COMPRESSED_SIZE + 3], fp[19];
+    nox_th_group_fingerprint(&st->group, fp);
+    nox_log(NOX_LOG_INFO, "protocol public key %s; node %u of a %u-of-%u group %s",
+            nox_hex_encode(st->public_key, sizeof st->public_key, text), st->index, st->group.threshold,
+            st->group.nodes, fp);
     s = nox_ec_key_address(&st->wallet, addr, err);
     if (!s) nox_log(NOX_LOG_INFO, "wallet address %s (signs the public-key proofs)", nox_hex_encode(addr, sizeof addr, text));
     return s;
@@ -109,6 +153,11 @@ static nox_status serve(kms_state *st, const char *ready_file, nox_error *err) {
     if (!s) s = nox_http_route_public(server, "GET", "/v0/public-key", kms_handle_public_key, st, err);
     if (!s) s = nox_http_route(server, "POST", "/v0/delegate", kms_handle_delegate, st, err);
     if (!s) s = nox_http_route(server, "POST", "/v0/delegate/batch", kms_handle_delegate_batch, st, err);
+    if (!s) s = nox_http_histogram(server, "nox_kms_partials_seconds", "Time to serve one POST /v0/delegate/partials",
+                                   delegation_buckets, sizeof delegation_buckets / sizeof delegation_buckets[0],
+                                   &st->partials_seconds, err);
+    if (!s) s = nox_http_route(server, "POST", "/v0/delegate/partials", kms_handle_delegate_partials, st, err);
+    if (!s) s = nox_http_route_public(server, "GET", "/v0/group", kms_handle_group, st, err);
     if (!s) {
         nox_log(NOX_LOG_INFO, "%u threads, %zu chain(s)", st->cfg.http.threads, st->cfg.n_chains);
         s = nox_service_serve(server, st->cfg.listen, ready_file, err);
@@ -127,6 +176,7 @@ int main(int argc, char **argv) {
         }
     }
     if (argc >= 2 && !strcmp(argv[1], "keygen")) return keygen(argc - 1, argv + 1);
+    if (argc >= 2 && kms_is_ceremony(argv[1])) return kms_ceremony_main(argc - 1, argv + 1);
     const char *config, *ready_file;
     switch (nox_service_parse_args(argc, argv, &config, &ready_file)) {
     case NOX_ARGS_HELP: usage(stdout); return 0;
@@ -150,6 +200,7 @@ int main(int argc, char **argv) {
     nox_rsa_cache_free(st.target_keys);
     nox_ec_key_wipe(&st.key);
     nox_ec_key_wipe(&st.wallet);
+    free(st.group_json);
     kms_config_free(&st.cfg);
     return s ? 1 : 0;
 }

@@ -15,6 +15,7 @@
 #include "nox/delegation.h"
 #include "nox/eip712.h"
 #include "nox/hex.h"
+#include "nox/delegation_json.h"
 #include "nox/rsa.h"
 #include "nox/types.h"
 #include "nox/value.h"
@@ -63,17 +64,6 @@ static nox_status authorization(const nox_ec_privkey *key, const uint8_t compute
     return NOX_OK;
 }
 
-/* Decodes the hex member `name` of the answer into a new buffer of at most cap bytes. */
-static nox_status hex_member(const json_t *reply, const char *name, size_t cap, uint8_t **out, size_t *len,
-                             nox_error *err) {
-    const char *text = json_string_value(json_object_get(reply, name));
-    if (!text) return nox_error_set(err, NOX_ERR_INVALID, "the Gateway's answer has no %s", name);
-    if (!(*out = malloc(cap ? cap : 1))) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
-    if (nox_hex_decode(text, strlen(text), *out, cap, len, err))
-        return nox_error_prefix(err, "the Gateway's %s: ", name);
-    return NOX_OK;
-}
-
 /* Turns plaintext of the handle's type into text (malloc'd). */
 static nox_status format_plain(uint8_t type, const uint8_t *plain, size_t len, char **text, nox_error *err) {
     *text = NULL;
@@ -115,8 +105,8 @@ nox_status noxctl_decrypt_text(const char *gateway, const uint8_t compute[NOX_AD
     nox_rsa_key *rsa = NULL;
     char *spki_hex = NULL, *auth = NULL;
     json_t *reply = NULL;
-    uint8_t *ct = NULL, *ess = NULL, *iv = NULL, *plain = NULL;
-    size_t ct_len = 0, ess_len = 0, iv_len = 0;
+    uint8_t *plain = NULL;
+    nox_opened_partials opened = {0};
     long status = 0;
     nox_status s = nox_ec_key_address(key, user, err);
     if (s) return s;
@@ -160,33 +150,35 @@ nox_status noxctl_decrypt_text(const char *gateway, const uint8_t compute[NOX_AD
         s = nox_error_set(err, NOX_ERR_INVALID, "the Gateway answered for another handle");
         goto out;
     }
-    if ((s = hex_member(reply, "ciphertext", MAX_CIPHERTEXT, &ct, &ct_len, err)) ||
-        (s = hex_member(reply, "encryptedSharedSecret", nox_rsa_size(rsa), &ess, &ess_len, err)) ||
-        (s = hex_member(reply, "iv", NOX_ECIES_NONCE_SIZE, &iv, &iv_len, err)))
-        goto out;
+    /* the KMS nodes' partials, sealed to our key (docs/PROTOCOL-EXTENSIONS.md §11): t of them give the value */
     uint8_t type = nox_handle_type(h);
-    size_t want = nox_type_size(type);
-    if (iv_len != NOX_ECIES_NONCE_SIZE || ct_len <= 16 || (want && ct_len - 16 != want)) {
-        s = nox_error_set(err, NOX_ERR_INVALID,
-                          "the Gateway's answer has the wrong sizes (ciphertext %zu bytes, iv %zu) for a %s", ct_len,
-                          iv_len, nox_type_name(type));
+    size_t want = nox_type_size(type), plain_len = 0;
+    uint64_t unopened = 0, bad = 0;
+    if ((s = nox_delegations_open(rsa, reply, nox_handle_chain_id(h), &opened, &unopened, err))) {
+        nox_error_prefix(err, "the Gateway's answer: ");
         goto out;
     }
-    if (!(plain = malloc(ct_len - 16))) {
+    if (!(plain = malloc(MAX_CIPHERTEXT))) {
         s = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
         goto out;
     }
-    if ((s = nox_delegation_decrypt(rsa, ess, ess_len, iv, ct, ct_len, plain, err))) {
+    s = nox_delegations_decrypt_value(&opened, reply, plain, MAX_CIPHERTEXT, &plain_len, &bad, err);
+    if (!s && bad) fprintf(stderr, "noxctl: warning: KMS node(s) 0x%llx (a bit per node) sent a partial whose proof "
+                           "fails; decrypted without it\n", (unsigned long long)bad);
+    if (s) {
         nox_error_prefix(err, "decrypting %s: ", htext);
         goto out;
     }
-    s = format_plain(type, plain, ct_len - 16, text, err);
+    if (want && plain_len != want) {
+        s = nox_error_set(err, NOX_ERR_INVALID, "the Gateway's answer holds %zu bytes for a %s", plain_len,
+                          nox_type_name(type));
+        goto out;
+    }
+    s = format_plain(type, plain, plain_len, text, err);
 out:
-    if (plain) OPENSSL_cleanse(plain, ct_len - 16);
+    if (plain) OPENSSL_cleanse(plain, MAX_CIPHERTEXT);
     free(plain);
-    free(ct);
-    free(ess);
-    free(iv);
+    nox_opened_partials_wipe(&opened);
     free(auth);
     free(spki_hex);
     json_decref(reply);

@@ -103,7 +103,7 @@ static nox_status add_metrics(nox_http_server *s, run_state *st, nox_error *err)
         snprintf(help, sizeof help, "Latency of the %s stage per message.", stages[i]);
         r = nox_http_histogram(s, name, help, bounds, sizeof bounds / sizeof bounds[0], &m->stage[i], err);
     }
-    /* one counter per cause, named like events_by_op (http_server.h registers no labelled counter) */
+    /* one counter per cause, named like events_by_op */
     static const char *const why[RUN_CAUSES] = {
         [RUN_CAUSE_UNKNOWN_OPERATOR] = "its operator (name or id) is not enabled on this Runner",
         [RUN_CAUSE_NAME_MISMATCH] = "its type is not this Runner's name for its operator id",
@@ -142,6 +142,18 @@ static nox_status add_metrics(nox_http_server *s, run_state *st, nox_error *err)
         snprintf(help, sizeof help, "Messages dead-lettered unprocessed, not signed by a trusted Ingestor: %s.",
                  refused[v]);
         r = nox_http_counter(s, name, help, &m->rejected[v], err);
+    }
+    { /* docs/PROTOCOL-EXTENSIONS.md §11: a KMS node named by a failed DLEQ proof */
+        char labels[NOX_TH_MAX_NODES][8];
+        const char *values[NOX_TH_MAX_NODES];
+        for (unsigned i = 0; i < NOX_TH_MAX_NODES; i++) {
+            snprintf(labels[i], sizeof labels[i], "%u", i + 1);
+            values[i] = labels[i];
+        }
+        if (!r) r = nox_http_counters(s, "nox_runner_kms_bad_partials_total",
+                                      "Operands whose partial from this KMS node failed its DLEQ proof (the node was "
+                                      "left out of the combination).", "node", values, NOX_TH_MAX_NODES,
+                                      m->bad_partials, err);
     }
     size_t n_ops = nox_engine_op_count(st->engine);
     m->events_by_op = calloc(n_ops ? n_ops : 1, sizeof *m->events_by_op);
@@ -185,6 +197,7 @@ static nox_status start_http(run_state *st, const char *ready_file, nox_http_ser
     nox_http_server *server = NULL;
     nox_status s = nox_http_server_new(&o, &server, err);
     if (!s) s = add_metrics(server, st, err);
+    if (!s) nox_gateway_client_set_requester(st->gw, st->rsa, st->m.bad_partials);
     if (!s) {
         nox_http_set_health(server, health, st);
         s = nox_http_server_start(server, err);
@@ -232,6 +245,7 @@ int main(int argc, char **argv) {
         nox_gateway_signing sg = {.lifetime_s = (unsigned)st.cfg.authorization_lifetime_s};
         memcpy(sg.gateway_address, st.cfg.gateway_address, NOX_ADDRESS_SIZE);
         s = nox_gateway_client_new(st.cfg.gateway_url, &st.cfg.gateway_tls, &st.wallet, &sg, 10000, &st.gw, &err);
+        if (!s) nox_gateway_client_set_requester(st.gw, st.rsa, NULL); /* the counters: start_http */
     }
     if (!s) {
         nox_kms_options o;

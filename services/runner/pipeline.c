@@ -411,16 +411,13 @@ static enum run_outcome decrypt(run_state *st, job *j, char *reason, size_t cap)
     for (size_t k = 0; k < j->n_need && r == RUN_OK; k++) {
         nox_gateway_operand *o = &j->operands[k];
         slot *s = &j->slots[j->need[k]];
-        uint8_t pt[NOX_GATEWAY_MAX_CIPHERTEXT];
-        size_t len = o->ciphertext_len - NOX_ECIES_TAG_SIZE;
-        if (nox_delegation_decrypt(st->rsa, o->encrypted_secret, o->encrypted_secret_len, o->iv, o->ciphertext,
-                                   o->ciphertext_len, pt, &err) ||
-            nox_value_from_bytes(&s->v, nox_handle_type(&s->h), pt, len, &err)) {
+        /* decrypted by the Gateway client from t KMS partials (docs/PROTOCOL-EXTENSIONS.md §11) */
+        if (nox_value_from_bytes(&s->v, nox_handle_type(&s->h), o->plaintext, o->plaintext_len, &err)) {
             snprintf(reason, cap, "operand %zu: %.400s", j->need[k], err.message);
             r = RUN_RETRY;
         }
         s->known = r == RUN_OK;
-        OPENSSL_cleanse(pt, sizeof pt);
+        OPENSSL_cleanse(o->plaintext, sizeof o->plaintext);
     }
     if (j->n_need) nox_histogram_observe(st->m.stage[ST_DECRYPT], now_s() - t0);
     return r;

@@ -11,6 +11,7 @@
 #include "nox/engine.h"
 #include "nox/error.h"
 #include "nox/gateway_client.h"
+#include "nox/threshold.h"
 #include "nox/http_server.h"
 #include "nox/kms_client.h"
 #include "nox/queue_signature.h"
@@ -85,6 +86,7 @@ typedef struct run_metrics {
     nox_counter *failed_events[RUN_CAUSES]; /* events whose outputs were recorded failed, by cause */
     nox_counter *rejected[NOX_QUEUE_VERDICTS]; /* messages refused before any work, by verdict ([0] unused) */
     nox_counter *results_created, *results_unchanged, *results_conflicted; /* the Gateway's answers per result */
+    nox_counter *bad_partials[NOX_TH_MAX_NODES]; /* operands whose partial from KMS node i+1 failed its DLEQ proof */
     nox_histogram *stage[RUN_STAGES];
     nox_gauge *in_flight;
 } run_metrics;

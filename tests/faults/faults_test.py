@@ -41,6 +41,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import e2elib  # noqa: E402
 from e2elib import check, http  # noqa: E402
 import noxtest  # noqa: E402
+import noxthreshold  # noqa: E402
 
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: E402
@@ -202,12 +203,8 @@ class Reader:
         if st != 200:
             return None, f"{st} {str(body)[:300]}"
         out = {}
-        for item in body["operands"]:
-            x = self.rsa.decrypt(bytes.fromhex(item["encryptedSharedSecret"][2:]),
-                                 padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
-            key = HKDF(hashes.SHA256(), 32, b"\0" * 32, b"ECIES:AES_GCM:v1").derive(x)
-            pt = AESGCM(key).decrypt(bytes.fromhex(item["iv"][2:]), bytes.fromhex(item["ciphertext"][2:]), None)
-            out[item["handle"]] = decode(item["handle"], pt)
+        for item in body["operands"]:  # t KMS partials per operand (docs/PROTOCOL-EXTENSIONS.md §11)
+            out[item["handle"]] = decode(item["handle"], noxthreshold.decrypt(self.rsa, body, item, CHAIN))
         return out, None
 
 

@@ -21,6 +21,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import noxtest  # noqa: E402
+import noxthreshold  # noqa: E402
 from noxtest import check, http, is_error_shape, run, typed_data  # noqa: E402
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -48,11 +49,9 @@ def hkdf(x):
     return HKDF(hashes.SHA256(), 32, b"\0" * 32, b"ECIES:AES_GCM:v1").derive(x)
 
 
-def unwrap(rsa_key, item):
-    """Decrypts one {ciphertext, encryptedSharedSecret, iv} answer (spec §4.2)."""
-    x = rsa_key.decrypt(bytes.fromhex(item["encryptedSharedSecret"][2:]),
-                        padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
-    return AESGCM(hkdf(x)).decrypt(bytes.fromhex(item["iv"][2:]), bytes.fromhex(item["ciphertext"][2:]), None)
+def unwrap(rsa_key, item, answer=None):
+    """Decrypts one value of an answer from t KMS partials (docs/PROTOCOL-EXTENSIONS.md §11)."""
+    return noxthreshold.decrypt(rsa_key, item if answer is None else answer, item)
 
 
 def ecies_encrypt(kms_pub_hex, plain):
@@ -262,7 +261,7 @@ def mutual_tls(work, gw, kms, pki, gw_cfg, nox, token, anvil, servers):
     ops = lambda hdr, cert=True: http("GET", gw.url + "/v0/compute/operands", headers=hdr, client_cert=cert)
     st, body, _ = ops(good_auth)
     check("mutual TLS: the Runner's certificate and a valid authorization -> 200 (the control)",
-          st == 200 and [unwrap(rk, o) for o in body.get("operands", [])] == [b"\x05"], f"{st} {body}"[:300])
+          st == 200 and [unwrap(rk, o, body) for o in body.get("operands", [])] == [b"\x05"], f"{st} {body}"[:300])
     for name, hdr in [("a valid authorization", good_auth), ("no Authorization", {}),
                       ("a malformed Authorization", {"Authorization": "EIP712 !!!"})]:
         st, body, _ = ops(hdr, cert=False)
@@ -339,7 +338,7 @@ def mutual_tls(work, gw, kms, pki, gw_cfg, nox, token, anvil, servers):
     servers.append(nocert)
     st, body, _ = http("GET", nocert.url + "/v0/secrets/" + bal, headers=hdr)
     check("mutual TLS: a Gateway without its client certificate for the KMS gets no delegation (5xx, nothing "
-          "decrypted)", st >= 500 and "encryptedSharedSecret" not in body, f"{st} {body}"[:300])
+          "decrypted)", st >= 500 and "delegations" not in body, f"{st} {body}"[:300])
     check("... the KMS's refusal is in that Gateway's log", "mutual TLS" in nocert.log() or "401" in nocert.log(),
           nocert.log()[-1500:])
     nocert.stop()
@@ -493,7 +492,7 @@ def bound_authorizations(work, gw, gw_cfg, kms_pub, servers):
     refused("operands: signed for another Gateway", ops(operand_auth(work, [stored], rk_hex, gateway="0x" + "5e" * 20)),
             "not from a configured Runner")
     st, body, _ = ops(operand_auth(work, [stored, r1["handle"]], rk_hex))
-    check("operands: the bound form is served", st == 200 and [unwrap(rk, o) for o in body.get("operands", [])] ==
+    check("operands: the bound form is served", st == 200 and [unwrap(rk, o, body) for o in body.get("operands", [])] ==
           [b"\x2a", b"\x01"], f"{st} {body}"[:300])
 
     # batches: each entry checked on its own; one refused entry is a 401 for all, naming it, nothing stored
@@ -506,7 +505,7 @@ def bound_authorizations(work, gw, gw_cfg, kms_pub, servers):
         legacy_operand_doc(work, [stored], rk_hex), good]}), "requests[0]: a OperandAccessAuthorization of spec 4.4")
     st, body, _ = batch("operands/batch", {"requests": [good, good]})
     check("operands batch: bound entries served", st == 200 and len(body.get("responses", [])) == 2 and
-          all(unwrap(rk, r["operands"][0]) == b"\x2a" for r in body["responses"]), f"{st} {body}"[:300])
+          all(unwrap(rk, r["operands"][0], body) == b"\x2a" for r in body["responses"]), f"{st} {body}"[:300])
     r4, r5 = item(new("b4"), b"\x04", "b4"), item(new("b5"), b"\x05", "b5")
     set_a = {"authorization": result_doc(work, [r4], tx="0x" + "a4" * 32), "results": [r4]}
     set_b = {"authorization": result_doc(work, [r5], tx="0x" + "a5" * 32), "results": [r5]}
@@ -549,7 +548,7 @@ def bound_authorizations(work, gw, gw_cfg, kms_pub, servers):
     check("... records failures", st == 200 and body == {"recorded": 1}, f"{st} {body}")
     st, body, _ = http("GET", legacy_gw.url + "/v0/compute/operands",
                        headers=noxtest.auth_header(legacy_operand_doc(work, [r6["handle"]], rk_hex)))
-    check("... serves operands", st == 200 and unwrap(rk, body["operands"][0]) == b"\x06", f"{st} {body}"[:300])
+    check("... serves operands", st == 200 and unwrap(rk, body["operands"][0], body) == b"\x06", f"{st} {body}"[:300])
     st, body, _ = lpost("results", [r6], result_auth(work, [r6]))
     check("... and still takes the bound forms (replay: unchanged)", st == 200 and body.get("unchanged") == 1,
           f"{st} {body}")
@@ -679,7 +678,7 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
     check("operands in request order", ok, str(body)[:300])
     if ok:
         for (typ, hexv), o in zip(SAMPLES, body["operands"]):
-            check(f"operand {typ} decrypts to the input", unwrap(rk, o).hex() == hexv)
+            check(f"operand {typ} decrypts to the input", unwrap(rk, o, body).hex() == hexv)
     st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, handles, rk_hex, STRANGER))
     check("operands: a stranger gets 401", st == 401 and is_error_shape(body, "unauthorized"), body)
     missing = handles[0][:2] + "77" * 26 + handles[0][-12:]
@@ -716,7 +715,7 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
     st, body, _ = http("POST", gw.url + "/v0/compute/results", json.dumps(res2), result_auth(work, res2))
     check("results: other tag conflicted", st == 200 and body == {"created": 0, "unchanged": 0, "conflicted": 1}, body)
     st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, [new_handle], rk_hex))
-    check("results: the conflict did not overwrite", st == 200 and unwrap(rk, body["operands"][0]) == plain, body)
+    check("results: the conflict did not overwrite", st == 200 and unwrap(rk, body["operands"][0], body) == plain, body)
     # result sets batched (docs/PROTOCOL-EXTENSIONS.md §4): each stored on its own, answered in order
     def result_entry(results, key=RUNNER, tx=TX):
         try:
@@ -743,7 +742,7 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
         check("results batch: [3] another tag -> conflicted", rs[3] == {"created": 0, "unchanged": 0, "conflicted": 1},
               rs[3])
     st, body, _ = http("GET", gw.url + "/v0/compute/operands", headers=operand_auth(work, [bh], rk_hex))
-    check("results batch: the stored result is served", st == 200 and unwrap(rk, body["operands"][0]) == b"\x05",
+    check("results batch: the stored result is served", st == 200 and unwrap(rk, body["operands"][0], body) == b"\x05",
           f"{st} {body}"[:300])
     st, body, _ = http("POST", results_batch, json.dumps({"transactions": [result_entry(res),
                                                                            result_entry(res, STRANGER)]}))
@@ -852,7 +851,7 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
               "failed" not in rs[1], rs[1])
         ok = [o.get("handle") for o in rs[0].get("operands", [])] == handles
         check("operands batch: [0] in request order and decrypts to the inputs", ok and all(
-            unwrap(rk, o).hex() == hexv for (typ, hexv), o in zip(SAMPLES, rs[0]["operands"])), str(rs[0])[:300])
+            unwrap(rk, o, body).hex() == hexv for (typ, hexv), o in zip(SAMPLES, rs[0]["operands"])), str(rs[0])[:300])
         check("operands batch: [1] a missing handle -> its own 400 not_found naming it",
               rs[1].get("status") == 400 and rs[1].get("error") == "not_found" and missing2 in rs[1].get("message", ""),
               rs[1])
@@ -862,7 +861,7 @@ def run_tests(work, gw, gw_addr, nox, token, anvil, kms_pub):
               rs[3].get("status") == 400 and rs[3].get("error") == "bad_request", rs[3])
         check("operands batch: [4] answered after the failed ones",
               [o.get("handle") for o in rs[4].get("operands", [])] == handles[:2] and
-              unwrap(rk, rs[4]["operands"][1]).hex() == SAMPLES[1][1], str(rs[4])[:300])
+              unwrap(rk, rs[4]["operands"][1], body).hex() == SAMPLES[1][1], str(rs[4])[:300])
     st, body, _ = http("POST", batch_url, json.dumps({"requests": [entries[0], operand_entry(work, handles, rk_hex, STRANGER)]}))
     check("operands batch: a request not from a Runner -> 401 for the whole batch, naming it",
           st == 401 and is_error_shape(body, "unauthorized") and "requests[1]" in body["message"], f"{st} {body}"[:300])

@@ -19,6 +19,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import noxtest  # noqa: E402
+import noxthreshold  # noqa: E402
 from noxtest import check, http, run  # noqa: E402
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -94,10 +95,8 @@ class Reader:
         if st != 200:
             return None
         out = {}
-        for item in body["operands"]:
-            x = self.rsa.decrypt(bytes.fromhex(item["encryptedSharedSecret"][2:]),
-                                 padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
-            pt = AESGCM(hkdf(x)).decrypt(bytes.fromhex(item["iv"][2:]), bytes.fromhex(item["ciphertext"][2:]), None)
+        for item in body["operands"]:  # t KMS partials per operand (docs/PROTOCOL-EXTENSIONS.md §11)
+            pt = noxthreshold.decrypt(self.rsa, body, item, CHAIN)
             out[item["handle"]] = decode(handle_type(item["handle"]), pt)
         return out
 

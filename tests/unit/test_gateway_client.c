@@ -12,6 +12,8 @@
  * authorizations and bodies it was sent, so that the last test checks what the client signs: the bound
  * forms of docs/PROTOCOL-EXTENSIONS.md §7 (window, content digest of the body actually sent, the
  * version-2 domain naming the Gateway) for operand reads, results and failure records, single and batched.
+ * Its operands are real: one value encrypted to a 1-of-1 KMS key, whose partials it seals to the client's RSA
+ * key as a KMS node would (docs/PROTOCOL-EXTENSIONS.md §11), so each fetched operand decrypts to VALUE.
  */
 #include <jansson.h>
 #include <stdatomic.h>
@@ -21,6 +23,7 @@
 #include <time.h>
 
 #include "nox/base64.h"
+#include "nox/delegation.h"
 #include "nox/eip712.h"
 #include "nox/gateway_client.h"
 #include "nox/hex.h"
@@ -43,6 +46,57 @@ static atomic_int no_batch_endpoint, batch_calls, get_calls;
 enum { N_HANDLES = 1100 };
 static nox_handle handles[N_HANDLES];
 static int failed_at[N_HANDLES], missing_at[N_HANDLES]; /* per handle: has a failure record / is not stored */
+
+/* The KMS the peer plays: a 1-of-1 group; one stored value (VALUE encrypted to it), served for every operand. */
+enum { VALUE = 0x2a };
+static nox_ec_privkey kms_key;
+static nox_th_group kms_group;
+static nox_rsa_key *requester;
+static char ct_hex[2 * 17 + 3], iv_hex[2 * 12 + 3], k_hex[2 * 33 + 3];
+static uint8_t k_bytes[33];
+static size_t next_item; /* items handed out in the answer being built */
+
+static void kms_setup(void) {
+    nox_error err = {0};
+    nox_ec_pubkey pub;
+    uint8_t p[33], ct[17], iv[12], plain[1] = {VALUE};
+    CU_ASSERT_EQUAL_FATAL(nox_ec_key_generate(&kms_key, &err), NOX_OK);
+    CU_ASSERT_EQUAL_FATAL(nox_ec_pubkey_of(&kms_key, &pub, &err), NOX_OK);
+    nox_ec_pubkey_compressed(&pub, p);
+    CU_ASSERT_EQUAL_FATAL(nox_th_group_single(p, &kms_group, &err), NOX_OK);
+    CU_ASSERT_EQUAL_FATAL(nox_ecies_encrypt(&pub, plain, 1, ct, k_bytes, iv, &err), NOX_OK);
+    nox_hex_encode(ct, sizeof ct, ct_hex);
+    nox_hex_encode(iv, sizeof iv, iv_hex);
+    nox_hex_encode(k_bytes, sizeof k_bytes, k_hex);
+    if (!requester) CU_ASSERT_EQUAL_FATAL(nox_rsa_generate(2048, &requester, &err), NOX_OK);
+}
+
+/* "0x" + hex as a JSON string. */
+static json_t *hex_json(const uint8_t *b, size_t n) {
+    char *t = malloc(2 * n + 3);
+    json_t *v = json_string(nox_hex_encode(b, n, t));
+    free(t);
+    return v;
+}
+
+/* Adds "threshold" and "delegations" (node 1's envelope of next_item items) to an answer that served operands. */
+static void add_delegations(json_t *answer) {
+    if (!next_item) return;
+    uint8_t(*eph)[33] = calloc(next_item, sizeof *eph);
+    for (size_t i = 0; i < next_item; i++) memcpy(eph[i], k_bytes, 33);
+    nox_sealed_partials s;
+    nox_error err = {0};
+    CU_ASSERT_EQUAL_FATAL(nox_delegation_seal_partials(&kms_key, 1, 31337, (const uint8_t(*)[33])eph, next_item,
+                                                       requester, &s, &err), NOX_OK);
+    json_object_set_new(answer, "threshold", json_integer(1));
+    json_object_set_new(answer, "delegations",
+                        json_pack("[{s:i, s:o, s:o, s:o, s:o}]", "node", 1, "verificationKey",
+                                  hex_json(kms_group.verification_keys[0], 33), "wrappedKey",
+                                  hex_json(s.wrapped_key, s.wrapped_key_len), "iv", hex_json(s.iv, sizeof s.iv),
+                                  "ciphertext", hex_json(s.ciphertext, s.ciphertext_len)));
+    nox_sealed_partials_free(&s);
+    free(eph);
+}
 
 static int position(const char *text) {
     nox_handle h;
@@ -75,13 +129,13 @@ static json_t *answer(json_t *ops, int *status) {
         } else if (i < 0 || missing_at[i]) {
             n_missing++;
         } else {
-            json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "handle", t, "ciphertext",
-                                                  "0x00112233445566778899aabbccddeeff01", "encryptedSharedSecret",
-                                                  "0xabcdef", "iv", "0x000102030405060708090a0b"));
+            json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:I}", "handle", t, "ciphertext", ct_hex,
+                                                  "iv", iv_hex, "publicKey", k_hex, "item", (json_int_t)next_item++));
         }
     }
     *status = 400;
     json_t *out;
+    if (first_failed != SIZE_MAX || n_missing) next_item -= json_array_size(list); /* not served */
     if (first_failed != SIZE_MAX) {
         char msg[300], other[67];
         const char *named = json_string_value(json_array_get(ops, first_failed));
@@ -178,6 +232,7 @@ static void batch(void *user, const nox_http_request *req, nox_http_response *re
     json_t *body = json_loadb(text, len, 0, &jerr), *responses = json_array();
     keep(&seen_body, json_incref(body));
     json_t *requests = json_object_get(body, "requests");
+    next_item = 0;
     for (size_t r = 0; r < json_array_size(requests); r++) {
         int status;
         json_t *a = answer(json_object_get(json_object_get(json_array_get(requests, r), "payload"), "operands"),
@@ -186,7 +241,9 @@ static void batch(void *user, const nox_http_request *req, nox_http_response *re
         json_array_append_new(responses, a);
     }
     json_decref(body);
-    respond(resp, 200, json_pack("{s:o}", "responses", responses));
+    json_t *whole = json_pack("{s:o}", "responses", responses);
+    add_delegations(whole);
+    respond(resp, 200, whole);
 }
 
 static void single(void *user, const nox_http_request *req, nox_http_response *resp) {
@@ -207,8 +264,10 @@ static void single(void *user, const nox_http_request *req, nox_http_response *r
     json_t *doc = json_loadb((const char *)raw, raw_len, 0, &jerr);
     free(raw);
     int status;
+    next_item = 0;
     json_t *a = answer(json_object_get(json_object_get(doc, "payload"), "operands"), &status);
     json_decref(doc);
+    if (status == 200) add_delegations(a);
     respond(resp, status, a);
 }
 
@@ -241,6 +300,8 @@ static void start(void) {
     if (!st) st = nox_ec_key_address(&wallet, wallet_address, &err);
     if (!st) st = nox_gateway_client_new(url, NULL, &wallet, &signing, 10000, &client, &err);
     nox_ec_key_wipe(&wallet);
+    kms_setup();
+    if (!st) nox_gateway_client_set_requester(client, requester, NULL);
     if (st) fprintf(stderr, "\n  cannot start: %s\n", err.message);
     CU_ASSERT_EQUAL_FATAL(st, NOX_OK);
 }
@@ -319,7 +380,8 @@ static void test_failed_list(void) {
     missing_at[2] = 0;
     nox_gateway_fetch_operands_batch(client, &r, 1, "0x00", &err);
     CU_ASSERT_EQUAL(r.status, NOX_OK);
-    CU_ASSERT_EQUAL(outs[2].iv[11], 0x0b);
+    CU_ASSERT_EQUAL(outs[2].plaintext_len, 1);
+    CU_ASSERT_EQUAL(outs[2].plaintext[0], VALUE);
     stop();
 }
 
@@ -400,7 +462,8 @@ static void test_parts(void) {
     reset(CURRENT);
     fetch(&r, 0, N_HANDLES, outs, failed);
     CU_ASSERT_EQUAL(r.status, NOX_OK);
-    CU_ASSERT_EQUAL(outs[1099].ciphertext_len, 17);
+    CU_ASSERT_EQUAL(outs[1099].plaintext_len, 1);
+    CU_ASSERT_EQUAL(outs[1099].plaintext[0], VALUE);
     stop();
 }
 
@@ -610,5 +673,8 @@ int main(void) {
         {"the bound forms: window, content digest of the body sent, the Gateway's domain", test_signs_bound_forms},
         CU_TEST_INFO_NULL,
     };
-    return nox_test_main("gateway_client", tests);
+    int rc = nox_test_main("gateway_client", tests);
+    nox_rsa_free(requester);
+    nox_ec_key_wipe(&kms_key);
+    return rc;
 }

@@ -56,6 +56,80 @@ nox_status nox_delegation_decrypt(const nox_rsa_key *key, const uint8_t *encrypt
                                   const uint8_t nonce[NOX_ECIES_NONCE_SIZE], const uint8_t *ciphertext,
                                   size_t ciphertext_len, uint8_t *plaintext, nox_error *err);
 
+/* ---- threshold delegation (docs/PROTOCOL-EXTENSIONS.md §11) -------------------------------------------------
+ *
+ * A node of a t-of-n group answers a batch of ephemeral keys K_1..K_m for one requester with one envelope:
+ *   items     = for each K_j: K_j (33) ‖ R_j = d_i·K_j (33) ‖ DLEQ proof (64)   (nox/threshold.h)
+ *   envelope  = AES-256-GCM(k, iv, aad, items), k a fresh 32-byte key, iv 12 random bytes,
+ *               aad = "nox/partials/v1" ‖ node index (4 bytes BE) ‖ chain id (8 bytes BE)
+ *   wrappedKey = RSA-OAEP(SHA-256, MGF1-SHA-256)(requester's key, k)
+ * so the requester makes one RSA decryption per node per batch, not one per operand, and whoever carries
+ * the envelope (the Gateway) never sees a partial.
+ */
+
+#include "nox/threshold.h"
+
+/** One item of an envelope: K ‖ R ‖ proof. */
+#define NOX_DELEGATION_ITEM_SIZE (2 * NOX_TH_POINT_SIZE + NOX_TH_PROOF_SIZE)
+#define NOX_DELEGATION_AAD_LABEL "nox/partials/v1"
+/** Most items in one envelope. */
+#define NOX_DELEGATION_MAX_ITEMS 1024
+
+/** A sealed envelope (what travels; malloc'd buffers, freed by nox_sealed_partials_free). */
+typedef struct nox_sealed_partials {
+    unsigned node;
+    uint8_t *wrapped_key; /**< RSA-OAEP of the envelope key: nox_rsa_size(target) bytes */
+    size_t wrapped_key_len;
+    uint8_t iv[NOX_ECIES_NONCE_SIZE];
+    uint8_t *ciphertext; /**< items, sealed: m × NOX_DELEGATION_ITEM_SIZE + 16 bytes */
+    size_t ciphertext_len;
+} nox_sealed_partials;
+
+void nox_sealed_partials_free(nox_sealed_partials *s);
+
+/**
+ * The node side: node `node`'s share, for ephemeral keys eph[0..m) (1 ≤ m ≤ NOX_DELEGATION_MAX_ITEMS), to
+ * `target`. NOX_ERR_INVALID "ephemeral key [j]: …" when one is not a compressed point on the curve
+ * (nothing is sealed then).
+ */
+nox_status nox_delegation_seal_partials(const nox_ec_privkey *share, unsigned node, uint64_t chain_id,
+                                        const uint8_t (*eph)[NOX_TH_POINT_SIZE], size_t m, const nox_rsa_key *target,
+                                        nox_sealed_partials *out, nox_error *err);
+
+/** An opened envelope: secret (the partials), wiped and freed by nox_partials_wipe. */
+typedef struct nox_partials {
+    unsigned node;
+    uint8_t verification_key[NOX_TH_POINT_SIZE]; /**< P_node from the group: checks the proofs */
+    size_t m;                                    /**< items */
+    uint8_t *items;                              /**< m × NOX_DELEGATION_ITEM_SIZE */
+} nox_partials;
+
+void nox_partials_wipe(nox_partials *p);
+
+/**
+ * The requester side: unwraps the envelope key with `key` and opens the envelope of node `node` on chain
+ * `chain_id`. NOX_ERR_AUTH when it does not open (another requester's, another node's or chain's, or
+ * altered); NOX_ERR_INVALID when its length is not a whole number of items. The verification key is the
+ * caller's to fill.
+ */
+nox_status nox_delegation_open_partials(const nox_rsa_key *key, const nox_sealed_partials *sealed, uint64_t chain_id,
+                                        nox_partials *out, nox_error *err);
+
+/**
+ * Decrypts one stored value (spec §7.2/§7.3: ciphertext, iv, and its ephemeral key K) from the opened
+ * envelopes sets[0..k) of distinct nodes, with threshold t: item `item` of each set must be for K
+ * (NOX_ERR_INVALID otherwise: the carrier mixed items up). Combines the first t sets whose node is not in
+ * *bad (bit node-1), and decrypts. Only when the tag fails are the proofs checked: every node whose proof
+ * fails is added to *bad (and logged by the caller), and the value is combined again from t other nodes
+ * when k allows. Errors: NOX_ERR_REMOTE when fewer than t good sets remain (the message names the
+ * bad nodes); NOX_ERR_AUTH when every proof holds and the value still does not decrypt (the stored
+ * ciphertext is not what was encrypted). `plaintext` (ct_len − 16 bytes) is zeroed on failure.
+ */
+nox_status nox_delegation_decrypt_partials(const nox_partials *sets, size_t k, unsigned t, size_t item,
+                                           const uint8_t ephemeral[NOX_TH_POINT_SIZE],
+                                           const uint8_t nonce[NOX_ECIES_NONCE_SIZE], const uint8_t *ciphertext,
+                                           size_t ct_len, uint8_t *plaintext, uint64_t *bad, nox_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -98,6 +98,21 @@ nox_status nox_ecies_decrypt_x(const uint8_t x[NOX_ECIES_SECRET_SIZE], const uin
                                const uint8_t *ciphertext, size_t ciphertext_len, uint8_t *plaintext,
                                nox_error *err);
 
+/**
+ * AES-256-GCM with a 12-byte nonce, optional additional data, and the 16-byte
+ * tag appended (the AEAD of §4.1, for other uses: the batch envelopes of
+ * nox/delegation.h). seal writes len + 16 bytes; open writes in_len − 16 and
+ * answers NOX_ERR_AUTH "… did not authenticate …" (the output zeroed) when
+ * the tag, the data or the additional data were altered. `in` and `out` may
+ * be the same buffer.
+ */
+nox_status nox_aes_gcm_seal(const uint8_t key[NOX_ECIES_KEY_SIZE], const uint8_t nonce[NOX_ECIES_NONCE_SIZE],
+                            const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
+                            nox_error *err);
+nox_status nox_aes_gcm_open(const uint8_t key[NOX_ECIES_KEY_SIZE], const uint8_t nonce[NOX_ECIES_NONCE_SIZE],
+                            const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t in_len, uint8_t *out,
+                            nox_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -48,6 +48,9 @@ extern "C" {
 /* docs/PROTOCOL-EXTENSIONS.md §4: several delegations to one target key in one KMS request */
 #define NOX_EIP712_TYPE_DELEGATE_BATCH_AUTHORIZATION \
     "DelegateBatchAuthorization(string[] ephemeralPubKeys,string targetPubKey)"
+/* docs/PROTOCOL-EXTENSIONS.md §11: a threshold node's partials for several keys, sealed to one target key */
+#define NOX_EIP712_TYPE_PARTIAL_DELEGATION_AUTHORIZATION \
+    "PartialDelegationAuthorization(string[] ephemeralPubKeys,string targetPubKey)"
 /*
  * docs/PROTOCOL-EXTENSIONS.md §7: the Runner's authorizations bound to their content and to a validity
  * window, signed in the domain nox_eip712_domain_runner_gateway_v2 (which names the Gateway).
@@ -227,6 +230,14 @@ void nox_eip712_hash_delegate_authorization(const char *ephemeral_pub_key, const
  */
 void nox_eip712_hash_delegate_batch_authorization(const char *const *ephemeral_pub_keys, size_t n,
                                                   const char *target_pub_key, uint8_t out[NOX_EIP712_HASH_SIZE]);
+
+/**
+ * PartialDelegationAuthorization(string[] ephemeralPubKeys,string targetPubKey) — the Gateway asking a
+ * threshold KMS node for its partials (docs/PROTOCOL-EXTENSIONS.md §11; domain as DelegateAuthorization).
+ * One signature serves every node of the group.
+ */
+void nox_eip712_hash_partial_delegation_authorization(const char *const *ephemeral_pub_keys, size_t n,
+                                                      const char *target_pub_key, uint8_t out[NOX_EIP712_HASH_SIZE]);
 
 /** PublicKeyProof(string publicKey) — the KMS vouching for its public key. */
 void nox_eip712_hash_public_key_proof(const char *public_key, uint8_t out[NOX_EIP712_HASH_SIZE]);

@@ -1,6 +1,7 @@
 /*
  * nox/gateway_client.h — the Runner's client of the Handle Gateway's Runner API (spec §7.3, §7.4):
- *   GET  /v0/compute/operands  (OperandAccessAuthorization) -> per operand {ciphertext, encryptedSharedSecret, iv}
+ *   GET  /v0/compute/operands  (OperandAccessAuthorization) -> per operand {ciphertext, iv, publicKey, item}
+ *        and the KMS nodes' sealed partials (docs/PROTOCOL-EXTENSIONS.md §11), which this client opens
  *   POST /v0/compute/results   (ResultPublishingAuthorization) -> {created, unchanged, conflicted}
  * (and POST /v0/compute/failures, the batch endpoints of docs/PROTOCOL-EXTENSIONS.md §4), authenticated
  * with "Authorization: EIP712 <base64({"payload": ..., "signature": ...})>" (a batch: per entry) signed
@@ -37,17 +38,17 @@ typedef struct nox_gateway_client nox_gateway_client;
 /** A refusal of the Gateway (its error body {"error", "message"}; nox/http_fault.h). */
 typedef nox_http_fault nox_gateway_fault;
 
-/** Largest ciphertext and encrypted shared secret accepted from the Gateway, in bytes. */
+/** Largest ciphertext accepted from the Gateway, in bytes. */
 #define NOX_GATEWAY_MAX_CIPHERTEXT 1024
-#define NOX_GATEWAY_MAX_SECRET 1024
 
-/** One fetched operand. */
+/**
+ * One fetched operand, already decrypted: the client opens the answer's envelopes of KMS partials (one
+ * RSA decryption per node per answer, docs/PROTOCOL-EXTENSIONS.md §11), combines t partials per operand
+ * and decrypts it. `plaintext` is a secret: the caller wipes it (OPENSSL_cleanse) once used.
+ */
 typedef struct nox_gateway_operand {
-    uint8_t ciphertext[NOX_GATEWAY_MAX_CIPHERTEXT];
-    size_t ciphertext_len;
-    uint8_t encrypted_secret[NOX_GATEWAY_MAX_SECRET];
-    size_t encrypted_secret_len;
-    uint8_t iv[NOX_ECIES_NONCE_SIZE];
+    uint8_t plaintext[NOX_GATEWAY_MAX_CIPHERTEXT];
+    size_t plaintext_len;
 } nox_gateway_operand;
 
 /** One result to publish. */
@@ -90,6 +91,19 @@ typedef struct nox_gateway_signing {
 nox_status nox_gateway_client_new(const char *url, const nox_tls_client *tls, const nox_ec_privkey *wallet, const nox_gateway_signing *signing,
                                   unsigned timeout_ms, nox_gateway_client **out, nox_error *err);
 void nox_gateway_client_free(nox_gateway_client *c);
+/**
+ * The requester's key pair (the rsaPublicKey of the operand requests), which opens the KMS nodes' envelopes;
+ * required before fetching operands (borrowed: it must outlive the client). bad_partials (may be NULL):
+ * NOX_TH_MAX_NODES counters, [i-1] counting the operands whose partial from KMS node i failed its DLEQ proof.
+ * Such a node is logged, left out of the operand's combination when enough others answered, and excluded
+ * from the next requests for NOX_GATEWAY_BAD_NODE_S seconds ("excludeNodes").
+ */
+#define NOX_GATEWAY_BAD_NODE_S 60
+struct nox_rsa_key;
+struct nox_counter;
+void nox_gateway_client_set_requester(nox_gateway_client *c, const struct nox_rsa_key *rsa,
+                                      struct nox_counter *const *bad_partials);
+
 /** How many times the client moved to another Gateway URL. */
 uint64_t nox_gateway_client_failovers(const nox_gateway_client *c);
 /** scheme://host[:port] (safe to log). */

@@ -158,6 +158,18 @@ void nox_gauge_set(nox_gauge *g, double value);
 /** The gauge's current value (0 for NULL). Thread-safe. */
 double nox_gauge_get(const nox_gauge *g);
 
+/**
+ * Registers a family with one label `label` and creates its children, out[i] with the value values[i]
+ * (e.g. one per KMS node: name{node="2"}). Before start only. Errors as for nox_http_counter.
+ */
+nox_status nox_http_counters(nox_http_server *s, const char *name, const char *help, const char *label,
+                             const char *const *values, size_t n, nox_counter **out, nox_error *err);
+nox_status nox_http_gauges(nox_http_server *s, const char *name, const char *help, const char *label,
+                           const char *const *values, size_t n, nox_gauge **out, nox_error *err);
+nox_status nox_http_histograms(nox_http_server *s, const char *name, const char *help, const char *label,
+                               const char *const *values, size_t n, const double *bounds, size_t n_bounds,
+                               nox_histogram **out, nox_error *err);
+
 /* ---- running ---------------------------------------------------------------- */
 
 /** Binds and starts serving. NOX_ERR_IO with the reason when the address cannot be bound. */

@@ -145,6 +145,21 @@ typedef struct nox_kms_delegation {
 nox_status nox_kms_delegate_batch(nox_kms_client *c, uint64_t chain_id, const nox_ec_privkey *gateway_key,
                                   nox_kms_delegation *items, size_t n, unsigned parallelism, nox_error *err);
 
+/**
+ * POST /v0/delegate/partials?chainId=chain_id (docs/PROTOCOL-EXTENSIONS.md §11) with a prepared
+ * `authorization` header line ("Authorization: Bearer 0x…", a PartialDelegationAuthorization: one
+ * signature serves every node) and JSON `body`. On NOX_OK, *out holds the node's sealed envelope, whose
+ * `node` must be expected_node (NOX_ERR_INVALID otherwise: a URL that serves another node). Errors and
+ * `fault` as for nox_kms_delegate. Used by nox/kms_group.h.
+ */
+#include "nox/delegation.h"
+nox_status nox_kms_partials(nox_kms_client *c, uint64_t chain_id, const char *authorization, const char *body,
+                            unsigned expected_node, nox_sealed_partials *out, nox_kms_fault *fault, nox_error *err);
+
+/** "Authorization: Bearer 0x<signature>" for a ProtocolDelegate struct hash, signed with gateway_key (cap ≥ 160). */
+nox_status nox_kms_bearer(const nox_ec_privkey *gateway_key, uint64_t chain_id, const uint8_t hash[32], char *auth,
+                          size_t cap, nox_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,144 @@
+"""Threshold delegation (docs/PROTOCOL-EXTENSIONS.md §11), written independently in Python for the tests:
+secp256k1 from its definition (Python integers), Lagrange coefficients, the Chaum–Pedersen (DLEQ) check,
+and the requester's side — open each KMS node's envelope (RSA-OAEP, then AES-256-GCM with the §11 AAD),
+combine t partials, decrypt the value as in spec §4.1.
+
+    plain = decrypt(rsa_private_key, answer, value, chain_id)
+
+`answer` holds "threshold" and "delegations"; `value` holds "ciphertext", "iv", "publicKey" and "item"
+(for GET /v0/secrets both are the same object).
+"""
+import hashlib
+import struct
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+P = 2**256 - 2**32 - 977
+N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+G = (0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798,
+     0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8)
+ITEM = 33 + 33 + 64
+AAD_LABEL = b"nox/partials/v1"
+DLEQ_DOMAIN = b"nox/threshold/dleq/v1"
+OAEP = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+
+
+# ---- the curve (affine; None is the point at infinity) ----------------------------------------------
+
+def add(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if a[0] == b[0] and (a[1] + b[1]) % P == 0:
+        return None
+    if a == b:
+        m = 3 * a[0] * a[0] * pow(2 * a[1], -1, P) % P
+    else:
+        m = (b[1] - a[1]) * pow(b[0] - a[0], -1, P) % P
+    x = (m * m - a[0] - b[0]) % P
+    return (x, (m * (a[0] - x) - a[1]) % P)
+
+
+def mul(k, pt):
+    acc = None
+    k %= N
+    while k:
+        if k & 1:
+            acc = add(acc, pt)
+        pt = add(pt, pt)
+        k >>= 1
+    return acc
+
+
+def neg(pt):
+    return None if pt is None else (pt[0], (-pt[1]) % P)
+
+
+def decompress(b):
+    if len(b) != 33 or b[0] not in (2, 3):
+        raise ValueError("not a compressed point")
+    x = int.from_bytes(b[1:], "big")
+    y = pow((x ** 3 + 7) % P, (P + 1) // 4, P)
+    if (y * y - x ** 3 - 7) % P:
+        raise ValueError("not on the curve")
+    if y % 2 != b[0] % 2:
+        y = P - y
+    return (x, y)
+
+
+def compress(pt):
+    return bytes([2 + pt[1] % 2]) + pt[0].to_bytes(32, "big")
+
+
+# ---- the protocol --------------------------------------------------------------------------------------
+
+def lagrange(indices, i):
+    """λ_i at 0 over the set `indices`, mod N."""
+    num, den = 1, 1
+    for j in indices:
+        if j != i:
+            num = num * j % N
+            den = den * (j - i) % N
+    return num * pow(den, -1, N) % N
+
+
+def dleq_verify(vk, k, r, proof):
+    """Whether proof (c ‖ z) shows log_G vk = log_K r (all points compressed bytes)."""
+    c, z = int.from_bytes(proof[:32], "big"), int.from_bytes(proof[32:], "big")
+    if c >= N or z >= N:
+        return False
+    a = add(mul(z, G), neg(mul(c, decompress(vk))))
+    b = add(mul(z, decompress(k)), neg(mul(c, decompress(r))))
+    if a is None or b is None:
+        return False
+    h = hashlib.sha512(DLEQ_DOMAIN + vk + k + r + compress(a) + compress(b)).digest()
+    return int.from_bytes(h, "big") % N == c
+
+
+def open_envelope(rsa_key, d, chain_id):
+    """[(K, R, proof), …] of one node's envelope {node, wrappedKey, iv, ciphertext} (raises when it does not open)."""
+    key = rsa_key.decrypt(bytes.fromhex(d["wrappedKey"][2:]), OAEP)
+    aad = AAD_LABEL + struct.pack(">IQ", d["node"], chain_id)
+    items = AESGCM(key).decrypt(bytes.fromhex(d["iv"][2:]), bytes.fromhex(d["ciphertext"][2:]), aad)
+    assert len(items) % ITEM == 0, len(items)
+    return [(items[i:i + 33], items[i + 33:i + 66], items[i + 66:i + ITEM]) for i in range(0, len(items), ITEM)]
+
+
+def combine(partials):
+    """x-coordinate (32 bytes) of Σ λ_i R_i over {node index: R (compressed)}."""
+    idx = sorted(partials)
+    acc = None
+    for i in idx:
+        acc = add(acc, mul(lagrange(idx, i), decompress(partials[i])))
+    return acc[0].to_bytes(32, "big")
+
+
+def ecies_decrypt_x(x, iv, ciphertext):
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"\0" * 32, info=b"ECIES:AES_GCM:v1").derive(x)
+    return AESGCM(key).decrypt(iv, ciphertext, None)
+
+
+def chain_of(handle):
+    """The chain id of a handle (0x + 64 hex): bytes 26..29 (spec §2)."""
+    return int(handle[2 + 52:2 + 60], 16)
+
+
+def decrypt(rsa_key, answer, value, chain_id=None, use=None):
+    """The plaintext of `value`, from the first t envelopes of `answer` (or the nodes in `use`); the chain
+    defaults to the value's handle's."""
+    chain_id = chain_of(value["handle"]) if chain_id is None else chain_id
+    t = answer["threshold"]
+    envelopes = {d["node"]: d for d in answer["delegations"]}
+    nodes = use if use is not None else sorted(envelopes)[:t]
+    k = bytes.fromhex(value["publicKey"][2:])
+    partials = {}
+    for n in nodes:
+        item = open_envelope(rsa_key, envelopes[n], chain_id)[value["item"]]
+        assert item[0] == k, "the item is for another ephemeral key"
+        partials[n] = item[1]
+    x = combine(partials)
+    return ecies_decrypt_x(x, bytes.fromhex(value["iv"][2:]), bytes.fromhex(value["ciphertext"][2:]))
