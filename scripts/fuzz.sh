@@ -21,11 +21,11 @@ src=$root/tests/fuzz
 
 TARGETS=(fuzz_message fuzz_handle fuzz_hex fuzz_config fuzz_runner_config fuzz_gateway_config fuzz_kms_config
          fuzz_ingestor_config fuzz_gateway_auth fuzz_gateway_routes fuzz_kms_delegate fuzz_events fuzz_engine
-         fuzz_operators_config)
+         fuzz_operators_config fuzz_threshold)
 
 dict_of() {
   case $1 in
-    fuzz_message|fuzz_gateway_auth|fuzz_gateway_routes|fuzz_kms_delegate) echo "$src/dict/json.dict" ;;
+    fuzz_message|fuzz_gateway_auth|fuzz_gateway_routes|fuzz_kms_delegate|fuzz_threshold) echo "$src/dict/json.dict" ;;
     fuzz_config|fuzz_runner_config|fuzz_gateway_config|fuzz_kms_config|fuzz_ingestor_config|fuzz_operators_config)
       echo "$src/dict/yaml.dict" ;;
     *) echo "" ;;

@@ -10,10 +10,11 @@
  * wiped after use; only public values are printed. No output file is replaced without --force. Exit status: 0,
  * 1 the ceremony failed (the reason on stderr), 2 a usage error.
  *
- * This file also holds the helpers the reshare ceremonies share (option parsing, output files); their
- * prototypes are repeated at the top of ceremony_reshare.c.
+ * This file also holds the helpers the reshare ceremonies share (option parsing, output files; declared in
+ * ceremony_internal.h).
  */
 #include "ceremony.h"
+#include "ceremony_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,24 +44,6 @@ const char kms_ceremony_usage[] = "       " U_SPLIT "       " U_DEAL "       " U
 
 /* ---- helpers shared with ceremony_reshare.c ------------------------------------------------------------------- */
 
-int kms_cer_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int kms_cer_usage(const char *cmd, const char *usage, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-int kms_cer_parse(int argc, char **argv, const char *usage, const char *const *names, const char **values,
-                  int *force);
-int kms_cer_uint(const char *cmd, const char *usage, const char *opt, const char *text, unsigned min, unsigned max,
-                 unsigned *out);
-int kms_cer_parse_set(const char *cmd, const char *usage, const char *opt, const char *text, unsigned *set,
-                      size_t *k);
-int kms_cer_check_new(const char *cmd, const char *path, int force);
-nox_status kms_cer_save_key(const nox_ec_privkey *key, const char *path, int force, nox_error *err);
-nox_status kms_cer_write_public(const char *path, const char *text, size_t len, int force, nox_error *err);
-nox_status kms_cer_save_group(const nox_th_group *g, const char *path, int force, nox_error *err);
-void kms_cer_print_hex(const char *label, const uint8_t *bytes, size_t len);
-void kms_cer_print_set(const char *label, const unsigned *set, size_t k);
-
-/* in ceremony_reshare.c */
-int kms_cer_reshare_deal(int argc, char **argv, const char *usage);
-int kms_cer_reshare_combine(int argc, char **argv, const char *usage);
 
 int kms_cer_fail(const char *cmd, const char *fmt, ...) {
     va_list ap;

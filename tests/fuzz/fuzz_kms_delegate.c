@@ -1,5 +1,5 @@
 /*
- * The KMS's POST /v0/delegate?chainId=N, POST /v0/delegate/batch (the same input) and GET
+ * The KMS's POST /v0/delegate?chainId=N, POST /v0/delegate/batch and /v0/delegate/partials (the same input), GET
  * /v0/public-key?chainId=N, through the real handlers: the query, the Bearer
  * header, the JSON body, the point and the RSA SPKI key (the real ECDH and
  * RSA-OAEP run). A Bearer signature starting with 0x00 is accepted as the
@@ -8,7 +8,7 @@
  * Input (text; sections separated by a line "--"): CHAINID\n--\nAUTHORIZATION\n--\nBODY
  * ("-" for an absent query parameter or header).
  * Invariants: one well-formed JSON answer per request; a 200 carries an
- * encryptedSharedSecret; no leak.
+ * encryptedSharedSecret (a partials 200: an envelope of this node); no leak. The node holds a 1-of-1 group.
  */
 #include "fake_http.h"
 #include "fuzz_services_stubs.h"
@@ -34,6 +34,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     nox_ec_pubkey pub;
     FUZZ_CHECK(nox_ec_pubkey_of(&state.key, &pub, &err) == NOX_OK);
     nox_ec_pubkey_compressed(&pub, state.public_key);
+    FUZZ_CHECK(nox_th_group_single(state.public_key, &state.group, &err) == NOX_OK);
+    state.index = 1;
     FUZZ_CHECK(kms_prepare_public_keys(&state, &err) == NOX_OK);
     state.target_keys = nox_rsa_cache_new(8);
     FUZZ_CHECK(state.target_keys != NULL);
@@ -71,6 +73,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fake_response_check(&resp);
     kms_handle_delegate_batch(&state, fake_req(&req), fake_resp(&resp)); /* the same input as a batch */
     if (resp.status == 200) FUZZ_CHECK(strstr(resp.body, "\"encryptedSharedSecrets\"") != NULL);
+    fake_response_check(&resp);
+    kms_handle_delegate_partials(&state, fake_req(&req), fake_resp(&resp)); /* and as a partials request */
+    if (resp.status == 200) FUZZ_CHECK(strstr(resp.body, "\"wrappedKey\"") != NULL && strstr(resp.body, "\"node\":1"));
     fake_response_check(&resp);
     kms_handle_public_key(&state, fake_req(&req), fake_resp(&resp));
     fake_response_check(&resp);

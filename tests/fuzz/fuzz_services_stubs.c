@@ -1,12 +1,14 @@
 /* tests/fuzz: wrapped crypto/network calls under the services' handlers (see fuzz_services_stubs.h). */
 #include "fuzz_services_stubs.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "fuzz_util.h"
 #include "nox/eip712.h"
-#include "nox/kms_client.h"
+#include "nox/kms_group.h"
 #include "nox/rpc.h"
 
 uint8_t fuzz_trusted_signer[NOX_ADDRESS_SIZE];
@@ -27,55 +29,50 @@ nox_status __wrap_nox_eip712_recover(const nox_eip712_domain *domain, const uint
     return __real_nox_eip712_recover(domain, struct_hash, sig, sig_len, address, err);
 }
 
-/* A delegation answer: 256 bytes, or a refusal (400) for a target key shorter than 8 characters. */
-static nox_status delegate_one(const char *eph, const char *target, uint8_t *out, size_t cap, size_t *out_len,
-                               nox_kms_fault *fault, nox_error *err) {
-    FUZZ_CHECK(eph != NULL && target != NULL && strlen(eph) == 2 + 2 * 33);
+/*
+ * The KMS group (nox/kms_group.h): t = 2 envelopes of canned bytes (nodes 1 and 3), or a refusal (400) for a
+ * target key shorter than 8 characters. The group itself: 2-of-3 with the generator-free zero group (only its
+ * threshold and verification keys are read by the Gateway).
+ */
+static nox_th_group fuzz_group = {.threshold = 2, .nodes = 3};
+
+const nox_th_group *__wrap_nox_kms_group_group(const nox_kms_group_client *c);
+const nox_th_group *__wrap_nox_kms_group_group(const nox_kms_group_client *c) {
+    (void)c;
+    return &fuzz_group;
+}
+
+nox_status __wrap_nox_kms_group_partials(nox_kms_group_client *c, uint64_t chain_id, const nox_ec_privkey *gateway_key,
+                                         const char *const *eph, size_t m, const char *target, uint64_t exclude,
+                                         nox_kms_group_answer *out, nox_kms_fault *fault, nox_error *err);
+nox_status __wrap_nox_kms_group_partials(nox_kms_group_client *c, uint64_t chain_id, const nox_ec_privkey *gateway_key,
+                                         const char *const *eph, size_t m, const char *target, uint64_t exclude,
+                                         nox_kms_group_answer *out, nox_kms_fault *fault, nox_error *err) {
+    (void)c;
+    (void)chain_id;
+    (void)gateway_key;
+    (void)exclude;
+    memset(out, 0, sizeof *out);
+    FUZZ_CHECK(m >= 1 && m <= NOX_DELEGATION_MAX_ITEMS && target != NULL);
+    for (size_t i = 0; i < m; i++) FUZZ_CHECK(eph[i] != NULL && strlen(eph[i]) == 2 + 2 * 33);
     if (strlen(target) < 8) {
-        if (fault) {
-            memset(fault, 0, sizeof *fault);
-            fault->http_status = 400;
-            snprintf(fault->message, sizeof fault->message, "targetPubKey: not an RSA key");
-        }
-        return nox_error_set(err, NOX_ERR_REMOTE, "the KMS answered 400");
+        memset(fault, 0, sizeof *fault);
+        fault->http_status = 400;
+        snprintf(fault->message, sizeof fault->message, "targetPubKey: not an RSA key");
+        return nox_error_set(err, NOX_ERR_REMOTE, "KMS node 1 refused the request");
     }
-    FUZZ_CHECK(cap >= 256);
-    memset(out, 0x42, 256);
-    *out_len = 256;
+    for (unsigned k = 0; k < 2; k++) {
+        nox_sealed_partials *s = &out->sealed[out->n++];
+        s->node = 1 + 2 * k;
+        s->wrapped_key_len = 256;
+        s->ciphertext_len = m * NOX_DELEGATION_ITEM_SIZE + NOX_ECIES_TAG_SIZE;
+        s->wrapped_key = malloc(s->wrapped_key_len);
+        s->ciphertext = malloc(s->ciphertext_len);
+        FUZZ_CHECK(s->wrapped_key && s->ciphertext);
+        memset(s->wrapped_key, 0x42, s->wrapped_key_len);
+        memset(s->ciphertext, 0x43, s->ciphertext_len);
+    }
     return NOX_OK;
-}
-
-nox_status __wrap_nox_kms_delegate(nox_kms_client *c, uint64_t chain_id, const nox_ec_privkey *gateway_key,
-                                   const char *ephemeral_pub_key, const char *target_pub_key, uint8_t *out, size_t cap,
-                                   size_t *out_len, nox_kms_fault *fault, nox_error *err);
-nox_status __wrap_nox_kms_delegate(nox_kms_client *c, uint64_t chain_id, const nox_ec_privkey *gateway_key,
-                                   const char *ephemeral_pub_key, const char *target_pub_key, uint8_t *out, size_t cap,
-                                   size_t *out_len, nox_kms_fault *fault, nox_error *err) {
-    (void)c;
-    (void)chain_id;
-    (void)gateway_key;
-    return delegate_one(ephemeral_pub_key, target_pub_key, out, cap, out_len, fault, err);
-}
-
-nox_status __wrap_nox_kms_delegate_batch(nox_kms_client *c, uint64_t chain_id, const nox_ec_privkey *gateway_key,
-                                         nox_kms_delegation *items, size_t n, unsigned parallelism, nox_error *err);
-nox_status __wrap_nox_kms_delegate_batch(nox_kms_client *c, uint64_t chain_id, const nox_ec_privkey *gateway_key,
-                                         nox_kms_delegation *items, size_t n, unsigned parallelism, nox_error *err) {
-    (void)c;
-    (void)chain_id;
-    (void)gateway_key;
-    (void)parallelism;
-    nox_status first = NOX_OK;
-    for (size_t i = 0; i < n; i++) {
-        memset(&items[i].fault, 0, sizeof items[i].fault);
-        items[i].status = delegate_one(items[i].ephemeral_pub_key, items[i].target_pub_key, items[i].out,
-                                       items[i].cap, &items[i].out_len, &items[i].fault, &items[i].error);
-        if (items[i].status && !first) {
-            first = items[i].status;
-            nox_error_set(err, first, "%s", items[i].error.message);
-        }
-    }
-    return first;
 }
 
 /* isViewer: yes when the user address (bytes 48..67 of the call data) starts with an even byte; 0xff: no answer. */

@@ -4,7 +4,7 @@
  *   nox_eip712_recover  a signature whose first byte is 0x00 recovers to
  *                       fuzz_trusted_signer (the fuzzer cannot forge ECDSA; this
  *                       lets it past authentication); any other goes to the real one
- *   nox_kms_delegate, nox_kms_delegate_batch, nox_rpc_eth_call, time: canned answers
+ *   nox_kms_group_partials, nox_kms_group_group, nox_rpc_eth_call, time: canned answers
  * and (defined in fuzz_gateway_stubs.c) the Gateway's store, gw_store_*.
  */
 #ifndef NOX_FUZZ_SERVICES_STUBS_H
