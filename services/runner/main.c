@@ -29,7 +29,7 @@ static void usage(FILE *f) {
 nox_status run_kms_key(run_state *st, uint32_t chain_id, nox_ec_pubkey *out, nox_error *err) {
     pthread_mutex_lock(&st->kms_mu);
     nox_status s = NOX_OK;
-    if (st->kms_chain != chain_id) {
+    if (st->kms_chain != chain_id && st->kms_chain != UINT32_MAX) { /* UINT32_MAX: the group file's key, for all */
         uint8_t pub[NOX_EC_PUBKEY_COMPRESSED_SIZE];
         s = nox_kms_fetch_public_key(st->kms, chain_id, st->cfg.kms_address, pub, NULL, err);
         if (!s) s = nox_ec_pubkey_parse_compressed(&st->kms_key, pub, sizeof pub, err);
@@ -50,7 +50,7 @@ static void probe(run_state *st) {
     if (last.tv_sec == 0 || now.tv_sec - last.tv_sec >= 1) {
         nox_error e = {0};
         atomic_store(&st->gateway_ok, nox_gateway_ping(st->gw, "/health", &e) == NOX_OK);
-        atomic_store(&st->kms_ok, nox_kms_ping(st->kms, &e) == NOX_OK);
+        atomic_store(&st->kms_ok, !st->kms || nox_kms_ping(st->kms, &e) == NOX_OK); /* a group file: no KMS call */
         char why[sizeof st->stream_why];
         int ready = atomic_load(&st->nats_ready) && nox_nats_stream_ready(st->js, st->cfg.stream, 500, why, sizeof why);
         if (!ready) snprintf(st->stream_why, sizeof st->stream_why, "%s", atomic_load(&st->nats_ready) ? why : "no JetStream yet");
@@ -247,7 +247,12 @@ int main(int argc, char **argv) {
         s = nox_gateway_client_new(st.cfg.gateway_url, &st.cfg.gateway_tls, &st.wallet, &sg, 10000, &st.gw, &err);
         if (!s) nox_gateway_client_set_requester(st.gw, st.rsa, NULL); /* the counters: start_http */
     }
-    if (!s) {
+    if (!s && st.cfg.kms_group_file[0]) { /* the group's key, pinned: every chain, no KMS call */
+        nox_th_group g;
+        s = nox_th_group_load(st.cfg.kms_group_file, &g, &err);
+        if (!s) s = nox_ec_pubkey_parse_compressed(&st.kms_key, g.public_key, sizeof g.public_key, &err);
+        st.kms_chain = UINT32_MAX;
+    } else if (!s) {
         nox_kms_options o;
         nox_kms_options_default(&o);
         o.url = st.cfg.kms_url;
@@ -262,7 +267,8 @@ int main(int argc, char **argv) {
         nox_log(NOX_LOG_INFO, "Runner wallet %s; Gateway %s (wallet %s, authorizations valid %llu s); KMS %s; %zu "
                 "operator(s)", nox_hex_encode(addr, sizeof addr, hex), nox_gateway_client_display_url(st.gw),
                 nox_hex_encode(st.cfg.gateway_address, NOX_ADDRESS_SIZE, gw_hex),
-                (unsigned long long)st.cfg.authorization_lifetime_s, nox_kms_client_display_url(st.kms),
+                (unsigned long long)st.cfg.authorization_lifetime_s,
+                st.kms ? nox_kms_client_display_url(st.kms) : st.cfg.kms_group_file,
                 nox_engine_op_count(st.engine));
     }
     if (!s) log_ingestors(&st);

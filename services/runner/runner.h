@@ -31,6 +31,7 @@ typedef struct run_config {
     uint64_t ack_wait_s, max_deliver, max_ack_pending, fetch_batch;
     char gateway_url[4096], kms_url[512]; /* gateway_url: gateway_url, or gateway_urls comma-separated */
     uint8_t kms_address[NOX_ADDRESS_SIZE];
+    char kms_group_file[1024]; /* a threshold KMS: results are encrypted to its group's key (no KMS call); "" = kms_url */
     uint8_t gateway_address[NOX_ADDRESS_SIZE]; /* named by its authorizations (docs/PROTOCOL-EXTENSIONS.md §7) */
     uint64_t authorization_lifetime_s;         /* expiresAt = signing time + this */
     char wallet_key_file[1024], operators[1024];

@@ -66,7 +66,7 @@ static nox_status load_gateway_urls(const nox_cfg_doc *doc, const nox_cfg_node *
 
 nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
     static const char *const top[] = {"nats", "gateway_url", "gateway_urls", "gateway_tls", "gateway_address", "authorization_lifetime_s",
-                                      "kms_url", "kms_tls", "kms_address", "wallet_key_file", "ingestor_addresses",
+                                      "kms_url", "kms_tls", "kms_address", "kms_group_file", "wallet_key_file", "ingestor_addresses",
                                       "operators", "operand_wait_s", "workers", NOX_SERVICE_LISTEN_KEYS, "log_level", "log_format", NULL};
     static const char *const nats_keys[] = {"url", "urls", "credentials_file", "tls", "replicas", "stream", "consumer", "dead_letter_subject", "ack_wait_s",
                                             "max_deliver", "max_ack_pending", "fetch_batch", NULL};
@@ -111,9 +111,18 @@ nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
     if (!s) s = nox_cfg_get_uint(doc, root, "authorization_lifetime_s", 0, 10, NOX_RUNNER_AUTH_MAX_LIFETIME_S, "",
                                  &cfg->authorization_lifetime_s, err);
     if (!s) s = nox_cfg_get_tls_client(doc, root, "gateway_tls", &cfg->gateway_tls, err);
-    if (!s) s = nox_cfg_get_text(doc, root, "kms_url", 1, NULL, "", cfg->kms_url, sizeof cfg->kms_url, err);
+    /* the key results are encrypted to: a threshold group's (its file, pinned: no KMS call) or a single KMS's */
+    if (!s && nox_cfg_get(root, "kms_group_file")) {
+        const char *other = nox_cfg_get(root, "kms_url") ? "kms_url" : nox_cfg_get(root, "kms_address") ? "kms_address" : NULL;
+        if (other)
+            s = nox_cfg_error(doc, nox_cfg_get(root, other), other, err, NOX_ERR_CONFIG, "%s is for a single-key KMS; "
+                              "with kms_group_file the Runner takes the key from the group file", other);
+        if (!s) s = nox_cfg_get_path(doc, root, "kms_group_file", 1, "", cfg->kms_group_file, sizeof cfg->kms_group_file, err);
+    } else {
+        if (!s) s = nox_cfg_get_text(doc, root, "kms_url", 1, NULL, "", cfg->kms_url, sizeof cfg->kms_url, err);
+        if (!s) s = nox_cfg_get_address(doc, root, "kms_address", "", "the KMS wallet address", cfg->kms_address, err);
+    }
     if (!s) s = nox_cfg_get_tls_client(doc, root, "kms_tls", &cfg->kms_tls, err);
-    if (!s) s = nox_cfg_get_address(doc, root, "kms_address", "", "the KMS wallet address", cfg->kms_address, err);
     if (!s) s = nox_cfg_get_path(doc, root, "wallet_key_file", 1, "", cfg->wallet_key_file,
                                  sizeof cfg->wallet_key_file, err);
     if (!s) s = load_ingestors(doc, root, cfg, err);
