@@ -43,6 +43,7 @@ struct nox_gateway_client {
     const nox_rsa_key *rsa;            /* opens the KMS nodes' envelopes (nox_gateway_client_set_requester) */
     nox_counter *bad_partials[NOX_TH_MAX_NODES];
     _Atomic uint64_t bad_until[NOX_TH_MAX_NODES]; /* KMS node i-1 excluded until then (unix seconds) */
+    atomic_ulong blamed;                          /* KMS nodes named so far (a new one: ask again at once) */
 };
 
 void nox_gateway_client_set_requester(nox_gateway_client *c, const nox_rsa_key *rsa, nox_counter *const *bad_partials) {
@@ -262,6 +263,7 @@ static void blame_nodes(nox_gateway_client *c, uint64_t bad, uint64_t already) {
         uint64_t bit = (uint64_t)1 << (i - 1);
         if (!(bad & bit)) continue;
         nox_counter_add(c->bad_partials[i - 1], 1);
+        atomic_fetch_add(&c->blamed, 1);
         uint64_t until = (uint64_t)time(NULL) + NOX_GATEWAY_BAD_NODE_S;
         if (!(already & bit) && atomic_exchange(&c->bad_until[i - 1], until) < (uint64_t)time(NULL))
             nox_log(NOX_LOG_ERROR, "KMS node %u returned a wrong partial (its DLEQ proof fails): combined without it; "
@@ -473,8 +475,8 @@ static void read_entry(nox_gateway_client *c, json_t *e, nox_gateway_fetch *r, o
 }
 
 /* One POST /v0/compute/operands/batch for reqs[0..n). */
-static nox_status fetch_batch(nox_gateway_client *c, nox_gateway_fetch *reqs, size_t n, const char *rsa_spki_hex,
-                              nox_gateway_fault *fault, nox_error *err) {
+static nox_status fetch_batch_once(nox_gateway_client *c, nox_gateway_fetch *reqs, size_t n, const char *rsa_spki_hex,
+                                   nox_gateway_fault *fault, nox_error *err) {
     json_t *list = json_array(), *doc = NULL;
     nox_status st = list ? NOX_OK : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n && !st; i++) {
@@ -507,6 +509,21 @@ static nox_status fetch_batch(nox_gateway_client *c, nox_gateway_fetch *reqs, si
     opened_wipe(&o);
     json_decref(doc);
     return st;
+}
+
+/*
+ * One POST /v0/compute/operands/batch for reqs[0..n), asked once more at once when this answer named a KMS node
+ * whose partials are wrong and some request could not be decrypted for it (too few good partials): the next
+ * request excludes that node ("combine again without it", docs/PROTOCOL-EXTENSIONS.md §11).
+ */
+static nox_status fetch_batch(nox_gateway_client *c, nox_gateway_fetch *reqs, size_t n, const char *rsa_spki_hex,
+                              nox_gateway_fault *fault, nox_error *err) {
+    unsigned long blamed = atomic_load(&c->blamed);
+    nox_status st = fetch_batch_once(c, reqs, n, rsa_spki_hex, fault, err);
+    int again = 0;
+    for (size_t i = 0; !st && i < n; i++) again |= reqs[i].status == NOX_ERR_IO;
+    if (!again || atomic_load(&c->blamed) == blamed) return st;
+    return fetch_batch_once(c, reqs, n, rsa_spki_hex, fault, err);
 }
 
 /*

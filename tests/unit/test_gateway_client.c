@@ -55,6 +55,13 @@ static nox_rsa_key *requester;
 static char ct_hex[2 * 17 + 3], iv_hex[2 * 12 + 3], k_hex[2 * 33 + 3];
 static uint8_t k_bytes[33];
 static size_t next_item; /* items handed out in the answer being built */
+/* liar mode: a 2-of-3 group whose node 2 seals wrong partials; the fake asks nodes 1 and 2 unless the request
+ * excludes 2 (then 1 and 3) */
+static int liar_mode;
+static nox_ec_privkey liar_shares[3];
+static nox_th_group liar_group;
+static uint64_t fake_exclude;
+static uint8_t liar_ct[17], liar_iv[12], liar_k[33];
 
 static void kms_setup(void) {
     nox_error err = {0};
@@ -69,6 +76,16 @@ static void kms_setup(void) {
     nox_hex_encode(iv, sizeof iv, iv_hex);
     nox_hex_encode(k_bytes, sizeof k_bytes, k_hex);
     if (!requester) CU_ASSERT_EQUAL_FATAL(nox_rsa_generate(2048, &requester, &err), NOX_OK);
+    /* the 2-of-3 group and VALUE encrypted to its key; node 2's share made wrong (+1) */
+    nox_ec_pubkey gp;
+    CU_ASSERT_EQUAL_FATAL(nox_th_deal(NULL, 2, 3, &liar_group, liar_shares, &err), NOX_OK);
+    CU_ASSERT_EQUAL_FATAL(nox_ec_pubkey_parse_compressed(&gp, liar_group.public_key, 33, &err), NOX_OK);
+    CU_ASSERT_EQUAL_FATAL(nox_ecies_encrypt(&gp, plain, 1, liar_ct, liar_k, liar_iv, &err), NOX_OK);
+    for (int i = 31, carry = 1; i >= 0 && carry; i--) { /* share 2 + 1 (no wrap: a share is < n - 1 here) */
+        int v = liar_shares[1].d[i] + carry;
+        liar_shares[1].d[i] = (uint8_t)v;
+        carry = v >> 8;
+    }
 }
 
 /* "0x" + hex as a JSON string. */
@@ -79,23 +96,38 @@ static json_t *hex_json(const uint8_t *b, size_t n) {
     return v;
 }
 
-/* Adds "threshold" and "delegations" (node 1's envelope of next_item items) to an answer that served operands. */
-static void add_delegations(json_t *answer) {
-    if (!next_item) return;
+/* One node's envelope of next_item copies of K as a "delegations" entry. */
+static json_t *envelope(const nox_ec_privkey *share, unsigned node, const uint8_t vk[33], const uint8_t k[33]) {
     uint8_t(*eph)[33] = calloc(next_item, sizeof *eph);
-    for (size_t i = 0; i < next_item; i++) memcpy(eph[i], k_bytes, 33);
+    for (size_t i = 0; i < next_item; i++) memcpy(eph[i], k, 33);
     nox_sealed_partials s;
     nox_error err = {0};
-    CU_ASSERT_EQUAL_FATAL(nox_delegation_seal_partials(&kms_key, 1, 31337, (const uint8_t(*)[33])eph, next_item,
+    CU_ASSERT_EQUAL_FATAL(nox_delegation_seal_partials(share, node, 31337, (const uint8_t(*)[33])eph, next_item,
                                                        requester, &s, &err), NOX_OK);
-    json_object_set_new(answer, "threshold", json_integer(1));
-    json_object_set_new(answer, "delegations",
-                        json_pack("[{s:i, s:o, s:o, s:o, s:o}]", "node", 1, "verificationKey",
-                                  hex_json(kms_group.verification_keys[0], 33), "wrappedKey",
-                                  hex_json(s.wrapped_key, s.wrapped_key_len), "iv", hex_json(s.iv, sizeof s.iv),
-                                  "ciphertext", hex_json(s.ciphertext, s.ciphertext_len)));
+    json_t *o = json_pack("{s:i, s:o, s:o, s:o, s:o}", "node", (int)node, "verificationKey", hex_json(vk, 33),
+                          "wrappedKey", hex_json(s.wrapped_key, s.wrapped_key_len), "iv", hex_json(s.iv, sizeof s.iv),
+                          "ciphertext", hex_json(s.ciphertext, s.ciphertext_len));
     nox_sealed_partials_free(&s);
     free(eph);
+    return o;
+}
+
+/* Adds "threshold" and "delegations" to an answer that served operands: node 1's envelope (1-of-1), or, in liar
+ * mode, nodes 1 and 2 (2 lying) unless the request excluded node 2 (then 1 and 3). */
+static void add_delegations(json_t *answer) {
+    if (!next_item) return;
+    if (!liar_mode) {
+        json_object_set_new(answer, "threshold", json_integer(1));
+        json_object_set_new(answer, "delegations",
+                            json_pack("[o]", envelope(&kms_key, 1, kms_group.verification_keys[0], k_bytes)));
+        return;
+    }
+    unsigned second = fake_exclude & 2 ? 3 : 2;
+    json_object_set_new(answer, "threshold", json_integer(2));
+    json_object_set_new(answer, "delegations",
+                        json_pack("[o, o]", envelope(&liar_shares[0], 1, liar_group.verification_keys[0], liar_k),
+                                  envelope(&liar_shares[second - 1], second, liar_group.verification_keys[second - 1],
+                                           liar_k)));
 }
 
 static int position(const char *text) {
@@ -129,8 +161,11 @@ static json_t *answer(json_t *ops, int *status) {
         } else if (i < 0 || missing_at[i]) {
             n_missing++;
         } else {
-            json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:I}", "handle", t, "ciphertext", ct_hex,
-                                                  "iv", iv_hex, "publicKey", k_hex, "item", (json_int_t)next_item++));
+            char lc[2 * 17 + 3], li[2 * 12 + 3], lk[2 * 33 + 3];
+            if (liar_mode) nox_hex_encode(liar_ct, 17, lc), nox_hex_encode(liar_iv, 12, li), nox_hex_encode(liar_k, 33, lk);
+            json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:I}", "handle", t, "ciphertext",
+                                                  liar_mode ? lc : ct_hex, "iv", liar_mode ? li : iv_hex, "publicKey",
+                                                  liar_mode ? lk : k_hex, "item", (json_int_t)next_item++));
         }
     }
     *status = 400;
@@ -231,8 +266,11 @@ static void batch(void *user, const nox_http_request *req, nox_http_response *re
     json_error_t jerr;
     json_t *body = json_loadb(text, len, 0, &jerr), *responses = json_array();
     keep(&seen_body, json_incref(body));
-    json_t *requests = json_object_get(body, "requests");
+    json_t *requests = json_object_get(body, "requests"), *ex = json_object_get(body, "excludeNodes"), *v;
+    size_t xi;
     next_item = 0;
+    fake_exclude = 0;
+    json_array_foreach(ex, xi, v) fake_exclude |= (uint64_t)1 << (json_integer_value(v) - 1);
     for (size_t r = 0; r < json_array_size(requests); r++) {
         int status;
         json_t *a = answer(json_object_get(json_object_get(json_array_get(requests, r), "payload"), "operands"),
@@ -346,6 +384,27 @@ static int is_operand_failed(const nox_gateway_fetch *r) {
 
 static nox_gateway_operand outs[N_HANDLES];
 static nox_gateway_failed_operand failed[N_HANDLES];
+
+/* A KMS node whose partials are wrong: named, excluded from the next request (sent at once), value right. */
+static void test_lying_node(void) {
+    start();
+    reset(CURRENT);
+    liar_mode = 1;
+    nox_gateway_fetch r;
+    fetch(&r, 0, 3, outs, failed);
+    CU_ASSERT_EQUAL(r.status, NOX_OK);
+    CU_ASSERT_EQUAL(atomic_load(&batch_calls), 2); /* the first answer named node 2; asked again without it */
+    json_t *ex = json_object_get(seen_body, "excludeNodes");
+    CU_ASSERT(json_is_array(ex) && json_array_size(ex) == 1 && json_integer_value(json_array_get(ex, 0)) == 2);
+    for (int i = 0; i < 3; i++) CU_ASSERT(outs[i].plaintext_len == 1 && outs[i].plaintext[0] == VALUE);
+    /* remembered: the next fetch excludes node 2 from the start (one request) */
+    reset(CURRENT);
+    fetch(&r, 0, 2, outs, failed);
+    CU_ASSERT_EQUAL(r.status, NOX_OK);
+    CU_ASSERT_EQUAL(atomic_load(&batch_calls), 1);
+    liar_mode = 0;
+    stop();
+}
 
 static void test_failed_list(void) {
     start();
@@ -671,10 +730,12 @@ int main(void) {
         {"GET /v0/compute/operands (no batch endpoint): the named operand", test_get_fallback},
         {"more than 1024 operands: the parts' answers make one", test_parts},
         {"the bound forms: window, content digest of the body sent, the Gateway's domain", test_signs_bound_forms},
+        {"a KMS node with wrong partials: named, excluded, asked again at once, the value right", test_lying_node},
         CU_TEST_INFO_NULL,
     };
     int rc = nox_test_main("gateway_client", tests);
     nox_rsa_free(requester);
     nox_ec_key_wipe(&kms_key);
+    for (int i = 0; i < 3; i++) nox_ec_key_wipe(&liar_shares[i]);
     return rc;
 }
