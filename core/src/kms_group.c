@@ -333,26 +333,39 @@ static nox_status prepare(call *k, const nox_ec_privkey *gateway_key, const char
     return nox_kms_bearer(gateway_key, k->chain_id, hash, k->auth, 192, err);
 }
 
-/* NOX_ERR_IO naming every node that did not answer (and why) when fewer than t did. */
+/* NOX_ERR_IO naming every node that did not answer (and why) when fewer than t did. Each node gets an equal share
+ * of the error message (NOX_ERROR_MAX), its reason cut to fit, so that no node goes unnamed. */
 static nox_status missing_nodes(nox_kms_group_client *c, call *k, const int *asked, uint64_t exclude,
                                 const char (*skipped)[REASON_SIZE], nox_error *err) {
-    char text[1024];
-    size_t at = (size_t)snprintf(text, sizeof text, "KMS: %u of %u nodes needed, %zu answered; missing:",
-                                 k->t, c->group.nodes, k->got);
-    for (unsigned idx = 1; idx <= c->group.nodes && at < sizeof text; idx++) {
+    const char *whys[NOX_TH_MAX_NODES + 1] = {NULL};
+    size_t slots[NOX_TH_MAX_NODES + 1], n_missing = 0;
+    for (unsigned idx = 1; idx <= c->group.nodes; idx++) {
         size_t slot = c->n;
         for (size_t i = 0; i < c->n; i++)
             if (c->nodes[i].index == idx) slot = i;
         const char *why;
         if (slot == c->n) why = "not configured (kms_nodes)";
         else if (exclude & ((uint64_t)1 << (idx - 1))) why = "excluded by the requester (its partials were wrong)";
+        else if (!asked[slot] && !skipped[slot][0]) continue; /* usable, not asked: fewer than t nodes were */
         else if (!asked[slot]) why = skipped[slot];
         else if (k->why[slot][0]) why = k->why[slot];
         else if (k->answered[slot]) continue;
         else why = "no answer in time";
-        at += (size_t)snprintf(text + at, sizeof text - at, " node %u%s%s%s: %s;", idx, slot < c->n ? " (" : "",
-                               slot < c->n ? nox_kms_client_display_url(c->nodes[slot].client) : "",
-                               slot < c->n ? ")" : "", why);
+        whys[idx] = why;
+        slots[idx] = slot;
+        n_missing++;
+    }
+    char text[NOX_ERROR_MAX], entry[NOX_ERROR_MAX];
+    size_t at = (size_t)snprintf(text, sizeof text, "KMS: %u of %u nodes needed, %zu answered; missing:",
+                                 k->t, c->group.nodes, k->got);
+    size_t share = n_missing && at < sizeof text ? (sizeof text - 1 - at) / n_missing : 0; /* with its ';' */
+    for (unsigned idx = 1; idx <= c->group.nodes && share >= 2; idx++) {
+        if (!whys[idx]) continue;
+        size_t slot = slots[idx];
+        snprintf(entry, share, " node %u%s%s%s: %s", idx, slot < c->n ? " (" : "",
+                 slot < c->n ? nox_kms_client_display_url(c->nodes[slot].client) : "", slot < c->n ? ")" : "",
+                 whys[idx]);
+        at += (size_t)snprintf(text + at, sizeof text - at, "%s;", entry);
     }
     return nox_error_set(err, NOX_ERR_IO, "%s", text);
 }
@@ -385,6 +398,7 @@ nox_status nox_kms_group_partials(nox_kms_group_client *c, uint64_t chain_id, co
     char skipped[NOX_TH_MAX_NODES][REASON_SIZE];
     uint64_t now = now_ms();
     for (size_t i = 0; i < c->n; i++) {
+        skipped[i][0] = 0;
         if (exclude & ((uint64_t)1 << (c->nodes[i].index - 1))) continue;
         if (!node_usable(&c->nodes[i], now, skipped[i], REASON_SIZE)) continue;
         size_t j = usable++;
@@ -393,7 +407,7 @@ nox_status nox_kms_group_partials(nox_kms_group_client *c, uint64_t chain_id, co
         order[j] = i;
     }
     pthread_mutex_lock(&k->mu);
-    size_t next = 0;
+    size_t next = usable < k->t ? usable : 0; /* fewer than t usable: fail at once, asking none (in vain) */
     int hedged = 0;
     struct timespec hedge_at = nox_clock_after_ms(CLOCK_MONOTONIC, c->hedge_ms),
                     give_up_at = nox_clock_after_ms(CLOCK_MONOTONIC, c->timeout_ms + 1000);
