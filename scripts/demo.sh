@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The README's first command: sets everything up, starts the local devnet (scripts/devnet.sh up) and
-# tells the confidential-token story through noxctl, timing each step: chain inclusion, then the
-# Runner's completion (the result stored through the Gateway). Ends with `scripts/devnet.sh down`;
-# `--keep` leaves the devnet running and says how to use noxctl against it.
+# The README's first command: sets everything up, starts the local devnet (scripts/devnet.sh up, a 2-of-3
+# threshold KMS) and tells the confidential-token story through noxctl, timing each step: chain inclusion,
+# then the Runner's completion (the result stored through the Gateway); then one KMS node is killed and
+# decryption goes on. Ends with `scripts/devnet.sh down`; `--keep` leaves the devnet running and says how to
+# use noxctl against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 keep=0
@@ -14,7 +15,7 @@ esac
 
 scripts/setup.sh
 devnet_dir=${NOX_DEVNET_DIR:-build/devnet}   # where scripts/devnet.sh keeps its state
-echo "demo: starting the devnet (scripts/devnet.sh up: PostgreSQL, NATS, anvil + contracts, KMS, Gateway, Runner, Ingestor) ..."
+echo "demo: starting the devnet (scripts/devnet.sh up: PostgreSQL, NATS, anvil + contracts, KMS nodes, Gateway, Runner, Ingestor) ..."
 devnet_out=$(mktemp)
 if ! scripts/devnet.sh up >"$devnet_out" 2>&1; then
   cat "$devnet_out" >&2
@@ -23,6 +24,8 @@ if ! scripts/devnet.sh up >"$devnet_out" 2>&1; then
   exit 1
 fi
 sed -n 's/^devnet: up in/demo: devnet up in/p' "$devnet_out"
+# e.g. "demo: KMS 2-of-3 threshold group 0x601ced68512e3958 (nodes kms, kms2, kms3), public key 0x03…"
+sed -n 's/^  KMS  */demo: KMS /p' "$devnet_out"
 rm -f "$devnet_out"
 if [ "$keep" = 0 ]; then trap 'scripts/devnet.sh down >/dev/null' EXIT; fi
 # shellcheck disable=SC1091
@@ -75,6 +78,16 @@ fi
 printf '   refused: %s\n' "$(sed 's/^noxctl: //' /tmp/nox-demo-refusal)"
 rm -f /tmp/nox-demo-refusal
 
+kms_t=${NOX_KMS_THRESHOLD%%-of-*} kms_n=${NOX_KMS_THRESHOLD##*-of-}   # e.g. 2-of-3
+if [ "$kms_t" -lt "$kms_n" ]; then
+  echo "6. A KMS node goes down (scripts/devnet.sh kill kms2): any $kms_t of the $kms_n key shares still decrypt"
+  scripts/devnet.sh kill kms2 >/dev/null
+  printf '   Alice still decrypts her balance from the other nodes'"'"' partials: %s\n' \
+    "$("$ctl" token balance "$alice" --key "$NOX_ALICE_KEY" --json | field value)"
+  scripts/devnet.sh restart kms2 >/dev/null
+  echo "   kms2 restarted (scripts/devnet.sh restart kms2)"
+fi
+
 echo
 if [ "$keep" = 1 ]; then
   cat <<EOT
@@ -82,6 +95,7 @@ The devnet keeps running. Try:
   source "$devnet_dir/env"
   build/bin/noxctl token balance \$NOX_BOB_ADDRESS --key \$NOX_BOB_KEY
   build/bin/noxctl encrypt --type uint64 --value 42 --owner \$NOX_ALICE_ADDRESS --app \$NOX_TOKEN_ADDRESS
+  scripts/devnet.sh reshare     # new KMS key shares, the same public key
   scripts/devnet.sh status      # and: scripts/devnet.sh down
 EOT
 else

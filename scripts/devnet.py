@@ -1,20 +1,28 @@
 #!/usr/bin/python3
 """The Nox devnet: every component of the protocol on 127.0.0.1, as long-lived background processes.
 
-    scripts/devnet.sh up                 start PostgreSQL, nats-server -js, anvil (chain 31337) + the
-                                         contracts, nox-kms, nox-gateway, nox-runner and nox-ingestor;
+    scripts/devnet.sh up [--kms T-of-N]  start PostgreSQL, nats-server -js, anvil (chain 31337) + the
+                                         contracts, the KMS (a t-of-n threshold group of nox-kms nodes, 2-of-3
+                                         by default), nox-gateway, nox-runner and nox-ingestor;
                                          every hop over TLS (NOX_DEVNET_TLS=0: plaintext, for A/B benchmarks)
     scripts/devnet.sh up --cluster       the same with a 3-node NATS JetStream cluster (nats, nats2, nats3:
                                          routes over mutual TLS, streams of 3 replicas), two Gateways on one
                                          PostgreSQL (gateway, gateway2) and three Runners (runner, runner2,
                                          runner3) that fail over between the Gateways
     scripts/devnet.sh status             one line per component; exit 0 all running, 1 some, 3 none
-    scripts/devnet.sh restart SERVICE    kms|gateway|runner|ingestor|nats|postgres, with --cluster also
+    scripts/devnet.sh restart SERVICE    kms|kmsN|gateway|runner|ingestor|nats|postgres, with --cluster also
                                          nats2|nats3|gateway2 (same config and port);
                                          also brings back a service that died or was killed
-    scripts/devnet.sh kill SERVICE       SIGKILL, no grace: kms|gateway|runner|ingestor|nats|runnerN (a crash,
-                                         for fault-injection tests); the record stays, so `status` shows it
+    scripts/devnet.sh restart kmsN --faulty
+                                         restarts that KMS node (kms, kms2, ...) as nox-kms-faulty with
+                                         NOX_KMS_FAULT=wrong-partials: it serves every partial wrong (for the fault
+                                         tests; the binary is built with the tests); a plain `restart kmsN` brings
+                                         the normal nox-kms back
+    scripts/devnet.sh kill SERVICE       SIGKILL, no grace: kms|kmsN|gateway|runner|ingestor|nats|runnerN (a
+                                         crash, for fault-injection tests); the record stays, so `status` shows it
                                          exited until `restart SERVICE`
+    scripts/devnet.sh reshare [T-of-N]   a proactive refresh of the running KMS group (below); N must be the
+                                         running N, T may change (default: the running T)
     scripts/devnet.sh start runnerN      one more Runner, N in 2..9: same stream, consumer, wallet and
                                          operators as `runner`, its own port, DIR/runnerN.yaml, logs/runnerN.log;
                                          then shown by `status`, stopped by `down` / `stop runnerN`, and
@@ -22,8 +30,30 @@
     scripts/devnet.sh stop runnerN       stop such an extra Runner (SIGTERM: it finishes the message in hand)
     scripts/devnet.sh down               stop everything `up` and `start` started (by recorded pid, never by name)
 
+The KMS (docs/PROTOCOL-EXTENSIONS.md §11). The protocol key d is Shamir-shared t-of-n: `up` runs
+`nox-kms deal --threshold T --nodes N --out-dir DIR/kms` — the devnet is the TRUSTED DEALER: this one machine
+sees d for that moment and writes every share (a production group is dealt on an offline machine, or split from
+an existing key, and each share moved to its own node). Node i is the component `kms` (i = 1) or `kms<i>`, with
+its own port, DIR/<name>.yaml (key_file kms/share-<i>.key, group_file kms/group.json) and its own wallet
+kms/<name>-wallet.key (signs the PublicKeyProof of the group public key P). The Gateways get kms_group_file and
+kms_nodes (they ask t nodes per request); the Runners encrypt results to the group file's P (kms_group_file: they
+call no KMS node). NoxCompute is
+deployed with P, checked equal on every node. `--kms 1-of-1` is the single key of spec §8: one `kms`, its key
+made by `nox-kms keygen`, the Gateway's kms_url + kms_address.
+
+`reshare` refreshes the shares through the CLI ceremonies only, d never assembled: a transport key per new node
+(`nox-kms keygen`), a recipients file, `reshare-deal` by old nodes 1..t, `reshare-combine` for each new node,
+all in DIR/kms/next/; each new share checked (`nox-kms share-info`: its index, P unchanged); then it stops every
+KMS node, keeps the old shares and group file in kms/previous-<timestamp>/ (0700; production destroys them),
+swaps the new ones in, starts the nodes and restarts the Gateway(s), which load the new group file. The KMS
+nodes and the Gateways restart TOGETHER: a few seconds of 503s, absorbed by the Runners' retries. Production
+rolls instead: it starts the new nodes beside the old ones (other hosts or ports, the new shares), switches the
+Gateways one at a time to the new group file and nodes, and retires the old nodes once no Gateway uses them —
+no gap, since old and new groups serve the same P.
+
 Options and environment:
     --dir DIR / NOX_DEVNET_DIR   state directory (default build/devnet of this checkout)
+    --kms T-of-N / NOX_DEVNET_KMS  the KMS of `up`: 1 <= T <= N <= 9 (default 2-of-3; 1-of-1: a single key)
     NOX_BIN_DIR                  where nox-kms, nox-gateway, nox-runner, nox-ingestor and noxctl are
                                  (default build/bin); the operator plugins are then taken from
                                  NOX_BIN_DIR/../lib/nox through a generated DIR/operators.yaml
@@ -35,19 +65,24 @@ Options and environment:
     NOX_CAST                     cast used by contracts/deploy.py (default: the pinned one)
 
 State directory (everything an operator needs to run or inspect a component by hand):
-    <service>.yaml  nats.conf    the generated configurations
+    <service>.yaml  nats.conf    the generated configurations (kms.yaml, kms2.yaml, ... one per KMS node)
     logs/<component>.log         logs;  pids/<component>.pid (+ .cmdline, checked before any kill)
     keys/                        owner, alice, bob (anvil's funded accounts 0..2), gateway, runner and ingestor
                                  wallets (the Ingestor's signs every queue message; the Runners trust its address);
                                  ingestor.nk, runner.nk, admin.nk: the NATS identities (scripts/nats_auth.py)
-    kms/                         the KMS protocol and wallet keys (made by `nox-kms keygen` at `up`)
+    kms/                         threshold: share-<i>.key, group.json (`nox-kms deal`), <name>-wallet.key per node,
+                                 previous-<timestamp>/ after a `reshare`; 1-of-1: kms.key and kms-wallet.key
+                                 (`nox-kms keygen`) and group.json (the node's GET /v0/group, for tools only)
     postgres/  nats/  ingestor/  PostgreSQL data, the JetStream store, the Ingestor's checkpoint
     deployment.json              contracts/deploy.py's output
     state.json                   ports, commands, addresses
-    env                          `source DIR/env`: NOX_RPC_URL, NOX_GATEWAY_URL, NOX_COMPUTE_ADDRESS, ...
+    env                          `source DIR/env`: NOX_RPC_URL, NOX_GATEWAY_URL, NOX_COMPUTE_ADDRESS, ...; the KMS:
+                                 NOX_KMS_URL, NOX_KMS_ADDRESS (node 1's), NOX_KMS_PUBLIC_KEY (P), NOX_KMS_URLS,
+                                 NOX_KMS_WALLETS (node order), NOX_KMS_GROUP_FILE, NOX_KMS_THRESHOLD (e.g. 2-of-3)
 
-`up` on a running, healthy devnet changes nothing; on a stale one (a recorded process died) it stops the
-survivors and starts a fresh devnet (anvil's chain lives in memory: it cannot be resumed).
+`up` on a running, healthy devnet changes nothing (exit 1 when its KMS is not of the shape asked: `down` first);
+on a stale one (a recorded process died) it stops the survivors and starts a fresh devnet (anvil's chain lives in
+memory: it cannot be resumed).
 Exit status: 0 ok, 1 failed, 2 bad usage (or a refused restart), 3 `status` with nothing running
 (`status` exits 0 only when every component and every extra Runner started with `start` runs).
 """
@@ -86,6 +121,11 @@ RESTARTABLE = ["postgres", "nats", "kms", "gateway", "ingestor", "runner", "nats
 ACCOUNTS = ["owner", "alice", "bob"]                          # anvil's default accounts 0, 1, 2
 KILLABLE = ["kms", "gateway", "runner", "ingestor", "nats", "nats2", "nats3", "gateway2"]  # + extra Runners; --cluster
 EXTRA_RUNNER = re.compile(r"^runner[2-9]$")                  # `start runnerN`: more Runners on the same consumer
+KMS_NODE = re.compile(r"^kms[2-9]$")                         # nodes 2..N of a threshold KMS (node 1 is "kms");
+                                                             # also restartable and killable
+KMS_SHAPE = re.compile(r"^([0-9]+)-of-([0-9]+)$")
+DEFAULT_KMS = "2-of-3"
+FAULT = "wrong-partials"                                     # NOX_KMS_FAULT of `restart kmsN --faulty`
 MARKER = ".nox-devnet"
 DB_USER, DB_NAME = "nox", "nox"
 
@@ -274,7 +314,26 @@ class Devnet:
         return bool(self.state and self.state.get("cluster"))
 
     def components(self):
-        return CLUSTER_COMPONENTS if self.cluster() else COMPONENTS
+        """Every component in start order: the KMS nodes after `kms` (node 1)."""
+        base = CLUSTER_COMPONENTS if self.cluster() else COMPONENTS
+        i = base.index("kms") + 1
+        return base[:i] + self.kms_nodes()[1:] + base[i:]
+
+    def kms_shape(self):
+        """(t, n) of the KMS; 1-of-1 is the single key of spec §8 (also for a state.json older than the groups)."""
+        k = (self.state or {}).get("kms") or {}
+        return int(k.get("threshold", 1)), int(k.get("nodes", 1))
+
+    def kms_group(self):
+        """True for a threshold KMS (shares dealt by `nox-kms deal`), False for the single key."""
+        return self.kms_shape() != (1, 1)
+
+    def kms_nodes(self):
+        """The KMS components in node order: kms (node 1), kms2, ..., kmsN."""
+        return ["kms"] + [f"kms{i}" for i in range(2, self.kms_shape()[1] + 1)]
+
+    def kms_text(self):
+        return shape_text(*self.kms_shape())
 
     def nats_nodes(self):
         return NATS_NODES if self.cluster() else ["nats"]
@@ -445,14 +504,18 @@ class Devnet:
         argv = self.state["commands"][name]
         log = open(self.log_path(name), "a")
         log.write(f"==== devnet: starting {name} at {time.strftime('%Y-%m-%d %H:%M:%S')}: "
-                  f"{' '.join(shlex.quote(a) for a in argv)}\n")
+                  + (f"NOX_KMS_FAULT={FAULT} " if name in self.state.get("faulty", []) else "")
+                  + f"{' '.join(shlex.quote(a) for a in argv)}\n")
         log.flush()
+        env = {k: v for k, v in os.environ.items() if k != "NOX_KMS_FAULT"}
+        if name in self.state.get("faulty", []):   # `restart kmsN --faulty`: nox-kms-faulty serving wrong partials
+            env["NOX_KMS_FAULT"] = FAULT
         deadline = time.time() + 3      # a binary being rebuilt at this moment (ETXTBSY) gets a moment
         try:
             while True:
                 try:
                     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True, cwd=self.dir, close_fds=True)
+                                            start_new_session=True, cwd=self.dir, close_fds=True, env=env)
                     break
                 except OSError as e:
                     if e.errno not in (errno.ETXTBSY, errno.EACCES) or time.time() > deadline:
@@ -567,7 +630,7 @@ class Devnet:
         """state's urls, health URLs and anvil's command, from state's ports."""
         st, ports = self.state, self.state["ports"]
         web, ssl = ("https", f"?sslmode=verify-full&sslrootcert={self.p('tls', 'ca.pem')}") if self.tls() else ("http", "")
-        ours = SERVICES + (["gateway2"] if self.cluster() else []) + self.extra_runners()
+        ours = SERVICES + self.kms_nodes()[1:] + (["gateway2"] if self.cluster() else []) + self.extra_runners()
         st["urls"] = {"postgres": f"postgresql://{DB_USER}:{st['postgres']['password']}@127.0.0.1:{ports['postgres']}/"
                                   f"{DB_NAME}{ssl}",
                       **{n: f"{'tls' if self.tls() else 'nats'}://127.0.0.1:{ports[n]}" for n in self.nats_nodes()},
@@ -584,7 +647,7 @@ class Devnet:
         """New free ports for a component that has not started yet, and every configuration that names them."""
         self.state["ports"].update(free_ports(self.port_names(name)))
         self.set_urls()
-        if name in NATS_NODES + ["kms"]:
+        if name in NATS_NODES + self.kms_nodes():
             self.write_configs_early()
         elif name in ("gateway", "gateway2", "runner", "ingestor"):
             self.write_configs_late()
@@ -683,11 +746,29 @@ jetstream {{
         st, ports = self.state, self.state["ports"]
         for node in self.nats_nodes():
             write_file(self.p(node + ".conf"), self.nats_conf(node))
-        write_file(self.p("kms.yaml"), f"""# nox-kms of the Nox devnet (scripts/devnet.sh). Run: {self.bin('nox-kms')} --config {self.p('kms.yaml')}
-listen: 127.0.0.1:{ports['kms']}
-{self.tls_server("kms", "kms-clients")}key_file: {self.p('kms', 'kms.key')}                 # protocol key, made by `nox-kms keygen` at `devnet up`
+        self.write_kms_configs()
+
+    def write_kms_configs(self):
+        """DIR/<name>.yaml of every KMS node: the single key, or node i's share and the group file."""
+        st, ports = self.state, self.state["ports"]
+        t, n = self.kms_shape()
+        for i, name in enumerate(self.kms_nodes(), 1):
+            run_it = f"Run: {self.bin('nox-kms')} --config {self.p(name + '.yaml')}"
+            if not self.kms_group():
+                head = f"# nox-kms of the Nox devnet (scripts/devnet.sh). {run_it}\n"
+                keys = f"""key_file: {self.p('kms', 'kms.key')}                 # protocol key, made by `nox-kms keygen` at `devnet up`
 wallet_key_file: {self.p('kms', 'kms-wallet.key')}   # signs PublicKeyProof, made by `nox-kms keygen` at `devnet up`
-# no create_if_missing (default false): a KMS whose key_file is gone stops instead of serving a new protocol key
+"""
+            else:
+                head = (f"# nox-kms node {i} of the Nox devnet's {t}-of-{n} KMS (scripts/devnet.sh). {run_it}\n"
+                        + ("# every node presents tls/kms.pem: all run on 127.0.0.1, which that one certificate names\n"
+                           if self.tls() else ""))
+                keys = f"""key_file: {self.p('kms', f'share-{i}.key')}   # node {i}'s share of d (`nox-kms deal` at `devnet up`, renewed by `devnet reshare`)
+group_file: {self.p('kms', 'group.json')}   # t, n, P, commitments, verification keys; the node finds its index
+wallet_key_file: {self.p('kms', name + '-wallet.key')}   # this node's wallet: signs PublicKeyProof of P (`nox-kms keygen`)
+"""
+            write_file(self.p(name + ".yaml"), f"""{head}listen: 127.0.0.1:{ports[name]}
+{self.tls_server("kms", "kms-clients")}{keys}# no create_if_missing (default false): a KMS whose key_file is gone stops instead of serving a new protocol key
 threads: 4
 log_level: info
 chains:
@@ -695,14 +776,33 @@ chains:
     gateway_address: "{st['addresses']['gateway']}"   # the devnet Gateway's wallet
 """)
 
+    def gateway_kms_yaml(self):
+        """The Gateway's KMS: kms_url + kms_address (the single key), or kms_group_file + kms_nodes (a group)."""
+        st, a = self.state, self.state["addresses"]
+        tls = self.tls_client("kms_tls", "kms-clients/gateway")
+        if not self.kms_group():
+            return (f"kms_url: {st['urls']['kms']}\n{tls}kms_address: \"{a['kms_wallet']}\"          "
+                    "# the KMS wallet that signs its PublicKeyProof\n")
+        t, n = self.kms_shape()
+        nodes = "".join(f"  - {{index: {i}, url: {st['urls'][name]}}}\n" for i, name in enumerate(self.kms_nodes(), 1))
+        return (f"kms_group_file: {self.p('kms', 'group.json')}   # the {t}-of-{n} group: {t} nodes' partials per "
+                f"request, checked against its verification keys\nkms_nodes:\n{nodes}{tls}")
+
+    def runner_kms_yaml(self):
+        """The Runner's KMS: the group file (results encrypted to its P, no KMS call) or the single key's URL + wallet."""
+        st, a = self.state, self.state["addresses"]
+        if self.kms_group():
+            return (f"kms_group_file: {self.p('kms', 'group.json')}   # results are encrypted to the group's key P: "
+                    "no KMS node is called\n")
+        return (f"kms_url: {st['urls']['kms']}\n{self.tls_client('kms_tls')}kms_address: \"{a['kms_wallet']}\"          "
+                "# the KMS wallet that signs its PublicKeyProof\n")
+
     def write_configs_late(self):
         st, ports, a, d = self.state, self.state["ports"], self.state["addresses"], self.state["deployment"]
         write_file(self.p("gateway.yaml"), f"""# nox-gateway of the Nox devnet (scripts/devnet.sh). Run: {self.bin('nox-gateway')} --config {self.p('gateway.yaml')}
 listen: 127.0.0.1:{ports['gateway']}
 {self.tls_server("gateway", "runner-clients")}database_url: "{st['urls']['postgres']}"
-kms_url: {st['urls']['kms']}
-{self.tls_client("kms_tls", "kms-clients/gateway")}kms_address: "{a['kms_wallet']}"          # the KMS wallet that signs its PublicKeyProof
-wallet_key_file: {self.p('keys', 'gateway-wallet.key')}
+{self.gateway_kms_yaml()}wallet_key_file: {self.p('keys', 'gateway-wallet.key')}
 runner_addresses: [{", ".join(f'"{x}"' for x in [a['runner'], *extra_runner_addresses()])}]   # the devnet Runner's wallet{" + NOX_DEVNET_EXTRA_RUNNERS" if extra_runner_addresses() else ""}
 accept_legacy_authorizations: false       # Runner authorizations bound to content and time only (docs/PROTOCOL-EXTENSIONS.md §7)
 default_chain_id: {CHAIN_ID}
@@ -749,9 +849,7 @@ nats: {{{self.nats_urls_yaml()}, credentials_file: {self.p('keys', 'runner.nk')}
 {"gateway_urls: [" + st['urls']['gateway'] + ", " + st['urls']['gateway2'] + "]   # one Gateway, two URLs: failover"
  if self.cluster() else "gateway_url: " + st['urls']['gateway']}
 {self.tls_client("gateway_tls", "runner-clients/runner")}gateway_address: "{a['gateway']}"        # the Gateway's wallet: its authorizations name it (docs/PROTOCOL-EXTENSIONS.md §7)
-kms_url: {st['urls']['kms']}
-{self.tls_client("kms_tls")}kms_address: "{a['kms_wallet']}"          # the KMS wallet that signs its PublicKeyProof
-wallet_key_file: {self.p('keys', 'runner-wallet.key')}   # listed in the Gateway's runner_addresses
+{self.runner_kms_yaml()}wallet_key_file: {self.p('keys', 'runner-wallet.key')}   # listed in the Gateway's runner_addresses
 ingestor_addresses: ["{a['ingestor']}"]   # computes only messages signed by the devnet Ingestor's wallet
 operators: {st['operators']}
 workers: 6                                 # messages in parallel: each waits on the Gateway most of the time (2 -> 6: +30 % on 2 cores)
@@ -790,6 +888,9 @@ listen: 127.0.0.1:{ports['runner']}
                ("NOX_COMPUTE_ADDRESS", d["noxCompute"]), ("NOX_TOKEN_ADDRESS", d["confidentialToken"]),
                ("NOX_DEPLOY_BLOCK", str(d["deployBlock"])), ("NOX_DEPLOYMENT", self.p("deployment.json")),
                ("NOX_KMS_PUBLIC_KEY", st["kms_public_key"]), ("NOX_KMS_ADDRESS", a["kms_wallet"]),
+               # the KMS nodes in node order (NOX_KMS_URL, NOX_KMS_ADDRESS: node 1's, what the Runners use)
+               ("NOX_KMS_URLS", ",".join(u[n] for n in self.kms_nodes())), ("NOX_KMS_THRESHOLD", self.kms_text()),
+               ("NOX_KMS_WALLETS", ",".join(a["kms_wallets"])), ("NOX_KMS_GROUP_FILE", self.p("kms", "group.json")),
                ("NOX_GATEWAY_ADDRESS", a["gateway"]), ("NOX_RUNNER_ADDRESS", a["runner"]),
                ("NOX_INGESTOR_ADDRESS", a["ingestor"]), ("NOX_INGESTOR_KEY", self.p("keys", "ingestor-wallet.key")),
                ("NOX_NATS_CREDENTIALS", self.p("keys", "admin.nk")),
@@ -809,16 +910,53 @@ listen: 127.0.0.1:{ports['runner']}
                "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env)
         write_file(self.p("env"), text, 0o600)
 
+    # -- the KMS group
+    def check_kms(self):
+        """(P, group): every KMS node serves the same group (GET /v0/group; the group file's with a group) and
+        the same public key (GET /v0/public-key), its group's."""
+        want = None
+        if self.kms_group():
+            with open(self.p("kms", "group.json")) as f:
+                want = json.load(f)
+        same = ("threshold", "nodes", "publicKey", "commitments", "verificationKeys")
+        for name in self.kms_nodes():
+            url = self.state["urls"][name]
+            code, text = http_get(url + "/v0/group", timeout=10)
+            if code != 200:
+                raise DevnetError(f"devnet: GET /v0/group of {name}: {code} {text}")
+            group = json.loads(text)
+            want = want or group
+            if any(group.get(k) != want.get(k) for k in same):
+                raise DevnetError(f"devnet: {name} serves another group than "
+                                  f"{shown(self.p('kms', 'group.json')) if self.kms_group() else 'kms'}'s: {text}")
+            code, text = http_get(url + f"/v0/public-key?chainId={CHAIN_ID}", timeout=10)
+            if code != 200:
+                raise DevnetError(f"devnet: GET /v0/public-key of {name}: {code} {text}")
+            if json.loads(text)["publicKey"] != want["publicKey"]:
+                raise DevnetError(f"devnet: {name}'s public key {json.loads(text)['publicKey']} is not its group's "
+                                  f"{want['publicKey']}")
+        return want["publicKey"], want
+
+    def kms_fingerprint(self):
+        """The group fingerprint (`nox-kms share-info` over node 1's key or share), or None."""
+        key = self.p("kms", "share-1.key" if self.kms_group() else "kms.key")
+        r = run([self.bin("nox-kms"), "share-info", "--group", self.p("kms", "group.json"), "--share", key], check=False)
+        return fields(r.stdout).get("group fingerprint") if r.returncode == 0 else None
+
     # -- up
     def classify(self):
         return {n: self.running(n) for n in self.components()}
 
-    def up(self, cluster=False):
+    def up(self, cluster=False, kms=(2, 3)):
         t0 = time.time()
         self.lock()
         if self.load_state() is not None:
             cls = self.classify()
             if all(v == "running" for v in cls.values()):
+                if self.kms_shape() != tuple(kms):
+                    say(f"devnet: the running devnet has a {self.kms_text()} KMS; `down` first "
+                        f"(asked: {shape_text(*kms)}; {shown(self.dir)})")
+                    return 1
                 bad = [n for n in self.components() if not self.wait_healthy(n, self.recorded(n)[0])[0]]
                 if not bad:
                     say(f"devnet: already up in {shown(self.dir)}; nothing started")
@@ -840,7 +978,7 @@ listen: 127.0.0.1:{ports['runner']}
                         say("devnet: " + line)
         self.wipe()
         try:
-            self.fresh(cluster)
+            self.fresh(cluster, kms)
         except (Exception, KeyboardInterrupt) as e:  # noqa: BLE001 — whatever happened, stop what was started
             say(str(e) if isinstance(e, DevnetError) else "devnet: interrupted" if isinstance(e, KeyboardInterrupt)
                 else f"devnet: {type(e).__name__}: {e}")
@@ -868,7 +1006,7 @@ listen: 127.0.0.1:{ports['runner']}
                 os.remove(path)
         write_file(self.p(MARKER), "a Nox devnet state directory (scripts/devnet.sh); wiped by `up` when stale\n")
 
-    def fresh(self, cluster=False):
+    def fresh(self, cluster=False, kms=(2, 3)):
         for d in ("keys", "kms", "logs", "pids", "nats", "nats2", "nats3", "ingestor"):
             os.makedirs(self.p(d), mode=0o700 if d in ("keys", "kms") else 0o755, exist_ok=True)
         bin_dir = os.path.abspath(os.environ.get("NOX_BIN_DIR") or os.path.join(ROOT, "build", "bin"))
@@ -882,6 +1020,7 @@ listen: 127.0.0.1:{ports['runner']}
             raise DevnetError(f"devnet: {noxtest.ANVIL} not found (scripts/setup.sh installs it)")
         # every port chosen now (the configurations name them); one taken meanwhile is moved by start_component
         names = ["postgres", "nats", "nats_monitor", "anvil", "kms", "gateway", "ingestor", "runner"]
+        names += [f"kms{i}" for i in range(2, kms[1] + 1)]
         if cluster:
             names += ["nats_cluster", "nats2", "nats2_monitor", "nats2_cluster", "nats3", "nats3_monitor",
                       "nats3_cluster", "gateway2"]
@@ -897,12 +1036,15 @@ listen: 127.0.0.1:{ports['runner']}
                 **{n: [nats, "-js", "-c", self.p(n + ".conf")] for n in (NATS_NODES if cluster else ["nats"])},
                 **({"gateway2": [os.path.join(bin_dir, "nox-gateway"), "--config", self.p("gateway2.yaml")]}
                    if cluster else {}),
-                **{s: [os.path.join(bin_dir, "nox-" + s), "--config", self.p(s + ".yaml")] for s in SERVICES}},
+                **{s: [os.path.join(bin_dir, "nox-" + s), "--config", self.p(s + ".yaml")] for s in SERVICES},
+                **{f"kms{i}": [os.path.join(bin_dir, "nox-kms"), "--config", self.p(f"kms{i}.yaml")]
+                   for i in range(2, kms[1] + 1)}},
             "addresses": {}, "deployment": {},
             # every hop over TLS, mutual where a service trusts its caller (NOX_DEVNET_TLS=0: plaintext, for an
             # A/B benchmark of what TLS costs)
             "tls": os.environ.get("NOX_DEVNET_TLS", "1") != "0",
             "cluster": cluster,
+            "kms": {"threshold": kms[0], "nodes": kms[1]},   # 1-of-1: the single key of spec §8
         }
         if st["tls"]:
             self.make_pki()
@@ -922,8 +1064,20 @@ listen: 127.0.0.1:{ports['runner']}
             out = run([noxctl, "key", "new", "--out", self.p("keys", f"{who}-wallet.key")]).stdout.split()
             a[who] = out[-1].lower()
         # the KMS's keys, made as an operator would: neither service creates a missing key (create_if_missing: false)
-        for f in ("kms.key", "kms-wallet.key"):
-            run([self.bin("nox-kms"), "keygen", "--out", self.p("kms", f)])
+        nox_kms = self.bin("nox-kms")
+        if self.kms_group():   # the devnet is the trusted dealer: d exists on this machine while `deal` runs
+            t, n = self.kms_shape()
+            info = fields(run([nox_kms, "deal", "--threshold", str(t), "--nodes", str(n),
+                               "--out-dir", self.p("kms")]).stdout)
+            say(f"devnet: KMS: dealt a {t}-of-{n} group {info['group fingerprint']} (nox-kms deal; the devnet is "
+                "the trusted dealer)")
+            wallets = [name + "-wallet.key" for name in self.kms_nodes()]
+        else:
+            run([nox_kms, "keygen", "--out", self.p("kms", "kms.key")])
+            wallets = ["kms-wallet.key"]
+        a["kms_wallets"] = [fields(run([nox_kms, "keygen", "--out", self.p("kms", w)]).stdout)["address"].lower()
+                            for w in wallets]
+        a["kms_wallet"] = a["kms_wallets"][0]   # node 1's: the Runners check P's proof against it
         # NATS identities (scripts/nats_auth.py): the Ingestor's, the Runners' (one for all of them), the operator's
         st["nats_keys"] = {who: nats_auth.new_identity(noxctl, self.p("keys", f"{who}.nk"))
                            for who in ("ingestor", "runner", "admin")}
@@ -955,13 +1109,13 @@ listen: 127.0.0.1:{ports['runner']}
             say(f"devnet: NATS cluster of 3 has a JetStream leader ({time.time() - t:.1f} s)")
         self.start_component("anvil", movable=True)
 
-        # 5. the KMS, its public key and wallet
-        self.start_component("kms", movable=True)
-        code, text = http_get(st["urls"]["kms"] + f"/v0/public-key?chainId={CHAIN_ID}", timeout=10)
-        if code != 200:
-            raise DevnetError(f"devnet: GET /v0/public-key of the KMS: {code} {text}")
-        st["kms_public_key"] = json.loads(text)["publicKey"]
-        a["kms_wallet"] = run([noxctl, "key", "address", self.p("kms", "kms-wallet.key")]).stdout.split()[-1].lower()
+        # 5. the KMS nodes, and P: the same on every node (the group file's with a group)
+        for name in self.kms_nodes():
+            self.start_component(name, movable=True)
+        st["kms_public_key"], group = self.check_kms()
+        if not self.kms_group():   # the 1-of-1 group, public, for tools (NOX_KMS_GROUP_FILE); no service reads it
+            write_file(self.p("kms", "group.json"), json.dumps(group, indent=2) + "\n")
+        st["kms"]["fingerprint"] = self.kms_fingerprint()
         self.save_state()
 
         # 6. the contracts
@@ -1006,6 +1160,10 @@ listen: 127.0.0.1:{ports['runner']}
         for n in self.components() + self.extra_runners():
             pid, _ = self.recorded(n)
             say(f"  {n:<9} {st['urls'][n]:<58} pid {pid!s:<7} log {shown(self.log_path(n))}")
+        k = st.get("kms") or {}
+        say(f"  KMS       {self.kms_text()}" + (f" threshold group {k.get('fingerprint')} (nodes {', '.join(self.kms_nodes())})"
+                                                if self.kms_group() else f" (a single key; group {k.get('fingerprint')})")
+            + f", public key {st['kms_public_key']}")
         say(f"  env file  {shown(self.p('env'))}   (use: source {shown(self.p('env'))})")
         say(f"  accounts  owner {st['addresses']['owner']}, alice {st['addresses']['alice']}, "
             f"bob {st['addresses']['bob']} (keys in {shown(self.p('keys'))})")
@@ -1025,7 +1183,8 @@ listen: 127.0.0.1:{ports['runner']}
             if state == "running":
                 n_running += 1
                 ok, text = self.health(n)
-                say(f"{n:<9} running   pid {pid:<7} {url:<58} health: {text if ok else 'UNHEALTHY ' + text}")
+                faulty = f"  [nox-kms-faulty: {FAULT}]" if n in self.state.get("faulty", []) else ""
+                say(f"{n:<9} running   pid {pid:<7} {url:<58} health: {text if ok else 'UNHEALTHY ' + text}{faulty}")
             else:
                 note = {"dead": f"(pid {pid} exited)", "foreign": f"(pid {pid} is another program)"}.get(state, "")
                 say(f"{n:<9} stopped   {'-':<11} {url:<58} {note}".rstrip())
@@ -1045,13 +1204,19 @@ listen: 127.0.0.1:{ports['runner']}
         say(f"devnet: down ({time.time() - t0:.1f} s)" if lines else f"devnet: nothing was running in {shown(self.dir)}")
         return 0
 
-    def restart(self, name):
+    def restart(self, name, faulty=False):
+        """Stops and starts one service with the same configuration and port. faulty (a KMS node of a group):
+        as nox-kms-faulty with NOX_KMS_FAULT=wrong-partials; a KMS node restarted without it is nox-kms again."""
         if name == "anvil":
             say("devnet: refusing to restart anvil: its chain lives in memory, a restart would lose the deployed "
                 "contracts and every handle. Use `scripts/devnet.sh down` then `up` for a fresh devnet.")
             return 2
-        if name not in RESTARTABLE and not EXTRA_RUNNER.match(name):
-            say(f"devnet: unknown service {name!r} (one of: {', '.join(RESTARTABLE)}, or a runnerN started with `start`)")
+        if name not in RESTARTABLE and not EXTRA_RUNNER.match(name) and not KMS_NODE.match(name):
+            say(f"devnet: unknown service {name!r} (one of: {', '.join(RESTARTABLE)}, a KMS node kmsN, or a runnerN "
+                "started with `start`)")
+            return 2
+        if faulty and name != "kms" and not KMS_NODE.match(name):
+            say(f"devnet: --faulty applies to a KMS node (kms, kms2, ...), not {name!r}")
             return 2
         self.lock()
         if self.load_state() is None or "runner" not in self.state.get("commands", {}) or not self.state.get("deployment"):
@@ -1060,9 +1225,26 @@ listen: 127.0.0.1:{ports['runner']}
         if EXTRA_RUNNER.match(name) and name not in self.extra_runners():
             say(f"devnet: {name} was never started (scripts/devnet.sh start {name})")
             return 2
+        if KMS_NODE.match(name) and name not in self.kms_nodes():
+            say(f"devnet: {name} is not a node of this devnet's {self.kms_text()} KMS ({', '.join(self.kms_nodes())})")
+            return 2
         if name not in self.components() and not EXTRA_RUNNER.match(name):
             say(f"devnet: {name} is part of a cluster devnet only (scripts/devnet.sh up --cluster)")
             return 2
+        st = self.state
+        if name in self.kms_nodes():
+            faulty_bin = self.bin("nox-kms-faulty")
+            if faulty and not self.kms_group():
+                say("devnet: --faulty needs a threshold KMS (wrong partials are caught by the other nodes' "
+                    "proofs); this devnet's is 1-of-1")
+                return 2
+            if faulty and not os.access(faulty_bin, os.X_OK):
+                say(f"devnet: {faulty_bin} not found: it is built with the tests (cmake --build; "
+                    "NOX_BIN_DIR of a build with tests)")
+                return 2
+            st["commands"][name] = [faulty_bin if faulty else self.bin("nox-kms"), "--config", self.p(name + ".yaml")]
+            st["faulty"] = sorted(set(st.get("faulty", [])) - {name} | ({name} if faulty else set()))
+            self.save_state()
         t0 = time.time()
         line = self.stop_component(name)
         if line:
@@ -1072,7 +1254,9 @@ listen: 127.0.0.1:{ports['runner']}
         except (DevnetError, OSError) as e:
             say(str(e))
             return 1
-        say(f"devnet: restarted {name} in {time.time() - t0:.1f} s")
+        say(f"devnet: restarted {name} in {time.time() - t0:.1f} s"
+            + (f" as nox-kms-faulty (NOX_KMS_FAULT={FAULT}: every partial it serves is wrong; a plain "
+               f"`restart {name}` brings nox-kms back)" if faulty else ""))
         return 0
 
     # -- fault injection and more Runners
@@ -1081,14 +1265,17 @@ listen: 127.0.0.1:{ports['runner']}
 
     def kill(self, name):
         """SIGKILL (a crash: no grace, nothing finished or nak'ed); the record stays for `status` and `restart`."""
-        if name not in KILLABLE and not EXTRA_RUNNER.match(name):
-            say(f"devnet: cannot kill {name!r} (one of: {', '.join(KILLABLE)}, or a runnerN started with `start`; "
-                "PostgreSQL and anvil: use restart / down)")
+        if name not in KILLABLE and not EXTRA_RUNNER.match(name) and not KMS_NODE.match(name):
+            say(f"devnet: cannot kill {name!r} (one of: {', '.join(KILLABLE)}, a KMS node kmsN, or a runnerN started "
+                "with `start`; PostgreSQL and anvil: use restart / down)")
             return 2
         self.lock()
         if self.load_state() is None:
             say(f"devnet: no devnet in {shown(self.dir)} (run scripts/devnet.sh up)")
             return 1
+        if KMS_NODE.match(name) and name not in self.kms_nodes():
+            say(f"devnet: {name} is not a node of this devnet's {self.kms_text()} KMS ({', '.join(self.kms_nodes())})")
+            return 2
         if name not in self.components() and not EXTRA_RUNNER.match(name):
             say(f"devnet: {name} is part of a cluster devnet only (scripts/devnet.sh up --cluster)")
             return 2
@@ -1102,6 +1289,135 @@ listen: 127.0.0.1:{ports['runner']}
         wait_gone(pid, 5)
         say(f"devnet: killed {name} (pid {pid}, SIGKILL); `scripts/devnet.sh restart {name}` brings it back")
         return 0
+
+    # -- proactive refresh of the KMS group
+    def reshare(self, spec=None):
+        """`reshare [T-of-N]`: new shares of the same d (same P) for the running group, through the CLI ceremonies
+        only, then swapped in with the KMS nodes and the Gateways restarted together (see the top of this file)."""
+        self.lock()
+        if self.load_state() is None or not self.state.get("deployment") or "runner" not in self.state.get("commands", {}):
+            say(f"devnet: no devnet in {shown(self.dir)} (run scripts/devnet.sh up)")
+            return 1
+        old_t, n = self.kms_shape()
+        if not self.kms_group():
+            say("devnet: this devnet's KMS is a single key (1-of-1): there is no group to reshare "
+                f"(`down`, then `up --kms {DEFAULT_KMS}`)")
+            return 2
+        try:
+            t, new_n = parse_kms(spec, "reshare") if spec else (old_t, n)
+        except ValueError as e:
+            say(f"devnet: {e}")
+            return 2
+        if new_n != n:
+            say(f"devnet: reshare {spec}: the running group has {n} nodes; reshare keeps them (T-of-{n}, T <= {n})")
+            return 2
+        down = [x for x in self.components() if self.running(x) != "running"]
+        if down:
+            say(f"devnet: {', '.join(down)} not running: `scripts/devnet.sh restart` {'it' if len(down) == 1 else 'them'}"
+                " (or `down` then `up`) before a reshare")
+            return 1
+        t0 = time.time()
+        try:
+            fresh_fp = self.reshare_ceremony(old_t, t, n)
+            self.swap_shares(t, n, fresh_fp)
+        except (DevnetError, OSError) as e:
+            say(str(e))
+            return 1
+        say(f"devnet: reshared the KMS {shape_text(old_t, n)} -> {shape_text(t, n)} in {time.time() - t0:.1f} s: "
+            f"public key {self.state['kms_public_key']} (unchanged), group fingerprint {fresh_fp}")
+        return 0
+
+    def reshare_ceremony(self, old_t, t, n):
+        """Runs the ceremonies into DIR/kms/next/ (share-<j>.key, group.json) and checks them; returns the new
+        group fingerprint. Nothing running is touched."""
+        kms, nox_kms, P = self.p("kms"), self.bin("nox-kms"), self.state["kms_public_key"]
+        nxt = os.path.join(kms, "next")
+        shutil.rmtree(nxt, ignore_errors=True)     # what a failed reshare left
+        os.makedirs(nxt, mode=0o700)
+        group = os.path.join(kms, "group.json")
+        old_fp = self.kms_fingerprint()
+        # 1. each new node j: a transport key (its secret stays with node j); 2. the public recipients file
+        recipients = [{"index": j, "transportKey": fields(run([nox_kms, "keygen", "--out", os.path.join(
+            nxt, f"transport-{j}.key")]).stdout)["public key"]} for j in range(1, n + 1)]
+        write_file(os.path.join(nxt, "recipients.json"), json.dumps({"nodes": recipients}, indent=2) + "\n")
+        # 3. old nodes 1..t each deal their share to the new nodes (a public contribution file each)
+        old_set = list(range(1, old_t + 1))
+        contributions = [os.path.join(nxt, f"contribution-{i}.json") for i in old_set]
+        for i, out in zip(old_set, contributions):
+            run([nox_kms, "reshare-deal", "--group", group, "--share", os.path.join(kms, f"share-{i}.key"),
+                 "--old-set", ",".join(map(str, old_set)), "--threshold", str(t),
+                 "--recipients", os.path.join(nxt, "recipients.json"), "--out", out])
+        # 4. each new node j combines its sub-shares into its new share; every node derives the same group file
+        for j in range(1, n + 1):
+            run([nox_kms, "reshare-combine", "--group", group, "--transport-key", os.path.join(nxt, f"transport-{j}.key"),
+                 "--contributions", ",".join(contributions), "--out-share", os.path.join(nxt, f"share-{j}.key"),
+                 "--out-group", os.path.join(nxt, f"group-{j}.json")])
+            os.remove(os.path.join(nxt, f"transport-{j}.key"))   # used: the sub-shares are in the new share
+        groups = set()
+        for j in range(1, n + 1):
+            with open(os.path.join(nxt, f"group-{j}.json")) as f:
+                groups.add(f.read())
+        if len(groups) != 1:
+            raise DevnetError(f"devnet: reshare: the new nodes derived different group files (see {shown(nxt)})")
+        os.replace(os.path.join(nxt, "group-1.json"), os.path.join(nxt, "group.json"))
+        for j in range(2, n + 1):
+            os.remove(os.path.join(nxt, f"group-{j}.json"))
+        # 5. each new share against the new group: its index, P unchanged, the shape asked, a new fingerprint
+        fps = set()
+        for j in range(1, n + 1):
+            info = fields(run([nox_kms, "share-info", "--group", os.path.join(nxt, "group.json"),
+                               "--share", os.path.join(nxt, f"share-{j}.key")]).stdout)
+            got = (info.get("node index"), info.get("public key"), info.get("threshold"), info.get("nodes"))
+            if got != (str(j), P, str(t), str(n)):
+                raise DevnetError(f"devnet: reshare: share-info of the new share {j}: node {got[0]}, public key "
+                                  f"{got[1]}, {got[2]}-of-{got[3]}; expected node {j}, {P}, {t}-of-{n}")
+            fps.add(info.get("group fingerprint"))
+        if len(fps) != 1 or old_fp in fps:
+            raise DevnetError(f"devnet: reshare: group fingerprints {sorted(map(str, fps))} (old {old_fp})")
+        fp = fps.pop()
+        say(f"devnet: reshare: {n} new shares of P {P} ({t}-of-{n}, group {fp}) from old nodes "
+            f"{','.join(map(str, old_set))} (nox-kms reshare-deal, reshare-combine; checked with share-info)")
+        return fp
+
+    def swap_shares(self, t, n, fp):
+        """Stops every KMS node, keeps the old shares and group file in kms/previous-<timestamp>/, moves the new
+        ones in, starts the nodes (checking they serve the new group and P) and restarts the Gateway(s)."""
+        st, kms = self.state, self.p("kms")
+        nxt = os.path.join(kms, "next")
+        for name in reversed(self.kms_nodes()):
+            line = self.stop_component(name)
+            if line:
+                say("devnet: " + line)
+        prev = os.path.join(kms, "previous-" + time.strftime("%Y%m%d-%H%M%S"))
+        while os.path.exists(prev):
+            prev += "+"
+        os.makedirs(prev, mode=0o700)
+        os.chmod(prev, 0o700)
+        for f in [f"share-{j}.key" for j in range(1, n + 1)] + ["group.json"]:
+            os.replace(os.path.join(kms, f), os.path.join(prev, f))
+            os.replace(os.path.join(nxt, f), os.path.join(kms, f))
+        shutil.rmtree(nxt)      # only public files are left: recipients and contributions
+        say(f"devnet: reshare: the old shares and group file are in {shown(prev)} (0700; production destroys them)")
+        st["kms"].update(threshold=t, nodes=n)
+        self.write_kms_configs()     # their comments name the shape
+        self.save_state()
+        try:
+            for name in self.kms_nodes():
+                self.start_component(name)
+            P, _ = self.check_kms()
+        except DevnetError as e:
+            raise DevnetError(f"{e}\ndevnet: reshare: the old shares are in {shown(prev)}; `down` then `up` for a "
+                              "fresh devnet")
+        if P != st["kms_public_key"]:
+            raise DevnetError(f"devnet: reshare: the nodes serve {P}, not {st['kms_public_key']}")
+        st["kms"]["fingerprint"] = fp
+        self.save_state()
+        self.write_env()
+        for gw in ["gateway"] + (["gateway2"] if self.cluster() else []):   # they load the new group file
+            line = self.stop_component(gw)
+            if line:
+                say("devnet: " + line)
+            self.start_component(gw)
 
     def start_extra(self, name):
         """`start runnerN`: one more Runner on the same stream and consumer (JetStream shares the messages)."""
@@ -1160,6 +1476,24 @@ listen: 127.0.0.1:{ports['runner']}
         return 0
 
 
+def fields(out):
+    """The "name: value" lines of a nox-kms command's output, as a dict."""
+    return dict(ln.split(": ", 1) for ln in out.splitlines() if ": " in ln)
+
+
+def shape_text(t, n):
+    return f"{t}-of-{n}"
+
+
+def parse_kms(text, what="--kms"):
+    """(t, n) of "T-of-N", 1 <= T <= N <= 9; ValueError with the reason otherwise."""
+    m = KMS_SHAPE.match(text.strip())
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)) <= 9:
+        raise ValueError(f"{what} {text!r}: expected T-of-N with 1 <= T <= N <= 9 (e.g. {DEFAULT_KMS}; "
+                         "1-of-1: a single key)")
+    return int(m.group(1)), int(m.group(2))
+
+
 def extra_runner_addresses():
     """NOX_DEVNET_EXTRA_RUNNERS: more addresses for the Gateway's runner_addresses (checked: 0x + 40 hex)."""
     out = [x.strip().lower() for x in os.environ.get("NOX_DEVNET_EXTRA_RUNNERS", "").split(",") if x.strip()]
@@ -1180,27 +1514,44 @@ def main(argv):
                         "else build/devnet)")
     p = argparse.ArgumentParser(prog="scripts/devnet.sh", parents=[common],
                                 description="The Nox devnet on 127.0.0.1 (see the top of scripts/devnet.py).")
-    sub = p.add_subparsers(dest="cmd", metavar="up|down|status|restart SERVICE|kill SERVICE|start runnerN|stop runnerN")
+    sub = p.add_subparsers(dest="cmd", metavar="up|down|status|restart SERVICE|kill SERVICE|reshare [T-of-N]|"
+                           "start runnerN|stop runnerN")
     sub.required = True
     upp = sub.add_parser("up", parents=[common], help="start every component (nothing when already up)")
     upp.add_argument("--cluster", action="store_true", help="a 3-node NATS JetStream cluster (streams of 3 "
                      "replicas), two Gateways on one PostgreSQL and three Runners")
+    upp.add_argument("--kms", metavar="T-of-N", default=None, help="the KMS: a T-of-N threshold group, 1 <= T <= N <= 9 "
+                     f"(default $NOX_DEVNET_KMS, else {DEFAULT_KMS}; 1-of-1: a single key)")
     sub.add_parser("down", parents=[common], help="stop every component")
     sub.add_parser("status", parents=[common], help="one line per component; exit 0 all, 1 some, 3 none running")
     r = sub.add_parser("restart", parents=[common], help="restart one service with the same config and port")
-    r.add_argument("service", metavar="SERVICE", help="|".join(RESTARTABLE) + "|runnerN")
+    r.add_argument("service", metavar="SERVICE", help="|".join(RESTARTABLE) + "|kmsN|runnerN")
+    r.add_argument("--faulty", action="store_true", help=f"a KMS node: as nox-kms-faulty with NOX_KMS_FAULT={FAULT} "
+                   "(every partial it serves is wrong); without it, nox-kms again")
     k = sub.add_parser("kill", parents=[common], help="SIGKILL one service (a crash); `restart` brings it back")
-    k.add_argument("service", metavar="SERVICE", help="|".join(KILLABLE) + "|runnerN")
+    k.add_argument("service", metavar="SERVICE", help="|".join(KILLABLE) + "|kmsN|runnerN")
+    rs = sub.add_parser("reshare", parents=[common], help="proactive refresh of the KMS group's shares (same P); "
+                        "restarts the KMS nodes and the Gateways")
+    rs.add_argument("shape", metavar="T-of-N", nargs="?", help="the new threshold; N must be the running N "
+                    "(default: the running T-of-N)")
     for verb, what in (("start", "start one more Runner runner2..runner9 (same consumer, own port)"),
                        ("stop", "stop an extra Runner started with `start`")):
         x = sub.add_parser(verb, parents=[common], help=what)
         x.add_argument("service", metavar="runnerN")
     a = p.parse_args(argv)
+    if a.cmd == "up":
+        try:
+            kms = parse_kms(a.kms) if a.kms else parse_kms(os.environ.get("NOX_DEVNET_KMS") or DEFAULT_KMS,
+                                                           "NOX_DEVNET_KMS")
+        except ValueError as e:
+            upp.error(str(e))     # exit 2
     directory = getattr(a, "dir", None) or os.environ.get("NOX_DEVNET_DIR") or default_dir()
     net = Devnet(directory)
     try:
         if a.cmd == "up":
-            return net.up(a.cluster)
+            return net.up(a.cluster, kms)
+        if a.cmd == "reshare":
+            return net.reshare(a.shape)
         if a.cmd == "down":
             return net.down()
         if a.cmd == "status":
@@ -1211,7 +1562,7 @@ def main(argv):
             return net.start_extra(a.service)
         if a.cmd == "stop":
             return net.stop_extra(a.service)
-        return net.restart(a.service)
+        return net.restart(a.service, a.faulty)
     except DevnetError as e:
         say(str(e))
         return 1

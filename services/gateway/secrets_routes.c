@@ -198,13 +198,35 @@ static const gw_chain *handle_param(gw_state *st, const char *param, nox_handle 
     return c;
 }
 
+/*
+ * ?excludeNodes=2,3: KMS nodes whose partials the user found wrong (docs/PROTOCOL-EXTENSIONS.md §11), not to be asked
+ * (noxctl asks again so). 0 after answering 400.
+ */
+static int exclude_query(const nox_http_request *req, uint64_t *mask, nox_http_response *resp) {
+    const char *q = nox_http_request_query(req, "excludeNodes");
+    *mask = 0;
+    while (q && *q) {
+        char *end;
+        unsigned long i = strtoul(q, &end, 10);
+        if (end == q || i < 1 || i > NOX_TH_MAX_NODES || (*end && *end != ',')) {
+            nox_http_respond_error(resp, 400, "bad_request", "excludeNodes must list KMS node indices (1 to %d), "
+                                   "comma-separated", NOX_TH_MAX_NODES);
+            return 0;
+        }
+        *mask |= (uint64_t)1 << (i - 1);
+        q = *end ? end + 1 : end;
+    }
+    return 1;
+}
+
 void gw_handle_get_secret(void *state, const nox_http_request *req, nox_http_response *resp) {
     gw_state *st = state;
     const char *param = nox_http_request_param(req);
     nox_handle h;
     nox_error err = {0};
     const gw_chain *c = handle_param(st, param, &h, resp);
-    if (!c) return;
+    uint64_t exclude = 0;
+    if (!c || !exclude_query(req, &exclude, resp)) return;
     json_t *doc, *p;
     uint8_t sig[NOX_EC_SIGNATURE_SIZE], user[NOX_ADDRESS_SIZE], signer[NOX_ADDRESS_SIZE];
     if (!gw_auth_decode(req, resp, &doc, &p, sig)) return;
@@ -254,7 +276,7 @@ void gw_handle_get_secret(void *state, const nox_http_request *req, nox_http_res
         nox_kms_fault fault;
         nox_hex_encode(row.public_key, sizeof row.public_key, eph);
         /* one item: the envelope of each node is sealed to the user's key (docs/PROTOCOL-EXTENSIONS.md §11) */
-        s = gw_kms_partials(st, c->chain_id, keys, 1, key, 0, &delegations, &fault, &err);
+        s = gw_kms_partials(st, c->chain_id, keys, 1, key, exclude, &delegations, &fault, &err);
         if (s) {
             gw_respond_kms_error(resp, s, &fault, &err);
         } else {

@@ -120,51 +120,70 @@ nox_status noxctl_decrypt_text(const char *gateway, const uint8_t compute[NOX_AD
     }
     if ((s = nox_rsa_spki_hex(rsa, spki_hex, spki_cap, err))) goto out;
     if ((s = authorization(key, compute, nox_handle_chain_id(h), spki_hex, user, &auth, err))) goto out;
-    char path[NOX_HANDLE_TEXT_LEN + 16];
-    snprintf(path, sizeof path, "/v0/secrets/%s", htext);
-    if ((s = noxctl_url(url, sizeof url, gateway, path, err))) goto out;
-    if ((s = noxctl_http("GET", url, auth, NULL, &status, &reply, err))) {
-        nox_error_prefix(err, "GET /v0/secrets: ");
-        goto out;
-    }
-    switch (status) {
-    case 200:
-        break;
-    case 403:
-        s = nox_error_set(err, NOX_ERR_REMOTE, "%s is not a viewer of %s", user_hex, htext);
-        goto out;
-    case 404:
-        s = nox_error_set(err, NOX_ERR_NOT_FOUND, "%s is not computed yet — retry (noxctl wait %s)", htext, htext);
-        goto out;
-    case 401:
-        s = nox_error_set(err, NOX_ERR_REMOTE, "the Gateway refused the authorization: %s",
-                          noxctl_gateway_error(status, reply, why, sizeof why));
-        goto out;
-    default:
-        s = nox_error_set(err, NOX_ERR_REMOTE, "GET /v0/secrets/%s: %s", htext,
-                          noxctl_gateway_error(status, reply, why, sizeof why));
-        goto out;
-    }
-    const char *answered = json_string_value(json_object_get(reply, "handle"));
-    if (!answered || strcasecmp(answered, htext)) {
-        s = nox_error_set(err, NOX_ERR_INVALID, "the Gateway answered for another handle");
-        goto out;
-    }
-    /* the KMS nodes' partials, sealed to our key (docs/PROTOCOL-EXTENSIONS.md §11): t of them give the value */
     uint8_t type = nox_handle_type(h);
     size_t want = nox_type_size(type), plain_len = 0;
-    uint64_t unopened = 0, bad = 0;
-    if ((s = nox_delegations_open(rsa, reply, nox_handle_chain_id(h), &opened, &unopened, err))) {
-        nox_error_prefix(err, "the Gateway's answer: ");
-        goto out;
-    }
     if (!(plain = malloc(MAX_CIPHERTEXT))) {
         s = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
         goto out;
     }
-    s = nox_delegations_decrypt_value(&opened, reply, plain, MAX_CIPHERTEXT, &plain_len, &bad, err);
-    if (!s && bad) fprintf(stderr, "noxctl: warning: KMS node(s) 0x%llx (a bit per node) sent a partial whose proof "
-                           "fails; decrypted without it\n", (unsigned long long)bad);
+    /* a KMS node found lying is named, and the Gateway asked once more without it */
+    for (uint64_t exclude = 0, attempt = 0;; attempt++) {
+        char path[NOX_HANDLE_TEXT_LEN + 16 + 16 + 3 * NOX_TH_MAX_NODES];
+        size_t at = (size_t)snprintf(path, sizeof path, "/v0/secrets/%s", htext);
+        const char *sep = "?excludeNodes=";
+        for (unsigned i = 1; i <= NOX_TH_MAX_NODES; i++)
+            if (exclude & ((uint64_t)1 << (i - 1))) {
+                at += (size_t)snprintf(path + at, sizeof path - at, "%s%u", sep, i);
+                sep = ",";
+            }
+        if ((s = noxctl_url(url, sizeof url, gateway, path, err))) goto out;
+        if ((s = noxctl_http("GET", url, auth, NULL, &status, &reply, err))) {
+            nox_error_prefix(err, "GET /v0/secrets: ");
+            goto out;
+        }
+        switch (status) {
+        case 200:
+            break;
+        case 403:
+            s = nox_error_set(err, NOX_ERR_REMOTE, "%s is not a viewer of %s", user_hex, htext);
+            goto out;
+        case 404:
+            s = nox_error_set(err, NOX_ERR_NOT_FOUND, "%s is not computed yet — retry (noxctl wait %s)", htext, htext);
+            goto out;
+        case 401:
+            s = nox_error_set(err, NOX_ERR_REMOTE, "the Gateway refused the authorization: %s",
+                              noxctl_gateway_error(status, reply, why, sizeof why));
+            goto out;
+        default:
+            s = nox_error_set(err, NOX_ERR_REMOTE, "GET /v0/secrets/%s: %s", htext,
+                              noxctl_gateway_error(status, reply, why, sizeof why));
+            goto out;
+        }
+        const char *answered = json_string_value(json_object_get(reply, "handle"));
+        if (!answered || strcasecmp(answered, htext)) {
+            s = nox_error_set(err, NOX_ERR_INVALID, "the Gateway answered for another handle");
+            goto out;
+        }
+        /* the KMS nodes' partials, sealed to our key (docs/PROTOCOL-EXTENSIONS.md §11): t of them give the value */
+        uint64_t unopened = 0, bad = exclude;
+        if ((s = nox_delegations_open(rsa, reply, nox_handle_chain_id(h), &opened, &unopened, err))) {
+            nox_error_prefix(err, "the Gateway's answer: ");
+            goto out;
+        }
+        s = nox_delegations_decrypt_value(&opened, reply, plain, MAX_CIPHERTEXT, &plain_len, &bad, err);
+        for (unsigned i = 1; i <= NOX_TH_MAX_NODES; i++)
+            if ((bad & ~exclude) & ((uint64_t)1 << (i - 1)))
+                fprintf(stderr, "noxctl: warning: KMS node %u sent a partial whose DLEQ proof fails: %s\n", i,
+                        s ? "asking the Gateway again without it" : "decrypted without it");
+        nox_opened_partials_wipe(&opened);
+        if (s == NOX_ERR_REMOTE && bad != exclude && attempt == 0) {
+            exclude = bad;
+            json_decref(reply);
+            reply = NULL;
+            continue;
+        }
+        break;
+    }
     if (s) {
         nox_error_prefix(err, "decrypting %s: ", htext);
         goto out;

@@ -49,11 +49,11 @@ class Devnet:
         # the test's own NATS tools (js_dump, js_publish) connect as the devnet's admin unless told otherwise
         os.environ["NOX_NATS_CREDENTIALS"] = self.env.get("NOX_NATS_CREDENTIALS", "")
         # https:// verified with the devnet's CA; the Runner's client certificate for its Gateway endpoints
-        # and the Gateway's towards the KMS: each service sees the caller it trusts
+        # and the Gateway's towards the KMS nodes: each service sees the caller it trusts
         noxtest.use_tls(self.env.get("NOX_CA_FILE"), self.env.get("NOX_RUNNER_TLS_CERT"),
                         self.env.get("NOX_RUNNER_TLS_KEY"),
-                        {self.env["NOX_KMS_URL"]: (self.env.get("NOX_GATEWAY_TLS_CERT"),
-                                                   self.env.get("NOX_GATEWAY_TLS_KEY"))})
+                        {url: (self.env.get("NOX_GATEWAY_TLS_CERT"), self.env.get("NOX_GATEWAY_TLS_KEY"))
+                         for url in (self.env.get("NOX_KMS_URLS") or self.env["NOX_KMS_URL"]).split(",")})
         return self
 
     def restart(self, service):

@@ -1,6 +1,9 @@
 #!/usr/bin/python3
-"""scripts/devnet.sh end to end: up, status, idempotent up, the env file, every health check, a token mint
-through the whole pipeline, restart, refusals, pid checks, a stale state, down.
+"""scripts/devnet.sh end to end: up (a 2-of-3 threshold KMS by default), status, idempotent up, the env file,
+every health check, the KMS group (every node's group and key, the Gateway's per-node metrics), a token mint
+through the whole pipeline and its decryption, a KMS node killed (decryption goes on) and restarted, a faulty
+node (nox-kms-faulty) and back, `reshare` (same P, a value stored before still decrypts), restart, refusals,
+pid checks, a stale state, down; then a `--kms 1-of-1` devnet (the single key) in a second directory.
 
 usage: devnet_test.py [BIN_DIR]     (BIN_DIR: where the nox-* binaries are; passed as NOX_BIN_DIR)
 
@@ -22,11 +25,15 @@ from noxtest import check, http, run  # noqa: E402
 ROOT = noxtest.ROOT
 DEVNET = os.path.join(ROOT, "scripts", "devnet.sh")
 CAST = os.environ.get("NOX_CAST", os.path.join(noxtest.TOOLS, "cast-linux-amd64", "bin", "cast"))
-COMPONENTS = ["postgres", "nats", "anvil", "kms", "gateway", "runner", "ingestor"]
+KMS_NODES = ["kms", "kms2", "kms3"]               # the default 2-of-3 KMS: node 1 is "kms"
+COMPONENTS = ["postgres", "nats", "anvil", *KMS_NODES, "gateway", "runner", "ingestor"]
+SINGLE = ["postgres", "nats", "anvil", "kms", "gateway", "runner", "ingestor"]    # --kms 1-of-1
 REQUIRED = ["NOX_CHAIN_ID", "NOX_RPC_URL", "NOX_NATS_URL", "NOX_GATEWAY_URL", "NOX_KMS_URL", "NOX_DATABASE_URL",
             "NOX_COMPUTE_ADDRESS", "NOX_TOKEN_ADDRESS", "NOX_OWNER_KEY", "NOX_ALICE_KEY", "NOX_BOB_KEY",
             "NOX_RUNNER_URL", "NOX_INGESTOR_URL", "NOX_OWNER_ADDRESS", "NOX_ALICE_ADDRESS", "NOX_BOB_ADDRESS",
-            "NOX_DEVNET_DIR"]
+            "NOX_DEVNET_DIR", "NOX_KMS_PUBLIC_KEY", "NOX_KMS_ADDRESS", "NOX_KMS_URLS", "NOX_KMS_GROUP_FILE",
+            "NOX_KMS_THRESHOLD", "NOX_KMS_WALLETS"]
+GROUP_FIELDS = ("threshold", "nodes", "publicKey", "commitments", "verificationKeys")
 
 
 def devnet(*args, timeout=300):
@@ -36,9 +43,9 @@ def devnet(*args, timeout=300):
     return r
 
 
-def pids(d):
+def pids(d, names=COMPONENTS):
     out = {}
-    for n in COMPONENTS:
+    for n in names:
         try:
             with open(os.path.join(d, "pids", n + ".pid")) as f:
                 out[n] = int(f.read())
@@ -65,10 +72,95 @@ def status_lines(out):
     return {ln.split()[0]: ln for ln in out.splitlines() if ln.split() and ln.split()[0] in COMPONENTS}
 
 
-def metric(url, name):
-    st, text, _ = http("GET", url + "/metrics")
-    m = re.search(rf"^{name} (\S+)$", text if isinstance(text, str) else "", re.M)
+def metric(url, name, client_cert=True):
+    st, text, _ = http("GET", url + "/metrics", client_cert=client_cert)
+    m = re.search(rf"^{re.escape(name)} (\S+)$", text if isinstance(text, str) else "", re.M)
     return float(m.group(1)) if st == 200 and m else None
+
+
+def noxctl_env(d):
+    """noxctl reads the devnet's env file only ($NOX_ENV), no other NOX_ variable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NOX_")}
+    env["NOX_ENV"] = os.path.join(d, "env")
+    return env
+
+
+def balance(noxctl, d, env, who="ALICE"):
+    """(value or None, noxctl's output): noxctl token balance decrypts through the Gateway and the KMS nodes."""
+    r = subprocess.run([noxctl, "token", "balance", env[f"NOX_{who}_ADDRESS"], "--key", env[f"NOX_{who}_KEY"],
+                        "--json"], capture_output=True, text=True, env=noxctl_env(d), timeout=60)
+    try:
+        return (json.loads(r.stdout)["value"] if r.returncode == 0 else None), r.stdout + r.stderr
+    except (ValueError, KeyError):
+        return None, r.stdout + r.stderr
+
+
+def groups(env):
+    """{node URL: (status of GET /v0/group, the group's fields, publicKey of GET /v0/public-key)}."""
+    out = {}
+    for url in env.get("NOX_KMS_URLS", "").split(","):
+        st, body, _ = http("GET", url + "/v0/group")
+        st2, key, _ = http("GET", url + "/v0/public-key?chainId=31337")
+        out[url] = (st, {k: body.get(k) for k in GROUP_FIELDS} if isinstance(body, dict) else body,
+                    key.get("publicKey") if st2 == 200 and isinstance(key, dict) else None)
+    return out
+
+
+def group_file(env):
+    with open(env["NOX_KMS_GROUP_FILE"]) as f:
+        g = json.load(f)
+    return {k: g.get(k) for k in GROUP_FIELDS}
+
+
+def single_key(noxctl, work):
+    """`up --kms 1-of-1` in a second directory: exactly the single-key devnet (one kms, kms_url + kms_address)."""
+    d = os.path.join(work, "single")
+    try:
+        r = devnet("up", "--kms", "1-of-1", "--dir", d)
+        print(f"up --kms 1-of-1: {r.elapsed:.1f} s")
+        check("up --kms 1-of-1 exits 0", r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:])
+        if r.returncode != 0:
+            return
+        check("1-of-1: up says a single key", re.search(r"KMS +1-of-1 \(a single key; group 0x[0-9a-f]{16}\)", r.stdout),
+              r.stdout)
+        one = pids(d, SINGLE)
+        check("1-of-1: every component runs", all(one.values()) and all(alive(p) for p in one.values()), one)
+        check("1-of-1: no other KMS node", not os.path.exists(os.path.join(d, "kms2.yaml"))
+              and not os.path.exists(os.path.join(d, "pids", "kms2.pid")))
+        check("1-of-1: the KMS keys made by nox-kms keygen, no share",
+              os.path.isfile(os.path.join(d, "kms", "kms.key")) and not os.path.exists(os.path.join(d, "kms", "share-1.key")))
+        gw = open(os.path.join(d, "gateway.yaml")).read()
+        check("1-of-1: the Gateway has kms_url + kms_address, no group",
+              re.search(r"(?m)^kms_url: ", gw) and re.search(r"(?m)^kms_address: ", gw) and "kms_group_file" not in gw, gw)
+        env = read_env(d)
+        noxtest.use_tls(env.get("NOX_CA_FILE"))    # this devnet's own CA
+        check("1-of-1: env NOX_KMS_THRESHOLD=1-of-1, one URL and one wallet",
+              env.get("NOX_KMS_THRESHOLD") == "1-of-1" and env.get("NOX_KMS_URLS") == env.get("NOX_KMS_URL")
+              and env.get("NOX_KMS_WALLETS") == env.get("NOX_KMS_ADDRESS"), {k: v for k, v in env.items() if "KMS" in k})
+        g = groups(env)
+        check("1-of-1: its GET /v0/group is the 1-of-1 group of NOX_KMS_PUBLIC_KEY (= NOX_KMS_GROUP_FILE)",
+              [(st, grp.get("threshold"), grp.get("nodes"), grp.get("publicKey"), key) for st, grp, key in g.values()]
+              == [(200, 1, 1, env.get("NOX_KMS_PUBLIC_KEY"), env.get("NOX_KMS_PUBLIC_KEY"))]
+              and list(g.values())[0][1] == group_file(env), g)
+        r = run(CAST, "send", "--rpc-url", env["NOX_RPC_URL"], "--private-key", noxtest.ANVIL_KEYS[0],
+                env["NOX_TOKEN_ADDRESS"], "mint(address,uint64)", env["NOX_ALICE_ADDRESS"], "77")
+        check("1-of-1: owner mints 77 to alice", r.returncode == 0, r.stderr)
+        value, out = None, ""
+        deadline = time.time() + 30
+        while time.time() < deadline and value != "77":
+            value, out = balance(noxctl, d, env)
+            time.sleep(0.3)
+        check("1-of-1: alice decrypts her 77", value == "77", out)
+        r = devnet("up", "--dir", d)
+        check("1-of-1: `up` asking the default 2-of-3 says the running shape, exit 1",
+              r.returncode == 1 and "the running devnet has a 1-of-1 KMS; `down` first" in r.stdout, r.stdout)
+        r = devnet("reshare", "--dir", d)
+        check("1-of-1: reshare refused (exit 2)", r.returncode == 2 and "single key" in r.stdout, r.stdout)
+        r = devnet("restart", "kms2", "--dir", d)
+        check("1-of-1: restart kms2 refused (exit 2)", r.returncode == 2, r.stdout)
+    finally:
+        r = devnet("down", "--dir", d)
+        check("1-of-1: down stops every component", all(f"stopped {n}" in r.stdout for n in SINGLE), r.stdout)
 
 
 def main():
@@ -86,6 +178,7 @@ def main():
         check("up exits 0", r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:])
         if r.returncode != 0:
             return
+        devnet_out = r.stdout
         check("up prints the env file and how to stop", "source " in r.stdout and "devnet.sh down" in r.stdout, r.stdout)
         first = pids(d)
         check("a pid recorded for every component", all(first.values()), first)
@@ -99,18 +192,55 @@ def main():
         check("status exits 0 when all run", r.returncode == 0, r.stdout)
         check("status: one running line per component",
               all(n in lines and " running " in lines[n] for n in COMPONENTS), r.stdout)
+        check("status: the 3 KMS nodes healthy", all("health: 200" in lines.get(n, "") for n in KMS_NODES), r.stdout)
+        check("up says the KMS is a 2-of-3 group", "KMS: dealt a 2-of-3 group" in devnet_out
+              and re.search(r"KMS +2-of-3 threshold group 0x[0-9a-f]{16} \(nodes kms, kms2, kms3\)", devnet_out),
+              devnet_out)
+        for n in KMS_NODES:
+            check(f"{n}.yaml has its own share and the group file",
+                  f"kms/share-{KMS_NODES.index(n) + 1}.key" in open(os.path.join(d, n + ".yaml")).read()
+                  and "group_file: " in open(os.path.join(d, n + ".yaml")).read())
+        modes = {f: oct(os.stat(os.path.join(d, "kms", f)).st_mode & 0o777) for f in os.listdir(os.path.join(d, "kms"))}
+        check("kms/: share-1..3.key and 3 wallets (0600), group.json (public)",
+              all(modes.get(f) == "0o600" for f in ("share-1.key", "share-2.key", "share-3.key", "kms-wallet.key",
+                                                    "kms2-wallet.key", "kms3-wallet.key"))
+              and "group.json" in modes and "kms.key" not in modes, modes)
+        gw_yaml = open(os.path.join(d, "gateway.yaml")).read()
+        check("the Gateway has kms_group_file and 3 kms_nodes, no kms_url", "kms_group_file: " in gw_yaml
+              and len(re.findall(r"- \{index: [123], url: https://", gw_yaml)) == 3
+              and not re.search(r"(?m)^kms_(url|address):", gw_yaml), gw_yaml)
 
         # ---- up again: nothing started
         r = devnet("up")
         check("second up exits 0", r.returncode == 0, r.stdout + r.stderr)
         check("second up says nothing was started", "nothing started" in r.stdout, r.stdout)
         check("second up: same pids", pids(d) == first, (pids(d), first))
+        r = devnet("up", "--kms", "1-of-1")
+        check("up --kms 1-of-1 on the running 2-of-3: exit 1, `down` first",
+              r.returncode == 1 and "the running devnet has a 2-of-3 KMS; `down` first" in r.stdout, r.stdout)
+        for bad in ("3-of-2", "0-of-1", "2-of-10", "two"):
+            r = devnet("up", "--kms", bad)
+            check(f"up --kms {bad}: usage error (exit 2)", r.returncode == 2 and "T-of-N" in r.stderr, r.stderr)
+        check("the refused ups changed nothing", pids(d) == first, (pids(d), first))
 
         # ---- the env file
         env = read_env(d)
         for v in REQUIRED:
             check(f"env has {v}", bool(env.get(v)), sorted(env))
         check("NOX_CHAIN_ID is 31337", env.get("NOX_CHAIN_ID") == "31337")
+        urls, wallets = env.get("NOX_KMS_URLS", "").split(","), env.get("NOX_KMS_WALLETS", "").split(",")
+        check("NOX_KMS_THRESHOLD is 2-of-3", env.get("NOX_KMS_THRESHOLD") == "2-of-3", env.get("NOX_KMS_THRESHOLD"))
+        check("NOX_KMS_URLS: 3 distinct URLs, node 1's = NOX_KMS_URL", len(set(urls)) == 3
+              and urls[0] == env.get("NOX_KMS_URL"), urls)
+        check("NOX_KMS_WALLETS: 3 distinct addresses, node 1's = NOX_KMS_ADDRESS", len(set(wallets)) == 3
+              and all(re.fullmatch(r"0x[0-9a-f]{40}", w) for w in wallets) and wallets[0] == env.get("NOX_KMS_ADDRESS"),
+              wallets)
+        for i, w in enumerate(wallets):
+            key = os.path.join(d, "kms", KMS_NODES[i] + "-wallet.key")
+            a = run(noxctl, "key", "address", key).stdout.split() if os.path.isfile(key) else []
+            check(f"NOX_KMS_WALLETS[{i}] is {KMS_NODES[i]}'s wallet", a and a[-1].lower() == w, (a, w))
+        check("NOX_KMS_GROUP_FILE is the devnet's kms/group.json",
+              os.path.realpath(env.get("NOX_KMS_GROUP_FILE", "")) == os.path.realpath(os.path.join(d, "kms", "group.json")))
         check("NOX_DEVNET_DIR is the directory", os.path.realpath(env.get("NOX_DEVNET_DIR", "")) == os.path.realpath(d))
         for who, key in zip(("OWNER", "ALICE", "BOB"), noxtest.ANVIL_KEYS):
             path = env.get(f"NOX_{who}_KEY", "")
@@ -168,6 +298,18 @@ def main():
         st, body, _ = http("GET", env.get("NOX_KMS_URL", "") + "/v0/public-key?chainId=31337")
         check("KMS public key = NOX_KMS_PUBLIC_KEY", st == 200 and body.get("publicKey") == env.get("NOX_KMS_PUBLIC_KEY"),
               (st, body))
+        P, g0 = env.get("NOX_KMS_PUBLIC_KEY"), group_file(env)
+        g = groups(env)
+        check("every KMS node's GET /v0/group is the group file (2-of-3, publicKey = NOX_KMS_PUBLIC_KEY)",
+              len(g) == 3 and all(st == 200 and grp == g0 for st, grp, _ in g.values())
+              and (g0["threshold"], g0["nodes"], g0["publicKey"]) == (2, 3, P), (g0, g))
+        check("every KMS node's GET /v0/public-key is NOX_KMS_PUBLIC_KEY", all(key == P for _, _, key in g.values()), g)
+        for url in urls:
+            st, body, _ = http("GET", url + "/health")
+            check(f"KMS node {url}/health is 200", st == 200, (st, body))
+        runner_cert = (env.get("NOX_RUNNER_TLS_CERT"), env.get("NOX_RUNNER_TLS_KEY"))
+        ups = {i: metric(env["NOX_GATEWAY_URL"], f'nox_gateway_kms_node_up{{node="{i}"}}', runner_cert) for i in (1, 2, 3)}
+        check("the Gateway's /metrics: nox_gateway_kms_node_up{node=1..3} = 1", ups == {1: 1, 2: 1, 3: 1}, ups)
 
         # ---- the pipeline: a mint goes chain -> ingestor -> NATS -> runner -> gateway
         ok0 = metric(env["NOX_RUNNER_URL"], "nox_runner_messages_ok_total") or 0
@@ -180,6 +322,86 @@ def main():
             ok1 = metric(env["NOX_RUNNER_URL"], "nox_runner_messages_ok_total") or 0
         check("the runner computed the mint's message", ok1 > ok0, (ok0, ok1))
         check("nothing dead-lettered", metric(env["NOX_RUNNER_URL"], "nox_runner_messages_dead_total") == 0)
+        value, out = balance(noxctl, d, env)
+        check("alice decrypts her 1000 (noxctl token balance: 2 of the 3 KMS nodes' partials)", value == "1000", out)
+
+        # ---- a KMS node down: t = 2 of the other nodes still decrypt
+        before = pids(d)
+        r = devnet("kill", "kms2")
+        check("kill kms2 exits 0", r.returncode == 0 and not alive(before["kms2"]), r.stdout + r.stderr)
+        r = devnet("status")
+        check("status with kms2 killed: exit 1, kms2 stopped", r.returncode == 1
+              and " stopped " in status_lines(r.stdout).get("kms2", ""), r.stdout)
+        for i in range(3):
+            value, out = balance(noxctl, d, env)
+            check(f"with kms2 down, alice still decrypts her 1000 (try {i + 1})", value == "1000", out)
+        r = devnet("restart", "kms2")
+        after = pids(d)
+        check("restart kms2: exit 0, a new pid, the others unchanged", r.returncode == 0 and alive(after["kms2"])
+              and all(after[n] == before[n] for n in COMPONENTS if n != "kms2"), r.stdout + r.stderr)
+        check("status after restart kms2: exit 0", devnet("status").returncode == 0)
+        r = devnet("restart", "kms4")
+        check("restart kms4 (no such node of a 2-of-3): exit 2", r.returncode == 2 and "2-of-3" in r.stdout, r.stdout)
+
+        # ---- a faulty node (the fault tests' nox-kms-faulty) and back
+        faulty_bin = os.path.join(os.path.dirname(noxctl), "nox-kms-faulty")
+        if os.access(faulty_bin, os.X_OK):
+            r = devnet("restart", "kms3", "--faulty")
+            cmd = json.load(open(os.path.join(d, "pids", "kms3.cmdline")))
+            check("restart kms3 --faulty runs nox-kms-faulty", r.returncode == 0 and cmd[0].endswith("/nox-kms-faulty"),
+                  (r.stdout, cmd))
+            env3 = open(f"/proc/{pids(d)['kms3']}/environ", "rb").read().split(b"\0")
+            check("... with NOX_KMS_FAULT=wrong-partials", b"NOX_KMS_FAULT=wrong-partials" in env3)
+            r = devnet("status")
+            check("status marks kms3 faulty", "nox-kms-faulty" in status_lines(r.stdout).get("kms3", ""), r.stdout)
+            r = devnet("restart", "kms3")
+            cmd = json.load(open(os.path.join(d, "pids", "kms3.cmdline")))
+            check("a plain restart kms3 brings nox-kms back", r.returncode == 0 and cmd[0].endswith("/nox-kms"),
+                  (r.stdout, cmd))
+        else:
+            print(f"(no {faulty_bin}: restart --faulty not tested)")
+        r = devnet("restart", "gateway", "--faulty")
+        check("restart gateway --faulty refused (exit 2)", r.returncode == 2, r.stdout)
+
+        # ---- reshare: new shares of the same P, swapped in; a value stored before still decrypts
+        before = pids(d)
+        r = devnet("reshare", "2-of-4")
+        check("reshare 2-of-4 (another N): exit 2", r.returncode == 2, r.stdout + r.stderr)
+        r = devnet("reshare")
+        print(f"reshare: {r.elapsed:.1f} s")
+        check("reshare exits 0", r.returncode == 0, r.stdout + r.stderr)
+        m = re.search(r"public key (0x[0-9a-f]{66}) \(unchanged\), group fingerprint (0x[0-9a-f]{16})", r.stdout)
+        check("reshare prints P (unchanged) and the new group fingerprint", m and m.group(1) == P, r.stdout)
+        g1 = group_file(env)
+        check("after reshare: a new group file, same P and 2-of-3", g1 != g0
+              and (g1["publicKey"], g1["threshold"], g1["nodes"]) == (P, 2, 3), (g0, g1))
+        g = groups(env)
+        check("after reshare: every node serves the new group and P", len(g) == 3
+              and all(st == 200 and grp == g1 and key == P for st, grp, key in g.values()), g)
+        prev = [p for p in os.listdir(os.path.join(d, "kms")) if p.startswith("previous-")]
+        check("the old shares kept in kms/previous-<timestamp>/ (0700)", len(prev) == 1 and sorted(os.listdir(
+            os.path.join(d, "kms", prev[0]))) == ["group.json", "share-1.key", "share-2.key", "share-3.key"]
+            and os.stat(os.path.join(d, "kms", prev[0])).st_mode & 0o777 == 0o700, prev)
+        check("kms/next/ removed", not os.path.exists(os.path.join(d, "kms", "next")))
+        after = pids(d)
+        check("reshare restarted the KMS nodes and the Gateway, nothing else",
+              all(after[n] != before[n] and alive(after[n]) for n in KMS_NODES + ["gateway"])
+              and all(after[n] == before[n] for n in COMPONENTS if n not in KMS_NODES + ["gateway"]), (before, after))
+        value, out = None, ""
+        deadline = time.time() + 15
+        while time.time() < deadline and value != "1000":   # the Gateway has just restarted
+            value, out = balance(noxctl, d, env)
+            time.sleep(0.3)
+        check("after reshare, alice's balance stored before still decrypts to 1000", value == "1000", out)
+        check("status after reshare: exit 0", devnet("status").returncode == 0)
+        r = devnet("reshare", "3-of-3")
+        check("reshare 3-of-3: exit 0, NOX_KMS_THRESHOLD 3-of-3", r.returncode == 0
+              and read_env(d).get("NOX_KMS_THRESHOLD") == "3-of-3" and group_file(env)["threshold"] == 3, r.stdout)
+        r = devnet("reshare", "2-of-3")
+        check("reshare back to 2-of-3", r.returncode == 0 and group_file(env)["threshold"] == 2, r.stdout)
+        value, out = balance(noxctl, d, env)
+        check("after two more reshares, alice's 1000 still decrypts", value == "1000", out)
+        first = pids(d)
 
         # ---- restart
         r = devnet("restart", "runner")
@@ -187,7 +409,8 @@ def main():
         after = pids(d)
         check("restart runner: new pid", after["runner"] and after["runner"] != first["runner"], (first, after))
         check("restart runner: old runner gone", not alive(first["runner"]))
-        check("restart runner: other pids unchanged", all(after[n] == first[n] for n in COMPONENTS if n != "runner"))
+        check("restart runner: other pids unchanged", all(after[n] == first[n] for n in COMPONENTS if n != "runner"),
+              (first, after))
         st, body, _ = http("GET", env["NOX_RUNNER_URL"] + "/health")
         check("restarted runner healthy on the same URL", st == 200, (st, body))
         r = devnet("status")
@@ -297,6 +520,9 @@ def main():
         check("no pid left recorded after a failed up", not any(left.values()), left)
         r = devnet("status", "--dir", os.path.join(work, "broken"))
         check("status after a failed up: exit 3", r.returncode == 3, r.stdout)
+
+        # ---- the single key, as before the threshold KMS
+        single_key(noxctl, work)
     finally:
         devnet("down")
         if sleeper:
