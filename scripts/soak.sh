@@ -96,6 +96,9 @@ ok_total() {  # the Runner's stored-message counter (a restart of the Runner wou
   curl -s --max-time 2 ${ca_file:+--cacert "$ca_file"} "$runner_url/metrics" | awk '$1 == "nox_runner_messages_ok_total" {printf "%d", $2; f=1} END {if (!f) print 0}'
 }
 declare -A pid base_rss base_fd
+for extra in kms2 kms3 kms4 kms5 kms6 kms7 kms8 kms9; do   # the other nodes of a threshold KMS (devnet default 2-of-3)
+  [ -e "$dir/pids/$extra.pid" ] && COMPONENTS="$COMPONENTS $extra"
+done
 for c in $COMPONENTS; do pid[$c]=$(pid_of "$c"); done
 
 # the load: nox-bench e2e --rate in a loop; one line per run in $work_dir/runs
