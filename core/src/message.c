@@ -15,6 +15,7 @@
  * dead-letter reason, a NATS header, where a raw newline from the input
  * would be an injection and a long quote only noise.
  */
+#include "json_kind.h"
 #include "nox/message.h"
 
 #include <inttypes.h>
@@ -72,21 +73,6 @@ static const char *sanitise(const char *s, size_t len, size_t max, char *out) {
     return out;
 }
 
-/* "an object", "a string", ... for "expected X, got <kind>". */
-static const char *json_kind(const json_t *v) {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a real number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "an unknown JSON value";
-}
-
 /*
  * A failure of json_loadb: jansson's line, column and reason. jansson 2.14
  * flags few allocation failures as json_error_out_of_memory: a value it
@@ -122,7 +108,7 @@ static nox_status decode_uint(const json_t *obj, const char *base, const char *k
     nox_status st = member(obj, base, key, &v, err);
     if (st) return st;
     if (!json_is_integer(v))
-        return field_error(err, NOX_ERR_INVALID, base, key, "expected an integer, got %s", json_kind(v));
+        return field_error(err, NOX_ERR_INVALID, base, key, "expected an integer, got %s", nox_json_kind(v));
     json_int_t i = json_integer_value(v);
     if (i < 0 || (uint64_t)i < min || (uint64_t)i > max)
         return field_error(err, NOX_ERR_INVALID, base, key, "%lld is out of range %" PRIu64 "..%" PRIu64,
@@ -139,7 +125,7 @@ static nox_status decode_hex(const json_t *obj, const char *base, const char *ke
     if (st) return st;
     if (!json_is_string(v))
         return field_error(err, NOX_ERR_INVALID, base, key, "expected a string of 0x + %zu hex digits, got %s",
-                           2 * n, json_kind(v));
+                           2 * n, nox_json_kind(v));
     const char *s = json_string_value(v);
     size_t len = json_string_length(v);
     if (len < 2 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
@@ -191,7 +177,7 @@ static nox_status decode_handle_element(const json_t *h, const char *base, const
                                         nox_error *err) {
     if (!json_is_string(h))
         return field_error(err, NOX_ERR_INVALID, base, at, "expected a string of 0x + 64 hex digits, got %s",
-                           json_kind(h));
+                           nox_json_kind(h));
     const char *s = json_string_value(h);
     size_t len = json_string_length(h);
     if (len < 2 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
@@ -210,7 +196,7 @@ static nox_status decode_handle_array(const json_t *obj, const char *base, const
     nox_status st = member(obj, base, key, &v, err);
     if (st) return st;
     if (!json_is_array(v))
-        return field_error(err, NOX_ERR_INVALID, base, key, "expected an array of handles, got %s", json_kind(v));
+        return field_error(err, NOX_ERR_INVALID, base, key, "expected an array of handles, got %s", nox_json_kind(v));
     size_t n = json_array_size(v);
     if (n == 0 || n > NOX_MESSAGE_MAX_ARITY)
         return field_error(err, NOX_ERR_INVALID, base, key, "%zu handles, expected 1..%u", n, NOX_MESSAGE_MAX_ARITY);
@@ -256,7 +242,7 @@ static nox_status decode_operation(const json_t *obj, const char *base, const no
     nox_status st = member(obj, base, "type", &v, err);
     if (st) return st;
     if (!json_is_string(v))
-        return field_error(err, NOX_ERR_INVALID, base, "type", "expected a string, got %s", json_kind(v));
+        return field_error(err, NOX_ERR_INVALID, base, "type", "expected a string, got %s", nox_json_kind(v));
     /* Without JSON_ALLOW_NUL, jansson refuses \u0000, so the name has no NUL inside and strcmp sees all of it. */
     *op = nox_operation_by_name(json_string_value(v));
     if (!*op && json_object_get(obj, "operatorId")) {
@@ -276,7 +262,7 @@ static nox_status decode_event(const json_t *ev, size_t i, nox_message_event *e,
     char base[PATH_CAP];
     snprintf(base, sizeof base, "events[%zu]", i);
     if (!json_is_object(ev))
-        return field_error(err, NOX_ERR_INVALID, base, "", "expected an object, got %s", json_kind(ev));
+        return field_error(err, NOX_ERR_INVALID, base, "", "expected an object, got %s", nox_json_kind(ev));
     nox_status st;
     json_t *generic = NULL;
     if ((st = decode_uint(ev, base, "logIndex", 0, NOX_MESSAGE_MAX_INTEGER, &e->log_index, err)) ||
@@ -304,7 +290,7 @@ static nox_status decode_events(const json_t *root, nox_message *m, nox_error *e
     nox_status st = member(root, "", "events", &v, err);
     if (st) return st;
     if (!json_is_array(v))
-        return field_error(err, NOX_ERR_INVALID, "", "events", "expected an array, got %s", json_kind(v));
+        return field_error(err, NOX_ERR_INVALID, "", "events", "expected an array, got %s", nox_json_kind(v));
     size_t n = json_array_size(v);
     if (n == 0 && !json_object_get(root, "failed"))
         return field_error(err, NOX_ERR_INVALID, "", "events", "empty; a message carries at least one event");
@@ -335,11 +321,11 @@ static nox_status decode_failed(const json_t *root, nox_message *m, nox_error *e
     json_t *f = json_object_get(root, "failed"), *reason, *outs;
     if (!f) return NOX_OK;
     if (!json_is_object(f))
-        return field_error(err, NOX_ERR_INVALID, "", "failed", "expected an object, got %s", json_kind(f));
+        return field_error(err, NOX_ERR_INVALID, "", "failed", "expected an object, got %s", nox_json_kind(f));
     nox_status st = member(f, "failed", "reason", &reason, err);
     if (st) return st;
     if (!json_is_string(reason))
-        return field_error(err, NOX_ERR_INVALID, "failed", "reason", "expected a string, got %s", json_kind(reason));
+        return field_error(err, NOX_ERR_INVALID, "failed", "reason", "expected a string, got %s", nox_json_kind(reason));
     size_t len = json_string_length(reason);
     if (len == 0 || len > NOX_MESSAGE_MAX_REASON || !printable(json_string_value(reason), len))
         return field_error(err, NOX_ERR_INVALID, "failed", "reason", "expected 1..%u printable ASCII characters",
@@ -348,7 +334,7 @@ static nox_status decode_failed(const json_t *root, nox_message *m, nox_error *e
     if ((st = member(f, "failed", "outputs", &outs, err))) return st;
     if (!json_is_array(outs))
         return field_error(err, NOX_ERR_INVALID, "failed", "outputs", "expected an array of handles, got %s",
-                           json_kind(outs));
+                           nox_json_kind(outs));
     size_t n = json_array_size(outs);
     if (n == 0 || n > NOX_MESSAGE_MAX_FAILED)
         return field_error(err, NOX_ERR_INVALID, "failed", "outputs", "%zu handles, expected 1..%u", n,
@@ -366,7 +352,7 @@ static nox_status decode_failed(const json_t *root, nox_message *m, nox_error *e
 
 static nox_status decode_message(const json_t *root, nox_message *m, nox_error *err) {
     if (!json_is_object(root))
-        return nox_error_set(err, NOX_ERR_INVALID, "message: expected a JSON object, got %s", json_kind(root));
+        return nox_error_set(err, NOX_ERR_INVALID, "message: expected a JSON object, got %s", nox_json_kind(root));
     uint64_t chain_id;
     nox_status st;
     if ((st = decode_uint(root, "", "chainId", 1, UINT32_MAX, &chain_id, err))) return st;

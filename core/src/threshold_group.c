@@ -1,4 +1,5 @@
 /* The public group of a threshold key (nox/threshold.h): its checks, its JSON file and its fingerprint. */
+#include "json_kind.h"
 #include "nox/threshold.h"
 
 #include "ec_internal.h"
@@ -94,27 +95,13 @@ void nox_th_group_fingerprint(const nox_th_group *g, char out[19]) {
 
 /* ---- JSON --------------------------------------------------------------------------------------------------- */
 
-static const char *json_kind(const json_t *v) {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a real number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "an unknown JSON value";
-}
-
 /* The integer member `key` of obj, in min..max. */
 static nox_status get_uint(const json_t *obj, const char *key, unsigned min, unsigned max, unsigned *out,
                            nox_error *err) {
     const json_t *v = json_object_get(obj, key);
     if (!v) return nox_error_set(err, NOX_ERR_INVALID, "%s: missing", key);
     if (!json_is_integer(v))
-        return nox_error_set(err, NOX_ERR_INVALID, "%s: expected an integer, got %s", key, json_kind(v));
+        return nox_error_set(err, NOX_ERR_INVALID, "%s: expected an integer, got %s", key, nox_json_kind(v));
     json_int_t i = json_integer_value(v);
     if (i < (json_int_t)min || i > (json_int_t)max)
         return nox_error_set(err, NOX_ERR_INVALID, "%s: %lld is out of range %u..%u", key, (long long)i, min, max);
@@ -128,7 +115,7 @@ static nox_status get_point(const secp256k1_context *c, const json_t *v, const c
     if (!v) return nox_error_set(err, NOX_ERR_INVALID, "%s: missing", name);
     if (!json_is_string(v))
         return nox_error_set(err, NOX_ERR_INVALID, "%s: expected a string of 0x + %d hex digits, got %s", name,
-                             2 * NOX_TH_POINT_SIZE, json_kind(v));
+                             2 * NOX_TH_POINT_SIZE, nox_json_kind(v));
     nox_status st = nox_hex_decode_exact(json_string_value(v), json_string_length(v), out, NOX_TH_POINT_SIZE, err);
     if (st) return nox_error_prefix(err, "%s: ", name);
     if (!point_ok(c, out)) return nox_error_set(err, NOX_ERR_INVALID, "%s: not a compressed secp256k1 point", name);
@@ -141,7 +128,7 @@ static nox_status get_points(const secp256k1_context *c, const json_t *obj, cons
     const json_t *a = json_object_get(obj, key);
     if (!a) return nox_error_set(err, NOX_ERR_INVALID, "%s: missing", key);
     if (!json_is_array(a))
-        return nox_error_set(err, NOX_ERR_INVALID, "%s: expected an array, got %s", key, json_kind(a));
+        return nox_error_set(err, NOX_ERR_INVALID, "%s: expected an array, got %s", key, nox_json_kind(a));
     if (json_array_size(a) != count)
         return nox_error_set(err, NOX_ERR_INVALID, "%s: %zu entries; expected %u (%s)", key, json_array_size(a), count,
                              what);
@@ -172,7 +159,7 @@ static nox_status check_members(const json_t *root, nox_error *err) {
 static nox_status group_from(const secp256k1_context *c, const json_t *root, nox_th_group *g, nox_error *err) {
     unsigned version = 0;
     if (!json_is_object(root))
-        return nox_error_set(err, NOX_ERR_INVALID, "expected a JSON object, got %s", json_kind(root));
+        return nox_error_set(err, NOX_ERR_INVALID, "expected a JSON object, got %s", nox_json_kind(root));
     nox_status st = check_members(root, err);
     if (!st) st = get_uint(root, "version", 1, 1, &version, err);
     if (!st) st = get_uint(root, "nodes", 1, NOX_TH_MAX_NODES, &g->nodes, err);

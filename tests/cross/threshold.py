@@ -24,97 +24,10 @@ import traceback
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import noxtest  # noqa: E402
 
-# ---- secp256k1 from its definition ----------------------------------------------------------------
+# ---- secp256k1 from its definition: tests/lib/noxthreshold.py (Python integers, Jacobian coordinates) -------
+from noxthreshold import G, N, P, add, compress, decompress, lagrange, mul, neg, on_curve  # noqa: E402
 
-P = 2**256 - 2**32 - 977
-N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-G = (0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798,
-     0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8)
 DOMAIN = b"nox/threshold/dleq/v1"
-
-
-def on_curve(pt):
-    return pt is None or (pt[1] * pt[1] - pt[0] ** 3 - 7) % P == 0
-
-
-def _jdouble(a):
-    x, y, z = a
-    if y == 0 or z == 0:
-        return (0, 1, 0)
-    s = 4 * x * y * y % P
-    m = 3 * x * x % P  # a = 0
-    x3 = (m * m - 2 * s) % P
-    return (x3, (m * (s - x3) - 8 * y ** 4) % P, 2 * y * z % P)
-
-
-def _jadd(a, b):
-    if a[2] == 0:
-        return b
-    if b[2] == 0:
-        return a
-    z1z1, z2z2 = a[2] * a[2] % P, b[2] * b[2] % P
-    u1, u2 = a[0] * z2z2 % P, b[0] * z1z1 % P
-    s1, s2 = a[1] * b[2] * z2z2 % P, b[1] * a[2] * z1z1 % P
-    if u1 == u2:
-        return _jdouble(a) if s1 == s2 else (0, 1, 0)
-    h, r = (u2 - u1) % P, (s2 - s1) % P
-    hh = h * h % P
-    hhh = h * hh % P
-    x3 = (r * r - hhh - 2 * u1 * hh) % P
-    return (x3, (r * (u1 * hh - x3) - s1 * hhh) % P, h * a[2] * b[2] % P)
-
-
-def _affine(j):
-    if j[2] == 0:
-        return None
-    zi = pow(j[2], -1, P)
-    return (j[0] * zi * zi % P, j[1] * zi * zi * zi % P)
-
-
-def _jac(pt):
-    return (0, 1, 0) if pt is None else (pt[0], pt[1], 1)
-
-
-def add(*pts):
-    acc = (0, 1, 0)
-    for pt in pts:
-        acc = _jadd(acc, _jac(pt))
-    return _affine(acc)
-
-
-def neg(pt):
-    return None if pt is None else (pt[0], (-pt[1]) % P)
-
-
-def mul(k, pt=G):
-    k %= N
-    acc, base = (0, 1, 0), _jac(pt)
-    while k:
-        if k & 1:
-            acc = _jadd(acc, base)
-        base = _jdouble(base)
-        k >>= 1
-    return _affine(acc)
-
-
-def compress(pt):
-    assert pt is not None, "the point at infinity has no encoding"
-    return bytes([2 + (pt[1] & 1)]) + pt[0].to_bytes(32, "big")
-
-
-def decompress(b):
-    """The point of a 33-byte compressed encoding; ValueError when it is none."""
-    if len(b) != 33 or b[0] not in (2, 3):
-        raise ValueError("not a compressed encoding")
-    x = int.from_bytes(b[1:], "big")
-    if x >= P:
-        raise ValueError("x >= p")
-    y = pow((x ** 3 + 7) % P, (P + 1) // 4, P)
-    if (y * y - x ** 3 - 7) % P:
-        raise ValueError("not on the curve")
-    if (y & 1) != (b[0] & 1):
-        y = P - y
-    return (x, y)
 
 
 def hash_to_scalar(*parts):
@@ -137,15 +50,6 @@ def deal(coeffs, n):
 def feldman(commitments, i):
     """Σ_k i^k·C_k."""
     return add(*(mul(pow(i, k, N), c) for k, c in enumerate(commitments)))
-
-
-def lagrange(indices, i):
-    num, den = 1, 1
-    for j in indices:
-        if j != i:
-            num = num * j % N
-            den = den * (j - i) % N
-    return num * pow(den, -1, N) % N
 
 
 def challenge(vk, k_pt, r_pt, a_pt, b_pt):

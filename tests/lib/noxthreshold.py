@@ -1,5 +1,6 @@
 """Threshold delegation (docs/PROTOCOL-EXTENSIONS.md §11), written independently in Python for the tests:
-secp256k1 from its definition (Python integers), Lagrange coefficients, the Chaum–Pedersen (DLEQ) check,
+secp256k1 from its definition (Python integers; tests/cross/threshold.py checks it against Python's
+`cryptography` and the C code against it), Lagrange coefficients, the Chaum–Pedersen (DLEQ) check,
 and the requester's side — open each KMS node's envelope (RSA-OAEP, then AES-256-GCM with the §11 AAD),
 combine t partials, decrypt the value as in spec §4.1.
 
@@ -26,52 +27,91 @@ DLEQ_DOMAIN = b"nox/threshold/dleq/v1"
 OAEP = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
 
 
-# ---- the curve (affine; None is the point at infinity) ----------------------------------------------
+# ---- secp256k1 from its definition (Jacobian coordinates inside; None is the point at infinity) --------
 
-def add(a, b):
-    if a is None:
+
+def on_curve(pt):
+    return pt is None or (pt[1] * pt[1] - pt[0] ** 3 - 7) % P == 0
+
+
+def _jdouble(a):
+    x, y, z = a
+    if y == 0 or z == 0:
+        return (0, 1, 0)
+    s = 4 * x * y * y % P
+    m = 3 * x * x % P  # a = 0
+    x3 = (m * m - 2 * s) % P
+    return (x3, (m * (s - x3) - 8 * y ** 4) % P, 2 * y * z % P)
+
+
+def _jadd(a, b):
+    if a[2] == 0:
         return b
-    if b is None:
+    if b[2] == 0:
         return a
-    if a[0] == b[0] and (a[1] + b[1]) % P == 0:
+    z1z1, z2z2 = a[2] * a[2] % P, b[2] * b[2] % P
+    u1, u2 = a[0] * z2z2 % P, b[0] * z1z1 % P
+    s1, s2 = a[1] * b[2] * z2z2 % P, b[1] * a[2] * z1z1 % P
+    if u1 == u2:
+        return _jdouble(a) if s1 == s2 else (0, 1, 0)
+    h, r = (u2 - u1) % P, (s2 - s1) % P
+    hh = h * h % P
+    hhh = h * hh % P
+    x3 = (r * r - hhh - 2 * u1 * hh) % P
+    return (x3, (r * (u1 * hh - x3) - s1 * hhh) % P, h * a[2] * b[2] % P)
+
+
+def _affine(j):
+    if j[2] == 0:
         return None
-    if a == b:
-        m = 3 * a[0] * a[0] * pow(2 * a[1], -1, P) % P
-    else:
-        m = (b[1] - a[1]) * pow(b[0] - a[0], -1, P) % P
-    x = (m * m - a[0] - b[0]) % P
-    return (x, (m * (a[0] - x) - a[1]) % P)
+    zi = pow(j[2], -1, P)
+    return (j[0] * zi * zi % P, j[1] * zi * zi * zi % P)
 
 
-def mul(k, pt):
-    acc = None
-    k %= N
-    while k:
-        if k & 1:
-            acc = add(acc, pt)
-        pt = add(pt, pt)
-        k >>= 1
-    return acc
+def _jac(pt):
+    return (0, 1, 0) if pt is None else (pt[0], pt[1], 1)
+
+
+def add(*pts):
+    acc = (0, 1, 0)
+    for pt in pts:
+        acc = _jadd(acc, _jac(pt))
+    return _affine(acc)
 
 
 def neg(pt):
     return None if pt is None else (pt[0], (-pt[1]) % P)
 
 
-def decompress(b):
-    if len(b) != 33 or b[0] not in (2, 3):
-        raise ValueError("not a compressed point")
-    x = int.from_bytes(b[1:], "big")
-    y = pow((x ** 3 + 7) % P, (P + 1) // 4, P)
-    if (y * y - x ** 3 - 7) % P:
-        raise ValueError("not on the curve")
-    if y % 2 != b[0] % 2:
-        y = P - y
-    return (x, y)
+def mul(k, pt=G):
+    k %= N
+    acc, base = (0, 1, 0), _jac(pt)
+    while k:
+        if k & 1:
+            acc = _jadd(acc, base)
+        base = _jdouble(base)
+        k >>= 1
+    return _affine(acc)
 
 
 def compress(pt):
-    return bytes([2 + pt[1] % 2]) + pt[0].to_bytes(32, "big")
+    assert pt is not None, "the point at infinity has no encoding"
+    return bytes([2 + (pt[1] & 1)]) + pt[0].to_bytes(32, "big")
+
+
+def decompress(b):
+    """The point of a 33-byte compressed encoding; ValueError when it is none."""
+    if len(b) != 33 or b[0] not in (2, 3):
+        raise ValueError("not a compressed encoding")
+    x = int.from_bytes(b[1:], "big")
+    if x >= P:
+        raise ValueError("x >= p")
+    y = pow((x ** 3 + 7) % P, (P + 1) // 4, P)
+    if (y * y - x ** 3 - 7) % P:
+        raise ValueError("not on the curve")
+    if (y & 1) != (b[0] & 1):
+        y = P - y
+    return (x, y)
 
 
 # ---- the protocol --------------------------------------------------------------------------------------
