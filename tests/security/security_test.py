@@ -1,19 +1,31 @@
 #!/usr/bin/python3
 """Security tests (label "security") against a real devnet (scripts/devnet.sh in a temporary directory:
-PostgreSQL, nats-server, anvil + contracts, nox-kms, nox-gateway, nox-runner, nox-ingestor).
+PostgreSQL, nats-server, anvil + contracts, the KMS — the default 2-of-3 threshold group of nox-kms nodes kms, kms2,
+kms3, as production runs it (docs/PROTOCOL-EXTENSIONS.md §11) — nox-gateway, nox-runner, nox-ingestor).
 
 usage: security_test.py BIN_DIR        (NOX_CAST: the cast binary, as for the e2e tests)
 
 1. A flow with distinctive values: the owner mints 987654321987654321 to Alice, Alice sends a secret
    123456789123 to Bob, both balances decrypted (noxctl and by hand); a uint256 0x5ec2e75ec2e7… input
    encrypted through the Gateway and read back as the Runner.
-2. Attacks on the Gateway (spec §7) and the KMS (spec §8): forged, expired, replayed, cross-chain,
-   malleated (high s), bad-v and over-long authorizations; a stranger as Runner; bad handles; oversized
-   headers and bodies; slow and idle connections. Each answer is the right 4xx with the JSON error shape,
-   and after each attack both services still answer /health 200 and a legitimate request.
-3. No core dumps: /proc/PID/limits of the KMS, the Gateway, the Runner and the Ingestor says RLIMIT_CORE 0.
-4. Log scan: after `devnet.sh down`, no log of the devnet holds a test plaintext (decimal or hex) or a
-   private key (owner, Alice, Bob, Gateway, Runner and Ingestor wallets, the KMS protocol and wallet keys).
+2. Attacks on the Gateway (spec §7) and on every KMS node's POST /v0/delegate/partials (§11): forged, absent and
+   garbled Bearer signatures, expired, replayed (another target key, other ephemeral keys), cross-chain, malleated
+   (high s), bad-v and over-long authorizations; bad points and RSA keys; a stranger as Runner; bad handles;
+   oversized headers and bodies; slow and idle connections. Each answer is the right 4xx with the JSON error
+   shape, and after each attack the Gateway and every KMS node still answer /health 200 and legitimate requests:
+   a user's GET /v0/secrets (decrypted from t partials), and a Gateway-signed PartialDelegationAuthorization to
+   every node whose envelope opens with the test's RSA key, holds R_i = d_i·K (d_i read from DIR/kms/share-i.key)
+   and combines, from any t nodes (Lagrange), to the x of the test's own ECDH with P. The spec §8 endpoints
+   POST /v0/delegate and /v0/delegate/batch of a 2-of-3 node answer a genuine request 409 threshold_share (and a
+   forged one 401).
+3. No core dumps: /proc/PID/limits of every KMS node, the Gateway, the Runner and the Ingestor says RLIMIT_CORE 0.
+4. Log scan: after `devnet.sh down`, no log of the devnet holds a test plaintext (decimal or hex), a private key
+   (owner, Alice, Bob, Gateway, Runner and Ingestor wallets, every KMS share and node wallet) or the partials and
+   shared secret of the test's delegation.
+5. The single key (spec §8, `devnet.sh up --kms 1-of-1`, a second devnet, ~10 s): its one node still serves
+   /v0/delegate and /v0/delegate/batch — the x it wraps is the ECDH of DIR/kms/kms.key, and forged, malleated and
+   replayed signatures get 401 there — and /v0/delegate/partials with t = 1; the Gateway's answers carry threshold 1;
+   its logs hold neither kms.key nor a plaintext.
 
 Signatures are made by cast (an independent implementation); decryption by Python's cryptography.
 NOX_TEST_VERBOSE=1 prints passing checks too. Ends with "N passed, M failed".
@@ -34,6 +46,7 @@ from e2elib import check, noxtest  # noqa: E402
 import noxthreshold  # noqa: E402
 from noxtest import http, is_error_shape, run, typed_data  # noqa: E402
 
+from cryptography.exceptions import InvalidTag  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa  # noqa: E402
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
@@ -59,6 +72,8 @@ USER_FIELDS = [("userAddress", "address"), ("encryptionPubKey", "string"), ("not
                ("expiresAt", "uint256")]
 TX = "0x" + "ab" * 32
 OAEP = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+PARTIAL_FIELDS = [("ephemeralPubKeys", "string[]"), ("targetPubKey", "string")]
+KMS_DOMAIN = lambda chain: {"name": "ProtocolDelegate", "version": "1", "chainId": chain}  # noqa: E731
 
 
 # ---- crypto helpers ---------------------------------------------------------------------------
@@ -133,16 +148,31 @@ def raw(url, data, timeout=20):
 class Ctx:
     def __init__(self, devnet, work):
         self.d, self.work = devnet, work
-        self.gw, self.kms, self.rpc = devnet["NOX_GATEWAY_URL"], devnet["NOX_KMS_URL"], devnet["NOX_RPC_URL"]
+        self.gw, self.rpc = devnet["NOX_GATEWAY_URL"], devnet["NOX_RPC_URL"]
+        # every KMS node, in node order (NOX_KMS_URL is node 1's)
+        self.kms_urls = (devnet.env.get("NOX_KMS_URLS") or devnet["NOX_KMS_URL"]).split(",")
+        self.kms = self.kms_urls[0]
+        self.group = json.load(open(devnet["NOX_KMS_GROUP_FILE"]))
+        self.t = self.group["threshold"]
         self.compute, self.token = devnet["NOX_COMPUTE_ADDRESS"], devnet["NOX_TOKEN_ADDRESS"]
         kd = os.path.join(devnet.dir, "keys")
         self.keyfiles = {w: os.path.join(kd, w + ".key") for w in ("owner", "alice", "bob")}
         self.keyfiles["gateway"] = os.path.join(kd, "gateway-wallet.key")
         self.keyfiles["runner"] = os.path.join(kd, "runner-wallet.key")
         self.keyfiles["ingestor"] = os.path.join(kd, "ingestor-wallet.key")   # signs every queue message
-        self.keyfiles["kms"] = os.path.join(devnet.dir, "kms", "kms.key")
-        self.keyfiles["kms-wallet"] = os.path.join(devnet.dir, "kms", "kms-wallet.key")
+        # the KMS: each node's share (a threshold group) or the single key (1-of-1: the share of node 1 is d), and
+        # each node's wallet (kms-wallet.key, kms2-wallet.key, ...)
+        kd = os.path.join(devnet.dir, "kms")
+        self.share_files = {i: os.path.join(kd, f"share-{i}.key") for i in range(1, len(self.kms_urls) + 1)}
+        if not os.path.exists(self.share_files[1]):
+            self.share_files = {1: os.path.join(kd, "kms.key")}
+        for i, path in self.share_files.items():
+            self.keyfiles[f"kms share {i}"] = path
+        for i in range(1, len(self.kms_urls) + 1):
+            self.keyfiles["kms-wallet" if i == 1 else f"kms{i}-wallet"] = os.path.join(
+                kd, ("kms" if i == 1 else f"kms{i}") + "-wallet.key")
         self.keys = {w: open(p).read().strip() for w, p in self.keyfiles.items()}
+        self.shares = {i: int(self.keys[f"kms share {i}"], 16) for i in self.share_files}
         self.addr = {w: run(CAST, "wallet", "address", "--private-key", k).stdout.strip().lower()
                      for w, k in self.keys.items()}
         self.rsa = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -195,15 +225,42 @@ class Ctx:
              digest: d, "notBefore": nb, "expiresAt": ex}
         return b64auth(p, self.sign(self.bound_data(primary, p, domain_chain), who))
 
-    # DelegateAuthorization (spec §8)
-    def delegate(self, eph, target, who="gateway", chain=CHAIN, sig=None, body=None, query=None):
+    # DelegateAuthorization (spec §8: served by a 1-of-1 node only; 409 threshold_share on a t > 1 node)
+    def delegate(self, eph, target, who="gateway", chain=CHAIN, sig=None, body=None, query=None, url=None):
         data = typed_data("DelegateAuthorization", [("ephemeralPubKey", "string"), ("targetPubKey", "string")],
-                          noxtest.CHAIN_DOMAIN, {"name": "ProtocolDelegate", "version": "1", "chainId": chain},
-                          {"ephemeralPubKey": eph, "targetPubKey": target})
+                          noxtest.CHAIN_DOMAIN, KMS_DOMAIN(chain), {"ephemeralPubKey": eph, "targetPubKey": target})
         sig = sig or self.sign(data, who)
         text = body if body is not None else json.dumps({"ephemeralPubKey": eph, "targetPubKey": target})
-        return http("POST", f"{self.kms}/v0/delegate?chainId={query or CHAIN}", text,
+        return http("POST", f"{url or self.kms}/v0/delegate?chainId={query or CHAIN}", text,
                     {"Content-Type": "application/json", "Authorization": "Bearer " + sig}), sig
+
+    # DelegateBatchAuthorization (PROTOCOL-EXTENSIONS §4; a 1-of-1 node only)
+    def delegate_batch(self, ephs, target, who="gateway", url=None):
+        data = typed_data("DelegateBatchAuthorization", PARTIAL_FIELDS, noxtest.CHAIN_DOMAIN, KMS_DOMAIN(CHAIN),
+                          {"ephemeralPubKeys": ephs, "targetPubKey": target})
+        return http("POST", f"{url or self.kms}/v0/delegate/batch?chainId={CHAIN}",
+                    json.dumps({"ephemeralPubKeys": ephs, "targetPubKey": target}),
+                    {"Content-Type": "application/json", "Authorization": "Bearer " + self.sign(data, who)})
+
+    # PartialDelegationAuthorization (PROTOCOL-EXTENSIONS §11): one signature serves every node
+    def partials_sig(self, ephs, target, who="gateway", chain=CHAIN):
+        data = typed_data("PartialDelegationAuthorization", PARTIAL_FIELDS, noxtest.CHAIN_DOMAIN, KMS_DOMAIN(chain),
+                          {"ephemeralPubKeys": ephs, "targetPubKey": target})
+        return self.sign(data, who)
+
+    def post_partials(self, url, ephs, target, sig, body=None, query=None, auth=None, timeout=10):
+        text = body if body is not None else json.dumps({"ephemeralPubKeys": ephs, "targetPubKey": target})
+        hdr = {"Content-Type": "application/json"}
+        if auth is None:
+            hdr["Authorization"] = "Bearer " + sig
+        elif auth:                 # auth="": no Authorization header at all
+            hdr["Authorization"] = auth
+        return http("POST", f"{url}/v0/delegate/partials?chainId={query or CHAIN}", text, hdr, timeout=timeout)
+
+    def partials(self, ephs, target, who="gateway", chain=CHAIN, sig=None, body=None, query=None, auth=None):
+        """The same request (one signature) to every node: ([(status, body, headers)] in node order, sig)."""
+        sig = sig or (None if auth is not None else self.partials_sig(ephs, target, who, chain))
+        return [self.post_partials(u, ephs, target, sig, body, query, auth) for u in self.kms_urls], sig
 
 
 # ---- 1. the flow with distinctive values -------------------------------------------------------
@@ -244,38 +301,71 @@ def flow(c):
     _, _, c.good_user = c.user_auth("alice", now - 60, now + 3000)
     c.good_eph_key = ec.generate_private_key(ec.SECP256K1())
     c.good_eph = compressed(c.good_eph_key)
-    (st, body, _), c.good_deleg_sig = c.delegate(c.good_eph, c.rsa_hex)
-    check("flow: a legitimate delegation", st == 200 and len(body.get("encryptedSharedSecret", "")) == 2 + 512,
-          f"{st} {body}")
+    # what a legitimate delegation must give: the x of the test's own ECDH with P, and each node's R_i = d_i·K
+    c.good_x = c.good_eph_key.exchange(ec.ECDH(), ec.EllipticCurvePublicKey.from_encoded_point(
+        ec.SECP256K1(), bytes.fromhex(c.d["NOX_KMS_PUBLIC_KEY"][2:])))
+    k = noxthreshold.decompress(bytes.fromhex(c.good_eph[2:]))
+    c.good_r = {i: noxthreshold.compress(noxthreshold.mul(s, k)) for i, s in c.shares.items()}
+    check("flow: d·K from t shares (Lagrange over DIR/kms/share-i.key) has the x of the test's ECDH with P",
+          noxthreshold.combine({i: c.good_r[i] for i in sorted(c.good_r)[:c.t]}) == c.good_x)
+    # the spec §8 endpoints of a t > 1 node: a genuine request authenticates, then 409 (its d_i·K is not x)
+    for i, url in enumerate(c.kms_urls, 1):
+        (st, body, _), c.good_deleg_sig = c.delegate(c.good_eph, c.rsa_hex, url=url)
+        check(f"flow: KMS node {i}: a genuine POST /v0/delegate -> 409 threshold_share",
+              st == 409 and is_error_shape(body, "threshold_share"), f"{st} {body}")
+        st, body, _ = c.delegate_batch([c.good_eph], c.rsa_hex, url=url)
+        check(f"flow: KMS node {i}: a genuine POST /v0/delegate/batch -> 409 threshold_share",
+              st == 409 and is_error_shape(body, "threshold_share"), f"{st} {body}")
+    answers, c.good_partials_sig = c.partials([c.good_eph], c.rsa_hex)
+    check("flow: a legitimate partials request to every node: each envelope opens with the test's RSA key, holds "
+          "R_i = d_i·K with a DLEQ proof that holds, and t of them combine to x", partials_ok(c, answers, proofs=True),
+          str(answers)[:300])
     return True
 
 
+def partials_ok(c, answers, proofs=False):
+    """Every node answered 200 with an envelope that opens with the test's RSA key and holds R_i = d_i·K for the good
+    ephemeral key; the first t combine (Lagrange) to the x of the test's own ECDH."""
+    got = {}
+    for i, (st, body, _) in enumerate(answers, 1):
+        if st != 200 or body.get("node") != i:
+            return False
+        (k, r, proof), = noxthreshold.open_envelope(c.rsa, body, CHAIN)
+        if k.hex() != c.good_eph[2:] or r != c.good_r[i]:
+            return False
+        if proofs and not noxthreshold.dleq_verify(bytes.fromhex(c.group["verificationKeys"][i - 1][2:]), k, r, proof):
+            return False
+        got[i] = r
+    return noxthreshold.combine({i: got[i] for i in sorted(got)[:c.t]}) == c.good_x
+
+
 def still_serving(c, after):
-    """Both services answer /health 200 and a legitimate request."""
-    ok = True
-    for name, url in (("gateway", c.gw), ("kms", c.kms)):
+    """The Gateway and every KMS node answer /health 200 and legitimate requests: a user's GET /v0/secrets, and a
+    Gateway-signed partials request to every node (opened, checked against d_i·K, t of them combined to x)."""
+    ok, st, body = True, None, None
+    for name, url in [("gateway", c.gw)] + [(f"kms node {i}", u) for i, u in enumerate(c.kms_urls, 1)]:
         try:
             st, body, _ = http("GET", url + "/health")
         except OSError as e:
-            st, body = None, str(e)
+            st, body = None, f"{name}: {e}"
         ok = ok and st == 200 and body == {"status": "ok"}
     try:
         st, body, _ = http("GET", c.gw + "/v0/secrets/" + c.alice_bal, headers=c.good_user)
         ok = ok and st == 200 and int.from_bytes(unwrap(c.rsa, body), "big") == ALICE_LEFT
-        st, body, _ = http("POST", f"{c.kms}/v0/delegate?chainId={CHAIN}",
-                           json.dumps({"ephemeralPubKey": c.good_eph, "targetPubKey": c.rsa_hex}),
-                           {"Authorization": "Bearer " + c.good_deleg_sig})
-        ok = ok and st == 200 and c.rsa.decrypt(bytes.fromhex(body["encryptedSharedSecret"][2:]), OAEP) == \
-            c.good_eph_key.exchange(ec.ECDH(), ec.EllipticCurvePublicKey.from_encoded_point(
-                ec.SECP256K1(), bytes.fromhex(c.d["NOX_KMS_PUBLIC_KEY"][2:])))
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        answers, _ = c.partials([c.good_eph], c.rsa_hex, sig=c.good_partials_sig)
+        body = [a[:2] for a in answers if a[0] != 200] or body
+        ok = ok and partials_ok(c, answers)
+    except (OSError, ValueError, KeyError, TypeError, InvalidTag) as e:
         ok, body = False, repr(e)
     check(f"after {after}: /health 200 and legitimate requests answered", ok, f"{st} {str(body)[:200]}")
 
 
-def expect(c, name, resp, status, code="unauthorized"):
-    st, body, _ = resp
-    check(f"{name} -> {status} {code}", st == status and is_error_shape(body, code), f"{st} {str(body)[:300]}")
+def expect(c, name, resp, status, code="unauthorized", says=None):
+    """resp: one answer, or a list of every KMS node's answers to the same attack; then still_serving once."""
+    for i, (st, body, _) in enumerate(resp if isinstance(resp, list) else [resp], 1):
+        node = f" (node {i})" if isinstance(resp, list) else ""
+        check(f"{name}{node} -> {status} {code}", st == status and is_error_shape(body, code) and
+              (says is None or says in body.get("message", "")), f"{st} {str(body)[:300]}")
     still_serving(c, name)
 
 
@@ -409,8 +499,9 @@ def json_bombs(c):
         "POST", c.gw + "/v0/secrets", "[" * 500000 + "]" * 500000, {"Content-Type": "application/json"}), 400, "bad_request")
     expect(c, "POST results: 500,000-deep JSON body (Runner-signed)", http(
         "POST", c.gw + "/v0/compute/results", "[" * 500000 + "]" * 500000, c.result_auth()), 400, "bad_request")
-    (r, _) = c.delegate(c.good_eph, c.rsa_hex, body='{"a":' * 10000 + "1" + "}" * 10000)
-    expect(c, "KMS: 10,000-deep JSON body", r, 400, "bad_request")
+    expect(c, "KMS partials: 10,000-deep JSON body", c.partials([c.good_eph], c.rsa_hex, sig=c.good_partials_sig,
+                                                             body='{"a":' * 10000 + "1" + "}" * 10000)[0],
+           400, "bad_request")
 
 
 def gateway_bad_handles(c):
@@ -446,7 +537,7 @@ def limits(c, name, url, max_header, max_body):
     st, body, closed = raw(url, f"GET /health HTTP/1.1\r\n{host}{huge}\r\n".encode(), timeout=40)
     check(f"{name}: an 8 MiB header -> 431 or closed", closed or st == 431, f"{st} {str(body)[:200]}")
     still_serving(c, f"{name}: 8 MiB header")
-    path = "/v0/secrets" if name == "gateway" else f"/v0/delegate?chainId={CHAIN}"
+    path = "/v0/secrets" if name == "gateway" else f"/v0/delegate/partials?chainId={CHAIN}"
     st, body, _ = http("POST", url + path, "x" * (max_body + 1), {"Content-Type": "application/json"})
     check(f"{name}: a body of max_body + 1 -> 413 with the error shape", st == 413 and is_error_shape(body, "bad_request"),
           f"{st} {str(body)[:200]}")
@@ -481,9 +572,14 @@ def limits(c, name, url, max_header, max_body):
     still_serving(c, f"{name}: chunk size over 2^64")
 
 
+def services(c):
+    """(name, url) of the Gateway and of every KMS node."""
+    return [("gateway", c.gw)] + [("kms" if i == 1 else f"kms{i}", u) for i, u in enumerate(c.kms_urls, 1)]
+
+
 def request_ids(c):
     """A client's X-Request-Id is echoed only when it is a short token: no header or log injection through it."""
-    for name, url in (("gateway", c.gw), ("kms", c.kms)):
+    for name, url in services(c):
         for bad in ("a" * 200, "id with spaces", "x\tinjected=1", "\u00e9t\u00e9"):
             st, body, hdrs = http("GET", url + "/health", headers={"X-Request-Id": bad})
             rid = hdrs.get("X-Request-Id", "")
@@ -511,7 +607,7 @@ def slow_clients(c):
         results[name] = noxtest.trickle(url, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
                                         CONNECTION_TIMEOUT + 5)
 
-    for url in (c.gw, c.kms):
+    for _, url in services(c):
         for _ in range(200):
             try:
                 sk = noxtest.connect(url, 5)
@@ -519,30 +615,31 @@ def slow_clients(c):
                 idle.append(sk)
             except OSError:
                 break
-    check("400 idle half-sent connections opened", len(idle) == 400, len(idle))
-    threads = [threading.Thread(target=f, args=(n, u)) for n, u in (("gateway", c.gw), ("kms", c.kms))
-               for f in (slow, trickle)]
+    n_idle = 200 * len(services(c))
+    check(f"{n_idle} idle half-sent connections opened (200 per service)", len(idle) == n_idle, len(idle))
+    threads = [threading.Thread(target=f, args=(n, u)) for n, u in services(c) for f in (slow, trickle)]
     for t in threads:
         t.start()
     served = rounds = 0
     while any(t.is_alive() for t in threads):
         st1, _, _ = http("GET", c.gw + "/health")
         st2, body, _ = http("GET", c.gw + "/v0/secrets/" + c.alice_bal, headers=c.good_user)
-        st3, _, _ = http("GET", c.kms + "/health")
+        st3 = [http("GET", u + "/health")[0] for u in c.kms_urls]
         rounds += 1
-        served += st1 == 200 and st2 == 200 and st3 == 200 and int.from_bytes(unwrap(c.rsa, body), "big") == ALICE_LEFT
+        served += st1 == 200 and st2 == 200 and st3 == [200] * len(c.kms_urls) and \
+            int.from_bytes(unwrap(c.rsa, body), "big") == ALICE_LEFT
         time.sleep(0.5)
-    for name in ("gateway", "kms"):
+    for name, _ in services(c):
         closed_after, sent = results.get(name, (None, 0))
         check(f"{name}: a client sending one header byte per {CONNECTION_TIMEOUT + 5} s is closed after the timeout",
               closed_after is not None and CONNECTION_TIMEOUT - 1 <= closed_after <= CONNECTION_TIMEOUT + 10 and sent == 1,
               f"closed after {closed_after} s, {sent} bytes sent")
-    for name in ("gateway", "kms"):
+    for name, _ in services(c):
         closed_after, sent = results.get("trickle " + name, (None, 0))
         check(f"{name}: a client trickling one header byte per 5 s is closed after the {REQUEST_TIMEOUT} s request "
               "timeout", closed_after is not None and REQUEST_TIMEOUT - 1 <= closed_after <= REQUEST_TIMEOUT + 7
               and 5 <= sent < 80, f"closed after {closed_after} s, {sent} bytes sent")
-    check(f"every legitimate request meanwhile answered ({rounds} rounds, with 400 idle connections)",
+    check(f"every legitimate request meanwhile answered ({rounds} rounds, with {n_idle} idle connections)",
           rounds > 10 and served == rounds, f"{served}/{rounds}")
     gone = 0
     for sk in idle:
@@ -559,22 +656,39 @@ def slow_clients(c):
 # ---- attacks on the KMS -----------------------------------------------------------------------------
 
 def kms_attacks(c):
-    eph, target = c.good_eph, c.rsa_hex
+    """Every attack on POST /v0/delegate/partials goes to every KMS node (one signature serves them all)."""
+    eph, target, good = c.good_eph, c.rsa_hex, c.good_partials_sig
     for who in ("alice", "runner", "kms-wallet", "owner"):
-        (r, _) = c.delegate(eph, target, who=who)
-        expect(c, f"KMS: delegation signed by {who} (not the Gateway)", r, 401)
-    (r, _) = c.delegate(eph, target, chain=1)
-    expect(c, "KMS: the Gateway's signature for chain 1's domain, sent for 31337", r, 401)
-    (r, _) = c.delegate(eph, target, sig=high_s(c.good_deleg_sig))
-    expect(c, "KMS: the high-s twin of the Gateway's signature", r, 401)
+        expect(c, f"KMS partials: signed by {who} (not the Gateway)", c.partials([eph], target, who=who)[0], 401)
+    expect(c, "KMS partials: no Authorization header", c.partials([eph], target, auth="")[0], 401)
+    for name, auth in (("'Bearer' and nothing", "Bearer "), ("'Bearer' + non-hex", "Bearer 0x" + "zz" * 65),
+                       ("'Bearer' + 64 bytes", "Bearer " + good[:-2]), ("'Bearer' + 66 bytes", "Bearer " + good + "1b"),
+                       ("the signature without 0x", "Bearer " + good[2:]), ("scheme 'Basic'", "Basic " + good),
+                       ("scheme 'bearer' twice", "Bearer Bearer " + good), ("a 4 KB Bearer", "Bearer 0x" + "ab" * 2000)):
+        expect(c, f"KMS partials: Authorization {name}", c.partials([eph], target, auth=auth)[0], 401)
+    expect(c, "KMS partials: the Gateway's signature for chain 1's domain, sent for 31337",
+           c.partials([eph], target, chain=1)[0], 401)
+    expect(c, "KMS partials: the high-s twin of the Gateway's signature", c.partials([eph], target, sig=high_s(good))[0],
+           401)
     for v in (29, 2, 255):
-        (r, _) = c.delegate(eph, target, sig=with_v(c.good_deleg_sig, v))
-        expect(c, f"KMS: the Gateway's signature with v = {v}", r, 401)
+        expect(c, f"KMS partials: the Gateway's signature with v = {v}", c.partials([eph], target, sig=with_v(good, v))[0],
+               401)
     other = spki_hex(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    (r, _) = c.delegate(eph, other, sig=c.good_deleg_sig)
-    expect(c, "KMS: a Gateway signature replayed for another target key", r, 401)
-    (r, _) = c.delegate(eph, target, sig="0x" + "00" * 65)
-    expect(c, "KMS: an all-zero signature", r, 401)
+    expect(c, "KMS partials: a Gateway signature replayed for another target key", c.partials([eph], other, sig=good)[0],
+           401)
+    k2 = compressed(ec.generate_private_key(ec.SECP256K1()))
+    expect(c, "KMS partials: a Gateway signature replayed with one more ephemeral key",
+           c.partials([eph, k2], target, sig=good)[0], 401)
+    expect(c, "KMS partials: a Gateway signature replayed as the spec's DelegateAuthorization body",
+           c.partials([eph], target, sig=good, body=json.dumps({"ephemeralPubKey": eph, "targetPubKey": target}))[0],
+           400, "bad_request")
+    expect(c, "KMS partials: an all-zero signature", c.partials([eph], target, sig="0x" + "00" * 65)[0], 401)
+    # the spec §8 endpoints of a t > 1 node: the signature first (401), then 409
+    if c.t > 1:
+        expect(c, "KMS /v0/delegate: signed by Alice", [c.delegate(eph, target, who="alice", url=u)[0]
+                                                        for u in c.kms_urls], 401)
+        expect(c, "KMS /v0/delegate: the Gateway's genuine signature on a 2-of-3 node",
+               [c.delegate(eph, target, sig=c.good_deleg_sig, url=u)[0] for u in c.kms_urls], 409, "threshold_share")
 
     k = ec.generate_private_key(ec.SECP256K1())
     unc = "0x" + k.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint).hex()
@@ -584,9 +698,18 @@ def kms_attacks(c):
                "x = p (not a field element)": "0x02" + "ff" * 27 + "fefffffc2f", "32 bytes": c_hex[:-2],
                "34 bytes": c_hex + "00", "not hex": "0x02" + "zz" * 32, "no 0x": c_hex[2:], "empty": "",
                "the point at infinity": "0x00"}
-    for name, e in bad_eph.items():
-        (r, _) = c.delegate(e, target)
-        expect(c, f"KMS: ephemeral key {name}", r, 400, "bad_request")
+    for name, e in bad_eph.items():   # the bad key second: the 400 names it
+        expect(c, f"KMS partials: ephemeral key [1] {name}", c.partials([eph, e], target)[0], 400, "bad_request",
+               says="ephemeralPubKeys[1]")
+    for name, keys in (("an empty list", []), ("1025 keys (over the maximum)", [eph] * 1025)):
+        expect(c, f"KMS partials: ephemeralPubKeys {name}", c.partials(keys, target, sig=good)[0], 400, "bad_request")
+    for name, b in (("a number in ephemeralPubKeys", {"ephemeralPubKeys": [eph, 5], "targetPubKey": target}),
+                    ("ephemeralPubKeys a string", {"ephemeralPubKeys": eph, "targetPubKey": target}),
+                    ("no targetPubKey", {"ephemeralPubKeys": [eph]}),
+                    ("targetPubKey an array", {"ephemeralPubKeys": [eph], "targetPubKey": [target]}),
+                    ("a JSON array body", [eph, target])):
+        expect(c, f"KMS partials: {name}", c.partials([eph], target, sig=good, body=json.dumps(b))[0], 400,
+               "bad_request")
     pkcs1 = "0x" + c.rsa.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1).hex()
     pem = c.rsa.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
     ec_spki = "0x" + k.public_key().public_bytes(serialization.Encoding.DER,
@@ -602,20 +725,30 @@ def kms_attacks(c):
                                                                                bytes.fromhex("2a864886f70d010102")).hex(),
                    "empty": "", "0x only": "0x"}
     for name, t in bad_targets.items():
-        (r, _) = c.delegate(eph, t)
-        expect(c, f"KMS: target {name}", r, 400, "bad_request")
-    (r, _) = c.delegate(eph, target, body=json.dumps({"ephemeralPubKey": eph, "targetPubKey": target, "x": "\u0000"})[:-1])
-    expect(c, "KMS: a truncated JSON body", r, 400, "bad_request")
-    nul = json.dumps({"ephemeralPubKey": eph + "\u0000", "targetPubKey": target})
-    (r, _) = c.delegate(eph, target, body=nul)
-    expect(c, "KMS: a NUL inside ephemeralPubKey", r, 400, "bad_request")
+        expect(c, f"KMS partials: target {name}", c.partials([eph], t)[0], 400, "bad_request")
+    body = json.dumps({"ephemeralPubKeys": [eph], "targetPubKey": target, "x": "\u0000"})[:-1]
+    expect(c, "KMS partials: a truncated JSON body", c.partials([eph], target, sig=good, body=body)[0], 400,
+           "bad_request")
+    nul = json.dumps({"ephemeralPubKeys": [eph + "\u0000"], "targetPubKey": target})
+    expect(c, "KMS partials: a NUL inside an ephemeral key", c.partials([eph], target, sig=good, body=nul)[0], 400,
+           "bad_request")
     for q in ("31337&chainId=1", "1&chainId=31337", "31337&chainId=5"):
-        (r, _) = c.delegate(eph, target, query=q)
-        st, body, _ = r
-        # the signature binds the chain it is checked against: 200 only when that chain is 31337
-        check(f"KMS: chainId={q}: 200 (chain 31337 used) or 4xx with the error shape", st == 200 or
-              (st in (400, 401) and "error" in body), f"{st} {body}")
-        still_serving(c, f"KMS: chainId={q}")
+        answers, _ = c.partials([eph], target, sig=good, query=q)
+        for i, (st, body, _) in enumerate(answers, 1):
+            # the signature binds the chain it is checked against: 200 only when that chain is 31337
+            check(f"KMS partials: chainId={q} (node {i}): 200 (chain 31337 used) or 4xx with the error shape",
+                  st == 200 or (st in (400, 401) and "error" in body), f"{st} {body}")
+        still_serving(c, f"KMS partials: chainId={q}")
+    # the largest legitimate request: 1024 keys, one envelope of 1024 items, one RSA-OAEP
+    keys = [compressed(ec.generate_private_key(ec.SECP256K1())) for _ in range(1024)]
+    st, body, _ = c.post_partials(c.kms, keys, target, c.partials_sig(keys, target), timeout=60)
+    try:
+        items = noxthreshold.open_envelope(c.rsa, body, CHAIN) if st == 200 else []
+    except (ValueError, InvalidTag) as e:
+        items, body = [], repr(e)
+    check("KMS partials: 1024 keys (the maximum) -> 200, one envelope of 1024 items in request order",
+          len(items) == 1024 and [it[0].hex() for it in items] == [k[2:] for k in keys], f"{st} {str(body)[:200]}")
+    still_serving(c, "KMS partials: 1024 keys")
 
 
 # ---- 3. the log scan --------------------------------------------------------------------------------
@@ -631,9 +764,16 @@ def log_scan(c, log_dir):
     for who, k in c.keys.items():
         secrets[f"the {who} private key"] = k.lower().removeprefix("0x")
         secrets[f"the {who} private key in base64"] = base64.b64encode(bytes.fromhex(k[2:])).decode()
+    # the test's delegation: each node's partial and the shared secret (x-coordinates in hex: also covers the
+    # compressed and x‖y forms)
+    for i, r in getattr(c, "good_r", {}).items():
+        secrets[f"node {i}'s partial of the test's delegation"] = r[1:].hex()
+    if getattr(c, "good_x", None):
+        secrets["the shared secret of the test's delegation"] = c.good_x.hex()
     files = [p for p in glob.glob(os.path.join(log_dir, "**", "*"), recursive=True) if os.path.isfile(p)]
     files += [p for p in glob.glob(os.path.join(c.d.dir, "*.log"))]
-    check("log scan: the devnet wrote its service logs", {"gateway.log", "kms.log", "runner.log", "ingestor.log"} <=
+    check("log scan: the devnet wrote its service logs", {"gateway.log", "runner.log", "ingestor.log"} |
+          {name + ".log" for name, _ in services(c)[1:]} <=
           {os.path.basename(p) for p in files}, files)
     total = 0
     for p in files:
@@ -659,7 +799,7 @@ def log_scan(c, log_dir):
     check("log scan control: the Gateway's public address is found in gateway.log", c.addr["gateway"][2:] in gw_log)
 
 
-def no_core_dumps(devnet):
+def no_core_dumps(devnet, kms_nodes):
     """Every service that holds keys or plaintexts runs with RLIMIT_CORE 0 (soft and hard), read from
     /proc/PID/limits; a control: PostgreSQL, started by the devnet itself, has its own (non-zero or unlimited)."""
     def core_limit(name):
@@ -670,7 +810,7 @@ def no_core_dumps(devnet):
                 if line.startswith("Max core file size"):
                     return line.split()[4:6]
         return None
-    for svc in ("kms", "gateway", "runner", "ingestor"):
+    for svc in kms_nodes + ["gateway", "runner", "ingestor"]:
         got = core_limit(svc)
         check(f"{svc}: no core dump (RLIMIT_CORE 0 0 in /proc/PID/limits)", got == ["0", "0"], got)
     nats = core_limit("nats")
@@ -681,7 +821,10 @@ def no_core_dumps(devnet):
 
 def body(devnet, work):
     c = Ctx(devnet, work)
-    no_core_dumps(devnet)
+    check(f"the devnet runs the default threshold KMS ({devnet['NOX_KMS_THRESHOLD']}: nodes "
+          f"{', '.join(n for n, _ in services(c)[1:])})", c.t > 1 and len(c.kms_urls) >= c.t and len(c.shares) ==
+          len(c.kms_urls), devnet.env.get("NOX_KMS_THRESHOLD"))
+    no_core_dumps(devnet, [n for n, _ in services(c)[1:]])
     if not flow(c):
         return
     still_serving(c, "the flow")
@@ -690,17 +833,89 @@ def body(devnet, work):
     gateway_bad_handles(c)
     json_bombs(c)
     limits(c, "gateway", c.gw, 128 * 1024, 1 << 20)
-    limits(c, "kms", c.kms, 16 * 1024, 256 * 1024)   # the KMS default (a 1024-key partials request is ~75 KiB)
+    for name, url in services(c)[1:]:   # the KMS default (a 1024-key partials request is ~75 KiB)
+        limits(c, name, url, 16 * 1024, 256 * 1024)
     kms_attacks(c)
     request_ids(c)
     slow_clients(c)
-    for svc in ("gateway", "kms"):
+    for svc, _ in services(c):
         log = devnet.log(svc)
         check(f"{svc}: nothing crashed or logged an internal error", "AddressSanitizer" not in log and
               "runtime error" not in log and "set no response" not in log, log[-1500:])
     r = devnet.down()
     check("devnet down", r.returncode == 0, r.stdout + r.stderr)
     log_scan(c, os.path.join(devnet.dir, "logs"))
+    single_key(work)
+
+
+# ---- 5. the single key (spec §8) -----------------------------------------------------------------------------
+
+def single_key(work):
+    """A second devnet, `up --kms 1-of-1`: what only a single-key node does — the spec §8 endpoints — with the x
+    checked against DIR/kms/kms.key, the signature attacks on them, and partials with t = 1."""
+    devnet = e2elib.Devnet(BIN, os.path.join(work, "single"), NOX_DEVNET_KMS="1-of-1")
+    os.makedirs(devnet.work, exist_ok=True)
+    try:
+        devnet.up()
+        c = Ctx(devnet, devnet.work)
+        if not check("1-of-1: a second devnet with the single key (--kms 1-of-1)", devnet["NOX_KMS_THRESHOLD"] ==
+                     "1-of-1" and c.t == 1 and len(c.kms_urls) == 1 and c.share_files[1].endswith("kms.key"),
+                     devnet.env.get("NOX_KMS_THRESHOLD")):
+            return
+        d = c.shares[1]
+        eph_key = ec.generate_private_key(ec.SECP256K1())
+        eph = compressed(eph_key)
+        k = noxthreshold.decompress(bytes.fromhex(eph[2:]))
+        x = noxthreshold.mul(d, k)[0].to_bytes(32, "big")
+        check("1-of-1: d·K from kms.key is the x of the test's ECDH with P", x == eph_key.exchange(
+            ec.ECDH(), ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256K1(), bytes.fromhex(
+                devnet["NOX_KMS_PUBLIC_KEY"][2:]))))
+        (st, body, _), sig = c.delegate(eph, c.rsa_hex)
+        got = c.rsa.decrypt(bytes.fromhex(body["encryptedSharedSecret"][2:]), OAEP) if st == 200 else None
+        check("1-of-1: POST /v0/delegate (spec §8) -> 200, encryptedSharedSecret opens to (d·K).x", got == x,
+              f"{st} {str(body)[:200]}")
+        others = [compressed(ec.generate_private_key(ec.SECP256K1())) for _ in range(3)]
+        st, body, _ = c.delegate_batch([eph] + others, c.rsa_hex)
+        got = [c.rsa.decrypt(bytes.fromhex(e[2:]), OAEP) for e in body.get("encryptedSharedSecrets", [])] \
+            if st == 200 else []
+        want = [noxthreshold.mul(d, noxthreshold.decompress(bytes.fromhex(e[2:])))[0].to_bytes(32, "big")
+                for e in [eph] + others]
+        check("1-of-1: POST /v0/delegate/batch -> 200, each secret = (d·K).x in order", got == want,
+              f"{st} {str(body)[:200]}")
+        for name, (r, _) in (("signed by Alice", c.delegate(eph, c.rsa_hex, who="alice")),
+                             ("the high-s twin of the Gateway's signature", c.delegate(eph, c.rsa_hex, sig=high_s(sig))),
+                             ("the Gateway's signature replayed for another target key",
+                              c.delegate(eph, spki_hex(rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+                                         sig=sig)),
+                             ("the Gateway's signature for chain 1's domain", c.delegate(eph, c.rsa_hex, chain=1))):
+            st, body, _ = r
+            check(f"1-of-1: /v0/delegate {name} -> 401", st == 401 and is_error_shape(body, "unauthorized"),
+                  f"{st} {body}")
+        answers, _ = c.partials([eph], c.rsa_hex)
+        st, body, _ = answers[0]
+        items = noxthreshold.open_envelope(c.rsa, body, CHAIN) if st == 200 else []
+        check("1-of-1: POST /v0/delegate/partials -> 200, its one partial is d·K itself (t = 1, λ = 1)",
+              len(items) == 1 and items[0][1] == noxthreshold.compress(noxthreshold.mul(d, k)), f"{st} {str(body)[:200]}")
+        st, body, _ = http("POST", c.gw + "/v0/secrets", json.dumps({
+            "value": "0x%064x" % SECRET_WORD, "solidityType": "uint256", "owner": c.addr["alice"],
+            "applicationContract": c.token}), {"Content-Type": "application/json"})
+        if check("1-of-1: POST /v0/secrets", st == 200, f"{st} {body}"):
+            st, body, _ = http("GET", c.gw + "/v0/compute/operands", headers=c.operand_auth([body["handle"]]))
+            check("1-of-1: the Gateway's answer carries threshold 1 and one envelope; the value decrypts",
+                  st == 200 and body.get("threshold") == 1 and len(body.get("delegations", [])) == 1 and
+                  unwrap(c.rsa, body["operands"][0], body) == SECRET_WORD.to_bytes(32, "big"), f"{st} {str(body)[:200]}")
+        r = devnet.down()
+        check("1-of-1: devnet down", r.returncode == 0, r.stdout + r.stderr)
+        logs = {p: open(p, errors="replace").read().lower()
+                for p in glob.glob(os.path.join(devnet.dir, "logs", "*.log"))}
+        leaks = [(w, os.path.basename(p)) for w in ("kms share 1", "kms-wallet", "gateway")
+                 for p, t in logs.items() if c.keys[w].lower().removeprefix("0x") in t]
+        leaks += [("x", os.path.basename(p)) for p, t in logs.items() if x.hex() in t]
+        leaks += [("the uint256 input", os.path.basename(p)) for p, t in logs.items() if "%x" % SECRET_WORD in t]
+        check(f"1-of-1: no log ({len(logs)}) holds kms.key, the KMS or Gateway wallet key, the test's x or plaintext",
+              len(logs) >= 4 and not leaks, leaks)
+    finally:
+        devnet.down()
 
 
 def raise_core_limit():
