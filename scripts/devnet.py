@@ -1384,7 +1384,10 @@ listen: 127.0.0.1:{ports['runner']}
         ones in, starts the nodes (checking they serve the new group and P) and restarts the Gateway(s)."""
         st, kms = self.state, self.p("kms")
         nxt = os.path.join(kms, "next")
-        for name in reversed(self.kms_nodes()):
+        gateways = ["gateway"] + (["gateway2"] if self.cluster() else [])
+        # the Gateways first: a Gateway still on the old group file must never ask a node on its new share (the
+        # Runners would check those partials against the old verification keys and blame honest nodes)
+        for name in gateways + list(reversed(self.kms_nodes())):
             line = self.stop_component(name)
             if line:
                 say("devnet: " + line)
@@ -1413,10 +1416,7 @@ listen: 127.0.0.1:{ports['runner']}
         st["kms"]["fingerprint"] = fp
         self.save_state()
         self.write_env()
-        for gw in ["gateway"] + (["gateway2"] if self.cluster() else []):   # they load the new group file
-            line = self.stop_component(gw)
-            if line:
-                say("devnet: " + line)
+        for gw in gateways:   # they load the new group file
             self.start_component(gw)
 
     def start_extra(self, name):

@@ -17,6 +17,8 @@
 #include "nox/log.h"
 
 enum { BACKOFF_MIN_MS = 250, BACKOFF_MAX_MS = 5000, REASON_SIZE = 240 };
+/* A node not asked for this long is measured again: asked first, as a node with no latency yet. */
+enum { REMEASURE_MS = 1000 };
 
 typedef struct node {
     unsigned index;
@@ -25,6 +27,7 @@ typedef struct node {
     unsigned failures;  /* consecutive */
     uint64_t down_until_ms;
     double ewma_ms;     /* latency of answered requests; 0 = none yet */
+    uint64_t asked_ms;  /* when it was last asked (now_ms) */
     char last_error[REASON_SIZE];
     nox_gauge *up;
     nox_counter *requests, *failed;
@@ -188,9 +191,11 @@ static int node_usable(node *nd, uint64_t now, char *why, size_t cap) {
     return ok;
 }
 
-static double node_latency(node *nd) {
+/* Its latency EWMA, or 0 (ask it first) when it was not asked for REMEASURE_MS: else a node outside the t fastest
+ * would never be asked again, neither seen dead (nox_gateway_kms_node_up) nor its partials ever checked. */
+static double node_latency(node *nd, uint64_t now) {
     pthread_mutex_lock(&nd->mu);
-    double ms = nd->ewma_ms;
+    double ms = now >= nd->asked_ms + REMEASURE_MS ? 0 : nd->ewma_ms;
     pthread_mutex_unlock(&nd->mu);
     return ms;
 }
@@ -288,6 +293,9 @@ static int start_ask(call *k, size_t slot) {
     if (ok) {
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         *a = (ask){.call = k, .node = &c->nodes[slot], .slot = slot};
+        pthread_mutex_lock(&a->node->mu);
+        a->node->asked_ms = now_ms();
+        pthread_mutex_unlock(&a->node->mu);
         k->refs++;
         k->running++;
         pthread_mutex_lock(&c->mu);
@@ -402,8 +410,8 @@ nox_status nox_kms_group_partials(nox_kms_group_client *c, uint64_t chain_id, co
         if (exclude & ((uint64_t)1 << (c->nodes[i].index - 1))) continue;
         if (!node_usable(&c->nodes[i], now, skipped[i], REASON_SIZE)) continue;
         size_t j = usable++;
-        double ms = node_latency(&c->nodes[i]);
-        for (; j > 0 && node_latency(&c->nodes[order[j - 1]]) > ms; j--) order[j] = order[j - 1];
+        double ms = node_latency(&c->nodes[i], now);
+        for (; j > 0 && node_latency(&c->nodes[order[j - 1]], now) > ms; j--) order[j] = order[j - 1];
         order[j] = i;
     }
     pthread_mutex_lock(&k->mu);

@@ -3,7 +3,9 @@
  * nodes behind one call that returns t sealed envelopes of partials.
  *
  * A call signs one PartialDelegationAuthorization (it serves every node) and asks, in parallel, the t
- * healthy nodes that answered fastest lately. When one of them fails, the next node is asked at once; when
+ * healthy nodes that answered fastest lately — a node not asked for a second counts as unmeasured and is
+ * asked first, so that a restarted, slow or lying node is seen again (and its partials checked). When one
+ * of them fails, the next node is asked at once; when
  * t have not answered after `hedge_ms`, every remaining healthy node is asked too. The call returns as soon
  * as t envelopes have arrived; later ones are dropped. The envelopes are sealed to the requester: this
  * client never holds a partial in clear.
