@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <secp256k1.h>
 #include <secp256k1_ecdh.h>
+#include <pthread.h>
 #include <string.h>
 
 /* The group order n, big-endian. */
@@ -216,12 +217,48 @@ static int index_in(const unsigned *indices, size_t k, unsigned index) {
     return 0;
 }
 
+/*
+ * Lagrange coefficients are public and few sets recur (a requester combines the same t nodes for a whole batch):
+ * the last LAMBDA_CACHE ones are kept, keyed by the set (a bit per index) and the index, so that a combination
+ * costs no modular inversion (OpenSSL's took a quarter of the Runner's time in `nox-bench e2e`).
+ */
+enum { LAMBDA_CACHE = 64 };
+_Static_assert(NOX_TH_MAX_NODES <= 32, "a set of indices is a 32-bit mask");
+static struct {
+    uint32_t set;
+    unsigned index;
+    uint8_t lambda[NOX_TH_SCALAR_SIZE];
+} lambda_cache[LAMBDA_CACHE];
+static size_t lambda_next;
+static pthread_mutex_t lambda_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int lambda_cached(uint32_t set, unsigned index, uint8_t out[NOX_TH_SCALAR_SIZE], const uint8_t *store) {
+    int found = 0;
+    pthread_mutex_lock(&lambda_mu);
+    for (size_t i = 0; i < LAMBDA_CACHE && !found; i++)
+        if (lambda_cache[i].set == set && lambda_cache[i].index == index) {
+            memcpy(out, lambda_cache[i].lambda, NOX_TH_SCALAR_SIZE);
+            found = 1;
+        }
+    if (!found && store) {
+        size_t i = lambda_next++ % LAMBDA_CACHE;
+        lambda_cache[i].set = set;
+        lambda_cache[i].index = index;
+        memcpy(lambda_cache[i].lambda, store, NOX_TH_SCALAR_SIZE);
+    }
+    pthread_mutex_unlock(&lambda_mu);
+    return found;
+}
+
 nox_status nox_th_lagrange(const unsigned *indices, size_t k, unsigned index, uint8_t out[NOX_TH_SCALAR_SIZE],
                            nox_error *err) {
     nox_status st = check_indices(indices, k, NOX_TH_MAX_NODES, "indices", err);
     if (st) return st;
     if (!index_in(indices, k, index))
         return nox_error_set(err, NOX_ERR_INVALID, "node %u is not among the indices", index);
+    uint32_t set = 0; /* indices are 1..NOX_TH_MAX_NODES (32), distinct */
+    for (size_t j = 0; j < k; j++) set |= (uint32_t)1 << (indices[j] - 1);
+    if (lambda_cached(set, index, out, NULL)) return NOX_OK;
     BN_CTX *bc = BN_CTX_new();
     BIGNUM *n = BN_bin2bn(ORDER, sizeof ORDER, NULL), *num = BN_new(), *den = BN_new(), *v = BN_new(), *inv = NULL;
     int ok = bc && n && num && den && v && BN_one(num) && BN_one(den);
@@ -241,6 +278,7 @@ nox_status nox_th_lagrange(const unsigned *indices, size_t k, unsigned index, ui
     BN_free(v);
     BN_free(inv);
     BN_CTX_free(bc);
+    if (ok) lambda_cached(set, index, out, out);
     return ok ? NOX_OK : nox_error_set(err, NOX_ERR_NOMEM, "OpenSSL cannot compute a Lagrange coefficient");
 }
 
