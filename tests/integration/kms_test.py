@@ -229,8 +229,12 @@ def main():
         check(name + " -> 400", status == 400 and is_error_shape(body, "bad_request"), f"{status} {body}")
     status, body, _ = delegation(eph, target, chain=5)
     check("unknown chain -> 400 unknown_chain", status == 400 and is_error_shape(body, "unknown_chain"), f"{status} {body}")
-    status, body, _ = http("POST", f"{url}/v0/delegate?chainId={CHAIN}", "x" * (64 * 1024 + 1), {"Authorization": "Bearer 0x"})
-    check("body over 64 KiB -> 413", status == 413 and "error" in body, f"{status}")
+    # the default max_body, 256 KiB: a POST /v0/delegate/partials of 1024 keys is ~75 KiB
+    status, body, _ = http("POST", f"{url}/v0/delegate?chainId={CHAIN}", "x" * (256 * 1024 + 1), {"Authorization": "Bearer 0x"})
+    check("body over 256 KiB (the default max_body) -> 413", status == 413 and "error" in body, f"{status}")
+    status, body, _ = http("POST", f"{url}/v0/delegate/partials?chainId={CHAIN}", "x" * (256 * 1024 + 1),
+                           {"Authorization": "Bearer 0x"})
+    check("partials: body over 256 KiB -> 413", status == 413 and "error" in body, f"{status}")
     status, body, _ = http("GET", f"{url}/v0/delegate?chainId={CHAIN}")
     check("wrong method -> 405", status == 405 and "error" in body, f"{status} {body}")
     status, body, _ = http("GET", f"{url}/v0/nothing")
