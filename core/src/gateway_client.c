@@ -272,16 +272,20 @@ static void blame_nodes(nox_gateway_client *c, uint64_t bad, uint64_t already) {
 }
 
 /* "excludeNodes" for a batch request: the nodes blamed in the last NOX_GATEWAY_BAD_NODE_S seconds, or NULL. */
-static json_t *exclusions(nox_gateway_client *c) {
-    json_t *list = NULL;
-    uint64_t now = (uint64_t)time(NULL);
+/* The KMS nodes blamed in the last NOX_GATEWAY_BAD_NODE_S seconds (bit i-1 for node i). */
+static uint64_t excluded(nox_gateway_client *c) {
+    uint64_t now = (uint64_t)time(NULL), mask = 0;
     for (unsigned i = 1; i <= NOX_TH_MAX_NODES; i++)
-        if (atomic_load(&c->bad_until[i - 1]) > now) {
-            if (!list) list = json_array();
-            json_array_append_new(list, json_integer(i));
-        }
-    json_t *o = list ? json_pack("{s:o}", "excludeNodes", list) : NULL;
-    return o;
+        if (atomic_load(&c->bad_until[i - 1]) > now) mask |= (uint64_t)1 << (i - 1);
+    return mask;
+}
+
+static json_t *exclusions(nox_gateway_client *c) {
+    uint64_t mask = excluded(c);
+    json_t *list = mask ? json_array() : NULL;
+    for (unsigned i = 1; list && i <= NOX_TH_MAX_NODES; i++)
+        if (mask & ((uint64_t)1 << (i - 1))) json_array_append_new(list, json_integer(i));
+    return list ? json_pack("{s:o}", "excludeNodes", list) : NULL;
 }
 
 /* Opens the "delegations" of an answer (doc: the top-level object) with the requester's key. */
@@ -303,15 +307,13 @@ static nox_status read_operands(nox_gateway_client *c, json_t *answer, const nox
     if (!json_is_array(list) || json_array_size(list) != n)
         return nox_error_set(err, NOX_ERR_INVALID, "fetch operands: the answer lacks %zu operands", n);
     nox_status st = NOX_OK;
+    uint64_t bad = excluded(c); /* left out of every combination; grows as this answer names liars */
     for (size_t i = 0; i < n && !st; i++) {
         json_t *v = json_array_get(list, i), *h = json_object_get(v, "handle");
         char text[67];
         nox_hex_encode(handles[i].bytes, 32, text);
         if (!json_is_string(h) || strcasecmp(json_string_value(h), text) != 0)
             return nox_error_set(err, NOX_ERR_INVALID, "fetch operands: operands[%zu] is for another handle", i);
-        uint64_t bad = 0;
-        for (unsigned b = 1; b <= NOX_TH_MAX_NODES; b++)
-            if (atomic_load(&c->bad_until[b - 1]) > (uint64_t)time(NULL)) bad |= (uint64_t)1 << (b - 1);
         uint64_t before = bad;
         st = nox_delegations_decrypt_value(o, v, out[i].plaintext, sizeof out[i].plaintext, &out[i].plaintext_len,
                                            &bad, err);
