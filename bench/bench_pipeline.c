@@ -50,9 +50,10 @@
  * ECDH, secp256k1 key generation (k, k·G, compressed), HKDF + AES-256-GCM
  * decrypt (nox_ecies_decrypt_x) and encrypt (HKDF + nonce + AES-GCM, as
  * nox_ecies_encrypt does after its ECDH), secp256k1 ECDSA sign; and for the
- * threshold modes: a partial + DLEQ proof (nox_th_partial), a DLEQ verification
- * (nox_th_verify_partial: listed, not in the floor, since it only runs when a
- * tag fails), the Lagrange combine of t partials (nox_th_combine, for each t
+ * threshold modes: the partials of 2·B keys with their one batched DLEQ proof
+ * (nox_th_partials), per key, a batch proof's verification per key
+ * (nox_th_verify_partials: listed, not in the floor, since it only runs when
+ * a tag fails), the Lagrange combine of t partials (nox_th_combine, for each t
  * measured; t = 1 is a point parse, no multiplication), and the envelope's
  * AES-256-GCM seal and open per item (nox_aes_gcm_seal/open over an envelope
  * of 2·B items — a batch of binary operations — divided by 2·B). For an
@@ -149,7 +150,7 @@ typedef struct ctx {
 typedef struct operands {
     uint8_t (*esec)[RSA_BYTES]; /* legacy: one encryptedSharedSecret per input */
     const size_t *esec_len;
-    const nox_partials *sets; /* t-of-n: t opened envelopes; this message's inputs are items first.. */
+    nox_partials *sets;      /* t-of-n: t opened envelopes; this message's inputs are items first.. */
     unsigned t;
     size_t first;
 } operands;
@@ -389,13 +390,13 @@ enum {
 };
 static const char *const prim_names[P_COMBINE] = {
     "rsa2048_oaep_decrypt", "rsa2048_oaep_encrypt", "secp256k1_ecdh", "secp256k1_keygen",
-    "hkdf_aes_gcm_decrypt", "hkdf_aes_gcm_encrypt", "secp256k1_ecdsa_sign", "th_partial_dleq_proof",
-    "th_dleq_verify", "envelope_aes_gcm_seal_per_item", "envelope_aes_gcm_open_per_item",
+    "hkdf_aes_gcm_decrypt", "hkdf_aes_gcm_encrypt", "secp256k1_ecdsa_sign", "th_partial_batch_dleq_per_item",
+    "th_batch_dleq_verify_per_item", "envelope_aes_gcm_seal_per_item", "envelope_aes_gcm_open_per_item",
 };
 static const char *const prim_titles[P_COMBINE] = {
     "RSA-2048 OAEP decrypt", "RSA-2048 OAEP encrypt (KMS)", "secp256k1 ECDH", "secp256k1 key generation",
     "HKDF + AES-256-GCM decrypt", "HKDF + AES-256-GCM encrypt", "secp256k1 ECDSA sign (EIP-712)",
-    "partial + DLEQ proof (KMS)", "DLEQ verify (tag failure only)", "envelope AES-GCM seal/item (KMS)",
+    "partial + batched DLEQ proof/item (KMS)", "batched DLEQ verify/item (tag failure)", "envelope AES-GCM seal/item (KMS)",
     "envelope AES-GCM open/item",
 };
 
@@ -409,8 +410,11 @@ static void prim_title(int q, char *out, size_t cap) {
     else snprintf(out, cap, "Lagrange combine of %d partial%s", q - P_COMBINE + 1, q > P_COMBINE ? "s" : "");
 }
 
-/* Items per call: the envelope primitives run over 2·B items (a batch of binary operations) and report per item. */
-static unsigned prim_items(const ctx *c, int q) { return q == P_ENV_SEAL || q == P_ENV_OPEN ? 2 * c->batch : 1; }
+/* Items per call: the envelope and proof primitives run over 2·B items (a batch of binary operations) and report
+ * per item. */
+static unsigned prim_items(const ctx *c, int q) {
+    return q == P_ENV_SEAL || q == P_ENV_OPEN || q == P_PARTIAL || q == P_DLEQ_VERIFY ? 2 * c->batch : 1;
+}
 
 /* HKDF + nonce + AES-256-GCM of 32 bytes: the tail of nox_ecies_encrypt (same EVP calls), without the ECDH. */
 static int gcm_encrypt_x(const uint8_t x[32], const uint8_t *in, size_t len, uint8_t *out, uint8_t nonce[12],
@@ -437,7 +441,8 @@ typedef struct prim_data {
     nox_ec_privkey k;
     nox_ec_pubkey other;
     /* threshold */
-    uint8_t eph[NOX_TH_POINT_SIZE], vk[NOX_TH_POINT_SIZE], partial[NOX_TH_POINT_SIZE], proof[NOX_TH_PROOF_SIZE];
+    uint8_t (*ephs)[NOX_TH_POINT_SIZE], (*pairs)[NOX_TH_PAIR_SIZE], (*scratch)[NOX_TH_PAIR_SIZE]; /* 2·B each */
+    uint8_t vk[NOX_TH_POINT_SIZE], proof[NOX_TH_PROOF_SIZE];
     uint8_t partials[MAX_TH][NOX_TH_POINT_SIZE];
     unsigned idx[MAX_TH];
     uint8_t env_key[NOX_ECIES_KEY_SIZE], env_iv[NOX_ECIES_NONCE_SIZE], aad[AAD_SIZE];
@@ -446,7 +451,8 @@ typedef struct prim_data {
 } prim_data;
 
 static int prim_once(const ctx *c, int which, prim_data *d, nox_error *err) {
-    uint8_t buf[RSA_BYTES], sig[NOX_EC_SIGNATURE_SIZE], pp[NOX_TH_POINT_SIZE], proof[NOX_TH_PROOF_SIZE];
+    uint8_t buf[RSA_BYTES], sig[NOX_EC_SIGNATURE_SIZE], proof[NOX_TH_PROOF_SIZE];
+    size_t m = prim_items(c, P_PARTIAL);
     size_t n;
     int r = -1;
     switch (which) {
@@ -465,10 +471,11 @@ static int prim_once(const ctx *c, int which, prim_data *d, nox_error *err) {
     case P_GCM_ENC: return gcm_encrypt_x(d->x, d->pt, sizeof d->pt, buf, sig, err);
     case P_SIGN: return nox_ec_sign(&c->wallet, d->digest, sig, err) ? -1 : 0;
     case P_PARTIAL:
-        r = nox_th_partial(&c->kms, d->eph, pp, proof, err) ? -1 : 0;
-        OPENSSL_cleanse(pp, sizeof pp);
+        r = nox_th_partials(&c->kms, (const uint8_t(*)[NOX_TH_POINT_SIZE])d->ephs, m, d->scratch, proof, err) ? -1 : 0;
+        OPENSSL_cleanse(d->scratch, m * NOX_TH_PAIR_SIZE);
         return r;
-    case P_DLEQ_VERIFY: return nox_th_verify_partial(d->vk, d->eph, d->partial, d->proof, err) ? -1 : 0;
+    case P_DLEQ_VERIFY:
+        return nox_th_verify_partials(d->vk, (const uint8_t(*)[NOX_TH_PAIR_SIZE])d->pairs, m, d->proof, err) ? -1 : 0;
     case P_ENV_SEAL:
         return nox_aes_gcm_seal(d->env_key, d->env_iv, d->aad, sizeof d->aad, d->items, d->env_len, d->sealed, err)
                    ? -1
@@ -493,6 +500,9 @@ static int prim_once(const ctx *c, int which, prim_data *d, nox_error *err) {
 
 static void prim_data_wipe(prim_data *d) {
     if (d->items) OPENSSL_cleanse(d->items, d->env_len);
+    free(d->ephs);
+    free(d->pairs);
+    free(d->scratch);
     free(d->items);
     free(d->sealed);
     free(d->opened);
@@ -508,18 +518,37 @@ static int prim_data_init(const ctx *c, prim_data *d, nox_error *err) {
         gcm_encrypt_x(d->x, d->pt, sizeof d->pt, d->ct, d->nonce, err) || nox_ec_key_generate(&d->k, err) ||
         nox_ec_pubkey_of(&d->k, &d->other, err))
         return -1;
-    /* threshold: an ephemeral key, the KMS key's partial for it, t partials of t random shares */
+    /* threshold: 2·B ephemeral keys, the KMS key's partials and proof for them, t partials of t random shares */
+    size_t m = prim_items(c, P_PARTIAL);
+    d->ephs = malloc(m * sizeof *d->ephs);
+    d->pairs = malloc(m * sizeof *d->pairs);
+    d->scratch = malloc(m * sizeof *d->scratch);
+    if (!d->ephs || !d->pairs || !d->scratch) {
+        nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+        return -1;
+    }
+    for (size_t j = 0; j < m; j++) {
+        nox_ec_privkey e;
+        nox_ec_pubkey ep;
+        int r = nox_ec_key_generate(&e, err) || nox_ec_pubkey_of(&e, &ep, err);
+        nox_ec_key_wipe(&e);
+        if (r) return -1;
+        nox_ec_pubkey_compressed(&ep, d->ephs[j]);
+    }
     nox_ec_pubkey kp;
-    nox_ec_pubkey_compressed(&d->other, d->eph);
-    if (nox_ec_pubkey_of(&c->kms, &kp, err) || nox_th_partial(&c->kms, d->eph, d->partial, d->proof, err)) return -1;
+    if (nox_ec_pubkey_of(&c->kms, &kp, err) ||
+        nox_th_partials(&c->kms, (const uint8_t(*)[NOX_TH_POINT_SIZE])d->ephs, m, d->pairs, d->proof, err))
+        return -1;
     nox_ec_pubkey_compressed(&kp, d->vk);
     for (unsigned j = 0; j < MAX_TH; j++) {
         nox_ec_privkey s;
-        uint8_t proof[NOX_TH_PROOF_SIZE];
+        uint8_t one[1][NOX_TH_PAIR_SIZE], proof[NOX_TH_PROOF_SIZE];
         d->idx[j] = j + 1;
-        int r = nox_ec_key_generate(&s, err) || nox_th_partial(&s, d->eph, d->partials[j], proof, err);
+        int r = nox_ec_key_generate(&s, err) ||
+                nox_th_partials(&s, (const uint8_t(*)[NOX_TH_POINT_SIZE])d->ephs, 1, one, proof, err);
         nox_ec_key_wipe(&s);
         if (r) return -1;
+        memcpy(d->partials[j], one[0] + NOX_TH_POINT_SIZE, NOX_TH_POINT_SIZE);
     }
     d->env_len = (size_t)prim_items(c, P_ENV_SEAL) * NOX_DELEGATION_ITEM_SIZE;
     d->items = malloc(d->env_len);

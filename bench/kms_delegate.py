@@ -64,7 +64,7 @@ def sign_partials(work, key, ephs, target):
     return noxtest.cast_sign(CAST, work, data, key)
 
 
-ITEM = 33 + 33 + 64  # K ‖ R = d_i·K ‖ DLEQ proof (nox/delegation.h)
+PROOF, ITEM = 64, 33 + 33  # the batch's DLEQ proof, then K ‖ R = d_i·K per key (nox/delegation.h)
 
 
 def check_envelope(answer, rsa_key, ephs):
@@ -72,8 +72,8 @@ def check_envelope(answer, rsa_key, ephs):
     h = lambda name: bytes.fromhex(answer[name][2:])
     k = rsa_key.decrypt(h("wrappedKey"), padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(),
                                                       label=None))
-    aad = b"nox/partials/v1" + int(answer["node"]).to_bytes(4, "big") + CHAIN.to_bytes(8, "big")
-    items = AESGCM(k).decrypt(h("iv"), h("ciphertext"), aad)
+    aad = b"nox/partials/v2" + int(answer["node"]).to_bytes(4, "big") + CHAIN.to_bytes(8, "big")
+    items = AESGCM(k).decrypt(h("iv"), h("ciphertext"), aad)[PROOF:]
     if len(items) != ITEM * len(ephs):
         raise RuntimeError(f"the envelope holds {len(items) // ITEM} items, {len(ephs)} were asked for")
     for j, e in enumerate(ephs):

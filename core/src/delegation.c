@@ -67,7 +67,7 @@ void nox_partials_wipe(nox_partials *p) {
 
 enum { AAD_SIZE = sizeof NOX_DELEGATION_AAD_LABEL - 1 + 4 + 8 };
 
-/* "nox/partials/v1" ‖ node (4 bytes BE) ‖ chain id (8 bytes BE): an envelope opens only as what it was sealed as. */
+/* "nox/partials/v2" ‖ node (4 bytes BE) ‖ chain id (8 bytes BE): an envelope opens only as what it was sealed as. */
 static void envelope_aad(unsigned node, uint64_t chain_id, uint8_t aad[AAD_SIZE]) {
     size_t at = sizeof NOX_DELEGATION_AAD_LABEL - 1;
     memcpy(aad, NOX_DELEGATION_AAD_LABEL, at);
@@ -81,19 +81,15 @@ nox_status nox_delegation_seal_partials(const nox_ec_privkey *share, unsigned no
     memset(out, 0, sizeof *out);
     if (m == 0 || m > NOX_DELEGATION_MAX_ITEMS)
         return nox_error_set(err, NOX_ERR_INVALID, "an envelope holds 1 to %d items, not %zu", NOX_DELEGATION_MAX_ITEMS, m);
-    size_t len = m * NOX_DELEGATION_ITEM_SIZE;
+    size_t len = NOX_DELEGATION_SEALED_SIZE(m) - NOX_ECIES_TAG_SIZE; /* proof ‖ items */
     uint8_t *items = malloc(len), key[NOX_ECIES_KEY_SIZE], aad[AAD_SIZE];
     out->node = node;
     out->ciphertext = malloc(len + NOX_ECIES_TAG_SIZE);
     out->wrapped_key = malloc(nox_rsa_size(target));
     nox_status st = items && out->ciphertext && out->wrapped_key ? NOX_OK
                                                                   : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
-    for (size_t j = 0; !st && j < m; j++) {
-        uint8_t *it = items + j * NOX_DELEGATION_ITEM_SIZE;
-        memcpy(it, eph[j], NOX_TH_POINT_SIZE);
-        st = nox_th_partial(share, eph[j], it + NOX_TH_POINT_SIZE, it + 2 * NOX_TH_POINT_SIZE, err);
-        if (st) nox_error_prefix(err, "ephemeral key [%zu]: ", j);
-    }
+    if (!st)
+        st = nox_th_partials(share, eph, m, (uint8_t(*)[NOX_TH_PAIR_SIZE])(items + NOX_TH_PROOF_SIZE), items, err);
     if (!st && (RAND_priv_bytes(key, sizeof key) != 1 || RAND_bytes(out->iv, sizeof out->iv) != 1))
         st = nox_error_set(err, NOX_ERR_IO, "the random number generator failed (envelope key)");
     envelope_aad(node, chain_id, aad);
@@ -110,14 +106,14 @@ nox_status nox_delegation_seal_partials(const nox_ec_privkey *share, unsigned no
 nox_status nox_delegation_open_partials(const nox_rsa_key *key, const nox_sealed_partials *sealed, uint64_t chain_id,
                                         nox_partials *out, nox_error *err) {
     memset(out, 0, sizeof *out);
-    if (sealed->ciphertext_len < NOX_ECIES_TAG_SIZE + NOX_DELEGATION_ITEM_SIZE ||
-        (sealed->ciphertext_len - NOX_ECIES_TAG_SIZE) % NOX_DELEGATION_ITEM_SIZE != 0 ||
-        (sealed->ciphertext_len - NOX_ECIES_TAG_SIZE) / NOX_DELEGATION_ITEM_SIZE > NOX_DELEGATION_MAX_ITEMS)
-        return nox_error_set(err, NOX_ERR_INVALID, "node %u's envelope is %zu bytes: not 1 to %d items of %d bytes "
-                             "and a tag", sealed->node, sealed->ciphertext_len, NOX_DELEGATION_MAX_ITEMS,
+    if (sealed->ciphertext_len < NOX_DELEGATION_SEALED_SIZE(1) ||
+        (sealed->ciphertext_len - NOX_DELEGATION_SEALED_SIZE(0)) % NOX_DELEGATION_ITEM_SIZE != 0 ||
+        sealed->ciphertext_len > NOX_DELEGATION_SEALED_SIZE(NOX_DELEGATION_MAX_ITEMS))
+        return nox_error_set(err, NOX_ERR_INVALID, "node %u's envelope is %zu bytes: not a proof, 1 to %d items of %d "
+                             "bytes and a tag", sealed->node, sealed->ciphertext_len, NOX_DELEGATION_MAX_ITEMS,
                              NOX_DELEGATION_ITEM_SIZE);
     uint8_t buf[NOX_RSA_MAX_BITS / 8], aad[AAD_SIZE];
-    size_t n = 0, len = sealed->ciphertext_len - NOX_ECIES_TAG_SIZE;
+    size_t n = 0, len = sealed->ciphertext_len - NOX_ECIES_TAG_SIZE; /* proof ‖ items */
     nox_status st = nox_rsa_decrypt(key, sealed->wrapped_key, sealed->wrapped_key_len, buf, sizeof buf, &n, err);
     if (st) nox_error_prefix(err, "node %u's wrappedKey: ", sealed->node);
     else if (n != NOX_ECIES_KEY_SIZE)
@@ -136,8 +132,12 @@ nox_status nox_delegation_open_partials(const nox_rsa_key *key, const nox_sealed
         out->items = NULL;
         return st;
     }
+    /* the proof moves to its own field, the items to the start of the buffer */
+    memcpy(out->proof, out->items, NOX_TH_PROOF_SIZE);
+    memmove(out->items, out->items + NOX_TH_PROOF_SIZE, len - NOX_TH_PROOF_SIZE);
+    OPENSSL_cleanse(out->items + len - NOX_TH_PROOF_SIZE, NOX_TH_PROOF_SIZE);
     out->node = sealed->node;
-    out->m = len / NOX_DELEGATION_ITEM_SIZE;
+    out->m = (len - NOX_TH_PROOF_SIZE) / NOX_DELEGATION_ITEM_SIZE;
     return NOX_OK;
 }
 
@@ -165,7 +165,7 @@ static nox_status combine_and_decrypt(const nox_partials *sets, size_t k, unsign
     return st;
 }
 
-nox_status nox_delegation_decrypt_partials(const nox_partials *sets, size_t k, unsigned t, size_t item,
+nox_status nox_delegation_decrypt_partials(nox_partials *sets, size_t k, unsigned t, size_t item,
                                            const uint8_t ephemeral[NOX_TH_POINT_SIZE],
                                            const uint8_t nonce[NOX_ECIES_NONCE_SIZE], const uint8_t *ciphertext,
                                            size_t ct_len, uint8_t *plaintext, uint64_t *bad, nox_error *err) {
@@ -182,10 +182,12 @@ nox_status nox_delegation_decrypt_partials(const nox_partials *sets, size_t k, u
     /* The tag failed: now, and only now, check who lied. */
     uint64_t found = 0;
     for (size_t s = 0; s < k; s++) {
-        const uint8_t *it = item_of(&sets[s], item);
         nox_error e2;
-        if (nox_th_verify_partial(sets[s].verification_key, it, it + NOX_TH_POINT_SIZE, it + 2 * NOX_TH_POINT_SIZE, &e2))
-            found |= node_bit(sets[s].node);
+        if (!sets[s].proof_state)
+            sets[s].proof_state = nox_th_verify_partials(sets[s].verification_key,
+                                                         (const uint8_t(*)[NOX_TH_PAIR_SIZE])sets[s].items, sets[s].m,
+                                                         sets[s].proof, &e2) ? -1 : 1;
+        if (sets[s].proof_state < 0) found |= node_bit(sets[s].node);
     }
     if (!found)
         return nox_error_set(err, NOX_ERR_AUTH, "the value does not decrypt although every node's DLEQ proof holds: "

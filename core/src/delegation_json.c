@@ -73,7 +73,7 @@ nox_status nox_delegations_open(const nox_rsa_key *key, json_t *answer, uint64_t
     return NOX_OK;
 }
 
-nox_status nox_delegations_decrypt_value(const nox_opened_partials *o, json_t *value, uint8_t *plaintext, size_t cap,
+nox_status nox_delegations_decrypt_value(nox_opened_partials *o, json_t *value, uint8_t *plaintext, size_t cap,
                                          size_t *len, uint64_t *bad, nox_error *err) {
     json_t *item = json_object_get(value, "item"), *ct_json = json_object_get(value, "ciphertext");
     size_t ct_len = 0, iv_len = 0, k_len = 0, ct_cap = json_is_string(ct_json) ? json_string_length(ct_json) / 2 : 0;

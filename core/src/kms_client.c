@@ -405,7 +405,7 @@ nox_status nox_kms_partials(nox_kms_client *c, uint64_t chain_id, const char *au
                                  &out->wrapped_key_len, err)) &&
                !(st = answer_hex(c, doc, "iv", NOX_ECIES_NONCE_SIZE, NOX_ECIES_NONCE_SIZE, &iv, &iv_len, err)) &&
                !(st = answer_hex(c, doc, "ciphertext", 0,
-                                 NOX_DELEGATION_MAX_ITEMS * NOX_DELEGATION_ITEM_SIZE + NOX_ECIES_TAG_SIZE,
+                                 NOX_DELEGATION_SEALED_SIZE(NOX_DELEGATION_MAX_ITEMS),
                                  &out->ciphertext, &out->ciphertext_len, err))) {
         memcpy(out->iv, iv, sizeof out->iv);
         out->node = expected_node;

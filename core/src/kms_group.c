@@ -251,9 +251,9 @@ static void *ask_node(void *arg) {
     uint64_t t0 = now_ms();
     nox_counter_add(nd->requests, 1);
     nox_status st = nox_kms_partials(nd->client, k->chain_id, k->auth, k->body, nd->index, &env, &fault, &e);
-    if (!st && env.ciphertext_len != k->m * NOX_DELEGATION_ITEM_SIZE + NOX_ECIES_TAG_SIZE) {
+    if (!st && env.ciphertext_len != NOX_DELEGATION_SEALED_SIZE(k->m)) {
         st = nox_error_set(&e, NOX_ERR_INVALID, "its envelope holds %zu bytes, not the %zu of %zu items",
-                           env.ciphertext_len, k->m * NOX_DELEGATION_ITEM_SIZE + NOX_ECIES_TAG_SIZE, k->m);
+                           env.ciphertext_len, NOX_DELEGATION_SEALED_SIZE(k->m), k->m);
         nox_sealed_partials_free(&env);
     }
     int request_refused = st == NOX_ERR_REMOTE && fault.http_status >= 400 && fault.http_status < 500 &&

@@ -24,6 +24,7 @@
 #include <secp256k1.h>
 #include <secp256k1_ecdh.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The group order n, big-endian. */
@@ -31,8 +32,6 @@ static const uint8_t ORDER[NOX_TH_SCALAR_SIZE] = {
     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE,
     0xBA, 0xAE, 0xDC, 0xE6, 0xAF, 0x48, 0xA0, 0x3B, 0xBF, 0xD2, 0x5E, 0x8C, 0xD0, 0x36, 0x41, 0x41,
 };
-
-static const char DLEQ_DOMAIN[] = "nox/threshold/dleq/v1";
 
 /* Draws before a random deal or partial gives up; each retry has probability ~2^-250. */
 enum { MAX_TRIES = 16 };
@@ -178,20 +177,6 @@ static nox_status reduce_mod_order(const uint8_t *in, size_t len, uint8_t out[NO
     BN_free(r);
     BN_CTX_free(bc);
     return ok ? NOX_OK : nox_error_set(err, NOX_ERR_NOMEM, "OpenSSL cannot reduce a hash modulo the group order");
-}
-
-/* c = SHA-512(domain ‖ P_i ‖ K ‖ R ‖ A ‖ B) mod n, every point compressed. */
-static nox_status dleq_challenge(const uint8_t vk[NOX_TH_POINT_SIZE], const uint8_t k[NOX_TH_POINT_SIZE],
-                                 const uint8_t r[NOX_TH_POINT_SIZE], const uint8_t a[NOX_TH_POINT_SIZE],
-                                 const uint8_t b[NOX_TH_POINT_SIZE], uint8_t out[NOX_TH_SCALAR_SIZE], nox_error *err) {
-    uint8_t msg[sizeof DLEQ_DOMAIN - 1 + 5 * NOX_TH_POINT_SIZE], digest[64];
-    const uint8_t *points[5] = {vk, k, r, a, b};
-    memcpy(msg, DLEQ_DOMAIN, sizeof DLEQ_DOMAIN - 1);
-    for (int i = 0; i < 5; i++) memcpy(msg + sizeof DLEQ_DOMAIN - 1 + i * NOX_TH_POINT_SIZE, points[i], NOX_TH_POINT_SIZE);
-    unsigned dlen = 0;
-    if (EVP_Digest(msg, sizeof msg, digest, &dlen, EVP_sha512(), NULL) != 1 || dlen != sizeof digest)
-        return nox_error_set(err, NOX_ERR_NOMEM, "OpenSSL cannot compute SHA-512");
-    return reduce_mod_order(digest, sizeof digest, out, err);
 }
 
 /* Node indices: 1 ≤ k ≤ NOX_TH_MAX_NODES of them, each in 1..max, no two equal. `what` names the array. */
@@ -411,72 +396,194 @@ nox_status nox_th_deal(const nox_ec_privkey *secret, unsigned t, unsigned n, nox
     return st;
 }
 
-/* ---- partials --------------------------------------------------------------------------------------------- */
+/* ---- partials ---------------------------------------------------------------------------------------------
+ *
+ * One batched Chaum–Pedersen proof per batch (the batched DLEQ of Privacy Pass and RFC 9497 §2.2.1): the pairs
+ * (K_j, R_j) are folded, with 128-bit weights e_j drawn from a hash of everything, into M = Σ e_j·K_j and
+ * Z = Σ e_j·R_j, and the proof shows log_G P_i = log_M Z. A prover with some R_j ≠ d_i·K_j passes with
+ * probability 2^-128 at most (the weights are fixed only after every R_j is). A node pays, per item, one
+ * constant-time multiplication (R_j) and one public one (e_j·K_j) instead of three.
+ */
 
-/* R = share·K with its proof for the nonce r; *degenerate when c or z comes out zero. */
-static nox_status partial_core(const secp256k1_context *c, const nox_ec_privkey *share,
-                               const uint8_t ephemeral[NOX_TH_POINT_SIZE], const nox_ec_privkey *r,
-                               uint8_t partial[NOX_TH_POINT_SIZE], uint8_t proof[NOX_TH_PROOF_SIZE], int *degenerate,
-                               nox_error *err) {
+static const char BATCH_DOMAIN[] = "nox/threshold/dleq-batch/v1";
+
+/* seed = SHA-512(BATCH_DOMAIN ‖ P_i ‖ m (4 bytes BE) ‖ K_1 ‖ R_1 ‖ … ‖ K_m ‖ R_m). */
+static nox_status batch_seed(const uint8_t vk[NOX_TH_POINT_SIZE], const uint8_t (*pairs)[NOX_TH_PAIR_SIZE], size_t m,
+                             uint8_t seed[64], nox_error *err) {
+    uint8_t mb[4] = {(uint8_t)(m >> 24), (uint8_t)(m >> 16), (uint8_t)(m >> 8), (uint8_t)m};
+    EVP_MD_CTX *h = EVP_MD_CTX_new();
+    unsigned len = 0;
+    int ok = h && EVP_DigestInit_ex(h, EVP_sha512(), NULL) == 1 &&
+             EVP_DigestUpdate(h, BATCH_DOMAIN, sizeof BATCH_DOMAIN - 1) == 1 &&
+             EVP_DigestUpdate(h, vk, NOX_TH_POINT_SIZE) == 1 && EVP_DigestUpdate(h, mb, sizeof mb) == 1 &&
+             EVP_DigestUpdate(h, pairs, m * NOX_TH_PAIR_SIZE) == 1 && EVP_DigestFinal_ex(h, seed, &len) == 1 &&
+             len == 64;
+    EVP_MD_CTX_free(h);
+    return ok ? NOX_OK : nox_error_set(err, NOX_ERR_NOMEM, "OpenSSL cannot compute SHA-512");
+}
+
+/* e_j = the first 16 bytes of SHA-512(seed ‖ j (4 bytes BE)), a scalar below 2^128 (1 if it is zero: 2^-128). */
+static nox_status batch_weight(const uint8_t seed[64], size_t j, uint8_t e[NOX_TH_SCALAR_SIZE], nox_error *err) {
+    uint8_t msg[64 + 4], digest[64];
+    memcpy(msg, seed, 64);
+    for (int b = 0; b < 4; b++) msg[64 + b] = (uint8_t)(j >> (24 - 8 * b));
+    unsigned len = 0;
+    if (EVP_Digest(msg, sizeof msg, digest, &len, EVP_sha512(), NULL) != 1 || len != sizeof digest)
+        return nox_error_set(err, NOX_ERR_NOMEM, "OpenSSL cannot compute SHA-512");
+    memset(e, 0, NOX_TH_SCALAR_SIZE);
+    memcpy(e + NOX_TH_SCALAR_SIZE - 16, digest, 16);
+    if (sc_is_zero(e)) e[NOX_TH_SCALAR_SIZE - 1] = 1;
+    return NOX_OK;
+}
+
+/*
+ * The composites of a batch (public): *mp = Σ e_j·K_j and, when rs is not NULL, *zp = Σ e_j·R_j, with the
+ * variable-time multiplication (public points, public weights); ks[j] is K_j parsed, rs[j] R_j.
+ * NOX_ERR_AUTH when a sum is the point at infinity.
+ */
+static nox_status batch_composites(const secp256k1_context *c, const uint8_t seed[64], const secp256k1_pubkey *ks,
+                                   const secp256k1_pubkey *rs, size_t m, secp256k1_pubkey *mp, secp256k1_pubkey *zp,
+                                   nox_error *err) {
+    size_t sums = rs ? 2 : 1;
+    secp256k1_pubkey *terms = malloc(sums * m * sizeof *terms);
+    const secp256k1_pubkey **ptrs = malloc(sums * m * sizeof *ptrs);
+    nox_status st = terms && ptrs ? NOX_OK : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; !st && j < m; j++) {
+        uint8_t e[NOX_TH_SCALAR_SIZE];
+        st = batch_weight(seed, j, e, err);
+        for (size_t s = 0; !st && s < sums; s++) {
+            terms[s * m + j] = s ? rs[j] : ks[j];
+            ptrs[s * m + j] = &terms[s * m + j];
+            if (!secp256k1_ec_pubkey_tweak_mul(c, &terms[s * m + j], e)) /* e < n is never 0: cannot fail */
+                st = nox_error_set(err, NOX_ERR_AUTH, "a weighted point of the batch is the point at infinity");
+        }
+    }
+    if (!st && (!secp256k1_ec_pubkey_combine(c, mp, ptrs, m) || (rs && !secp256k1_ec_pubkey_combine(c, zp, ptrs + m, m))))
+        st = nox_error_set(err, NOX_ERR_AUTH, "the batch's weighted sum is the point at infinity");
+    if (terms) OPENSSL_cleanse(terms, sums * m * sizeof *terms); /* the R_j: the requester's secret */
+    free(terms);
+    free(ptrs);
+    return st;
+}
+
+/* c = SHA-512(BATCH_DOMAIN ‖ seed ‖ M ‖ Z ‖ A ‖ B) mod n, every point compressed. */
+static nox_status batch_challenge(const secp256k1_context *c, const uint8_t seed[64], const secp256k1_pubkey *mp,
+                                  const secp256k1_pubkey *zp, const uint8_t a[NOX_TH_POINT_SIZE],
+                                  const uint8_t b[NOX_TH_POINT_SIZE], uint8_t out[NOX_TH_SCALAR_SIZE], nox_error *err) {
+    uint8_t msg[sizeof BATCH_DOMAIN - 1 + 64 + 4 * NOX_TH_POINT_SIZE], digest[64], *at = msg;
+    memcpy(at, BATCH_DOMAIN, sizeof BATCH_DOMAIN - 1);
+    at += sizeof BATCH_DOMAIN - 1;
+    memcpy(at, seed, 64);
+    at += 64;
+    point_serialize(c, at, mp);
+    point_serialize(c, at + NOX_TH_POINT_SIZE, zp);
+    memcpy(at + 2 * NOX_TH_POINT_SIZE, a, NOX_TH_POINT_SIZE);
+    memcpy(at + 3 * NOX_TH_POINT_SIZE, b, NOX_TH_POINT_SIZE);
+    unsigned dlen = 0;
+    if (EVP_Digest(msg, sizeof msg, digest, &dlen, EVP_sha512(), NULL) != 1 || dlen != sizeof digest)
+        return nox_error_set(err, NOX_ERR_NOMEM, "OpenSSL cannot compute SHA-512");
+    return reduce_mod_order(digest, sizeof digest, out, err);
+}
+
+static nox_status check_batch_size(size_t m, nox_error *err) {
+    if (m < 1 || m > NOX_TH_MAX_BATCH)
+        return nox_error_set(err, NOX_ERR_INVALID, "a batch holds 1 to %d ephemeral keys, not %zu", NOX_TH_MAX_BATCH, m);
+    return NOX_OK;
+}
+
+/* The proof of a batch whose pairs are computed, for the nonce r; *degenerate when c or z comes out zero. */
+static nox_status batch_prove(const secp256k1_context *c, const nox_ec_privkey *share, const uint8_t seed[64],
+                              const secp256k1_pubkey *mp, const nox_ec_privkey *r, uint8_t proof[NOX_TH_PROOF_SIZE],
+                              int *degenerate, nox_error *err) {
     *degenerate = 0;
-    secp256k1_pubkey k_pt, vk_pt, r_pt, a_pt, b_pt;
-    if (!point_parse(c, &k_pt, ephemeral))
-        return nox_error_set(err, NOX_ERR_INVALID, "ephemeral key: not a compressed secp256k1 point");
-    if (!secp256k1_ec_pubkey_create(c, &vk_pt, share->d))
-        return nox_error_set(err, NOX_ERR_INVALID, "the share is not a valid secp256k1 scalar");
+    secp256k1_pubkey z_pt, a_pt, b_pt;
+    uint8_t ab[NOX_TH_POINT_SIZE], bb[NOX_TH_POINT_SIZE], ch[NOX_TH_SCALAR_SIZE], z[NOX_TH_SCALAR_SIZE];
     if (!secp256k1_ec_pubkey_create(c, &a_pt, r->d))
         return nox_error_set(err, NOX_ERR_INVALID, "the nonce is not a valid secp256k1 scalar");
-    uint8_t vk[NOX_TH_POINT_SIZE], rb[NOX_TH_POINT_SIZE], ab[NOX_TH_POINT_SIZE], bb[NOX_TH_POINT_SIZE];
-    uint8_t ch[NOX_TH_SCALAR_SIZE], z[NOX_TH_SCALAR_SIZE];
     nox_status st = NOX_OK;
-    if (!mul_secret(c, &r_pt, &k_pt, share->d) || !mul_secret(c, &b_pt, &k_pt, r->d)) {
-        st = nox_error_set(err, NOX_ERR_INVALID, "cannot multiply the ephemeral key");
-    } else {
-        point_serialize(c, vk, &vk_pt);
-        point_serialize(c, rb, &r_pt);
+    if (!mul_secret(c, &z_pt, mp, share->d) || !mul_secret(c, &b_pt, mp, r->d)) /* Z = d_i·M, B = r·M */
+        st = nox_error_set(err, NOX_ERR_INVALID, "cannot multiply the batch's composite key");
+    if (!st) {
         point_serialize(c, ab, &a_pt);
         point_serialize(c, bb, &b_pt);
-        st = dleq_challenge(vk, ephemeral, rb, ab, bb, ch, err);
+        st = batch_challenge(c, seed, mp, &z_pt, ab, bb, ch, err);
     }
     if (!st) {
         sc_mul(c, z, share->d, ch); /* z = r + c·share */
         sc_add(c, z, z, r->d);
         *degenerate = sc_is_zero(ch) || sc_is_zero(z);
         if (!*degenerate) {
-            memcpy(partial, rb, NOX_TH_POINT_SIZE);
             memcpy(proof, ch, NOX_TH_SCALAR_SIZE);
             memcpy(proof + NOX_TH_SCALAR_SIZE, z, NOX_TH_SCALAR_SIZE);
         }
     }
-    OPENSSL_cleanse(&r_pt, sizeof r_pt);
     OPENSSL_cleanse(&b_pt, sizeof b_pt);
-    OPENSSL_cleanse(rb, sizeof rb);
     OPENSSL_cleanse(bb, sizeof bb);
     OPENSSL_cleanse(z, sizeof z);
     return st;
 }
 
-nox_status nox_th_partial_with(const nox_ec_privkey *share, const uint8_t ephemeral[NOX_TH_POINT_SIZE],
-                               const nox_ec_privkey *r, uint8_t partial[NOX_TH_POINT_SIZE],
-                               uint8_t proof[NOX_TH_PROOF_SIZE], nox_error *err) {
-    NEED_CONTEXT(c);
-    int degenerate = 0;
-    nox_status st = partial_core(c, share, ephemeral, r, partial, proof, &degenerate, err);
-    if (!st && degenerate) st = nox_error_set(err, NOX_ERR_INVALID, "this nonce gives a zero proof scalar");
+/* The pairs K_j ‖ R_j = share·K_j, the seed and M; the caller proves. */
+static nox_status batch_pairs(const secp256k1_context *c, const nox_ec_privkey *share,
+                              const uint8_t (*eph)[NOX_TH_POINT_SIZE], size_t m, uint8_t (*pairs)[NOX_TH_PAIR_SIZE],
+                              uint8_t seed[64], secp256k1_pubkey *mp, nox_error *err) {
+    nox_status st = check_batch_size(m, err);
+    if (st) return st;
+    secp256k1_pubkey vk_pt, r_pt, *ks = malloc(m * sizeof *ks);
+    if (!ks) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    uint8_t vk[NOX_TH_POINT_SIZE];
+    if (!secp256k1_ec_pubkey_create(c, &vk_pt, share->d))
+        st = nox_error_set(err, NOX_ERR_INVALID, "the share is not a valid secp256k1 scalar");
+    for (size_t j = 0; !st && j < m; j++) {
+        if (!point_parse(c, &ks[j], eph[j]))
+            st = nox_error_set(err, NOX_ERR_INVALID, "ephemeral key [%zu]: not a compressed secp256k1 point", j);
+        else if (!mul_secret(c, &r_pt, &ks[j], share->d))
+            st = nox_error_set(err, NOX_ERR_INVALID, "ephemeral key [%zu]: cannot multiply", j);
+        else {
+            memcpy(pairs[j], eph[j], NOX_TH_POINT_SIZE);
+            point_serialize(c, pairs[j] + NOX_TH_POINT_SIZE, &r_pt);
+        }
+    }
+    OPENSSL_cleanse(&r_pt, sizeof r_pt);
+    if (!st) {
+        point_serialize(c, vk, &vk_pt);
+        st = batch_seed(vk, (const uint8_t(*)[NOX_TH_PAIR_SIZE])pairs, m, seed, err);
+    }
+    if (!st && (st = batch_composites(c, seed, ks, NULL, m, mp, NULL, err)) == NOX_ERR_AUTH)
+        st = nox_error_set(err, NOX_ERR_INVALID, "the batch's ephemeral keys sum to the point at infinity");
+    free(ks);
+    if (st) OPENSSL_cleanse(pairs, m * NOX_TH_PAIR_SIZE);
     return st;
 }
 
-nox_status nox_th_partial(const nox_ec_privkey *share, const uint8_t ephemeral[NOX_TH_POINT_SIZE],
-                          uint8_t partial[NOX_TH_POINT_SIZE], uint8_t proof[NOX_TH_PROOF_SIZE], nox_error *err) {
+nox_status nox_th_partials_with(const nox_ec_privkey *share, const uint8_t (*eph)[NOX_TH_POINT_SIZE], size_t m,
+                                const nox_ec_privkey *r, uint8_t (*pairs)[NOX_TH_PAIR_SIZE],
+                                uint8_t proof[NOX_TH_PROOF_SIZE], nox_error *err) {
     NEED_CONTEXT(c);
+    uint8_t seed[64];
+    secp256k1_pubkey mp;
+    int degenerate = 0;
+    nox_status st = batch_pairs(c, share, eph, m, pairs, seed, &mp, err);
+    if (!st) st = batch_prove(c, share, seed, &mp, r, proof, &degenerate, err);
+    if (!st && degenerate) st = nox_error_set(err, NOX_ERR_INVALID, "this nonce gives a zero proof scalar");
+    if (st && !check_batch_size(m, NULL)) OPENSSL_cleanse(pairs, m * NOX_TH_PAIR_SIZE);
+    return st;
+}
+
+nox_status nox_th_partials(const nox_ec_privkey *share, const uint8_t (*eph)[NOX_TH_POINT_SIZE], size_t m,
+                           uint8_t (*pairs)[NOX_TH_PAIR_SIZE], uint8_t proof[NOX_TH_PROOF_SIZE], nox_error *err) {
+    NEED_CONTEXT(c);
+    uint8_t seed[64];
+    secp256k1_pubkey mp;
+    nox_status st = batch_pairs(c, share, eph, m, pairs, seed, &mp, err);
     nox_ec_privkey r;
-    nox_status st = NOX_OK;
     int degenerate = 1;
     for (int tries = 0; !st && degenerate && tries < MAX_TRIES; tries++) {
         st = nox_ec_key_generate(&r, err);
-        if (!st) st = partial_core(c, share, ephemeral, &r, partial, proof, &degenerate, err);
+        if (!st) st = batch_prove(c, share, seed, &mp, &r, proof, &degenerate, err);
     }
     if (!st && degenerate) st = nox_error_set(err, NOX_ERR_IO, "the random number generator failed");
+    if (st && !check_batch_size(m, NULL)) OPENSSL_cleanse(pairs, m * NOX_TH_PAIR_SIZE);
     nox_ec_key_wipe(&r);
     return st;
 }
@@ -493,34 +600,91 @@ static int dleq_commitment(const secp256k1_context *c, uint8_t out[NOX_TH_POINT_
     return ok;
 }
 
-nox_status nox_th_verify_partial(const uint8_t verification_key[NOX_TH_POINT_SIZE],
-                                 const uint8_t ephemeral[NOX_TH_POINT_SIZE], const uint8_t partial[NOX_TH_POINT_SIZE],
-                                 const uint8_t proof[NOX_TH_PROOF_SIZE], nox_error *err) {
+nox_status nox_th_verify_partials(const uint8_t verification_key[NOX_TH_POINT_SIZE],
+                                  const uint8_t (*pairs)[NOX_TH_PAIR_SIZE], size_t m,
+                                  const uint8_t proof[NOX_TH_PROOF_SIZE], nox_error *err) {
     NEED_CONTEXT(c);
-    secp256k1_pubkey vk_pt, k_pt, r_pt, g_pt;
+    nox_status st = check_batch_size(m, err);
+    if (st) return st;
+    secp256k1_pubkey vk_pt, g_pt, mp, zp;
     if (!point_parse(c, &vk_pt, verification_key))
         return nox_error_set(err, NOX_ERR_INVALID, "verification key: not a compressed secp256k1 point");
-    if (!point_parse(c, &k_pt, ephemeral))
-        return nox_error_set(err, NOX_ERR_INVALID, "ephemeral key: not a compressed secp256k1 point");
-    if (!point_parse(c, &r_pt, partial))
-        return nox_error_set(err, NOX_ERR_INVALID, "partial: not a compressed secp256k1 point");
     const uint8_t *ch = proof, *z = proof + NOX_TH_SCALAR_SIZE;
     if (!sc_below_order(ch)) return nox_error_set(err, NOX_ERR_INVALID, "proof scalar c is not below the group order");
     if (!sc_below_order(z)) return nox_error_set(err, NOX_ERR_INVALID, "proof scalar z is not below the group order");
+    secp256k1_pubkey *pts = malloc(2 * m * sizeof *pts);
+    if (!pts) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; !st && j < m; j++) {
+        if (!point_parse(c, &pts[j], pairs[j]))
+            st = nox_error_set(err, NOX_ERR_INVALID, "ephemeral key [%zu]: not a compressed secp256k1 point", j);
+        else if (!point_parse(c, &pts[m + j], pairs[j] + NOX_TH_POINT_SIZE))
+            st = nox_error_set(err, NOX_ERR_INVALID, "partial [%zu]: not a compressed secp256k1 point", j);
+    }
     static const uint8_t one[NOX_TH_SCALAR_SIZE] = {[NOX_TH_SCALAR_SIZE - 1] = 1};
-    uint8_t a[NOX_TH_POINT_SIZE], b[NOX_TH_POINT_SIZE], want[NOX_TH_SCALAR_SIZE];
-    /* c or z zero, or A or B at infinity: never from an honest prover (it draws another nonce) */
-    if (sc_is_zero(ch) || sc_is_zero(z) || !secp256k1_ec_pubkey_create(c, &g_pt, one) ||
-        !dleq_commitment(c, a, &g_pt, z, &vk_pt, ch) || !dleq_commitment(c, b, &k_pt, z, &r_pt, ch))
-        return nox_error_set(err, NOX_ERR_AUTH, "the DLEQ proof does not verify");
-    nox_status st = dleq_challenge(verification_key, ephemeral, partial, a, b, want, err);
-    if (st) return st;
-    if (CRYPTO_memcmp(want, ch, NOX_TH_SCALAR_SIZE))
-        return nox_error_set(err, NOX_ERR_AUTH, "the DLEQ proof does not verify");
-    return NOX_OK;
+    uint8_t seed[64], a[NOX_TH_POINT_SIZE], b[NOX_TH_POINT_SIZE], want[NOX_TH_SCALAR_SIZE];
+    if (!st) st = batch_seed(verification_key, pairs, m, seed, err);
+    /* c or z zero, a composite, A or B at infinity: never from an honest prover */
+    if (!st && !sc_is_zero(ch) && !sc_is_zero(z)) st = batch_composites(c, seed, pts, pts + m, m, &mp, &zp, err);
+    if (st == NOX_ERR_AUTH || (!st && (sc_is_zero(ch) || sc_is_zero(z) || !secp256k1_ec_pubkey_create(c, &g_pt, one) ||
+                                       !dleq_commitment(c, a, &g_pt, z, &vk_pt, ch) ||
+                                       !dleq_commitment(c, b, &mp, z, &zp, ch))))
+        st = nox_error_set(err, NOX_ERR_AUTH, "the DLEQ proof does not verify");
+    if (!st) st = batch_challenge(c, seed, &mp, &zp, a, b, want, err);
+    if (!st && CRYPTO_memcmp(want, ch, NOX_TH_SCALAR_SIZE))
+        st = nox_error_set(err, NOX_ERR_AUTH, "the DLEQ proof does not verify");
+    OPENSSL_cleanse(pts, 2 * m * sizeof *pts); /* the partials: secret to whoever holds them */
+    free(pts);
+    return st;
 }
 
 /* ---- combination ------------------------------------------------------------------------------------------ */
+
+/* 1/d mod n for d = 1..NOX_TH_MAX_NODES − 1 (public), computed once. */
+static uint8_t small_inverses[NOX_TH_MAX_NODES][NOX_TH_SCALAR_SIZE];
+static int small_inverses_ok;
+static pthread_once_t small_inverses_once = PTHREAD_ONCE_INIT;
+
+static void small_inverses_init(void) {
+    BN_CTX *bc = BN_CTX_new();
+    BIGNUM *n = BN_bin2bn(ORDER, sizeof ORDER, NULL), *v = BN_new(), *inv = BN_new();
+    int ok = bc && n && v && inv;
+    for (unsigned d = 1; ok && d < NOX_TH_MAX_NODES; d++)
+        ok = BN_set_word(v, d) && BN_mod_inverse(inv, v, n, bc) &&
+             BN_bn2binpad(inv, small_inverses[d], NOX_TH_SCALAR_SIZE) == NOX_TH_SCALAR_SIZE;
+    small_inverses_ok = ok;
+    BN_free(n);
+    BN_free(v);
+    BN_free(inv);
+    BN_CTX_free(bc);
+}
+
+/*
+ * Two partials, of nodes a < b: λ_a = b/(b − a), λ_b = −a/(b − a), so d·K = (b·R_a − a·R_b)/(b − a). The small
+ * multiples are one sum of b copies of R_a and a copies of −R_b (libsecp256k1's complete, constant-time
+ * addition), and the ladder multiplies by 1/(b − a) only when b − a > 1: a 2-of-n requester makes at most one
+ * multiplication per value instead of two, and none for neighbouring nodes.
+ */
+static nox_status combine_two(const secp256k1_context *c, unsigned a, const secp256k1_pubkey *ra, unsigned b,
+                              const secp256k1_pubkey *rb, secp256k1_pubkey *sum, nox_error *err) {
+    if (a > b) return combine_two(c, b, rb, a, ra, sum, err);
+    pthread_once(&small_inverses_once, small_inverses_init);
+    if (!small_inverses_ok) return nox_error_set(err, NOX_ERR_NOMEM, "OpenSSL cannot compute an inverse");
+    secp256k1_pubkey neg_b = *rb, s;
+    const secp256k1_pubkey *ptrs[2 * NOX_TH_MAX_NODES];
+    size_t n = 0;
+    nox_status st = NOX_OK;
+    for (unsigned i = 0; i < b; i++) ptrs[n++] = ra;
+    for (unsigned i = 0; i < a; i++) ptrs[n++] = &neg_b;
+    if (!secp256k1_ec_pubkey_negate(c, &neg_b) || !secp256k1_ec_pubkey_combine(c, &s, ptrs, n))
+        st = nox_error_set(err, NOX_ERR_INVALID, "the partials sum to the point at infinity");
+    else if (b - a == 1)
+        *sum = s;
+    else if (!mul_secret(c, sum, &s, small_inverses[b - a]))
+        st = nox_error_set(err, NOX_ERR_INVALID, "the partials cannot be combined");
+    OPENSSL_cleanse(&neg_b, sizeof neg_b);
+    OPENSSL_cleanse(&s, sizeof s);
+    return st;
+}
 
 nox_status nox_th_combine(const unsigned *indices, const uint8_t (*partials)[NOX_TH_POINT_SIZE], size_t k,
                           uint8_t x[NOX_TH_SCALAR_SIZE], nox_error *err) {
@@ -537,12 +701,13 @@ nox_status nox_th_combine(const unsigned *indices, const uint8_t (*partials)[NOX
         if (!point_parse(c, &r_pt, partials[j]))
             st = nox_error_set(err, NOX_ERR_INVALID, "partials[%zu] (node %u): not a compressed secp256k1 point", j,
                                indices[j]);
-        else if (k == 1) terms[j] = r_pt; /* λ = 1 (the single-key path): no multiplication */
+        else if (k <= 2) terms[j] = r_pt; /* λ = 1 (the single-key path), or combine_two */
         else if (!(st = nox_th_lagrange(indices, k, indices[j], lambda, err)) && !mul_secret(c, &terms[j], &r_pt, lambda))
             st = nox_error_set(err, NOX_ERR_INVALID, "partials[%zu] (node %u): cannot multiply", j, indices[j]);
         OPENSSL_cleanse(&r_pt, sizeof r_pt);
     }
-    if (!st && !secp256k1_ec_pubkey_combine(c, &sum, ptrs, k))
+    if (!st && k == 2) st = combine_two(c, indices[0], &terms[0], indices[1], &terms[1], &sum, err);
+    else if (!st && !secp256k1_ec_pubkey_combine(c, &sum, ptrs, k))
         st = nox_error_set(err, NOX_ERR_INVALID, "the partials sum to the point at infinity");
     if (!st) {
         point_serialize(c, point, &sum);

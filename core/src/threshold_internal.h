@@ -19,12 +19,12 @@ nox_status nox_th_deal_with(const nox_ec_privkey *secret, const uint8_t (*coeffi
                             unsigned n, nox_th_group *g, nox_ec_privkey *shares, nox_error *err);
 
 /**
- * nox_th_partial with the nonce r (a valid scalar). NOX_ERR_INVALID when c or
- * z comes out zero (the random partial draws another r instead).
+ * nox_th_partials with the nonce r (a valid scalar). NOX_ERR_INVALID when c or
+ * z comes out zero (the random one draws another r instead).
  */
-nox_status nox_th_partial_with(const nox_ec_privkey *share, const uint8_t ephemeral[NOX_TH_POINT_SIZE],
-                               const nox_ec_privkey *r, uint8_t partial[NOX_TH_POINT_SIZE],
-                               uint8_t proof[NOX_TH_PROOF_SIZE], nox_error *err);
+nox_status nox_th_partials_with(const nox_ec_privkey *share, const uint8_t (*eph)[NOX_TH_POINT_SIZE], size_t m,
+                                const nox_ec_privkey *r, uint8_t (*pairs)[NOX_TH_PAIR_SIZE],
+                                uint8_t proof[NOX_TH_PROOF_SIZE], nox_error *err);
 
 /** The Feldman evaluation Σ_k i^k·C_k of commitments[0..t) at node i (public), compressed; 0 when it fails. */
 int nox_th_feldman_eval(const uint8_t (*commitments)[NOX_TH_POINT_SIZE], unsigned t, unsigned i,

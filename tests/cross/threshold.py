@@ -25,14 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import noxtest  # noqa: E402
 
 # ---- secp256k1 from its definition: tests/lib/noxthreshold.py (Python integers, Jacobian coordinates) -------
-from noxthreshold import G, N, P, add, compress, decompress, lagrange, mul, neg, on_curve  # noqa: E402
-
-DOMAIN = b"nox/threshold/dleq/v1"
-
-
-def hash_to_scalar(*parts):
-    return int.from_bytes(hashlib.sha512(b"".join(parts)).digest(), "big") % N
-
+from noxthreshold import G, N, P, add, compress, decompress, dleq_prove, dleq_verify, lagrange, mul, neg, on_curve  # noqa: E402,F401
 
 # ---- the protocol, from the header -------------------------------------------------------------------
 
@@ -50,27 +43,6 @@ def deal(coeffs, n):
 def feldman(commitments, i):
     """Σ_k i^k·C_k."""
     return add(*(mul(pow(i, k, N), c) for k, c in enumerate(commitments)))
-
-
-def challenge(vk, k_pt, r_pt, a_pt, b_pt):
-    return hash_to_scalar(DOMAIN, *(compress(p) for p in (vk, k_pt, r_pt, a_pt, b_pt)))
-
-
-def dleq_prove(share, k_pt, r):
-    """(R, c, z) for R = share·K, with nonce r."""
-    vk, r_pt = mul(share), mul(share, k_pt)
-    c = challenge(vk, k_pt, r_pt, mul(r), mul(r, k_pt))
-    return r_pt, c, (r + c * share) % N
-
-
-def dleq_verify(vk, k_pt, r_pt, c, z):
-    if not (0 <= c < N and 0 <= z < N):
-        return False
-    a_pt = add(mul(z), neg(mul(c, vk)))
-    b_pt = add(mul(z, k_pt), neg(mul(c, r_pt)))
-    if a_pt is None or b_pt is None:
-        return False
-    return challenge(vk, k_pt, r_pt, a_pt, b_pt) == c
 
 
 def combine(indices, partials):
@@ -209,19 +181,20 @@ def check_lagrange(d):
 
 
 def check_partials(d, name, t, n, shares, vks, secret):
-    k_pt = mul(rand_scalar())
-    k_hex = h(compress(k_pt))
-    partials = []
+    m = random.choice([1, 2, 5])
+    k_pts = [mul(rand_scalar()) for _ in range(m)]
+    ks = [compress(k) for k in k_pts]
+    partials = []  # node i's R for the first key, at [i-1]
     ok_r, ok_proof = True, True
     for i, s in enumerate(shares, start=1):
-        r_hex, proof_hex = d.call("partial", hs(s), k_hex)
-        r_pt, proof = decompress(unhex(r_hex)), unhex(proof_hex)
-        partials.append(r_hex)
-        ok_r = ok_r and r_pt == mul(s, k_pt)
-        ok_proof = ok_proof and len(proof) == 64 and dleq_verify(vks[i - 1], k_pt, r_pt, ints(h(proof[:32])),
-                                                                 ints(h(proof[32:])))
-    check("%s: every partial R_i = d_i·K" % name, ok_r)
-    check("%s: every C proof verifies in Python (own hash-to-scalar)" % name, ok_proof)
+        out = d.call("partials", hs(s), *(h(k) for k in ks))
+        rs, proof = [unhex(r) for r in out[:m]], unhex(out[m])
+        partials.append(h(rs[0]))
+        ok_r = ok_r and all(decompress(r) == mul(s, k) for r, k in zip(rs, k_pts))
+        ok_proof = ok_proof and len(proof) == 64 and dleq_verify(compress(vks[i - 1]), list(zip(ks, rs)), proof)
+    check("%s: every partial R_i = d_i·K (a batch of %d)" % (name, m), ok_r)
+    check("%s: every C batch proof verifies in Python (own hashes)" % name, ok_proof)
+    k_pt, k_hex = k_pts[0], h(ks[0])
     want = mul(secret, k_pt)[0].to_bytes(32, "big")
     subsets = list(itertools.combinations(range(1, n + 1), t))
     random.shuffle(subsets)
@@ -240,30 +213,36 @@ def check_partials(d, name, t, n, shares, vks, secret):
 
     # Python proves, C verifies; forgeries refused
     i = random.randrange(1, n + 1)
-    vk_hex = h(compress(vks[i - 1]))
-    r_pt, c, z = dleq_prove(shares[i - 1], k_pt, rand_scalar())
-    proof = c.to_bytes(32, "big") + z.to_bytes(32, "big")
+    vk = compress(vks[i - 1])
+    pairs, proof = dleq_prove(shares[i - 1], ks, rand_scalar())
+
+    def verify(pairs, proof):
+        return d.call("verify", h(vk), h(proof), *(h(x) for pair in pairs for x in pair))
+
     try:
-        d.call("verify", vk_hex, k_hex, h(compress(r_pt)), h(proof))
-        check("%s: a Python proof verifies in C" % name, True)
+        verify(pairs, proof)
+        check("%s: a Python batch proof verifies in C" % name, True)
     except DriverError as e:
-        check("%s: a Python proof verifies in C" % name, False, e)
+        check("%s: a Python batch proof verifies in C" % name, False, e)
+    # forged: one wrong R (the last), the proof of the honest batch
+    wrong = pairs[:-1] + [(pairs[-1][0], compress(add(decompress(pairs[-1][1]), G)))]
+    refused("%s: one wrong partial in a batch refused" % name, lambda: verify(wrong, proof), "does not verify")
     # forged: R for another share, proved by a prover that knows only that share (wrong statement)
-    other = (shares[i - 1] + 1) % N
-    f_pt, fc, fz = dleq_prove(other, k_pt, rand_scalar())
-    refused("%s: a proof for another key refused" % name,
-            lambda: d.call("verify", vk_hex, k_hex, h(compress(f_pt)), h(fc.to_bytes(32, "big") + fz.to_bytes(32, "big"))),
-            "does not verify")
+    other_pairs, other_proof = dleq_prove((shares[i - 1] + 1) % N, ks, rand_scalar())
+    refused("%s: a proof for another key refused" % name, lambda: verify(other_pairs, other_proof), "does not verify")
     # forged: a wrong R with a proof made by guessing c first (the simulator without the hash)
-    wrong = mul(rand_scalar(), k_pt)
-    fz = rand_scalar()
-    fc = rand_scalar()
-    refused("%s: a simulated proof (c chosen first) refused" % name,
-            lambda: d.call("verify", vk_hex, k_hex, h(compress(wrong)), h(fc.to_bytes(32, "big") + fz.to_bytes(32, "big"))),
-            "does not verify")
+    fake = rand_scalar().to_bytes(32, "big") + rand_scalar().to_bytes(32, "big")
+    refused("%s: a simulated proof (c chosen first) refused" % name, lambda: verify(wrong, fake), "does not verify")
+    if m > 1:  # the pairs reordered: each still right, the weights follow them
+        try:
+            verify(pairs[::-1], dleq_prove(shares[i - 1], ks[::-1], rand_scalar())[1])
+            check("%s: a batch in another order verifies with its own proof" % name, True)
+        except DriverError as e:
+            check("%s: a batch in another order verifies with its own proof" % name, False, e)
+        refused("%s: the proof of one order refused for another" % name, lambda: verify(pairs[::-1], proof),
+                "does not verify")
     refused("%s: z = n refused as out of range" % name,
-            lambda: d.call("verify", vk_hex, k_hex, h(compress(r_pt)), h(c.to_bytes(32, "big") + N.to_bytes(32, "big"))),
-            "not below the group order")
+            lambda: verify(pairs, proof[:32] + N.to_bytes(32, "big")), "not below the group order")
 
 
 def check_json_refusals(d, text):

@@ -9,8 +9,8 @@
  *   group_check GROUP             -> ok FINGERPRINT          (nox_th_group_from_json)
  *   share_check GROUP SHARE       -> ok INDEX
  *   lagrange INDICES I            -> ok LAMBDA
- *   partial SHARE K               -> ok R PROOF
- *   verify VK K R PROOF           -> ok
+ *   partials SHARE K_1 … K_m      -> ok R_1 … R_m PROOF     (one batched proof)
+ *   verify VK PROOF K_1 R_1 … K_m R_m -> ok
  *   combine INDICES R_1 … R_k     -> ok X
  *   reshare_deal GROUP SHARE OLD_SET NEW_T NEW_N
  *                                 -> ok DEALER C_0 … C_{NEW_T-1} SUBSHARE_1 … SUBSHARE_NEW_N
@@ -200,22 +200,26 @@ static nox_status run(const char *cmd, char **arg, int argc, nox_error *err) {
             printf("ok");
             print_hex(lambda, 32);
         }
-    } else if (!strcmp(cmd, "partial")) {
-        ARGS(2);
+    } else if (!strcmp(cmd, "partials")) {
         nox_ec_privkey share;
-        uint8_t k[33], r[33], proof[64];
-        if (!(st = load_scalar(arg[0], &share, err)) && !(st = decode_exact(arg[1], k, 33, err)) &&
-            !(st = nox_th_partial(&share, k, r, proof, err))) {
+        uint8_t k[MAX_ARGS][33], pairs[MAX_ARGS][NOX_TH_PAIR_SIZE], proof[64];
+        size_t m = argc > 1 ? (size_t)argc - 1 : 0;
+        if (m < 1) return nox_error_set(err, NOX_ERR_INVALID, "partials SHARE K…");
+        st = load_scalar(arg[0], &share, err);
+        for (size_t j = 0; !st && j < m; j++) st = decode_exact(arg[1 + j], k[j], 33, err);
+        if (!st && !(st = nox_th_partials(&share, (const uint8_t(*)[33])k, m, pairs, proof, err))) {
             printf("ok");
-            print_hex(r, 33);
+            for (size_t j = 0; j < m; j++) print_hex(pairs[j] + 33, 33);
             print_hex(proof, 64);
         }
     } else if (!strcmp(cmd, "verify")) {
-        ARGS(4);
-        uint8_t vk[33], k[33], r[33], proof[64];
-        if (!(st = decode_exact(arg[0], vk, 33, err)) && !(st = decode_exact(arg[1], k, 33, err)) &&
-            !(st = decode_exact(arg[2], r, 33, err)) && !(st = decode_exact(arg[3], proof, 64, err)) &&
-            !(st = nox_th_verify_partial(vk, k, r, proof, err)))
+        uint8_t vk[33], proof[64], pairs[MAX_ARGS / 2][NOX_TH_PAIR_SIZE];
+        size_t m = argc > 2 ? ((size_t)argc - 2) / 2 : 0;
+        if (argc < 4 || argc % 2) return nox_error_set(err, NOX_ERR_INVALID, "verify VK PROOF K R…");
+        if (!(st = decode_exact(arg[0], vk, 33, err))) st = decode_exact(arg[1], proof, 64, err);
+        for (size_t j = 0; !st && j < m; j++)
+            if (!(st = decode_exact(arg[2 + 2 * j], pairs[j], 33, err))) st = decode_exact(arg[3 + 2 * j], pairs[j] + 33, 33, err);
+        if (!st && !(st = nox_th_verify_partials(vk, (const uint8_t(*)[NOX_TH_PAIR_SIZE])pairs, m, proof, err)))
             printf("ok");
     } else if (!strcmp(cmd, "combine")) {
         unsigned indices[NOX_TH_MAX_NODES];

@@ -156,11 +156,13 @@ def combine_answer(key, answer, values, use=None):
 
 
 def bad_nodes(key, answer, value):
-    """The nodes of `answer` whose partial for `value` fails its DLEQ proof against their verification key."""
+    """The nodes of `answer` whose envelope (the partial for `value` among them) fails its batch DLEQ proof against
+    their verification key."""
     bad = []
     for d in answer["delegations"]:
-        k, r, proof = noxthreshold.open_envelope(key, d, CHAIN)[value["item"]]
-        if not noxthreshold.dleq_verify(bytes.fromhex(d["verificationKey"][2:]), k, r, proof):
+        items = noxthreshold.open_envelope(key, d, CHAIN)
+        assert items[value["item"]][0] == bytes.fromhex(value["publicKey"][2:]), "the item is for another key"
+        if not noxthreshold.dleq_verify(bytes.fromhex(d["verificationKey"][2:]), items, items.proof):
             bad.append(d["node"])
     return bad
 

@@ -65,7 +65,7 @@ nox_status __wrap_nox_kms_group_partials(nox_kms_group_client *c, uint64_t chain
         nox_sealed_partials *s = &out->sealed[out->n++];
         s->node = 1 + 2 * k;
         s->wrapped_key_len = 256;
-        s->ciphertext_len = m * NOX_DELEGATION_ITEM_SIZE + NOX_ECIES_TAG_SIZE;
+        s->ciphertext_len = NOX_DELEGATION_SEALED_SIZE(m);
         s->wrapped_key = malloc(s->wrapped_key_len);
         s->ciphertext = malloc(s->ciphertext_len);
         FUZZ_CHECK(s->wrapped_key && s->ciphertext);

@@ -1,6 +1,6 @@
 """Threshold delegation (docs/PROTOCOL-EXTENSIONS.md §11), written independently in Python for the tests:
 secp256k1 from its definition (Python integers; tests/cross/threshold.py checks it against Python's
-`cryptography` and the C code against it), Lagrange coefficients, the Chaum–Pedersen (DLEQ) check,
+`cryptography` and the C code against it), Lagrange coefficients, the batched Chaum–Pedersen (DLEQ) proof,
 and the requester's side — open each KMS node's envelope (RSA-OAEP, then AES-256-GCM with the §11 AAD),
 combine t partials, decrypt the value as in spec §4.1.
 
@@ -21,9 +21,10 @@ P = 2**256 - 2**32 - 977
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 G = (0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798,
      0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8)
-ITEM = 33 + 33 + 64
-AAD_LABEL = b"nox/partials/v1"
-DLEQ_DOMAIN = b"nox/threshold/dleq/v1"
+PROOF = 64  # the batch's DLEQ proof, first in an envelope
+ITEM = 33 + 33  # K ‖ R
+AAD_LABEL = b"nox/partials/v2"
+BATCH_DOMAIN = b"nox/threshold/dleq-batch/v1"
 OAEP = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
 
 
@@ -126,26 +127,69 @@ def lagrange(indices, i):
     return num * pow(den, -1, N) % N
 
 
-def dleq_verify(vk, k, r, proof):
-    """Whether proof (c ‖ z) shows log_G vk = log_K r (all points compressed bytes)."""
+def batch_seed(vk, pairs):
+    """SHA-512(domain ‖ P_i ‖ m ‖ K_1 ‖ R_1 ‖ …) over the pairs [(K, R), …] (compressed bytes)."""
+    return hashlib.sha512(BATCH_DOMAIN + vk + len(pairs).to_bytes(4, "big") + b"".join(k + r for k, r in pairs)).digest()
+
+
+def batch_weight(seed, j):
+    e = int.from_bytes(hashlib.sha512(seed + j.to_bytes(4, "big")).digest()[:16], "big")
+    return e or 1
+
+
+def batch_composites(vk, pairs):
+    """(seed, M = Σ e_j·K_j, Z = Σ e_j·R_j) of a batch."""
+    seed = batch_seed(vk, pairs)
+    es = [batch_weight(seed, j) for j in range(len(pairs))]
+    m_pt = add(*(mul(e, decompress(k)) for e, (k, _) in zip(es, pairs)))
+    z_pt = add(*(mul(e, decompress(r)) for e, (_, r) in zip(es, pairs)))
+    return seed, m_pt, z_pt
+
+
+def batch_challenge(seed, m_pt, z_pt, a_pt, b_pt):
+    h = hashlib.sha512(BATCH_DOMAIN + seed + b"".join(compress(p) for p in (m_pt, z_pt, a_pt, b_pt))).digest()
+    return int.from_bytes(h, "big") % N
+
+
+def dleq_prove(share, ks, r):
+    """(pairs, proof) of node `share` for the ephemeral keys ks (compressed bytes), with the nonce r."""
+    vk = compress(mul(share))
+    pairs = [(k, compress(mul(share, decompress(k)))) for k in ks]
+    seed, m_pt, z_pt = batch_composites(vk, pairs)
+    c = batch_challenge(seed, m_pt, z_pt, mul(r), mul(r, m_pt))
+    return pairs, c.to_bytes(32, "big") + ((r + c * share) % N).to_bytes(32, "big")
+
+
+def dleq_verify(vk, pairs, proof):
+    """Whether the batch's proof (c ‖ z) shows log_G vk = log_K R for every (K, R) of pairs (compressed bytes)."""
     c, z = int.from_bytes(proof[:32], "big"), int.from_bytes(proof[32:], "big")
-    if c >= N or z >= N:
+    if not (0 < c < N and 0 < z < N) or not pairs:
+        return False
+    seed, m_pt, z_pt = batch_composites(vk, pairs)
+    if m_pt is None or z_pt is None:
         return False
     a = add(mul(z, G), neg(mul(c, decompress(vk))))
-    b = add(mul(z, decompress(k)), neg(mul(c, decompress(r))))
+    b = add(mul(z, m_pt), neg(mul(c, z_pt)))
     if a is None or b is None:
         return False
-    h = hashlib.sha512(DLEQ_DOMAIN + vk + k + r + compress(a) + compress(b)).digest()
-    return int.from_bytes(h, "big") % N == c
+    return batch_challenge(seed, m_pt, z_pt, a, b) == c
+
+
+class Items(list):
+    """An opened envelope: [(K, R), …], with the batch's proof as .proof."""
+    proof = b""
 
 
 def open_envelope(rsa_key, d, chain_id):
-    """[(K, R, proof), …] of one node's envelope {node, wrappedKey, iv, ciphertext} (raises when it does not open)."""
+    """Items [(K, R), …] (.proof: the batch's DLEQ proof) of one node's envelope {node, wrappedKey, iv, ciphertext}
+    (raises when it does not open)."""
     key = rsa_key.decrypt(bytes.fromhex(d["wrappedKey"][2:]), OAEP)
     aad = AAD_LABEL + struct.pack(">IQ", d["node"], chain_id)
-    items = AESGCM(key).decrypt(bytes.fromhex(d["iv"][2:]), bytes.fromhex(d["ciphertext"][2:]), aad)
-    assert len(items) % ITEM == 0, len(items)
-    return [(items[i:i + 33], items[i + 33:i + 66], items[i + 66:i + ITEM]) for i in range(0, len(items), ITEM)]
+    plain = AESGCM(key).decrypt(bytes.fromhex(d["iv"][2:]), bytes.fromhex(d["ciphertext"][2:]), aad)
+    assert len(plain) > PROOF and (len(plain) - PROOF) % ITEM == 0, len(plain)
+    items = Items((plain[i:i + 33], plain[i + 33:i + ITEM]) for i in range(PROOF, len(plain), ITEM))
+    items.proof = plain[:PROOF]
+    return items
 
 
 def combine(partials):

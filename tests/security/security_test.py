@@ -330,10 +330,12 @@ def partials_ok(c, answers, proofs=False):
     for i, (st, body, _) in enumerate(answers, 1):
         if st != 200 or body.get("node") != i:
             return False
-        (k, r, proof), = noxthreshold.open_envelope(c.rsa, body, CHAIN)
+        items = noxthreshold.open_envelope(c.rsa, body, CHAIN)
+        (k, r), = items
         if k.hex() != c.good_eph[2:] or r != c.good_r[i]:
             return False
-        if proofs and not noxthreshold.dleq_verify(bytes.fromhex(c.group["verificationKeys"][i - 1][2:]), k, r, proof):
+        if proofs and not noxthreshold.dleq_verify(bytes.fromhex(c.group["verificationKeys"][i - 1][2:]), items,
+                                                   items.proof):
             return False
         got[i] = r
     return noxthreshold.combine({i: got[i] for i in sorted(got)[:c.t]}) == c.good_x

@@ -433,11 +433,12 @@ def envelope_check(c, v, hdr):
         return None
     parts = {}
     for d in body["delegations"]:
-        k, r, proof = th.open_envelope(c.rsa_a, d, CHAIN)[body["item"]]
+        items = th.open_envelope(c.rsa_a, d, CHAIN)
+        k, r = items[body["item"]]
         parts[d["node"]] = r
         check(f"a: node {d['node']}'s envelope opens with the test's RSA key: K matches, R = s_{d['node']}·K, "
-              "its DLEQ proof holds", k == v.k and r == th.compress(v.R[d["node"]]) and
-              th.dleq_verify(unhex(d["verificationKey"]), k, r, proof))
+              "its batch DLEQ proof holds", k == v.k and r == th.compress(v.R[d["node"]]) and
+              th.dleq_verify(unhex(d["verificationKey"]), items, items.proof))
     check("a: combining t nodes' partials (Lagrange) gives x = (d·K).x", th.combine(parts) == x_of(v.X))
     return body
 
@@ -772,7 +773,7 @@ def reshare(c, hdr, probe):
     ok = st == 200
     if ok:
         for d in body["delegations"]:
-            k, rr, _ = th.open_envelope(c.rsa_a, d, CHAIN)[0]
+            k, rr = th.open_envelope(c.rsa_a, d, CHAIN)[0]
             ok = ok and rr == th.compress(th.mul(new[d["node"]], probe.K)) and \
                 rr != th.compress(th.mul(old_shares[d["node"]], probe.K))
     check("c: after the reshare the Gateway serves the new nodes' partials (s'_i·K, not s_i·K) and the value decrypts",
@@ -793,10 +794,10 @@ def faulty_node(c, hdr, probe):
             continue
         proofs = {}
         for d in body["delegations"]:
-            k, rr, proof = th.open_envelope(c.rsa_a, d, CHAIN)[body["item"]]
+            items = th.open_envelope(c.rsa_a, d, CHAIN)
             check(f"e: node {d['node']}'s verificationKey in the answer is the group file's",
                   unhex(d["verificationKey"]) == vk[d["node"]])
-            proofs[d["node"]] = th.dleq_verify(vk[d["node"]], k, rr, proof)
+            proofs[d["node"]] = th.dleq_verify(vk[d["node"]], items, items.proof)
         try:
             plain = th.decrypt(c.rsa_a, body, body)
         except InvalidTag:

@@ -236,6 +236,23 @@ static void test_deal_refusals(void) {
 
 /* ---- partials ------------------------------------------------------------------------------------------------- */
 
+/* One key's partial and its proof: a batch of one. */
+static nox_status partial1(const nox_ec_privkey *share, const uint8_t k[33], uint8_t r[33], uint8_t proof[64],
+                           nox_error *err) {
+    uint8_t pair[1][NOX_TH_PAIR_SIZE];
+    nox_status st = nox_th_partials(share, (const uint8_t(*)[33])k, 1, pair, proof, err);
+    if (!st) memcpy(r, pair[0] + 33, 33);
+    return st;
+}
+
+static nox_status verify1(const uint8_t vk[33], const uint8_t k[33], const uint8_t r[33], const uint8_t proof[64],
+                          nox_error *err) {
+    uint8_t pair[1][NOX_TH_PAIR_SIZE];
+    memcpy(pair[0], k, 33);
+    memcpy(pair[0] + 33, r, 33);
+    return nox_th_verify_partials(vk, (const uint8_t(*)[NOX_TH_PAIR_SIZE])pair, 1, proof, err);
+}
+
 static void test_partial_verify(void) {
     nox_ec_privkey secret, shares[NOX_TH_MAX_NODES], k = random_key();
     nox_th_group g;
@@ -243,56 +260,118 @@ static void test_partial_verify(void) {
     uint8_t kp[33], r[33], proof[64], r2[33], proof2[64], bad[64], other_k[33];
     split(2, 3, &secret, &g, shares);
     point_of(&k, kp);
-    CU_ASSERT_EQUAL_FATAL(nox_th_partial(&shares[1], kp, r, proof, &err), NOX_OK);
-    CU_ASSERT_EQUAL(nox_th_verify_partial(g.verification_keys[1], kp, r, proof, &err), NOX_OK);
+    CU_ASSERT_EQUAL_FATAL(partial1(&shares[1], kp, r, proof, &err), NOX_OK);
+    CU_ASSERT_EQUAL(verify1(g.verification_keys[1], kp, r, proof, &err), NOX_OK);
     /* two partials differ in their proofs (fresh nonces), not in R */
-    CU_ASSERT_EQUAL_FATAL(nox_th_partial(&shares[1], kp, r2, proof2, &err), NOX_OK);
+    CU_ASSERT_EQUAL_FATAL(partial1(&shares[1], kp, r2, proof2, &err), NOX_OK);
     CU_ASSERT_EQUAL(memcmp(r, r2, 33), 0);
     CU_ASSERT_NOT_EQUAL(memcmp(proof, proof2, 64), 0);
 
     /* a wrong partial: node 3's R with node 2's proof */
-    CU_ASSERT_EQUAL_FATAL(nox_th_partial(&shares[2], kp, r2, proof2, &err), NOX_OK);
-    CU_ASSERT_EQUAL(nox_th_verify_partial(g.verification_keys[1], kp, r2, proof, &err), NOX_ERR_AUTH);
+    CU_ASSERT_EQUAL_FATAL(partial1(&shares[2], kp, r2, proof2, &err), NOX_OK);
+    CU_ASSERT_EQUAL(verify1(g.verification_keys[1], kp, r2, proof, &err), NOX_ERR_AUTH);
     ASSERT_CONTAINS(err.message, "the DLEQ proof does not verify");
     /* a wrong K */
     nox_ec_privkey k2 = random_key();
     point_of(&k2, other_k);
-    CU_ASSERT_EQUAL(nox_th_verify_partial(g.verification_keys[1], other_k, r, proof, &err), NOX_ERR_AUTH);
+    CU_ASSERT_EQUAL(verify1(g.verification_keys[1], other_k, r, proof, &err), NOX_ERR_AUTH);
     /* a wrong verification key */
-    CU_ASSERT_EQUAL(nox_th_verify_partial(g.verification_keys[0], kp, r, proof, &err), NOX_ERR_AUTH);
+    CU_ASSERT_EQUAL(verify1(g.verification_keys[0], kp, r, proof, &err), NOX_ERR_AUTH);
     /* a flipped bit in c, in z */
     for (int at = 0; at < 64; at += 63) {
         memcpy(bad, proof, 64);
         bad[at] ^= at ? 0x01 : 0x40;
-        nox_status st = nox_th_verify_partial(g.verification_keys[1], kp, r, bad, &err);
+        nox_status st = verify1(g.verification_keys[1], kp, r, bad, &err);
         CU_ASSERT_TRUE(st == NOX_ERR_AUTH || (at == 0 && st == NOX_ERR_INVALID)); /* c may cross n: 2^-126 */
     }
     /* z = n, c = n, z = 0 */
     memcpy(bad, proof, 64);
     nox_test_from_hex(ORDER_HEX, bad + 32, 32);
-    CU_ASSERT_EQUAL(nox_th_verify_partial(g.verification_keys[1], kp, r, bad, &err), NOX_ERR_INVALID);
+    CU_ASSERT_EQUAL(verify1(g.verification_keys[1], kp, r, bad, &err), NOX_ERR_INVALID);
     ASSERT_CONTAINS(err.message, "z is not below the group order");
     memcpy(bad, proof, 64);
     nox_test_from_hex(ORDER_HEX, bad, 32);
-    CU_ASSERT_EQUAL(nox_th_verify_partial(g.verification_keys[1], kp, r, bad, &err), NOX_ERR_INVALID);
+    CU_ASSERT_EQUAL(verify1(g.verification_keys[1], kp, r, bad, &err), NOX_ERR_INVALID);
     ASSERT_CONTAINS(err.message, "c is not below the group order");
     memcpy(bad, proof, 64);
     memset(bad + 32, 0, 32);
-    CU_ASSERT_EQUAL(nox_th_verify_partial(g.verification_keys[1], kp, r, bad, &err), NOX_ERR_AUTH);
+    CU_ASSERT_EQUAL(verify1(g.verification_keys[1], kp, r, bad, &err), NOX_ERR_AUTH);
     /* points that do not parse */
     uint8_t off[33] = {0x02, [32] = 5}; /* x = 5: not on the curve */
-    CU_ASSERT_EQUAL(nox_th_verify_partial(off, kp, r, proof, &err), NOX_ERR_INVALID);
+    CU_ASSERT_EQUAL(verify1(off, kp, r, proof, &err), NOX_ERR_INVALID);
     ASSERT_CONTAINS(err.message, "verification key");
-    CU_ASSERT_EQUAL(nox_th_verify_partial(g.verification_keys[1], off, r, proof, &err), NOX_ERR_INVALID);
+    CU_ASSERT_EQUAL(verify1(g.verification_keys[1], off, r, proof, &err), NOX_ERR_INVALID);
     ASSERT_CONTAINS(err.message, "ephemeral key");
-    CU_ASSERT_EQUAL(nox_th_verify_partial(g.verification_keys[1], kp, off, proof, &err), NOX_ERR_INVALID);
+    CU_ASSERT_EQUAL(verify1(g.verification_keys[1], kp, off, proof, &err), NOX_ERR_INVALID);
     ASSERT_CONTAINS(err.message, "partial");
     uint8_t k04[33];
     memcpy(k04, kp, 33);
     k04[0] = 0x04;
-    CU_ASSERT_EQUAL(nox_th_partial(&shares[1], k04, r2, proof2, &err), NOX_ERR_INVALID);
-    ASSERT_CONTAINS(err.message, "ephemeral key: not a compressed secp256k1 point");
-    CU_ASSERT_EQUAL(nox_th_partial(&shares[1], off, r2, proof2, &err), NOX_ERR_INVALID);
+    CU_ASSERT_EQUAL(partial1(&shares[1], k04, r2, proof2, &err), NOX_ERR_INVALID);
+    ASSERT_CONTAINS(err.message, "ephemeral key [0]: not a compressed secp256k1 point");
+    CU_ASSERT_EQUAL(partial1(&shares[1], off, r2, proof2, &err), NOX_ERR_INVALID);
+}
+
+/* A batch of m keys, one proof: every partial right, any single change refused. */
+static void test_partial_batches(void) {
+    enum { M = 7 };
+    nox_ec_privkey secret, shares[NOX_TH_MAX_NODES];
+    nox_th_group g;
+    nox_error err = {0};
+    uint8_t ks[M][33], pairs[M][NOX_TH_PAIR_SIZE], bad[M][NOX_TH_PAIR_SIZE], proof[64], proof2[64];
+    split(2, 3, &secret, &g, shares);
+    for (int j = 0; j < M; j++) {
+        nox_ec_privkey k = random_key();
+        point_of(&k, ks[j]);
+    }
+    const uint8_t(*cpairs)[NOX_TH_PAIR_SIZE] = (const uint8_t(*)[NOX_TH_PAIR_SIZE])pairs;
+    CU_ASSERT_EQUAL_FATAL(nox_th_partials(&shares[2], (const uint8_t(*)[33])ks, M, pairs, proof, &err), NOX_OK);
+    CU_ASSERT_EQUAL(nox_th_verify_partials(g.verification_keys[2], cpairs, M, proof, &err), NOX_OK);
+    for (int j = 0; j < M; j++) { /* each R_j = d_3·K_j: the same as a batch of one */
+        uint8_t r[33], p1[64];
+        CU_ASSERT_EQUAL(memcmp(pairs[j], ks[j], 33), 0);
+        CU_ASSERT_EQUAL_FATAL(partial1(&shares[2], ks[j], r, p1, &err), NOX_OK);
+        CU_ASSERT_EQUAL(memcmp(pairs[j] + 33, r, 33), 0);
+    }
+    /* another node's key, a prefix of the batch, a reordered batch, a duplicated pair: refused */
+    CU_ASSERT_EQUAL(nox_th_verify_partials(g.verification_keys[1], cpairs, M, proof, &err), NOX_ERR_AUTH);
+    ASSERT_CONTAINS(err.message, "the DLEQ proof does not verify");
+    CU_ASSERT_EQUAL(nox_th_verify_partials(g.verification_keys[2], cpairs, M - 1, proof, &err), NOX_ERR_AUTH);
+    memcpy(bad, pairs, sizeof bad);
+    memcpy(bad[0], pairs[1], NOX_TH_PAIR_SIZE);
+    memcpy(bad[1], pairs[0], NOX_TH_PAIR_SIZE);
+    CU_ASSERT_EQUAL(nox_th_verify_partials(g.verification_keys[2], (const uint8_t(*)[NOX_TH_PAIR_SIZE])bad, M, proof,
+                                           &err), NOX_ERR_AUTH);
+    /* one wrong partial anywhere in the batch (node 2's R_j in node 3's envelope): refused */
+    for (int j = 0; j < M; j += 3) {
+        uint8_t r[33], p1[64];
+        memcpy(bad, pairs, sizeof bad);
+        CU_ASSERT_EQUAL_FATAL(partial1(&shares[1], ks[j], r, p1, &err), NOX_OK);
+        memcpy(bad[j] + 33, r, 33);
+        CU_ASSERT_EQUAL(nox_th_verify_partials(g.verification_keys[2], (const uint8_t(*)[NOX_TH_PAIR_SIZE])bad, M,
+                                               proof, &err), NOX_ERR_AUTH);
+        /* and the liar's own fresh proof over its wrong batch does not help it either */
+        uint8_t mine[M][NOX_TH_PAIR_SIZE];
+        CU_ASSERT_EQUAL_FATAL(nox_th_partials(&shares[1], (const uint8_t(*)[33])ks, M, mine, proof2, &err), NOX_OK);
+        CU_ASSERT_EQUAL(nox_th_verify_partials(g.verification_keys[2], (const uint8_t(*)[NOX_TH_PAIR_SIZE])mine, M,
+                                               proof2, &err), NOX_ERR_AUTH);
+    }
+    /* sizes: none, too many; a point that does not parse names its index, and nothing is left written */
+    CU_ASSERT_EQUAL(nox_th_partials(&shares[2], (const uint8_t(*)[33])ks, 0, pairs, proof, &err), NOX_ERR_INVALID);
+    ASSERT_CONTAINS(err.message, "1 to 1024");
+    CU_ASSERT_EQUAL(nox_th_verify_partials(g.verification_keys[2], cpairs, 0, proof, &err), NOX_ERR_INVALID);
+    CU_ASSERT_EQUAL(nox_th_verify_partials(g.verification_keys[2], cpairs, NOX_TH_MAX_BATCH + 1, proof, &err),
+                    NOX_ERR_INVALID);
+    memcpy(bad, pairs, sizeof bad);
+    ks[4][0] = 0x04;
+    CU_ASSERT_EQUAL(nox_th_partials(&shares[2], (const uint8_t(*)[33])ks, M, pairs, proof2, &err), NOX_ERR_INVALID);
+    ASSERT_CONTAINS(err.message, "ephemeral key [4]: not a compressed secp256k1 point");
+    static const uint8_t zeros[M][NOX_TH_PAIR_SIZE];
+    CU_ASSERT_EQUAL(memcmp(pairs, zeros, sizeof pairs), 0); /* the partials computed before [4] are wiped */
+    bad[5][33] = 0x05;
+    CU_ASSERT_EQUAL(nox_th_verify_partials(g.verification_keys[2], (const uint8_t(*)[NOX_TH_PAIR_SIZE])bad, M, proof,
+                                           &err), NOX_ERR_INVALID);
+    ASSERT_CONTAINS(err.message, "partial [5]");
 }
 
 /* ---- combination ------------------------------------------------------------------------------------------------ */
@@ -309,10 +388,16 @@ static void combines(const unsigned *idx, size_t k, void *p) {
     nox_error err = {0};
     for (size_t j = 0; j < k; j++) memcpy(sub[j], ctx->partials[idx[j] - 1], 33);
     if (nox_th_combine(idx, (const uint8_t(*)[33])sub, k, x, &err) || memcmp(x, ctx->want, 32)) ctx->all_ok = 0;
+    if (k == 2) { /* the two-partial path, in the other order too */
+        const unsigned rev[2] = {idx[1], idx[0]};
+        memcpy(sub[0], ctx->partials[rev[0] - 1], 33);
+        memcpy(sub[1], ctx->partials[rev[1] - 1], 33);
+        if (nox_th_combine(rev, (const uint8_t(*)[33])sub, 2, x, &err) || memcmp(x, ctx->want, 32)) ctx->all_ok = 0;
+    }
 }
 
 static void test_combine(void) {
-    static const unsigned sizes[][2] = {{1, 1}, {1, 3}, {2, 3}, {3, 5}, {5, 5}};
+    static const unsigned sizes[][2] = {{1, 1}, {1, 3}, {2, 3}, {3, 5}, {5, 5}, {2, 32}}; /* 2 of 32: b − a up to 31 */
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         unsigned t = sizes[s][0], n = sizes[s][1];
         nox_ec_privkey secret, shares[NOX_TH_MAX_NODES], k = random_key();
@@ -325,8 +410,8 @@ static void test_combine(void) {
         CU_ASSERT_FATAL(nox_ec_pubkey_parse(&kpub, kp, 33, &err) == NOX_OK);
         CU_ASSERT_FATAL(nox_ec_ecdh_x(&secret, &kpub, want, &err) == NOX_OK); /* what ECIES decryption uses */
         for (unsigned i = 0; i < n; i++) {
-            CU_ASSERT_EQUAL_FATAL(nox_th_partial(&shares[i], kp, partials[i], proof, &err), NOX_OK);
-            CU_ASSERT_EQUAL(nox_th_verify_partial(g.verification_keys[i], kp, partials[i], proof, &err), NOX_OK);
+            CU_ASSERT_EQUAL_FATAL(partial1(&shares[i], kp, partials[i], proof, &err), NOX_OK);
+            CU_ASSERT_EQUAL(verify1(g.verification_keys[i], kp, partials[i], proof, &err), NOX_OK);
         }
         combine_ctx ctx = {(const uint8_t(*)[33])partials, want, 1};
         each_subset(n, t, combines, &ctx);
@@ -362,8 +447,8 @@ static void test_combine_single_and_refusals(void) {
     unsigned index = 0;
     CU_ASSERT_EQUAL(nox_th_share_check(&g, &d, &index, &err), NOX_OK);
     CU_ASSERT_EQUAL(index, 1);
-    CU_ASSERT_EQUAL_FATAL(nox_th_partial(&d, kp, r, proof, &err), NOX_OK);
-    CU_ASSERT_EQUAL(nox_th_verify_partial(g.verification_keys[0], kp, r, proof, &err), NOX_OK);
+    CU_ASSERT_EQUAL_FATAL(partial1(&d, kp, r, proof, &err), NOX_OK);
+    CU_ASSERT_EQUAL(verify1(g.verification_keys[0], kp, r, proof, &err), NOX_OK);
     const unsigned one[] = {1}, two[] = {1, 1}, zero[] = {0};
     CU_ASSERT_EQUAL(nox_th_combine(one, (const uint8_t(*)[33])&r, 1, x, &err), NOX_OK);
     ecdh_x(&d, kp, want);
@@ -793,9 +878,15 @@ static const char *const KAT_PARTIALS_135[3] = {
 };
 #define KAT_PARTIAL_2 "0x023a79eba935fcb643783ee957a525c9fbbfa54c4b2efe2aef2f58a78733868c2b"
 #define KAT_PROOF_2                                                           \
-    "0x8b44673ce10d42828d8167595a27d5ce1b07faadd3bed8df1e018f4285d719d1" \
-    "98dbafa826707a77e3ff41ff589af845cb37fa52bee00f1ec9c029843702599e"
+    "0x846175b092dd7a2da391c69342c0896d555b3b825b9a365427730684d811ae98" \
+    "2978f56cd1671f32c536e830b0eb0cf27a0852dad445a44bc43e5a9f024fbfb2"
 #define KAT_X "0x58bc45f693385d12217276bd2cfad674fcf215fcca032208b092abb28c1539b9"
+/* node 2's batch of two keys, K and 7·G, with the same nonce */
+#define KAT_K2 "0x025cbdf0646e5db4eaa398f365f2ea7a0e3d419b7e0330e39ce92bddedcac4f9bc"
+#define KAT_PARTIAL_2_K2 "0x02ac617f906f1ce0d91f607eeb64c1bd89a4436eacfc8414a0509a15297e73f3a7"
+#define KAT_PROOF_2_BATCH                                                     \
+    "0xc18ab396753ccf29ce870dfb531fddf863fbd0b1c53caad4d877d824777313896" \
+    "248a7641409a6a2c19ecbe90e0663cc1b87619239b22ce48b79a5e93e696376"
 
 static void test_known_answers(void) {
     nox_ec_privkey secret = key_of(KAT_SECRET), shares[5];
@@ -812,21 +903,31 @@ static void test_known_answers(void) {
     for (int k = 0; k < 3; k++) ASSERT_POINT(g.commitments[k], KAT_COMMITMENTS[k]);
     ASSERT_POINT(g.public_key, KAT_COMMITMENTS[0]);
 
-    /* node 2's partial with a fixed nonce */
-    uint8_t kp[33], partial[33], proof[64], want_proof[64];
+    /* node 2's partial with a fixed nonce: a batch of one, then of two */
+    uint8_t kp[33], partial[33], proof[64], want_proof[64], ks[2][33], pairs[2][NOX_TH_PAIR_SIZE];
     nox_ec_privkey r = key_of(KAT_NONCE);
     nox_test_from_hex(KAT_K, kp, 33);
     nox_test_from_hex(KAT_PROOF_2, want_proof, 64);
-    CU_ASSERT_EQUAL_FATAL(nox_th_partial_with(&shares[1], kp, &r, partial, proof, &err), NOX_OK);
+    CU_ASSERT_EQUAL_FATAL(nox_th_partials_with(&shares[1], (const uint8_t(*)[33])kp, 1, &r, pairs, proof, &err), NOX_OK);
+    memcpy(partial, pairs[0] + 33, 33);
     ASSERT_POINT(partial, KAT_PARTIAL_2);
     CU_ASSERT_EQUAL(memcmp(proof, want_proof, 64), 0);
-    CU_ASSERT_EQUAL(nox_th_verify_partial(g.verification_keys[1], kp, partial, proof, &err), NOX_OK);
+    CU_ASSERT_EQUAL(verify1(g.verification_keys[1], kp, partial, proof, &err), NOX_OK);
+    memcpy(ks[0], kp, 33);
+    nox_test_from_hex(KAT_K2, ks[1], 33);
+    nox_test_from_hex(KAT_PROOF_2_BATCH, want_proof, 64);
+    CU_ASSERT_EQUAL_FATAL(nox_th_partials_with(&shares[1], (const uint8_t(*)[33])ks, 2, &r, pairs, proof, &err), NOX_OK);
+    ASSERT_POINT(pairs[0] + 33, KAT_PARTIAL_2);
+    ASSERT_POINT(pairs[1] + 33, KAT_PARTIAL_2_K2);
+    CU_ASSERT_EQUAL(memcmp(proof, want_proof, 64), 0);
+    CU_ASSERT_EQUAL(nox_th_verify_partials(g.verification_keys[1], (const uint8_t(*)[NOX_TH_PAIR_SIZE])pairs, 2, proof,
+                                           &err), NOX_OK);
 
     /* nodes 1, 3, 5 combine to x(d·K) */
     const unsigned s135[] = {1, 3, 5};
     uint8_t partials[3][33], x[32];
     for (int j = 0; j < 3; j++) {
-        CU_ASSERT_EQUAL_FATAL(nox_th_partial(&shares[s135[j] - 1], kp, partials[j], proof, &err), NOX_OK);
+        CU_ASSERT_EQUAL_FATAL(partial1(&shares[s135[j] - 1], kp, partials[j], proof, &err), NOX_OK);
         ASSERT_POINT(partials[j], KAT_PARTIALS_135[j]);
     }
     CU_ASSERT_EQUAL(nox_th_combine(s135, (const uint8_t(*)[33])partials, 3, x, &err), NOX_OK);
@@ -856,6 +957,7 @@ int main(void) {
         {"deal and split round trips", test_deal_round_trips},
         {"deal refusals", test_deal_refusals},
         {"partials and their proofs", test_partial_verify},
+        {"a batch of partials, one proof: any change refused", test_partial_batches},
         {"combination = ECDH", test_combine},
         {"single key and combine refusals", test_combine_single_and_refusals},
         {"group JSON", test_group_json},

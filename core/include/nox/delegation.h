@@ -59,21 +59,23 @@ nox_status nox_delegation_decrypt(const nox_rsa_key *key, const uint8_t *encrypt
 /* ---- threshold delegation (docs/PROTOCOL-EXTENSIONS.md §11) -------------------------------------------------
  *
  * A node of a t-of-n group answers a batch of ephemeral keys K_1..K_m for one requester with one envelope:
- *   items     = for each K_j: K_j (33) ‖ R_j = d_i·K_j (33) ‖ DLEQ proof (64)   (nox/threshold.h)
- *   envelope  = AES-256-GCM(k, iv, aad, items), k a fresh 32-byte key, iv 12 random bytes,
- *               aad = "nox/partials/v1" ‖ node index (4 bytes BE) ‖ chain id (8 bytes BE)
+ *   plaintext = proof (64: the batch's DLEQ proof, nox_th_partials) ‖ for each K_j: K_j (33) ‖ R_j = d_i·K_j (33)
+ *   envelope  = AES-256-GCM(k, iv, aad, plaintext), k a fresh 32-byte key, iv 12 random bytes,
+ *               aad = "nox/partials/v2" ‖ node index (4 bytes BE) ‖ chain id (8 bytes BE)
  *   wrappedKey = RSA-OAEP(SHA-256, MGF1-SHA-256)(requester's key, k)
- * so the requester makes one RSA decryption per node per batch, not one per operand, and whoever carries
- * the envelope (the Gateway) never sees a partial.
+ * so the requester makes one RSA decryption per node per batch, not one per operand, the node one proof per
+ * batch, and whoever carries the envelope (the Gateway) never sees a partial.
  */
 
 #include "nox/threshold.h"
 
-/** One item of an envelope: K ‖ R ‖ proof. */
-#define NOX_DELEGATION_ITEM_SIZE (2 * NOX_TH_POINT_SIZE + NOX_TH_PROOF_SIZE)
-#define NOX_DELEGATION_AAD_LABEL "nox/partials/v1"
+/** One item of an envelope: K ‖ R. */
+#define NOX_DELEGATION_ITEM_SIZE NOX_TH_PAIR_SIZE
+#define NOX_DELEGATION_AAD_LABEL "nox/partials/v2"
 /** Most items in one envelope. */
-#define NOX_DELEGATION_MAX_ITEMS 1024
+#define NOX_DELEGATION_MAX_ITEMS NOX_TH_MAX_BATCH
+/** The sealed size of an envelope of m items: the proof, the items, the tag. */
+#define NOX_DELEGATION_SEALED_SIZE(m) (NOX_TH_PROOF_SIZE + (size_t)(m) * NOX_DELEGATION_ITEM_SIZE + NOX_ECIES_TAG_SIZE)
 
 /** A sealed envelope (what travels; malloc'd buffers, freed by nox_sealed_partials_free). */
 typedef struct nox_sealed_partials {
@@ -81,7 +83,7 @@ typedef struct nox_sealed_partials {
     uint8_t *wrapped_key; /**< RSA-OAEP of the envelope key: nox_rsa_size(target) bytes */
     size_t wrapped_key_len;
     uint8_t iv[NOX_ECIES_NONCE_SIZE];
-    uint8_t *ciphertext; /**< items, sealed: m × NOX_DELEGATION_ITEM_SIZE + 16 bytes */
+    uint8_t *ciphertext; /**< proof and items, sealed: NOX_DELEGATION_SEALED_SIZE(m) bytes */
     size_t ciphertext_len;
 } nox_sealed_partials;
 
@@ -101,7 +103,9 @@ typedef struct nox_partials {
     unsigned node;
     uint8_t verification_key[NOX_TH_POINT_SIZE]; /**< P_node from the group: checks the proofs */
     size_t m;                                    /**< items */
-    uint8_t *items;                              /**< m × NOX_DELEGATION_ITEM_SIZE */
+    uint8_t proof[NOX_TH_PROOF_SIZE];            /**< the batch's DLEQ proof */
+    uint8_t *items;                              /**< m × NOX_DELEGATION_ITEM_SIZE: K_j ‖ R_j */
+    int proof_state;                             /**< 0 not checked yet, 1 holds, -1 fails (decrypt_partials) */
 } nox_partials;
 
 void nox_partials_wipe(nox_partials *p);
@@ -121,11 +125,12 @@ nox_status nox_delegation_open_partials(const nox_rsa_key *key, const nox_sealed
  * (NOX_ERR_INVALID otherwise: the carrier mixed items up). Combines the first t sets whose node is not in
  * *bad (bit node-1), and decrypts. Only when the tag fails are the proofs checked: every node whose proof
  * fails is added to *bad (and logged by the caller), and the value is combined again from t other nodes
- * when k allows. Errors: NOX_ERR_REMOTE when fewer than t good sets remain (the message names the
+ * when k allows. A set's proof is checked at most once (sets[s].proof_state remembers the answer).
+ * Errors: NOX_ERR_REMOTE when fewer than t good sets remain (the message names the
  * bad nodes); NOX_ERR_AUTH when every proof holds and the value still does not decrypt (the stored
  * ciphertext is not what was encrypted). `plaintext` (ct_len − 16 bytes) is zeroed on failure.
  */
-nox_status nox_delegation_decrypt_partials(const nox_partials *sets, size_t k, unsigned t, size_t item,
+nox_status nox_delegation_decrypt_partials(nox_partials *sets, size_t k, unsigned t, size_t item,
                                            const uint8_t ephemeral[NOX_TH_POINT_SIZE],
                                            const uint8_t nonce[NOX_ECIES_NONCE_SIZE], const uint8_t *ciphertext,
                                            size_t ct_len, uint8_t *plaintext, uint64_t *bad, nox_error *err);

@@ -39,7 +39,7 @@ nox_status nox_delegations_open(const nox_rsa_key *key, json_t *answer, uint64_t
  * left out; a node whose proof fails is added). Writes ciphertext − 16 bytes (at most cap) and *len.
  * NOX_ERR_INVALID for a malformed value or one larger than cap; else as nox_delegation_decrypt_partials.
  */
-nox_status nox_delegations_decrypt_value(const nox_opened_partials *o, json_t *value, uint8_t *plaintext, size_t cap,
+nox_status nox_delegations_decrypt_value(nox_opened_partials *o, json_t *value, uint8_t *plaintext, size_t cap,
                                          size_t *len, uint64_t *bad, nox_error *err);
 
 #ifdef __cplusplus

@@ -7,8 +7,9 @@
  *   Shamir:   f(x) = a_0 + a_1 x + … + a_{t-1} x^{t-1} mod n, a_0 = d;
  *             node i (1 ≤ i ≤ nodes) holds d_i = f(i); any t shares give d.
  *   Feldman:  C_k = a_k·G (public); P = C_0 = d·G; P_i = d_i·G = Σ_k i^k·C_k.
- *   Partial:  for a stored ephemeral key K, node i answers R_i = d_i·K with a
- *             Chaum–Pedersen proof (c, z) that log_G P_i = log_K R_i.
+ *   Partial:  for a stored ephemeral key K, node i answers R_i = d_i·K; one
+ *             Chaum–Pedersen proof (c, z) per batch of keys shows that
+ *             log_G P_i = log_K R_i for each (a batched DLEQ).
  *   Combine:  d·K = Σ_{i∈S} λ_i·R_i over any t distinct indices S, with
  *             λ_i = Π_{j∈S, j≠i} j / (j − i) mod n (Lagrange at 0).
  *   Reshare:  each old node i of a set S of t old indices deals λ_i·d_i with
@@ -40,6 +41,10 @@ extern "C" {
 #define NOX_TH_SCALAR_SIZE 32
 /** A DLEQ proof: c (32, big-endian) ‖ z (32). */
 #define NOX_TH_PROOF_SIZE 64
+/** An ephemeral key and a node's partial for it: K (33) ‖ R (33). */
+#define NOX_TH_PAIR_SIZE (2 * NOX_TH_POINT_SIZE)
+/** Most ephemeral keys in one batch of partials (one proof). */
+#define NOX_TH_MAX_BATCH 1024
 
 /**
  * The public group: written by the ceremonies, read by every KMS node, the
@@ -120,31 +125,38 @@ nox_status nox_th_lagrange(const unsigned *indices, size_t k, unsigned index, ui
                            nox_error *err);
 
 /**
- * Node i's partial for ephemeral key `ephemeral` (33 bytes compressed):
- * partial = share·K and a DLEQ proof that log_G P_i = log_K partial, with
- * P_i = share·G. The challenge is
- *   c = SHA-512("nox/threshold/dleq/v1" ‖ P_i ‖ K ‖ R ‖ A ‖ B) mod n
- * (points compressed), A = r·G, B = r·K for a fresh random r, z = r + c·share.
- * NOX_ERR_INVALID when `ephemeral` is not a compressed point on the curve.
+ * Node i's partials for a batch of ephemeral keys K_1..K_m (33 bytes compressed each, 1 ≤ m ≤
+ * NOX_TH_MAX_BATCH): pairs[j] = K_j ‖ R_j with R_j = share·K_j, and ONE Chaum–Pedersen proof for the whole
+ * batch (the batched DLEQ of Privacy Pass / RFC 9497 §2.2.1) that log_G P_i = log_{K_j} R_j for every j:
+ *   seed = SHA-512("nox/threshold/dleq-batch/v1" ‖ P_i ‖ m (4 bytes BE) ‖ K_1 ‖ R_1 ‖ … ‖ K_m ‖ R_m)
+ *   e_j  = the first 16 bytes of SHA-512(seed ‖ j (4 bytes BE, j from 0)) as a number (1 if zero)
+ *   M = Σ e_j·K_j,  Z = Σ e_j·R_j (= share·M)
+ *   c = SHA-512("nox/threshold/dleq-batch/v1" ‖ seed ‖ M ‖ Z ‖ A ‖ B) mod n, A = r·G, B = r·M,
+ *   z = r + c·share, for a fresh random r; proof = c ‖ z.
+ * A node that gets any R_j wrong passes with probability 2^-128 at most. NOX_ERR_INVALID "ephemeral key
+ * [j]: …" when a key is not a compressed point on the curve (nothing is written then).
  */
-nox_status nox_th_partial(const nox_ec_privkey *share, const uint8_t ephemeral[NOX_TH_POINT_SIZE],
-                          uint8_t partial[NOX_TH_POINT_SIZE], uint8_t proof[NOX_TH_PROOF_SIZE], nox_error *err);
+nox_status nox_th_partials(const nox_ec_privkey *share, const uint8_t (*eph)[NOX_TH_POINT_SIZE], size_t m,
+                           uint8_t (*pairs)[NOX_TH_PAIR_SIZE], uint8_t proof[NOX_TH_PROOF_SIZE], nox_error *err);
 
 /**
- * Verifies a partial: NOX_OK when the proof shows log_G vk = log_K partial;
- * NOX_ERR_AUTH when it does not ("the DLEQ proof does not verify");
- * NOX_ERR_INVALID when a point does not parse or a proof scalar is ≥ n.
+ * Verifies a batch: NOX_OK when the proof shows log_G vk = log_{K_j} R_j for every pair K_j ‖ R_j of
+ * pairs[0..m); NOX_ERR_AUTH when it does not ("the DLEQ proof does not verify": at least one R_j is
+ * wrong, or the proof is); NOX_ERR_INVALID when a point does not parse, a proof scalar is ≥ n, or m is
+ * out of range.
  */
-nox_status nox_th_verify_partial(const uint8_t verification_key[NOX_TH_POINT_SIZE],
-                                 const uint8_t ephemeral[NOX_TH_POINT_SIZE], const uint8_t partial[NOX_TH_POINT_SIZE],
-                                 const uint8_t proof[NOX_TH_PROOF_SIZE], nox_error *err);
+nox_status nox_th_verify_partials(const uint8_t verification_key[NOX_TH_POINT_SIZE],
+                                  const uint8_t (*pairs)[NOX_TH_PAIR_SIZE], size_t m,
+                                  const uint8_t proof[NOX_TH_PROOF_SIZE], nox_error *err);
 
 /**
  * Combines k partials (partials[j] from node indices[j], distinct) into d·K
  * and writes its 32-byte x-coordinate: the shared secret x of spec §4.1/§4.2.
  * k must be the group's threshold (with more, the result is still right; the
- * caller passes exactly t). When k = 1 and indices[0] is 1, λ = 1 and no
- * multiplication is made. NOX_ERR_INVALID for a partial that does not parse
+ * caller passes exactly t). When k = 1, λ = 1 and no multiplication is
+ * made; when k = 2 (nodes a < b), d·K = (b·R_a − a·R_b)/(b − a): small
+ * multiples by constant-time additions and one multiplication by 1/(b − a)
+ * only when b − a > 1. NOX_ERR_INVALID for a partial that does not parse
  * or a sum at infinity. x is zeroed on failure.
  */
 nox_status nox_th_combine(const unsigned *indices, const uint8_t (*partials)[NOX_TH_POINT_SIZE], size_t k,
