@@ -21,6 +21,22 @@ while [ $# -gt 0 ]; do
 done
 [ $# -ge 2 ] || { echo "usage: bench/ab_e2e.sh [--rounds N] [--messages N] [--mix MIX] LABEL=TREE[,VAR=VALUE...] ..." >&2; exit 2; }
 out=${AB_OUT:-/tmp/nox-ab}
+tick=$(getconf CLK_TCK)
+# "component utime+stime(ticks)" for every process of a devnet (its pids/*.pid).
+cpu_snapshot() {
+  for f in "$1"/pids/*.pid; do
+    pid=$(head -1 "$f" 2>/dev/null) || continue
+    [ -r "/proc/$pid/stat" ] || continue
+    # the fields after the command name's closing parenthesis: utime and stime are the 12th and 13th
+    echo "$(basename "$f" .pid) $(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')"
+  done
+}
+# CPU per message between the two snapshots, per kind of component (runner, gateway, kms, nats, ...) and summed.
+cpu_per_message() {
+  join <(sort "$1.cpu0") <(sort "$1.cpu1") | awk -v n="$2" -v tick="$tick" '
+    { kind = $1; sub(/[0-9]+$/, "", kind); ms[kind] += ($3 - $2) * 1000 / tick / n }
+    END { for (k in ms) { printf "%s%s %.2f", sep, k, ms[k]; sep = ", "; total += ms[k] } printf ", sum %.2f", total }'
+}
 mkdir -p "$out"
 for round in $(seq 1 "$rounds"); do
   for variant in "$@"; do
@@ -33,11 +49,14 @@ for round in $(seq 1 "$rounds"); do
     if ! (cd "$tree" && env "${envs[@]}" NOX_DEVNET_DIR="$dir" scripts/devnet.sh up >"$out/$label-up.txt" 2>&1); then
       echo "round $round $label: devnet up failed (see $out/$label-up.txt)"; continue
     fi
+    cpu_snapshot "$dir" >"$out/$label-$round.cpu0"
     (cd "$tree" && build/bin/nox-bench e2e --devnet --env "$dir/env" --messages "$messages" --mix "$mix" >"$log" 2>&1) || true
+    cpu_snapshot "$dir" >"$out/$label-$round.cpu1"
     run=$(awk '/^throughput/ {print $(NF-3)}' "$log")
     runner=$(awk '/nox_runner_messages_ok_total/ {print $1}' "$log")
     lat=$(awk '/^latency/ {print $3 " / " $9 " ms"}' "$log")
     echo "round $round $label: stored/s over the run ${run:-?}, Runner rate ${runner:-?}, p50 / p99 ${lat:-?}"
+    echo "round $round $label: CPU ms per message (set-up included): $(cpu_per_message "$out/$label-$round" "$messages")"
     (cd "$tree" && NOX_DEVNET_DIR="$dir" scripts/devnet.sh down >/dev/null 2>&1 || true)
   done
 done

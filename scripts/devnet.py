@@ -1254,6 +1254,20 @@ listen: 127.0.0.1:{ports['runner']}
         except (DevnetError, OSError) as e:
             say(str(e))
             return 1
+        if name in self.nats_nodes() and self.cluster():
+            # A rolling restart must not touch the next node before this one has caught up with every stream
+            # and consumer: nats-server's full /healthz (without js-enabled-only) says so. Killing another node
+            # earlier leaves a Raft group with one current member of three, which stalls it until this one
+            # catches up (faults_cluster once saw 14 s).
+            t1, url = time.time(), f"http://127.0.0.1:{st['ports'][name + '_monitor']}/healthz"
+            while (answer := http_get(url))[0] != 200:
+                if time.time() - t1 > timeout_s():
+                    say(f"devnet: {name} restarted but not current with the cluster's streams and consumers within "
+                        f"{timeout_s():g} s (last /healthz answer: {answer[1][:200]})")
+                    return 1
+                time.sleep(0.1)
+            say(f"devnet: {name} is current with the cluster's streams and consumers {time.time() - t1:.1f} s "
+                "after its start")
         say(f"devnet: restarted {name} in {time.time() - t0:.1f} s"
             + (f" as nox-kms-faulty (NOX_KMS_FAULT={FAULT}: every partial it serves is wrong; a plain "
                f"`restart {name}` brings nox-kms back)" if faulty else ""))
