@@ -248,7 +248,7 @@ static int kms_batch(const ctx *c, const mode *md, const pair *p, int k0, batch_
     }
     for (unsigned s = 0; s < md->t; s++)
         if (nox_delegation_seal_partials(&md->shares[s], s + 1, CHAIN_ID, (const uint8_t(*)[NOX_TH_POINT_SIZE])b->eph,
-                                         m, c->rsa_pub, &b->sealed[s], err))
+                                         m, c->rsa_pub, NULL, &b->sealed[s], err))
             return -1;
     return 0;
 }
@@ -258,7 +258,7 @@ static int runner_batch(const ctx *c, const mode *md, const pair *p, int k0, bat
     int rc = -1;
     unsigned opened = 0;
     for (; opened < md->t; opened++) {
-        if (nox_delegation_open_partials(c->rsa, &b->sealed[opened], CHAIN_ID, &b->sets[opened], err)) goto done;
+        if (nox_delegation_open_partials(c->rsa, NULL, &b->sealed[opened], CHAIN_ID, &b->sets[opened], err)) goto done;
         memcpy(b->sets[opened].verification_key, md->group.verification_keys[b->sets[opened].node - 1],
                NOX_TH_POINT_SIZE);
     }

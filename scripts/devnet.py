@@ -4,7 +4,7 @@
     scripts/devnet.sh up [--kms T-of-N]  start PostgreSQL, nats-server -js, anvil (chain 31337) + the
                                          contracts, the KMS (a t-of-n threshold group of nox-kms nodes, 2-of-3
                                          by default), nox-gateway, nox-runner and nox-ingestor;
-                                         every hop over TLS (NOX_DEVNET_TLS=0: plaintext, for A/B benchmarks)
+                                         every hop over TLS (NOX_DEVNET_TLS=0: plaintext, and NOX_DEVNET_FETCH_BATCH=N: the Runners' fetch_batch, for A/B benchmarks)
     scripts/devnet.sh up --cluster       the same with a 3-node NATS JetStream cluster (nats, nats2, nats3:
                                          routes over mutual TLS, streams of 3 replicas), two Gateways on one
                                          PostgreSQL (gateway, gateway2) and three Runners (runner, runner2,
@@ -136,6 +136,14 @@ class DevnetError(Exception):
 
 def say(msg=""):
     print(msg, flush=True)
+
+
+def fetch_batch():
+    """The Runners' fetch_batch: 8, or NOX_DEVNET_FETCH_BATCH (1..64) for a benchmark."""
+    try:
+        return min(64, max(1, int(os.environ.get("NOX_DEVNET_FETCH_BATCH", "8"))))
+    except ValueError:
+        return 8
 
 
 def timeout_s():
@@ -841,10 +849,10 @@ listen: 127.0.0.1:{ports['ingestor']}
         write_file(self.p("runner.yaml"), f"""# nox-runner of the Nox devnet (scripts/devnet.sh). Run: {self.bin('nox-runner')} --config {self.p('runner.yaml')}
 nats: {{{self.nats_urls_yaml()}, credentials_file: {self.p('keys', 'runner.nk')},{" " + self.tls_client("tls").strip() + "," if self.tls() else ""}
        stream: nox_ingestor, consumer: nox_ingestor_consumer,
-       dead_letter_subject: nox_dead, ack_wait_s: 30, max_deliver: 10, max_ack_pending: 1024, fetch_batch: 8}}
+       dead_letter_subject: nox_dead, ack_wait_s: 30, max_deliver: 10, max_ack_pending: 1024, fetch_batch: {fetch_batch()}}}
 # fetch_batch: a fetched batch is one Gateway exchange for its operands and one for its results (bench/README.md):
 # 8 gives ~1,300 ops/s with p99 < 20 ms at half load; 16 more throughput, p99 ~45 ms; 32, p99 ~70 ms
-# max_ack_pending well above workers x fetch_batch (48) per Runner: a Runner killed with full batches leaves
+# max_ack_pending well above workers x fetch_batch (48 at 8) per Runner: a Runner killed with full batches leaves
 # them unacked for ack_wait_s; at 256, two such crashes stopped every delivery for up to 30 s (tests/faults)
 {"gateway_urls: [" + st['urls']['gateway'] + ", " + st['urls']['gateway2'] + "]   # one Gateway, two URLs: failover"
  if self.cluster() else "gateway_url: " + st['urls']['gateway']}

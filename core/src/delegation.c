@@ -77,7 +77,7 @@ static void envelope_aad(unsigned node, uint64_t chain_id, uint8_t aad[AAD_SIZE]
 
 nox_status nox_delegation_seal_partials(const nox_ec_privkey *share, unsigned node, uint64_t chain_id,
                                         const uint8_t (*eph)[NOX_TH_POINT_SIZE], size_t m, const nox_rsa_key *target,
-                                        nox_sealed_partials *out, nox_error *err) {
+                                        nox_envelope_keys *keys, nox_sealed_partials *out, nox_error *err) {
     memset(out, 0, sizeof *out);
     if (m == 0 || m > NOX_DELEGATION_MAX_ITEMS)
         return nox_error_set(err, NOX_ERR_INVALID, "an envelope holds 1 to %d items, not %zu", NOX_DELEGATION_MAX_ITEMS, m);
@@ -90,11 +90,12 @@ nox_status nox_delegation_seal_partials(const nox_ec_privkey *share, unsigned no
                                                                   : nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
     if (!st)
         st = nox_th_partials(share, eph, m, (uint8_t(*)[NOX_TH_PAIR_SIZE])(items + NOX_TH_PROOF_SIZE), items, err);
-    if (!st && (RAND_priv_bytes(key, sizeof key) != 1 || RAND_bytes(out->iv, sizeof out->iv) != 1))
-        st = nox_error_set(err, NOX_ERR_IO, "the random number generator failed (envelope key)");
+    if (!st && RAND_bytes(out->iv, sizeof out->iv) != 1)
+        st = nox_error_set(err, NOX_ERR_IO, "the random number generator failed (envelope iv)");
+    if (!st)
+        st = nox_envelope_key_for(keys, target, key, out->wrapped_key, nox_rsa_size(target), &out->wrapped_key_len, err);
     envelope_aad(node, chain_id, aad);
     if (!st) st = nox_aes_gcm_seal(key, out->iv, aad, sizeof aad, items, len, out->ciphertext, err);
-    if (!st) st = nox_rsa_encrypt(target, key, sizeof key, out->wrapped_key, nox_rsa_size(target), &out->wrapped_key_len, err);
     out->ciphertext_len = st ? 0 : len + NOX_ECIES_TAG_SIZE;
     OPENSSL_cleanse(key, sizeof key);
     if (items) OPENSSL_cleanse(items, len);
@@ -103,8 +104,9 @@ nox_status nox_delegation_seal_partials(const nox_ec_privkey *share, unsigned no
     return st;
 }
 
-nox_status nox_delegation_open_partials(const nox_rsa_key *key, const nox_sealed_partials *sealed, uint64_t chain_id,
-                                        nox_partials *out, nox_error *err) {
+nox_status nox_delegation_open_partials(const nox_rsa_key *key, nox_envelope_keys *keys,
+                                        const nox_sealed_partials *sealed, uint64_t chain_id, nox_partials *out,
+                                        nox_error *err) {
     memset(out, 0, sizeof *out);
     if (sealed->ciphertext_len < NOX_DELEGATION_SEALED_SIZE(1) ||
         (sealed->ciphertext_len - NOX_DELEGATION_SEALED_SIZE(0)) % NOX_DELEGATION_ITEM_SIZE != 0 ||
@@ -114,7 +116,7 @@ nox_status nox_delegation_open_partials(const nox_rsa_key *key, const nox_sealed
                              NOX_DELEGATION_ITEM_SIZE);
     uint8_t buf[NOX_RSA_MAX_BITS / 8], aad[AAD_SIZE];
     size_t n = 0, len = sealed->ciphertext_len - NOX_ECIES_TAG_SIZE; /* proof ‖ items */
-    nox_status st = nox_rsa_decrypt(key, sealed->wrapped_key, sealed->wrapped_key_len, buf, sizeof buf, &n, err);
+    nox_status st = nox_envelope_key_unwrap(keys, key, sealed->wrapped_key, sealed->wrapped_key_len, buf, &n, err);
     if (st) nox_error_prefix(err, "node %u's wrappedKey: ", sealed->node);
     else if (n != NOX_ECIES_KEY_SIZE)
         st = nox_error_set(err, NOX_ERR_INVALID, "node %u's wrappedKey decrypts to %zu bytes, not %d", sealed->node, n,

@@ -39,8 +39,8 @@ static nox_status read_envelope(json_t *d, size_t i, uint64_t *seen, nox_sealed_
     return NOX_OK;
 }
 
-nox_status nox_delegations_open(const nox_rsa_key *key, json_t *answer, uint64_t chain_id, nox_opened_partials *o,
-                                uint64_t *unopened, nox_error *err) {
+nox_status nox_delegations_open(const nox_rsa_key *key, nox_envelope_keys *keys, json_t *answer, uint64_t chain_id,
+                                nox_opened_partials *o, uint64_t *unopened, nox_error *err) {
     memset(o, 0, sizeof *o);
     *unopened = 0;
     json_t *t = json_object_get(answer, "threshold"), *list = json_object_get(answer, "delegations"), *d;
@@ -56,7 +56,7 @@ nox_status nox_delegations_open(const nox_rsa_key *key, json_t *answer, uint64_t
         uint8_t vk[NOX_TH_POINT_SIZE];
         nox_status st = read_envelope(d, i, &seen, &sealed, vk, err);
         nox_error e2 = {0};
-        if (!st && nox_delegation_open_partials(key, &sealed, chain_id, &o->sets[o->k], &e2) == NOX_OK)
+        if (!st && nox_delegation_open_partials(key, keys, &sealed, chain_id, &o->sets[o->k], &e2) == NOX_OK)
             memcpy(o->sets[o->k++].verification_key, vk, NOX_TH_POINT_SIZE);
         else if (!st)
             *unopened |= (uint64_t)1 << (sealed.node - 1);

@@ -28,6 +28,9 @@
 #include "nox/runner_auth.h"
 
 enum { GW_POOL = 64, GW_MAX_RESPONSE = 4u << 20, GW_CONNECT_TIMEOUT_MS = 3000 };
+/* The KMS nodes' envelope keys this client remembers, and for how long (twice a node's 60 s: every key a node
+ * uses is unwrapped once). */
+enum { GW_ENVELOPE_KEY_TTL_S = 120, GW_ENVELOPE_KEYS = 64 };
 
 struct nox_gateway_client {
     nox_json_client *gws[NOX_GATEWAY_MAX_URLS]; /* one pool per Gateway URL; all are the same Gateway */
@@ -41,6 +44,7 @@ struct nox_gateway_client {
     uint8_t gateway[NOX_ADDRESS_SIZE]; /* verifyingContract of the authorizations' domain */
     unsigned lifetime_s;               /* expiresAt = now + lifetime_s */
     const nox_rsa_key *rsa;            /* opens the KMS nodes' envelopes (nox_gateway_client_set_requester) */
+    nox_envelope_keys *envelope_keys;  /* what the nodes' wrappedKeys unwrapped to: one RSA per node per TTL */
     nox_counter *bad_partials[NOX_TH_MAX_NODES];
     _Atomic uint64_t bad_until[NOX_TH_MAX_NODES]; /* KMS node i-1 excluded until then (unix seconds) */
     atomic_ulong blamed;                          /* KMS nodes named so far (a new one: ask again at once) */
@@ -91,6 +95,11 @@ nox_status nox_gateway_client_new(const char *url, const nox_tls_client *tls, co
         free(c);
         return st;
     }
+    if (!(c->envelope_keys = nox_envelope_keys_new(GW_ENVELOPE_KEY_TTL_S, GW_ENVELOPE_KEYS))) {
+        for (size_t i = 0; i < c->n_gws; i++) nox_json_client_free(c->gws[i]);
+        free(c);
+        return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    }
     c->http = c->gws[0];
     c->wallet = *wallet;
     memcpy(c->gateway, signing->gateway_address, NOX_ADDRESS_SIZE);
@@ -102,6 +111,7 @@ nox_status nox_gateway_client_new(const char *url, const nox_tls_client *tls, co
 void nox_gateway_client_free(nox_gateway_client *c) {
     if (!c) return;
     for (size_t i = 0; i < c->n_gws; i++) nox_json_client_free(c->gws[i]);
+    nox_envelope_keys_free(c->envelope_keys);
     nox_ec_key_wipe(&c->wallet);
     free(c);
 }
@@ -292,7 +302,7 @@ static json_t *exclusions(nox_gateway_client *c) {
 static nox_status open_delegations(nox_gateway_client *c, json_t *doc, uint64_t chain_id, opened *o, nox_error *err) {
     if (!c->rsa) return nox_error_set(err, NOX_ERR_INVALID, "fetch operands: no requester key set");
     uint64_t unopened = 0;
-    nox_status st = nox_delegations_open(c->rsa, doc, chain_id, o, &unopened, err);
+    nox_status st = nox_delegations_open(c->rsa, c->envelope_keys, doc, chain_id, o, &unopened, err);
     if (unopened) nox_log(NOX_LOG_WARN, "fetch operands: the envelope of KMS node(s) 0x%llx (a bit per node) does not "
                           "open: sealed for another requester, node or chain, or altered on the way",
                           (unsigned long long)unopened);

@@ -19,20 +19,30 @@ struct nox_rsa_key {
     EVP_PKEY *pkey;
     int has_private;
     atomic_uint refs; /* nox_rsa_retain / nox_rsa_free */
+    uint8_t fingerprint[32]; /* SHA-256 of the SPKI DER, computed once (OpenSSL 3's encoder is slow) */
 };
 
 static nox_status wrap(EVP_PKEY *pkey, int has_private, nox_rsa_key **out, nox_error *err) {
     nox_rsa_key *key = malloc(sizeof *key);
-    if (!key) {
+    unsigned char *der = NULL;
+    int n = key ? i2d_PUBKEY(pkey, &der) : 0;
+    unsigned len = 0;
+    if (!key || n <= 0 || EVP_Digest(der, (size_t)n, key->fingerprint, &len, EVP_sha256(), NULL) != 1) {
+        OPENSSL_free(der);
         EVP_PKEY_free(pkey);
-        return nox_error_set(err, NOX_ERR_NOMEM, "out of memory for an RSA key");
+        free(key);
+        return key ? nox_openssl_failure(err, "encoding the RSA public key")
+                   : nox_error_set(err, NOX_ERR_NOMEM, "out of memory for an RSA key");
     }
+    OPENSSL_free(der);
     key->pkey = pkey;
     key->has_private = has_private;
     atomic_init(&key->refs, 1);
     *out = key;
     return NOX_OK;
 }
+
+const uint8_t *nox_rsa_fingerprint(const nox_rsa_key *key) { return key->fingerprint; }
 
 nox_rsa_key *nox_rsa_retain(nox_rsa_key *key) {
     atomic_fetch_add_explicit(&key->refs, 1, memory_order_relaxed);

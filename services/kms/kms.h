@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nox/delegation.h"
 #include "nox/ec.h"
 #include "nox/error.h"
 #include "nox/service.h"
@@ -39,6 +40,9 @@ typedef struct kms_config {
 nox_status kms_config_load(const char *path, kms_config *cfg, nox_error *err);
 void kms_config_free(kms_config *cfg);
 
+/* A node seals a requester's envelopes under one key for this long (the requester keeps it twice as long). */
+enum { KMS_ENVELOPE_KEY_TTL_S = 60, KMS_ENVELOPE_KEYS = 256 };
+
 /** What the handlers share (read-only while serving). */
 typedef struct kms_state {
     kms_config cfg;
@@ -50,6 +54,7 @@ typedef struct kms_state {
     uint8_t public_key[NOX_EC_PUBKEY_COMPRESSED_SIZE];
     nox_histogram *delegation_seconds, *batch_seconds, *partials_seconds;
     nox_rsa_cache *target_keys; /* parsed requester keys: a Runner sends the same one every time */
+    nox_envelope_keys *envelope_keys; /* one envelope key per requester for KMS_ENVELOPE_KEY_TTL_S (nox/delegation.h) */
 } kms_state;
 
 /** Precomputes each chain's public-key answer (the proof is deterministic). */

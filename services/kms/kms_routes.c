@@ -310,7 +310,7 @@ static void delegate_partials(const kms_state *st, const nox_http_request *req, 
             goto out;
         }
     nox_status s = nox_delegation_seal_partials(&st->key, st->index, k.chain->chain_id, (const uint8_t(*)[NOX_TH_POINT_SIZE])eph,
-                                                k.n, k.rsa, &sealed, &err);
+                                                k.n, k.rsa, st->envelope_keys, &sealed, &err);
     if (s == NOX_ERR_INVALID) { /* "ephemeral key [i]: …" */
         const char *m = err.message;
         nox_http_respond_error(resp, 400, "bad_request", "ephemeralPubKeys%s",

@@ -194,10 +194,13 @@ int main(int argc, char **argv) {
         s = start_keys(&st, &err);
     }
     if (!s) s = kms_prepare_public_keys(&st, &err);
-    if (!s && !(st.target_keys = nox_rsa_cache_new(256))) s = nox_error_set(&err, NOX_ERR_NOMEM, "out of memory");
+    if (!s && (!(st.target_keys = nox_rsa_cache_new(256)) ||
+               !(st.envelope_keys = nox_envelope_keys_new(KMS_ENVELOPE_KEY_TTL_S, KMS_ENVELOPE_KEYS))))
+        s = nox_error_set(&err, NOX_ERR_NOMEM, "out of memory");
     if (!s) s = serve(&st, ready_file, &err);
     if (s) nox_log(NOX_LOG_ERROR, "%s", err.message);
     nox_rsa_cache_free(st.target_keys);
+    nox_envelope_keys_free(st.envelope_keys);
     nox_ec_key_wipe(&st.key);
     nox_ec_key_wipe(&st.wallet);
     free(st.group_json);

@@ -166,7 +166,7 @@ nox_status noxctl_decrypt_text(const char *gateway, const uint8_t compute[NOX_AD
         }
         /* the KMS nodes' partials, sealed to our key (docs/PROTOCOL-EXTENSIONS.md §11): t of them give the value */
         uint64_t unopened = 0, bad = exclude;
-        if ((s = nox_delegations_open(rsa, reply, nox_handle_chain_id(h), &opened, &unopened, err))) {
+        if ((s = nox_delegations_open(rsa, NULL, reply, nox_handle_chain_id(h), &opened, &unopened, err))) {
             nox_error_prefix(err, "the Gateway's answer: ");
             goto out;
         }

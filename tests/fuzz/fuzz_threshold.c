@@ -46,8 +46,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     for (unsigned node = 1; node <= 2; node++) {
         nox_sealed_partials s;
         FUZZ_CHECK(nox_delegation_seal_partials(&shares[node - 1], node, 31337, (const uint8_t(*)[33])eph, N_VALUES,
-                                                requester, &s, &err) == NOX_OK);
-        FUZZ_CHECK(nox_delegation_open_partials(requester, &s, 31337, &opened.sets[opened.k], &err) == NOX_OK);
+                                                requester, NULL, &s, &err) == NOX_OK);
+        FUZZ_CHECK(nox_delegation_open_partials(requester, NULL, &s, 31337, &opened.sets[opened.k], &err) == NOX_OK);
         memcpy(opened.sets[opened.k++].verification_key, g.verification_keys[node - 1], 33);
         nox_sealed_partials_free(&s);
     }
@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     nox_opened_partials o;
     uint64_t unopened = 0, bad = 0;
-    if (nox_delegations_open(requester, doc, 31337, &o, &unopened, &err) == NOX_OK) nox_opened_partials_wipe(&o);
+    if (nox_delegations_open(requester, NULL, doc, 31337, &o, &unopened, &err) == NOX_OK) nox_opened_partials_wipe(&o);
     uint8_t out[64];
     size_t len = 0;
     if (nox_delegations_decrypt_value(&opened, doc, out, sizeof out, &len, &bad, &err) == NOX_OK) {

@@ -126,7 +126,7 @@ static size_t open_all(const nox_kms_group_answer *a, const nox_rsa_key *key, no
     size_t k = 0;
     for (size_t i = 0; i < a->n; i++) {
         nox_error err;
-        if (nox_delegation_open_partials(key, &a->sealed[i], CHAIN, &sets[k], &err) != NOX_OK) {
+        if (nox_delegation_open_partials(key, NULL, &a->sealed[i], CHAIN, &sets[k], &err) != NOX_OK) {
             fprintf(stderr, "open node %u: %s\n", a->sealed[i].node, err.message);
             continue;
         }
@@ -418,8 +418,8 @@ static void partials_of(size_t m) {
     /* 8: only the requester opens them: not another RSA key, not for another chain */
     for (size_t i = 0; i < a.n; i++) {
         nox_partials p;
-        CU_ASSERT_EQUAL(nox_delegation_open_partials(rsa2, &a.sealed[i], CHAIN, &p, &err), NOX_ERR_AUTH);
-        CU_ASSERT_EQUAL(nox_delegation_open_partials(rsa, &a.sealed[i], 1, &p, &err), NOX_ERR_AUTH);
+        CU_ASSERT_EQUAL(nox_delegation_open_partials(rsa2, NULL, &a.sealed[i], CHAIN, &p, &err), NOX_ERR_AUTH);
+        CU_ASSERT_EQUAL(nox_delegation_open_partials(rsa, NULL, &a.sealed[i], 1, &p, &err), NOX_ERR_AUTH);
     }
     nox_kms_group_answer_free(&a);
     CU_ASSERT_EQUAL(a.n, 0);

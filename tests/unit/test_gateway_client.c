@@ -103,7 +103,7 @@ static json_t *envelope(const nox_ec_privkey *share, unsigned node, const uint8_
     nox_sealed_partials s;
     nox_error err = {0};
     CU_ASSERT_EQUAL_FATAL(nox_delegation_seal_partials(share, node, 31337, (const uint8_t(*)[33])eph, next_item,
-                                                       requester, &s, &err), NOX_OK);
+                                                       requester, NULL, &s, &err), NOX_OK);
     json_t *o = json_pack("{s:i, s:o, s:o, s:o, s:o}", "node", (int)node, "verificationKey", hex_json(vk, 33),
                           "wrappedKey", hex_json(s.wrapped_key, s.wrapped_key_len), "iv", hex_json(s.iv, sizeof s.iv),
                           "ciphertext", hex_json(s.ciphertext, s.ciphertext_len));

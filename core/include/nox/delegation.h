@@ -77,6 +77,40 @@ nox_status nox_delegation_decrypt(const nox_rsa_key *key, const uint8_t *encrypt
 /** The sealed size of an envelope of m items: the proof, the items, the tag. */
 #define NOX_DELEGATION_SEALED_SIZE(m) (NOX_TH_PROOF_SIZE + (size_t)(m) * NOX_DELEGATION_ITEM_SIZE + NOX_ECIES_TAG_SIZE)
 
+/*
+ * Envelope keys that last. A node may seal every envelope for one requester under the same AES-256 key for
+ * up to a TTL (and NOX_ENVELOPE_KEY_MAX_USES envelopes), sending the same wrappedKey each time; the requester,
+ * remembering what a wrappedKey unwrapped to, then makes one RSA decryption per node per TTL instead of one
+ * per batch — at moderate load, where batches are small, that RSA decryption was most of the requester's
+ * work. Every envelope keeps its own random IV and its AAD (node, chain); items carry their K. A cache holds
+ * secrets: its entries are wiped when they expire or are replaced, and by nox_envelope_keys_free.
+ */
+#define NOX_ENVELOPE_KEY_MAX_USES (UINT64_C(1) << 20) /* random 96-bit IVs: collision chance < 2^-56 */
+
+typedef struct nox_envelope_keys nox_envelope_keys;
+
+/** A cache of `entries` keys (1..4096), each kept `ttl_s` (≥ 1) seconds; NULL when out of memory or range. */
+nox_envelope_keys *nox_envelope_keys_new(unsigned ttl_s, size_t entries);
+void nox_envelope_keys_free(nox_envelope_keys *k);
+/** How many times a key was served from the cache (not made, not RSA-decrypted). */
+uint64_t nox_envelope_keys_hits(nox_envelope_keys *k);
+
+/**
+ * The node side: the envelope key for `target` and its RSA-OAEP wrapping (into wrapped, capacity cap) — the
+ * live one of the cache `k`, or a fresh one (then remembered). k NULL: always fresh.
+ */
+nox_status nox_envelope_key_for(nox_envelope_keys *k, const nox_rsa_key *target, uint8_t key[NOX_ECIES_KEY_SIZE],
+                                uint8_t *wrapped, size_t cap, size_t *wrapped_len, nox_error *err);
+
+/**
+ * The requester side: what `wrapped` unwraps to with `key` — remembered from an earlier call of the same key
+ * with the same bytes, else RSA-decrypted (NOX_ERR_AUTH when it does not decrypt). *out_len is the decrypted
+ * length (only a 32-byte result is written to out and remembered). k NULL: always decrypted.
+ */
+nox_status nox_envelope_key_unwrap(nox_envelope_keys *k, const nox_rsa_key *key, const uint8_t *wrapped,
+                                   size_t wrapped_len, uint8_t out[NOX_ECIES_KEY_SIZE], size_t *out_len,
+                                   nox_error *err);
+
 /** A sealed envelope (what travels; malloc'd buffers, freed by nox_sealed_partials_free). */
 typedef struct nox_sealed_partials {
     unsigned node;
@@ -91,12 +125,12 @@ void nox_sealed_partials_free(nox_sealed_partials *s);
 
 /**
  * The node side: node `node`'s share, for ephemeral keys eph[0..m) (1 ≤ m ≤ NOX_DELEGATION_MAX_ITEMS), to
- * `target`. NOX_ERR_INVALID "ephemeral key [j]: …" when one is not a compressed point on the curve
- * (nothing is sealed then).
+ * `target`, under the envelope key of `keys` (NULL: a fresh one). NOX_ERR_INVALID "ephemeral key [j]: …" when
+ * one is not a compressed point on the curve (nothing is sealed then).
  */
 nox_status nox_delegation_seal_partials(const nox_ec_privkey *share, unsigned node, uint64_t chain_id,
                                         const uint8_t (*eph)[NOX_TH_POINT_SIZE], size_t m, const nox_rsa_key *target,
-                                        nox_sealed_partials *out, nox_error *err);
+                                        nox_envelope_keys *keys, nox_sealed_partials *out, nox_error *err);
 
 /** An opened envelope: secret (the partials), wiped and freed by nox_partials_wipe. */
 typedef struct nox_partials {
@@ -111,13 +145,14 @@ typedef struct nox_partials {
 void nox_partials_wipe(nox_partials *p);
 
 /**
- * The requester side: unwraps the envelope key with `key` and opens the envelope of node `node` on chain
- * `chain_id`. NOX_ERR_AUTH when it does not open (another requester's, another node's or chain's, or
+ * The requester side: unwraps the envelope key with `key` (through `keys`, NULL: always RSA) and opens the
+ * envelope of node `node` on chain `chain_id`. NOX_ERR_AUTH when it does not open (another requester's, another node's or chain's, or
  * altered); NOX_ERR_INVALID when its length is not a whole number of items. The verification key is the
  * caller's to fill.
  */
-nox_status nox_delegation_open_partials(const nox_rsa_key *key, const nox_sealed_partials *sealed, uint64_t chain_id,
-                                        nox_partials *out, nox_error *err);
+nox_status nox_delegation_open_partials(const nox_rsa_key *key, nox_envelope_keys *keys,
+                                        const nox_sealed_partials *sealed, uint64_t chain_id, nox_partials *out,
+                                        nox_error *err);
 
 /**
  * Decrypts one stored value (spec §7.2/§7.3: ciphertext, iv, and its ephemeral key K) from the opened

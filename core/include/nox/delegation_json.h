@@ -27,12 +27,13 @@ typedef struct nox_opened_partials {
 void nox_opened_partials_wipe(nox_opened_partials *o);
 
 /**
- * Opens the "delegations" of `answer` (one RSA decryption per envelope). An envelope that does not open is
+ * Opens the "delegations" of `answer` (one RSA decryption per envelope, unless `keys`, the requester's
+ * envelope-key cache (NULL: none), remembers its wrappedKey). An envelope that does not open is
  * skipped and its node added to *unopened (the caller logs it). NOX_ERR_INVALID for a malformed member;
  * NOX_ERR_IO when fewer than t envelopes opened (ask again).
  */
-nox_status nox_delegations_open(const nox_rsa_key *key, json_t *answer, uint64_t chain_id, nox_opened_partials *o,
-                                uint64_t *unopened, nox_error *err);
+nox_status nox_delegations_open(const nox_rsa_key *key, nox_envelope_keys *keys, json_t *answer, uint64_t chain_id,
+                                nox_opened_partials *o, uint64_t *unopened, nox_error *err);
 
 /**
  * Decrypts one value object with the opened envelopes (nox_delegation_decrypt_partials: nodes in *bad are

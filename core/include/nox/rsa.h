@@ -78,6 +78,9 @@ nox_status nox_rsa_spki_hex(const nox_rsa_key *key, char *out, size_t cap, nox_e
 /** Modulus size in bytes (256 for RSA-2048): the length of every ciphertext. */
 size_t nox_rsa_size(const nox_rsa_key *key);
 
+/** SHA-256 of the key's SPKI DER (32 bytes), computed when the key was made: names the key in caches. */
+const uint8_t *nox_rsa_fingerprint(const nox_rsa_key *key);
+
 /** Modulus size in bits. */
 unsigned nox_rsa_bits(const nox_rsa_key *key);
 
