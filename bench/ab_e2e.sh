@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A/B of nox-bench e2e: each variant on a private devnet of its own, alternating, same machine, same run.
 #
-#   bench/ab_e2e.sh [--rounds N] [--messages N] [--mix MIX] LABEL=TREE[,VAR=VALUE...] LABEL=TREE[,...] ...
+#   bench/ab_e2e.sh [--rounds N] [--messages N] [--mix MIX] [--sample K] LABEL=TREE[,VAR=VALUE...] LABEL=TREE[,...] ...
 #
 # TREE is a built source tree (a git worktree of another commit: `git worktree add /tmp/before REV`, then
 # `cmake -S /tmp/before -B /tmp/before/build && make -C /tmp/before/build -j2`); each VAR=VALUE is put in
@@ -10,16 +10,17 @@
 #   bench/ab_e2e.sh before=/tmp/before after=.
 #   bench/ab_e2e.sh plaintext=.,NOX_DEVNET_TLS=0 tls=.
 set -euo pipefail
-rounds=2 messages=6000 mix=add:1
+rounds=2 messages=6000 mix=add:1 sample=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
+    --sample) sample=(--sample "$2"); shift 2 ;;  # nox-bench e2e's: track every K-th message (fewer status polls)
     --messages) messages=$2; shift 2 ;;
     --mix) mix=$2; shift 2 ;;
     *) break ;;
   esac
 done
-[ $# -ge 2 ] || { echo "usage: bench/ab_e2e.sh [--rounds N] [--messages N] [--mix MIX] LABEL=TREE[,VAR=VALUE...] ..." >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: bench/ab_e2e.sh [--rounds N] [--messages N] [--mix MIX] [--sample K] LABEL=TREE[,VAR=VALUE...] ..." >&2; exit 2; }
 out=${AB_OUT:-/tmp/nox-ab}
 tick=$(getconf CLK_TCK)
 # "component utime+stime(ticks)" for every process of a devnet (its pids/*.pid).
@@ -50,7 +51,7 @@ for round in $(seq 1 "$rounds"); do
       echo "round $round $label: devnet up failed (see $out/$label-up.txt)"; continue
     fi
     cpu_snapshot "$dir" >"$out/$label-$round.cpu0"
-    (cd "$tree" && build/bin/nox-bench e2e --devnet --env "$dir/env" --messages "$messages" --mix "$mix" >"$log" 2>&1) || true
+    (cd "$tree" && build/bin/nox-bench e2e --devnet --env "$dir/env" --messages "$messages" --mix "$mix" "${sample[@]}" >"$log" 2>&1) || true
     cpu_snapshot "$dir" >"$out/$label-$round.cpu1"
     run=$(awk '/^throughput/ {print $(NF-3)}' "$log")
     runner=$(awk '/nox_runner_messages_ok_total/ {print $1}' "$log")

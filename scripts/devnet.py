@@ -852,7 +852,7 @@ nats: {{{self.nats_urls_yaml()}, credentials_file: {self.p('keys', 'runner.nk')}
        dead_letter_subject: nox_dead, ack_wait_s: 30, max_deliver: 10, max_ack_pending: 1024, fetch_batch: {fetch_batch()}}}
 # fetch_batch: a fetched batch is one Gateway exchange for its operands and one for its results (bench/README.md):
 # 8 gives ~1,300 ops/s with p99 < 20 ms at half load; 16 more throughput, p99 ~45 ms; 32, p99 ~70 ms
-# max_ack_pending well above workers x fetch_batch (48 at 8) per Runner: a Runner killed with full batches leaves
+# max_ack_pending well above workers x fetch_batch (24) per Runner: a Runner killed with full batches leaves
 # them unacked for ack_wait_s; at 256, two such crashes stopped every delivery for up to 30 s (tests/faults)
 {"gateway_urls: [" + st['urls']['gateway'] + ", " + st['urls']['gateway2'] + "]   # one Gateway, two URLs: failover"
  if self.cluster() else "gateway_url: " + st['urls']['gateway']}
@@ -860,7 +860,9 @@ nats: {{{self.nats_urls_yaml()}, credentials_file: {self.p('keys', 'runner.nk')}
 {self.runner_kms_yaml()}wallet_key_file: {self.p('keys', 'runner-wallet.key')}   # listed in the Gateway's runner_addresses
 ingestor_addresses: ["{a['ingestor']}"]   # computes only messages signed by the devnet Ingestor's wallet
 operators: {st['operators']}
-workers: 6                                 # messages in parallel: each waits on the Gateway most of the time (2 -> 6: +30 % on 2 cores)
+workers: 3                                 # batches in parallel: 3 keeps them large at moderate load, where a batch's fixed costs
+                                           # (two KMS requests, envelopes, a proof) dominate: at 650 msgs/s p99 29 ms, 6 gave 66 ms;
+                                           # full load the same (bench/README.md, [threshold])
 listen: 127.0.0.1:{ports['runner']}
 {self.tls_server("runner")}log_level: info
 """)
