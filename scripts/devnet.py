@@ -4,7 +4,8 @@
     scripts/devnet.sh up [--kms T-of-N]  start PostgreSQL, nats-server -js, anvil (chain 31337) + the
                                          contracts, the KMS (a t-of-n threshold group of nox-kms nodes, 2-of-3
                                          by default), nox-gateway, nox-runner and nox-ingestor;
-                                         every hop over TLS (NOX_DEVNET_TLS=0: plaintext, and NOX_DEVNET_FETCH_BATCH=N: the Runners' fetch_batch, for A/B benchmarks)
+                                         every hop over TLS (for A/B benchmarks: NOX_DEVNET_TLS=0 plaintext,
+                                         NOX_DEVNET_FETCH_BATCH=N the Runners' fetch_batch)
     scripts/devnet.sh up --cluster       the same with a 3-node NATS JetStream cluster (nats, nats2, nats3:
                                          routes over mutual TLS, streams of 3 replicas), two Gateways on one
                                          PostgreSQL (gateway, gateway2) and three Runners (runner, runner2,
