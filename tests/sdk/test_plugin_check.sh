@@ -61,6 +61,7 @@ fi
 if run output 1 "$broken/broken_output.so"; then
     expect output "output type changes, first on wrong_type(uint32 0x00000000): plugin broken: operator wrong_type changed the type of output 0 from uint32 to uint8"
     expect output "non-canonical outputs, first on noncanon(uint8 0xff): plugin broken: operator noncanon wrote a non-canonical uint8 to output 0"
+    expect output "output 0 holds 0x00000000000001ff: a uint8 keeps 8 bits, every bit above must be zero"
     expect output "non-zero returns, first on fails(uint64 0x0000000000000000): plugin broken: operator fails returned 1"
 fi
 
@@ -78,7 +79,27 @@ if run ids 1 "$broken/broken_ids.so"; then
     expect ids "PROBLEM: operator add is a protocol operation: it must have id 1, 2 inputs and 1 outputs (got id 5, 2, 1)"
     expect ids "PROBLEM: operators alpha and beta share id 1000"
     expect ids "alpha  id 1000"   # the valid descriptors are still evaluated
+    expect ids "WARNING: operator alpha has id 1000, one of the template's own (1000, 1001)"
 fi
+
+# 5b. ids that collide with what a configuration loads (--config), and ids in the built-ins' range
+cfg=$tmp/operators.yaml
+minmax=""
+for so in "$@"; do [ "$(basename "$so")" = minmax.so ] && minmax=$(realpath "$so"); done
+[ -n "$minmax" ] || fail "collide: minmax.so is not among the built-in plugins given"
+printf 'plugins:\n  - path: %s\n' "$minmax" >"$cfg"
+if run collide 1 "$broken/broken_collide.so" --config "$cfg"; then
+    expect collide "PROBLEM: operator mul_div has id 64, which is already operator min's (plugin minmax, loaded by $cfg)"
+    expect collide "PROBLEM: operator max is already an operator of plugin minmax (id 65, loaded by $cfg)"
+    expect collide "WARNING: operator in_range has id 500: ids below 1000 are Nox's own"
+    grep -q "PROBLEM: operator fine" "$tmp/collide.out" && fail "collide: 'fine' (id 2002) reported" || pass "collide: an id of its own passes"
+fi
+run collide_alone 0 "$broken/broken_collide.so" && pass "collide: without --config the same plugin is clean (its problems need the configuration)"
+run config_bad 2 "$broken/broken_collide.so" --config "$tmp/nothere.yaml" && expect config_bad "nox-plugin-check: --config: "
+# bindings: never written when --check finds problems
+run sol_fails 1 --solidity "$tmp/bad.sol" "$broken/broken_output.so" --check
+[ ! -e "$tmp/bad.sol" ] && pass "solidity: --check failed, no bindings written" || fail "solidity: bindings written although --check failed"
+expect sol_fails "no bindings written to $tmp/bad.sol"
 
 # 6. the engine's own test plugins: a refused one, and one with broken operators
 if run reserved 1 "$enginetp/reserved_id.so"; then

@@ -95,6 +95,7 @@ typedef struct options {
     unsigned timeout;
     int json;
     const char *solidity; /* --solidity OUT.sol */
+    const char *config;   /* --config operators.yaml: collisions with what it loads */
     int check;            /* --check: evaluate as well */
     size_t n_opts;
     const char *opt_keys[MAX_OPTS], *opt_values[MAX_OPTS];
@@ -463,6 +464,27 @@ static enum kind classify(const evaluator *e, const nox_value *out) {
     return K_RC;
 }
 
+/*
+ * The engine's message for a non-canonical output, with the value the plugin wrote (test inputs: printing it is
+ * the point here, where a service never would): "…; output 0 holds 0x…01ff: a uint8 keeps 8 bits, every bit
+ * above must be zero".
+ */
+static void noncanonical_message(const evaluator *e, const nox_value *out, const char *engine_msg, char *msg,
+                                 size_t cap) {
+    size_t at = (size_t)snprintf(msg, cap, "%s", engine_msg);
+    for (unsigned i = 0; i < e->n_out && at < cap; i++) {
+        if (nox_value_is_canonical(&out[i])) continue;
+        unsigned limbs = nox_type_limbs(out[i].type);
+        at += (size_t)snprintf(msg + at, cap - at, "; output %u holds 0x", i);
+        for (unsigned l = limbs; l-- > 0 && at < cap;)
+            at += (size_t)snprintf(msg + at, cap - at, "%016" PRIx64, out[i].limb[l]);
+        if (at < cap)
+            snprintf(msg + at, cap - at, ": a %s keeps %u bits, every bit above must be zero",
+                     nox_type_name(out[i].type), nox_type_bits(out[i].type));
+        break;
+    }
+}
+
 static void evaluate(evaluator *e) {
     nox_error err = {0};
     combo_result *r = e->res;
@@ -486,7 +508,14 @@ static void evaluate(evaluator *e) {
             record(r, K_OVERRUN, "the plugin wrote past its last output", e->pristine, e->n_in);
     }
     if (st1) {
-        record(r, classify(e, e->out1), err.message, e->pristine, e->n_in);
+        enum kind k = classify(e, e->out1);
+        if (k == K_NONCANON) { /* the engine's message names the output, never its value: the check shows it */
+            char msg[NOX_ERROR_MAX + 192];
+            noncanonical_message(e, e->out1, err.message, msg, sizeof msg);
+            record(r, k, msg, e->pristine, e->n_in);
+        } else {
+            record(r, k, err.message, e->pristine, e->n_in);
+        }
         e->sh->evaluating = 0;
         return;
     }
@@ -713,6 +742,70 @@ static void check_impl(const nox_impl *impl, const options *o, shared *sh, impl_
 
 static void on_problem(void *arg, const char *message) { strlist_add(arg, message); }
 
+/* The template's operator ids: every copy of plugins/template starts with them. */
+enum { TEMPLATE_ID_A = 1000, TEMPLATE_ID_B = 1001, FIRST_PLUGIN_ID = 1000 };
+
+static int seen_name_before(const nox_plugin *p, size_t i) {
+    const char *name = nox_impl_descriptor(nox_plugin_impl_at(p, i))->name;
+    for (size_t j = 0; j < i; j++)
+        if (!strcmp(nox_impl_descriptor(nox_plugin_impl_at(p, j))->name, name)) return 1;
+    return 0;
+}
+
+/* 1 for one of Nox's own plugins (NOX_BUILTIN_PLUGINS: ",arithmetic,safe,…," from the build). */
+static int is_builtin(const char *name) {
+    char key[96];
+    snprintf(key, sizeof key, ",%s,", name);
+    return strstr(NOX_BUILTIN_PLUGINS, key) != NULL;
+}
+
+/* Ids a plugin should not take: Nox's own range, and the template's two (once per operator). */
+static void warn_ids(const nox_plugin *p, strlist *warnings) {
+    int is_template = !strcmp(nox_plugin_name(p), "template");
+    if (is_builtin(nox_plugin_name(p))) return;
+    for (size_t i = 0; i < nox_plugin_impl_count(p); i++) {
+        const nox_operator *d = nox_impl_descriptor(nox_plugin_impl_at(p, i));
+        char msg[NOX_ERROR_MAX];
+        if (seen_name_before(p, i)) continue;
+        if (d->id < FIRST_PLUGIN_ID) {
+            snprintf(msg, sizeof msg, "operator %s has id %u: ids below %d are Nox's own (the built-in operator "
+                     "families); give it an id of %d or more", d->name, d->id, FIRST_PLUGIN_ID, FIRST_PLUGIN_ID);
+            strlist_add(warnings, msg);
+        } else if (!is_template && (d->id == TEMPLATE_ID_A || d->id == TEMPLATE_ID_B)) {
+            snprintf(msg, sizeof msg, "operator %s has id %u, one of the template's own (%d, %d), which every copy "
+                     "of the template starts with: give it an id of its own, and check it against your "
+                     "operators.yaml with --config", d->name, d->id, TEMPLATE_ID_A, TEMPLATE_ID_B);
+            strlist_add(warnings, msg);
+        }
+    }
+}
+
+/* Collisions with the plugins a configuration loads: another operator's id, or an operator's name. */
+static nox_status check_config(const nox_plugin *p, const char *config, strlist *problems, nox_error *err) {
+    nox_engine *e = nox_engine_new();
+    if (!e) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    nox_status st = nox_engine_load_config(e, config, err);
+    for (size_t i = 0; !st && i < nox_plugin_impl_count(p); i++) {
+        const nox_operator *d = nox_impl_descriptor(nox_plugin_impl_at(p, i));
+        if (seen_name_before(p, i)) continue;
+        const nox_op *by_id = nox_engine_find_id(e, d->id), *by_name = nox_engine_find(e, d->name);
+        const nox_op *other = by_id ? by_id : by_name;
+        const char *owner = other ? nox_plugin_name(nox_impl_plugin(nox_op_impl_at(other, 0))) : NULL;
+        if (!other || !strcmp(owner, nox_plugin_name(p))) continue; /* this plugin itself, as configured */
+        char msg[NOX_ERROR_MAX];
+        if (by_id && strcmp(nox_op_name(by_id), d->name))
+            snprintf(msg, sizeof msg, "operator %s has id %u, which is already operator %s's (plugin %s, loaded by "
+                     "%s): the engine would refuse one of them; pick another id", d->name, d->id, nox_op_name(by_id),
+                     owner, config);
+        else
+            snprintf(msg, sizeof msg, "operator %s is already an operator of plugin %s (id %u, loaded by %s): the "
+                     "engine would refuse one of them; rename it", d->name, owner, nox_op_id(other), config);
+        strlist_add(problems, msg);
+    }
+    nox_engine_free(e);
+    return st;
+}
+
 static void check_ids(const nox_plugin *p, strlist *problems) {
     size_t n = nox_plugin_impl_count(p);
     for (size_t i = 0; i < n; i++) {
@@ -749,7 +842,7 @@ static int parse_u64(const char *s, uint64_t *v) {
 static void usage(FILE *f) {
     fprintf(f,
             "usage: nox-plugin-check PLUGIN.so [--seed N] [--iterations N] [--timeout S]\n"
-            "                        [--option KEY=VALUE]... [--json]\n"
+            "                        [--option KEY=VALUE]... [--config operators.yaml] [--json]\n"
             "       nox-plugin-check --solidity OUT.sol PLUGIN.so [--check [options above]]\n"
             "\n"
             "Loads an operator plugin through the engine's loader, reports every descriptor\n"
@@ -760,6 +853,8 @@ static void usage(FILE *f) {
             "  --seed N        random seed (default 1; the run is reproducible)\n"
             "  --timeout S     seconds allowed per type combination (default 60)\n"
             "  --option K=V    a plugin option, as under options: in operators.yaml\n"
+            "  --config FILE   an operators.yaml: its plugins are loaded, and an operator of this\n"
+            "                  plugin whose id or name one of theirs already has is a problem\n"
             "  --json          machine-readable report on stdout\n"
             "  --solidity OUT.sol\n"
             "                  write typed Solidity bindings of the plugin's extension operators\n"
@@ -791,6 +886,12 @@ static int parse_args(int argc, char **argv, options *o) {
                 return -1;
             }
             o->solidity = argv[++i];
+        } else if (!strcmp(a, "--config")) {
+            if (i + 1 == argc || !argv[i + 1][0]) {
+                fprintf(stderr, "nox-plugin-check: --config needs an operators.yaml\n");
+                return -1;
+            }
+            o->config = argv[++i];
         } else if (!strcmp(a, "--seed") || !strcmp(a, "--iterations") || !strcmp(a, "--timeout") ||
                    !strcmp(a, "--option")) {
             if (i + 1 == argc) {
@@ -1245,6 +1346,15 @@ int main(int argc, char **argv) {
     if (n_impls == 0) strlist_add(&problems, "the plugin registers no valid operator (the engine refuses it)");
     size_t n_desc_problems = problems.n;
     check_ids(p, &problems);
+    strlist warnings = {0};
+    warn_ids(p, &warnings);
+    if (o.config && check_config(p, o.config, &problems, &err)) {
+        fprintf(stderr, "nox-plugin-check: --config: %s\n", err.message);
+        strlist_free(&problems);
+        strlist_free(&warnings);
+        nox_plugin_close(p);
+        return EXIT_USAGE;
+    }
 
     /* Would an engine take it? (conflicts between its own implementations) */
     nox_engine *engine = nox_engine_new();
@@ -1259,6 +1369,7 @@ int main(int argc, char **argv) {
     if (o.solidity && !o.check) {
         /* bindings only: no evaluation */
         int rc = EXIT_CLEAN;
+        for (size_t i = 0; i < warnings.n; i++) fprintf(stderr, "  WARNING: %s\n", warnings.items[i]);
         if (problems.n) {
             fprintf(stderr, "nox-plugin-check: %s: %zu descriptor problem%s; no bindings written\n", o.path, problems.n,
                     problems.n == 1 ? "" : "s");
@@ -1268,6 +1379,7 @@ int main(int argc, char **argv) {
             rc = EXIT_PROBLEMS;
         }
         strlist_free(&problems);
+        strlist_free(&warnings);
         nox_engine_free(engine);
         if (!owned_by_engine) nox_plugin_close(p);
         for (size_t i = 0; i < o.n_opts; i++) free(o.opt_buf[i]);
@@ -1305,6 +1417,9 @@ int main(int argc, char **argv) {
         json_t *dp = json_array();
         for (size_t i = 0; i < problems.n; i++) json_array_append_new(dp, json_string(problems.items[i]));
         json_object_set_new(j, "descriptor_problems", dp);
+        json_t *dw = json_array();
+        for (size_t i = 0; i < warnings.n; i++) json_array_append_new(dw, json_string(warnings.items[i]));
+        json_object_set_new(j, "descriptor_warnings", dw);
         json_t *ops = json_array();
         for (size_t i = 0; i < n_impls; i++) {
             const nox_operator *d = nox_impl_descriptor(reports[i].impl);
@@ -1353,6 +1468,7 @@ int main(int argc, char **argv) {
         } else {
             printf("descriptors: %zu implementation%s: ok\n", n_impls, n_impls == 1 ? "" : "s");
         }
+        for (size_t i = 0; i < warnings.n; i++) printf("  WARNING: %s\n", warnings.items[i]);
         for (size_t i = 0; i < n_impls; i++) {
             const nox_operator *d = nox_impl_descriptor(reports[i].impl);
             char sig[2048];
@@ -1380,6 +1496,9 @@ int main(int argc, char **argv) {
         if (problems.n) {
             fprintf(stderr, "nox-plugin-check: %s: descriptor problems; no bindings written\n", o.path);
             clean = 0;
+        } else if (!clean) { /* --check found problems: bindings of a plugin that fails its checks are not written */
+            fprintf(stderr, "nox-plugin-check: %s: %zu type combination%s with problems (above); no bindings written "
+                    "to %s\n", o.path, bad_combos, bad_combos == 1 ? "" : "s", o.solidity);
         } else if (write_solidity(p, o.solidity, o.json)) {
             clean = 0;
         }
@@ -1394,6 +1513,7 @@ int main(int argc, char **argv) {
     }
     free(reports);
     strlist_free(&problems);
+    strlist_free(&warnings);
     if (owned_by_engine) nox_engine_free(engine);
     else {
         nox_engine_free(engine);

@@ -11,6 +11,9 @@
  *            real one (init stops at the first failed registration)
  *   OOB      peek reads in[2] of a two-input operator: a heap overflow that
  *            only a sanitizer sees (the checker's ASan build reports a crash)
+ *   COLLIDE  valid on its own, but mul_div takes id 64 (minmax's min) and max
+ *            is minmax's name: caught with --config against the built-ins;
+ *            in_range has id 500, in the built-in families' range (a warning)
  */
 #include <string.h>
 
@@ -21,6 +24,7 @@
 #define NONDET 3
 #define IDS 4
 #define OOB 5
+#define COLLIDE 6
 
 #ifndef VARIANT
 #error "VARIANT must be defined"
@@ -134,6 +138,15 @@ static int broken_init(const nox_host *host, nox_plugin_ctx *ctx) {
     op = unary("add", 5, eval_calm, NOX_TYPE_UINT8, NOX_TYPE_UINT8);
     op.n_inputs = 2;
     op.inputs[1] = NOX_SLOT_VAR(0);
+    return host->register_operator(ctx, &op) ? 1 : 0;
+#elif VARIANT == COLLIDE
+    op = unary("mul_div", 64, eval_calm, NOX_TYPE_UINT8, NOX_TYPE_UINT64);
+    if (host->register_operator(ctx, &op)) return 1;
+    op = unary("max", 2001, eval_calm, NOX_TYPE_UINT8, NOX_TYPE_UINT64);
+    if (host->register_operator(ctx, &op)) return 1;
+    op = unary("in_range", 500, eval_calm, NOX_TYPE_UINT8, NOX_TYPE_UINT64);
+    if (host->register_operator(ctx, &op)) return 1;
+    op = unary("fine", 2002, eval_calm, NOX_TYPE_UINT8, NOX_TYPE_UINT64);
     return host->register_operator(ctx, &op) ? 1 : 0;
 #elif VARIANT == OOB
     op = unary("peek", 1000, eval_peek, NOX_TYPE_UINT8, NOX_TYPE_UINT8);
