@@ -110,11 +110,21 @@ if run good 1 "$enginetp/good.so"; then
     expect good "operator non_canonical wrote a non-canonical uint8"
 fi
 
-# 7. a heap overflow only a sanitizer sees
+# 7. an input read past the declared arity: the sanitizer's heap overflow, or without one the guard page
 if [ "$sanitized" = 1 ]; then
     if run oob 1 "$broken/broken_oob.so"; then expect oob "while evaluating peek(uint8 "; expect oob "heap-buffer-overflow"; fi
 else
-    run oob 0 "$broken/broken_oob.so" && pass "oob: invisible without a sanitizer (exit 0), as documented"
+    if run oob 1 "$broken/broken_oob.so"; then
+        expect oob "uint8            CRASH: read an input past its declared arity (in[2] and beyond do not exist: declare the input, or do not read it) while evaluating peek(uint8 0x00, uint8 0x00)"
+    fi
+    if run oob_json 1 "$broken/broken_oob.so" --json; then
+        /usr/bin/python3 - "$tmp/oob_json.out" <<'PY' && pass "oob: json kind input_past_arity" || fail "oob: json report"
+import json, sys
+r = json.load(open(sys.argv[1]))
+p = r["operators"][0]["types"][0]["problems"][0]
+assert p["kind"] == "input_past_arity" and p["inputs"] == ["0x00", "0x00"], p
+PY
+    fi
 fi
 
 # 8. usage and load errors: exit 2

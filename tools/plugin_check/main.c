@@ -285,6 +285,7 @@ typedef struct combo_result {
 typedef struct shared {
     volatile size_t current;  /* index in the batch of the combination being evaluated */
     volatile int evaluating;  /* 1 while `in` holds the inputs of a running evaluation */
+    volatile int past_arity;  /* the crash was a read of an input slot past the declared arity */
     nox_value in[NOX_MAX_ARITY];
     combo_result res[BATCH];
 } shared;
@@ -596,6 +597,34 @@ static void check_combo(const nox_impl *impl, const combo *c, size_t edge_cap, u
     }
 }
 
+/*
+ * Without ASan, the inputs end where a page without access begins: a read of in[n_inputs] or beyond (an input
+ * the operator does not declare) faults at once instead of reading whatever follows. The handler tells the
+ * parent which fault it was, then lets the signal kill the child as any crash.
+ */
+static shared *segv_shared;
+static const char *guard_lo, *guard_hi;
+
+static void on_segv(int sig, siginfo_t *si, void *ctx) {
+    (void)ctx;
+    const char *a = si->si_addr;
+    if (segv_shared && a >= guard_lo && a < guard_hi) segv_shared->past_arity = 1;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* n values ending at a page that cannot be read (the guard); NULL when mmap fails. */
+static nox_value *guarded_inputs(unsigned n) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes = n * sizeof(nox_value);
+    size_t body = (bytes + page - 1) / page * page + page; /* at least one readable page */
+    char *m = mmap(NULL, body + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return NULL;
+    if (mprotect(m + body, page, PROT_NONE)) return NULL;
+    guard_lo = m + body;
+    guard_hi = m + body + page;
+    return (nox_value *)(void *)(m + body - bytes);
+}
+
 __attribute__((noreturn)) static void child_main(const nox_impl *impl, const combo *cs, size_t n, size_t edge_cap, const options *o, shared *sh) {
     struct rlimit no_core = {0, 0};
     setrlimit(RLIMIT_CORE, &no_core); /* a crash is expected here; no core files */
@@ -603,9 +632,21 @@ __attribute__((noreturn)) static void child_main(const nox_impl *impl, const com
     unsigned guard = CHECK_ASAN ? 0 : 1;
     evaluator e = {0};
     e.sh = sh;
-    /* Exact sizes: under ASan any access past them is a finding. */
+    /* Exact sizes: under ASan any access past them is a finding; without, the inputs end at a guard page. */
     const nox_operator *d = nox_impl_descriptor(impl);
-    e.in = malloc((d->n_inputs ? d->n_inputs : 1) * sizeof(nox_value));
+    sh->past_arity = 0;
+    if (CHECK_ASAN) {
+        e.in = malloc((d->n_inputs ? d->n_inputs : 1) * sizeof(nox_value));
+    } else {
+        e.in = guarded_inputs(d->n_inputs);
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_segv;
+        sa.sa_flags = SA_SIGINFO;
+        sigemptyset(&sa.sa_mask);
+        segv_shared = sh;
+        sigaction(SIGSEGV, &sa, NULL);
+    }
     e.pristine = malloc(NOX_MAX_ARITY * sizeof(nox_value));
     e.out1 = malloc((d->n_outputs + guard) * sizeof(nox_value));
     e.out2 = malloc((d->n_outputs + guard) * sizeof(nox_value));
@@ -659,11 +700,18 @@ static void report_crash(const nox_impl *impl, const combo *c, const shared *sh,
                          combo_report *rep) {
     const nox_operator *d = nox_impl_descriptor(impl);
     json_t *p = json_object();
-    char what[128];
+    char what[192];
     if (WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGALRM) {
         rep->crashed = 3, rep->status = SIGALRM;
         snprintf(what, sizeof what, "timed out (no result within %u s)", timeout);
         json_object_set_new(p, "kind", json_string("timeout"));
+    } else if (WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGSEGV && sh->past_arity) {
+        rep->crashed = 1, rep->status = SIGSEGV;
+        snprintf(what, sizeof what, "read an input past its declared arity (in[%u] and beyond do not exist: declare "
+                 "the input, or do not read it)", d->n_inputs);
+        json_object_set_new(p, "kind", json_string("input_past_arity"));
+        json_object_set_new(p, "signal", json_integer(SIGSEGV));
+        json_object_set_new(p, "signal_name", json_string("SIGSEGV"));
     } else if (WIFSIGNALED(wstatus)) {
         rep->crashed = 1, rep->status = WTERMSIG(wstatus);
         snprintf(what, sizeof what, "crashed with %s (signal %d)", signame(rep->status), rep->status);

@@ -9,8 +9,8 @@
  *   IDS      a reserved id, two operators sharing one id, an invalid name, a
  *            protocol operation with the wrong id — and a plugin written like a
  *            real one (init stops at the first failed registration)
- *   OOB      peek reads in[2] of a two-input operator: a heap overflow that
- *            only a sanitizer sees (the checker's ASan build reports a crash)
+ *   OOB      peek reads in[2] of a two-input operator: past its arity (the
+ *            checker's guard page catches it; its ASan build, a heap overflow)
  *   COLLIDE  valid on its own, but mul_div takes id 64 (minmax's min) and max
  *            is minmax's name: caught with --config against the built-ins;
  *            in_range has id 500, in the built-in families' range (a warning)
