@@ -862,10 +862,12 @@ def test_operand_timeout(env, reader):
           "still not stored" in reason and "not found" in reason, reason)
 
 
-def test_gateway_failover(env, reader, n=1500):
+def test_gateway_failover(env, reader, n=4000):
     """gateway_urls: two Gateways of one deployment (the same PostgreSQL, KMS and wallet) and a Runner configured with
     both; the first stopped while messages are being computed: the Runner moves to the second (a transport error
-    moves it, saying "moving to"), every result is stored through it, each once, none conflicting."""
+    moves it, saying "moving to"), every result is stored through it, each once, none conflicting. n is large
+    enough that the Runner, ~1,500 messages/s since threshold delegation, is still computing when the first
+    Gateway stops."""
     w = env.work
     base = open(os.path.join(w, "gateway.yaml")).read().replace(f"listen: 127.0.0.1:{env.gw_port}\n",
                                                                 "listen: 127.0.0.1:0\n", 1)
