@@ -5,13 +5,14 @@
  */
 #include "nox/delegation.h"
 
+#include "nox/clock.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 typedef struct entry {
     int used;
@@ -30,12 +31,6 @@ struct nox_envelope_keys {
     entry *e;
     uint64_t hits;
 };
-
-static uint64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 nox_envelope_keys *nox_envelope_keys_new(unsigned ttl_s, size_t entries) {
     if (ttl_s == 0 || entries == 0 || entries > 4096) return NULL;
@@ -95,6 +90,21 @@ static entry *slot(nox_envelope_keys *k) {
     return best;
 }
 
+/* Remembers key under id (and, node side, its wrapping), in a free slot or the oldest one. */
+static void remember(nox_envelope_keys *k, const uint8_t id[32], const uint8_t key[NOX_ECIES_KEY_SIZE],
+                     const uint8_t *wrapped, size_t wrapped_len) {
+    pthread_mutex_lock(&k->mu);
+    entry *e = slot(k);
+    e->used = 1;
+    memcpy(e->id, id, 32);
+    memcpy(e->key, key, NOX_ECIES_KEY_SIZE);
+    if (wrapped) memcpy(e->wrapped, wrapped, wrapped_len);
+    e->wrapped_len = wrapped ? wrapped_len : 0;
+    e->born_ms = nox_clock_ms();
+    e->uses = 1;
+    pthread_mutex_unlock(&k->mu);
+}
+
 /* SHA-256 over a ‖ b. */
 static nox_status digest2(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t out[32],
                           nox_error *err) {
@@ -123,7 +133,7 @@ nox_status nox_envelope_key_for(nox_envelope_keys *k, const nox_rsa_key *target,
     if (st) return st;
     if (k) {
         pthread_mutex_lock(&k->mu);
-        entry *e = find(k, id, now_ms());
+        entry *e = find(k, id, nox_clock_ms());
         int hit = e && e->wrapped_len <= cap;
         if (hit) {
             memcpy(key, e->key, NOX_ECIES_KEY_SIZE);
@@ -137,21 +147,9 @@ nox_status nox_envelope_key_for(nox_envelope_keys *k, const nox_rsa_key *target,
     if (RAND_priv_bytes(key, NOX_ECIES_KEY_SIZE) != 1)
         return nox_error_set(err, NOX_ERR_IO, "the random number generator failed (envelope key)");
     st = nox_rsa_encrypt(target, key, NOX_ECIES_KEY_SIZE, wrapped, cap, wrapped_len, err);
-    if (st || !k || *wrapped_len > sizeof k->e[0].wrapped) {
-        if (st) OPENSSL_cleanse(key, NOX_ECIES_KEY_SIZE);
-        return st;
-    }
-    pthread_mutex_lock(&k->mu);
-    entry *e = slot(k);
-    e->used = 1;
-    memcpy(e->id, id, sizeof id);
-    memcpy(e->key, key, NOX_ECIES_KEY_SIZE);
-    memcpy(e->wrapped, wrapped, *wrapped_len);
-    e->wrapped_len = *wrapped_len;
-    e->born_ms = now_ms();
-    e->uses = 1;
-    pthread_mutex_unlock(&k->mu);
-    return NOX_OK;
+    if (st) OPENSSL_cleanse(key, NOX_ECIES_KEY_SIZE);
+    else if (k && *wrapped_len <= sizeof k->e[0].wrapped) remember(k, id, key, wrapped, *wrapped_len);
+    return st;
 }
 
 nox_status nox_envelope_key_unwrap(nox_envelope_keys *k, const nox_rsa_key *key, const uint8_t *wrapped,
@@ -162,7 +160,7 @@ nox_status nox_envelope_key_unwrap(nox_envelope_keys *k, const nox_rsa_key *key,
     if (st) return st;
     if (k) {
         pthread_mutex_lock(&k->mu);
-        entry *e = find(k, id, now_ms());
+        entry *e = find(k, id, nox_clock_ms());
         if (e) memcpy(out, e->key, NOX_ECIES_KEY_SIZE);
         pthread_mutex_unlock(&k->mu);
         if (e) {
@@ -176,14 +174,6 @@ nox_status nox_envelope_key_unwrap(nox_envelope_keys *k, const nox_rsa_key *key,
     if (!st && n == NOX_ECIES_KEY_SIZE) memcpy(out, buf, NOX_ECIES_KEY_SIZE);
     *out_len = st ? 0 : n;
     OPENSSL_cleanse(buf, sizeof buf);
-    if (st || n != NOX_ECIES_KEY_SIZE || !k) return st;
-    pthread_mutex_lock(&k->mu);
-    entry *e = slot(k);
-    e->used = 1;
-    memcpy(e->id, id, sizeof id);
-    memcpy(e->key, out, NOX_ECIES_KEY_SIZE);
-    e->born_ms = now_ms();
-    e->uses = 1;
-    pthread_mutex_unlock(&k->mu);
-    return NOX_OK;
+    if (!st && n == NOX_ECIES_KEY_SIZE && k) remember(k, id, out, NULL, 0);
+    return st;
 }

@@ -44,12 +44,6 @@ struct nox_kms_group_client {
     size_t inflight;    /* node threads running */
 };
 
-static uint64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* ---- the client --------------------------------------------------------------------------------------------- */
 
 nox_status nox_kms_group_new(const nox_kms_group_options *o, nox_kms_group_client **out, nox_error *err) {
@@ -171,7 +165,7 @@ static void node_failed(node *nd, const char *why) {
     unsigned f = ++nd->failures;
     uint64_t backoff = (uint64_t)BACKOFF_MIN_MS << (f - 1 < 5 ? f - 1 : 5);
     if (backoff > BACKOFF_MAX_MS) backoff = BACKOFF_MAX_MS;
-    nd->down_until_ms = now_ms() + backoff;
+    nd->down_until_ms = nox_clock_ms() + backoff;
     snprintf(nd->last_error, sizeof nd->last_error, "%.230s", why);
     pthread_mutex_unlock(&nd->mu);
     if (f == 1) nox_log(NOX_LOG_WARN, "KMS node %u (%s) failed, backing off: %s", nd->index,
@@ -248,7 +242,7 @@ static void *ask_node(void *arg) {
     nox_sealed_partials env;
     nox_kms_fault fault = {0};
     nox_error e = {0};
-    uint64_t t0 = now_ms();
+    uint64_t t0 = nox_clock_ms();
     nox_counter_add(nd->requests, 1);
     nox_status st = nox_kms_partials(nd->client, k->chain_id, k->auth, k->body, nd->index, &env, &fault, &e);
     if (!st && env.ciphertext_len != NOX_DELEGATION_SEALED_SIZE(k->m)) {
@@ -258,7 +252,7 @@ static void *ask_node(void *arg) {
     }
     int request_refused = st == NOX_ERR_REMOTE && fault.http_status >= 400 && fault.http_status < 500 &&
                           fault.http_status != 408 && fault.http_status != 429;
-    if (!st) node_succeeded(nd, (double)(now_ms() - t0));
+    if (!st) node_succeeded(nd, (double)(nox_clock_ms() - t0));
     else if (!request_refused) node_failed(nd, e.message);
     pthread_mutex_lock(&k->mu);
     k->running--;
@@ -294,7 +288,7 @@ static int start_ask(call *k, size_t slot) {
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         *a = (ask){.call = k, .node = &c->nodes[slot], .slot = slot};
         pthread_mutex_lock(&a->node->mu);
-        a->node->asked_ms = now_ms();
+        a->node->asked_ms = nox_clock_ms();
         pthread_mutex_unlock(&a->node->mu);
         k->refs++;
         k->running++;
@@ -404,7 +398,7 @@ nox_status nox_kms_group_partials(nox_kms_group_client *c, uint64_t chain_id, co
     size_t order[NOX_TH_MAX_NODES], usable = 0;
     int asked[NOX_TH_MAX_NODES] = {0};
     char skipped[NOX_TH_MAX_NODES][REASON_SIZE];
-    uint64_t now = now_ms();
+    uint64_t now = nox_clock_ms();
     for (size_t i = 0; i < c->n; i++) {
         skipped[i][0] = 0;
         if (exclude & ((uint64_t)1 << (c->nodes[i].index - 1))) continue;

@@ -1,5 +1,5 @@
 /* Capped exponential backoff, and one log line per outage instead of one per retry. */
-#include <time.h>
+#include "nox/clock.h"
 
 #include "ingestor.h"
 #include "nox/log.h"
@@ -15,12 +15,6 @@ unsigned ing_backoff_next(ing_backoff *b) {
 
 void ing_backoff_reset(ing_backoff *b) { b->next_ms = 0; }
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 void ing_outage_fail(ing_outage *o, nox_status st, const char *message) {
     o->failures++;
     if (o->down) {
@@ -29,7 +23,7 @@ void ing_outage_fail(ing_outage *o, nox_status st, const char *message) {
         return;
     }
     o->down = 1;
-    o->since = now();
+    o->since = nox_clock_seconds();
     /* a transport failure is routine; an answer we cannot use is not, and rarely fixes itself */
     nox_log(st == NOX_ERR_IO ? NOX_LOG_WARN : NOX_LOG_ERROR,
             "%s: %s; retrying with backoff up to %u s, nothing is skipped (further failures are logged at debug "
@@ -39,7 +33,7 @@ void ing_outage_fail(ing_outage *o, nox_status st, const char *message) {
 void ing_outage_ok(ing_outage *o) {
     if (!o->down) return;
     nox_log(NOX_LOG_INFO, "%s: available again after %llu failed attempt(s) in %.1f s", o->what,
-            (unsigned long long)o->failures, now() - o->since);
+            (unsigned long long)o->failures, nox_clock_seconds() - o->since);
     o->down = 0;
     o->failures = 0;
 }

@@ -15,9 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "kms.h"
+#include "nox/clock.h"
 #include "nox/delegation.h"
 #include "nox/eip712.h"
 #include "nox/hex.h"
@@ -99,12 +99,6 @@ static const char *string_field(json_t *body, const char *name, nox_http_respons
     else if (!json_is_string(v)) nox_http_respond_error(resp, 400, "bad_request", "%s must be a string", name);
     else return json_string_value(v);
     return NULL;
-}
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* The JSON object body of a POST, or NULL after answering 400. */
@@ -336,21 +330,21 @@ out:
 
 void kms_handle_delegate_partials(void *state, const nox_http_request *req, nox_http_response *resp) {
     const kms_state *st = state;
-    double t0 = now_seconds();
+    double t0 = nox_clock_seconds();
     delegate_partials(st, req, resp);
-    nox_histogram_observe(st->partials_seconds, now_seconds() - t0);
+    nox_histogram_observe(st->partials_seconds, nox_clock_seconds() - t0);
 }
 
 void kms_handle_delegate(void *state, const nox_http_request *req, nox_http_response *resp) {
     const kms_state *st = state;
-    double t0 = now_seconds();
+    double t0 = nox_clock_seconds();
     delegate(st, req, resp);
-    nox_histogram_observe(st->delegation_seconds, now_seconds() - t0);
+    nox_histogram_observe(st->delegation_seconds, nox_clock_seconds() - t0);
 }
 
 void kms_handle_delegate_batch(void *state, const nox_http_request *req, nox_http_response *resp) {
     const kms_state *st = state;
-    double t0 = now_seconds();
+    double t0 = nox_clock_seconds();
     delegate_batch(st, req, resp);
-    nox_histogram_observe(st->batch_seconds, now_seconds() - t0);
+    nox_histogram_observe(st->batch_seconds, nox_clock_seconds() - t0);
 }

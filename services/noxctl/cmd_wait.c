@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nox/clock.h"
 #include "noxctl.h"
 
 #define POLL_MS 100
@@ -80,20 +81,20 @@ int noxctl_wait(int argc, char **argv) {
         noxctl_ctx_free(&ctx);
         return noxctl_fail("%s", err.message);
     }
-    uint64_t start = noxctl_now_ms(), deadline = start + (uint64_t)(timeout * 1000.0);
+    uint64_t start = nox_clock_ms(), deadline = start + (uint64_t)(timeout * 1000.0);
     for (;;) {
         nox_status s = poll_once(url, htext, &state, reason, sizeof reason, &err);
         /* the Gateway unreachable or failing (restarting, say): keep polling until the timeout */
-        if (s && (s != NOX_ERR_IO || noxctl_now_ms() >= deadline)) {
+        if (s && (s != NOX_ERR_IO || nox_clock_ms() >= deadline)) {
             noxctl_ctx_free(&ctx);
             return noxctl_fail("%s", err.message);
         }
         if (s) state = "pending";
-        if (strcmp(state, "pending") || noxctl_now_ms() >= deadline) break;
-        uint64_t left = deadline - noxctl_now_ms();
+        if (strcmp(state, "pending") || nox_clock_ms() >= deadline) break;
+        uint64_t left = deadline - nox_clock_ms();
         sleep_ms(left < POLL_MS ? (unsigned)left : POLL_MS);
     }
-    uint64_t elapsed = noxctl_now_ms() - start;
+    uint64_t elapsed = nox_clock_ms() - start;
     int status = 0;
     if (ctx.json) {
         json_t *o = json_pack("{s:s, s:s, s:I}", "handle", htext, "status", state, "elapsedMs", (json_int_t)elapsed);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nox/clock.h"
 #include "nox/hex.h"
 #include "nox/keccak.h"
 #include "nox/tx.h"
@@ -127,7 +128,7 @@ static void sleep_ms(unsigned ms) {
 
 /* Polls eth_getTransactionReceipt until the receipt is there; *receipt is a new reference. */
 static nox_status wait_receipt(nox_rpc *rpc, const char *hash_hex, json_t **receipt, nox_error *err) {
-    uint64_t deadline = noxctl_now_ms() + RECEIPT_TIMEOUT_MS;
+    uint64_t deadline = nox_clock_ms() + RECEIPT_TIMEOUT_MS;
     for (;;) {
         json_t *r = NULL;
         nox_status s = nox_rpc_call(rpc, "eth_getTransactionReceipt", json_pack("[s]", hash_hex), &r, NULL, err);
@@ -137,7 +138,7 @@ static nox_status wait_receipt(nox_rpc *rpc, const char *hash_hex, json_t **rece
             return NOX_OK;
         }
         json_decref(r);
-        if (noxctl_now_ms() >= deadline)
+        if (nox_clock_ms() >= deadline)
             return nox_error_set(err, NOX_ERR_IO, "transaction %s not mined after %d s", hash_hex,
                                  RECEIPT_TIMEOUT_MS / 1000);
         sleep_ms(RECEIPT_POLL_MS);
@@ -190,7 +191,7 @@ nox_status noxctl_send_tx(nox_rpc *rpc, uint64_t chain_id, const nox_ec_privkey 
     }
     nox_hex_encode(raw, raw_len, raw_hex);
     nox_hex_encode(out->tx_hash, 32, hash_hex);
-    uint64_t sent = noxctl_now_ms();
+    uint64_t sent = nox_clock_ms();
     if ((s = nox_rpc_call(rpc, "eth_sendRawTransaction", json_pack("[s]", raw_hex), &result, NULL, err))) {
         nox_error_prefix(err, "eth_sendRawTransaction: ");
         goto out;
@@ -202,7 +203,7 @@ nox_status noxctl_send_tx(nox_rpc *rpc, uint64_t chain_id, const nox_ec_privkey 
         goto out;
     }
     if ((s = wait_receipt(rpc, hash_hex, &receipt, err))) goto out;
-    out->inclusion_ms = noxctl_now_ms() - sent;
+    out->inclusion_ms = nox_clock_ms() - sent;
     const char *status = json_string_value(json_object_get(receipt, "status"));
     const char *block = json_string_value(json_object_get(receipt, "blockNumber"));
     if (!status || !block || nox_rpc_parse_quantity(block, &out->block_number, err)) {

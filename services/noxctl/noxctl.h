@@ -119,8 +119,6 @@ void noxctl_print_json(json_t *o);
  */
 void noxctl_print_json_value(json_t *o, const char *value);
 
-/** Milliseconds of a monotonic clock. */
-uint64_t noxctl_now_ms(void);
 
 /* ---- HTTP to the Gateway (http_client.c) ----------------------------------------------- */
 

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "nox/hex.h"
 #include "noxctl.h"
@@ -124,10 +123,4 @@ void noxctl_print_json_value(json_t *o, const char *value) {
     }
     free(text);
     json_decref(o);
-}
-
-uint64_t noxctl_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }

@@ -22,8 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "nox/clock.h"
 #include "nox/delegation.h"
 #include "nox/ecies.h"
 #include "nox/handle.h"
@@ -42,12 +42,6 @@ const char *const run_cause_names[RUN_CAUSES] = {
     [RUN_CAUSE_PLUGIN_ERROR] = "plugin_error",         [RUN_CAUSE_FAILED_OPERAND] = "failed_operand",
     [RUN_CAUSE_DEPENDENCY] = "dependency",             [RUN_CAUSE_MESSAGE] = "message",
 };
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* A handle of the message: an external operand, or an output of one of its events. */
 typedef struct slot {
@@ -385,9 +379,9 @@ static void fetch_all(run_state *st, job *jobs, size_t n, enum run_outcome *outc
         }
         if (n_fetch == 0) break;
         nox_error err = {0};
-        double t0 = now_s();
+        double t0 = nox_clock_seconds();
         nox_gateway_fetch_operands_batch(st->gw, fetches, n_fetch, st->rsa_spki_hex, &err);
-        nox_histogram_observe(st->m.stage[ST_FETCH], now_s() - t0);
+        nox_histogram_observe(st->m.stage[ST_FETCH], nox_clock_seconds() - t0);
         for (size_t k = 0; k < n_fetch; k++) {
             const nox_gateway_fetch *f = &fetches[k];
             job *j = &jobs[of[k]];
@@ -406,7 +400,7 @@ out:
 
 static enum run_outcome decrypt(run_state *st, job *j, char *reason, size_t cap) {
     nox_error err = {0};
-    double t0 = now_s();
+    double t0 = nox_clock_seconds();
     enum run_outcome r = RUN_OK;
     for (size_t k = 0; k < j->n_need && r == RUN_OK; k++) {
         nox_gateway_operand *o = &j->operands[k];
@@ -419,14 +413,14 @@ static enum run_outcome decrypt(run_state *st, job *j, char *reason, size_t cap)
         s->known = r == RUN_OK;
         OPENSSL_cleanse(o->plaintext, sizeof o->plaintext);
     }
-    if (j->n_need) nox_histogram_observe(st->m.stage[ST_DECRYPT], now_s() - t0);
+    if (j->n_need) nox_histogram_observe(st->m.stage[ST_DECRYPT], nox_clock_seconds() - t0);
     return r;
 }
 
 /* Evaluates every event that can be computed, in logIndex order; one that fails here fails what derives from it. */
 static enum run_outcome evaluate(run_state *st, job *j, char *reason, size_t cap) {
     nox_error err = {0};
-    double t0 = now_s();
+    double t0 = nox_clock_seconds();
     for (size_t i = 0; i < j->msg.n_events; i++) {
         const nox_message_event *ev = &j->msg.events[i];
         event_state *e = &j->ev[i];
@@ -477,7 +471,7 @@ static enum run_outcome evaluate(run_state *st, job *j, char *reason, size_t cap
             nox_value_wipe(&outs[k].v);
         }
     }
-    nox_histogram_observe(st->m.stage[ST_EVAL], now_s() - t0);
+    nox_histogram_observe(st->m.stage[ST_EVAL], nox_clock_seconds() - t0);
     return RUN_OK;
 }
 
@@ -493,7 +487,7 @@ static enum run_outcome encrypt(run_state *st, job *j, char *reason, size_t cap)
         snprintf(reason, cap, "%s", err.message);
         return RUN_RETRY;
     }
-    double t0 = now_s();
+    double t0 = nox_clock_seconds();
     for (size_t i = j->n_ext; i < j->n_slots; i++) {
         slot *s = &j->slots[i];
         if (s->failed) continue;
@@ -513,7 +507,7 @@ static enum run_outcome encrypt(run_state *st, job *j, char *reason, size_t cap)
             return RUN_RETRY;
         }
     }
-    nox_histogram_observe(st->m.stage[ST_ENCRYPT], now_s() - t0);
+    nox_histogram_observe(st->m.stage[ST_ENCRYPT], nox_clock_seconds() - t0);
     return RUN_OK;
 }
 
@@ -555,9 +549,9 @@ static void publish_all(run_state *st, job *jobs, size_t n, enum run_outcome *ou
     }
     if (n_pub) {
         nox_error err = {0};
-        double t0 = now_s();
+        double t0 = nox_clock_seconds();
         nox_gateway_post_results_batch(st->gw, pubs, n_pub, &err);
-        nox_histogram_observe(st->m.stage[ST_PUBLISH], now_s() - t0);
+        nox_histogram_observe(st->m.stage[ST_PUBLISH], nox_clock_seconds() - t0);
         for (size_t k = 0; k < n_pub; k++) {
             if (pubs[k].status)
                 outcomes[of[k]] = gateway_failure(pubs[k].status, &pubs[k].fault, &pubs[k].error, reasons[of[k]],
