@@ -556,36 +556,38 @@ static nox_status batch_pairs(const secp256k1_context *c, const nox_ec_privkey *
     return st;
 }
 
-nox_status nox_th_partials_with(const nox_ec_privkey *share, const uint8_t (*eph)[NOX_TH_POINT_SIZE], size_t m,
+/* The pairs and their proof, for the nonce r, or for fresh random ones when r is NULL; the pairs wiped on failure. */
+static nox_status partials_core(const nox_ec_privkey *share, const uint8_t (*eph)[NOX_TH_POINT_SIZE], size_t m,
                                 const nox_ec_privkey *r, uint8_t (*pairs)[NOX_TH_PAIR_SIZE],
                                 uint8_t proof[NOX_TH_PROOF_SIZE], nox_error *err) {
     NEED_CONTEXT(c);
     uint8_t seed[64];
     secp256k1_pubkey mp;
-    int degenerate = 0;
-    nox_status st = batch_pairs(c, share, eph, m, pairs, seed, &mp, err);
-    if (!st) st = batch_prove(c, share, seed, &mp, r, proof, &degenerate, err);
-    if (!st && degenerate) st = nox_error_set(err, NOX_ERR_INVALID, "this nonce gives a zero proof scalar");
-    if (st && !check_batch_size(m, NULL)) OPENSSL_cleanse(pairs, m * NOX_TH_PAIR_SIZE);
+    nox_status st = batch_pairs(c, share, eph, m, pairs, seed, &mp, err); /* wipes the pairs itself on failure */
+    if (st) return st;
+    nox_ec_privkey fresh;
+    int degenerate = 1;
+    for (int tries = 0; !st && degenerate && tries < (r ? 1 : MAX_TRIES); tries++) {
+        if (!r) st = nox_ec_key_generate(&fresh, err);
+        if (!st) st = batch_prove(c, share, seed, &mp, r ? r : &fresh, proof, &degenerate, err);
+    }
+    if (!st && degenerate)
+        st = r ? nox_error_set(err, NOX_ERR_INVALID, "this nonce gives a zero proof scalar")
+               : nox_error_set(err, NOX_ERR_IO, "the random number generator failed");
+    if (st) OPENSSL_cleanse(pairs, m * NOX_TH_PAIR_SIZE);
+    nox_ec_key_wipe(&fresh);
     return st;
+}
+
+nox_status nox_th_partials_with(const nox_ec_privkey *share, const uint8_t (*eph)[NOX_TH_POINT_SIZE], size_t m,
+                                const nox_ec_privkey *r, uint8_t (*pairs)[NOX_TH_PAIR_SIZE],
+                                uint8_t proof[NOX_TH_PROOF_SIZE], nox_error *err) {
+    return partials_core(share, eph, m, r, pairs, proof, err);
 }
 
 nox_status nox_th_partials(const nox_ec_privkey *share, const uint8_t (*eph)[NOX_TH_POINT_SIZE], size_t m,
                            uint8_t (*pairs)[NOX_TH_PAIR_SIZE], uint8_t proof[NOX_TH_PROOF_SIZE], nox_error *err) {
-    NEED_CONTEXT(c);
-    uint8_t seed[64];
-    secp256k1_pubkey mp;
-    nox_status st = batch_pairs(c, share, eph, m, pairs, seed, &mp, err);
-    nox_ec_privkey r;
-    int degenerate = 1;
-    for (int tries = 0; !st && degenerate && tries < MAX_TRIES; tries++) {
-        st = nox_ec_key_generate(&r, err);
-        if (!st) st = batch_prove(c, share, seed, &mp, &r, proof, &degenerate, err);
-    }
-    if (!st && degenerate) st = nox_error_set(err, NOX_ERR_IO, "the random number generator failed");
-    if (st && !check_batch_size(m, NULL)) OPENSSL_cleanse(pairs, m * NOX_TH_PAIR_SIZE);
-    nox_ec_key_wipe(&r);
-    return st;
+    return partials_core(share, eph, m, NULL, pairs, proof, err);
 }
 
 /* out = z·base − ch·q (public); 0 when it is the point at infinity. */
