@@ -39,10 +39,10 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
 import noxtest  # noqa: E402  (typed data and cast signing, shared with the tests)
+import noxthreshold  # noqa: E402  (opening an envelope, shared with the tests)
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("NOX_BIN", os.path.join(ROOT, "build", "bin"))
@@ -64,20 +64,13 @@ def sign_partials(work, key, ephs, target):
     return noxtest.cast_sign(CAST, work, data, key)
 
 
-PROOF, ITEM = 64, 33 + 33  # the batch's DLEQ proof, then K ‖ R = d_i·K per key (nox/delegation.h)
-
-
 def check_envelope(answer, rsa_key, ephs):
     """Opens one node's envelope as the Runner does and checks that item j is for ephs[j]; raises otherwise."""
-    h = lambda name: bytes.fromhex(answer[name][2:])
-    k = rsa_key.decrypt(h("wrappedKey"), padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(),
-                                                      label=None))
-    aad = b"nox/partials/v2" + int(answer["node"]).to_bytes(4, "big") + CHAIN.to_bytes(8, "big")
-    items = AESGCM(k).decrypt(h("iv"), h("ciphertext"), aad)[PROOF:]
-    if len(items) != ITEM * len(ephs):
-        raise RuntimeError(f"the envelope holds {len(items) // ITEM} items, {len(ephs)} were asked for")
+    items = noxthreshold.open_envelope(rsa_key, answer, CHAIN)
+    if len(items) != len(ephs):
+        raise RuntimeError(f"the envelope holds {len(items)} items, {len(ephs)} were asked for")
     for j, e in enumerate(ephs):
-        if items[j * ITEM:j * ITEM + 33] != bytes.fromhex(e[2:]):
+        if items[j][0] != bytes.fromhex(e[2:]):
             raise RuntimeError(f"item {j} is for another key")
 
 
