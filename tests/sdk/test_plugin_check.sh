@@ -127,6 +127,50 @@ PY
     fi
 fi
 
+# 7b. --ctime: the constant-time pass under valgrind (not in the ASan build: valgrind and ASan do not mix)
+if [ "$sanitized" = 1 ]; then
+    run ctime_asan 2 "$broken/broken_leaky.so" --ctime && expect ctime_asan "--ctime needs a build without AddressSanitizer"
+else
+    # leaky: bigger (a branch) and sbox (a table index) are caught with the place and the types; blend is fine;
+    # vary is not flagged and not checked. The evaluation checks find nothing: only --ctime tells.
+    run leaky_plain 0 "$broken/broken_leaky.so" --iterations 16 && pass "leaky: without --ctime the leaks are invisible (exit 0)"
+    if run leaky 1 "$broken/broken_leaky.so" --ctime --iterations 16; then
+        expect leaky "bigger           id 2000  LEAK on 32 of 32 type combinations: flagged NOX_OP_CONSTANT_TIME, but"
+        expect leaky "a branch depends on a secret input, at eval_bigger (broken.c:"
+        expect leaky "(on uint8, uint16, uint24, uint32, uint40, uint48, uint56, uint64 and 24 more)"
+        expect leaky "sbox             id 2001  LEAK on 1 of 1 type combination"
+        expect leaky "a memory address (a table index) depends on a secret input, at eval_sbox (broken.c:"
+        expect leaky "blend            id 2002  ok on 32 type combinations"
+        expect leaky "vary             id 2003  not flagged NOX_OP_CONSTANT_TIME: not checked"
+        expect leaky "fix: choose with masks instead of \`if\`"
+        expect leaky "33 type combinations leaking secrets: PROBLEMS FOUND"
+    fi
+    if run leaky_json 1 "$broken/broken_leaky.so" --ctime --json --iterations 4; then
+        /usr/bin/python3 - "$tmp/leaky_json.out" <<'PY' && pass "leaky: json names each leaking operator and type" || fail "leaky: json report"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["clean"] is False and r["summary"]["constant_time_leaks"] == 33, r["summary"]
+ops = {o["name"]: o for o in r["ctime"]["operators"]}
+assert [l["types"] for l in ops["sbox"]["leaks"]] == ["uint8"], ops["sbox"]
+assert "table index" in ops["sbox"]["leaks"][0]["what"]
+assert len(ops["bigger"]["leaks"]) == 32 and ops["bigger"]["leaks"][-1]["types"] == "uint256"
+assert ops["blend"]["leaks"] == [] and ops["blend"]["type_combinations"] == 32
+assert ops["vary"]["constant_time"] is False and "leaks" not in ops["vary"]
+PY
+    fi
+    # every built-in plugin: clean under --ctime too (the built-ins' constant-time proof is this same pass)
+    for so in "$@"; do
+        name=ctime_$(basename "$so" .so)
+        run "$name" 0 "$so" --ctime --iterations 1 && expect "$name" "0 type combinations leaking secrets: CLEAN"
+    done
+    NOX_VALGRIND=$tmp/none run ctime_novg 2 "$broken/broken_leaky.so" --ctime && expect ctime_novg "NOX_VALGRIND=$tmp/none is not an executable file"
+    PATH=/nonexistent run ctime_nopath 2 "$broken/broken_leaky.so" --ctime && expect ctime_nopath "apt-get install valgrind"
+    run ctime_sol 2 --solidity "$tmp/x.sol" "$broken/broken_leaky.so" --ctime && expect ctime_sol "--ctime with --solidity needs --check"
+    run ctime_sol_check 1 --solidity "$tmp/leaky.sol" "$broken/broken_leaky.so" --check --ctime --iterations 4
+    [ ! -e "$tmp/leaky.sol" ] && pass "leaky: --solidity --check --ctime writes no bindings" || fail "leaky: bindings written despite leaks"
+    run ctime_child 2 --ctime-child "$broken/broken_leaky.so" /dev/null 5 && expect ctime_child "--ctime-child is internal: use --ctime"
+fi
+
 # 8. usage and load errors: exit 2
 run usage_none 2 && expect usage_none "usage: nox-plugin-check"
 run usage_bad 2 "$broken/broken_crash.so" --iterations lots && expect usage_bad "--iterations wants a non-negative integer"

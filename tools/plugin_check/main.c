@@ -27,6 +27,10 @@
  *    operators (library Nox<Name>, calling NoxCompute.compute) after the
  *    descriptor checks; the evaluation (2, 3) runs only with --check too.
  *
+ * 5. --ctime proves constant time too (ctime.c): every operator flagged
+ *    NOX_OP_CONSTANT_TIME is evaluated under valgrind on every type combination
+ *    with its inputs marked secret; a branch or memory index on them is a leak.
+ *
  * Exit status: 0 clean, 1 problems found, 2 bad usage or the plugin cannot be
  * loaded at all (missing file, other ABI, init failed).
  */
@@ -47,6 +51,7 @@
 #include "nox/engine.h"
 #include "nox/types.h"
 #include "nox/value.h"
+#include "plugin_check.h"
 
 #ifndef NOX_VERSION
 #define NOX_VERSION "unknown"
@@ -97,6 +102,7 @@ typedef struct options {
     const char *solidity; /* --solidity OUT.sol */
     const char *config;   /* --config operators.yaml: collisions with what it loads */
     int check;            /* --check: evaluate as well */
+    int ctime;            /* --ctime: the constant-time pass under valgrind (ctime.c) */
     size_t n_opts;
     const char *opt_keys[MAX_OPTS], *opt_values[MAX_OPTS];
     char *opt_buf[MAX_OPTS];
@@ -269,11 +275,6 @@ static nox_value random_value(uint8_t type, rng *r) {
 
 /* ---- shared memory between the checker and its evaluating child ---------- */
 
-typedef struct combo {
-    uint8_t in[NOX_MAX_ARITY], out[NOX_MAX_ARITY];
-    uint8_t bound[NOX_MAX_TYPEVARS];
-} combo;
-
 typedef struct combo_result {
     int done;
     uint64_t evaluations;
@@ -356,7 +357,7 @@ static unsigned vars_used(const nox_operator *d) {
 }
 
 /* Every assignment of concrete types to the signature's variables (at most MAX_COMBOS, evenly sampled). */
-static combo *enumerate(const nox_operator *d, size_t *n_out, size_t *n_all) {
+combo *pc_enumerate(const nox_operator *d, size_t *n_out, size_t *n_all) {
     unsigned used = vars_used(d);
     uint8_t dom[NOX_MAX_TYPEVARS][256];
     size_t size[NOX_MAX_TYPEVARS] = {1, 1, 1, 1};
@@ -390,7 +391,7 @@ static combo *enumerate(const nox_operator *d, size_t *n_out, size_t *n_all) {
     return cs;
 }
 
-static void combo_label(const nox_operator *d, const combo *c, char *buf, size_t cap) {
+void pc_combo_label(const nox_operator *d, const combo *c, char *buf, size_t cap) {
     unsigned used = vars_used(d);
     int nvars = __builtin_popcount(used);
     size_t off = 0;
@@ -742,14 +743,14 @@ static void report_crash(const nox_impl *impl, const combo *c, const shared *sh,
 /* Evaluates every type combination of one implementation, BATCH per child. */
 static void check_impl(const nox_impl *impl, const options *o, shared *sh, impl_report *ir) {
     const nox_operator *d = nox_impl_descriptor(impl);
-    combo *cs = enumerate(d, &ir->n_combos, &ir->n_all_combos);
+    combo *cs = pc_enumerate(d, &ir->n_combos, &ir->n_all_combos);
     ir->impl = impl;
     ir->combos = calloc(ir->n_combos ? ir->n_combos : 1, sizeof *ir->combos);
     if (!ir->combos) abort();
     size_t edge_cap = ir->n_combos ? EDGE_BUDGET / ir->n_combos : EDGE_MAX;
     edge_cap = edge_cap < EDGE_MIN ? EDGE_MIN : edge_cap > EDGE_MAX ? EDGE_MAX : edge_cap;
     for (size_t i = 0; i < ir->n_combos; i++) {
-        combo_label(d, &cs[i], ir->combos[i].label, sizeof ir->combos[i].label);
+        pc_combo_label(d, &cs[i], ir->combos[i].label, sizeof ir->combos[i].label);
         ir->combos[i].problems = json_array();
     }
     size_t start = 0;
@@ -890,7 +891,7 @@ static int parse_u64(const char *s, uint64_t *v) {
 static void usage(FILE *f) {
     fprintf(f,
             "usage: nox-plugin-check PLUGIN.so [--seed N] [--iterations N] [--timeout S]\n"
-            "                        [--option KEY=VALUE]... [--config operators.yaml] [--json]\n"
+            "                        [--option KEY=VALUE]... [--config operators.yaml] [--ctime] [--json]\n"
             "       nox-plugin-check --solidity OUT.sol PLUGIN.so [--check [options above]]\n"
             "\n"
             "Loads an operator plugin through the engine's loader, reports every descriptor\n"
@@ -903,6 +904,10 @@ static void usage(FILE *f) {
             "  --option K=V    a plugin option, as under options: in operators.yaml\n"
             "  --config FILE   an operators.yaml: its plugins are loaded, and an operator of this\n"
             "                  plugin whose id or name one of theirs already has is a problem\n"
+            "  --ctime         also prove constant time: every operator flagged NOX_OP_CONSTANT_TIME\n"
+            "                  runs under valgrind on every type combination with its inputs marked\n"
+            "                  secret; a branch or a memory index that depends on them is a problem\n"
+            "                  (needs valgrind, NOX_VALGRIND or PATH; not in an ASan build)\n"
             "  --json          machine-readable report on stdout\n"
             "  --solidity OUT.sol\n"
             "                  write typed Solidity bindings of the plugin's extension operators\n"
@@ -928,6 +933,8 @@ static int parse_args(int argc, char **argv, options *o) {
             o->json = 1;
         } else if (!strcmp(a, "--check")) {
             o->check = 1;
+        } else if (!strcmp(a, "--ctime")) {
+            o->ctime = 1;
         } else if (!strcmp(a, "--solidity")) {
             if (i + 1 == argc || !argv[i + 1][0]) {
                 fprintf(stderr, "nox-plugin-check: --solidity needs an output file\n");
@@ -986,6 +993,10 @@ static int parse_args(int argc, char **argv, options *o) {
     }
     if (o->check && !o->solidity) {
         fprintf(stderr, "nox-plugin-check: --check goes with --solidity (the checks run anyway without it)\n");
+        return -1;
+    }
+    if (o->ctime && o->solidity && !o->check) {
+        fprintf(stderr, "nox-plugin-check: --ctime with --solidity needs --check (the bindings alone run no check)\n");
         return -1;
     }
     return 0;
@@ -1353,10 +1364,23 @@ static int write_solidity(const nox_plugin *p, const char *path, int quiet) {
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], CTIME_CHILD_OPTION)) return ctime_child_main(argc, argv);
     options o = {0};
     if (parse_args(argc, argv, &o)) {
         usage(stderr);
         return EXIT_USAGE;
+    }
+    if (o.ctime) { /* before any work: a --ctime that cannot run is a usage error */
+        char vg[4096], why[512];
+        if (CHECK_ASAN) {
+            fprintf(stderr, "nox-plugin-check: --ctime needs a build without AddressSanitizer (valgrind and ASan "
+                            "do not mix): use the regular build's nox-plugin-check\n");
+            return EXIT_USAGE;
+        }
+        if (ctime_find_valgrind(vg, sizeof vg, why, sizeof why)) {
+            fprintf(stderr, "nox-plugin-check: %s\n", why);
+            return EXIT_USAGE;
+        }
     }
 
     int wstatus = 0;
@@ -1452,7 +1476,18 @@ int main(int argc, char **argv) {
         }
     }
     munmap(sh, sizeof(shared));
-    int clean = problems.n == 0 && bad_combos == 0;
+    json_t *ct = NULL;
+    size_t ct_leaks = 0;
+    if (o.ctime) {
+        char why[4096];
+        ctime_request cr = {o.path, o.opt_keys, o.opt_values, o.n_opts, o.timeout};
+        if (ctime_run(&cr, &ct, why, sizeof why)) {
+            fprintf(stderr, "nox-plugin-check: %s\n", why);
+            return EXIT_USAGE;
+        }
+        ct_leaks = (size_t)json_integer_value(json_object_get(ct, "leaks"));
+    }
+    int clean = problems.n == 0 && bad_combos == 0 && ct_leaks == 0;
 
     if (o.json) {
         json_t *j = json_object();
@@ -1494,11 +1529,13 @@ int main(int argc, char **argv) {
             json_array_append_new(ops, op);
         }
         json_object_set_new(j, "operators", ops);
+        if (ct) json_object_set(j, "ctime", ct);
         json_object_set_new(j, "summary",
-                            json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}", "implementations", (json_int_t)n_impls,
+                            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "implementations", (json_int_t)n_impls,
                                       "type_combinations", (json_int_t)total_combos, "evaluations",
                                       (json_int_t)total_evals, "descriptor_problems", (json_int_t)problems.n,
-                                      "type_combinations_with_problems", (json_int_t)bad_combos, "clean", clean));
+                                      "type_combinations_with_problems", (json_int_t)bad_combos,
+                                      "constant_time_leaks", (json_int_t)ct_leaks, "clean", clean));
         json_object_set_new(j, "clean", json_boolean(clean));
         char *s = json_dumps(j, JSON_INDENT(2));
         puts(s);
@@ -1533,11 +1570,16 @@ int main(int argc, char **argv) {
                     printf("  %-16s ok (%s evaluations)\n", cr->label, fmt_count(cr->evaluations, b1, sizeof b1));
             }
         }
+        if (ct) ctime_print(ct);
+        char ct_text[96] = "";
+        if (ct)
+            snprintf(ct_text, sizeof ct_text, ", %zu type combination%s leaking secrets", ct_leaks,
+                     ct_leaks == 1 ? "" : "s");
         printf("\nsummary: %zu implementation%s, %zu type combination%s, %s evaluations; %zu descriptor problem%s, "
-               "%zu type combination%s with problems: %s\n",
+               "%zu type combination%s with problems%s: %s\n",
                n_impls, n_impls == 1 ? "" : "s", total_combos, total_combos == 1 ? "" : "s",
                fmt_count(total_evals, b2, sizeof b2), problems.n, problems.n == 1 ? "" : "s", bad_combos,
-               bad_combos == 1 ? "" : "s", clean ? "CLEAN" : "PROBLEMS FOUND");
+               bad_combos == 1 ? "" : "s", ct_text, clean ? "CLEAN" : "PROBLEMS FOUND");
     }
 
     if (o.solidity) {
@@ -1545,8 +1587,9 @@ int main(int argc, char **argv) {
             fprintf(stderr, "nox-plugin-check: %s: descriptor problems; no bindings written\n", o.path);
             clean = 0;
         } else if (!clean) { /* --check found problems: bindings of a plugin that fails its checks are not written */
-            fprintf(stderr, "nox-plugin-check: %s: %zu type combination%s with problems (above); no bindings written "
-                    "to %s\n", o.path, bad_combos, bad_combos == 1 ? "" : "s", o.solidity);
+            fprintf(stderr, "nox-plugin-check: %s: %zu type combination%s with problems, %zu constant-time leak%s "
+                    "(above); no bindings written to %s\n", o.path, bad_combos, bad_combos == 1 ? "" : "s", ct_leaks,
+                    ct_leaks == 1 ? "" : "s", o.solidity);
         } else if (write_solidity(p, o.solidity, o.json)) {
             clean = 0;
         }
@@ -1560,6 +1603,7 @@ int main(int argc, char **argv) {
         free(reports[i].combos);
     }
     free(reports);
+    json_decref(ct);
     strlist_free(&problems);
     strlist_free(&warnings);
     if (owned_by_engine) nox_engine_free(engine);

@@ -14,6 +14,12 @@
  *   COLLIDE  valid on its own, but mul_div takes id 64 (minmax's min) and max
  *            is minmax's name: caught with --config against the built-ins;
  *            in_range has id 500, in the built-in families' range (a warning)
+ *   LEAKY    three operators flagged NOX_OP_CONSTANT_TIME: bigger(a, b) picks
+ *            with a loop that stops at the first differing limb (a branch on
+ *            secrets), sbox(x) looks a table up by x (a secret index), and
+ *            blend(a, b) is a true constant-time mask choice; plus vary(x),
+ *            not flagged, which branches freely: --ctime must flag exactly
+ *            the first two
  */
 #include <string.h>
 
@@ -25,6 +31,7 @@
 #define IDS 4
 #define OOB 5
 #define COLLIDE 6
+#define LEAKY 7
 
 #ifndef VARIANT
 #error "VARIANT must be defined"
@@ -92,6 +99,46 @@ static int eval_peek(const nox_value *in, nox_value *out, const void *data) {
     return 0;
 }
 
+/* max(a, b) the way a careless team writes it: stops at the first limb that differs. */
+static int eval_bigger(const nox_value *in, nox_value *out, const void *data) {
+    (void)data;
+    unsigned n = nox_type_limbs(in[0].type);
+    const nox_value *pick = &in[1];
+    for (unsigned i = n; i-- > 0;) {
+        if (in[0].limb[i] != in[1].limb[i]) {
+            if (in[0].limb[i] > in[1].limb[i]) pick = &in[0];
+            break;
+        }
+    }
+    memcpy(out[0].limb, pick->limb, n * sizeof pick->limb[0]);
+    return 0;
+}
+
+static const uint8_t sbox_table[256] = {
+    0x63, 0x7c, 0x77, 0x7b, 0xf2, 0x6b, 0x6f, 0xc5, 0x30, 0x01, 0x67, 0x2b, 0xfe, 0xd7, 0xab, 0x76,
+    0xca, 0x82, 0xc9, 0x7d, 0xfa, 0x59, 0x47, 0xf0, 0xad, 0xd4, 0xa2, 0xaf, 0x9c, 0xa4, 0x72, 0xc0};
+
+static int eval_sbox(const nox_value *in, nox_value *out, const void *data) {
+    (void)data;
+    out[0].limb[0] = sbox_table[in[0].limb[0] & 0xff]; /* the address depends on the secret */
+    return 0;
+}
+
+/* a ? ... : b by masks over the type's limbs: what bigger and sbox should have been. */
+static int eval_blend(const nox_value *in, nox_value *out, const void *data) {
+    (void)data;
+    unsigned n = nox_type_limbs(in[0].type);
+    uint64_t m = 0 - (in[0].limb[0] & 1);
+    for (unsigned i = 0; i < n; i++) out[0].limb[i] = (in[0].limb[i] & m) | (in[1].limb[i] & ~m);
+    return 0;
+}
+
+static int eval_vary(const nox_value *in, nox_value *out, const void *data) {
+    (void)data;
+    out[0].limb[0] = in[0].limb[0] > 100 ? in[0].limb[0] - 100 : in[0].limb[0];
+    return 0;
+}
+
 static nox_operator unary(const char *name, uint16_t id, nox_eval_fn eval, unsigned first, unsigned last) {
     nox_operator op;
     memset(&op, 0, sizeof op);
@@ -148,6 +195,22 @@ static int broken_init(const nox_host *host, nox_plugin_ctx *ctx) {
     if (host->register_operator(ctx, &op)) return 1;
     op = unary("fine", 2002, eval_calm, NOX_TYPE_UINT8, NOX_TYPE_UINT64);
     return host->register_operator(ctx, &op) ? 1 : 0;
+#elif VARIANT == LEAKY
+    op = unary("bigger", 2000, eval_bigger, NOX_TYPE_UINT8, NOX_TYPE_UINT256);
+    op.n_inputs = 2;
+    op.inputs[1] = NOX_SLOT_VAR(0);
+    op.flags = NOX_OP_CONSTANT_TIME;
+    if (host->register_operator(ctx, &op)) return 1;
+    op = unary("sbox", 2001, eval_sbox, NOX_TYPE_UINT8, NOX_TYPE_UINT8);
+    op.flags = NOX_OP_CONSTANT_TIME;
+    if (host->register_operator(ctx, &op)) return 1;
+    op = unary("blend", 2002, eval_blend, NOX_TYPE_UINT8, NOX_TYPE_UINT256);
+    op.n_inputs = 2;
+    op.inputs[1] = NOX_SLOT_VAR(0);
+    op.flags = NOX_OP_CONSTANT_TIME;
+    if (host->register_operator(ctx, &op)) return 1;
+    op = unary("vary", 2003, eval_vary, NOX_TYPE_UINT8, NOX_TYPE_UINT8);
+    return host->register_operator(ctx, &op) ? 1 : 0;
 #elif VARIANT == OOB
     op = unary("peek", 1000, eval_peek, NOX_TYPE_UINT8, NOX_TYPE_UINT8);
     op.n_inputs = 2;
@@ -162,4 +225,6 @@ NOX_PLUGIN_DEFINE("broken", "0.0.1", broken_init);
 NOX_PLUGIN_EXPORT void *nox_broken_plugin_refs[];
 void *nox_broken_plugin_refs[] = {(void *)eval_explode, (void *)eval_calm,  (void *)eval_wrong_type,
                                   (void *)eval_noncanon, (void *)eval_fails, (void *)eval_jitter,
-                                  (void *)eval_lazy,     (void *)eval_peek,  (void *)unary};
+                                  (void *)eval_lazy,     (void *)eval_peek,  (void *)unary,
+                                  (void *)eval_bigger,   (void *)eval_sbox,  (void *)eval_blend,
+                                  (void *)eval_vary};
