@@ -214,7 +214,20 @@ int bench_eval_main(int argc, char **argv) {
             "operand sets, %.3g s per pair, seed 0x5eed5eed5eed5eed\n",
             threads, threads > 1 ? "s (each on its own operands; ns/op per thread, Mops/s aggregate)" : "", SETS,
             seconds);
-    fprintf(out, "%-10s %-9s %-11s %10s %10s %8s\n", "op", "type", "plugin", "ns/op", "Mops/s", "target");
+    /* Columns as wide as the longest operator and plugin names the run will print (a team's can be long). */
+    int op_w = 10, plugin_w = 11;
+    for (size_t i = 0; i < nox_engine_op_count(engine); i++) {
+        const nox_op *op = nox_engine_op_at(engine, i);
+        if (only_op && strcmp(only_op, nox_op_name(op))) continue;
+        int w = (int)strlen(nox_op_name(op));
+        op_w = w > op_w ? w : op_w;
+        for (size_t j = 0; j < nox_op_impl_count(op); j++) {
+            w = (int)strlen(nox_plugin_name(nox_impl_plugin(nox_op_impl_at(op, j))));
+            plugin_w = w > plugin_w ? w : plugin_w;
+        }
+    }
+    fprintf(out, "%-*s %-9s %-*s %10s %10s %8s\n", op_w, "op", "type", plugin_w, "plugin", "ns/op", "Mops/s",
+            "target");
     int rc = 0, pairs = 0, missed = 0;
     size_t n_plot = 0, cap_plot = 0;
     char **plot_labels = NULL;
@@ -242,8 +255,8 @@ int bench_eval_main(int argc, char **argv) {
             if (tgt > 0) snprintf(tbuf, sizeof tbuf, "%.0f %s", tgt, verdict);
             missed += tgt > 0 && ns > tgt;
             pairs++;
-            fprintf(out, "%-10s %-9s %-11s %10.1f %10.2f %8s\n", nox_op_name(op), nox_type_name(code), plugin, ns,
-                    mops, tbuf);
+            fprintf(out, "%-*s %-9s %-*s %10.1f %10.2f %8s\n", op_w, nox_op_name(op), nox_type_name(code), plugin_w,
+                    plugin, ns, mops, tbuf);
             if (csv)
                 fprintf(csv, "%s,%s,%s,%.2f,%.3f,%llu,%.0f,%s,%u,%.3f\n", nox_op_name(op), nox_type_name(code),
                         plugin, ns, 1e3 / ns, calls, tgt, tgt > 0 ? (ns <= tgt ? "yes" : "no") : "", threads, mops);
