@@ -35,6 +35,12 @@ if pinned=$(tools_pinned 2>&1); then
 else
   problems+=("$pinned")
 fi
+# The command a reader types, build/tools/node_modules/.bin/cast, must pass cast's exit status through: a
+# Node wrapper that swallows it (as @foundry-rs/cast's own launcher once did) would turn a failed
+# transaction into a success in every script and document that uses it.
+fails_as_it_should() { ! "$@" >/dev/null 2>&1; }
+need cast-exit-status "scripts/setup.sh (node_modules/.bin/cast must be a link to the platform package's binary)" \
+  fails_as_it_should "$NOX_TOOLS_DIR/node_modules/.bin/cast" to-dec 0xzz
 need node "apt-get install --reinstall nodejs" node --version
 need curl "apt-get install --reinstall curl" curl --version
 need openssl "apt-get install --reinstall openssl" openssl version

@@ -59,6 +59,13 @@ rm "$dir/node_modules/solc"; mkdir -p "$dir/node_modules/solc"
 printf '{\n  "name": "solc",\n  "version": "0.8.19"\n}\n' >"$dir/node_modules/solc/package.json"
 expect "solc of another version" 1 "solc is 0.8.19, not the pinned $NOX_SOLC_VERSION" "fix: scripts/setup.sh"
 
+copy_tools   # a .bin/cast launcher that swallows cast's exit status (what the Node launcher of @foundry-rs/cast did)
+mkdir -p "$dir/node_modules/.bin"
+printf '#!/bin/sh\n"%s" "$@"\nexit 0\n' "$real/node_modules/$cast_pkg/bin/cast" >"$dir/node_modules/.bin/cast"
+chmod +x "$dir/node_modules/.bin/cast"
+expect "a .bin/cast that exits 0 when cast fails" 1 "cast-exit-status does not work" \
+  "node_modules/.bin/cast must be a link to the platform package's binary" "1 missing or broken"
+
 # a tool from Debian that does not run: the fix names its package
 mkdir -p "$work/bin"
 printf '#!/bin/sh\necho "curl: error while loading shared libraries: libcurl.so.4" >&2\nexit 127\n' >"$work/bin/curl"
