@@ -29,6 +29,11 @@
                                          then shown by `status`, stopped by `down` / `stop runnerN`, and
                                          accepted by `restart` and `kill`
     scripts/devnet.sh stop runnerN       stop such an extra Runner (SIGTERM: it finishes the message in hand)
+    scripts/devnet.sh reload-operators [FILE]
+                                         switch the Runners (every one: runner, runner2.., a cluster's) and the
+                                         Ingestor to another operators.yaml (FILE, else NOX_DEVNET_OPERATORS, else
+                                         the recorded one — e.g. edited in place) and register it (below); the
+                                         chain, PostgreSQL, NATS and the KMS keep running
     scripts/devnet.sh down               stop everything `up` and `start` started (by recorded pid, never by name)
 
 The KMS (docs/PROTOCOL-EXTENSIONS.md §11). The protocol key d is Shamir-shared t-of-n: `up` runs
@@ -58,8 +63,9 @@ Options and environment:
     NOX_BIN_DIR                  where nox-kms, nox-gateway, nox-runner, nox-ingestor and noxctl are
                                  (default build/bin); the operator plugins are then taken from
                                  NOX_BIN_DIR/../lib/nox through a generated DIR/operators.yaml
-    NOX_DEVNET_OPERATORS         the operators.yaml of the Runner and the Ingestor (default config/operators.yaml);
+    NOX_DEVNET_OPERATORS         the operators.yaml of the Runners and the Ingestor (default config/operators.yaml);
                                  its extension operators (ids >= 64) are registered in NoxCompute at `up`
+                                 (and by `reload-operators`, whose default FILE it is)
     NOX_DEVNET_TIMEOUT           seconds each component has to become healthy (default 30)
     NOX_DEVNET_EXTRA_RUNNERS     comma-separated addresses added to the Gateway's runner_addresses at `up`
                                  (e.g. a test's own key reading results through GET /v0/compute/operands)
@@ -81,7 +87,20 @@ State directory (everything an operator needs to run or inspect a component by h
                                  NOX_KMS_URL, NOX_KMS_ADDRESS (node 1's), NOX_KMS_PUBLIC_KEY (P), NOX_KMS_URLS,
                                  NOX_KMS_WALLETS (node order), NOX_KMS_GROUP_FILE, NOX_KMS_THRESHOLD (e.g. 2-of-3)
 
-`up` on a running, healthy devnet changes nothing (exit 1 when its KMS is not of the shape asked: `down` first);
+`reload-operators` first checks FILE (`nox-eval --config FILE --list`: a YAML or plugin error is printed with its
+file:line:col, exit 1, nothing touched) and what contracts/register_operators.py would send (--dry-run), and prints
+the operators added, removed and changed (name, id, arity). Then: the extension operators (ids >= 64) it removed are
+disabled in NoxCompute (setOperatorEnabled false: compute() refuses them before a Runner would dead-letter them);
+the Runners, then the Ingestor, restart one after another, each waited for on its health (SIGTERM: a Runner
+finishes the messages in hand, JetStream keeps the others, the Ingestor resumes from its checkpoint: no message
+is lost); the new file is recorded (state.json, `status`, `restart`, `start runnerN`, NOX_OPERATORS_CONFIG of
+env); last, what it adds or changes is registered (register_operators.py; an id the devnet itself disabled
+earlier is re-enabled). A component that does not come back healthy puts every one back on the old file
+(exit 1). The same file with the same content: "unchanged", nothing restarted.
+
+`up` on a running, healthy devnet changes nothing (exit 1 when its KMS is not of the shape asked: `down` first;
+exit 1 when it loads another operators file than the one asked — NOX_DEVNET_OPERATORS or the default, compared by
+resolved path and content hash: `reload-operators FILE`, or `down` first);
 on a stale one (a recorded process died) it stops the survivors and starts a fresh devnet (anvil's chain lives in
 memory: it cannot be resumed).
 Exit status: 0 ok, 1 failed, 2 bad usage (or a refused restart), 3 `status` with nothing running
@@ -92,6 +111,7 @@ import errno
 import re
 import fcntl
 import glob
+import hashlib
 import json
 import os
 import secrets
@@ -128,6 +148,8 @@ KMS_SHAPE = re.compile(r"^([0-9]+)-of-([0-9]+)$")
 DEFAULT_KMS = "2-of-3"
 FAULT = "wrong-partials"                                     # NOX_KMS_FAULT of `restart kmsN --faulty`
 MARKER = ".nox-devnet"
+DEFAULT_OPERATORS = os.path.join(ROOT, "config", "operators.yaml")
+FIRST_EXTENSION_OPERATOR = 64                                # ids >= 64: registered in NoxCompute (setOperator)
 DB_USER, DB_NAME = "nox", "nox"
 
 
@@ -158,6 +180,11 @@ def shown(path):
     """A path as the user sees it: relative to the current directory when below it."""
     rel = os.path.relpath(path)
     return path if rel.startswith("..") else rel
+
+
+def file_sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def tail(path, n=20):
@@ -868,25 +895,84 @@ listen: 127.0.0.1:{ports['runner']}
 {self.tls_server("runner")}log_level: info
 """)
 
-    def operators_file(self):
-        """NOX_DEVNET_OPERATORS as given, else config/operators.yaml, or with NOX_BIN_DIR a copy pointing at
-        NOX_BIN_DIR/../lib/nox."""
+    @staticmethod
+    def asked_operators():
+        """(file, generated): the operators file `up` is asked for. NOX_DEVNET_OPERATORS as given, else
+        config/operators.yaml — generated (DIR/operators.yaml, a copy pointing at NOX_BIN_DIR/../lib/nox) when
+        NOX_BIN_DIR is set."""
         given = os.environ.get("NOX_DEVNET_OPERATORS")
         if given:
             if not os.path.isfile(given):
                 raise DevnetError(f"devnet: NOX_DEVNET_OPERATORS={given}: no such file")
-            return os.path.abspath(given)
-        src = os.path.join(ROOT, "config", "operators.yaml")
-        if not os.environ.get("NOX_BIN_DIR"):
-            return src
+            return os.path.abspath(given), False
+        return DEFAULT_OPERATORS, bool(os.environ.get("NOX_BIN_DIR"))
+
+    def generated_operators(self, out):
+        """Writes to out config/operators.yaml with the plugins of the devnet's binaries (bin_dir/../lib/nox).
+        Every line keeps its number (the note goes last): a loader's file:line:col holds for the original too."""
         libdir = os.path.normpath(os.path.join(self.state["bin_dir"], "..", "lib", "nox"))
-        with open(src) as f:
+        with open(DEFAULT_OPERATORS) as f:
             text = f.read()
         text = text.replace("../build/lib/nox/", libdir + "/")
-        write_file(self.p("operators.yaml"), f"# config/operators.yaml with the plugins of {libdir} (NOX_BIN_DIR)\n" + text)
+        write_file(out, text.rstrip("\n") + f"\n# (config/operators.yaml with the plugins of {libdir}: NOX_BIN_DIR; "
+                   "written by scripts/devnet.sh)\n")
         if not glob.glob(os.path.join(libdir, "*.so")):
             say(f"devnet: warning: no operator plugin in {libdir} (the Runner will refuse to start)")
-        return self.p("operators.yaml")
+        return out
+
+    def operators_file(self):
+        """The operators file of a fresh devnet (asked_operators), recorded with its content's hash."""
+        source, generated = self.asked_operators()
+        self.state["operators_source"] = source
+        self.state["operators_sha256"] = file_sha256(source)
+        return self.generated_operators(self.p("operators.yaml")) if generated else source
+
+    def running_operators(self):
+        """(file, sha256 or None): the operators file the devnet was asked to load (at `up` or by
+        `reload-operators`; config/operators.yaml for a generated DIR/operators.yaml) and its hash then."""
+        st = self.state
+        src = st.get("operators_source")
+        if not src:    # a state.json of before reload-operators
+            src = st.get("operators") or DEFAULT_OPERATORS
+            if os.path.realpath(src) == os.path.realpath(self.p("operators.yaml")):
+                src = DEFAULT_OPERATORS
+        return src, st.get("operators_sha256")
+
+    def load_operators(self, path, shown_as=None):
+        """{id: [name, nInputs, nOutputs, digest of its signatures]} of the operators `path` loads (nox-eval
+        --list, then --signatures). DevnetError with the loader's own message (its file:line:col) when it does
+        not load; shown_as replaces path in that message (a generated copy keeps the original's lines)."""
+        for flag in ("--list", "--signatures"):
+            r = run([self.bin("nox-eval"), "--config", path, flag], check=False)
+            if r.returncode != 0:
+                msg = (r.stderr or r.stdout).strip() or f"nox-eval --config {path} {flag}: exit {r.returncode}"
+                raise DevnetError(msg.replace(path, shown_as) if shown_as else msg)
+        try:
+            ops = {}
+            for op in json.loads(r.stdout)["operators"]:
+                sigs = [[m["inputs"], m["outputs"], m["typeSets"]] for m in op["implementations"]]
+                ops[str(int(op["id"]))] = [str(op["name"]), int(op["nInputs"]), int(op["nOutputs"]),
+                                           hashlib.sha256(json.dumps(sigs).encode()).hexdigest()[:16]]
+            return ops
+        except (ValueError, KeyError, TypeError) as e:
+            raise DevnetError(f"nox-eval --config {path} --signatures: unexpected output ({e})")
+
+    def operators_differ(self):
+        """None when the operators file `up` is asked for is the one the devnet runs (same resolved path, same
+        content), else why not: a file edited in place since it was loaded counts as another."""
+        source, _ = self.asked_operators()
+        running, want = self.running_operators()
+        have = file_sha256(source)
+        if os.path.realpath(source) == os.path.realpath(running):
+            if want is None or have == want:
+                return None
+            a = f"{shown(running)} as it was when loaded (sha256 {want[:12]})"
+            b = f"{shown(source)} as edited since (sha256 {have[:12]})"
+        else:
+            a, b = shown(running), shown(source)
+        where = "" if self.dir == default_dir() else f" --dir {shown(self.dir)}"
+        return (f"devnet: the running devnet loads {a}; asked: {b} — `scripts/devnet.sh reload-operators "
+                f"{shlex.quote(shown(source))}{where}`, or `down` first")
 
     def write_env(self):
         st, a, d = self.state, self.state["addresses"], self.state["deployment"]
@@ -967,6 +1053,10 @@ listen: 127.0.0.1:{ports['runner']}
                 if self.kms_shape() != tuple(kms):
                     say(f"devnet: the running devnet has a {self.kms_text()} KMS; `down` first "
                         f"(asked: {shape_text(*kms)}; {shown(self.dir)})")
+                    return 1
+                other = self.operators_differ()
+                if other:
+                    say(other)
                     return 1
                 bad = [n for n in self.components() if not self.wait_healthy(n, self.recorded(n)[0])[0]]
                 if not bad:
@@ -1104,6 +1194,10 @@ listen: 127.0.0.1:{ports['runner']}
             raise DevnetError(f"devnet: noxctl key address gives {[a[w] for w in ACCOUNTS]} for anvil's accounts 0..2, "
                               f"expected {expected}")
         st["operators"] = self.operators_file()
+        try:    # the file must load (the Runner and the Ingestor refuse to start otherwise): said now, with its line
+            st["operators_set"] = self.load_operators(st["operators"], shown_as=shown(st["operators_source"]))
+        except DevnetError as e:
+            raise DevnetError(f"devnet: the operators file {shown(st['operators_source'])} does not load:\n  {e}")
         self.write_configs_early()
         self.save_state()
 
@@ -1151,6 +1245,7 @@ listen: 127.0.0.1:{ports['runner']}
         if r.returncode != 0:
             raise DevnetError(f"devnet: contracts/register_operators.py failed (exit {r.returncode}) — see "
                               f"{shown(self.log_path('deploy'))}\n{tail(self.log_path('deploy')).rstrip()}")
+        st["operators_registered"], st["operators_disabled"] = True, []
         say(f"devnet: contracts deployed: NoxCompute {st['deployment']['noxCompute']}, ConfidentialToken "
             f"{st['deployment']['confidentialToken']} (block {st['deployment']['deployBlock']}, {time.time() - t:.1f} s)")
         self.write_configs_late()
@@ -1175,10 +1270,30 @@ listen: 127.0.0.1:{ports['runner']}
         say(f"  KMS       {self.kms_text()}" + (f" threshold group {k.get('fingerprint')} (nodes {', '.join(self.kms_nodes())})"
                                                 if self.kms_group() else f" (a single key; group {k.get('fingerprint')})")
             + f", public key {st['kms_public_key']}")
+        say(f"  operators {self.operators_text()}")
         say(f"  env file  {shown(self.p('env'))}   (use: source {shown(self.p('env'))})")
         say(f"  accounts  owner {st['addresses']['owner']}, alice {st['addresses']['alice']}, "
             f"bob {st['addresses']['bob']} (keys in {shown(self.p('keys'))})")
         say(f"  stop:     scripts/devnet.sh down" + ("" if self.dir == default_dir() else f" --dir {shown(self.dir)}"))
+
+    def operators_text(self):
+        """The operators file the Runners and the Ingestor load, for `status` and the summary of `up`."""
+        st = self.state
+        src, sha = self.running_operators()
+        ops = st.get("operators_set") or {}
+        text = shown(src) + (f" (as {shown(st['operators'])})" if os.path.realpath(st["operators"]) !=
+                             os.path.realpath(src) else "")
+        text += f"  {len(ops)} operators, {sum(int(i) >= FIRST_EXTENSION_OPERATOR for i in ops)} extension" \
+                f"{'; sha256 ' + sha[:12] if sha else ''}" if ops else ""
+        try:
+            edited = sha is not None and file_sha256(src) != sha
+        except OSError:
+            return text + "  — the file is gone"
+        if edited:
+            text += "  — edited since it was loaded: `scripts/devnet.sh reload-operators` applies it"
+        if st.get("operators_registered") is False:
+            text += "  — not registered in NoxCompute yet: `scripts/devnet.sh reload-operators` does it"
+        return text
 
     def status(self):
         if self.load_state() is None:
@@ -1199,6 +1314,8 @@ listen: 127.0.0.1:{ports['runner']}
             else:
                 note = {"dead": f"(pid {pid} exited)", "foreign": f"(pid {pid} is another program)"}.get(state, "")
                 say(f"{n:<9} stopped   {'-':<11} {url:<58} {note}".rstrip())
+        if self.state.get("operators"):
+            say(f"operators {self.operators_text()}")
         return 0 if n_running == len(self.components()) + len(extras) else 3 if n_running == 0 else 1
 
     # -- down, restart
@@ -1500,6 +1617,218 @@ listen: 127.0.0.1:{ports['runner']}
         say("devnet: " + (line or f"{name} was not running"))
         return 0
 
+    # -- another operators file on a running devnet
+    def register_operators(self, config=None, dry_run=False, enable=(), disable=()):
+        """contracts/register_operators.py against the devnet's NoxCompute (the owner's key); its stdout, also
+        appended to logs/deploy.log. DevnetError with its reason when it fails."""
+        st = self.state
+        args = [sys.executable, os.path.join(ROOT, "contracts", "register_operators.py"), "--rpc-url",
+                st["urls"]["anvil"], "--private-key", noxtest.ANVIL_KEYS[0], "--compute", st["deployment"]["noxCompute"]]
+        if config:
+            args += ["--nox-eval", self.bin("nox-eval"), "--config", config]
+        args += (["--enable", ",".join(map(str, enable))] if enable else []) + \
+                (["--disable", ",".join(map(str, disable))] if disable else []) + (["--dry-run"] if dry_run else [])
+        r = run(args, check=False)
+        with open(self.log_path("deploy"), "a") as f:
+            f.write(f"==== devnet: {time.strftime('%Y-%m-%d %H:%M:%S')}: register_operators.py"
+                    f"{' --config ' + config if config else ''}{' --enable ' + ','.join(map(str, enable)) if enable else ''}"
+                    f"{' --disable ' + ','.join(map(str, disable)) if disable else ''}{' --dry-run' if dry_run else ''}\n"
+                    + r.stdout + r.stderr)
+        if r.returncode != 0:
+            raise DevnetError(f"devnet: contracts/register_operators.py{' --dry-run' if dry_run else ''} failed "
+                              f"(exit {r.returncode}): {(r.stderr or r.stdout).strip()}")
+        return r.stdout
+
+    def point_operators_at(self, path, check_only=False):
+        """Sets `operators:` of runner.yaml, every runnerN.yaml and ingestor.yaml to path (each file keeps its
+        mode); check_only: only checks each has that one line."""
+        for name in ["runner", "ingestor"] + [f"runner{i}" for i in range(2, 10)]:
+            f = self.p(name + ".yaml")
+            if not os.path.isfile(f):
+                continue
+            with open(f) as fh:
+                text = fh.read()
+            new, n = re.subn(r"(?m)^operators: .*?(?=[ \t]+#|$)", lambda _: "operators: " + path, text)
+            if n != 1:
+                raise DevnetError(f"devnet: {shown(f)} has {n} `operators:` lines, not 1: rewrite it (`down`, `up`)")
+            if not check_only:
+                write_file(f, new, os.stat(f).st_mode & 0o777)
+
+    def reload_operators(self, given=None):
+        """`reload-operators [FILE]`: the Runners and the Ingestor switched to another operators file, one after
+        another, and its extension operators registered in NoxCompute; nothing else restarts (see the top of this
+        file). FILE, else NOX_DEVNET_OPERATORS, else the recorded file (e.g. edited in place)."""
+        t0 = time.time()
+        self.lock()
+        if self.load_state() is None or not self.state.get("deployment") or "runner" not in self.state.get("commands", {}):
+            say(f"devnet: no devnet in {shown(self.dir)} (run scripts/devnet.sh up)")
+            return 1
+        st = self.state
+        old_source, old_sha = self.running_operators()
+        if not given and os.environ.get("NOX_DEVNET_OPERATORS"):
+            given = os.environ["NOX_DEVNET_OPERATORS"]
+        typed = given or old_source          # as nox-eval is given it: its messages name the file so
+        source = os.path.abspath(typed)
+        if not os.path.isfile(source):
+            say(f"devnet: reload-operators: {typed}: no such file; the devnet is unchanged")
+            return 1
+        sha = file_sha256(source)
+        same = os.path.realpath(source) == os.path.realpath(old_source) and sha == old_sha
+        if same and st.get("operators_registered", True):
+            say(f"devnet: reload-operators: {shown(source)} is unchanged (sha256 {sha[:12]}: the file the devnet "
+                "loads); nothing restarted")
+            return 0
+        # 1. the new file must load, and register: checked before anything is touched
+        generated = (os.path.realpath(source) == os.path.realpath(DEFAULT_OPERATORS)
+                     and os.path.realpath(st["bin_dir"]) != os.path.realpath(os.path.join(ROOT, "build", "bin")))
+        effective = self.p("operators.yaml") if generated else source
+        candidate = self.p("operators.yaml.next") if generated else typed
+        try:
+            if generated:
+                self.generated_operators(candidate)
+            new_set = self.load_operators(candidate, shown_as=typed if generated else None)
+        except (DevnetError, OSError) as e:
+            if generated and os.path.exists(candidate):
+                os.remove(candidate)
+            say(f"devnet: reload-operators: {typed} does not load (nox-eval --config {typed} --list); the devnet "
+                f"is unchanged:\n  {e}")
+            return 1
+        old_set = st.get("operators_set")
+        if old_set is None:             # a state.json of before reload-operators: what the file holds now
+            try:
+                old_set = self.load_operators(st["operators"])
+            except DevnetError:
+                old_set = {}
+        down = [x for x in self.components() if self.running(x) != "running"]
+        if down:
+            say(f"devnet: {', '.join(down)} not running: `scripts/devnet.sh restart` {'it' if len(down) == 1 else 'them'}"
+                " (or `down` then `up`) before a reload-operators; the devnet is unchanged")
+            return 1
+        removed = sorted((i for i in old_set if i not in new_set), key=int)
+        added = sorted((i for i in new_set if i not in old_set), key=int)
+        changed = sorted((i for i in new_set if i in old_set and new_set[i] != old_set[i]), key=int)
+        to_disable = [int(i) for i in removed if int(i) >= FIRST_EXTENSION_OPERATOR]
+        to_enable = sorted(int(i) for i in st.get("operators_disabled", []) if str(i) in new_set)
+        try:
+            self.point_operators_at(effective, check_only=True)
+            self.register_operators(candidate, dry_run=True, enable=to_enable, disable=to_disable)
+        except (DevnetError, OSError) as e:
+            if generated and os.path.exists(candidate):
+                os.remove(candidate)
+            say(f"{e}\ndevnet: reload-operators: the devnet is unchanged")
+            return 1
+
+        def line(i, ops, note=""):
+            name, nin, nout, _ = ops[i]
+            return f"devnet:   {name:<14} id={i:<5} {nin}->{nout}{note}"
+        if not same:
+            say(f"devnet: reload-operators: {shown(old_source)} ({len(old_set)} operators) -> {shown(source)} "
+                f"({len(new_set)} operators)" + (" (the same file, edited since it was loaded)" if
+                                                 os.path.realpath(source) == os.path.realpath(old_source) else ""))
+        for i in added:
+            say(line(i, new_set, "  added" + ("" if int(i) >= FIRST_EXTENSION_OPERATOR else " (a protocol operation)")))
+        for i in removed:
+            say(line(i, old_set, "  removed" + (" (disabled in NoxCompute)" if int(i) >= FIRST_EXTENSION_OPERATOR
+                                               else " — a protocol operation: its events will be dead-lettered")))
+        for i in changed:
+            o, n = old_set[i], new_set[i]
+            what = ([f"renamed from {o[0]}"] if o[0] != n[0] else []) + \
+                   ([f"was {o[1]}->{o[2]}"] if o[1:3] != n[1:3] else []) or ["its signatures changed"]
+            say(line(i, new_set, f"  changed ({', '.join(what)})"))
+        if not (added or removed or changed or same):
+            say(f"devnet:   the same {len(new_set)} operators (the file differs: plugin paths, options or comments)")
+
+        newly_disabled = []
+        if not same:
+            # 2. removed extension operators disabled first: compute() refuses them before a Runner would
+            try:
+                if to_disable:
+                    out = self.register_operators(disable=to_disable)
+                    newly_disabled = [int(m) for m in re.findall(r"(?m)\bid=(\d+)\s.*\bdisabled in transaction", out)]
+                    for m in re.finditer(r"(?m)^\S+\s+id=(\d+)\s+(.*\bdisabled in transaction.*)$", out):
+                        say(f"devnet:   NoxCompute: {old_set[m.group(1)][0]} id={m.group(1)} {' '.join(m.group(2).split())}")
+                    st["operators_disabled"] = sorted(set(st.get("operators_disabled", [])) | set(newly_disabled))
+                    self.save_state()
+            except DevnetError as e:
+                say(f"{e}\ndevnet: reload-operators: nothing restarted; the devnet still loads {shown(old_source)}")
+                return 1
+            # 3. the Runners, then the Ingestor, one after another: each stopped with SIGTERM (a Runner finishes
+            # the messages in hand; JetStream keeps the rest for the others and for it; the Ingestor resumes from
+            # its checkpoint) and waited for on its health before the next
+            old_effective = st["operators"]
+            old_text = None
+            if generated and os.path.isfile(effective):
+                with open(effective) as f:
+                    old_text = f.read()
+            if generated:
+                os.replace(candidate, effective)
+            self.point_operators_at(effective)
+            names = [n for n in ["runner"] + self.extra_runners() if self.running(n) == "running"] + ["ingestor"]
+            for n in self.extra_runners():
+                if n not in names:
+                    say(f"devnet: {n} is not running: {n}.yaml names the new file for its next start")
+            done = []
+            try:
+                for n in names:
+                    done.append(n)
+                    stopped = self.stop_component(n)
+                    if stopped:
+                        say("devnet: " + stopped)
+                    self.start_component(n)
+            except (DevnetError, OSError) as e:
+                say(str(e))
+                say(f"devnet: reload-operators: {done[-1]} did not come up with {shown(source)}: back to "
+                    f"{shown(old_source)}")
+                if old_text is not None:
+                    write_file(effective, old_text)
+                self.point_operators_at(old_effective)
+                for n in done:
+                    stopped = self.stop_component(n)
+                    if stopped:
+                        say("devnet: " + stopped)
+                    try:
+                        self.start_component(n)
+                    except (DevnetError, OSError) as e2:
+                        say(str(e2))
+                if newly_disabled:
+                    try:
+                        self.register_operators(enable=newly_disabled)
+                        st["operators_disabled"] = sorted(set(st["operators_disabled"]) - set(newly_disabled))
+                        self.save_state()
+                    except DevnetError as e2:
+                        say(str(e2))
+                return 1
+            st.update(operators=effective, operators_source=source, operators_sha256=sha, operators_set=new_set,
+                      operators_registered=False)
+            self.save_state()
+            self.write_env()        # NOX_OPERATORS_CONFIG
+            restarted = ", ".join(names)
+        else:
+            if generated and os.path.exists(candidate):
+                os.remove(candidate)
+            restarted = None
+            say("devnet: reload-operators: the Runners and the Ingestor already load it; registering what the last "
+                "reload-operators could not")
+        # 4. what the file adds or changes, registered once every Runner computes it
+        try:
+            out = self.register_operators(st["operators"], enable=to_enable)
+        except DevnetError as e:
+            say(f"{e}\ndevnet: reload-operators: the devnet loads {shown(source)}, but its operators are not all "
+                "registered in NoxCompute: run `scripts/devnet.sh reload-operators` again")
+            return 1
+        for ln in out.splitlines():
+            if " in transaction " in ln:
+                say("devnet:   NoxCompute: " + " ".join(ln.split()))
+        st["operators_registered"] = True
+        st["operators_disabled"] = sorted(set(st.get("operators_disabled", [])) - set(to_enable))
+        self.save_state()
+        summary = out.strip().splitlines()[-1].replace("register_operators: ", "") if out.strip() else ""
+        say(f"devnet: reload-operators: done in {time.time() - t0:.1f} s: "
+            + (f"restarted {restarted} (one after another; nothing else)" if restarted else "nothing restarted")
+            + f"; NoxCompute: {summary}{'; disabled ' + ','.join(map(str, newly_disabled)) if newly_disabled else ''}"
+            f"; the devnet loads {shown(source)} (sha256 {sha[:12]})")
+        return 0
+
 
 def fields(out):
     """The "name: value" lines of a nox-kms command's output, as a dict."""
@@ -1540,7 +1869,7 @@ def main(argv):
     p = argparse.ArgumentParser(prog="scripts/devnet.sh", parents=[common],
                                 description="The Nox devnet on 127.0.0.1 (see the top of scripts/devnet.py).")
     sub = p.add_subparsers(dest="cmd", metavar="up|down|status|restart SERVICE|kill SERVICE|reshare [T-of-N]|"
-                           "start runnerN|stop runnerN")
+                           "start runnerN|stop runnerN|reload-operators [FILE]")
     sub.required = True
     upp = sub.add_parser("up", parents=[common], help="start every component (nothing when already up)")
     upp.add_argument("--cluster", action="store_true", help="a 3-node NATS JetStream cluster (streams of 3 "
@@ -1559,6 +1888,12 @@ def main(argv):
                         "restarts the KMS nodes and the Gateways")
     rs.add_argument("shape", metavar="T-of-N", nargs="?", help="the new threshold; N must be the running N "
                     "(default: the running T-of-N)")
+    ro = sub.add_parser("reload-operators", parents=[common], help="switch the Runners and the Ingestor to another "
+                        "operators.yaml (one after another) and register its operators in NoxCompute; chain, "
+                        "database, NATS and KMS untouched")
+    ro.add_argument("file", metavar="FILE", nargs="?", help="the operators.yaml (default $NOX_DEVNET_OPERATORS, "
+                    "else the recorded one, e.g. edited in place); checked with nox-eval first: one that does "
+                    "not load changes nothing (exit 1)")
     for verb, what in (("start", "start one more Runner runner2..runner9 (same consumer, own port)"),
                        ("stop", "stop an extra Runner started with `start`")):
         x = sub.add_parser(verb, parents=[common], help=what)
@@ -1577,6 +1912,8 @@ def main(argv):
             return net.up(a.cluster, kms)
         if a.cmd == "reshare":
             return net.reshare(a.shape)
+        if a.cmd == "reload-operators":
+            return net.reload_operators(a.file)
         if a.cmd == "down":
             return net.down()
         if a.cmd == "status":

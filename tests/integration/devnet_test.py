@@ -2,8 +2,12 @@
 """scripts/devnet.sh end to end: up (a 2-of-3 threshold KMS by default), status, idempotent up, the env file,
 every health check, the KMS group (every node's group and key, the Gateway's per-node metrics), a token mint
 through the whole pipeline and its decryption, a KMS node killed (decryption goes on) and restarted, a faulty
-node (nox-kms-faulty) and back, `reshare` (same P, a value stored before still decrypts), restart, refusals,
-pid checks, a stale state, down; then a `--kms 1-of-1` devnet (the single key) in a second directory.
+node (nox-kms-faulty) and back, `reshare` (same P, a value stored before still decrypts), `reload-operators`
+(a file adding a test plugin's operator: registered on-chain, only the Runner and the Ingestor restarted, a
+value stored before still decrypts, a transaction through the new operator computed — ReloadProbe.sol compiled
+with contracts/build.js; broken files refused with their file:line:col, nothing touched; `up` asking another
+file refused; a file removing it: disabled on-chain, and back), restart, refusals, pid checks, a stale state,
+down; then a `--kms 1-of-1` devnet (the single key) in a second directory.
 
 usage: devnet_test.py [BIN_DIR]     (BIN_DIR: where the nox-* binaries are; passed as NOX_BIN_DIR)
 
@@ -36,9 +40,10 @@ REQUIRED = ["NOX_CHAIN_ID", "NOX_RPC_URL", "NOX_NATS_URL", "NOX_GATEWAY_URL", "N
 GROUP_FIELDS = ("threshold", "nodes", "publicKey", "commitments", "verificationKeys")
 
 
-def devnet(*args, timeout=300):
+def devnet(*args, timeout=300, env=None):
     t = time.time()
-    r = subprocess.run([DEVNET, *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    r = subprocess.run([DEVNET, *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                       env=env)
     r.elapsed = time.time() - t
     return r
 
@@ -110,6 +115,240 @@ def group_file(env):
     with open(env["NOX_KMS_GROUP_FILE"]) as f:
         g = json.load(f)
     return {k: g.get(k) for k in GROUP_FIELDS}
+
+
+PROBE_SOL = """// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {INoxCompute} from "./INoxCompute.sol";
+
+/// devnet_test.py: a plugin operator through NoxCompute.compute on a trivially encrypted value (every input the
+/// same handle), its result viewable by the caller.
+contract ReloadProbe {
+    event Probed(bytes32 input, bytes32 output);
+
+    function run(INoxCompute nox, uint16 operatorId, uint8 nInputs, uint8 valueType, uint64 value)
+        external
+        returns (bytes32 output)
+    {
+        bytes32 h = nox.plaintextToEncrypted(bytes32(uint256(value)), valueType);
+        bytes32[] memory ins = new bytes32[](nInputs);
+        for (uint256 i = 0; i < nInputs; i++) ins[i] = h;
+        uint8[] memory types = new uint8[](1);
+        types[0] = valueType;
+        output = nox.compute(operatorId, ins, types)[0];
+        nox.addViewer(output, msg.sender);
+        emit Probed(h, output);
+    }
+}
+"""
+UINT64 = 11                                       # spec §3's type code of uint64
+OPERATOR_INFO = "operatorInfo(uint16)(uint8,uint8,bool,bool)"
+
+
+def team_operators(work, bin_dir):
+    """(path, name, id, nInputs): config/operators.yaml with this build's plugins plus one test plugin that loads
+    cleanly and registers an operator id >= 1000 that config/operators.yaml does not; None when no such build."""
+    build, libdir = os.path.dirname(bin_dir), os.path.normpath(os.path.join(bin_dir, "..", "lib", "nox"))
+    with open(os.path.join(ROOT, "config", "operators.yaml")) as f:
+        base = f.read().replace("../build/lib/nox/", libdir + "/")
+    for so, entry, name, op_id, nin in (
+            (os.path.join(build, "tests", "sdk-plugins", "broken_crash.so"), "    operators: [calm]\n", "calm", 1001, 1),
+            (os.path.join(build, "tests", "e2e", "plugins", "template.so"), "    operators: [average]\n", "average",
+             1000, 2)):
+        path = os.path.join(work, "team-operators.yaml")
+        with open(path, "w") as f:
+            f.write(base + f"  - path: {so}          # a team's plugin\n{entry}")
+        listing = run(os.path.join(bin_dir, "nox-eval"), "--config", path, "--list")
+        if os.path.isfile(so) and listing.returncode == 0 and re.search(rf"(?m)^{name}\s+id={op_id}\s", listing.stdout):
+            return path, name, op_id, nin
+    return None
+
+
+def op_info(env, op_id):
+    r = run(CAST, "call", "--rpc-url", env["NOX_RPC_URL"], env["NOX_COMPUTE_ADDRESS"], OPERATOR_INFO, str(op_id))
+    return r.stdout.split() if r.returncode == 0 else r.stderr.strip()
+
+
+def block_number(env):
+    r = run(CAST, "block-number", "--rpc-url", env["NOX_RPC_URL"])
+    return int(r.stdout) if r.returncode == 0 else -1
+
+
+def runner_operator_count(d, name="runner"):
+    """The operator count the last start of the Runner logged."""
+    counts = re.findall(r"; (\d+) operator\(s\)", open(os.path.join(d, "logs", name + ".log"), errors="replace").read())
+    return int(counts[-1]) if counts else None
+
+
+def probe(noxctl, d, env, work, op_id, nin, value):
+    """ReloadProbe.run(op_id) as alice: (receipt, result handle or None)."""
+    out = os.path.join(work, "probe")
+    art = os.path.join(out, "ReloadProbe.json")
+    if not getattr(probe, "app", None):
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, "ReloadProbe.sol"), "w") as f:
+            f.write(PROBE_SOL)
+        r = run("node", os.path.join(ROOT, "contracts", "build.js"), "--out", out, os.path.join(out, "ReloadProbe.sol"))
+        check("ReloadProbe.sol compiles (contracts/build.js)", r.returncode == 0 and os.path.isfile(art),
+              r.stdout + r.stderr)
+        if r.returncode != 0:
+            return None, None
+        alice = open(env["NOX_ALICE_KEY"]).read().strip()
+        r = run(CAST, "send", "--json", "--rpc-url", env["NOX_RPC_URL"], "--private-key", alice, "--create",
+                json.load(open(art))["bytecode"])
+        probe.app = json.loads(r.stdout)["contractAddress"] if r.returncode == 0 else None
+        check("ReloadProbe deployed (alice)", probe.app, r.stderr)
+        if not probe.app:
+            return None, None
+    alice = open(env["NOX_ALICE_KEY"]).read().strip()
+    r = run(CAST, "send", "--json", "--rpc-url", env["NOX_RPC_URL"], "--private-key", alice, probe.app,
+            "run(address,uint16,uint8,uint8,uint64)", env["NOX_COMPUTE_ADDRESS"], str(op_id), str(nin), str(UINT64),
+            str(value))
+    if r.returncode != 0:
+        return r.stderr, None
+    receipt = json.loads(r.stdout)
+    topic = run(CAST, "keccak", "Probed(bytes32,bytes32)").stdout.strip()
+    data = next((lg["data"] for lg in receipt["logs"] if lg["topics"][0] == topic), None)
+    return receipt, ("0x" + data[66:130]) if data else None
+
+
+def reload_operators(noxctl, d, env, work):
+    """reload-operators: a file that adds a plugin, a broken file, `up` asking another file, a computation with the
+    new operator, a file that removes it (disabled on-chain) and back (enabled again). Leaves the devnet on the
+    team's file (the restart checks below see it kept)."""
+    bin_dir = os.path.dirname(noxctl)
+    team = team_operators(work, bin_dir)
+    check("a test plugin with an operator id >= 1000 loads (build/tests/sdk-plugins or e2e/plugins)", team)
+    if not team:
+        return None, None
+    team_file, name, op_id, nin = team
+    noxenv = noxctl_env(d)
+    value, out = balance(noxctl, d, env)
+    before_handle = json.loads(run(noxctl, "token", "balance", env["NOX_ALICE_ADDRESS"], "--json",
+                                   env=noxenv).stdout or "{}").get("handle")
+    check("before the reload: alice's balance handle decrypts to 1000", value == "1000" and before_handle, out)
+    state_path = os.path.join(d, "state.json")
+    yamls = {n: open(os.path.join(d, n + ".yaml")).read() for n in ("runner", "ingestor")}
+    untouched = [n for n in COMPONENTS if n not in ("runner", "ingestor")]
+
+    # (b) files that do not load: exit 1 with the loader's file:line:col, nothing touched
+    before, state0, block0 = pids(d), open(state_path).read(), block_number(env)
+    bad = os.path.join(work, "bad-operators.yaml")
+    with open(bad, "w") as f:
+        f.write("plugins:\n  - path: team.so\n    operators: [a, b\n  - path: other.so\n")
+    r = devnet("reload-operators", bad)
+    print(f"reload-operators (broken YAML): {r.elapsed:.1f} s")
+    check("reload-operators with a broken YAML: exit 1, the YAML error at its file:line:col, `unchanged`",
+          r.returncode == 1 and re.search(rf"nox-eval: {re.escape(bad)}:\d+:\d+: YAML syntax error", r.stdout)
+          and "the devnet is unchanged" in r.stdout, r.stdout + r.stderr)
+    missing = os.path.join(work, "missing-plugin.yaml")
+    with open(missing, "w") as f:
+        f.write("plugins:\n  - path: /nonexistent/team.so\n")
+    r = devnet("reload-operators", missing)
+    check("reload-operators naming a missing plugin: exit 1, its file:line:col", r.returncode == 1
+          and f"{missing}:2:11: plugins[0].path: plugin file /nonexistent/team.so" in r.stdout, r.stdout + r.stderr)
+    r = devnet("reload-operators", os.path.join(work, "nonexistent.yaml"))
+    check("reload-operators of a missing file: exit 1", r.returncode == 1 and "no such file" in r.stdout, r.stdout)
+    check("the refused reloads changed nothing: every pid, state.json, runner.yaml, ingestor.yaml, the chain",
+          pids(d) == before and open(state_path).read() == state0 and block_number(env) == block0
+          and all(open(os.path.join(d, n + ".yaml")).read() == t for n, t in yamls.items()), (before, pids(d)))
+
+    # (a) a file that adds the team's operator
+    r = devnet("reload-operators", team_file)
+    print(f"reload-operators (adds {name}): {r.elapsed:.1f} s")
+    after, env2 = pids(d), read_env(d)
+    check(f"reload-operators {os.path.basename(team_file)}: exit 0, prints {name} id={op_id} added",
+          r.returncode == 0 and re.search(rf"(?m)^devnet:\s+{name}\s+id={op_id}\s+{nin}->1\s+added$", r.stdout),
+          r.stdout + r.stderr)
+    check("reload-operators restarted the Runner and the Ingestor, one after another, waiting for each one's health",
+          re.search(r"stopped runner .*\n.*runner +healthy .*\n.*stopped ingestor .*\n.*ingestor +healthy", r.stdout)
+          and after["runner"] != before["runner"] and after["ingestor"] != before["ingestor"]
+          and alive(after["runner"]) and alive(after["ingestor"]), r.stdout)
+    check("reload-operators: postgres, nats, anvil, the KMS nodes and the Gateway keep their pids",
+          all(after[n] == before[n] and alive(after[n]) for n in untouched), (before, after))
+    check(f"{name} (id {op_id}) registered in NoxCompute: operatorInfo = {nin}, 1, enabled, registered",
+          op_info(env, op_id) == [str(nin), "1", "true", "true"], op_info(env, op_id))
+    check("the chain went on (block number did not go back)", block_number(env) > block0, (block0, block_number(env)))
+    check("runner.yaml, ingestor.yaml and NOX_OPERATORS_CONFIG name the new file",
+          all(re.search(rf"(?m)^operators: {re.escape(team_file)}(\s|$)", open(os.path.join(d, n + ".yaml")).read())
+              for n in ("runner", "ingestor")) and env2.get("NOX_OPERATORS_CONFIG") == team_file, env2.get("NOX_OPERATORS_CONFIG"))
+    n_ops = runner_operator_count(d)
+    st = devnet("status")
+    check("status: exit 0, shows the new operators file", st.returncode == 0
+          and re.search(rf"(?m)^operators +{re.escape(team_file)} +{n_ops} operators", st.stdout), (n_ops, st.stdout))
+    r = run(noxctl, "wait", before_handle, "--timeout", "30", env=noxenv)
+    check("the balance handle computed before the reload: still stored (noxctl wait)",
+          r.returncode == 0 and "stored" in r.stdout, r.stdout + r.stderr)
+    value, out = balance(noxctl, d, env)
+    check("... and still decrypts to 1000", value == "1000", out)
+    before = pids(d)
+    r = devnet("reload-operators", team_file)
+    check("reload-operators of the same file again: exit 0, `unchanged`, nothing restarted", r.returncode == 0
+          and "unchanged" in r.stdout and "nothing restarted" in r.stdout and pids(d) == before, r.stdout)
+
+    # (c) `up` asking another operators file than the running one
+    r = devnet("up", env={**os.environ, "NOX_DEVNET_OPERATORS": os.path.join(ROOT, "config", "operators.yaml")})
+    check("up with NOX_DEVNET_OPERATORS=config/operators.yaml: exit 1, names both files and reload-operators",
+          r.returncode == 1 and f"the running devnet loads {team_file}; asked: " in r.stdout
+          and "config/operators.yaml" in r.stdout and "`scripts/devnet.sh reload-operators " in r.stdout, r.stdout)
+    r = devnet("up")
+    check("up with the default operators file: exit 1 as well", r.returncode == 1 and "reload-operators" in r.stdout,
+          r.stdout)
+    r = devnet("up", env={**os.environ, "NOX_DEVNET_OPERATORS": team_file})
+    check("up with NOX_DEVNET_OPERATORS = the running file: already up, nothing started",
+          r.returncode == 0 and "nothing started" in r.stdout, r.stdout)
+    original = open(team_file).read()
+    with open(team_file, "a") as f:
+        f.write("# edited in place\n")
+    r = devnet("up", env={**os.environ, "NOX_DEVNET_OPERATORS": team_file})
+    check("up with the running file edited in place: exit 1 (content hash), `reload-operators`",
+          r.returncode == 1 and "as edited since" in r.stdout and "reload-operators" in r.stdout, r.stdout)
+    check("status says the file was edited since it was loaded", "edited since it was loaded" in devnet("status").stdout)
+    with open(team_file, "w") as f:
+        f.write(original)
+    check("the refused ups changed nothing", pids(d) == before, (before, pids(d)))
+
+    # (d) a transaction using the new operator, computed by the reloaded Runner
+    if shutil.which("node"):
+        receipt, h = probe(noxctl, d, env, work, op_id, nin, 4242)
+        compute_topic = run(CAST, "keccak", "Compute(address,uint16,bytes32[],bytes32[])").stdout.strip()
+        ours = [lg for lg in (receipt or {}).get("logs", []) if isinstance(receipt, dict) and lg["topics"][0] == compute_topic]
+        check(f"a transaction calling {name} (compute({op_id}, ...)) emits its Compute event",
+              h and len(ours) == 1 and int(ours[0]["data"][2:66], 16) == op_id, receipt)
+        if h:
+            t = time.time()
+            r = run(noxctl, "wait", h, "--timeout", "30", env=noxenv)
+            print(f"{name} result stored {time.time() - t:.1f} s after its transaction")
+            check(f"its result is stored (noxctl wait)", r.returncode == 0 and "stored" in r.stdout, r.stdout + r.stderr)
+            r = run(noxctl, "decrypt", h, "--key", env["NOX_ALICE_KEY"], env=noxenv)
+            check(f"... and decrypts to {name}(4242) = 4242", r.returncode == 0 and r.stdout.strip().split()[-1:] == ["4242"],
+                  r.stdout + r.stderr)
+    else:
+        print("(no node: the transaction through the reloaded operator is not tested)")
+
+    # a file without it: disabled on-chain (compute refuses it); the team's file again: enabled again
+    before = pids(d)
+    r = devnet("reload-operators", os.path.join(ROOT, "config", "operators.yaml"))
+    print(f"reload-operators (removes {name}): {r.elapsed:.1f} s")
+    check(f"reload-operators config/operators.yaml: exit 0, {name} removed and disabled in NoxCompute",
+          r.returncode == 0 and re.search(rf"(?m)^devnet:\s+{name}\s+id={op_id}\s.*removed", r.stdout)
+          and re.search(rf"NoxCompute: {name} id={op_id} .*disabled in transaction", r.stdout)
+          and op_info(env, op_id) == [str(nin), "1", "false", "true"], r.stdout + str(op_info(env, op_id)))
+    check("... the Runner loads one operator less", runner_operator_count(d) == n_ops - 1, runner_operator_count(d))
+    if shutil.which("node") and getattr(probe, "app", None):
+        receipt, h = probe(noxctl, d, env, work, op_id, nin, 5)
+        want = run(CAST, "calldata", "OperatorDisabled(uint16)", str(op_id)).stdout.strip().lower()
+        check(f"... a transaction calling {name} now reverts OperatorDisabled({op_id})", not isinstance(receipt, dict)
+              and want and want in str(receipt).lower(), receipt)
+    r = devnet("reload-operators", team_file)
+    print(f"reload-operators (adds {name} back): {r.elapsed:.1f} s")
+    check(f"reload-operators of the team's file again: {name} enabled again", r.returncode == 0
+          and op_info(env, op_id) == [str(nin), "1", "true", "true"] and runner_operator_count(d) == n_ops, r.stdout)
+    after = pids(d)
+    check("three reloads: postgres, nats, anvil, the KMS nodes and the Gateway never restarted",
+          all(after[n] == before[n] for n in untouched), (before, after))
+    return team_file, n_ops
 
 
 def single_key(noxctl, work):
@@ -401,6 +640,9 @@ def main():
         check("reshare back to 2-of-3", r.returncode == 0 and group_file(env)["threshold"] == 2, r.stdout)
         value, out = balance(noxctl, d, env)
         check("after two more reshares, alice's 1000 still decrypts", value == "1000", out)
+
+        # ---- reload-operators: the Runner and the Ingestor on another operators file, nothing else restarted
+        team_file, team_ops = reload_operators(noxctl, d, env, work)
         first = pids(d)
 
         # ---- restart
@@ -413,6 +655,10 @@ def main():
               (first, after))
         st, body, _ = http("GET", env["NOX_RUNNER_URL"] + "/health")
         check("restarted runner healthy on the same URL", st == 200, (st, body))
+        if team_file:
+            check("restart runner keeps the file of reload-operators", re.search(
+                rf"(?m)^operators: {re.escape(team_file)}(\s|$)", open(os.path.join(d, "runner.yaml")).read())
+                and runner_operator_count(d) == team_ops, (team_file, team_ops, runner_operator_count(d)))
         r = devnet("status")
         check("status after restart exits 0", r.returncode == 0, r.stdout)
         # a Runner whose YAML differs from the existing durable consumer: the consumer's settings apply, said once
