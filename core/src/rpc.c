@@ -185,6 +185,16 @@ nox_status nox_rpc_call(nox_rpc *c, const char *method, json_t *params, json_t *
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &http);
     json_error_t jerr;
     json_t *answer = c->body.len ? json_loadb(c->body.buf, c->body.len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    if (!answer && c->body.len) {
+        /* anvil copies revert data into its error messages, NULs included ("\u0000"), whenever that data happens
+         * to be valid UTF-8 (InvalidReceiver(address(0))): an error object may hold them (nox_printable cuts the
+         * message there; `data` keeps the revert data); a result may not. */
+        json_t *lax = json_loadb(c->body.buf, c->body.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
+        if (json_is_object(lax) && json_is_object(json_object_get(lax, "error")) && !json_object_get(lax, "result"))
+            answer = lax;
+        else
+            json_decref(lax);
+    }
     json_t *error = json_is_object(answer) ? json_object_get(answer, "error") : NULL;
     if (error && !json_is_null(error)) {
         /* an error object is the node's word, whatever the HTTP status says */

@@ -20,9 +20,8 @@ static void sleep_ms(unsigned ms) {
     }
 }
 
-/* One status request: *state = "stored", "pending" or "failed" (a static string), *reason for "failed". */
-static nox_status poll_once(const char *url, const char *htext, const char **state, char *reason, size_t cap,
-                            nox_error *err) {
+nox_status noxctl_handle_status(const char *url, const char *htext, const char **state, char *reason, size_t cap,
+                               nox_error *err) {
     long status;
     json_t *reply = NULL;
     char why[512];
@@ -83,7 +82,7 @@ int noxctl_wait(int argc, char **argv) {
     }
     uint64_t start = nox_clock_ms(), deadline = start + (uint64_t)(timeout * 1000.0);
     for (;;) {
-        nox_status s = poll_once(url, htext, &state, reason, sizeof reason, &err);
+        nox_status s = noxctl_handle_status(url, htext, &state, reason, sizeof reason, &err);
         /* the Gateway unreachable or failing (restarting, say): keep polling until the timeout */
         if (s && (s != NOX_ERR_IO || nox_clock_ms() >= deadline)) {
             noxctl_ctx_free(&ctx);

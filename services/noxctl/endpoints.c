@@ -31,6 +31,7 @@ static const struct {
     [NOXCTL_TOKEN] = {"--token ADDR", "NOX_TOKEN_ADDRESS", "ConfidentialToken address"},
     [NOXCTL_CHAIN_ID] = {"--chain-id N", "NOX_CHAIN_ID", "chain id"},
     [NOXCTL_CA_FILE] = {"--cacert FILE", "NOX_CA_FILE", "CA file"},
+    [NOXCTL_OPERATORS] = {"--operators FILE", "NOX_OPERATORS_CONFIG", "operators file"},
 };
 
 static nox_status add_var(noxctl_ctx *ctx, const char *name, size_t name_len, const char *value, size_t value_len,

@@ -1,7 +1,8 @@
 /*
  * The chain side of the token commands over nox/rpc.h: chain id check,
  * sending a signed legacy transaction and waiting for its receipt, logs,
- * eth_call of one word, and naming the contracts' custom errors in reverts.
+ * eth_call of one word, and naming the contracts' custom errors in reverts (abi.c, whose table is
+ * generated from the compiled contracts).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "abi.h"
 #include "nox/clock.h"
 #include "nox/hex.h"
 #include "nox/keccak.h"
@@ -46,64 +48,6 @@ fail:
     nox_rpc_free(*rpc);
     *rpc = NULL;
     return s;
-}
-
-/* The custom errors of contracts/src (and Solidity's Error(string)) that a revert may carry. */
-static const char *const known_errors[] = {
-    "NotOwner(address)", "InvalidReceiver(address)", "NotAllowed(bytes32,address)", "InvalidHandle(bytes32)",
-    "UnknownType(uint8)", "UnsupportedType(uint8)", "TypeMismatch(bytes32,bytes32)", "NotBool(bytes32)",
-    "NotUnsigned(bytes32)", "InvalidProofLength(uint256)", "HandleTypeMismatch(bytes32,uint8)",
-    "ProofOwnerMismatch(address,address)", "ProofAppMismatch(address,address)", "ProofExpired(uint256,uint256)",
-    "ProofFromFuture(uint256,uint256)", "InvalidSignatureV(uint8)", "InvalidSignatureS(bytes32)",
-    "InvalidSigner(address)", "ZeroAddress()", "UnsupportedChainId(uint256)",
-};
-
-/* Writes a readable form of revert data ("NotOwner(0x…)" or the raw hex) into out. */
-static void describe_revert(const char *data_hex, char *out, size_t cap) {
-    uint8_t data[1024];
-    size_t len = 0;
-    if (!data_hex || !*data_hex || nox_hex_decode(data_hex, strlen(data_hex), data, sizeof data, &len, NULL) ||
-        len < 4) {
-        snprintf(out, cap, "no revert data");
-        return;
-    }
-    uint8_t sel[4];
-    noxctl_selector("Error(string)", sel);
-    if (!memcmp(data, sel, 4) && len >= 68) {
-        uint64_t n = 0;
-        for (int i = 0; i < 8; i++) n = n << 8 | data[4 + 56 + i];
-        if (n <= len - 68) {
-            snprintf(out, cap, "%.*s", (int)n, (const char *)data + 68);
-            return;
-        }
-    }
-    for (size_t e = 0; e < sizeof known_errors / sizeof known_errors[0]; e++) {
-        noxctl_selector(known_errors[e], sel);
-        if (memcmp(data, sel, 4)) continue;
-        const char *sig = known_errors[e], *p = strchr(sig, '(') + 1;
-        size_t used = (size_t)snprintf(out, cap, "%.*s(", (int)(p - 1 - sig), sig);
-        for (size_t w = 0; *p && *p != ')' && used < cap; w++) {
-            const uint8_t *word = data + 4 + 32 * w;
-            size_t tlen = strcspn(p, ",)");
-            char text[67];
-            if (4 + 32 * (w + 1) > len) snprintf(text, sizeof text, "?");
-            else if (!strncmp(p, "address", tlen)) nox_hex_encode(word + 12, 20, text);
-            else if (!strncmp(p, "bytes32", tlen)) nox_hex_encode(word, 32, text);
-            else {
-                uint64_t n = 0;
-                int big = 0;
-                for (int i = 0; i < 24; i++) big |= word[i];
-                for (int i = 24; i < 32; i++) n = n << 8 | word[i];
-                if (big) nox_hex_encode(word, 32, text);
-                else snprintf(text, sizeof text, "%" PRIu64, n);
-            }
-            used += (size_t)snprintf(out + used, cap - used, "%s%s", w ? ", " : "", text);
-            p += tlen + (p[tlen] == ',');
-        }
-        if (used < cap) snprintf(out + used, cap - used, ")");
-        return;
-    }
-    snprintf(out, cap, "revert data %.*s%s", 74, data_hex, strlen(data_hex) > 74 ? "…" : "");
 }
 
 /* A JSON-RPC call whose result must be a quantity. */
@@ -172,7 +116,7 @@ nox_status noxctl_send_tx(nox_rpc *rpc, uint64_t chain_id, const nox_ec_privkey 
                       &gas, &fault, err);
     if (s == NOX_ERR_REMOTE) {
         char why[512];
-        describe_revert(fault.data, why, sizeof why);
+        noxctl_describe_revert(fault.data, why, sizeof why);
         s = nox_error_set(err, NOX_ERR_REMOTE, "the transaction would revert: %s (%s)", why, fault.message);
         goto out;
     }
@@ -211,8 +155,11 @@ nox_status noxctl_send_tx(nox_rpc *rpc, uint64_t chain_id, const nox_ec_privkey 
         goto out;
     }
     if (strcmp(status, "0x1")) {
-        s = nox_error_set(err, NOX_ERR_REMOTE, "transaction %s reverted in block %" PRIu64, hash_hex,
-                          out->block_number);
+        char why[512];
+        if (noxctl_revert_reason(rpc, hash_hex, block, NULL, why, sizeof why, err))
+            snprintf(why, sizeof why, "reason unknown (%.400s)", err->message);
+        s = nox_error_set(err, NOX_ERR_REMOTE, "transaction %s reverted in block %" PRIu64 ": %s", hash_hex,
+                          out->block_number, why);
         goto out;
     }
     out->logs = json_incref(json_object_get(receipt, "logs"));
@@ -274,7 +221,7 @@ nox_status noxctl_call_word(nox_rpc *rpc, const uint8_t to[NOX_ADDRESS_SIZE], co
     nox_status s = nox_rpc_eth_call(rpc, to, data, len, block, &ret, &ret_len, &fault, err);
     if (s == NOX_ERR_REMOTE) {
         char why[512];
-        describe_revert(fault.data, why, sizeof why);
+        noxctl_describe_revert(fault.data, why, sizeof why);
         return nox_error_set(err, NOX_ERR_REMOTE, "eth_call reverted: %s", why);
     }
     if (s) return s;
@@ -283,4 +230,46 @@ nox_status noxctl_call_word(nox_rpc *rpc, const uint8_t to[NOX_ADDRESS_SIZE], co
     else memcpy(out, ret, 32);
     free(ret);
     return s;
+}
+
+nox_status noxctl_revert_reason(nox_rpc *rpc, const char *hash_hex, const char *block, char **data_hex, char *why,
+                                size_t cap, nox_error *err) {
+    json_t *tx = NULL, *result = NULL, *call = NULL;
+    nox_rpc_fault fault;
+    if (data_hex) *data_hex = NULL;
+    nox_status s = nox_rpc_call(rpc, "eth_getTransactionByHash", json_pack("[s]", hash_hex), &tx, NULL, err);
+    if (s) return nox_error_prefix(err, "eth_getTransactionByHash: ");
+    if (!json_is_object(tx)) {
+        json_decref(tx);
+        return nox_error_set(err, NOX_ERR_NOT_FOUND, "eth_getTransactionByHash: the node has no transaction %s",
+                             hash_hex);
+    }
+    if (!(call = json_object())) {
+        json_decref(tx);
+        return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    }
+    /* the call as the transaction made it; a contract creation (no "to") runs its init code */
+    static const char *const fields[][2] = {{"from", "from"}, {"to", "to"}, {"input", "data"}, {"value", "value"},
+                                            {"gas", "gas"}};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        json_t *v = json_object_get(tx, fields[i][0]);
+        if (json_is_string(v)) json_object_set(call, fields[i][1], v);
+    }
+    json_decref(tx);
+    memset(&fault, 0, sizeof fault);
+    s = nox_rpc_call(rpc, "eth_call", json_pack("[O, s]", call, block), &result, &fault, err);
+    json_decref(result);
+    json_decref(call);
+    if (s == NOX_ERR_REMOTE) {
+        if (fault.data[0] && strcmp(fault.data, "0x")) {
+            noxctl_describe_revert(fault.data, why, cap);
+            if (data_hex && !(*data_hex = strdup(fault.data))) return nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+        } else {
+            snprintf(why, cap, "no revert data (the node says: %s)", fault.message);
+        }
+        return NOX_OK;
+    }
+    if (s) return nox_error_prefix(err, "re-running the transaction: ");
+    snprintf(why, cap, "reason unknown: the call does not revert when re-run at block %s", block);
+    return NOX_OK;
 }

@@ -1,7 +1,7 @@
 /*
  * noxctl — the command-line client for users and scripts.
- * Offline subcommands (no service needed): keccak, handle, key, nats-key.
- * Online subcommands (the Gateway, the chain): encrypt, decrypt, wait, token.
+ * Offline subcommands (no service needed): keccak, handle, key, nats-key, decode-error.
+ * Online subcommands (the Gateway, the chain): encrypt, decrypt, wait, token, tx.
  * Exit status: 0 ok, 1 the operation failed (message on stderr), 2 bad usage.
  */
 #include <stdarg.h>
@@ -22,6 +22,8 @@ static void usage(FILE *f) {
             "  key address FILE                the Ethereum address of the key in FILE\n"
             "  nats-key new --out FILE         a new NATS user nkey seed in FILE (mode 0600); prints its public key\n"
             "  nats-key public FILE            the public key (U...) of the NATS credentials in FILE\n"
+            "  decode-error DATA [--json]      revert data (hex) as Name(arg, ...): the contracts' errors,\n"
+            "                                  Error(string), Panic(uint256); exit 1 for an unknown selector\n"
             "online (--json anywhere: one JSON object instead of text):\n"
             "  encrypt --type T --value V --owner ADDR --app ADDR [--chain-id N]\n"
             "                                  encrypts an input through the Gateway; prints handle and proof\n"
@@ -32,8 +34,11 @@ static void usage(FILE *f) {
             "  token transfer --to ADDR --amount N --key KEY_FILE\n"
             "  token balance ADDR [--key KEY_FILE]\n"
             "                                  the demo ConfidentialToken: transactions, result handles, balances\n"
-            "endpoints: --gateway URL --rpc URL --compute ADDR --token ADDR --chain-id N --cacert FILE, else the environment\n"
-            "  (NOX_GATEWAY_URL NOX_RPC_URL NOX_COMPUTE_ADDRESS NOX_TOKEN_ADDRESS NOX_CHAIN_ID NOX_CA_FILE), else the env file\n"
+            "  tx TXHASH                       NoxCompute's events in a transaction: caller, inputs, output handles\n"
+            "                                  with type and Gateway status; a revert with its reason (exit 1)\n"
+            "endpoints: --gateway URL --rpc URL --compute ADDR --token ADDR --chain-id N --cacert FILE --operators FILE,\n"
+            "  else the environment (NOX_GATEWAY_URL NOX_RPC_URL NOX_COMPUTE_ADDRESS NOX_TOKEN_ADDRESS NOX_CHAIN_ID\n"
+            "  NOX_CA_FILE NOX_OPERATORS_CONFIG), else the env file\n"
             "  --env FILE, $NOX_ENV or build/devnet/env (lines [export ]NAME=VALUE)\n");
 }
 
@@ -70,6 +75,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "decrypt")) return noxctl_decrypt(argc - 1, argv + 1);
     if (!strcmp(cmd, "wait")) return noxctl_wait(argc - 1, argv + 1);
     if (!strcmp(cmd, "token")) return noxctl_token(argc - 1, argv + 1);
+    if (!strcmp(cmd, "tx")) return noxctl_tx(argc - 1, argv + 1);
+    if (!strcmp(cmd, "decode-error")) return noxctl_decode_error(argc - 1, argv + 1);
     fprintf(stderr, "noxctl: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

@@ -18,11 +18,13 @@ int noxctl_keccak(int argc, char **argv);
 int noxctl_handle(int argc, char **argv);
 int noxctl_key(int argc, char **argv);
 int noxctl_nats_key(int argc, char **argv);
-/* online (cmd_encrypt.c, cmd_decrypt.c, cmd_wait.c, cmd_token.c) */
+int noxctl_decode_error(int argc, char **argv); /* cmd_decode_error.c */
+/* online (cmd_encrypt.c, cmd_decrypt.c, cmd_wait.c, cmd_token.c, cmd_tx.c) */
 int noxctl_encrypt(int argc, char **argv);
 int noxctl_decrypt(int argc, char **argv);
 int noxctl_wait(int argc, char **argv);
 int noxctl_token(int argc, char **argv);
+int noxctl_tx(int argc, char **argv);
 
 /** Prints "noxctl: <message>" on stderr and returns 1. */
 int noxctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -42,6 +44,7 @@ typedef enum noxctl_setting {
     NOXCTL_TOKEN,    /* --token ADDR,      NOX_TOKEN_ADDRESS */
     NOXCTL_CHAIN_ID, /* --chain-id N,      NOX_CHAIN_ID */
     NOXCTL_CA_FILE,  /* --cacert FILE,     NOX_CA_FILE: the CA that verifies https:// endpoints */
+    NOXCTL_OPERATORS, /* --operators FILE, NOX_OPERATORS_CONFIG: the operators.yaml that names operator ids */
     NOXCTL_N_SETTINGS
 } noxctl_setting;
 
@@ -137,6 +140,14 @@ nox_status noxctl_url(char *out, size_t cap, const char *base, const char *path,
 /** Writes "<error>: <message>" of a Gateway error answer (spec §7), or a generic text, into out. */
 const char *noxctl_gateway_error(long status, const json_t *reply, char *out, size_t cap);
 
+/**
+ * One GET of the handle status URL ({gateway}/v0/handles/{htext}/status; cmd_wait.c): *state = "stored",
+ * "pending" or "failed" (a static string), the Gateway's reason in reason[0..cap) for "failed".
+ * NOX_ERR_IO when the Gateway cannot be reached or fails (5xx), NOX_ERR_REMOTE when it refuses.
+ */
+nox_status noxctl_handle_status(const char *url, const char *htext, const char **state, char *reason, size_t cap,
+                                nox_error *err);
+
 /* ---- the Gateway's user API (cmd_encrypt.c, cmd_decrypt.c) ------------------------------ */
 
 /**
@@ -200,6 +211,16 @@ nox_status noxctl_log_word(const json_t *logs, const uint8_t address[NOX_ADDRESS
 /** eth_call that returns one 32-byte word (block: a tag or NULL for latest). */
 nox_status noxctl_call_word(nox_rpc *rpc, const uint8_t to[NOX_ADDRESS_SIZE], const uint8_t *data, size_t len,
                             const char *block, uint8_t out[32], nox_error *err);
+
+/**
+ * Why mined transaction hash_hex (0x + 64 hex digits) reverted: re-runs it (eth_getTransactionByHash, then
+ * eth_call with its from, to, input, value and gas) at block `block` (a quantity or tag). On NOX_OK why[0..cap)
+ * is the decoded revert (abi.c), "no revert data (...)" or, when the call does not revert there, says so;
+ * *data_hex (when data_hex is not NULL) the raw revert data (malloc'd `0x` hex; NULL when there is none).
+ * Errors are the node's or the transport's.
+ */
+nox_status noxctl_revert_reason(nox_rpc *rpc, const char *hash_hex, const char *block, char **data_hex, char *why,
+                                size_t cap, nox_error *err);
 
 /** The 4-byte selector of a function signature such as "mint(address,uint64)". */
 void noxctl_selector(const char *signature, uint8_t out[4]);

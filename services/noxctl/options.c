@@ -9,7 +9,7 @@
 #include "noxctl.h"
 
 static const char *const common_flags[NOXCTL_N_SETTINGS] = {"--gateway", "--rpc", "--compute", "--token",
-                                                            "--chain-id", "--cacert"};
+                                                            "--chain-id", "--cacert", "--operators"};
 
 int noxctl_usage(const char *usage, const char *fmt, ...) {
     va_list ap;

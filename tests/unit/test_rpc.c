@@ -64,6 +64,19 @@ static void node(void *user, const nox_http_request *req, nox_http_response *res
         answer_error(resp, 500, id, json_pack("{s:i, s:s}", "code", -32000, "message", "line\nbreak \x01 here"));
     } else if (!strcmp(mode, "http502")) {
         nox_http_respond(resp, 502, "text/plain", "bad gateway", 11);
+    } else if (!strcmp(mode, "nulerror")) { /* anvil: revert data that is valid UTF-8, NULs and all, in the message */
+        static const char text[] = "{\"jsonrpc\":\"2.0\",\"id\":%s,\"error\":{\"code\":3,\"message\":\"execution "
+                                   "reverted: custom error 0x9cfea583: \\u0000\\u0000x\",\"data\":\"0x9cfea583"
+                                   "0000000000000000000000000000000000000000000000000000000000000000\"}}";
+        char buf[512], *idt = json_dumps(id, JSON_ENCODE_ANY);
+        int n = snprintf(buf, sizeof buf, text, idt ? idt : "0");
+        free(idt);
+        nox_http_respond(resp, 200, "application/json", buf, (size_t)n);
+    } else if (!strcmp(mode, "nulresult")) { /* a NUL in a result is still refused */
+        char buf[256], *idt = json_dumps(id, JSON_ENCODE_ANY);
+        int n = snprintf(buf, sizeof buf, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":\"0x1\\u0000\"}", idt ? idt : "0");
+        free(idt);
+        nox_http_respond(resp, 200, "application/json", buf, (size_t)n);
     } else if (!strcmp(mode, "notjson")) {
         nox_http_respond(resp, 200, "application/json", "hello", 5);
     } else if (!strcmp(mode, "empty")) {
@@ -257,6 +270,13 @@ static void test_errors(void) {
     expect(nox_rpc_block_number(c, &v, &err), NOX_ERR_IO, &err, "answered HTTP 502 without a JSON-RPC result");
     mode = "slow";
     expect(nox_rpc_block_number(c, &v, &err), NOX_ERR_IO, &err, "eth_blockNumber: cannot reach the node");
+    mode = "nulerror"; /* NULs in an error object's message: the error still comes through, with its data */
+    expect(nox_rpc_call(c, "eth_estimateGas", NULL, &r, &fault, &err), NOX_ERR_REMOTE, &err,
+           "answered error 3: execution reverted: custom error 0x9cfea583: ");
+    CU_ASSERT_EQUAL(fault.code, 3);
+    CU_ASSERT_STRING_EQUAL(fault.data, "0x9cfea5830000000000000000000000000000000000000000000000000000000000000000");
+    mode = "nulresult";
+    expect(nox_rpc_block_number(c, &v, &err), NOX_ERR_INVALID, &err, "answer is not JSON");
     mode = "notjson";
     expect(nox_rpc_block_number(c, &v, &err), NOX_ERR_INVALID, &err, "answer is not JSON");
     mode = "empty";
