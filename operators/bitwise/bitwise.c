@@ -8,8 +8,8 @@
  * NOX_OP_CONSTANT_TIME, checked by tests/ctime).
  */
 #include "../common/builtin.h"
-#include "../common/ctlimbs.h"
 #include "../common/extension.h"
+#include "nox/ctint.h"
 
 #define BINARY(NAME, OP)                                                              \
     static int eval_##NAME(const nox_value *in, nox_value *out, const void *data) {   \
@@ -26,7 +26,7 @@ BINARY(xor, ^)
 static int eval_not(const nox_value *in, nox_value *out, const void *data) {
     (void)data;
     unsigned n = nox_type_limbs(in[0].type), bits = BITS(in[0]);
-    for (unsigned i = 0; i < n; i++) out[0].limb[i] = ~in[0].limb[i] & ct_lowmask(i, bits);
+    for (unsigned i = 0; i < n; i++) out[0].limb[i] = ~in[0].limb[i] & nox_ct_limb_mask(i, bits);
     return 0;
 }
 

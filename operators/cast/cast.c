@@ -18,24 +18,20 @@
  * NOX_OP_CONSTANT_TIME, checked by tests/ctime over every pair).
  */
 #include "../common/builtin.h"
-#include "../common/ctlimbs.h"
 #include "../common/extension.h"
+#include "nox/ctint.h"
 
 static int eval_cast(const nox_value *in, nox_value *out, const void *data) {
     (void)data;
-    unsigned sb = BITS(in[0]), si = nox_type_limbs(in[0].type);
-    unsigned db = BITS(out[0]), di = nox_type_limbs(out[0].type);
+    unsigned sb = BITS(in[0]);
     const uint64_t *a = in[0].limb;
     uint64_t *r = out[0].limb;
     if (out[0].type == NOX_TYPE_BOOL) { /* the type is public */
-        r[0] = ct_nonzero(a, si);
+        r[0] = nox_ct_is_zero(a, sb) ^ 1;
         return 0;
     }
-    uint64_t ext = SIGNED(in[0]) ? 0 - ct_top_bit(a, sb) : 0; /* all ones for a negative source */
-    for (unsigned i = 0; i < di; i++) {
-        uint64_t v = (i < si ? a[i] : 0) | (ext & ~ct_lowmask(i, sb));
-        r[i] = v & ct_lowmask(i, db);
-    }
+    /* zero- or sign-extended by the source, or truncated, to the target width */
+    nox_ct_extend(r, BITS(out[0]), a, sb, SIGNED(in[0]));
     return 0;
 }
 

@@ -18,25 +18,26 @@
 #include <gmp.h>
 
 #include "../common/builtin.h"
-#include "../common/ctlimbs.h"
 #include "../common/extension.h"
+#include "nox/ctint.h"
 
 _Static_assert(sizeof(mp_limb_t) == sizeof(uint64_t), "minmax plugin needs 64-bit GMP limbs");
 
 enum { KIND_MIN, KIND_MAX };
 
 static int eval_minmax(const nox_value *in, nox_value *out, const void *data) {
-    unsigned bits = BITS(in[0]), n = nox_type_limbs(in[0].type);
+    unsigned bits = BITS(in[0]);
+    const uint64_t *a = in[0].limb, *b = in[1].limb;
     /* min: a < b ? a : b; max: a < b ? b : a */
-    uint64_t m = 0 - ct_lt(in[0].limb, in[1].limb, n, bits, SIGNED(in[0]));
+    uint64_t m = nox_ct_mask_bit(SIGNED(in[0]) ? nox_ct_slt(a, b, bits) : nox_ct_lt(a, b, bits));
     if ((intptr_t)data == KIND_MAX) m = ~m;
-    ct_select(out[0].limb, m, in[0].limb, in[1].limb, n);
+    nox_ct_select(out[0].limb, m, a, b, bits);
     return 0;
 }
 
 static int eval_neg(const nox_value *in, nox_value *out, const void *data) {
     (void)data;
-    ct_neg(out[0].limb, in[0].limb, nox_type_limbs(in[0].type), BITS(in[0]));
+    nox_ct_neg(out[0].limb, in[0].limb, BITS(in[0]));
     return 0;
 }
 

@@ -1,26 +1,38 @@
 /*
  * template — an example Nox operator plugin. Copy this folder, rename it, and
- * replace the two operators with your own (README.md in this folder).
+ * replace the operators with your own (README.md in this folder).
  *
- *   average(T a, T b) -> (T result)              id 1000
+ *   average(T a, T b) -> (T result)              id 1000, T in uint8..uint256, int8..int256
  *       (a + b) / 2 computed without overflow, rounded toward zero (like the
- *       protocol's div), for every T in uint8..uint256 and int8..int256.
- *   clamp(T value, T low, T high) -> (T result)  id 1001
+ *       protocol's div).
+ *   clamp(T value, T low, T high) -> (T result)  id 1001, T in uint8..uint256, int8..int256
  *       min(max(value, low), high); when low > high the result is high.
+ *   mul_div(T a, T b, T c) -> (T result)         id 1002, T in uint8..uint256
+ *       floor(a * b / c), computed on the exact 2N-bit product a * b (no
+ *       intermediate overflow) and then truncated to T's N bits: the low N
+ *       bits of the quotient, i.e. the quotient modulo 2^N, as the protocol's
+ *       mul wraps (uint8: 200 * 200 / 100 = 400 -> 144). c = 0 gives T's MAX,
+ *       as the protocol's div by zero does.
  *
  * What makes a good operator (the rules of nox/plugin.h):
  *   - eval is a pure function of its inputs: no I/O, no global mutable state;
  *     the engine calls it from many threads at once;
  *   - it produces an output for EVERY well-typed input: a result or an error
  *     that depends on a value would leak that value (the protocol never
- *     reverts on a value). So clamp defines low > high instead of failing;
+ *     reverts on a value). So clamp defines low > high and mul_div c = 0
+ *     instead of failing;
  *   - constant time: loops run over the limbs of the TYPE, never stop early
  *     on a value, and choices are made with masks, never with `if` on data.
- *     Only then set NOX_OP_CONSTANT_TIME (and prove it: README.md, "Testing");
+ *     Only then set NOX_OP_CONSTANT_TIME (and prove it: README.md, "Check");
  *   - outputs are canonical: every bit at or above the type's width is zero.
  *
- * The plugin links against nothing of Nox's: nox/plugin.h is the whole SDK.
+ * The arithmetic is nox/ctint.h's (installed with the SDK, header-only):
+ * constant-time add, sub, mul, wide mul, div/rem, comparisons, selection and
+ * shifts on values of any width up to 4096 bits. Use it rather than writing
+ * your own: it is the code Nox's own extension operators run, tested against
+ * OpenSSL and under valgrind. The plugin still links against nothing of Nox's.
  */
+#include <nox/ctint.h>
 #include <nox/plugin.h>
 #include <string.h>
 
@@ -33,50 +45,26 @@
  * and messages name operators by it. */
 #define TEMPLATE_ID_AVERAGE 1000
 #define TEMPLATE_ID_CLAMP 1001
+#define TEMPLATE_ID_MUL_DIV 1002
 
-/* ---- constant-time helpers on up to 256-bit values --------------------------
+/* ---- values ------------------------------------------------------------------
  * A value of type T is nox_type_limbs(T) 64-bit limbs, least significant
- * first, two's complement for signed types, zero above the width. */
-#define MAX_LIMBS 4 /* 256 bits: the widest type these operators accept */
+ * first, two's complement for signed types, zero above the width: exactly
+ * the layout nox/ctint.h works on, with the width nox_type_bits(T)
+ * (nox_ct_bits(&value)). The widths and the signedness come from the type:
+ * they are public, so branching on them is fine; the limbs are secret.
+ *
+ * Local buffers are sized for the widest value an operator handles and
+ * zero-initialised: the ctint calls fill only the limbs of the width, a
+ * count the compiler cannot see, and -Wmaybe-uninitialized (on in
+ * CMakeLists.txt) would otherwise flag reads it cannot prove written. */
+#define MAX_LIMBS NOX_CT_LIMBS(256)      /* T: up to 256 bits */
+#define WIDE_LIMBS NOX_CT_LIMBS(2 * 256) /* a product of two T: up to 512 bits */
 
-typedef struct width {
-    unsigned bits, limbs;
-    unsigned top_shift;   /* bit position of the sign bit inside the top limb */
-    uint64_t top_mask;    /* the meaningful bits of the top limb */
-    uint64_t is_signed;   /* 0 or 1 */
-} width;
-
-static width width_of(unsigned type) {
-    width w;
-    w.bits = nox_type_bits(type);
-    w.limbs = nox_type_limbs(type);
-    w.top_shift = (w.bits - 1) % 64;
-    w.top_mask = w.bits % 64 ? ((uint64_t)1 << (w.bits % 64)) - 1 : ~(uint64_t)0;
-    w.is_signed = (uint64_t)nox_type_is_signed(type);
-    return w;
-}
-
-/* All ones when bit is 1, zero when it is 0. */
-static uint64_t mask_of(uint64_t bit) { return (uint64_t)0 - bit; }
-
-/* 1 when a < b as values of width w (signed or not), else 0. Branch-free:
- * the borrow of a - b over every limb; for signed types the sign bits are
- * flipped first, which maps two's complement order onto unsigned order. */
-static uint64_t less_than(const uint64_t *a, const uint64_t *b, const width *w) {
-    uint64_t borrow = 0;
-    for (unsigned i = 0; i < w->limbs; i++) {
-        uint64_t flip = i == w->limbs - 1 ? w->is_signed << w->top_shift : 0;
-        uint64_t x = a[i] ^ flip, y = b[i] ^ flip;
-        uint64_t d = x - y - borrow;
-        borrow = ((~x & y) | (~(x ^ y) & d)) >> 63; /* Hacker's Delight 2-13 */
-    }
-    return borrow;
-}
-
-/* r = bit ? a : b, limb by limb with a mask. */
-static void select_limbs(uint64_t *r, uint64_t bit, const uint64_t *a, const uint64_t *b, const width *w) {
-    uint64_t m = mask_of(bit);
-    for (unsigned i = 0; i < w->limbs; i++) r[i] = (a[i] & m) | (b[i] & ~m);
+/* 1 when a < b in T's order, else 0 (secret): nox/ctint.h's signed or unsigned
+ * comparison, chosen by the type (public). */
+static uint64_t type_lt(const uint64_t *a, const uint64_t *b, unsigned bits, int is_signed) {
+    return is_signed ? nox_ct_slt(a, b, bits) : nox_ct_lt(a, b, bits);
 }
 
 /* ---- average ------------------------------------------------------------------
@@ -86,44 +74,63 @@ static void select_limbs(uint64_t *r, uint64_t bit, const uint64_t *a, const uin
  * a + b is odd (the parity of a + b is the low bit of a ^ b). */
 static int eval_average(const nox_value *in, nox_value *out, const void *data) {
     (void)data;
-    const width w = width_of(in[0].type);
+    const unsigned bits = nox_ct_bits(&in[0]);
+    const int is_signed = nox_type_is_signed(in[0].type);
     const uint64_t *a = in[0].limb, *b = in[1].limb;
-    uint64_t x[MAX_LIMBS], r[MAX_LIMBS];
-    for (unsigned i = 0; i < w.limbs; i++) x[i] = a[i] ^ b[i];
-    /* sign of a ^ b, replicated into bit bits-1 by the arithmetic shift */
-    uint64_t fill = w.is_signed & (x[w.limbs - 1] >> w.top_shift);
-
-    uint64_t carry = 0;
-    for (unsigned i = 0; i < w.limbs; i++) {
-        uint64_t next = i + 1 < w.limbs ? x[i + 1] : 0;
-        uint64_t half = (x[i] >> 1) | (next << 63);
-        if (i == w.limbs - 1) half = (half & ~((uint64_t)1 << w.top_shift)) | (fill << w.top_shift);
-        uint64_t both = a[i] & b[i];
-        uint64_t s = both + half, c1 = s < both;
-        r[i] = s + carry;
-        carry = c1 | (r[i] < s);
+    uint64_t both[MAX_LIMBS] = {0}, x[MAX_LIMBS] = {0}, half[MAX_LIMBS] = {0}, r[MAX_LIMBS] = {0},
+             fix[MAX_LIMBS] = {0};
+    for (unsigned i = 0; i < nox_ct_limbs(bits); i++) {
+        both[i] = a[i] & b[i];
+        x[i] = a[i] ^ b[i];
     }
-    r[w.limbs - 1] &= w.top_mask;
+    if (is_signed) nox_ct_sar(half, x, 1, bits);
+    else nox_ct_shr(half, x, 1, bits);
+    (void)nox_ct_add(r, both, half, bits); /* floor((a + b) / 2): never out of range */
 
     /* toward zero: + 1 when the result is negative and a + b is odd */
-    carry = w.is_signed & (r[w.limbs - 1] >> w.top_shift) & x[0];
-    for (unsigned i = 0; i < w.limbs; i++) {
-        r[i] += carry;
-        carry = carry & (r[i] == 0); /* compiles to a flag, not a branch */
-    }
-    r[w.limbs - 1] &= w.top_mask;
-    memcpy(out[0].limb, r, w.limbs * sizeof r[0]);
+    nox_ct_set_u64(fix, (uint64_t)is_signed & nox_ct_sign(r, bits) & x[0], bits);
+    (void)nox_ct_add(r, r, fix, bits);
+    nox_ct_copy(out[0].limb, r, bits);
     return 0;
 }
 
 /* ---- clamp -------------------------------------------------------------------- */
 static int eval_clamp(const nox_value *in, nox_value *out, const void *data) {
     (void)data;
-    const width w = width_of(in[0].type);
+    const unsigned bits = nox_ct_bits(&in[0]);
+    const int is_signed = nox_type_is_signed(in[0].type);
     const uint64_t *value = in[0].limb, *low = in[1].limb, *high = in[2].limb;
-    uint64_t t[MAX_LIMBS];
-    select_limbs(t, less_than(value, low, &w), low, value, &w);           /* t = max(value, low) */
-    select_limbs(out[0].limb, less_than(high, t, &w), high, t, &w);      /* min(t, high) */
+    uint64_t t[MAX_LIMBS] = {0};
+    /* t = max(value, low); then min(t, high) */
+    nox_ct_select(t, nox_ct_mask_bit(type_lt(value, low, bits, is_signed)), low, value, bits);
+    nox_ct_select(out[0].limb, nox_ct_mask_bit(type_lt(high, t, bits, is_signed)), high, t, bits);
+    return 0;
+}
+
+/* ---- mul_div -------------------------------------------------------------------
+ * The product of two N-bit values needs 2N bits: compute it exactly
+ * (nox_ct_mul_wide), divide it by c zero-extended to 2N bits (nox_ct_divrem,
+ * a constant-time long division: no hardware divider, no early exit), and
+ * keep the low N bits of the quotient (nox_ct_store truncates to the output
+ * type). Division by zero is total: the quotient is all ones, so the result
+ * is T's MAX. */
+static int eval_mul_div(const nox_value *in, nox_value *out, const void *data) {
+    (void)data;
+    const unsigned bits = nox_ct_bits(&in[0]), wide = 2 * bits; /* public: from the type */
+    uint64_t a[MAX_LIMBS] = {0}, b[MAX_LIMBS] = {0};
+    uint64_t c[WIDE_LIMBS] = {0}, product[WIDE_LIMBS] = {0}, quotient[WIDE_LIMBS] = {0};
+    nox_ct_load(a, bits, &in[0]);
+    nox_ct_load(b, bits, &in[1]);
+    nox_ct_load(c, wide, &in[2]); /* zero-extended: T is unsigned */
+    nox_ct_mul_wide(product, a, b, bits);
+    nox_ct_divrem(quotient, NULL, product, c, wide);
+    nox_ct_store(&out[0], quotient, wide); /* truncated to T's width */
+    /* the operands' copies and the intermediates are secrets too: wipe them */
+    nox_ct_wipe(a, MAX_LIMBS);
+    nox_ct_wipe(b, MAX_LIMBS);
+    nox_ct_wipe(c, WIDE_LIMBS);
+    nox_ct_wipe(product, WIDE_LIMBS);
+    nox_ct_wipe(quotient, WIDE_LIMBS);
     return 0;
 }
 
@@ -173,6 +180,27 @@ static int template_init(const nox_host *host, nox_plugin_ctx *ctx) {
     op.flags = NOX_OP_CONSTANT_TIME;
     op.eval = eval_clamp;
     op.summary = "min(max(value, low), high); high when low > high";
+    if (host->register_operator(ctx, &op) != 0) return -1;
+
+    /* mul_div: unsigned types only (uint8..uint256, type codes 4..35). */
+    nox_typeset uints = {{0}};
+    nox_typeset_add_range(&uints, NOX_TYPE_UINT8, NOX_TYPE_UINT256);
+    memset(&op, 0, sizeof op);
+    op.struct_size = sizeof op;
+    op.name = "mul_div";
+    op.id = TEMPLATE_ID_MUL_DIV;
+    op.n_inputs = 3;
+    op.n_outputs = 1;
+    op.inputs[0] = op.inputs[1] = op.inputs[2] = NOX_SLOT_VAR(0);
+    op.outputs[0] = NOX_SLOT_VAR(0);
+    op.input_names[0] = "a";
+    op.input_names[1] = "b";
+    op.input_names[2] = "c";
+    op.output_names[0] = "result";
+    op.typevars[0] = uints;
+    op.flags = NOX_OP_CONSTANT_TIME;
+    op.eval = eval_mul_div;
+    op.summary = "floor(a * b / c) over the 2N-bit product, truncated to N bits; c = 0 gives MAX";
     if (host->register_operator(ctx, &op) != 0) return -1;
 
     /* host->log(ctx, NOX_LOG_INFO, "...") writes a line to the host's log

@@ -151,7 +151,10 @@ def main():
               "uint16 internal constant AVERAGE_ID = 1000;" in tp and "uint16 internal constant CLAMP_ID = 1001;" in tp)
         check("template: clamp(INoxCompute nox, euint64 value, euint64 low, euint64 high) returns (euint64)",
               ("clamp", [("euint64", "value"), ("euint64", "low"), ("euint64", "high")], ["euint64"]) in tf)
-        check("template: 12 average + 12 clamp", len(tf) == 24, len(tf))
+        check("template: mul_div(INoxCompute nox, euint256 a, euint256 b, euint256 c) returns (euint256), MUL_DIV_ID 1002",
+              ("mul_div", [("euint256", "a"), ("euint256", "b"), ("euint256", "c")], ["euint256"]) in tf
+              and "uint16 internal constant MUL_DIV_ID = 1002;" in tp, [f for f in tf if f[0] == "mul_div"][:2])
+        check("template: 12 average + 12 clamp + 6 mul_div (unsigned)", len(tf) == 30, len(tf))
 
         aw = libs.get("NoxAwkwardNamesV2", "")
         af = functions(aw)

@@ -792,7 +792,7 @@ static void check_impl(const nox_impl *impl, const options *o, shared *sh, impl_
 static void on_problem(void *arg, const char *message) { strlist_add(arg, message); }
 
 /* The template's operator ids: every copy of plugins/template starts with them. */
-enum { TEMPLATE_ID_A = 1000, TEMPLATE_ID_B = 1001, FIRST_PLUGIN_ID = 1000 };
+enum { TEMPLATE_ID_A = 1000, TEMPLATE_ID_C = 1002, FIRST_PLUGIN_ID = 1000 };
 
 static int seen_name_before(const nox_plugin *p, size_t i) {
     const char *name = nox_impl_descriptor(nox_plugin_impl_at(p, i))->name;
@@ -820,10 +820,10 @@ static void warn_ids(const nox_plugin *p, strlist *warnings) {
             snprintf(msg, sizeof msg, "operator %s has id %u: ids below %d are Nox's own (the built-in operator "
                      "families); give it an id of %d or more", d->name, d->id, FIRST_PLUGIN_ID, FIRST_PLUGIN_ID);
             strlist_add(warnings, msg);
-        } else if (!is_template && (d->id == TEMPLATE_ID_A || d->id == TEMPLATE_ID_B)) {
-            snprintf(msg, sizeof msg, "operator %s has id %u, one of the template's own (%d, %d), which every copy "
+        } else if (!is_template && d->id >= TEMPLATE_ID_A && d->id <= TEMPLATE_ID_C) {
+            snprintf(msg, sizeof msg, "operator %s has id %u, one of the template's own (%d..%d), which every copy "
                      "of the template starts with: give it an id of its own, and check it against your "
-                     "operators.yaml with --config", d->name, d->id, TEMPLATE_ID_A, TEMPLATE_ID_B);
+                     "operators.yaml with --config", d->name, d->id, TEMPLATE_ID_A, TEMPLATE_ID_C);
             strlist_add(warnings, msg);
         }
     }
