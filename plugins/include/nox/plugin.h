@@ -1,7 +1,8 @@
 /*
  * nox/plugin.h — the Nox operator plugin ABI.
  *
- * This is the one header an operator plugin is built against. A plugin is a
+ * This is the ABI an operator plugin is built against (with, optionally, the
+ * header-only constant-time integers of nox/ctint.h). A plugin is a
  * shared object that exports exactly one symbol, `nox_plugin` (declare it with
  * NOX_PLUGIN_DEFINE). The host reads that structure *before* running any
  * plugin code, refuses the plugin when its ABI version or any struct size
