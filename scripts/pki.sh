@@ -10,7 +10,7 @@
 #
 # EC P-256 keys, SHA-256, valid 30 days; keys are created mode 0600 (umask 077), certificates 0644. An
 # existing file is kept (the command is idempotent): remove DIR to start over. A production deployment
-# uses its own CA; docs/OPERATIONS.md gives the same recipe for it. Exit 1 (with openssl's message) on failure.
+# uses its own CA; docs/operators.md gives the same recipe for it. Exit 1 (with openssl's message) on failure.
 set -euo pipefail
 
 usage() { echo "usage: scripts/pki.sh DIR [server NAME [IP|DNS...] | client NAME]" >&2; exit 2; }

@@ -320,7 +320,7 @@ interface INoxCompute is INoxACL {
     ///         earlier ones. Id >= 64 (ReservedOperator); 1..16 signatures (InvalidSignatureCount),
     ///         each with the same 1..8 inputs and 1..8 outputs (InvalidArity), valid slots
     ///         (InvalidSlot) and type sets (InvalidTypeSet). An id keeps its meaning forever
-    ///         (README, "Ids"); enabled = false makes `compute` refuse it. Emits OperatorSet.
+    ///         (docs/plugins.md, "Ids"); enabled = false makes `compute` refuse it. Emits OperatorSet.
     function setOperator(uint16 operatorId, Signature[] calldata signatures, bool enabled) external;
 
     /// @notice Enables or disables a registered extension operator (owner only; UnknownOperator

@@ -4,7 +4,7 @@
  * in-message cache, encrypt every computed output to the KMS key, publish each message's results as one
  * set (one batched exchange), then post the failure records of its outputs that cannot be computed.
  *
- * Failure isolation (README, "Runner"): an event that cannot be computed — its operator unknown or not
+ * Failure isolation (docs/operators.md, "nox-runner"): an event that cannot be computed — its operator unknown or not
  * enabled here, a type error, a plaintext type the Runner cannot encode, a plugin that misbehaves, an
  * operand that has a failure record — fails only its own outputs and, transitively, the outputs of the
  * later events of the message that consume them ("latest earlier producer wins", as for values). Every

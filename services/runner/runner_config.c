@@ -1,4 +1,4 @@
-/* config/runner.yaml (see the README's Runner section). */
+/* config/runner.yaml (see docs/operators.md, "nox-runner"). */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Threshold KMS faults under sustained load (docs/PROTOCOL-EXTENSIONS.md §11, docs/OPERATIONS.md §8).
+"""Threshold KMS faults under sustained load (docs/PROTOCOL-EXTENSIONS.md §11, docs/operators.md §8).
 
 usage: threshold_test.py BIN_DIR JS_PUBLISH JS_DUMP
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """security_threshold (label "security"): the attacks of a threshold KMS (docs/PROTOCOL-EXTENSIONS.md §11,
-docs/OPERATIONS.md §8), each performed on a real 2-of-3 devnet (scripts/devnet.sh in a temporary directory, with
+docs/operators.md §8), each performed on a real 2-of-3 devnet (scripts/devnet.sh in a temporary directory, with
 the binaries of this build) and shown to fail.
 
 usage: threshold_test.py BIN_DIR        (NOX_CAST: the cast binary, as for the e2e tests)

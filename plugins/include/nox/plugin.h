@@ -13,7 +13,7 @@
  * output types, flags). The engine checks arity and types before it calls the
  * operator's `eval`, so `eval` only ever sees well-typed, canonical values.
  *
- * Rules for `eval` (see README "Writing an operator plugin"):
+ * Rules for `eval` (see docs/plugins.md, "Writing an operator plugin"):
  *   - a pure function of its inputs: no I/O, no global mutable state,
  *     callable from many threads at once;
  *   - it must produce an output for *every* well-typed input: a result that
