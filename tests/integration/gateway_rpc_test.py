@@ -9,7 +9,7 @@ A real PostgreSQL, nox-kms, anvil + NoxCompute; the Gateway's rpc_url is a proxy
 of anvil that, while told to, holds every isViewer eth_call for 30 s (everything else passes). The
 Gateway runs with threads: 4, viewer_rpc_connections: 2, viewer_timeout_ms: 1000. Checks:
   - through the proxy, a non-viewer's GET /v0/secrets is 403 (the path works);
-  - with isViewer held: 10 concurrent GET /v0/secrets each answer 503 `rpc` within 4 s (a call after
+  - with isViewer held: 10 concurrent GET /v0/secrets each answer 503 `rpc` within 10 s (a call after
     the 1 s timeout, or at once: "all 2 RPC connections ... are busy"), never more than 2 calls in
     flight at the node (at most 2 calls reach it in the first 0.9 s), and meanwhile
     /health, GET /v0/handles/{h}/status and POST /v0/secrets each answer within 1 s;
@@ -187,10 +187,11 @@ chains:
             t.join(timeout=60)
         got = [r for r in results if r]
         check("while isViewer hangs: all 10 GET /v0/secrets answered", len(got) == 10, results)
-        # a few viewer_timeout_ms, never the node's 30 s: a request may wait for the pool thread MHD gave it while
-        # that thread's handler holds an RPC connection (<= 2 s in plaintext); over TLS its handshake may wait for
-        # that thread once more (measured up to 3.02 s), hence 4 s
-        check("... each a 503 rpc, within 4 s", got and all(took < 4.0 and st == 503 and is_error_shape(body, "rpc")
+        # a few viewer_timeout_ms, never the node's 30 s: a request waits for the pool thread MHD gave it while that
+        # thread's handlers hold an RPC connection, at most one viewer_timeout_ms (1 s) each; 10 requests on 4 threads
+        # are not spread evenly (a loaded CI run measured 5.02 s), so the bound is 10 requests x 1 s: still a third of
+        # the 30 s the node holds each call, which an unbounded call would take
+        check("... each a 503 rpc, within 10 s", got and all(took < 10.0 and st == 503 and is_error_shape(body, "rpc")
                                                            for took, (st, body, _) in got),
               [(round(t, 2), s, b) for t, (s, b, _) in got])
         busy = [b for _, (s, b, _) in got if isinstance(b, dict) and "all 2 RPC connections" in b.get("message", "")]
