@@ -36,7 +36,7 @@ contract NoxCompute is INoxCompute, NoxACL {
     uint16 private constant FIRST_EXTENSION_OPERATOR = 64;
     /// @dev the engine's NOX_MAX_ARITY (nox/plugin.h): most inputs and outputs of an operator
     uint8 private constant MAX_ARITY = 8;
-    /// @dev the engine's NOX_MAX_IMPLS (core/src/engine_internal.h): most implementations of an operator
+    /// @dev the engine's NOX_MAX_IMPLS (core/engine/engine_internal.h): most implementations of an operator
     uint256 private constant MAX_SIGNATURES = 16;
     /// @dev the engine's NOX_MAX_TYPEVARS (nox/plugin.h): most type variables of a signature
     uint256 private constant MAX_TYPE_VARS = 4;

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "nox/log.h"
-#include "nox/rpc.h"
+#include "nox/http_body.h" /* nox_url_redact */
 
 /* What the server refused after the fact (a publish or subscribe outside the permissions, a slow consumer). */
 static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus s, void *closure) {
@@ -124,7 +124,7 @@ const char *nox_nats_display(const char *urls, char *out, size_t cap) {
     size_t more = 0;
     for (const char *p = urls; (p = strchr(p, ',')); p++) more++;
     char shown[1024];
-    nox_rpc_redact_url(first, shown, sizeof shown);
+    nox_url_redact(first, shown, sizeof shown);
     if (more) snprintf(out, cap, "%s (+%zu more)", shown, more);
     else snprintf(out, cap, "%s", shown);
     return out;

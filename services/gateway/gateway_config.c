@@ -5,6 +5,7 @@
 
 #include "gateway.h"
 #include "nox/config.h"
+#include "nox/config_net.h"
 #include "nox/hex.h"
 #include "nox/log.h"
 

@@ -4,6 +4,7 @@
 
 #include "ingestor.h"
 #include "nox/config.h"
+#include "nox/config_net.h"
 #include "nox/service.h"
 #include "nox/hex.h"
 #include "nox/log.h"

@@ -2,7 +2,7 @@
  * A small libcurl client for the Gateway's user API (GET/POST, JSON answers).
  * One easy handle per process, reset between requests, so `noxctl wait`
  * polls over one kept-alive connection. URLs in messages are reduced to
- * scheme://host:port (nox_rpc_redact_url).
+ * scheme://host:port (nox_url_redact).
  */
 #include <curl/curl.h>
 #include <stdio.h>
@@ -64,7 +64,7 @@ nox_status noxctl_http(const char *method, const char *url, const char *authoriz
     *status = 0;
     *reply = NULL;
     char shown[256];
-    nox_rpc_redact_url(url, shown, sizeof shown);
+    nox_url_redact(url, shown, sizeof shown);
     CURL *curl = curl_handle();
     if (!curl) return nox_error_set(err, NOX_ERR_IO, "libcurl could not be initialised");
     struct curl_slist *headers = NULL;

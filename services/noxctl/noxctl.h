@@ -11,6 +11,7 @@
 #include "nox/ec.h"
 #include "nox/error.h"
 #include "nox/handle.h"
+#include "nox/http_body.h"
 #include "nox/rpc.h"
 
 /* offline */

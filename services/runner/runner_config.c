@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "nox/config.h"
+#include "nox/config_net.h"
 #include "nox/service.h"
 #include "nox/hex.h"
 #include "nox/log.h"

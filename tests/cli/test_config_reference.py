@@ -5,14 +5,14 @@
 
 The keys each loader accepts come from its C source, read the way the compiler would see them:
 
-  * the loaders are the files of services/*/ and core/src/ that call nox_cfg_load_map(path, LIST,
+  * the loaders are the files of services/*/ and core/*/ that call nox_cfg_load_map(path, LIST,
     &doc, &ROOT, err): LIST is the top level, ROOT its map;
   * every nox_cfg_check_keys(doc, MAP, LIST, WHERE, err) adds a section: WHERE is a literal
     ("nats") or a variable filled by snprintf(VAR, sizeof VAR, "chains[%zu]", i) -> "chains[]";
   * LIST is a `static const char *const LIST[] = {...}` of the same file (the nearest one above
-    the call), its NOX_*_KEYS macros expanded from core/include/nox/*.h;
+    the call), its NOX_*_KEYS macros expanded from core/*/include/nox/*.h;
   * nox_cfg_get_tls_server / nox_cfg_get_tls_client(doc, MAP, "key", ...) add key.<field> for the
-    fields of those helpers' lists in core/src/config.c; so do the helpers of core/src/service.c
+    fields of those helpers' lists in core/net/config_net.c; so do the helpers of core/net/service.c
     that call them (nox_service_load_listener: tls.*).
 
 With --bin-dir, each service binary (and nox-eval for operators.yaml) is then asked too: it is fed a
@@ -41,7 +41,7 @@ DOC_SECTIONS = {  # loader source -> (service name in messages, the doc's "## " 
     'services/gateway/gateway_config.c': ('gateway', 'nox-gateway'),
     'services/runner/runner_config.c': ('runner', 'nox-runner'),
     'services/ingestor/ingestor_config.c': ('ingestor', 'nox-ingestor'),
-    'core/src/operators_config.c': ('operators.yaml', 'operators.yaml'),
+    'core/engine/operators_config.c': ('operators.yaml', 'operators.yaml'),
 }
 DOC_NAME = 'docs/configuration.md'
 KEY_RE = re.compile(r'^[a-z_][a-z0-9_]*(\[\])?(\.[a-z_][a-z0-9_]*(\[\])?)*(\.\*)?$')
@@ -67,16 +67,25 @@ def read_c(root, rel):
 
 
 def key_macros(root):
-    """#define NOX_..._KEYS "a", "b" of core/include/nox/*.h."""
+    """#define NOX_..._KEYS "a", "b" of core/*/include/nox/*.h."""
     macros = {}
-    inc = os.path.join(root, 'core/include/nox')
-    for name in sorted(os.listdir(inc)):
-        if not name.endswith('.h'):
+    for group in core_groups(root):
+        inc = group + '/include/nox'
+        if not os.path.isdir(os.path.join(root, inc)):
             continue
-        text = read_c(root, 'core/include/nox/' + name).replace('\\\n', ' ')
-        for m in re.finditer(r'^#define\s+(NOX_\w*KEYS)\s+(.*)$', text, re.M):
-            macros[m.group(1)] = ('core/include/nox/' + name, re.findall(r'"([^"]*)"', m.group(2)))
+        for name in sorted(os.listdir(os.path.join(root, inc))):
+            if not name.endswith('.h'):
+                continue
+            text = read_c(root, inc + '/' + name).replace('\\\n', ' ')
+            for m in re.finditer(r'^#define\s+(NOX_\w*KEYS)\s+(.*)$', text, re.M):
+                macros[m.group(1)] = (inc + '/' + name, re.findall(r'"([^"]*)"', m.group(2)))
     return macros
+
+
+def core_groups(root):
+    """core/<group> folders (one static library each, core/CMakeLists.txt)."""
+    return ['core/' + d for d in sorted(os.listdir(os.path.join(root, 'core')))
+            if os.path.isdir(os.path.join(root, 'core', d))]
 
 
 def string_arrays(text, rel, macros):
@@ -123,14 +132,14 @@ def functions(text):
 
 
 def tls_fields(root, macros):
-    """{'server': [fields], 'client': [fields]} from nox_cfg_get_tls_server/client in core/src/config.c."""
-    fns = functions(read_c(root, 'core/src/config.c'))
+    """{'server': [fields], 'client': [fields]} from nox_cfg_get_tls_server/client in core/net/config_net.c."""
+    fns = functions(read_c(root, 'core/net/config_net.c'))
     out = {}
     for kind in ('server', 'client'):
         body = fns.get('nox_cfg_get_tls_' + kind)
-        arrays = string_arrays(body or '', 'core/src/config.c', macros)
+        arrays = string_arrays(body or '', 'core/net/config_net.c', macros)
         if len(arrays) != 1:
-            raise Fail('core/src/config.c: expected one key list in nox_cfg_get_tls_%s, found %d' % (kind, len(arrays)))
+            raise Fail('core/net/config_net.c: expected one key list in nox_cfg_get_tls_%s, found %d' % (kind, len(arrays)))
         out[kind] = [k for k, _ in arrays[0][2]]
     return out
 
@@ -139,9 +148,9 @@ TLS_CALL = r'nox_cfg_get_tls_(server|client)\(\s*\w+\s*,\s*(\w+)\s*,\s*"(\w+)"'
 
 
 def tls_helpers(root):
-    """{function of core/src/service.c: [(kind, key)]} for the helpers that read a TLS block."""
+    """{function of core/net/service.c: [(kind, key)]} for the helpers that read a TLS block."""
     out = {}
-    for name, body in functions(read_c(root, 'core/src/service.c')).items():
+    for name, body in functions(read_c(root, 'core/net/service.c')).items():
         calls = [(m.group(1), m.group(3)) for m in re.finditer(TLS_CALL, body)]
         if calls:
             out[name] = calls
@@ -150,13 +159,13 @@ def tls_helpers(root):
 
 def loader_files(root):
     found = []
-    for d in ['core/src'] + ['services/' + s for s in sorted(os.listdir(os.path.join(root, 'services')))]:
+    for d in core_groups(root) + ['services/' + s for s in sorted(os.listdir(os.path.join(root, 'services')))]:
         full = os.path.join(root, d)
         if not os.path.isdir(full):
             continue
         for name in sorted(os.listdir(full)):
             rel = d + '/' + name
-            if name.endswith('.c') and rel != 'core/src/config.c' and 'nox_cfg_load_map(' in read_c(root, rel):
+            if name.endswith('.c') and rel != 'core/base/config.c' and 'nox_cfg_load_map(' in read_c(root, rel):
                 found.append(rel)
     return found
 
@@ -216,13 +225,13 @@ def accepted_keys(root):
             kind, var, key = m.groups()
             base = section_of(var, m.start()) + key
             for f in tls[kind]:
-                keys[base + '.' + f] = 'core/src/config.c (nox_cfg_get_tls_%s) via %s' % (kind, rel)
+                keys[base + '.' + f] = 'core/net/config_net.c (nox_cfg_get_tls_%s) via %s' % (kind, rel)
         for name, calls in helpers.items():
             for m in re.finditer(r'\b%s\(\s*\w+\s*,\s*(\w+)' % name, text):
                 base = section_of(m.group(1), m.start())
                 for kind, key in calls:
                     for f in tls[kind]:
-                        keys[base + key + '.' + f] = 'core/src/config.c (nox_cfg_get_tls_%s) via %s in %s' % (kind, name, rel)
+                        keys[base + key + '.' + f] = 'core/net/config_net.c (nox_cfg_get_tls_%s) via %s in %s' % (kind, name, rel)
         result[rel] = keys
     for rel in DOC_SECTIONS:
         if rel not in result:
@@ -292,13 +301,13 @@ def compare(accepted, tls, lines):
         for n in r[3]:
             if r[1] and r[1].startswith('Client TLS'):
                 if n not in tls['client']:
-                    errors.append('%s:%d (### %s): `%s` is not a field of a client TLS block (core/src/config.c, '
+                    errors.append('%s:%d (### %s): `%s` is not a field of a client TLS block (core/net/config_net.c, '
                                   'nox_cfg_get_tls_client: %s)' % (DOC_NAME, r[2], r[1], n, ', '.join(tls['client'])))
             elif n not in all_accepted:
                 errors.append('%s:%d (### %s): `%s` is accepted by no loader' % (DOC_NAME, r[2], r[1], n))
     for f in tls['client']:
         if client_tls and f not in client_tls:
-            errors.append('client TLS blocks: %s is accepted by core/src/config.c (nox_cfg_get_tls_client) but missing '
+            errors.append('client TLS blocks: %s is accepted by core/net/config_net.c (nox_cfg_get_tls_client) but missing '
                           'from the "Client TLS blocks" table of %s' % (f, DOC_NAME))
 
     for rel, (service, heading) in DOC_SECTIONS.items():
@@ -359,8 +368,8 @@ PROBES = [
     ('services/ingestor/ingestor_config.c', 'nats', 'nox-ingestor',
      'rpc_url: http://127.0.0.1:1\nchain_id: 1\nnox_compute: %s\nstate_file: s\nwallet_key_file: w\nnats: {%s: 1}\n'
      % (ADDR, PROBE)),
-    ('core/src/operators_config.c', '', 'nox-eval', PROBE + ': 1\n'),
-    ('core/src/operators_config.c', 'plugins[]', 'nox-eval', 'plugins: [{%s: 1}]\n' % PROBE),
+    ('core/engine/operators_config.c', '', 'nox-eval', PROBE + ': 1\n'),
+    ('core/engine/operators_config.c', 'plugins[]', 'nox-eval', 'plugins: [{%s: 1}]\n' % PROBE),
 ]
 
 

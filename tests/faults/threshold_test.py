@@ -43,7 +43,7 @@ with the two fixes below applied:
            restart), drained 8.5 s after the last publish, nothing dead-lettered
   phase 4: 450 messages, 642 results, longest stall 0.7 s; each reshare 0.8-1.4 s
 Without them (the tree as written), these checks fail, each in some runs only (timing: 3 of 4 runs here failed one):
-  * core/src/kms_group.c (nox_kms_group_partials, node_latency): the Gateway asks the t nodes of lowest latency
+  * core/clients/kms_group.c (nox_kms_group_partials, node_latency): the Gateway asks the t nodes of lowest latency
     EWMA and only measures a node when it asks it, so a node outside them is never asked again: kms2 restarted
     stayed nox_gateway_kms_node_up 0 (20 s, 0 requests); a faulty kms3 was never asked in 30 s (the Runner
     never named it). Fix: a node not asked for 1 s sorts first (its latency unknown).
@@ -370,7 +370,7 @@ def gauge_goes(ctx, i, want, what):
     check(f"phase 1: {what}: the Gateway's nox_gateway_kms_node_up{{node=\"{i}\"}} = {want} by itself under load "
           f"({time.time() - t:.1f} s)", ok,
           f"still {gauge_up(ctx, i)} after 20 s; the Gateway asked node {i} {asked:g} time(s) meanwhile: it asks "
-          "only the t nodes of lowest latency EWMA and never measures the others again (core/src/kms_group.c, "
+          "only the t nodes of lowest latency EWMA and never measures the others again (core/clients/kms_group.c, "
           "nox_kms_group_partials / node_latency), so a node outside them is never seen dead, nor back")
     if ok:
         return
@@ -429,7 +429,7 @@ def phase2(ctx):
     check(f"phase 2: the Runner counts node 3's wrong partials ({time.time() - t:.1f} s after the restart)", ok,
           f"{bad_partial_counts(ctx)} after 30 s; the Gateway asked node 3 {node_requests(ctx, 3) - asked0:g} time(s) "
           "meanwhile: it asks only the t nodes of lowest latency EWMA and never measures the others again "
-          "(core/src/kms_group.c), so the Runner never sees node 3's partials")
+          "(core/clients/kms_group.c), so the Runner never sees node 3's partials")
     # the user's Python path through node 3: the Gateway must ask nodes 2 and 3
     h, v = next(iter(ctx.user.handles.items()))
     st, body = ctx.user.get(h, exclude=(1,))

@@ -1,5 +1,5 @@
 /*
- * The YAML configuration layer (core/src/config.c): nox_cfg_parse (in memory)
+ * The YAML configuration layer (core/base/config.c): nox_cfg_parse (in memory)
  * and nox_cfg_load (the file path every loader uses), then every accessor on
  * every node of the document, as the loaders do.
  * Invariants: errors carry a message; accessors on any node never crash; a

@@ -1,5 +1,5 @@
 /*
- * The engine (core/src/engine.c, plugin_loader.c, operators_config.c) and the
+ * The engine (core/engine/engine.c, plugin_loader.c, operators_config.c) and the
  * built-in operator plugins: nox_engine_load_config once on config/operators.yaml
  * (its plugin paths pointed at this build's plugins), then per input a random
  * operator, type and bytes through nox_op_instantiate, nox_op_resolve and nox_op_eval.

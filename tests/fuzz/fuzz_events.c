@@ -1,5 +1,5 @@
 /*
- * NoxCompute log decoding and grouping (core/src/events.c): nox_event_decode
+ * NoxCompute log decoding and grouping (core/chain/events.c): nox_event_decode
  * on each log, then nox_events_group on all of them, as the Ingestor does with
  * an eth_getLogs answer.
  *

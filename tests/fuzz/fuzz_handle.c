@@ -1,5 +1,5 @@
 /*
- * nox_handle_parse / nox_handle_validate / nox_handle_format (core/src/handle.c).
+ * nox_handle_parse / nox_handle_validate / nox_handle_format (core/wire/handle.c).
  * Invariants: what parses formats back to the input (lowercased), validation
  * never crashes on any 32 bytes, the chain id and type accessors agree with the bytes.
  */

@@ -1,6 +1,6 @@
 /*
- * nox_hex_decode / nox_hex_decode_exact / nox_hex_encode (core/src/hex.c), and
- * nox_base64_decode / encode (core/src/base64.c, under the Gateway's EIP712 header).
+ * nox_hex_decode / nox_hex_decode_exact / nox_hex_encode (core/base/hex.c), and
+ * nox_base64_decode / encode (core/base/base64.c, under the Gateway's EIP712 header).
  * Invariants: decoded bytes encode back to the input (lowercased), never more
  * than cap bytes are written (ASan sees the exact-size buffer), round trips.
  */

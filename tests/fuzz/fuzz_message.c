@@ -1,5 +1,5 @@
 /*
- * nox_message_parse (core/src/message.c): the queue's TransactionMessage.
+ * nox_message_parse (core/wire/message.c): the queue's TransactionMessage.
  * Invariants: a parsed message (events, a failure notice's failed outputs, or both) validates,
  * serialises, and parses back equal;
  * an error has a status and a non-empty message of printable ASCII (it goes

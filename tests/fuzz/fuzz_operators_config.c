@@ -1,5 +1,5 @@
 /*
- * nox_engine_load_config (core/src/operators_config.c, engine.c,
+ * nox_engine_load_config (core/engine/operators_config.c, engine.c,
  * plugin_loader.c) on a fuzzed operators.yaml: plugin lists, operator
  * enable lists, options, duplicates and overlaps — with real plugins.
  * The file is written into a temporary directory holding links to this

@@ -382,7 +382,7 @@ def stop(proc):
 
 
 def listener_rules(work, base, pki):
-    """The listener rule (core/src/service.c): a listen address off loopback needs tls, unless allow_plaintext: true
+    """The listener rule (core/net/service.c): a listen address off loopback needs tls, unless allow_plaintext: true
     says it knowingly; a tls key file readable by others, or one that is not the certificate's, stops start-up."""
     line_of = lambda text, key: text[:text.index(key)].count("\n") + 1
     open_base = base.replace("listen: 127.0.0.1:0", "listen: 0.0.0.0:0")

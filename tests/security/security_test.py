@@ -60,7 +60,7 @@ NOXCTL = os.path.join(BIN, "noxctl")
 CAST = e2elib.cast_path()
 CHAIN = 31337
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141  # secp256k1 group order
-CONNECTION_TIMEOUT = 30  # core/src/http_server.c: nox_http_options_default
+CONNECTION_TIMEOUT = 30  # core/net/http_server.c: nox_http_options_default
 REQUEST_TIMEOUT = 30     # the same: a request must arrive within this many seconds of its connection being ready
 
 MINTED = 987654321987654321            # public (mint amount), but distinctive

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "nox/config.h"
+#include "nox/config_net.h"
 #include "nox/nkey.h"
 #include "test_util.h"
 

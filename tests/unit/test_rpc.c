@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "nox/http_server.h"
+#include "nox/http_body.h"
 #include "nox/rpc.h"
 #include "test_util.h"
 
@@ -348,11 +349,11 @@ static void test_transport_and_urls(void) {
     nox_rpc_free(c);
 
     char out[64];
-    CU_ASSERT_STRING_EQUAL(nox_rpc_redact_url("https://mainnet.example.io/v3/abc?x=1", out, sizeof out),
+    CU_ASSERT_STRING_EQUAL(nox_url_redact("https://mainnet.example.io/v3/abc?x=1", out, sizeof out),
                            "https://mainnet.example.io");
-    CU_ASSERT_STRING_EQUAL(nox_rpc_redact_url("http://a:b@h:8545", out, sizeof out), "http://h:8545");
-    CU_ASSERT_STRING_EQUAL(nox_rpc_redact_url("http://h#frag", out, sizeof out), "http://h");
-    CU_ASSERT_STRING_EQUAL(nox_rpc_redact_url("nothing", out, sizeof out), "(not a URL)");
+    CU_ASSERT_STRING_EQUAL(nox_url_redact("http://a:b@h:8545", out, sizeof out), "http://h:8545");
+    CU_ASSERT_STRING_EQUAL(nox_url_redact("http://h#frag", out, sizeof out), "http://h");
+    CU_ASSERT_STRING_EQUAL(nox_url_redact("nothing", out, sizeof out), "(not a URL)");
 
     uint64_t q;
     CU_ASSERT_EQUAL(nox_rpc_parse_quantity("0x0", &q, NULL), NOX_OK);

@@ -11,7 +11,7 @@
 #include <openssl/rand.h>
 #include <sys/stat.h>
 
-#include "../../core/src/threshold_internal.h"
+#include "../../core/crypto/threshold_internal.h"
 #include "nox/ec.h"
 #include "nox/keccak.h"
 #include "nox/threshold.h"

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "nox/config.h"
+#include "nox/config_net.h"
 #include "nox/service.h"
 #include "nox/tls.h"
 #include "test_util.h"

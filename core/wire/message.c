@@ -15,7 +15,7 @@
  * dead-letter reason, a NATS header, where a raw newline from the input
  * would be an injection and a long quote only noise.
  */
-#include "json_kind.h"
+#include "nox/json_kind.h"
 #include "nox/message.h"
 
 #include <inttypes.h>

@@ -2,9 +2,9 @@
  * The JSON-over-HTTP client shared by the KMS and Gateway clients (json_client.h).
  * Answers are input from a remote party: every field is checked before it is used.
  */
-#include "json_client.h"
+#include "nox/json_client.h"
 
-#include "http_body.h"
+#include "nox/http_body.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "nox/rpc.h" /* nox_rpc_redact_url */
+#include "nox/http_body.h" /* nox_url_redact */
 
 struct nox_json_client {
     pthread_mutex_t mu;
@@ -47,7 +47,7 @@ nox_status nox_json_client_new(const nox_json_client_options *o, nox_json_client
     c->max_response = o->max_response;
     if (o->tls) c->tls = *o->tls;
     snprintf(c->name, sizeof c->name, "%s", o->name);
-    nox_rpc_redact_url(o->url, c->display, sizeof c->display);
+    nox_url_redact(o->url, c->display, sizeof c->display);
     c->url = strdup(o->url);
     c->idle = calloc(o->max_connections, sizeof *c->idle);
     if (!c->url || !c->idle) {

@@ -1,6 +1,7 @@
 #include "nox/service.h"
 
 #include "nox/config.h"
+#include "nox/config_net.h"
 #include "nox/http_server.h"
 #include "nox/log.h"
 #include "nox/tls.h"

@@ -7,8 +7,8 @@
  */
 #include "nox/gateway_client.h"
 
-#include "http_body.h"
-#include "json_client.h"
+#include "nox/http_body.h"
+#include "nox/json_client.h"
 
 #include <jansson.h>
 #include <openssl/crypto.h>

@@ -1,5 +1,5 @@
 /* What kind of JSON value a jansson value is, in words (json_kind.h). */
-#include "json_kind.h"
+#include "nox/json_kind.h"
 
 const char *nox_json_kind(const json_t *v) {
     switch (json_typeof(v)) {

@@ -17,7 +17,7 @@
  *                   length), or larger than max_response.
  * Error messages name the method and, for the node, only scheme://host:port:
  * RPC URLs often carry an API key in their path or query, which never
- * appears in an error or a log line (see nox_rpc_redact_url).
+ * appears in an error or a log line (see nox_url_redact).
  *
  * Threads: a client owns one libcurl handle whose connection is kept alive
  * between calls. Calls on one client are serialised by an internal mutex,
@@ -83,14 +83,8 @@ nox_rpc *nox_rpc_pool_take(nox_rpc_pool *p, unsigned wait_ms);
 /** Returns a client taken from p (NULL is fine). */
 void nox_rpc_pool_give(nox_rpc_pool *p, nox_rpc *c);
 
-/** The node's URL reduced to scheme://host[:port] (safe to log), as computed by nox_rpc_redact_url. */
+/** The node's URL reduced to scheme://host[:port] (safe to log), as computed by nox_url_redact. */
 const char *nox_rpc_display_url(const nox_rpc *c);
-
-/**
- * Writes url reduced to scheme://host[:port] into out (capacity cap): no
- * user info, path, query or fragment, where API keys live. Returns out.
- */
-char *nox_rpc_redact_url(const char *url, char *out, size_t cap);
 
 /** A JSON-RPC error object, as the node sent it (the message cut to fit, made printable). */
 typedef struct nox_rpc_fault {

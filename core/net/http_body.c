@@ -1,4 +1,4 @@
-#include "http_body.h"
+#include "nox/http_body.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -81,4 +81,22 @@ void nox_printable(const char *s, size_t max, char *out, size_t cap) {
         n += 3;
     }
     out[n] = '\0';
+}
+
+char *nox_url_redact(const char *url, char *out, size_t cap) {
+    if (cap == 0) return out;
+    const char *p = strstr(url, "://");
+    if (!p) {
+        snprintf(out, cap, "(not a URL)");
+        return out;
+    }
+    const char *host = p + 3;
+    size_t auth_len = strcspn(host, "/?#");     /* [userinfo@]host[:port] */
+    const char *at = memchr(host, '@', auth_len);
+    if (at) {
+        auth_len -= (size_t)(at + 1 - host);
+        host = at + 1;
+    }
+    snprintf(out, cap, "%.*s://%.*s", (int)(p - url), url, (int)auth_len, host);
+    return out;
 }

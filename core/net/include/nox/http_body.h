@@ -37,6 +37,12 @@ nox_status nox_curl_prepare(const char *name, const char *url, nox_error *err);
  */
 int nox_curl_defaults(void *curl_handle, unsigned timeout_ms, unsigned connect_timeout_ms, const nox_tls_client *tls);
 
+/*
+ * Writes url reduced to scheme://host[:port] into out (capacity cap): no
+ * user info, path, query or fragment, where API keys live. Returns out.
+ */
+char *nox_url_redact(const char *url, char *out, size_t cap);
+
 /* A printable-ASCII copy of s for an error message, cut to `max` bytes ("..." appended). */
 void nox_printable(const char *s, size_t max, char *out, size_t cap);
 

@@ -9,7 +9,7 @@
  */
 #include "nox/rpc.h"
 
-#include "http_body.h"
+#include "nox/http_body.h"
 
 #include <curl/curl.h>
 #include <inttypes.h>
@@ -42,26 +42,6 @@ void nox_rpc_options_default(nox_rpc_options *o) {
     o->max_response = 64u << 20;
 }
 
-/* ---- URLs ------------------------------------------------------------------ */
-
-char *nox_rpc_redact_url(const char *url, char *out, size_t cap) {
-    if (cap == 0) return out;
-    const char *p = strstr(url, "://");
-    if (!p) {
-        snprintf(out, cap, "(not a URL)");
-        return out;
-    }
-    const char *host = p + 3;
-    size_t auth_len = strcspn(host, "/?#");     /* [userinfo@]host[:port] */
-    const char *at = memchr(host, '@', auth_len);
-    if (at) {
-        auth_len -= (size_t)(at + 1 - host);
-        host = at + 1;
-    }
-    snprintf(out, cap, "%.*s://%.*s", (int)(p - url), url, (int)auth_len, host);
-    return out;
-}
-
 nox_status nox_rpc_new(const nox_rpc_options *o, nox_rpc **out, nox_error *err) {
     *out = NULL;
     nox_status st = nox_curl_prepare("RPC", o->url, err);
@@ -73,7 +53,7 @@ nox_status nox_rpc_new(const nox_rpc_options *o, nox_rpc **out, nox_error *err) 
     c->max_response = o->max_response;
     c->body.max = o->max_response;
     c->next_id = 1;
-    nox_rpc_redact_url(o->url, c->display, sizeof c->display);
+    nox_url_redact(o->url, c->display, sizeof c->display);
     c->url = strdup(o->url);
     c->curl = curl_easy_init();
     /* "Expect:" stops libcurl from waiting for a 100 Continue before larger bodies (an eth_getLogs filter). */

@@ -5,7 +5,7 @@
  */
 #include "nox/kms_client.h"
 
-#include "json_client.h"
+#include "nox/json_client.h"
 
 #include <jansson.h>
 #include <pthread.h>

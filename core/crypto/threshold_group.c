@@ -1,5 +1,5 @@
 /* The public group of a threshold key (nox/threshold.h): its checks, its JSON file and its fingerprint. */
-#include "json_kind.h"
+#include "nox/json_kind.h"
 #include "nox/threshold.h"
 
 #include "ec_internal.h"

@@ -16,7 +16,7 @@
  *                   status, larger than max_response), or a bad argument.
  *   NOX_ERR_AUTH    (public key only) the proof does not come from the
  *                   expected KMS wallet; the message names both addresses.
- * Error messages name the KMS by scheme://host[:port] only (nox_rpc_redact_url)
+ * Error messages name the KMS by scheme://host[:port] only (nox_url_redact)
  * and never contain the Gateway's key; signatures are not quoted.
  *
  * Threads: every function taking a client may be called from any number of
