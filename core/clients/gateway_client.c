@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "nox/attest.h"
 #include "nox/base64.h"
 #include "nox/eip712.h"
 #include "nox/hex.h"
@@ -48,6 +50,10 @@ struct nox_gateway_client {
     nox_counter *bad_partials[NOX_TH_MAX_NODES];
     _Atomic uint64_t bad_until[NOX_TH_MAX_NODES]; /* KMS node i-1 excluded until then (unix seconds) */
     atomic_ulong blamed;                          /* KMS nodes named so far (a new one: ask again at once) */
+    nox_attest_provider *attest;       /* quotes for a Gateway that requires attestation (borrowed), or NULL */
+    uint8_t report_data[NOX_ATTESTATION_REPORT_DATA_SIZE]; /* binds them to the wallet and the client cert key */
+    pthread_mutex_t attest_mu;         /* one attestation at a time */
+    atomic_ulong attestations;         /* quotes the Gateways accepted */
 };
 
 void nox_gateway_client_set_requester(nox_gateway_client *c, const nox_rsa_key *rsa, nox_counter *const *bad_partials) {
@@ -102,6 +108,7 @@ nox_status nox_gateway_client_new(const char *url, const nox_tls_client *tls, co
     }
     c->http = c->gws[0];
     c->wallet = *wallet;
+    pthread_mutex_init(&c->attest_mu, NULL);
     memcpy(c->gateway, signing->gateway_address, NOX_ADDRESS_SIZE);
     c->lifetime_s = lifetime;
     *out = c;
@@ -113,6 +120,7 @@ void nox_gateway_client_free(nox_gateway_client *c) {
     for (size_t i = 0; i < c->n_gws; i++) nox_json_client_free(c->gws[i]);
     nox_envelope_keys_free(c->envelope_keys);
     nox_ec_key_wipe(&c->wallet);
+    pthread_mutex_destroy(&c->attest_mu);
     free(c);
 }
 
@@ -127,6 +135,74 @@ static nox_status not_found(nox_status st, const nox_gateway_fault *f, const cha
     if (st == NOX_ERR_REMOTE && f->http_status == 400 && strcmp(f->code, "not_found") == 0)
         return nox_error_set(err, NOX_ERR_NOT_FOUND, "%s: %s", what, f->message);
     return st;
+}
+
+nox_status nox_gateway_client_set_attestation(nox_gateway_client *c, nox_attest_provider *p, const char *cert_file,
+                                              nox_error *err) {
+    uint8_t wallet[NOX_ADDRESS_SIZE], cert_key[32];
+    nox_status st = nox_ec_key_address(&c->wallet, wallet, err);
+    if (!st && (!cert_file || !cert_file[0]))
+        st = nox_error_set(err, NOX_ERR_INVALID, "attestation binds the quote to the Runner's client certificate: "
+                           "gateway_tls.cert_file is required");
+    if (!st) st = nox_tls_cert_key_sha256_file(cert_file, cert_key, err);
+    if (st) return st;
+    nox_attest_report_data(wallet, cert_key, c->report_data);
+    c->attest = p;
+    return NOX_OK;
+}
+
+uint64_t nox_gateway_client_attestations(const nox_gateway_client *c) { return atomic_load(&c->attestations); }
+
+/* A fresh quote presented to Gateway URL i (POST /v0/compute/attestation). */
+static nox_status attest_one(nox_gateway_client *c, size_t i, nox_error *err) {
+    uint8_t *quote = NULL, wallet[NOX_ADDRESS_SIZE];
+    size_t len = 0;
+    char addr[2 * NOX_ADDRESS_SIZE + 3];
+    pthread_mutex_lock(&c->attest_mu);
+    nox_status st = nox_ec_key_address(&c->wallet, wallet, err);
+    if (!st) st = nox_attest_quote(c->attest, c->report_data, &quote, &len, err);
+    char *b64 = st ? NULL : malloc(4 * ((len + 2) / 3) + 1);
+    if (!st && !b64) st = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    json_t *body = NULL, *answer = NULL;
+    char *text = NULL;
+    if (!st) {
+        nox_base64_encode(quote, len, b64);
+        body = json_pack("{s:s, s:s}", "runner", nox_hex_encode(wallet, NOX_ADDRESS_SIZE, addr), "quote", b64);
+        text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        if (!text) st = nox_error_set(err, NOX_ERR_NOMEM, "out of memory");
+    }
+    nox_gateway_fault f;
+    memset(&f, 0, sizeof f);
+    if (!st) st = nox_json_exchange(c->gws[i], "attestation", "/v0/compute/attestation", text, NULL, &answer, &f, err);
+    if (!st) {
+        atomic_fetch_add(&c->attestations, 1);
+        nox_log(NOX_LOG_INFO, "attested to %s (%s) until %lld", nox_json_client_display_url(c->gws[i]),
+                nox_attest_provider_name(c->attest), (long long)json_integer_value(json_object_get(answer, "validUntil")));
+    }
+    pthread_mutex_unlock(&c->attest_mu);
+    json_decref(answer);
+    json_decref(body);
+    free(text);
+    free(b64);
+    free(quote);
+    return st;
+}
+
+nox_status nox_gateway_client_attest(nox_gateway_client *c, nox_error *err) {
+    if (!c->attest) return NOX_OK;
+    nox_status first = NOX_OK;
+    for (size_t i = 0; i < c->n_gws; i++) {
+        nox_error e = {0};
+        nox_status st = attest_one(c, i, &e);
+        if (st) {
+            nox_log(NOX_LOG_WARN, "attestation to %s: %s", nox_json_client_display_url(c->gws[i]), e.message);
+            if (!first) {
+                first = st;
+                *err = e;
+            }
+        }
+    }
+    return first;
 }
 
 /*
@@ -145,6 +221,16 @@ static nox_status exchange(nox_gateway_client *c, const char *what, const char *
         unsigned i = (first + (unsigned)k) % (unsigned)c->n_gws;
         memset(&f, 0, sizeof f);
         st = nox_json_exchange(c->gws[i], what, path, body, auth, json, &f, err);
+        if (st == NOX_ERR_REMOTE && f.http_status == 401 && !strcmp(f.code, "attestation_required") && c->attest) {
+            /* this Gateway has no valid attestation of ours (restarted, expired, first contact): one, then again */
+            nox_error e = {0};
+            if (attest_one(c, i, &e)) {
+                nox_log(NOX_LOG_WARN, "attestation to %s: %s", nox_json_client_display_url(c->gws[i]), e.message);
+            } else {
+                memset(&f, 0, sizeof f);
+                st = nox_json_exchange(c->gws[i], what, path, body, auth, json, &f, err);
+            }
+        }
         if (st != NOX_ERR_IO || c->n_gws == 1) break;
         unsigned next = (i + 1) % (unsigned)c->n_gws, expected = i;
         if (atomic_compare_exchange_strong(&c->current, &expected, next)) {

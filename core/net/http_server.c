@@ -75,6 +75,8 @@ typedef struct conn_track {
     _Atomic int64_t waiting_since; /* CLOCK_MONOTONIC ns, 0 = not waiting */
     int shut;                      /* shut down by the sweeper (under conn_mu) */
     int peer;                      /* client certificate: 0 not checked yet, 1 verified, -1 none or not verified */
+    int peer_key_set;              /* peer_key holds the SHA-256 of the verified certificate's public key */
+    unsigned char peer_key[32];
     struct conn_track *prev, *next;
 } conn_track;
 
@@ -829,6 +831,26 @@ static int peer_verified(struct MHD_Connection *conn) {
              gnutls_certificate_verify_peers(session, &purpose, 1, &status) == GNUTLS_E_SUCCESS && status == 0;
     if (t) t->peer = ok ? 1 : -1;
     return ok;
+}
+
+int nox_http_request_peer_key(const nox_http_request *r, unsigned char out[32]) {
+    if (!r->srv->mutual || !peer_verified(r->conn)) return 0;
+    conn_track *t = track_of(r->conn);
+    if (t && t->peer_key_set) {
+        memcpy(out, t->peer_key, 32);
+        return 1;
+    }
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    gnutls_session_t session = ci ? (gnutls_session_t)ci->tls_session : NULL;
+    unsigned n = 0;
+    const gnutls_datum_t *certs = session ? gnutls_certificate_get_peers(session, &n) : NULL;
+    nox_error err = {0};
+    if (!certs || n == 0 || nox_tls_cert_key_sha256_der(certs[0].data, certs[0].size, out, &err)) return 0;
+    if (t) {
+        memcpy(t->peer_key, out, 32);
+        t->peer_key_set = 1;
+    }
+    return 1;
 }
 
 static const char NO_CLIENT_CERT[] =

@@ -2,6 +2,7 @@
 #include "nox/tls.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -140,4 +141,34 @@ nox_status nox_tls_check_client(const nox_tls_client *t, const char *where, nox_
     snprintf(kk, sizeof kk, "%s.key_file", where);
     nox_status st = t->ca_file[0] ? check_ca(t->ca_file, ca, err) : NOX_OK;
     return st ? st : check_pair(t->cert_file, t->key_file, ck, kk, err);
+}
+
+nox_status nox_tls_cert_key_sha256_der(const unsigned char *der, size_t len, unsigned char out[32], nox_error *err) {
+    const unsigned char *q = der;
+    X509 *x = len <= LONG_MAX ? d2i_X509(NULL, &q, (long)len) : NULL;
+    if (!x || q != der + len) {
+        X509_free(x);
+        return nox_error_set(err, NOX_ERR_INVALID, "not one DER X.509 certificate");
+    }
+    unsigned char *spki = NULL;
+    int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+    X509_free(x);
+    if (n <= 0) return nox_error_set(err, NOX_ERR_INVALID, "the certificate's public key does not encode");
+    int ok = EVP_Digest(spki, (size_t)n, out, NULL, EVP_sha256(), NULL);
+    OPENSSL_free(spki);
+    return ok ? NOX_OK : nox_error_set(err, NOX_ERR_NOMEM, "SHA-256 failed");
+}
+
+nox_status nox_tls_cert_key_sha256_file(const char *path, unsigned char out[32], nox_error *err) {
+    X509 *x = NULL;
+    int n = 0;
+    nox_status st = load_certs(path, "certificate", &x, &n, err);
+    if (st) return st;
+    unsigned char *der = NULL;
+    int len = i2d_X509(x, &der);
+    X509_free(x);
+    if (len <= 0) return nox_error_set(err, NOX_ERR_INVALID, "certificate %s does not encode", path);
+    st = nox_tls_cert_key_sha256_der(der, (size_t)len, out, err);
+    OPENSSL_free(der);
+    return st;
 }

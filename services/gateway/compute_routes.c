@@ -104,8 +104,8 @@ static nox_eip712_runner_scope scope_of(const runner_auth *a) {
  * form: version 2 naming this Gateway for a bound one, spec §4.4's for a legacy one — else answers 401.
  * Then checks the chain (400).
  */
-static int check_runner(gw_state *st, runner_auth *a, const uint8_t hash[32], const uint8_t sig[NOX_EC_SIGNATURE_SIZE],
-                        nox_http_response *resp) {
+static int check_runner(gw_state *st, const nox_http_request *req, runner_auth *a, const uint8_t hash[32],
+                        const uint8_t sig[NOX_EC_SIGNATURE_SIZE], nox_http_response *resp) {
     uint8_t signer[NOX_ADDRESS_SIZE];
     nox_error err = {0};
     nox_eip712_domain domain = a->bound ? nox_eip712_domain_runner_gateway_v2(a->chain_id, st->address)
@@ -114,12 +114,14 @@ static int check_runner(gw_state *st, runner_auth *a, const uint8_t hash[32], co
         nox_http_respond_error(resp, 401, "unauthorized", "bad signature: %s", err.message);
         return 0;
     }
-    int ok = 0;
-    for (size_t i = 0; i < st->cfg.n_runners && !ok; i++) ok = !memcmp(signer, st->cfg.runners[i], NOX_ADDRESS_SIZE);
-    if (!ok) {
+    size_t runner = st->cfg.n_runners;
+    for (size_t i = 0; i < st->cfg.n_runners && runner == st->cfg.n_runners; i++)
+        if (!memcmp(signer, st->cfg.runners[i], NOX_ADDRESS_SIZE)) runner = i;
+    if (runner == st->cfg.n_runners) {
         nox_http_respond_error(resp, 401, "unauthorized", "the signature is not from a configured Runner");
         return 0;
     }
+    if (!gw_attestation_check(st, req, runner, resp)) return 0;
     if (!a->bound) nox_counter_add(st->legacy_accepted, 1);
     if (!(a->chain = gw_chain_of(st, a->chain_id))) {
         nox_http_respond_error(resp, 400, "unknown_chain", "chain %llu is not served by this Gateway",
@@ -176,8 +178,8 @@ static void op_req_free(op_req *r) {
 }
 
 /* Checks payload p, signed with sig, as spec §7.3 says; 1 when good, else 0 after answering 401 / 400. */
-static int parse_operand_request(gw_state *st, json_t *p, const uint8_t sig[NOX_EC_SIGNATURE_SIZE], op_req *r,
-                                 nox_http_response *resp) {
+static int parse_operand_request(gw_state *st, const nox_http_request *req, json_t *p,
+                                 const uint8_t sig[NOX_EC_SIGNATURE_SIZE], op_req *r, nox_http_response *resp) {
     uint8_t hash[32];
     memset(r, 0, sizeof *r);
     json_t *ops = json_object_get(p, "operands");
@@ -210,7 +212,7 @@ static int parse_operand_request(gw_state *st, json_t *p, const uint8_t sig[NOX_
         nox_eip712_hash_operand_access_authorization(r->a.chain_id, r->a.block_number, r->a.caller, r->a.tx_hash,
                                                      r->texts, n, r->rsa_key, hash);
     }
-    if (!check_runner(st, &r->a, hash, sig, resp)) return 0;
+    if (!check_runner(st, req, &r->a, hash, sig, resp)) return 0;
     if (n == 0 || n > MAX_OPERANDS) {
         nox_http_respond_error(resp, 400, "bad_request", "operands must list 1 to %d handles", MAX_OPERANDS);
         return 0;
@@ -413,7 +415,7 @@ void gw_handle_operands(void *state, const nox_http_request *req, nox_http_respo
     if (!gw_auth_decode(req, resp, &doc, &p, sig)) return;
     op_req r;
     json_t *delegations = NULL;
-    if (parse_operand_request(st, p, sig, &r, resp) && answer_operands(st, &r, 1, &resp, &out, resp, 0, &delegations) &&
+    if (parse_operand_request(st, req, p, sig, &r, resp) && answer_operands(st, &r, 1, &resp, &out, resp, 0, &delegations) &&
         out) {
         if (gw_add_delegations(out, st, delegations)) nox_http_respond_value(resp, out);
         else json_decref(out), nox_http_respond_error(resp, 500, "storage", "out of memory");
@@ -444,7 +446,9 @@ static json_t *entry_error(const nox_http_response *e) {
 /* Answers 401 for the whole batch: entry i's own 401 answer, its message prefixed with list[i]. */
 static void whole_401(nox_http_response *resp, const char *list, size_t i, const nox_http_response *e) {
     json_t *o = entry_error(e);
-    nox_http_respond_error(resp, 401, "unauthorized", "%s[%zu]: %s", list, i,
+    const char *code = json_string_value(json_object_get(o, "error"));
+    nox_http_respond_error(resp, 401, code && !strcmp(code, GW_ATTESTATION_REQUIRED) ? code : "unauthorized",
+                           "%s[%zu]: %s", list, i,
                            json_string_value(json_object_get(o, "message")) ? json_string_value(json_object_get(o, "message")) : "");
     json_decref(o);
 }
@@ -506,7 +510,7 @@ void gw_handle_operands_batch(void *state, const nox_http_request *req, nox_http
         }
         op_req *r = &reqs[n_ok];
         int ok = gw_auth_parts(json_array_get(list, i), &p, sig, each[i]) &&
-                 parse_operand_request(st, p, sig, r, each[i]);
+                 parse_operand_request(st, req, p, sig, r, each[i]);
         if (!ok) op_req_free(r);
         if (nox_http_response_status(each[i]) == 401) { /* not from a Runner: nothing is answered */
             whole_401(resp, "requests", i, each[i]);
@@ -681,8 +685,8 @@ static int check_results_content(gw_state *st, const runner_auth *a, const gw_ro
  * configured Runner; the tx hash as bytes. A bound one's count and digest are read here and checked
  * against the body by check_content. 0 after answering 400/401.
  */
-static int check_publishing(gw_state *st, json_t *p, const uint8_t sig[NOX_EC_SIGNATURE_SIZE], const auth_kind *k,
-                            runner_auth *a, uint8_t tx[GW_TXHASH_SIZE], nox_http_response *resp) {
+static int check_publishing(gw_state *st, const nox_http_request *req, json_t *p, const uint8_t sig[NOX_EC_SIGNATURE_SIZE],
+                            const auth_kind *k, runner_auth *a, uint8_t tx[GW_TXHASH_SIZE], nox_http_response *resp) {
     uint8_t hash[32];
     nox_error err = {0};
     memset(a, 0, sizeof *a);
@@ -702,7 +706,7 @@ static int check_publishing(gw_state *st, json_t *p, const uint8_t sig[NOX_EC_SI
     } else {
         nox_eip712_hash_result_publishing_authorization(a->chain_id, a->block_number, a->caller, a->tx_hash, hash);
     }
-    if (!check_runner(st, a, hash, sig, resp)) return 0;
+    if (!check_runner(st, req, a, hash, sig, resp)) return 0;
     if (nox_hex_decode_exact(a->tx_hash, strlen(a->tx_hash), tx, GW_TXHASH_SIZE, &err)) {
         nox_http_respond_error(resp, 400, "bad_request", "transactionHash must be 0x + 64 hex digits");
         return 0;
@@ -721,7 +725,7 @@ static json_t *publishing_request(gw_state *st, const nox_http_request *req, nox
     json_t *p;
     uint8_t sig[NOX_EC_SIGNATURE_SIZE];
     *doc = NULL;
-    if (!gw_auth_decode(req, resp, doc, &p, sig) || !check_publishing(st, p, sig, k, a, tx, resp)) return NULL;
+    if (!gw_auth_decode(req, resp, doc, &p, sig) || !check_publishing(st, req, p, sig, k, a, tx, resp)) return NULL;
     size_t len;
     const char *text = nox_http_request_body(req, &len);
     json_error_t jerr;
@@ -810,7 +814,7 @@ void gw_handle_results_batch(void *state, const nox_http_request *req, nox_http_
         uint8_t sig[NOX_EC_SIGNATURE_SIZE];
         sets[i].list = json_object_get(t, "results");
         if (!gw_auth_parts(json_object_get(t, "authorization"), &p, sig, e) ||
-            !check_publishing(st, p, sig, &RESULTS_AUTH, &sets[i].a, sets[i].tx, e)) {
+            !check_publishing(st, req, p, sig, &RESULTS_AUTH, &sets[i].a, sets[i].tx, e)) {
             if (nox_http_response_status(e) == 401) {
                 whole_401(resp, "transactions", i, e);
                 goto out;

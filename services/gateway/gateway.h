@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nox/attestation.h"
+#include "nox/config.h"
 #include "nox/ec.h"
 #include "nox/error.h"
 #include "nox/service.h"
@@ -39,6 +41,20 @@ typedef struct gw_chain {
     int gateway_check;          /* the checker's last NoxCompute.gateway() verdict (1, 0, -1 unknown), to log changes */
 } gw_chain;
 
+/** A TD's measurements the Gateway accepts (gateway.yaml attestation.measurements[]). */
+typedef struct gw_measurement {
+    uint8_t mrtd[NOX_ATTESTATION_MEASUREMENT_SIZE];
+    uint8_t rtmr[NOX_ATTESTATION_RTMRS][NOX_ATTESTATION_MEASUREMENT_SIZE];
+} gw_measurement;
+
+/** gateway.yaml `attestation` (attestation.c): when set, every Runner endpoint needs an attested Runner. */
+typedef struct gw_attestation_config {
+    char verifier[4096];   /* the verifier plugin (nox/attestation.h); "" = attestation off */
+    char config[4096];     /* its configuration text */
+    size_t n_measurements;
+    gw_measurement *measurements;
+} gw_attestation_config;
+
 /** config/gateway.yaml */
 typedef struct gw_config {
     char listen[64];
@@ -69,6 +85,7 @@ typedef struct gw_config {
     size_t n_chains;
     gw_chain *chains;
     uint32_t *chain_ids; /* chains[i].chain_id, for nox_handle_validate */
+    gw_attestation_config attestation;
 } gw_config;
 
 nox_status gw_config_load(const char *path, gw_config *cfg, nox_error *err);
@@ -84,7 +101,26 @@ typedef struct gw_state {
     gw_store *store;
     nox_kms_group_client *kms;  /* the group (1-of-1 for a single key: the same path) */
     pthread_mutex_t check_lock; /* guards gw_chain.kms_check_reason */
+    struct gw_attestation *attestation; /* attestation.c; NULL when gateway.yaml has none */
 } gw_state;
+
+/* ---- attestation.c: Runners in attested TEEs (docs/PROTOCOL-EXTENSIONS.md §12) -------- */
+
+/** The error code of a Runner request refused for want of a valid attestation (401). */
+#define GW_ATTESTATION_REQUIRED "attestation_required"
+
+/** Reads gateway.yaml's optional `attestation` map into cfg->attestation (file:line:col errors). */
+nox_status gw_attestation_load_config(const nox_cfg_doc *doc, const nox_cfg_node *root, gw_config *cfg, nox_error *err);
+void gw_attestation_config_free(gw_attestation_config *c);
+/** With attestation configured: loads the verifier, registers POST /v0/compute/attestation and the metrics. */
+nox_status gw_attestation_start(gw_state *st, nox_http_server *server, nox_error *err);
+void gw_attestation_stop(gw_state *st);
+/**
+ * Whether configured Runner `runner` (its index in runner_addresses) may be served on this request's
+ * connection: 1 when attestation is off, or when the Runner presented a quote that is still valid over a
+ * connection with the same client-certificate key; else 0 after answering 401 attestation_required.
+ */
+int gw_attestation_check(gw_state *st, const nox_http_request *req, size_t runner, nox_http_response *resp);
 
 /**
  * Whether inputs of chain c may be encrypted to its KMS key now (NoxCompute holds that key): 1, or 0 after

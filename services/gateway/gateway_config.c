@@ -13,7 +13,8 @@ static const char *const top_keys[] = {NOX_SERVICE_LISTEN_KEYS, "database_url", 
                                        "kms_group_file", "kms_nodes", "kms_hedge_ms", "wallet_key_file",
                                        "create_if_missing", "runner_addresses", "accept_legacy_authorizations", "default_chain_id",
                                        NOX_SERVICE_HTTP_KEYS,
-                                       "log_level", "log_format", "chains", "viewer_rpc_connections", "viewer_timeout_ms", NULL};
+                                       "log_level", "log_format", "chains", "viewer_rpc_connections", "viewer_timeout_ms",
+                                       "attestation", NULL};
 static const char *const kms_node_keys[] = {"index", "url", NULL};
 static const char *const chain_keys[] = {"chain_id", "rpc_url", "rpc_tls", "nox_compute", NULL};
 
@@ -158,6 +159,7 @@ nox_status gw_config_load(const char *path, gw_config *cfg, nox_error *err) {
     if (!st) st = nox_cfg_get_log_level(doc, root, &cfg->log_level, err);
     if (!st) st = nox_cfg_get_log_format(doc, root, &cfg->log_json, err);
     if (!st) st = load_viewer_limits(doc, root, cfg, err);
+    if (!st) st = gw_attestation_load_config(doc, root, cfg, err);
     const nox_cfg_node *chains = st ? NULL : nox_cfg_get(root, "chains");
     if (!st && !chains) st = nox_cfg_error(doc, root, "", err, NOX_ERR_CONFIG, "missing required key 'chains'");
     if (!st) st = nox_cfg_expect(doc, chains, NOX_CFG_LIST, "chains", err);
@@ -191,6 +193,7 @@ void gw_config_free(gw_config *cfg) {
     free(cfg->chains);
     free(cfg->chain_ids);
     free(cfg->runners);
+    gw_attestation_config_free(&cfg->attestation);
     cfg->chains = NULL;
     cfg->chain_ids = NULL;
     cfg->runners = NULL;

@@ -427,6 +427,7 @@ static nox_status serve(gw_state *st, const char *ready_file, nox_error *err) {
     if (!s) s = nox_http_route(server, "POST", "/v0/compute/results", gw_handle_results, st, err);
     if (!s) s = nox_http_route(server, "POST", "/v0/compute/results/batch", gw_handle_results_batch, st, err);
     if (!s) s = nox_http_route(server, "POST", "/v0/compute/failures", gw_handle_failures, st, err);
+    if (!s) s = gw_attestation_start(st, server, err); /* POST /v0/compute/attestation, when configured */
     if (!s) s = runner_auth_setup(st, server, err);
     if (!s) s = nox_kms_group_metrics(st->kms, server, "nox_gateway", err);
     if (!s) nox_http_set_health(server, health, st);
@@ -438,6 +439,7 @@ static nox_status serve(gw_state *st, const char *ready_file, nox_error *err) {
     }
     checker_stop(&checker);
     nox_http_server_free(server);
+    gw_attestation_stop(st);
     return s;
 }
 

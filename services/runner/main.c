@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "nox/attest.h"
 #include "nox/hex.h"
 #include "nox/log.h"
 #include "nox/service.h"
@@ -247,6 +248,14 @@ int main(int argc, char **argv) {
         s = nox_gateway_client_new(st.cfg.gateway_url, &st.cfg.gateway_tls, &st.wallet, &sg, 10000, &st.gw, &err);
         if (!s) nox_gateway_client_set_requester(st.gw, st.rsa, NULL); /* the counters: start_http */
     }
+    if (!s && st.cfg.attestation_provider[0]) { /* a TEE quote for each Gateway URL (docs/operators.md §14) */
+        s = nox_attest_provider_load(st.cfg.attestation_provider, st.cfg.attestation_config, &st.attest, &err);
+        if (!s) s = nox_gateway_client_set_attestation(st.gw, st.attest, st.cfg.gateway_tls.cert_file, &err);
+        nox_error aerr = {0};
+        if (!s && nox_gateway_client_attest(st.gw, &aerr)) /* logged; asked again when a Gateway requires it */
+            nox_log(NOX_LOG_WARN, "attestation at start did not succeed everywhere: requests will present a quote "
+                    "again when a Gateway answers attestation_required");
+    }
     if (!s && st.cfg.kms_group_file[0]) { /* the group's key, pinned: every chain, no KMS call */
         nox_th_group g;
         s = nox_th_group_load(st.cfg.kms_group_file, &g, &err);
@@ -294,6 +303,7 @@ int main(int argc, char **argv) {
         nox_log(NOX_LOG_INFO, "stopped");
     }
     nox_gateway_client_free(st.gw);
+    nox_attest_provider_free(st.attest);
     nox_kms_client_free(st.kms);
     nox_rsa_free(st.rsa);
     nox_engine_free(st.engine);

@@ -44,6 +44,8 @@ typedef struct run_config {
     char metrics_listen[64];   /* metrics_listen: /metrics on a listener of its own ("" = none) */
     int log_level;
     int log_json;               /* log_format: json (one JSON object per line) */
+    char attestation_provider[1024]; /* attestation.provider: quotes for a Gateway that requires them; "" = none */
+    char attestation_config[4096];   /* attestation.config: its configuration text */
 } run_config;
 
 nox_status run_config_load(const char *path, run_config *cfg, nox_error *err);
@@ -102,6 +104,7 @@ typedef struct run_state {
     nox_ec_pubkey kms_key;
     uint32_t kms_chain; /* chain of kms_key, 0 = none yet */
     nox_gateway_client *gw;
+    struct nox_attest_provider *attest; /* attestation.provider, loaded (NULL when none) */
     nox_kms_client *kms;
     run_metrics m;
     atomic_int stop, gateway_ok, kms_ok, in_flight; /* health: the last probes */

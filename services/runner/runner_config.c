@@ -68,7 +68,9 @@ static nox_status load_gateway_urls(const nox_cfg_doc *doc, const nox_cfg_node *
 nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
     static const char *const top[] = {"nats", "gateway_url", "gateway_urls", "gateway_tls", "gateway_address", "authorization_lifetime_s",
                                       "kms_url", "kms_tls", "kms_address", "kms_group_file", "wallet_key_file", "ingestor_addresses",
-                                      "operators", "operand_wait_s", "workers", NOX_SERVICE_LISTEN_KEYS, "log_level", "log_format", NULL};
+                                      "operators", "operand_wait_s", "workers", NOX_SERVICE_LISTEN_KEYS, "log_level", "log_format",
+                                      "attestation", NULL};
+    static const char *const attestation_keys[] = {"provider", "config", NULL};
     static const char *const nats_keys[] = {"url", "urls", "credentials_file", "tls", "replicas", "stream", "consumer", "dead_letter_subject", "ack_wait_s",
                                             "max_deliver", "max_ack_pending", "fetch_batch", NULL};
     memset(cfg, 0, sizeof *cfg);
@@ -112,6 +114,20 @@ nox_status run_config_load(const char *path, run_config *cfg, nox_error *err) {
     if (!s) s = nox_cfg_get_uint(doc, root, "authorization_lifetime_s", 0, 10, NOX_RUNNER_AUTH_MAX_LIFETIME_S, "",
                                  &cfg->authorization_lifetime_s, err);
     if (!s) s = nox_cfg_get_tls_client(doc, root, "gateway_tls", &cfg->gateway_tls, err);
+    /* a TEE quote provider (nox/attestation.h) for a Gateway that requires attestation: bound to the client
+     * certificate of gateway_tls, which it therefore needs */
+    const nox_cfg_node *att = s ? NULL : nox_cfg_get(root, "attestation");
+    if (att) {
+        s = nox_cfg_expect(doc, att, NOX_CFG_MAP, "attestation", err);
+        if (!s) s = nox_cfg_check_keys(doc, att, attestation_keys, "attestation", err);
+        if (!s) s = nox_cfg_get_path(doc, att, "provider", 1, "attestation", cfg->attestation_provider,
+                                     sizeof cfg->attestation_provider, err);
+        if (!s) s = nox_cfg_get_text(doc, att, "config", 0, "", "attestation", cfg->attestation_config,
+                                     sizeof cfg->attestation_config, err);
+        if (!s && !cfg->gateway_tls.cert_file[0])
+            s = nox_cfg_error(doc, att, "attestation", err, NOX_ERR_CONFIG, "a quote is bound to the Runner's client "
+                              "certificate: attestation needs gateway_tls.cert_file");
+    }
     /* the key results are encrypted to: a threshold group's (its file, pinned: no KMS call) or a single KMS's */
     if (!s && nox_cfg_get(root, "kms_group_file")) {
         const char *other = nox_cfg_get(root, "kms_url") ? "kms_url" : nox_cfg_get(root, "kms_address") ? "kms_address" : NULL;

@@ -181,6 +181,15 @@ def accepted_keys(root):
             raise Fail('%s loads a YAML file (nox_cfg_load_map) but this test does not know which section of %s '
                        'documents it: add it to DOC_SECTIONS' % (rel, DOC_NAME))
         text = read_c(root, rel)
+        # the files of the loader's folder that read sections of its document (nox_cfg_check_keys without a
+        # nox_cfg_load_map of their own, e.g. services/gateway/attestation.c): their sections are the loader's
+        folder = os.path.dirname(rel)
+        for name in sorted(os.listdir(os.path.join(root, folder))):
+            other = folder + '/' + name
+            if name.endswith('.c') and other != rel and not folder.startswith('core/'):
+                t = read_c(root, other)
+                if 'nox_cfg_check_keys(' in t and 'nox_cfg_load_map(' not in t:
+                    text += '\n' + t
         arrays = string_arrays(text, rel, macros)
 
         def array(name, pos):

@@ -104,6 +104,20 @@ struct nox_counter;
 void nox_gateway_client_set_requester(nox_gateway_client *c, const struct nox_rsa_key *rsa,
                                       struct nox_counter *const *bad_partials);
 
+struct nox_attest_provider;
+/**
+ * For a Gateway that requires attestation (docs/PROTOCOL-EXTENSIONS.md §12): quotes from p (borrowed: it
+ * must outlive the client) over nox_attest_report_data(this client's wallet, the key of cert_file, the
+ * client certificate of gateway_tls). A request answered 401 attestation_required makes the client present
+ * a fresh quote to that Gateway URL and send the request once more.
+ */
+nox_status nox_gateway_client_set_attestation(nox_gateway_client *c, struct nox_attest_provider *p,
+                                              const char *cert_file, nox_error *err);
+/** Presents a quote to every Gateway URL now (at start); the first failure is returned, each is logged. */
+nox_status nox_gateway_client_attest(nox_gateway_client *c, nox_error *err);
+/** Quotes the Gateways accepted so far. */
+uint64_t nox_gateway_client_attestations(const nox_gateway_client *c);
+
 /** How many times the client moved to another Gateway URL. */
 uint64_t nox_gateway_client_failovers(const nox_gateway_client *c);
 /** scheme://host[:port] (safe to log). */

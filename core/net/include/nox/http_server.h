@@ -199,6 +199,12 @@ const char *nox_http_request_query(const nox_http_request *r, const char *key);
 const char *nox_http_request_header(const nox_http_request *r, const char *name);
 /** The body (NUL-terminated; *len without the NUL), or "" with *len 0. */
 const char *nox_http_request_body(const nox_http_request *r, size_t *len);
+/**
+ * On a server with mutual TLS: 1 and out = SHA-256 of the SubjectPublicKeyInfo of the client certificate
+ * this connection presented and the client CA verified (nox_tls_cert_key_sha256_der); 0 when there is none.
+ * What an attestation is bound to (docs/PROTOCOL-EXTENSIONS.md §12).
+ */
+int nox_http_request_peer_key(const nox_http_request *r, unsigned char out[32]);
 
 /* ---- responses ----------------------------------------------------------- */
 

@@ -54,6 +54,15 @@ nox_status nox_tls_check_server(const nox_tls_server *t, const char *where, nox_
 nox_status nox_tls_check_client(const nox_tls_client *t, const char *where, nox_error *err);
 
 /**
+ * SHA-256 of the SubjectPublicKeyInfo (DER) of one DER certificate: what an attestation binds a
+ * client certificate by (its key, not its dates or serial, so a renewed certificate on the same key
+ * keeps its attestation). NOX_ERR_INVALID when der is not exactly one certificate.
+ */
+nox_status nox_tls_cert_key_sha256_der(const unsigned char *der, size_t len, unsigned char out[32], nox_error *err);
+/** The same for the first certificate of a PEM file (checked valid now, as nox_tls_check_client does). */
+nox_status nox_tls_cert_key_sha256_file(const char *path, unsigned char out[32], nox_error *err);
+
+/**
  * Reads a PEM file for libmicrohttpd (which takes them in memory) into a new
  * NUL-terminated buffer (*out, free with nox_tls_pem_free). `secret`: a key,
  * read with the 0600 check and wiped when freed.
