@@ -194,9 +194,8 @@ static void handle_attestation(void *state, const nox_http_request *req, nox_htt
                 (unsigned long long)v.valid_until);
         json_t *out = json_pack("{s:s, s:I, s:s}", "runner", runner_text, "validUntil", (json_int_t)v.valid_until,
                                 "mrtd", mrtd);
-        if (out) nox_http_respond_value(resp, out);
+        if (out) nox_http_respond_value(resp, out); /* takes the reference */
         else nox_http_respond_error(resp, 500, "internal", "out of memory");
-        json_decref(out);
     }
 out:
     if (quote) OPENSSL_cleanse(quote, NOX_ATTESTATION_MAX_QUOTE);
