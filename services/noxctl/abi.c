@@ -5,6 +5,7 @@
  */
 #include "abi.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "nox/hex.h"
 #include "nox/keccak.h"
+#include "nox/value.h"
 
 /* Larger offsets and lengths cannot be in revert data or a log we hold in memory. */
 #define MAX_SIZE ((size_t)1 << 40)
@@ -114,40 +116,29 @@ size_t noxctl_abi_head_size(const char *type) {
 
 /* ---- elementary values ------------------------------------------------------------------------ */
 
-/* The decimal digits of the 256-bit big-endian number w. */
-static void decimal(const uint8_t w[32], char out[80]) {
-    uint8_t n[32];
-    char rev[80];
-    size_t k = 0;
-    bool zero;
-    memcpy(n, w, 32);
-    do {
-        unsigned rem = 0;
-        zero = true;
-        for (int i = 0; i < 32; i++) {
-            unsigned cur = rem * 256 + n[i];
-            n[i] = (uint8_t)(cur / 10);
-            rem = cur % 10;
-            if (n[i]) zero = false;
-        }
-        rev[k++] = (char)('0' + rem);
-    } while (!zero);
-    for (size_t i = 0; i < k; i++) out[i] = rev[k - 1 - i];
-    out[k] = 0;
-}
-
 static bool all_bytes(const uint8_t *p, size_t n, uint8_t v) {
     for (size_t i = 0; i < n; i++)
         if (p[i] != v) return false;
     return true;
 }
 
-/* The value of a word when it is below 2^53 (exact in every JSON reader). */
-static bool small_word(const uint8_t w[32], uint64_t *v) {
-    if (!all_bytes(w, 25, 0) || w[25] >= 0x20) return false;
-    *v = 0;
-    for (int i = 25; i < 32; i++) *v = *v << 8 | w[i];
-    return true;
+/* An integer's decimal text as JSON: a number when below 2^53 in magnitude (exact in every JSON reader), else
+ * the text. */
+static json_t *json_decimal(const char *digits) {
+    errno = 0;
+    char *end;
+    long long v = strtoll(digits, &end, 10);
+    if (!errno && !*end && v > -(1LL << 53) && v < (1LL << 53)) return json_integer((json_int_t)v);
+    return json_string(digits);
+}
+
+/* A uintN / intN word (its padding already checked) in decimal, through the protocol's value codec. */
+static nox_status integer(const abi_type *t, const uint8_t w[32], char *digits, size_t cap, nox_error *err) {
+    nox_value v;
+    uint8_t code = (uint8_t)(t->size / 8 + (t->kind == T_UINT ? NOX_TYPE_UINT8 - 1 : NOX_TYPE_INT8 - 1));
+    nox_status st = nox_value_from_word(&v, code, w, err);
+    if (!st) st = nox_value_format(&v, digits, cap, err);
+    return st;
 }
 
 static json_t *json_hex(const uint8_t *p, size_t n) {
@@ -164,8 +155,7 @@ static void add_hex(noxctl_text *t, const uint8_t *p, size_t n) {
 
 static nox_status elementary(const abi_type *t, const uint8_t w[32], noxctl_text *text, json_t **json,
                              nox_error *err) {
-    char digits[80];
-    uint64_t v;
+    char digits[NOX_VALUE_TEXT_MAX];
     switch (t->kind) {
     case T_ADDRESS:
         if (!all_bytes(w, 12, 0))
@@ -187,37 +177,16 @@ static nox_status elementary(const abi_type *t, const uint8_t w[32], noxctl_text
         if (json) *json = json_hex(w, t->size);
         return NOX_OK;
     case T_UINT:
-        if (!all_bytes(w, 32 - t->size / 8, 0))
-            return nox_error_set(err, NOX_ERR_INVALID, "the word does not fit a uint%u", t->size);
-        decimal(w, digits);
-        noxctl_text_add(text, "%s", digits);
-        if (json) *json = small_word(w, &v) ? json_integer((json_int_t)v) : json_string(digits);
-        return NOX_OK;
     case T_INT: {
         size_t pad = 32 - t->size / 8;
-        bool negative = w[pad] & 0x80;
+        bool negative = t->kind == T_INT && (w[pad] & 0x80);
         if (!all_bytes(w, pad, negative ? 0xff : 0))
-            return nox_error_set(err, NOX_ERR_INVALID, "the word is not an int%u sign-extended", t->size);
-        uint8_t mag[32];
-        memcpy(mag, w, 32);
-        if (negative) { /* two's complement: invert and add one */
-            unsigned carry = 1;
-            for (int i = 31; i >= 0; i--) {
-                unsigned x = (uint8_t)~mag[i] + carry;
-                mag[i] = (uint8_t)x;
-                carry = x >> 8;
-            }
-        }
-        decimal(mag, digits);
-        noxctl_text_add(text, "%s%s", negative ? "-" : "", digits);
-        if (json) {
-            if (small_word(mag, &v)) *json = json_integer(negative ? -(json_int_t)v : (json_int_t)v);
-            else {
-                char s[82];
-                snprintf(s, sizeof s, "%s%s", negative ? "-" : "", digits);
-                *json = json_string(s);
-            }
-        }
+            return nox_error_set(err, NOX_ERR_INVALID, t->kind == T_UINT ? "the word does not fit a uint%u"
+                                 : "the word is not an int%u sign-extended", t->size);
+        nox_status st = integer(t, w, digits, sizeof digits, err);
+        if (st) return st;
+        noxctl_text_add(text, "%s", digits);
+        if (json) *json = json_decimal(digits);
         return NOX_OK;
     }
     default:
