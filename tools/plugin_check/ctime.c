@@ -245,8 +245,8 @@ static void log_tail(const char *log_path, char *out, size_t cap) {
 }
 
 int ctime_run(const ctime_request *r, json_t **result, char *why, size_t cap) {
-    char valgrind[PATH_MAX], self[PATH_MAX];
-    if (ctime_find_valgrind(valgrind, sizeof valgrind, why, cap)) return -1;
+    char self[PATH_MAX];
+    const char *valgrind = r->valgrind;
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
     if (len <= 0) {
         snprintf(why, cap, "--ctime: cannot find this executable (/proc/self/exe: %s)", strerror(errno));

@@ -36,6 +36,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1370,14 +1371,15 @@ int main(int argc, char **argv) {
         usage(stderr);
         return EXIT_USAGE;
     }
+    static char valgrind[PATH_MAX];
     if (o.ctime) { /* before any work: a --ctime that cannot run is a usage error */
-        char vg[4096], why[512];
+        char why[512];
         if (CHECK_ASAN) {
             fprintf(stderr, "nox-plugin-check: --ctime needs a build without AddressSanitizer (valgrind and ASan "
                             "do not mix): use the regular build's nox-plugin-check\n");
             return EXIT_USAGE;
         }
-        if (ctime_find_valgrind(vg, sizeof vg, why, sizeof why)) {
+        if (ctime_find_valgrind(valgrind, sizeof valgrind, why, sizeof why)) {
             fprintf(stderr, "nox-plugin-check: %s\n", why);
             return EXIT_USAGE;
         }
@@ -1480,7 +1482,7 @@ int main(int argc, char **argv) {
     size_t ct_leaks = 0;
     if (o.ctime) {
         char why[4096];
-        ctime_request cr = {o.path, o.opt_keys, o.opt_values, o.n_opts, o.timeout};
+        ctime_request cr = {valgrind, o.path, o.opt_keys, o.opt_values, o.n_opts, o.timeout};
         if (ctime_run(&cr, &ct, why, sizeof why)) {
             fprintf(stderr, "nox-plugin-check: %s\n", why);
             return EXIT_USAGE;

@@ -26,6 +26,7 @@ void pc_combo_label(const nox_operator *d, const combo *c, char *buf, size_t cap
 
 /** What the --ctime pass needs: the checker's own path, the plugin, its options. */
 typedef struct ctime_request {
+    const char *valgrind; /* its path (ctime_find_valgrind, once at start) */
     const char *path;
     const char *const *opt_keys, *const *opt_values;
     size_t n_opts;
