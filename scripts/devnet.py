@@ -940,13 +940,13 @@ listen: 127.0.0.1:{ports['runner']}
 
     def load_operators(self, path, shown_as=None):
         """{id: [name, nInputs, nOutputs, digest of its signatures]} of the operators `path` loads (nox-eval
-        --list, then --signatures). DevnetError with the loader's own message (its file:line:col) when it does
-        not load; shown_as replaces path in that message (a generated copy keeps the original's lines)."""
-        for flag in ("--list", "--signatures"):
-            r = run([self.bin("nox-eval"), "--config", path, flag], check=False)
-            if r.returncode != 0:
-                msg = (r.stderr or r.stdout).strip() or f"nox-eval --config {path} {flag}: exit {r.returncode}"
-                raise DevnetError(msg.replace(path, shown_as) if shown_as else msg)
+        --signatures, which loads the file as the Runner does). DevnetError with the loader's own message (its
+        file:line:col) when it does not load; shown_as replaces path in that message (a generated copy keeps the
+        original's lines)."""
+        r = run([self.bin("nox-eval"), "--config", path, "--signatures"], check=False)
+        if r.returncode != 0:
+            msg = (r.stderr or r.stdout).strip() or f"nox-eval --config {path} --signatures: exit {r.returncode}"
+            raise DevnetError(msg.replace(path, shown_as) if shown_as else msg)
         try:
             ops = {}
             for op in json.loads(r.stdout)["operators"]:
