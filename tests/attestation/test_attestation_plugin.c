@@ -169,9 +169,16 @@ static int verify(void *state, const uint8_t *q, size_t len, uint64_t now, nox_a
     return 0;
 }
 
-static const nox_attestation_provider PROVIDER = {NOX_ATTESTATION_ABI_VERSION, "test-tee", provider_init, quote,
-                                                  fini};
-static const nox_attestation_verifier VERIFIER = {NOX_ATTESTATION_ABI_VERSION, "test-tee", init, verify, fini};
+/* Built a second time with NOX_TEST_OTHER_ABI: a plugin of another ABI version, which the hosts must refuse before
+ * calling anything but the table function. */
+#ifdef NOX_TEST_OTHER_ABI
+#define ABI (NOX_ATTESTATION_ABI_VERSION + 1u)
+#else
+#define ABI NOX_ATTESTATION_ABI_VERSION
+#endif
+
+static const nox_attestation_provider PROVIDER = {ABI, "test-tee", provider_init, quote, fini};
+static const nox_attestation_verifier VERIFIER = {ABI, "test-tee", init, verify, fini};
 
 __attribute__((visibility("default"))) const nox_attestation_provider *nox_attestation_provider_v1(void) {
     return &PROVIDER;

@@ -31,6 +31,7 @@ from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 
 PLUGIN = sys.argv[9]
+OTHER_ABI = os.path.join(os.path.dirname(PLUGIN), "nox-attest-test-other-abi.so")   # the same, another ABI version
 ROOT_KEY = bytes(range(32))                 # the stand-in for the vendor's root: the provider and verifier hold it
 GOOD = {"mrtd": b"\x11" * 48, "rtmr": [b"\x20" * 48, b"\x21" * 48, b"\x22" * 48, b"\x23" * 48]}
 DOMAIN = b"nox/attestation/runner/v1"
@@ -252,6 +253,8 @@ def test_config(env):
          "attestation.measurements[0]: missing required key 'rtmr3'"),
         ("a verifier that is not one", base + verifier_yaml().replace(PLUGIN, not_one),
          "is not an attestation verifier"),
+        ("a verifier of another ABI version", base + verifier_yaml().replace(PLUGIN, OTHER_ABI),
+         "ABI version 2, this Gateway speaks 1"),
         ("a verifier that refuses its config", base + verifier_yaml(config="nonsense"),
          "refused to start: expected key=value"),
     ]
@@ -285,6 +288,8 @@ def test_config(env):
              "attestation: a quote is bound to the Runner's client certificate"),
             ("a provider that is not one", good_runner.replace(f"provider: {PLUGIN}", f"provider: {not_one}"),
              "is not an attestation provider"),
+            ("a provider of another ABI version", good_runner.replace(f"provider: {PLUGIN}", f"provider: {OTHER_ABI}"),
+             "ABI version 2, this Runner speaks 1"),
             ("a provider without its measurement", good_runner.replace(f"mrtd={GOOD['mrtd'].hex()} ", ""),
              "refused to start: mrtd=<96 hex digits> is required")):
         path = os.path.join(env.work, "runner-bad.yaml")
