@@ -47,7 +47,7 @@ typedef struct gw_measurement {
     uint8_t rtmr[NOX_ATTESTATION_RTMRS][NOX_ATTESTATION_MEASUREMENT_SIZE];
 } gw_measurement;
 
-/** gateway.yaml `attestation` (attestation.c): when set, every Runner endpoint needs an attested Runner. */
+/** gateway.yaml `attestation` (attestation_config.c): when set, every Runner endpoint needs an attested Runner. */
 typedef struct gw_attestation_config {
     char verifier[4096];   /* the verifier plugin (nox/attestation.h); "" = attestation off */
     char config[4096];     /* its configuration text */
@@ -104,7 +104,7 @@ typedef struct gw_state {
     struct gw_attestation *attestation; /* attestation.c; NULL when gateway.yaml has none */
 } gw_state;
 
-/* ---- attestation.c: Runners in attested TEEs (docs/PROTOCOL-EXTENSIONS.md §12) -------- */
+/* ---- attestation.c, attestation_config.c: Runners in attested TEEs (docs/PROTOCOL-EXTENSIONS.md §12) ---- */
 
 /** The error code of a Runner request refused for want of a valid attestation (401). */
 #define GW_ATTESTATION_REQUIRED "attestation_required"

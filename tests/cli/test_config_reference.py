@@ -182,7 +182,7 @@ def accepted_keys(root):
                        'documents it: add it to DOC_SECTIONS' % (rel, DOC_NAME))
         text = read_c(root, rel)
         # the files of the loader's folder that read sections of its document (nox_cfg_check_keys without a
-        # nox_cfg_load_map of their own, e.g. services/gateway/attestation.c): their sections are the loader's
+        # nox_cfg_load_map of their own, e.g. services/gateway/attestation_config.c): their sections are the loader's
         folder = os.path.dirname(rel)
         for name in sorted(os.listdir(os.path.join(root, folder))):
             other = folder + '/' + name

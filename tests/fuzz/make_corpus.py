@@ -101,6 +101,13 @@ for name in sorted(os.listdir(cfgdir)):
             import re
             t = re.sub(r"\$\{[A-Z_]+\}", "${NOX_FUZZ_ADDR}", t)
             put(svc, "expanded-" + name, t)
+import re  # noqa: E402
+# the Gateway's attestation block (services/gateway/attestation_config.c), on the expanded file
+_att = open(os.path.join(cfgdir, "gateway.yaml")).read()
+_att = re.sub(r"\$\{[A-Z_]+\}", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", _att)
+put("fuzz_gateway_config", "attestation.yaml", _att + "attestation:\n  verifier: verifier.so\n  config: \"k=v\"\n"
+    "  measurements:\n    - {mrtd: \"0x" + "11" * 48 + "\", rtmr0: \"0x" + "20" * 48 + "\", rtmr1: \"0x" + "21" * 48 +
+    "\", rtmr2: \"0x" + "22" * 48 + "\", rtmr3: \"0x" + "23" * 48 + "\"}\n")
 put("fuzz_config", "anchors.yaml", "a: &x {k: [1, 2, ~]}\nb: *x\nc: !!str 3\nd: |\n  text\n  more\n")
 put("fuzz_config", "env.yaml", "listen: ${NOX_FUZZ_VAR}\nempty: ${NOX_FUZZ_EMPTY}\nunset: ${NOX_FUZZ_UNSET}\npart: x${NOX_FUZZ_VAR}y${\n")
 put("fuzz_config", "dup.yaml", "a: 1\na: 2\n")
